@@ -1,0 +1,143 @@
+"""Command declarations: the ``@command`` decorator and what it records.
+
+A command is declared once, on a skill method, and works on every platform (prefix command in chat,
+Discord slash command, console). The router (``bot/router.py``) does the parsing, permission check and
+cooldowns; this module only holds the declaration.
+
+Example::
+
+    class Greeter(Skill):
+        @command("hello", aliases=("hi",), help="Say hello.", cooldown_user=10)
+        async def hello(self, ctx: CommandContext) -> None:
+            await ctx.reply(f"Hello {ctx.author.display_name}!")
+
+        @command("faq add", permission=Role.MODERATOR, help="Add an FAQ entry: !faq add \\"q1|q2\\" answer")
+        async def faq_add(self, ctx: CommandContext) -> None: ...
+
+Names may have two words (``"faq add"``): the router matches the longest declared name first, so
+``!faq add x`` runs ``faq add`` and ``!faq`` alone runs ``faq`` (if declared).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.events import ChatMessage, Priority, Role, Viewer
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+COMMAND_ATTR = "__chatcast_command__"
+
+
+@dataclass(frozen=True, slots=True)
+class Cooldown:
+    """Cooldowns in seconds; 0 disables that kind.
+
+    ``global_s``: once per bot across all channels; ``channel_s``: once per channel; ``user_s``: once per
+    viewer per channel. Moderators and the broadcaster bypass them when the config says so
+    (``bot.mods_bypass_cooldowns``, default true, as Nightbot does).
+    """
+
+    global_s: float = 0.0
+    channel_s: float = 0.0
+    user_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """What ``@command`` records on a method. ``name`` is lower-case, one or two words."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    help: str = ""
+    usage: str = ""
+    permission: Role = Role.EVERYONE
+    cooldown: Cooldown = field(default_factory=Cooldown)
+    time_budget_s: float | None = None  # None = the router's default
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+class CommandContext(Protocol):
+    """What a command handler receives. Built by the router for each invocation.
+
+    - ``message``: the chat message that invoked the command.
+    - ``invoked_as``: the name or alias typed (lower-case).
+    - ``args``: arguments split shell-style (double or single quotes group words; unbalanced quotes
+      fall back to whitespace splitting, never an error).
+    - ``rest``: the raw text after the command name, stripped.
+    - ``settings``: this skill's validated settings for the message's channel.
+    """
+
+    message: ChatMessage
+    invoked_as: str
+    args: list[str]
+    rest: str
+    settings: BaseModel | Any
+
+    @property
+    def author(self) -> Viewer: ...
+
+    @property
+    def channel(self) -> str: ...
+
+    async def reply(self, text: str, *, priority: Priority = Priority.HIGH, whisper: bool = False) -> None:
+        """Queue a reply in the invoking channel; replies keep the order of the messages that caused them."""
+        ...
+
+
+Handler = Callable[[Any, CommandContext], Awaitable[None]]
+
+
+def command(
+    name: str,
+    *,
+    aliases: tuple[str, ...] | list[str] = (),
+    help: str = "",
+    usage: str = "",
+    permission: Role = Role.EVERYONE,
+    cooldown_global: float = 0.0,
+    cooldown_channel: float = 0.0,
+    cooldown_user: float = 0.0,
+    time_budget_s: float | None = None,
+) -> Callable[[Handler], Handler]:
+    """Declare a skill method as a chat command (see module docstring).
+
+    Raises ``ValueError`` at import time for an empty name, more than two words, or a negative cooldown.
+    """
+    clean = " ".join(name.lower().split())
+    if not clean or len(clean.split()) > 2:
+        raise ValueError(f"command name must be one or two words, got {name!r}")
+    if min(cooldown_global, cooldown_channel, cooldown_user) < 0:
+        raise ValueError(f"command {name!r}: cooldowns must be >= 0 seconds")
+    spec = CommandSpec(
+        name=clean,
+        aliases=tuple(" ".join(a.lower().split()) for a in aliases),
+        help=help,
+        usage=usage,
+        permission=permission,
+        cooldown=Cooldown(cooldown_global, cooldown_channel, cooldown_user),
+        time_budget_s=time_budget_s,
+    )
+
+    def mark(func: Handler) -> Handler:
+        setattr(func, COMMAND_ATTR, spec)
+        return func
+
+    return mark
+
+
+def declared_commands(obj: object) -> list[tuple[CommandSpec, Callable[[CommandContext], Awaitable[None]]]]:
+    """All ``(spec, bound handler)`` pairs declared on ``obj``'s class, in definition order."""
+    found = []
+    for attr in dir(type(obj)):
+        func = getattr(type(obj), attr, None)
+        spec = getattr(func, COMMAND_ATTR, None)
+        if isinstance(spec, CommandSpec):
+            found.append((spec, getattr(obj, attr)))
+    return found

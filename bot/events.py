@@ -1,0 +1,129 @@
+"""Platform-neutral events: every adapter speaks these, every skill reads them.
+
+All timestamps are timezone-aware UTC ``datetime`` objects. Events are frozen dataclasses so they can be
+shared between concurrently running skills without copying.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum, IntEnum
+
+
+class Role(IntEnum):
+    """Permission level of a viewer, ordered: a higher value may do everything a lower one may.
+
+    The names follow Twitch's badges (Nightbot/StreamElements use the same ladder).
+    """
+
+    EVERYONE = 0
+    SUBSCRIBER = 1
+    VIP = 2
+    MODERATOR = 3
+    BROADCASTER = 4
+
+    @classmethod
+    def parse(cls, name: str) -> Role:
+        """``"moderator"``/``"mod"`` -> ``Role.MODERATOR``. Raises ``ValueError`` naming the valid roles."""
+        key = name.strip().lower()
+        aliases = {"mod": "moderator", "sub": "subscriber", "owner": "broadcaster", "streamer": "broadcaster"}
+        key = aliases.get(key, key)
+        try:
+            return cls[key.upper()]
+        except KeyError:
+            valid = ", ".join(r.name.lower() for r in cls)
+            raise ValueError(f"unknown role {name!r}; expected one of: {valid}") from None
+
+
+class Priority(IntEnum):
+    """Outgoing and inference priority. Lower value = served first."""
+
+    HIGH = 0  # answers to commands a viewer just typed, moderation notices
+    NORMAL = 1
+    LOW = 2  # unsolicited chatter: FAQ auto-answers, mood alerts, periodic posts
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """A chat user on one platform. ``user_id`` is the platform's stable id (login name in logs)."""
+
+    platform: str
+    user_id: str
+    display_name: str
+    roles: frozenset[Role] = frozenset({Role.EVERYONE})
+
+    @property
+    def level(self) -> Role:
+        """Highest role held; ``Role.EVERYONE`` when none."""
+        return max(self.roles, default=Role.EVERYONE)
+
+    def has(self, role: Role) -> bool:
+        """True when the viewer's level is at least ``role``."""
+        return self.level >= role
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One chat line as received from a platform.
+
+    ``channel`` is the platform's channel name (Twitch login, Discord ``guild_id/channel_id``, ...).
+    ``reply_to`` is the id of the message this one answers, when the platform says so.
+    """
+
+    platform: str
+    channel: str
+    message_id: str
+    author: Viewer
+    text: str
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+    reply_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A message the bot wants to send.
+
+    ``in_reply_to`` is the ``message_id`` of the chat message that caused it (``None`` for unsolicited
+    posts such as timers). ``whisper_to`` sends it privately where the adapter can (``Adapter.can_whisper``).
+    """
+
+    platform: str
+    channel: str
+    text: str
+    in_reply_to: str | None = None
+    priority: Priority = Priority.HIGH
+    whisper_to: str | None = None
+    attachment: str | None = None  # path of a file to attach where the platform can (Discord)
+
+
+class PresenceKind(Enum):
+    JOINED = "joined"
+    SEEN = "seen"
+    LEFT = "left"
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """A viewer joined, was seen (chatted, was in the viewer list) or left a channel."""
+
+    platform: str
+    channel: str
+    viewer: Viewer
+    kind: PresenceKind
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStatus:
+    """The channel went live/offline or changed title/category (``online`` is the state after the event)."""
+
+    platform: str
+    channel: str
+    online: bool
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+    title: str | None = None
+    category: str | None = None
+
+
+Event = ChatMessage | Presence | StreamStatus

@@ -1,0 +1,1 @@
+"""The inference engine: the only door to models (see ``api.py`` for the interface skills use)."""

@@ -1,0 +1,113 @@
+"""The skill base class and the context through which a skill reaches the core.
+
+A skill never imports an adapter, never opens the database file and never loads a model: it uses
+``self.ctx.storage`` (``storage.Database``), ``self.ctx.engine`` (``bot.inference.api.InferenceEngine``,
+``None`` when inference is disabled) and ``self.ctx.post`` to speak unprompted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.clock import Clock, SystemClock
+from bot.events import ChatMessage, Presence, Priority, StreamStatus, Viewer
+
+if TYPE_CHECKING:
+    from bot.inference.api import InferenceEngine
+    from storage.db import Database
+
+
+class SkillSettings(BaseModel):
+    """Base of every skill's settings model: unknown keys are errors, ``enabled`` switches it per channel."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+
+
+class ChannelInfo(Protocol):
+    """What the core knows about a channel right now (for ``{game}``, ``{streamer}``, ``{uptime}``)."""
+
+    platform: str
+    channel: str
+    streamer: str
+    live: bool
+    category: str | None
+    title: str | None
+    uptime_s: float | None  # seconds since the stream went online; None when offline/unknown
+    max_message_len: int  # of the adapter serving the channel (Twitch 500, Discord 2000)
+
+
+class Poster(Protocol):
+    async def __call__(
+        self, platform: str, channel: str, text: str, *, priority: Priority = Priority.NORMAL,
+        in_reply_to: str | None = None, attachment: str | None = None,
+    ) -> None: ...
+
+
+@dataclass
+class SkillContext:
+    """Everything the core lends a skill.
+
+    ``settings_for(platform, channel)`` returns the skill's validated settings for that channel (channel
+    overrides merged over ``[skills.<name>]`` defaults). ``channel_info(platform, channel)`` describes the
+    channel. ``post`` sends an unprompted message (timers, vote results, late generations) through the
+    same outgoing queue as replies. ``data_dir`` is where the skill may write files (exports, plots).
+    """
+
+    storage: Database
+    engine: InferenceEngine | None
+    post: Poster
+    settings_for: Any  # Callable[[str, str], SkillSettings]
+    channel_info: Any  # Callable[[str, str], ChannelInfo]
+    data_dir: Path
+    clock: Clock = field(default_factory=SystemClock)
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("chatcast.skill"))
+
+
+class Skill:
+    """Base class of every skill.
+
+    Subclasses set ``name`` (the config key), ``Settings`` (a ``SkillSettings`` subclass), ``stores``
+    (one sentence on what it keeps about viewers, shown by ``!mydata`` and in the README), declare
+    commands with ``bot.commands.command`` and may override the hooks below. Hooks must not block the
+    event loop: model work goes through ``ctx.engine`` (async), SQL through ``ctx.storage``.
+    """
+
+    name: ClassVar[str] = "skill"
+    Settings: ClassVar[type[SkillSettings]] = SkillSettings
+    stores: ClassVar[str] = "nothing"
+
+    def __init__(self, ctx: SkillContext) -> None:
+        self.ctx = ctx
+
+    async def start(self) -> None:
+        """Called once after storage and the engine are up (create tables via storage, load state)."""
+
+    async def stop(self) -> None:
+        """Called once at shutdown; flush state. Must not raise."""
+
+    async def on_message(self, message: ChatMessage) -> None:
+        """Called for every chat message that is not a command (mood scoring, FAQ matching, votes)."""
+
+    async def on_presence(self, presence: Presence) -> None:
+        """Viewer joined / was seen / left."""
+
+    async def on_stream_status(self, status: StreamStatus) -> None:
+        """Stream went online/offline or changed category."""
+
+    async def delete_user_data(self, viewer: Viewer) -> int:
+        """Delete everything this skill stores about ``viewer``; returns the number of rows/items removed."""
+        return 0
+
+    async def user_data_summary(self, viewer: Viewer) -> str | None:
+        """One short line for ``!mydata`` (``None`` when nothing is stored)."""
+        return None
+
+    async def report(self, report_dir: Path) -> dict[str, Any]:
+        """End of a replay: write files into ``report_dir`` (plots), return a JSON-able summary section."""
+        return {}

@@ -1,0 +1,120 @@
+"""Open the SQLite file (WAL, foreign keys) and run versioned migrations per component.
+
+Each component (``core`` and every skill) owns an ordered list of migrations; ``schema_version`` holds one
+row per component with the number applied. Migrations are SQL strings (several statements allowed) or
+callables taking the ``sqlite_utils.Database``. A database whose version for a component is newer than
+the code knows raises ``SchemaTooNew`` (it was written by a newer Chatcast).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+Migration = str | Callable[[sqlite_utils.Database], None]
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer version of Chatcast than this one."""
+
+
+class Database:
+    """One SQLite database file (``":memory:"`` for tests).
+
+    ``raw`` is the ``sqlite_utils.Database``: only modules under ``storage/`` use it. Writes from several
+    calls can be grouped with ``with db.transaction(): ...`` (one COMMIT, so a crash loses at most that batch).
+    """
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.raw = sqlite_utils.Database(conn)
+        self._lock = threading.RLock()
+        self._depth = 0
+        if self.path != ":memory:":
+            self.raw.execute("PRAGMA journal_mode=WAL")
+            self.raw.execute("PRAGMA synchronous=NORMAL")
+        self.raw.execute("PRAGMA foreign_keys=ON")
+        self.raw.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+        )
+
+    def version(self, component: str) -> int:
+        """Migrations applied for ``component`` (0 when none)."""
+        row = self.raw.execute("SELECT version FROM schema_version WHERE component = ?", [component]).fetchone()
+        return int(row[0]) if row else 0
+
+    def migrate(self, component: str, migrations: Sequence[Migration]) -> int:
+        """Apply the pending migrations of ``component`` in order, each in its own transaction.
+
+        Returns the number applied. Raises ``SchemaTooNew`` when the file is ahead of ``migrations``.
+        """
+        current = self.version(component)
+        if current > len(migrations):
+            raise SchemaTooNew(
+                f"{self.path}: component {component!r} is at schema version {current}, but this Chatcast only "
+                f"knows versions up to {len(migrations)}; upgrade Chatcast or use another data dir"
+            )
+        applied = 0
+        for number, migration in enumerate(migrations[current:], start=current + 1):
+            with self.transaction():
+                if isinstance(migration, str):
+                    for statement in _statements(migration):
+                        self.raw.execute(statement)
+                else:
+                    migration(self.raw)
+                self.raw.execute(
+                    "INSERT INTO schema_version (component, version) VALUES (?, ?) "
+                    "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
+                    [component, number],
+                )
+            applied += 1
+        return applied
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """Group writes in one transaction (re-entrant: nested blocks join the outer one)."""
+        with self._lock:
+            outer = self._depth == 0
+            if outer:
+                self.raw.execute("BEGIN")
+            self._depth += 1
+            try:
+                yield self.raw
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self.raw.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outer:
+                self.raw.execute("COMMIT")
+
+    def integrity_ok(self) -> bool:
+        """``PRAGMA integrity_check`` returned ``ok``."""
+        return self.raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    def close(self) -> None:
+        self.raw.conn.close()
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration script into statements (``sqlite3.complete_statement`` aware of quotes)."""
+    out, buf = [], ""
+    for piece in sql.split(";"):
+        buf += piece + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    rest = buf.strip().rstrip(";").strip()
+    if rest:
+        out.append(rest)
+    return out

@@ -1,0 +1,480 @@
+"""The streamer's TOML config, validated once at start-up into typed objects.
+
+Layout (see ``config.example.toml`` and ``docs/core.md``)::
+
+    [bot]                  BotSettings
+    [inference]            bot.inference.settings.InferenceSettings (a plain dict when that module is absent)
+    [skills.<name>]        defaults for every channel, validated against the skill class's ``Settings``
+    [[channels]]           platform, name, optional prefix, optional [channels.skills.<name>] overrides
+
+Every problem is reported with the file, the key path, what was expected and what was found, e.g.
+``config.toml: channels[0].skills.faq.threshold: expected a number between 0 and 1, got "high"``.
+Unknown keys are errors with a did-you-mean (``difflib``). All problems of one file are reported together
+in one ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import annotated_types
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from skills.base import SkillSettings
+
+log = logging.getLogger(__name__)
+
+PLATFORMS = ("twitch", "discord", "console", "replay")
+TOP_LEVEL_KEYS = ("bot", "inference", "skills", "channels")
+DEFAULT_CONFIG_NAME = "config.toml"
+
+
+class ConfigError(ValueError):
+    """The config is invalid. ``problems`` holds one line per problem (``file: key.path: message``)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class BotSettings(BaseModel):
+    """``[bot]``: the core's settings.
+
+    - ``name``: the bot's display name (used in messages and the transcript).
+    - ``prefix``: command prefix, 1-3 non-space characters (default ``!``).
+    - ``data_dir``: where ``chatcast.db``, reports and skill files live; relative paths are relative to
+      the config file's folder.
+    - ``retention_days``: presence/watch rows older than this are purged at start-up and daily (0 = keep).
+    - ``log_level``: ``debug`` | ``info`` | ``warning`` | ``error``.
+    - ``mods_bypass_cooldowns``: moderators and the broadcaster skip command cooldowns.
+    - ``time_budget_s``: seconds a skill handler may run before it is cancelled and counted as a timeout.
+    - ``overflow``: replies longer than the platform allows are ``split`` on word boundaries or ``truncate``d.
+    - ``backlog``: outgoing messages queued per connection before the oldest low-priority ones are dropped.
+    - ``secrets_file``: optional path of the secrets TOML (mode 0600); see ``bot.secrets``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("chatcast", min_length=1, max_length=64)
+    prefix: str = Field("!", min_length=1, max_length=3, pattern=r"^\S+$")
+    data_dir: Path = Path("chatcast-data")
+    retention_days: int = Field(90, ge=0, le=36500)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    mods_bypass_cooldowns: bool = True
+    time_budget_s: float = Field(10.0, gt=0, le=600)
+    overflow: Literal["split", "truncate"] = "split"
+    backlog: int = Field(200, ge=1, le=100_000)
+    secrets_file: Path | None = None
+
+    @field_validator("log_level", "overflow", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+
+class ChannelConfig(BaseModel):
+    """One ``[[channels]]`` entry. ``skills`` holds raw per-skill overrides (validated by ``load_config``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    platform: Literal["twitch", "discord", "console", "replay"]
+    name: str = Field(min_length=1)
+    prefix: str | None = Field(None, min_length=1, max_length=3, pattern=r"^\S+$")
+    skills: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("platform", mode="before")
+    @classmethod
+    def _lower_platform(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _strip_name(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+
+@dataclass
+class Config:
+    """The validated config.
+
+    ``skill_defaults[name]`` is the validated ``[skills.<name>]`` (class defaults when absent);
+    ``channel_skills[(platform, channel)][name]`` the merged settings of a configured channel.
+    ``skill_raw`` keeps the raw tables of skills whose class could not be imported (checked when it can).
+    """
+
+    bot: BotSettings = field(default_factory=BotSettings)
+    inference: Any = field(default_factory=dict)
+    channels: list[ChannelConfig] = field(default_factory=list)
+    skill_defaults: dict[str, SkillSettings] = field(default_factory=dict)
+    channel_skills: dict[tuple[str, str], dict[str, SkillSettings]] = field(default_factory=dict)
+    skill_raw: dict[str, dict[str, Any]] = field(default_factory=dict)
+    path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def data_dir(self) -> Path:
+        """``bot.data_dir`` resolved against the config file's folder."""
+        if self.bot.data_dir.is_absolute() or self.path is None:
+            return self.bot.data_dir
+        return self.path.parent / self.bot.data_dir
+
+    def channel(self, platform: str, channel: str) -> ChannelConfig | None:
+        """The ``[[channels]]`` entry for ``(platform, channel)`` (case-insensitive name) or ``None``."""
+        key = channel.lower()
+        for entry in self.channels:
+            if entry.platform == platform and entry.name.lower() == key:
+                return entry
+        return None
+
+    def prefix_for(self, platform: str, channel: str) -> str:
+        """Command prefix of a channel: its own ``prefix`` or ``bot.prefix``."""
+        entry = self.channel(platform, channel)
+        return entry.prefix if entry is not None and entry.prefix else self.bot.prefix
+
+    def settings_for(self, skill: str, platform: str, channel: str) -> SkillSettings:
+        """A skill's settings in a channel: channel overrides merged over ``[skills.<skill>]``.
+
+        Raises ``KeyError`` for a skill that is not known (not importable).
+        """
+        merged = self.channel_skills.get((platform, channel.lower()), {})
+        if skill in merged:
+            return merged[skill]
+        return self.skill_defaults[skill]
+
+    def enabled_for(self, skill: str, platform: str, channel: str) -> bool:
+        """Whether ``skill`` runs in the channel (``enabled`` of its merged settings; unknown -> False)."""
+        try:
+            return bool(self.settings_for(skill, platform, channel).enabled)
+        except KeyError:
+            return False
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+def load_config(path: str | Path | None, *, skill_classes: dict[str, type] | None = None) -> Config:
+    """Read and validate a config file; ``None`` gives the defaults (console use without a file).
+
+    ``skill_classes`` maps config names to skill classes (default ``skills.registry()``); a
+    ``[skills.<name>]`` section for a known but unimportable skill is kept raw with a warning.
+    Raises ``ConfigError`` listing every problem (file missing, TOML syntax with line number, unknown
+    keys with did-you-mean, wrong types/ranges with expected and found).
+    """
+    if path is None:
+        return validate_config({}, label=DEFAULT_CONFIG_NAME, path=None, skill_classes=skill_classes)
+    path = Path(path)
+    label = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: config file not found (create one with `chatcast init`)"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read config file: {exc}"]) from None
+    data = parse_toml(text, label)
+    return validate_config(data, label=label, path=path, skill_classes=skill_classes)
+
+
+def parse_toml(text: str, label: str) -> dict[str, Any]:
+    """``tomllib.loads`` with errors rewritten as ``label: line N: invalid TOML: ...`` (``ConfigError``)."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = re.search(r"\(at line (\d+), column (\d+)\)", message)
+        if match:
+            reason = message[: match.start()].strip()
+            raise ConfigError(
+                [f"{label}: line {match.group(1)}, column {match.group(2)}: invalid TOML: {reason}"]
+            ) from None
+        raise ConfigError([f"{label}: invalid TOML: {message}"]) from None
+
+
+def validate_config(
+    data: dict[str, Any], *, label: str, path: Path | None, skill_classes: dict[str, type] | None = None
+) -> Config:
+    """Validate parsed TOML ``data`` (see ``load_config``); ``label`` prefixes every message."""
+    if skill_classes is None:
+        from skills import registry
+
+        skill_classes = registry()
+    problems: list[str] = []
+    config = Config(path=path)
+
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            problems.append(f"{label}: {key}: {_unknown_key(key, TOP_LEVEL_KEYS)}")
+
+    bot_raw = data.get("bot", {})
+    if _expect_table(bot_raw, "bot", label, problems):
+        config.bot = _validate(BotSettings, bot_raw, "bot", label, problems) or BotSettings()
+
+    config.inference = _validate_inference(data.get("inference", {}), label, problems)
+
+    skills_raw = data.get("skills", {})
+    known_names = _known_skill_names(skill_classes)
+    if _expect_table(skills_raw, "skills", label, problems):
+        for name, table in skills_raw.items():
+            where = f"skills.{name}"
+            if not _expect_table(table, where, label, problems):
+                continue
+            if name in skill_classes:
+                settings = _validate(skill_classes[name].Settings, table, where, label, problems)
+                if settings is not None:
+                    config.skill_defaults[name] = settings
+            elif name in known_names:
+                config.skill_raw[name] = table
+                config.warnings.append(f"{label}: {where}: skill {name!r} is not installed; section not checked")
+            else:
+                problems.append(f"{label}: {where}: {_unknown_key(name, known_names, what='skill')}")
+    for name, cls in skill_classes.items():
+        if name not in config.skill_defaults:
+            try:
+                config.skill_defaults[name] = cls.Settings()
+            except ValidationError as exc:
+                problems.extend(_format_errors(exc, cls.Settings, f"skills.{name}", label, {}))
+
+    channels_raw = data.get("channels", [])
+    if not isinstance(channels_raw, list):
+        problems.append(f"{label}: channels: expected a list of [[channels]] tables, got {_show(channels_raw)}")
+        channels_raw = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, entry in enumerate(channels_raw):
+        where = f"channels[{i}]"
+        if not _expect_table(entry, where, label, problems):
+            continue
+        channel = _validate(ChannelConfig, entry, where, label, problems)
+        if channel is None:
+            continue
+        key = (channel.platform, channel.name.lower())
+        if key in seen:
+            problems.append(
+                f"{label}: {where}: channel {channel.platform}/{channel.name} is already configured as "
+                f"channels[{seen[key]}]"
+            )
+            continue
+        seen[key] = i
+        config.channels.append(channel)
+        merged: dict[str, SkillSettings] = {}
+        for name, override in channel.skills.items():
+            swhere = f"{where}.skills.{name}"
+            if name in skill_classes:
+                base = config.skill_defaults.get(name)
+                base_dict = base.model_dump(exclude_unset=True) if base is not None else {}
+                settings = _validate(
+                    skill_classes[name].Settings, {**base_dict, **override}, swhere, label, problems
+                )
+                if settings is not None:
+                    merged[name] = settings
+            elif name not in known_names:
+                problems.append(f"{label}: {swhere}: {_unknown_key(name, known_names, what='skill')}")
+        config.channel_skills[key] = merged
+
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _known_skill_names(skill_classes: dict[str, type]) -> tuple[str, ...]:
+    try:
+        from skills import SKILL_PATHS
+
+        names = set(SKILL_PATHS)
+    except ImportError:  # pragma: no cover - skills package always present
+        names = set()
+    return tuple(sorted(names | set(skill_classes)))
+
+
+def _validate_inference(raw: Any, label: str, problems: list[str]) -> Any:
+    if not _expect_table(raw, "inference", label, problems):
+        return {}
+    try:
+        from bot.inference.settings import InferenceSettings
+    except ImportError:
+        return dict(raw)
+    return _validate(InferenceSettings, raw, "inference", label, problems) or dict(raw)
+
+
+def _expect_table(value: Any, where: str, label: str, problems: list[str]) -> bool:
+    if isinstance(value, dict):
+        return True
+    problems.append(f"{label}: {where}: expected a table, got {_show(value)}")
+    return False
+
+
+def _validate(model: type[BaseModel], raw: dict[str, Any], where: str, label: str, problems: list[str]) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_format_errors(exc, model, where, label, raw))
+        return None
+
+
+# ------------------------------------------------------------------------------------ error messages
+
+
+def _format_errors(
+    exc: ValidationError, model: type[BaseModel], where: str, label: str, raw: dict[str, Any]
+) -> list[str]:
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        keypath = _join(where, loc)
+        if err["type"] == "extra_forbidden":
+            parent = _model_at(model, loc[:-1])
+            choices = tuple(parent.model_fields) if parent is not None else ()
+            lines.append(f"{label}: {keypath}: {_unknown_key(str(loc[-1]), choices)}")
+            continue
+        if err["type"] == "missing":
+            lines.append(f"{label}: {keypath}: missing required key")
+            continue
+        info = _field_at(model, loc)
+        expected = _expected(info) if info is not None else None
+        found = _show(err.get("input"))
+        if expected:
+            lines.append(f"{label}: {keypath}: expected {expected}, got {found}")
+        else:
+            lines.append(f"{label}: {keypath}: {err['msg'][0].lower() + err['msg'][1:]}, got {found}")
+    return lines
+
+
+def _join(where: str, loc: tuple[Any, ...]) -> str:
+    out = where
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not str(part).startswith(("function-", "literal[", "union[")) and part not in _TYPE_TAGS:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+_TYPE_TAGS = {"str", "int", "float", "bool", "list[str]", "dict", "list", "is-instance[Path]", "lax-or-strict"}
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        info = current.model_fields.get(str(part))
+        if info is None:
+            return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+        current = _inner_model(info.annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _field_at(model: type[BaseModel], loc: tuple[Any, ...]) -> Any:
+    current: Any = model
+    info = None
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            break
+        if isinstance(part, int):
+            continue
+        info = current.model_fields.get(str(part))
+        if info is None:
+            break
+        current = _inner_model(info.annotation)
+    return info
+
+
+def _expected(info: Any) -> str | None:
+    """Plain-English description of what a pydantic field accepts, from its type and bounds."""
+    ann = info.annotation
+    args = get_args(ann)
+    if args and type(None) in args and get_origin(ann) is not Literal:
+        rest = [a for a in args if a is not type(None)]
+        ann = rest[0] if len(rest) == 1 else ann
+    lo = hi = None
+    lo_open = hi_open = False
+    min_len = max_len = None
+    for meta in info.metadata:
+        if isinstance(meta, annotated_types.Ge):
+            lo = meta.ge
+        elif isinstance(meta, annotated_types.Gt):
+            lo, lo_open = meta.gt, True
+        elif isinstance(meta, annotated_types.Le):
+            hi = meta.le
+        elif isinstance(meta, annotated_types.Lt):
+            hi, hi_open = meta.lt, True
+        elif isinstance(meta, annotated_types.MinLen):
+            min_len = meta.min_length
+        elif isinstance(meta, annotated_types.MaxLen):
+            max_len = meta.max_length
+    if get_origin(ann) is Literal:
+        text = "one of " + ", ".join(json.dumps(v) for v in get_args(ann))
+    elif ann is bool:
+        text = "true or false"
+    elif ann in (int, float):
+        noun = "an integer" if ann is int else "a number"
+        text = noun + _bounds(lo, hi, lo_open, hi_open)
+    elif ann is str:
+        text = "a string"
+        if min_len is not None and max_len is not None:
+            text += f" of {min_len} to {max_len} characters"
+        elif min_len:
+            text = "a non-empty string"
+    elif ann is Path:
+        text = "a path (string)"
+    elif get_origin(ann) in (list, tuple, set, frozenset):
+        text = "a list"
+    elif get_origin(ann) is dict or ann is dict:
+        text = "a table"
+    else:
+        return None
+    return text
+
+
+def _bounds(lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> str:
+    if lo is not None and hi is not None and not lo_open and not hi_open:
+        return f" between {_num(lo)} and {_num(hi)}"
+    parts = []
+    if lo is not None:
+        parts.append(f"{'>' if lo_open else '>='} {_num(lo)}")
+    if hi is not None:
+        parts.append(f"{'<' if hi_open else '<='} {_num(hi)}")
+    return (" " + " and ".join(parts)) if parts else ""
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _show(value: Any) -> str:
+    """A found value as it would be written in TOML: strings in double quotes, booleans lower-case."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return str(value)
+
+
+def _unknown_key(key: str, choices: tuple[str, ...] | list[str], *, what: str = "key") -> str:
+    close = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
+    if close:
+        return f'unknown {what}; did you mean "{close[0]}"?'
+    if choices:
+        return f"unknown {what}; expected one of: {', '.join(sorted(choices))}"
+    return f"unknown {what}"

@@ -1,0 +1,437 @@
+"""The router: one event in, the right skill hooks and command handlers run, replies out in order.
+
+What it owns (see ``docs/routing.md``):
+
+- **Commands.** ``<prefix><name> args`` (``bot.parsing``) goes to the declaring skill's handler after the
+  permission check (``Viewer.level >= CommandSpec.permission``) and the cooldown check
+  (``bot.cooldowns``; moderators and the broadcaster bypass cooldowns when ``mods_bypass_cooldowns``).
+  A viewer who is denied sees nothing, as on Nightbot and Fossabot (both ignore a command the viewer may
+  not use and one that is cooling down: a reply would itself be spam). ``notify_denied=True`` answers a
+  permission denial with one short line instead. Denials are counted.
+- **Hooks.** Every chat message that is not a command goes to ``on_message`` of every skill enabled in
+  that channel; presence and stream status to ``on_presence`` / ``on_stream_status``. Hooks a skill did
+  not override are detected once, at construction, and never scheduled.
+- **Concurrency and order.** Every handler runs in its own task, so a slow skill never delays another.
+  ``ctx.reply`` is buffered per invoking message and released in the order the messages arrived in that
+  channel: the oldest message still running streams its replies straight out; later ones wait.
+- **Isolation.** A handler that raises is logged with its traceback and counted (``skill_errors``); one that
+  runs past its time budget (``CommandSpec.time_budget_s``, a skill's ``time_budget_s`` attribute, or the
+  router's default) is cancelled, logged and counted (``skill_timeouts``). The router never raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from bot.clock import Clock
+from bot.commands import CommandSpec, declared_commands
+from bot.cooldowns import CooldownBuckets
+from bot.events import ChatMessage, Presence, Priority, Reply, Role, StreamStatus, Viewer
+from bot.parsing import CommandParser
+from skills.base import Skill, SkillSettings
+
+log = logging.getLogger("chatcast.router")
+
+ChannelKey = tuple[str, str]
+
+
+class _Route:
+    __slots__ = ("skill", "spec", "handler")
+
+    def __init__(self, skill: Skill, spec: CommandSpec, handler: Callable[..., Awaitable[None]]) -> None:
+        self.skill = skill
+        self.spec = spec
+        self.handler = handler
+
+
+class _Slot:
+    """Replies of one invoking message: buffered until every older message in the channel finished."""
+
+    __slots__ = ("buffer", "done", "live")
+
+    def __init__(self, live: bool) -> None:
+        self.buffer: deque[Reply] = deque()
+        self.done = False
+        self.live = live  # head of its channel's queue: replies may go straight out
+
+
+class Invocation:
+    """The ``bot.commands.CommandContext`` the router hands a command handler.
+
+    ``message``, ``invoked_as`` (the declared name matched, lower-case), ``args`` (list of str), ``rest``
+    (text after the name), ``settings`` (the skill's settings for this channel), ``skill_name``, ``spec``.
+    """
+
+    __slots__ = (
+        "message", "invoked_as", "args", "rest", "settings", "skill_name", "spec", "_router", "_slot",
+    )
+
+    def __init__(
+        self, router: Router, slot: _Slot, message: ChatMessage, invoked_as: str, args: list[str], rest: str,
+        settings: Any, skill_name: str, spec: CommandSpec,
+    ) -> None:
+        self.message = message
+        self.invoked_as = invoked_as
+        self.args = args
+        self.rest = rest
+        self.settings = settings
+        self.skill_name = skill_name
+        self.spec = spec
+        self._router = router
+        self._slot = slot
+
+    @property
+    def author(self) -> Viewer:
+        """The viewer who typed the command."""
+        return self.message.author
+
+    @property
+    def channel(self) -> str:
+        """The channel the command was typed in."""
+        return self.message.channel
+
+    @property
+    def platform(self) -> str:
+        """The platform of the invoking message."""
+        return self.message.platform
+
+    async def reply(self, text: str, *, priority: Priority = Priority.HIGH, whisper: bool = False) -> None:
+        """Queue ``text`` for the invoking channel (or a whisper to the author); empty text is ignored.
+
+        Replies keep the order of the messages that caused them; this returns once the reply is handed
+        to the outgoing queue (or buffered behind an older message still running). Never raises.
+        """
+        if not isinstance(text, str) or not text.strip():
+            return
+        msg = self.message
+        reply = Reply(
+            platform=msg.platform, channel=msg.channel, text=text, in_reply_to=msg.message_id,
+            priority=priority, whisper_to=msg.author.user_id if whisper else None,
+        )
+        await self._router._emit((msg.platform, msg.channel), self._slot, reply)
+
+
+def _overrides(skill: object, hook: str) -> bool:
+    """True when ``skill``'s class replaces ``Skill.<hook>`` (the base one does nothing)."""
+    return getattr(type(skill), hook, None) is not getattr(Skill, hook)
+
+
+class Router:
+    """Routes events to skills (see module docstring).
+
+    Parameters (all callables are called on the event loop, per event, and must be cheap):
+
+    - ``skills``: the skill instances, in priority order (a command name declared twice goes to the first).
+    - ``prefix_for(platform, channel) -> str``: the command prefix there (default ``"!"`` in config).
+    - ``enabled_for(skill_name, platform, channel) -> bool``.
+    - ``settings_for(skill_name, platform, channel) -> SkillSettings``.
+    - ``send(reply) -> awaitable``: hands a reply to the outgoing queue (``Outbox.put``); must not block.
+    - ``clock``: drives cooldowns.
+    - ``mods_bypass_cooldowns``: moderators and the broadcaster ignore cooldowns.
+    - ``time_budget_s``: default seconds a handler may run before it is cancelled (> 0).
+    - ``max_in_flight``: handlers running at once; beyond it ``handle`` waits for one to finish
+      (back-pressure on the adapter instead of unbounded memory in a fast replay).
+    - ``notify_denied``: answer a permission denial with a short line (default: silent, like Nightbot).
+
+    Skills with an ``attach_router(router)`` method (``bot.builtin.BuiltinSkill``) get this router.
+    Raises ``ValueError`` for a non-positive ``time_budget_s`` or ``max_in_flight``.
+    """
+
+    def __init__(
+        self,
+        skills: Iterable[Skill],
+        *,
+        prefix_for: Callable[[str, str], str],
+        enabled_for: Callable[[str, str, str], bool],
+        settings_for: Callable[[str, str, str], SkillSettings | Any],
+        send: Callable[[Reply], Awaitable[None]],
+        clock: Clock,
+        mods_bypass_cooldowns: bool = True,
+        time_budget_s: float = 10.0,
+        max_in_flight: int = 10_000,
+        notify_denied: bool = False,
+        cooldowns: CooldownBuckets | None = None,
+    ) -> None:
+        if time_budget_s <= 0:
+            raise ValueError(f"time_budget_s must be > 0, got {time_budget_s}")
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight}")
+        self.skills: list[Skill] = list(skills)
+        self._prefix_for = prefix_for
+        self._enabled_for = enabled_for
+        self._settings_for = settings_for
+        self._send = send
+        self.clock = clock
+        self.mods_bypass_cooldowns = mods_bypass_cooldowns
+        self.time_budget_s = time_budget_s
+        self.max_in_flight = max_in_flight
+        self.notify_denied = notify_denied
+        self.cooldowns = cooldowns or CooldownBuckets(clock)
+        self.stats: dict[str, int] = {
+            "messages": 0, "commands_handled": 0, "commands_denied": 0, "cooldown_hits": 0,
+            "skill_errors": 0, "skill_timeouts": 0, "hooks_run": 0, "replies": 0, "send_errors": 0,
+            "events_rejected": 0,
+        }
+        self._routes: dict[str, _Route] = {}
+        self._specs: list[tuple[str, CommandSpec]] = []
+        for skill in self.skills:
+            for spec, handler in declared_commands(skill):
+                taken = [n for n in spec.names if n in self._routes]
+                if taken:
+                    log.warning(
+                        "skill %s: command name(s) %s already declared by %s; ignored",
+                        skill.name, ", ".join(taken), self._routes[taken[0]].skill.name,
+                    )
+                free = [n for n in spec.names if n not in self._routes]
+                if not free:
+                    continue
+                route = _Route(skill, spec, handler)
+                for n in free:
+                    self._routes[n] = route
+                self._specs.append((skill.name, spec))
+        self._parser = CommandParser(self._routes)
+        self._message_hooks = [s for s in self.skills if _overrides(s, "on_message")]
+        self._presence_hooks = [s for s in self.skills if _overrides(s, "on_presence")]
+        self._status_hooks = [s for s in self.skills if _overrides(s, "on_stream_status")]
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._order: dict[ChannelKey, deque[_Slot]] = {}
+        self._releasing: set[ChannelKey] = set()
+        for skill in self.skills:
+            attach = getattr(skill, "attach_router", None)
+            if callable(attach):
+                attach(self)
+
+    # ---- public API -------------------------------------------------------------------------------
+
+    def commands(self) -> list[tuple[str, CommandSpec]]:
+        """Every declared command as ``(skill_name, spec)``, in skill order (for help / slash commands)."""
+        return list(self._specs)
+
+    def visible_commands(self, platform: str, channel: str, level: Role) -> list[tuple[str, CommandSpec]]:
+        """Commands a viewer of ``level`` may use in that channel (skill enabled, permission met)."""
+        out = []
+        for skill_name, spec in self._specs:
+            if spec.permission > level:
+                continue
+            try:
+                if not self._enabled_for(skill_name, platform, channel):
+                    continue
+            except Exception:  # noqa: BLE001 - a config callback must not break help
+                log.exception("enabled_for(%s, %s, %s) failed", skill_name, platform, channel)
+                continue
+            out.append((skill_name, spec))
+        return out
+
+    def lookup(self, name: str) -> tuple[str, CommandSpec] | None:
+        """``(skill_name, spec)`` of a declared name or alias (lower-case), else ``None``."""
+        route = self._routes.get(name)
+        return (route.skill.name, route.spec) if route else None
+
+    @property
+    def in_flight(self) -> int:
+        """Handlers running now."""
+        return len(self._tasks)
+
+    async def handle(self, event: ChatMessage | Presence | StreamStatus) -> None:
+        """Route one event. Returns once handlers are scheduled (or waits while ``max_in_flight`` are
+        running). Never raises: bad events are logged and counted in ``events_rejected``."""
+        try:
+            kind = type(event)
+            if kind is ChatMessage:
+                await self._on_chat(event)  # type: ignore[arg-type]
+            elif kind is Presence:
+                await self._fan_out(self._presence_hooks, "on_presence", event)
+            elif kind is StreamStatus:
+                await self._fan_out(self._status_hooks, "on_stream_status", event)
+            else:
+                self.stats["events_rejected"] += 1
+                log.warning("router: ignored event of unknown type %s", kind.__name__)
+        except Exception:  # noqa: BLE001 - the bot carries on whatever one event does
+            self.stats["events_rejected"] += 1
+            log.exception("router: failed to route %r", type(event).__name__)
+
+    async def drain(self) -> None:
+        """Wait until every in-flight handler finished and its replies were handed to ``send``."""
+        while True:
+            pending = [t for t in self._tasks if not t.done()]
+            if not pending:
+                break
+            await asyncio.gather(*pending, return_exceptions=True)
+        for key in list(self._order):
+            await self._release(key)
+
+    async def stop(self) -> None:
+        """Cancel every in-flight handler and wait for them (shutdown)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # ---- chat messages ----------------------------------------------------------------------------
+
+    async def _on_chat(self, msg: ChatMessage) -> None:
+        stats = self.stats
+        stats["messages"] += 1
+        text = msg.text
+        if not isinstance(text, str) or not isinstance(msg.author, Viewer):
+            stats["events_rejected"] += 1
+            log.warning("router: malformed chat message %r skipped", msg.message_id)
+            return
+        parsed = None
+        if self._routes:
+            parsed = self._parser.parse(text, self._prefix_for(msg.platform, msg.channel))
+        if parsed is not None:
+            route = self._routes[parsed.name]
+            if self._enabled_for(route.skill.name, msg.platform, msg.channel):
+                await self._dispatch_command(msg, route, parsed.name, list(parsed.args), parsed.rest)
+                return
+        if self._message_hooks:
+            await self._fan_out(self._message_hooks, "on_message", msg)
+
+    async def _dispatch_command(
+        self, msg: ChatMessage, route: _Route, name: str, args: list[str], rest: str
+    ) -> None:
+        spec = route.spec
+        author = msg.author
+        level = author.level
+        if level < spec.permission:
+            self.stats["commands_denied"] += 1
+            log.debug("denied %s to %s (needs %s)", name, author.user_id, spec.permission.name)
+            if self.notify_denied:
+                key = (msg.platform, msg.channel)
+                slot = self._new_slot(key)
+                slot.done = True
+                slot.buffer.append(Reply(
+                    msg.platform, msg.channel,
+                    f"@{author.display_name} {name} is for {spec.permission.name.lower()}s and above.",
+                    in_reply_to=msg.message_id,
+                ))
+                await self._release(key)
+            return
+        if not (self.mods_bypass_cooldowns and level >= Role.MODERATOR):
+            hit = self.cooldowns.try_acquire(
+                spec.name, spec.cooldown, platform=msg.platform, channel=msg.channel, user_id=author.user_id
+            )
+            if hit is not None:
+                self.stats["cooldown_hits"] += 1
+                log.debug("%s on %s cooldown for %.1f s", name, hit.kind.value, hit.remaining_s)
+                return
+        skill = route.skill
+        try:
+            settings = self._settings_for(skill.name, msg.platform, msg.channel)
+        except Exception:  # noqa: BLE001
+            self.stats["skill_errors"] += 1
+            log.exception("settings for skill %s in %s/%s failed", skill.name, msg.platform, msg.channel)
+            return
+        self.stats["commands_handled"] += 1
+        key = (msg.platform, msg.channel)
+        slot = self._new_slot(key)
+        ctx = Invocation(self, slot, msg, name, args, rest, settings, skill.name, spec)
+        budget = spec.time_budget_s or getattr(skill, "time_budget_s", None) or self.time_budget_s
+        await self._spawn(self._run_command(route, ctx, key, slot, budget))
+
+    async def _run_command(
+        self, route: _Route, ctx: Invocation, key: ChannelKey, slot: _Slot, budget: float
+    ) -> None:
+        try:
+            await self._guarded(route.skill.name, f"command {ctx.invoked_as}", route.handler(ctx), budget)
+        finally:
+            slot.done = True
+            await self._release(key)
+
+    # ---- hooks -------------------------------------------------------------------------------------
+
+    async def _fan_out(self, skills: list[Skill], hook: str, event: Any) -> None:
+        if not skills:
+            return
+        platform, channel = event.platform, event.channel
+        for skill in skills:
+            try:
+                if not self._enabled_for(skill.name, platform, channel):
+                    continue
+            except Exception:  # noqa: BLE001
+                self.stats["events_rejected"] += 1
+                log.exception("enabled_for(%s, %s, %s) failed", skill.name, platform, channel)
+                continue
+            budget = getattr(skill, "time_budget_s", None) or self.time_budget_s
+            self.stats["hooks_run"] += 1
+            await self._spawn(self._guarded(skill.name, hook, getattr(skill, hook)(event), budget))
+
+    # ---- tasks, budgets, isolation ----------------------------------------------------------------
+
+    async def _spawn(self, coro: Awaitable[None]) -> None:
+        while len(self._tasks) >= self.max_in_flight:
+            await asyncio.wait(list(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guarded(self, skill_name: str, what: str, coro: Awaitable[None], budget: float) -> None:
+        try:
+            async with asyncio.timeout(budget) as timer:
+                await coro
+        except TimeoutError:
+            if timer.expired():
+                self.stats["skill_timeouts"] += 1
+                log.error(
+                    "skill %s: %s exceeded its time budget of %.3g s; cancelled", skill_name, what, budget
+                )
+            else:
+                self.stats["skill_errors"] += 1
+                log.exception("skill %s: %s failed", skill_name, what)
+        except Exception:  # noqa: BLE001 - isolation: one skill's bug must not stop the bot
+            self.stats["skill_errors"] += 1
+            log.exception("skill %s: %s failed", skill_name, what)
+
+    # ---- ordered replies --------------------------------------------------------------------------
+
+    def _new_slot(self, key: ChannelKey) -> _Slot:
+        queue = self._order.get(key)
+        if queue is None:
+            queue = self._order[key] = deque()
+        slot = _Slot(live=not queue)
+        queue.append(slot)
+        return slot
+
+    async def _emit(self, key: ChannelKey, slot: _Slot, reply: Reply) -> None:
+        if slot.done or (slot.live and not slot.buffer and key not in self._releasing):
+            await self._send_safe(reply)
+            return
+        slot.buffer.append(reply)
+        queue = self._order.get(key)
+        if queue and queue[0] is slot:
+            await self._release(key)
+
+    async def _release(self, key: ChannelKey) -> None:
+        """Send buffered replies of finished messages at the head of the channel's queue, in order."""
+        if key in self._releasing:
+            return  # the coroutine already releasing this channel will see new buffers
+        queue = self._order.get(key)
+        if not queue:
+            return
+        self._releasing.add(key)
+        try:
+            while queue:
+                head = queue[0]
+                while head.buffer:
+                    await self._send_safe(head.buffer.popleft())
+                if head.done:
+                    queue.popleft()
+                    continue
+                head.live = True
+                break
+        finally:
+            self._releasing.discard(key)
+            if not queue and self._order.get(key) is queue:
+                del self._order[key]
+
+    async def _send_safe(self, reply: Reply) -> None:
+        self.stats["replies"] += 1
+        try:
+            await self._send(reply)
+        except Exception:  # noqa: BLE001 - a broken queue must not kill the handler
+            self.stats["send_errors"] += 1
+            log.exception("router: send to %s/%s failed", reply.platform, reply.channel)

@@ -230,7 +230,9 @@ def validate_config(
                     config.skill_defaults[name] = settings
             elif name in known_names:
                 config.skill_raw[name] = table
-                config.warnings.append(f"{label}: {where}: skill {name!r} is not installed; section not checked")
+                config.warnings.append(
+                    f"{label}: {where}: skill {name!r} is not installed; section not checked"
+                )
             else:
                 problems.append(f"{label}: {where}: {_unknown_key(name, known_names, what='skill')}")
     for name, cls in skill_classes.items():
@@ -242,7 +244,9 @@ def validate_config(
 
     channels_raw = data.get("channels", [])
     if not isinstance(channels_raw, list):
-        problems.append(f"{label}: channels: expected a list of [[channels]] tables, got {_show(channels_raw)}")
+        problems.append(
+            f"{label}: channels: expected a list of [[channels]] tables, got {_show(channels_raw)}"
+        )
         channels_raw = []
     seen: dict[tuple[str, str], int] = {}
     for i, entry in enumerate(channels_raw):
@@ -308,7 +312,9 @@ def _expect_table(value: Any, where: str, label: str, problems: list[str]) -> bo
     return False
 
 
-def _validate(model: type[BaseModel], raw: dict[str, Any], where: str, label: str, problems: list[str]) -> Any:
+def _validate(
+    model: type[BaseModel], raw: dict[str, Any], where: str, label: str, problems: list[str]
+) -> Any:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -354,7 +360,17 @@ def _join(where: str, loc: tuple[Any, ...]) -> str:
     return out
 
 
-_TYPE_TAGS = {"str", "int", "float", "bool", "list[str]", "dict", "list", "is-instance[Path]", "lax-or-strict"}
+_TYPE_TAGS = {
+    "str",
+    "int",
+    "float",
+    "bool",
+    "list[str]",
+    "dict",
+    "list",
+    "is-instance[Path]",
+    "lax-or-strict",
+}
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:

@@ -1,0 +1,122 @@
+"""The story moderation step: a table of inputs -> expected verdict categories."""
+
+from __future__ import annotations
+
+import pytest
+
+from skills.story.moderation import Category, Moderator, fold_text, normalise_term, strip_invisible
+
+MOD = Moderator(blocked_terms=["grumbleweed", "mud goblin"])
+
+ALLOWED = [
+    "Once upon a time a fox found a lantern in the snow.",
+    "The princess said: I am not afraid!",
+    "He walked. Then he ran. Finally, at 10.30 he slept.",
+    "They counted 1000000 gold coins in the year 1999.",
+    "A kitten! It purred.",
+    "The spicy soup warmed the class of Essex.",
+    "The fire retardant cloak saved him.",
+    "e.g. the wizard, i.e. the old one",
+    "He looked at me. Me too, said the owl.",
+    "The weed grew, and the goblin grumbled.",  # parts of config terms, not the terms
+    "Dorothée and Zoë went to the café.",
+]
+
+REFUSED = [
+    # blocked terms: default list (hashed) and config terms, with every disguise
+    ("this is shit", Category.BLOCKED_TERM),
+    ("f.u.c.k the dragon", Category.BLOCKED_TERM),
+    ("s h i t", Category.BLOCKED_TERM),
+    ("sh it happens", Category.BLOCKED_TERM),
+    ("sh1t", Category.BLOCKED_TERM),
+    ("$h!t", Category.BLOCKED_TERM),
+    ("fuuuuck", Category.BLOCKED_TERM),
+    ("fucking dragon", Category.BLOCKED_TERM),
+    ("\uff46\uff55\uff43\uff4b", Category.BLOCKED_TERM),  # fullwidth
+    ("\U0001d41f\U0001d42e\U0001d41c\U0001d424", Category.BLOCKED_TERM),  # mathematical bold
+    ("\u0405\u041d\u0406\u0422", Category.BLOCKED_TERM),  # Cyrillic capitals that look like SHIT
+    ("sh\u200bit", Category.BLOCKED_TERM),  # zero-width space
+    ("s\u00adh\u2060i\u200dt", Category.BLOCKED_TERM),  # soft hyphen, word joiner, ZWJ
+    ("shít", Category.BLOCKED_TERM),  # accent
+    ("the dragon said kill yourself", Category.BLOCKED_TERM),
+    ("grumbleweed", Category.BLOCKED_TERM),
+    ("GRUMB1EWEED", Category.BLOCKED_TERM),
+    ("g r u m b l e w e e d", Category.BLOCKED_TERM),
+    ("gr\u03c5mbl\u0435w\u0435\u0435d", Category.BLOCKED_TERM),  # Greek υ, Cyrillic е
+    ("a mud goblin appears", Category.BLOCKED_TERM),  # multi-word config term
+    # links
+    ("visit https://example.com now", Category.LINK),
+    ("www.example.org", Category.LINK),
+    ("join discord.gg/abc", Category.LINK),
+    ("example dot com", Category.LINK),
+    ("example [dot] com", Category.LINK),
+    ("example(.)net", Category.LINK),
+    ("example . io", Category.LINK),
+    ("\uff48\uff54\uff54\uff50\uff53://x.y", Category.LINK),  # fullwidth https
+    # mentions
+    ("hello @everyone", Category.MENTION),
+    ("@here look", Category.MENTION),
+    ("@\u200beveryone", Category.MENTION),
+    ("\uff20everyone", Category.MENTION),  # fullwidth @
+    ("@\u0435veryone", Category.MENTION),  # Cyrillic е
+    ("<@123456789>", Category.MENTION),
+    ("<@!123456789>", Category.MENTION),
+    ("<@&42>", Category.MENTION),
+    ("hey @bob", Category.MENTION),
+    # commands
+    ("/ban somebody", Category.COMMAND),
+    ("   .timeout somebody 600", Category.COMMAND),
+    ("!story end", Category.COMMAND),
+    ("\u200b\u2800/me dances", Category.COMMAND),
+    ("\uff0fban x", Category.COMMAND),  # fullwidth solidus
+    ("a fine line\n/ban x", Category.COMMAND),
+    # personal data
+    ("write to jane.doe@example.com", Category.PERSONAL_DATA),
+    ("call +1 555 123 4567", Category.PERSONAL_DATA),
+    ("call 555-123-4567", Category.PERSONAL_DATA),
+    ("my number is 015112345678", Category.PERSONAL_DATA),
+    # empty
+    ("", Category.EMPTY),
+    ("  \u200b ", Category.EMPTY),
+]
+
+
+@pytest.mark.parametrize("text", ALLOWED)
+def test_allowed(text: str) -> None:
+    verdict = MOD.check(text)
+    assert verdict.allowed, (text, verdict)
+    assert verdict.reason == ""
+
+
+@pytest.mark.parametrize(("text", "category"), REFUSED)
+def test_refused(text: str, category: Category) -> None:
+    verdict = MOD.check(text)
+    assert not verdict.allowed
+    assert verdict.category == category, (text, verdict)
+    assert verdict.reason and len(verdict.reason) < 100
+
+
+def test_config_terms_only_without_default_list() -> None:
+    mod = Moderator(["grumbleweed"], include_default=False)
+    assert mod.check("this is shit").allowed
+    assert not mod.check("grumbleweed").allowed
+
+
+def test_prefix_terms_match_longer_words() -> None:
+    mod = Moderator(prefix_terms=["zorp"], include_default=False)
+    assert not mod.check("zorpification").allowed
+    assert Moderator(["zorp"], include_default=False).check("zorpification").allowed
+
+
+def test_normalisation_helpers() -> None:
+    assert strip_invisible("a\u200bb\U000e0020c") == "abc"
+    assert fold_text("ＨＥＬＬО") == "hello"  # fullwidth + Cyrillic О
+    assert normalise_term("  Gr1mble  WEED ") == "grimble weed"
+    with pytest.raises(ValueError):
+        normalise_term("!!!")
+
+
+def test_check_never_raises_on_odd_input() -> None:
+    for text in ["\x00", "\ud800", "🙂" * 500, "a" * 5000, None]:
+        verdict = MOD.check(text)  # type: ignore[arg-type]
+        assert isinstance(verdict.allowed, bool)

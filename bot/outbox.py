@@ -1,0 +1,338 @@
+"""The outgoing queue of one connection: split, deduplicate, rate-limit, bounded backlog.
+
+One ``Outbox`` per adapter (Twitch's limit is per connection, not per channel). ``put`` never blocks:
+it splits (or truncates) the reply to ``adapter.limits.max_message_len`` and appends it to a backlog of
+at most ``backlog`` replies, one FIFO per ``Priority``. When the backlog is full, the oldest reply of the
+lowest priority present is dropped and counted. A worker (``start``) or ``flush`` sends parts in
+priority order (FIFO within a priority; the parts of one reply stay together and in order).
+
+Rate limit (``SendRateLimiter``): a sliding-window log of send times. Twitch allows 20 messages per
+30 s per connection, and 100 per 30 s for messages to channels where the bot is moderator or broadcaster
+(https://dev.twitch.tv/docs/chat/#rate-limits). Because the limit is per connection, a window that
+contains even one message to a normal channel is held to 20: a send is allowed at time ``t`` when the
+sends in ``(t - W, t]`` (``W`` = window + a small safety margin), counting this one, are at most 20 if
+this one or any of those went to a non-privileged channel, else at most 100. Checking at every send is
+enough: any 30 s window's count is the count ending at its last send. A token bucket cannot express the
+mixed rule (it forgets which channel used the tokens); the log costs at most 100 floats.
+
+Duplicates: Twitch silently drops a message identical to the bot's previous one in the same channel
+within 30 s, so the outbox drops it first (``limits.duplicate_window_s``; 0 disables) and counts it.
+
+Clocks: with ``SystemClock`` the worker sleeps until the limiter allows the next send. With
+``ManualClock`` (replay) nothing sleeps: the worker sends what the clock's current time allows whenever
+a reply is queued or ``tick()`` is called (call it after advancing the clock), and ``flush()`` sends the
+rest by advancing the clock to each allowed send time.
+
+Adapter errors (or a send that hangs past ``send_timeout_s``) are logged and counted in ``send_errors``;
+the message is not retried and the queue carries on. Reply text is not logged (it may quote viewers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.adapters.base import Adapter, PlatformLimits
+from bot.clock import Clock
+from bot.events import Priority, Reply
+from bot.splitting import Overflow, fit_message
+
+log = logging.getLogger("chatcast.outbox")
+
+
+class SendRateLimiter:
+    """Sliding-window log limiter for one connection (rule in the module docstring).
+
+    ``limits``: ``rate_messages`` / ``privileged_rate_messages`` per ``rate_window_s`` seconds.
+    ``margin_s``: extra seconds added to the window, so clock skew and network jitter between us and
+    the platform cannot push a window over (default 0.05 s). Times are monotonic seconds.
+    """
+
+    def __init__(self, limits: PlatformLimits, *, margin_s: float = 0.05) -> None:
+        if limits.rate_messages < 1 or limits.privileged_rate_messages < limits.rate_messages:
+            raise ValueError(
+                f"need 1 <= rate_messages <= privileged_rate_messages, got {limits.rate_messages}"
+                f" and {limits.privileged_rate_messages}"
+            )
+        if limits.rate_window_s <= 0 or margin_s < 0:
+            raise ValueError("rate_window_s must be > 0 and margin_s >= 0")
+        self.limit = limits.rate_messages
+        self.privileged_limit = limits.privileged_rate_messages
+        self.window_s = limits.rate_window_s + margin_s
+        self._all: deque[float] = deque()  # send times inside the window, oldest first
+        self._normal: deque[float] = deque()  # the subset sent to non-privileged channels
+
+    def _prune(self, now: float) -> None:
+        edge = now - self.window_s
+        while self._all and self._all[0] <= edge:
+            self._all.popleft()
+        while self._normal and self._normal[0] <= edge:
+            self._normal.popleft()
+
+    def delay(self, now: float, privileged: bool) -> float:
+        """Seconds to wait before a send at ``now`` is allowed (0.0 = send now). Re-ask after waiting."""
+        self._prune(now)
+        count = len(self._all)
+        if not privileged or self._normal:
+            if count < self.limit:
+                return 0.0
+            wait = self._all[count - self.limit] + self.window_s - now
+            if privileged:  # the 100 limit returns once the last normal send leaves the window
+                wait = min(wait, self._normal[-1] + self.window_s - now)
+            return max(wait, 1e-9)
+        if count < self.privileged_limit:
+            return 0.0
+        return max(self._all[count - self.privileged_limit] + self.window_s - now, 1e-9)
+
+    def record(self, now: float, privileged: bool) -> None:
+        """Note a send at ``now`` (monotonic seconds, not decreasing)."""
+        self._all.append(now)
+        if not privileged:
+            self._normal.append(now)
+
+
+@dataclass
+class _Pending:
+    reply: Reply
+    parts: deque[str] = field(default_factory=deque)
+
+
+class Outbox:
+    """Outgoing queue of one adapter (see module docstring).
+
+    - ``adapter``: its ``limits``, ``is_privileged(channel)`` and ``send(reply)`` are used.
+    - ``clock``: ``SystemClock`` (sleeps) or ``ManualClock`` (advanced instead, see ``flush``).
+    - ``backlog``: replies held at most (>= 1). ``overflow``: ``"split"`` or ``"truncate"`` long replies.
+    - ``max_parts``: a split reply keeps at most this many parts, the last ending with an ellipsis.
+    - ``on_sent(reply, monotonic_s)``: called after each part is sent (transcripts); errors are logged.
+
+    ``stats``: ``sent`` (parts), ``dropped_duplicate``, ``dropped_backlog`` (replies), ``split_parts``
+    (parts made from replies that needed splitting), ``truncated``, ``send_errors``, ``rejected``
+    (not a ``Reply`` / wrong platform text), ``dropped_unsent`` (left when ``flush`` timed out).
+    Raises ``ValueError`` for ``backlog < 1``, ``max_parts < 1`` or an unknown ``overflow``.
+    """
+
+    def __init__(
+        self,
+        adapter: Adapter,
+        *,
+        clock: Clock,
+        backlog: int = 200,
+        overflow: Overflow = "split",
+        max_parts: int = 5,
+        margin_s: float = 0.05,
+        send_timeout_s: float = 10.0,
+        on_sent: Callable[[Reply, float], None] | None = None,
+    ) -> None:
+        if backlog < 1:
+            raise ValueError(f"backlog must be >= 1, got {backlog}")
+        if overflow not in ("split", "truncate"):
+            raise ValueError(f'overflow must be "split" or "truncate", got {overflow!r}')
+        if max_parts < 1:
+            raise ValueError(f"max_parts must be >= 1, got {max_parts}")
+        self.adapter = adapter
+        self.limits: PlatformLimits = adapter.limits
+        self.clock = clock
+        self.backlog = backlog
+        self.overflow: Overflow = overflow
+        self.max_parts = max_parts
+        self.send_timeout_s = send_timeout_s
+        self.on_sent = on_sent
+        self.limiter = SendRateLimiter(self.limits, margin_s=margin_s)
+        self.stats: dict[str, int] = {
+            "sent": 0, "dropped_duplicate": 0, "dropped_backlog": 0, "split_parts": 0, "truncated": 0,
+            "send_errors": 0, "rejected": 0, "dropped_unsent": 0,
+        }
+        self._queues: tuple[deque[_Pending], ...] = tuple(deque() for _ in Priority)
+        self._current: _Pending | None = None
+        self._size = 0
+        self._last: dict[tuple[str, str | None], tuple[str, float]] = {}  # (channel, whisper) -> text, t
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._worker: asyncio.Task[None] | None = None
+        self._manual = callable(getattr(clock, "advance", None))
+
+    def __len__(self) -> int:
+        """Replies waiting (the one being sent included)."""
+        return self._size + (self._current is not None)
+
+    # ---- intake ------------------------------------------------------------------------------------
+
+    async def put(self, reply: Reply) -> None:
+        """Queue ``reply`` (split/truncated to the platform's length). Never blocks, never raises."""
+        try:
+            if not isinstance(reply, Reply) or not isinstance(reply.text, str):
+                self.stats["rejected"] += 1
+                log.warning("outbox: rejected %r (not a Reply with text)", type(reply).__name__)
+                return
+            max_len = self.limits.max_message_len
+            parts = fit_message(reply.text, max_len, self.overflow, max_parts=self.max_parts)
+            if not parts:
+                return
+            if len(parts) > 1:
+                self.stats["split_parts"] += len(parts)
+            elif len(reply.text.strip()) > max_len:
+                self.stats["truncated"] += 1
+            priority = reply.priority if isinstance(reply.priority, Priority) else Priority.NORMAL
+            self._queues[priority].append(_Pending(reply, deque(parts)))
+            self._size += 1
+            while self._size > self.backlog:
+                self._drop_one()
+            self._wake.set()
+        except Exception:  # noqa: BLE001 - intake must never fail the caller
+            self.stats["rejected"] += 1
+            log.exception("outbox: could not queue a reply for %s", getattr(reply, "channel", "?"))
+
+    def _drop_one(self) -> None:
+        for queue in reversed(self._queues):  # LOW first
+            if queue:
+                dropped = queue.popleft()
+                self._size -= 1
+                self.stats["dropped_backlog"] += 1
+                log.warning(
+                    "outbox: backlog full (%d); dropped the oldest %s-priority reply to %s",
+                    self.backlog, Priority(self._queues.index(queue)).name, dropped.reply.channel,
+                )
+                return
+
+    def tick(self) -> None:
+        """Wake the worker to re-check the limiter (call after advancing a ``ManualClock``)."""
+        self._wake.set()
+
+    # ---- sending -----------------------------------------------------------------------------------
+
+    def _next(self) -> _Pending | None:
+        if self._current is not None:
+            return self._current
+        for queue in self._queues:
+            if queue:
+                self._current = queue.popleft()
+                self._size -= 1
+                return self._current
+        return None
+
+    def _privileged(self, channel: str) -> bool:
+        try:
+            return bool(self.adapter.is_privileged(channel))
+        except Exception:  # noqa: BLE001 - when unsure, assume the stricter limit
+            log.exception("outbox: is_privileged(%s) failed; assuming not", channel)
+            return False
+
+    async def pump(self) -> float | None:
+        """Send every part the limiter allows at the clock's current time.
+
+        Returns ``None`` when the queue is empty, else the seconds until the next part may go.
+        """
+        async with self._lock:
+            while True:
+                item = self._next()
+                if item is None:
+                    return None
+                if not item.parts:
+                    self._current = None
+                    continue
+                reply = item.reply
+                text = item.parts[0]
+                now = self.clock.monotonic()
+                key = (reply.channel, reply.whisper_to)
+                last = self._last.get(key)
+                window = self.limits.duplicate_window_s
+                if window > 0 and last is not None and last[0] == text and now - last[1] < window:
+                    self.stats["dropped_duplicate"] += 1
+                    item.parts.popleft()
+                    continue
+                privileged = reply.whisper_to is None and self._privileged(reply.channel)
+                wait = self.limiter.delay(now, privileged)
+                if wait > 0:
+                    return wait
+                item.parts.popleft()
+                self.limiter.record(now, privileged)
+                self._last[key] = (text, now)
+                attachment = reply.attachment if not item.parts else None
+                part = Reply(
+                    reply.platform, reply.channel, text, in_reply_to=reply.in_reply_to,
+                    priority=reply.priority, whisper_to=reply.whisper_to, attachment=attachment,
+                )
+                await self._send(part, now)
+
+    async def _send(self, part: Reply, now: float) -> None:
+        try:
+            async with asyncio.timeout(self.send_timeout_s):
+                await self.adapter.send(part)
+        except Exception as exc:  # noqa: BLE001 - a failed send must not kill the queue
+            self.stats["send_errors"] += 1
+            log.error(
+                "outbox: %s send to %s failed: %s", self.adapter.platform, part.channel,
+                type(exc).__name__ if isinstance(exc, TimeoutError) else exc,
+                exc_info=not isinstance(exc, TimeoutError | ConnectionError),
+            )
+            return
+        self.stats["sent"] += 1
+        if self.on_sent is not None:
+            try:
+                self.on_sent(part, now)
+            except Exception:  # noqa: BLE001
+                log.exception("outbox: on_sent callback failed")
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                wait = await self.pump()
+            except Exception:  # noqa: BLE001 - keep the worker alive whatever happens
+                log.exception("outbox: worker error")
+                wait = 1.0
+            if wait is None or self._manual:
+                await self._wake.wait()
+            else:
+                try:
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
+                except TimeoutError:
+                    pass
+
+    async def start(self) -> None:
+        """Start the background worker (idempotent)."""
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._run(), name="chatcast-outbox")
+
+    async def stop(self) -> None:
+        """Stop the worker; queued replies stay queued (call ``flush`` first to send them)."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+
+    async def flush(self, timeout_s: float | None = None) -> None:
+        """Send everything queued, respecting the limiter.
+
+        With a ``ManualClock`` the clock is advanced to each allowed send time (no sleeping). With a real
+        clock this sleeps; after ``timeout_s`` seconds of waiting the rest is dropped and counted in
+        ``dropped_unsent``.
+        """
+        waited = 0.0
+        while True:
+            wait = await self.pump()
+            if wait is None:
+                return
+            if self._manual:
+                self.clock.advance(wait)  # type: ignore[attr-defined]
+                continue
+            if timeout_s is not None and waited + wait > timeout_s:
+                self._discard_all()
+                return
+            await asyncio.sleep(wait)
+            waited += wait
+
+    def _discard_all(self) -> None:
+        left = len(self)
+        for queue in self._queues:
+            queue.clear()
+        self._current = None
+        self._size = 0
+        self.stats["dropped_unsent"] += left
+        if left:
+            log.warning("outbox: flush timed out; %d replies not sent", left)

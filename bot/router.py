@@ -226,6 +226,14 @@ class Router:
             out.append((skill_name, spec))
         return out
 
+    def prefix(self, platform: str, channel: str) -> str:
+        """The command prefix in that channel (``prefix_for``; ``"!"`` if it fails or is empty)."""
+        try:
+            return self._prefix_for(platform, channel) or "!"
+        except Exception:  # noqa: BLE001
+            log.exception("prefix_for(%s, %s) failed", platform, channel)
+            return "!"
+
     def lookup(self, name: str) -> tuple[str, CommandSpec] | None:
         """``(skill_name, spec)`` of a declared name or alias (lower-case), else ``None``."""
         route = self._routes.get(name)

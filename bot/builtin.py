@@ -1,0 +1,102 @@
+"""The core skill: ``!help`` / ``!commands`` and ``!help CMD``, generated from the command declarations.
+
+The router hands itself to this skill (``attach_router``), so help always matches what is declared,
+enabled in the channel and allowed to the viewer who asks. ``!help`` fits in one message of the
+channel's platform (names only, cut with an ellipsis if there are very many); ``!help CMD`` shows one
+command's help text, usage, aliases, who may use it and its cooldowns.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from bot.commands import CommandContext, CommandSpec, command
+from bot.events import Role
+from bot.splitting import truncate_message
+from skills.base import Skill, SkillSettings
+
+if TYPE_CHECKING:
+    from bot.router import Router
+
+DEFAULT_MAX_LEN = 500
+
+
+class BuiltinSettings(SkillSettings):
+    """``[skills.core]``: only ``enabled`` (disable to hide ``!help`` in a channel)."""
+
+
+def describe_command(spec: CommandSpec, prefix: str) -> str:
+    """One line for ``!help CMD``, e.g. ``!so <user> (moderators): Shout out a streamer. Cooldown 30 s.``"""
+    head = f"{prefix}{spec.name}"
+    if spec.usage:
+        head += f" {spec.usage}"
+    if spec.permission > Role.EVERYONE:
+        head += f" ({spec.permission.name.lower()}s and up)"
+    bits = [f"{head}: {spec.help or 'no description.'}".rstrip()]
+    if spec.aliases:
+        bits.append("Aliases: " + ", ".join(prefix + a for a in spec.aliases) + ".")
+    cd = spec.cooldown
+    cooldowns = [
+        f"{value:g} s {label}"
+        for value, label in ((cd.global_s, "global"), (cd.channel_s, "per channel"), (cd.user_s, "per user"))
+        if value > 0
+    ]
+    if cooldowns:
+        bits.append("Cooldown: " + ", ".join(cooldowns) + ".")
+    return " ".join(bits)
+
+
+def command_list(specs: list[CommandSpec], prefix: str, max_len: int) -> str:
+    """``Commands: !a, !b, ... (!help CMD for details)`` cut to ``max_len`` characters (names whole)."""
+    tail = f" ({prefix}help CMD for details)"
+    names = ", ".join(prefix + s.name for s in specs)
+    body = f"Commands: {names}"
+    if len(body) + len(tail) <= max_len:
+        return body + tail
+    return truncate_message(body.replace(",", ""), max_len - len(tail)) + tail
+
+
+class BuiltinSkill(Skill):
+    """Help generated from the router's declarations (see module docstring). Stores nothing."""
+
+    name: ClassVar[str] = "core"
+    Settings: ClassVar[type[SkillSettings]] = BuiltinSettings
+    stores: ClassVar[str] = "nothing"
+
+    router: Router | None = None
+
+    def attach_router(self, router: Router) -> None:
+        """Called by ``Router`` on construction."""
+        self.router = router
+
+    def _max_len(self, platform: str, channel: str) -> int:
+        info_fn = getattr(getattr(self, "ctx", None), "channel_info", None)
+        if callable(info_fn):
+            try:
+                return int(info_fn(platform, channel).max_message_len)
+            except Exception:  # noqa: BLE001 - fall back to Twitch's length, the smallest
+                pass
+        return DEFAULT_MAX_LEN
+
+    @command("help", aliases=("commands",), help="List the commands you can use, or explain one.",
+             usage="[command]")
+    async def help(self, ctx: CommandContext) -> None:
+        """``!help``: the commands the caller may use here; ``!help CMD``: one command in detail."""
+        router = self.router
+        if router is None:
+            return
+        msg = ctx.message
+        prefix = router.prefix(msg.platform, msg.channel)
+        visible = router.visible_commands(msg.platform, msg.channel, msg.author.level)
+        max_len = self._max_len(msg.platform, msg.channel)
+        if not ctx.args:
+            await ctx.reply(command_list([spec for _, spec in visible], prefix, max_len))
+            return
+        words = [w.lower().removeprefix(prefix) for w in ctx.args[:2]]
+        by_name = {n: spec for _, spec in visible for n in spec.names}
+        spec = by_name.get(" ".join(words)) or by_name.get(words[0])
+        if spec is None:
+            wanted = truncate_message(words[0], 40)
+            await ctx.reply(f"No command {prefix}{wanted} here. Try {prefix}help for the list.")
+            return
+        await ctx.reply(truncate_message(describe_command(spec, prefix), max_len))

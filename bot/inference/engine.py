@@ -1,0 +1,509 @@
+"""The inference engine: the only door to models (implements ``bot.inference.api.InferenceEngine``).
+
+Usage (``bot/runtime.py``)::
+
+    engine = Engine(settings.inference, data_dir=data_dir)
+    await engine.start()          # picks the device, loads models (missing ones are reported, not fatal)
+    vecs = await engine.embed(["hello chat"])            # (1, 384) float32, unit rows
+    probs = await engine.classify("sentiment", ["gg"])    # after a skill called register_classifier
+    text = await engine.generate("Once upon a time", max_new_tokens=40)
+    await engine.stop()
+
+Tests inject tiny models: ``Engine(settings, embedder=..., generator=...)`` or ``bot.inference.testing``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from bot.inference.api import EngineBusy, InferenceError, ModelUnavailable, RequestPriority
+from bot.inference.batcher import MicroBatcher
+from bot.inference.device import DeviceChoice, DeviceWorker, choose_device
+from bot.inference.generation import ContinuousBatcher, sampling_params
+from bot.inference.models import (
+    LoadedCausalLM,
+    SentenceTransformerEmbedder,
+    TransformerEmbedder,
+    load_causal_lm,
+    load_embedder,
+    resolve_folder,
+)
+from bot.inference.settings import BatchSettings, ClassifierSettings, InferenceSettings, PolicySettings
+from bot.inference.stats import ModelStats
+
+log = logging.getLogger("chatcast.inference")
+
+
+class EmbeddingCache:
+    """LRU cache text -> embedding row (read-only float32 ``(d,)``), so the same chat line embedded by two
+    skills (mood's classify and FAQ's embed) costs one model call. ``max_size`` 0 disables it."""
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self._rows: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, text: str) -> np.ndarray | None:
+        row = self._rows.get(text)
+        if row is None:
+            self.misses += 1
+            return None
+        self._rows.move_to_end(text)
+        self.hits += 1
+        return row
+
+    def put(self, text: str, row: np.ndarray) -> None:
+        if self.max_size <= 0:
+            return
+        row = np.array(row, dtype=np.float32)
+        row.setflags(write=False)
+        self._rows[text] = row
+        self._rows.move_to_end(text)
+        while len(self._rows) > self.max_size:
+            self._rows.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+@dataclass
+class _Registered:
+    loader: Callable[[], Any]
+    batcher: MicroBatcher | None = None
+    model: Any = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _as_embedder(obj: Any, device: torch.device, max_length: int) -> Any:
+    """Accept an object with ``encode(list[str]) -> (n, d)``, a ``SentenceTransformer`` or a
+    ``(model, tokenizer)`` pair."""
+    if isinstance(obj, tuple) and len(obj) == 2:
+        return TransformerEmbedder(obj[0], obj[1], device=device, max_length=max_length)
+    if hasattr(obj, "get_sentence_embedding_dimension"):
+        return SentenceTransformerEmbedder(obj)
+    if not hasattr(obj, "encode"):
+        raise TypeError("embedder must have encode(texts) -> (n, d) array, be a SentenceTransformer, "
+                        "or be a (model, tokenizer) pair")
+    return obj
+
+
+def _as_causal_lm(obj: Any) -> LoadedCausalLM:
+    if isinstance(obj, LoadedCausalLM):
+        return obj
+    if isinstance(obj, tuple) and len(obj) == 2:
+        model, tok = obj
+        if tok.pad_token_id is None:
+            tok.pad_token = tok.eos_token
+        return LoadedCausalLM(model.eval(), tok, type(model).__name__)
+    raise TypeError("generator must be a LoadedCausalLM or a (model, tokenizer) pair")
+
+
+def _check_texts(texts: Sequence[str], what: str) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError(f"{what}: expected a sequence of strings, got one string (wrap it in a list)")
+    out = list(texts)
+    for i, t in enumerate(out):
+        if not isinstance(t, str):
+            raise TypeError(f"{what}: item {i} is {type(t).__name__}, not str")
+    return out
+
+
+class Engine:
+    """Owns every model and every batch. See the module docstring and ``bot.inference.api``.
+
+    ``settings``: the ``[inference]`` table (defaults when None). ``data_dir``: where converted models are
+    cached (``<data_dir>/models``). ``embedder`` / ``generator``: already-loaded models to use instead of
+    loading the configured ones (tests, notebooks).
+    """
+
+    def __init__(self, settings: InferenceSettings | None = None, *, data_dir: Path = Path("chatcast-data"),
+                 embedder: Any = None, generator: Any = None) -> None:
+        self.settings = settings or InferenceSettings()
+        self.data_dir = Path(data_dir)
+        self._embedder_in = embedder
+        self._generator_in = generator
+        self.device: DeviceChoice | None = None
+        self._worker: DeviceWorker | None = None
+        self._embedder: Any = None
+        self._embed_batcher: MicroBatcher | None = None
+        self._generation: ContinuousBatcher | None = None
+        self._unavailable: dict[str, str] = {}
+        self._classifiers: dict[str, _Registered] = {}
+        self._policies: dict[str, _Registered] = {}
+        self.cache = EmbeddingCache(self.settings.embed.cache_size)
+        self._inflight: dict[str, asyncio.Future[np.ndarray]] = {}
+        self._stats_task: asyncio.Task[None] | None = None
+        self._started = False
+        self._stopping = False
+        self.ready_s: float | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Choose the device and load the models on the worker thread. A model that cannot be loaded is
+        logged once (with what provides it) and reported by ``available``; the engine still starts."""
+        t0 = time.monotonic()
+        s = self.settings
+        self.device = choose_device(s.device, s.dtype)
+        log.info("inference device: %s (%s)", self.device.device, self.device.reason)
+        self._worker = DeviceWorker(self.device.device)
+        if not s.enabled:
+            self._unavailable["embed"] = self._unavailable["generate"] = "inference.enabled = false"
+            self._started = True
+            return
+        await self._load_embedder()
+        await self._load_generator()
+        for name, reg in self._classifiers.items():
+            self._make_classifier_batcher(name, reg)
+        if s.stats_log_interval_s > 0:
+            self._stats_task = asyncio.get_running_loop().create_task(self._log_stats_forever())
+        self._started = True
+        self.ready_s = time.monotonic() - t0
+        log.info("inference engine ready in %.1f s", self.ready_s)
+
+    async def _load_embedder(self) -> None:
+        assert self._worker is not None and self.device is not None
+        s = self.settings.embed
+        try:
+            if self._embedder_in is not None:
+                self._embedder = _as_embedder(self._embedder_in, self.device.device, s.max_length)
+            else:
+                self._embedder = await self._worker.run(
+                    lambda: load_embedder(s.model, device=self.device.device, dtype=self.device.dtype,
+                                          max_length=s.max_length, quantize_int8=self.settings.quantize_int8))
+        except ModelUnavailable as exc:
+            self._unavailable["embed"] = str(exc)
+            log.error("embeddings disabled: %s", exc)
+            return
+        self._embed_batcher = MicroBatcher("embed", self._run_embed, s, self._worker)
+
+    async def _load_generator(self) -> None:
+        assert self._worker is not None and self.device is not None
+        s = self.settings.generate
+        if self._generator_in is None and not self.settings.load_generator:
+            self._unavailable["generate"] = "inference.load_generator = false"
+            return
+        try:
+            if self._generator_in is not None:
+                lm = _as_causal_lm(self._generator_in)
+                lm.model.to(self.device.device)
+            else:
+                lm = await self._worker.run(
+                    lambda: load_causal_lm(s.model, device=self.device.device, dtype=self.device.dtype,
+                                           data_dir=self.data_dir))
+        except ModelUnavailable as exc:
+            self._unavailable["generate"] = str(exc)
+            log.error("generation disabled: %s", exc)
+            return
+        log.info("generation model: %s", lm.source)
+        self._generation = ContinuousBatcher("generate", lm.model, lm.tokenizer, s, self._worker,
+                                             device=self.device.device)
+
+    async def stop(self) -> None:
+        """Stop taking requests, let queued ones finish for ``shutdown_grace_s`` (then they fail with
+        ``EngineBusy``), and release the worker. Safe to call twice."""
+        if self._stopping:
+            return
+        self._stopping = True
+        grace = self.settings.shutdown_grace_s
+        if self._stats_task is not None:
+            self._stats_task.cancel()
+        batchers: list[Any] = [b for b in (self._embed_batcher, self._generation) if b is not None]
+        batchers += [r.batcher for r in (*self._classifiers.values(), *self._policies.values()) if r.batcher]
+        await asyncio.gather(*(b.stop(grace) for b in batchers), return_exceptions=True)
+        if self._worker is not None:
+            self._worker.shutdown()
+        if self._started:
+            log.info("inference stats at stop: %s", self.stats())
+
+    async def __aenter__(self) -> Engine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- registration -------------------------------------------------------------------------------
+    def register_classifier(self, name: str, loader: Callable[[], Any]) -> None:
+        """Register ``classify(name, ...)``: ``loader() -> head`` with ``head(texts, embeddings (n, d))
+        -> (n, k)`` probabilities; called once, lazily, on the worker thread. If
+        ``[inference.classifiers.<name>].model`` names a Hugging Face sequence-classification model, that
+        model serves the name instead (softmax of its logits)."""
+        reg = _Registered(loader)
+        self._classifiers[name] = reg
+        if self._worker is not None:
+            self._make_classifier_batcher(name, reg)
+
+    def _make_classifier_batcher(self, name: str, reg: _Registered) -> None:
+        if reg.batcher is not None:
+            return
+        assert self._worker is not None
+        cfg = self.settings.classifiers.get(name, ClassifierSettings())
+        reg.extra["hf"] = cfg.model
+        reg.batcher = MicroBatcher(f"classify:{name}", lambda items: self._run_classifier(name, items), cfg,
+                                   self._worker)
+
+    def register_policy(self, name: str, loader: Callable[[], torch.nn.Module], *, max_batch_size: int = 256,
+                        max_wait_ms: float = 2.0) -> None:
+        """Register ``policy(name, states)``: ``loader() -> torch.nn.Module`` whose ``forward(x (n, *shape))``
+        returns ``(logits (n, actions), value (n,) or (n, 1))``. ``[inference.policies.<name>]`` overrides
+        the batch settings."""
+        cfg = self.settings.policies.get(name) or PolicySettings(max_batch_size=max_batch_size,
+                                                                  max_wait_ms=max_wait_ms)
+        self._policies[name] = _Registered(loader, extra={"settings": cfg})
+
+    def available(self, kind: str) -> bool:
+        """Whether ``"embed"``, ``"generate"``, ``"classify:<name>"`` or ``"policy:<name>"`` can be served."""
+        if self._stopping:
+            return False
+        if kind == "embed":
+            return self._embed_batcher is not None
+        if kind == "generate":
+            return self._generation is not None
+        if kind.startswith("classify:"):
+            reg = self._classifiers.get(kind.split(":", 1)[1])
+            return reg is not None and reg.error is None and (
+                self._embed_batcher is not None or bool(reg.extra.get("hf")))
+        if kind.startswith("policy:"):
+            reg = self._policies.get(kind.split(":", 1)[1])
+            return reg is not None and reg.error is None
+        return False
+
+    def why_unavailable(self, kind: str) -> str | None:
+        """The reason ``kind`` is unavailable (None when it is available)."""
+        if self.available(kind):
+            return None
+        if kind in self._unavailable:
+            return self._unavailable[kind]
+        for regs, prefix in ((self._classifiers, "classify:"), (self._policies, "policy:")):
+            if kind.startswith(prefix):
+                reg = regs.get(kind[len(prefix):])
+                return reg.error if reg and reg.error else f"nothing registered as {kind!r}"
+        return "engine stopping" if self._stopping else f"unknown kind {kind!r}"
+
+    def _require(self, kind: str) -> None:
+        if not self.available(kind):
+            raise ModelUnavailable(f"{kind}: {self.why_unavailable(kind)}")
+
+    # -- embed ----------------------------------------------------------------------------------------
+    def _run_embed(self, texts: list[str]) -> list[np.ndarray]:
+        emb = np.asarray(self._embedder.encode(list(texts)), dtype=np.float32)
+        norms = np.linalg.norm(emb, axis=1, keepdims=True)
+        emb = emb / np.maximum(norms, 1e-12)
+        return list(emb)
+
+    async def embed(self, texts: Sequence[str], *, priority: RequestPriority = RequestPriority.BACKGROUND,
+                    timeout: float | None = None) -> np.ndarray:
+        """Sentence embeddings: ``(n, d)`` float32, rows L2-normalised, in the order of ``texts``.
+
+        Cached by exact text (LRU); concurrent requests for the same text share one model call. Raises
+        ``ModelUnavailable``, ``EngineBusy`` (shed / timeout), ``TypeError`` for non-string items.
+        """
+        texts = _check_texts(texts, "embed")
+        self._require("embed")
+        assert self._embed_batcher is not None
+        dim = int(self._embedder.dim) if hasattr(self._embedder, "dim") else None
+        rows: list[np.ndarray | None] = [None] * len(texts)
+        mine: dict[str, asyncio.Future[np.ndarray]] = {}
+        theirs: dict[str, asyncio.Future[np.ndarray]] = {}
+        for i, t in enumerate(texts):
+            row = self.cache.get(t)
+            if row is not None:
+                rows[i] = row
+            elif t in self._inflight and t not in mine:
+                theirs[t] = self._inflight[t]
+            elif t not in mine:
+                fut = asyncio.get_running_loop().create_future()
+                mine[t] = self._inflight[t] = fut
+        deadline = time.monotonic() + (self.settings.embed.timeout_s if timeout is None else timeout)
+        if mine:
+            todo = list(mine)
+            try:
+                results = await self._embed_batcher.submit(todo, priority=priority, timeout=timeout)
+            except BaseException as exc:
+                for fut in mine.values():
+                    if not fut.done():
+                        err = exc if isinstance(exc, Exception) else EngineBusy("embed: cancelled")
+                        fut.set_exception(err)
+                        fut.exception()  # mark retrieved: nobody else may be waiting
+                raise
+            finally:
+                for t in mine:
+                    self._inflight.pop(t, None)
+            for t, row in zip(todo, results, strict=True):
+                self.cache.put(t, row)
+                mine[t].set_result(row)
+        if theirs:
+            left = max(0.0, deadline - time.monotonic())
+            try:
+                shared = asyncio.gather(*(asyncio.shield(f) for f in theirs.values()))
+                got = await asyncio.wait_for(shared, left)
+            except TimeoutError:
+                raise EngineBusy(f"embed: no answer within {left:g} s") from None
+            found = dict(zip(theirs, got, strict=True))
+        else:
+            found = {}
+        for i, t in enumerate(texts):
+            if rows[i] is None:
+                rows[i] = mine[t].result() if t in mine else found[t]
+        if not rows:
+            return np.zeros((0, dim or 0), dtype=np.float32)
+        return np.stack(rows).astype(np.float32, copy=False)
+
+    # -- classify -------------------------------------------------------------------------------------
+    def _run_classifier(self, name: str, items: list[tuple[str, np.ndarray | None]]) -> list[Any]:
+        reg = self._classifiers[name]
+        texts = [t for t, _ in items]
+        if reg.extra.get("hf"):
+            probs = self._run_hf_classifier(name, reg, texts)
+        else:
+            if reg.model is None:
+                try:
+                    reg.model = reg.loader()
+                except Exception as exc:
+                    reg.error = f"classifier {name!r} failed to load: {exc}"
+                    raise ModelUnavailable(reg.error) from exc
+            emb = np.stack([e for _, e in items]).astype(np.float32)
+            probs = np.asarray(reg.model(texts, emb), dtype=np.float32)
+        if probs.ndim != 2 or probs.shape[0] != len(items):
+            raise InferenceError(f"classifier {name!r} returned shape {probs.shape} for {len(items)} texts")
+        return list(probs)
+
+    def _run_hf_classifier(self, name: str, reg: _Registered, texts: list[str]) -> np.ndarray:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        assert self.device is not None
+        if reg.model is None:
+            spec = reg.extra["hf"]
+            try:
+                where = resolve_folder(spec)
+                tok = AutoTokenizer.from_pretrained(where)
+                model = AutoModelForSequenceClassification.from_pretrained(where, dtype=self.device.dtype)
+            except (OSError, ValueError) as exc:
+                reg.error = f"classifier {name!r}: could not load {spec!r}: {exc}"
+                raise ModelUnavailable(reg.error) from exc
+            reg.model = (model.to(self.device.device).eval(), tok)
+        model, tok = reg.model
+        enc = tok(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+        enc = enc.to(self.device.device)
+        return torch.softmax(model(**enc).logits.float(), dim=-1).cpu().numpy()
+
+    async def classify(self, name: str, texts: Sequence[str], *,
+                       priority: RequestPriority = RequestPriority.BACKGROUND,
+                       timeout: float | None = None) -> np.ndarray:
+        """``(n, k)`` float32 probabilities from the classifier registered as ``name`` (rows sum to 1).
+        Raises ``ModelUnavailable`` (not registered / its model missing), ``EngineBusy``, ``TypeError``."""
+        texts = _check_texts(texts, "classify")
+        self._require(f"classify:{name}")
+        reg = self._classifiers[name]
+        assert reg.batcher is not None
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        limit = reg.batcher.settings.timeout_s if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        if reg.extra.get("hf"):
+            items: list[tuple[str, np.ndarray | None]] = [(t, None) for t in texts]
+        else:
+            emb = await self.embed(texts, priority=priority, timeout=limit)
+            items = list(zip(texts, emb, strict=True))
+        left = max(0.0, deadline - time.monotonic())
+        rows = await reg.batcher.submit(items, priority=priority, timeout=left)
+        return np.stack(rows).astype(np.float32, copy=False)
+
+    # -- generate -------------------------------------------------------------------------------------
+    async def generate(
+        self, prompt: str, *, max_new_tokens: int = 60, temperature: float = 0.8, top_p: float = 0.95,
+        repetition_penalty: float = 1.1, stop: Sequence[str] = (), seed: int | None = None,
+        priority: RequestPriority = RequestPriority.INTERACTIVE, timeout: float | None = None,
+    ) -> str:
+        """Continue ``prompt`` (the prompt is not included in the result) with continuous batching.
+        ``temperature`` 0 is greedy. Raises ``ModelUnavailable``, ``EngineBusy``, ``ValueError`` for bad
+        sampling arguments or an empty prompt without BOS, ``TypeError`` for a non-string prompt."""
+        if not isinstance(prompt, str):
+            raise TypeError(f"generate: prompt must be str, got {type(prompt).__name__}")
+        self._require("generate")
+        assert self._generation is not None
+        params = sampling_params(max_new_tokens, temperature, top_p, repetition_penalty, stop, seed,
+                                 self.settings.generate.max_new_tokens_limit)
+        return await self._generation.submit(prompt, params, priority=priority, timeout=timeout)
+
+    # -- policy ---------------------------------------------------------------------------------------
+    def _run_policy(self, name: str, states: list[np.ndarray]) -> list[tuple[np.ndarray, float]]:
+        assert self.device is not None
+        reg = self._policies[name]
+        if reg.model is None:
+            try:
+                reg.model = reg.loader().to(self.device.device).eval()
+            except Exception as exc:
+                reg.error = f"policy {name!r} failed to load: {exc}"
+                raise ModelUnavailable(reg.error) from exc
+        x = torch.from_numpy(np.stack(states).astype(np.float32)).to(self.device.device)
+        logits, value = reg.model(x)
+        logits = logits.float().cpu().numpy()
+        value = value.float().reshape(len(states)).cpu().numpy()
+        return [(logits[i], float(value[i])) for i in range(len(states))]
+
+    async def policy(
+        self, name: str, states: np.ndarray, *, priority: RequestPriority = RequestPriority.INTERACTIVE,
+        timeout: float | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(logits (n, actions) float32, value (n,) float32)`` of the policy registered as ``name`` for
+        ``states (n, *state_shape)``. Raises ``ModelUnavailable``, ``EngineBusy``, ``ValueError`` (shape)."""
+        self._require(f"policy:{name}")
+        reg = self._policies[name]
+        states = np.asarray(states, dtype=np.float32)
+        if states.ndim < 2:
+            raise ValueError(f"policy {name!r}: states must be (n, *state_shape), got shape {states.shape}")
+        if reg.batcher is None:
+            assert self._worker is not None
+            cfg: BatchSettings = reg.extra["settings"]
+            reg.batcher = MicroBatcher(f"policy:{name}", lambda items: self._run_policy(name, items), cfg,
+                                       self._worker)
+        if len(states) == 0:
+            return np.zeros((0, 0), dtype=np.float32), np.zeros((0,), dtype=np.float32)
+        rows = await reg.batcher.submit(list(states), priority=priority, timeout=timeout)
+        return (np.stack([r[0] for r in rows]).astype(np.float32),
+                np.array([r[1] for r in rows], dtype=np.float32))
+
+    # -- stats ----------------------------------------------------------------------------------------
+    def _named_stats(self) -> dict[str, ModelStats]:
+        out: dict[str, ModelStats] = {}
+        if self._embed_batcher is not None:
+            out["embed"] = self._embed_batcher.stats
+        if self._generation is not None:
+            out["generate"] = self._generation.stats
+        for kind, regs in (("classify", self._classifiers), ("policy", self._policies)):
+            for name, reg in regs.items():
+                if reg.batcher is not None:
+                    out[f"{kind}:{name}"] = reg.batcher.stats
+        return out
+
+    def stats(self) -> dict[str, dict[str, float]]:
+        """Per model: ``batches``, ``mean_batch_size``, ``max_batch_size``, ``queue_wait_p50/p95/p99_ms``,
+        ``latency_p50/p95/p99_ms``, ``shed``, ``timeouts``, ``errors``, ``oom_splits``; ``embed`` adds
+        ``cache_hits`` / ``cache_misses``; ``generate`` adds ``tokens`` and ``ttft_p50/p95/p99_ms`` (its
+        ``batches`` are decoding steps)."""
+        out = {name: st.summary() for name, st in self._named_stats().items()}
+        if "embed" in out:
+            out["embed"]["cache_hits"] = float(self.cache.hits)
+            out["embed"]["cache_misses"] = float(self.cache.misses)
+        return out
+
+    async def _log_stats_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.stats_log_interval_s)
+            for name, st in self.stats().items():
+                log.info("inference %s: %d batches, mean size %.1f, wait p95 %.0f ms, latency p50/p99 "
+                         "%.0f/%.0f ms, shed %d", name, st["batches"], st["mean_batch_size"],
+                         st["queue_wait_p95_ms"], st["latency_p50_ms"], st["latency_p99_ms"], st["shed"])

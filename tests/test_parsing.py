@@ -1,0 +1,121 @@
+"""Command parsing: prefix, names, sub-commands, quotes, unicode, invisible/control chars, huge input."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.parsing import MAX_ARGS, CommandParser, clean_text, parse_command, split_args
+
+NAMES = {"help", "faq", "faq add", "so", "ask"}
+
+
+def parse(text: str, prefix: str = "!"):
+    return CommandParser(NAMES).parse(text, prefix)
+
+
+def test_plain_command_and_args():
+    cmd = parse("!so  streamer_x   now")
+    assert cmd is not None
+    assert cmd.name == "so"
+    assert cmd.args == ("streamer_x", "now")
+    assert cmd.rest == "streamer_x   now"
+
+
+def test_not_a_command():
+    assert parse("hello !help") is None
+    assert parse("! help") is None  # the prefix must touch the name
+    assert parse("!") is None
+    assert parse("") is None
+    assert parse("!unknown thing") is None
+
+
+def test_case_insensitive_and_fullwidth_prefix():
+    assert parse("!HeLp").name == "help"
+    assert parse("！ＨＥＬＰ").name == "help"  # CJK input method full-width forms
+
+
+def test_custom_prefix():
+    assert parse("?help", prefix="?").name == "help"
+    assert parse("!help", prefix="?") is None
+    assert parse("!!help", prefix="!!").name == "help"
+
+
+def test_two_word_subcommand_longest_first():
+    cmd = parse('!faq add "when is stream" tuesdays')
+    assert cmd.name == "faq add"
+    assert cmd.args == ("when is stream", "tuesdays")
+    cmd = parse("!faq schedule")
+    assert cmd.name == "faq"
+    assert cmd.args == ("schedule",)
+    assert parse("!FAQ ADD x").name == "faq add"
+
+
+@pytest.mark.parametrize(
+    ("rest", "expected"),
+    [
+        ('a "b c" d', ("a", "b c", "d")),
+        ("'single quoted' x", ("single quoted", "x")),
+        ("what's up", ("what's", "up")),  # apostrophes inside words are not quotes
+        ('say "oops', ("say", '"oops')),  # unbalanced: whitespace split
+        ('"a"b c"', ('a"b c',)),  # a quote closes only before whitespace or the end
+        ("\u201csmart quotes\u201d ok", ("smart quotes", "ok")),
+        ('"" empty', ("", "empty")),
+        ("", ()),
+    ],
+)
+def test_split_args_quotes(rest, expected):
+    assert split_args(rest) == expected
+
+
+def test_unicode_and_emoji_arguments_survive():
+    cmd = parse("!ask ¿qué tal? 👨‍👩‍👧‍👦 日本語 👍🏽")
+    assert cmd.args == ("¿qué", "tal?", "👨‍👩‍👧‍👦", "日本語", "👍🏽")
+
+
+def test_zero_width_and_tag_characters_are_stripped():
+    # Chatterino/7TV append " \U000e0000" to bypass Twitch's duplicate check; ZWSP inside the name
+    cmd = parse("\u200b!he\u200blp \U000e0000")
+    assert cmd is not None and cmd.name == "help" and cmd.args == ()
+    assert clean_text("hi\u2060there\ufeff") == "hithere"
+    # ZWJ inside an emoji sequence is kept, at a word edge it is removed
+    assert clean_text("\u200dok 👩\u200d💻") == "ok 👩\u200d💻"
+    # bidi override used for spoofing is removed
+    assert clean_text("abc\u202edef") == "abcdef"
+
+
+def test_control_characters_become_spaces():
+    cmd = parse("!so\tbob\nalice\x00eve\x1b[31m")
+    assert cmd.name == "so"
+    assert cmd.args == ("bob", "alice", "eve", "[31m")
+
+
+def test_lone_surrogates_do_not_crash():
+    cmd = parse("!ask \ud800 hi")
+    assert cmd.args == ("hi",)
+
+
+def test_non_string_input_is_not_a_command():
+    assert CommandParser(NAMES).parse(None) is None  # type: ignore[arg-type]
+
+
+def test_ten_thousand_character_messages_bounded():
+    words = ("Kappa 👍🏽 \u200b\"quoted " * 2000)[:10_000]
+    start = time.perf_counter()
+    cmd = parse("!ask " + words)
+    huge = parse_command("!ask " + "x" * 1_000_000, "!", NAMES)
+    elapsed = time.perf_counter() - start
+    assert cmd is not None and cmd.name == "ask"
+    assert len(cmd.rest) <= 10_000
+    assert huge is not None and len(huge.rest) < 10_000  # cut before parsing
+    assert elapsed < 2.0  # generous: linear work is milliseconds; quadratic would take minutes
+
+
+def test_many_unbalanced_quotes_is_linear():
+    text = "!ask " + '"a ' * 3000
+    start = time.perf_counter()
+    cmd = parse(text)
+    assert time.perf_counter() - start < 1.0
+    assert cmd.args == ('"a',) * MAX_ARGS  # unbalanced quotes: whitespace split, capped
+    assert cmd.rest.count('"a') == 3000

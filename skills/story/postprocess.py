@@ -1,0 +1,158 @@
+"""Turning raw model output into a postable paragraph: clean it, cut it at a sentence end, detect loops
+and copies of the story so far (the caller retries), and fit it to one chat message.
+
+Small models loop ("and the fox ran and the fox ran ...") and copy their context; both are cheap to see
+with word n-grams. The thresholds are defaults tuned by eye on Gemma 3 270M output (see docs/story.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)")
+_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "sir", "mt", "jr", "sr", "vs", "etc", "no", "ie", "eg"}
+_STOPPERS = re.compile(r"\n\s*\n|\n-{3,}|\n(?:title|genre|story|listeners'? ideas|premise)\s*:|"
+                       r"(?:opening|next|final) paragraph\s*:|<end_of_turn>|</s>|<eos>", re.IGNORECASE)
+_LEADING_JUNK = re.compile(r"^[\s\-–—*•#>:;,.…_~|]+")
+_WORD = re.compile(r"[\w']+")
+
+
+def clean_generation(raw: str) -> str:
+    """First paragraph of ``raw`` with frame labels, special tokens and leading punctuation removed and
+    whitespace collapsed. ``"  ... The fox ran.\\n\\nTitle: x"`` -> ``"The fox ran."``."""
+    text = _STOPPERS.split(raw or "", maxsplit=1)[0]
+    text = _LEADING_JUNK.sub("", text)
+    return " ".join(text.split())
+
+
+def _is_abbreviation(text: str, end: int) -> bool:
+    """True when the period ending at ``end`` closes an abbreviation or an initial (``Mr.``, ``J.``)."""
+    match = re.search(r"(\w+)\.$", text[:end])
+    if not match:
+        return False
+    word = match.group(1)
+    return word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isalpha() and word.isupper())
+
+
+def sentence_ends(text: str) -> list[int]:
+    """Character offsets just after each sentence end (``.``, ``!``, ``?``, ``…`` plus closing quotes or
+    brackets, followed by whitespace or the end), skipping abbreviations and initials."""
+    return [m.end() for m in _SENTENCE_END.finditer(text) if not _is_abbreviation(text, m.end())]
+
+
+def cut_at_sentence_end(text: str, *, min_chars: int = 1) -> tuple[str, bool]:
+    """``(text cut after its last complete sentence, True)``, or ``(text, False)`` when no sentence of at
+    least ``min_chars`` characters ends in it (the caller may retry or fit with an ellipsis)."""
+    text = text.strip()
+    ends = [e for e in sentence_ends(text) if e >= min_chars]
+    if not ends:
+        return text, False
+    return text[: ends[-1]].strip(), True
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-case word tokens (letters, digits, apostrophes)."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def ngrams(words: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    """Consecutive ``n``-word tuples; empty when ``len(words) < n``."""
+    return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+
+
+def find_loop(text: str, *, n: int = 4, max_repeats: int = 1, max_word_run: int = 3) -> str | None:
+    """The repeated phrase when ``text`` loops, else ``None``.
+
+    A loop is an ``n``-gram that occurs more than ``max_repeats`` times, or the same word more than
+    ``max_word_run`` times in a row (``"no no no no"``). Defaults flag a 4-word phrase said twice, which a
+    60-token paragraph almost never needs (cf. the repetition checks of Holtzman et al. 2020,
+    "The Curious Case of Neural Text Degeneration").
+    """
+    words = words_of(text)
+    run = 1
+    for prev, cur in zip(words, words[1:], strict=False):
+        run = run + 1 if cur == prev else 1
+        if run > max_word_run:
+            return cur
+    counts = Counter(ngrams(words, n))
+    for gram, count in counts.most_common(1):
+        if count > max_repeats:
+            return " ".join(gram)
+    return None
+
+
+def copy_overlap(text: str, story: str, *, n: int = 5) -> float:
+    """Share (0..1) of ``text``'s word ``n``-grams that already occur in ``story``; 0 for short texts."""
+    grams = ngrams(words_of(text), n)
+    if not grams:
+        return 0.0
+    seen = set(ngrams(words_of(story), n))
+    return sum(g in seen for g in grams) / len(grams)
+
+
+def drop_copied_sentences(text: str, story: str) -> str:
+    """``text`` without the sentences (of 4+ words) that appear word for word in ``story``."""
+    story_norm = " ".join(words_of(story))
+    kept, start = [], 0
+    for end in [*sentence_ends(text), len(text)]:
+        sentence = text[start:end].strip()
+        start = end
+        if not sentence:
+            continue
+        norm = " ".join(words_of(sentence))
+        if len(norm.split()) >= 4 and norm in story_norm:
+            continue
+        kept.append(sentence)
+    return " ".join(kept)
+
+
+def fit_message(text: str, max_len: int, *, prefix: str = "") -> str:
+    """``prefix + text`` in at most ``max_len`` characters: whole sentences when they fit, else whole
+    words and ``"…"``. Raises ``ValueError`` when ``max_len`` cannot hold the prefix and one character."""
+    if max_len < len(prefix) + 2:
+        raise ValueError(f"max_len {max_len} too small for prefix {prefix!r}")
+    text = " ".join(text.split())
+    if len(prefix) + len(text) <= max_len:
+        return prefix + text
+    room = max_len - len(prefix)
+    ends = [e for e in sentence_ends(text) if e <= room]
+    if ends and ends[-1] >= room // 3:
+        return prefix + text[: ends[-1]].strip()
+    cut = text[: room - 1]
+    if " " in cut:
+        cut = cut[: cut.rfind(" ")]
+    return prefix + cut.rstrip(" ,;:-–—") + "…"
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text`` (all of it when it has no sentence end)."""
+    ends = sentence_ends(text)
+    return text[: ends[0]].strip() if ends else text.strip()
+
+
+def recap(title: str, paragraphs: Sequence[str], max_len: int, *, prefix: str = "📖 ") -> str:
+    """One chat message summing up a story: ``"📖 Title: opening sentence … latest text"``, fitted to
+    ``max_len`` (the latest text is kept from its end when space is short)."""
+    parts = [p.strip() for p in paragraphs if p and p.strip()]
+    head = f"{prefix}{title}: "
+    if not parts:
+        return fit_message("the story has not started yet.", max_len, prefix=head)
+    whole = " ".join(parts)
+    if len(head) + len(whole) <= max_len:
+        return head + whole
+    opening = first_sentence(parts[0])
+    if len(parts) == 1:
+        return fit_message(parts[0], max_len, prefix=head)
+    latest = " ".join(parts[-2:]) if len(parts) > 2 else parts[-1]
+    room = max_len - len(head) - len(opening) - 3
+    if room < 40:
+        return fit_message(whole, max_len, prefix=head)
+    if len(latest) > room:
+        starts = [0, *sentence_ends(latest)]
+        tail = next((latest[s:].strip() for s in starts if len(latest[s:].strip()) <= room), None)
+        if tail is None:
+            tail = "…" + latest[-(room - 1) :].split(" ", 1)[-1]
+        latest = tail
+    return f"{head}{opening} … {latest}"[:max_len]

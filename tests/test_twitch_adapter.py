@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from fakes.twitch import FakeTwitch
@@ -96,3 +97,288 @@ async def test_join_chat_in_reply_out(twitch: FakeTwitch):
         assert twitch.sent_tokens == ["bottoken"]
     finally:
         await adapter.close()
+
+
+class RecordingSleep:
+    """A RetryPolicy.sleep that records waits instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+async def wait_until(predicate, timeout=5.0):
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+
+async def test_stream_online_update_offline_become_stream_status(twitch: FakeTwitch):
+    adapter = make_adapter(twitch)
+    await adapter.connect()
+    events = adapter.listen()
+    try:
+        await next_event(events, StreamStatus)  # status at join
+        who = {
+            "broadcaster_user_id": "200",
+            "broadcaster_user_login": "streamer",
+            "broadcaster_user_name": "Streamer",
+        }
+        await twitch.notify(
+            "stream.online", "200", {**who, "id": "1", "type": "live", "started_at": "2024-01-01T00:00:00Z"}
+        )
+        status = await next_event(events, StreamStatus)
+        assert (status.channel, status.online) == ("streamer", True)
+        await twitch.notify(
+            "channel.update",
+            "200",
+            {
+                **who,
+                "title": "Speedrun",
+                "language": "en",
+                "category_id": "9",
+                "category_name": "Celeste",
+                "content_classification_labels": [],
+            },
+        )
+        status = await next_event(events, StreamStatus)
+        assert (status.online, status.title, status.category) == (True, "Speedrun", "Celeste")
+        await twitch.notify("stream.offline", "200", who)
+        status = await next_event(events, StreamStatus)
+        assert status.online is False
+    finally:
+        await adapter.close()
+
+
+async def test_live_at_join_is_reported(twitch: FakeTwitch):
+    twitch.live["200"] = {
+        "id": "9",
+        "user_id": "200",
+        "user_login": "streamer",
+        "title": "Hi",
+        "game_name": "Chess",
+    }
+    adapter = make_adapter(twitch)
+    await adapter.connect()
+    try:
+        status = await next_event(adapter.listen(), StreamStatus)
+        assert (status.online, status.title, status.category) == (True, "Hi", "Chess")
+    finally:
+        await adapter.close()
+
+
+async def test_429_waits_until_ratelimit_reset(twitch: FakeTwitch):
+    sleep = RecordingSleep()
+    adapter = make_adapter(twitch, retry=RetryPolicy(sleep=sleep, now=lambda: 1000.0))
+    await adapter.connect()
+    try:
+        twitch.force(
+            "POST /helix/chat/messages",
+            429,
+            headers={"Ratelimit-Reset": "1002.5", "Ratelimit-Remaining": "0"},
+        )
+        await adapter.send(Reply("twitch", "streamer", "hello"))
+        assert sleep.waits == [2.5]
+        assert twitch.requests.count("POST /helix/chat/messages") == 2
+        assert [m["message"] for m in twitch.sent] == ["hello"]
+    finally:
+        await adapter.close()
+
+
+async def test_5xx_retried_with_growing_backoff(twitch: FakeTwitch):
+    sleep = RecordingSleep()
+    policy = RetryPolicy(sleep=sleep, base_delay_s=1.0, max_delay_s=100.0)
+    adapter = make_adapter(twitch, retry=policy)
+    await adapter.connect()
+    try:
+        for _ in range(3):
+            twitch.force("POST /helix/chat/messages", 502)
+        await adapter.send(Reply("twitch", "streamer", "after outage"))
+        assert [m["message"] for m in twitch.sent] == ["after outage"]
+        assert len(sleep.waits) == 3
+        assert all(0 <= w <= 2**i for i, w in enumerate(sleep.waits))  # full jitter under 1, 2, 4 s caps
+    finally:
+        await adapter.close()
+
+
+async def test_5xx_beyond_retries_raises_connection_error(twitch: FakeTwitch):
+    adapter = make_adapter(twitch, retry=RetryPolicy(max_retries=1, sleep=RecordingSleep()))
+    await adapter.connect()
+    try:
+        for _ in range(2):
+            twitch.force("POST /helix/chat/messages", 500)
+        with pytest.raises(ConnectionError, match="HTTP 500"):
+            await adapter.send(Reply("twitch", "streamer", "lost"))
+        assert twitch.sent == []
+    finally:
+        await adapter.close()
+
+
+async def test_401_refreshes_once_and_saves_new_token(twitch: FakeTwitch):
+    store = MemoryStore()
+    adapter = make_adapter(twitch, token_store=store)
+    await adapter.connect()
+    try:
+        del twitch.user_tokens["bottoken"]  # Twitch expired the access token mid-stream
+        await adapter.send(Reply("twitch", "streamer", "still here"))
+        assert [m["message"] for m in twitch.sent] == ["still here"]
+        new_token = twitch.sent_tokens[0]
+        assert new_token != "bottoken" and new_token in twitch.user_tokens
+        assert twitch.requests.count("POST /id/oauth2/token") == 2  # app token + one refresh
+        await wait_until(lambda: store.get("twitch_token") == new_token)
+        assert store.get("twitch_refresh_token") not in (None, "botrefresh")
+    finally:
+        await adapter.close()
+
+
+async def test_revoked_token_logs_once_and_waits_for_new_one(twitch: FakeTwitch, caplog):
+    store = MemoryStore()
+    adapter = make_adapter(
+        twitch, token="tok-SECRET-old", refresh="ref-SECRET-old", token_store=store, token_poll_s=0.02
+    )
+    caplog.set_level(logging.ERROR, logger="chatcast.adapters.twitch")
+    task = asyncio.create_task(adapter.connect())
+    try:
+        await asyncio.sleep(0.3)  # many poll periods
+        assert not task.done()
+        errors = [r for r in caplog.records if "rejected" in r.getMessage()]
+        assert len(errors) == 1 and "chatcast invite twitch --bot" in errors[0].getMessage()
+        assert not any("SECRET" in r.getMessage() for r in caplog.records)  # tokens never reach the log
+        store.set("twitch_token", "bottoken")
+        store.set("twitch_refresh_token", "botrefresh")
+        await asyncio.wait_for(task, 5)
+        assert adapter.channels == ["streamer"] and adapter.bot_login == "chatcastbot"
+    finally:
+        task.cancel()
+        await adapter.close()
+
+
+async def chat_ids(events, n):
+    return [(await next_event(events)).message_id for _ in range(n)]
+
+
+async def test_server_disconnect_mid_stream_each_message_once(twitch: FakeTwitch):
+    adapter = make_adapter(twitch)
+    await adapter.connect()
+    events = adapter.listen()
+    try:
+        sent = [await twitch.chat(twitch.streamer, twitch.viewer, f"before {i}") for i in range(2)]
+        assert await chat_ids(events, 2) == sent
+        first_socket = twitch.sockets[-1]
+        twitch.welcomed.clear()
+        await twitch.drop_socket()
+        await asyncio.wait_for(twitch.welcomed.wait(), 5)
+        # twitchio re-subscribes on the new session before events flow again
+        await wait_until(
+            lambda: (
+                sum(
+                    s["transport"]["session_id"] == twitch.session_of[id(twitch.sockets[-1])]
+                    for s in twitch.subscriptions.values()
+                )
+                == 4
+            )
+        )
+        assert twitch.sockets[-1] is not first_socket
+        after = [await twitch.chat(twitch.streamer, twitch.viewer, f"after {i}") for i in range(2)]
+        assert await chat_ids(events, 2) == after
+        assert adapter._queue.empty()
+    finally:
+        await adapter.close()
+
+
+async def test_session_reconnect_with_duplicate_delivery(twitch: FakeTwitch):
+    adapter = make_adapter(twitch)
+    await adapter.connect()
+    events = adapter.listen()
+    try:
+        a = await twitch.chat(twitch.streamer, twitch.viewer, "a")
+        old = twitch.sockets[-1]
+        twitch.welcomed.clear()
+        await twitch.reconnect_message(f"{twitch.base}/ws")
+        await asyncio.wait_for(twitch.welcomed.wait(), 5)
+        await wait_until(lambda: twitch.sockets[-1] is not old)
+        new = twitch.sockets[-1]
+        # Twitch may deliver a notification on both sockets around a reconnect (at-least-once)
+        b = await twitch.chat(twitch.streamer, twitch.viewer, "b", ws=new)
+        await twitch.chat(twitch.streamer, twitch.viewer, "b", message_id=b, ws=new)
+        c = await twitch.chat(twitch.streamer, twitch.viewer, "c", ws=new)
+        assert await chat_ids(events, 3) == [a, b, c]
+        await asyncio.sleep(0.05)
+        assert adapter._queue.empty()
+    finally:
+        await adapter.close()
+
+
+async def test_bot_learns_moderator_status_from_its_own_messages(twitch: FakeTwitch):
+    adapter = make_adapter(twitch)
+    await adapter.connect()
+    try:
+        assert adapter.is_privileged("chatcastbot") and not adapter.is_privileged("streamer")
+        await twitch.chat(twitch.streamer, twitch.bot, "my own message", badges=["moderator"])
+        await wait_until(lambda: adapter.is_privileged("streamer"))
+        await twitch.chat(twitch.streamer, twitch.bot, "unmodded", badges=[])
+        await wait_until(lambda: not adapter.is_privileged("streamer"))
+        assert all(
+            not isinstance(e, ChatMessage) for e in list(adapter._queue._queue)
+        )  # own lines not routed
+    finally:
+        await adapter.close()
+
+
+async def test_open_joins_join_and_leave(twitch: FakeTwitch, tmp_path):
+    from bot.adapters.twitch_auth import JoinedChannels
+
+    joined = JoinedChannels(tmp_path / "twitch_channels.json")
+    other = twitch.add_user("400", "newstreamer")
+    adapter = make_adapter(twitch, channels=[], joined=joined, open_joins=True)
+    await adapter.connect()
+    try:
+        assert adapter.channels == []  # the bot's own channel is not joined unless configured
+        await adapter.join("chatcastbot")
+        await twitch.chat(twitch.bot, other, "!join")
+        await wait_until(lambda: any(m["message"].startswith("Joined #newstreamer") for m in twitch.sent))
+        assert "newstreamer" in adapter.channels and joined.load() == ["newstreamer"]
+        assert twitch.sent[-1]["broadcaster_id"] == "100"
+        await twitch.chat(twitch.bot, other, "!leave")
+        await wait_until(lambda: "newstreamer" not in adapter.channels)
+        assert joined.load() == []
+        assert not any(
+            s["condition"].get("broadcaster_user_id") == "400" for s in twitch.subscriptions.values()
+        )
+    finally:
+        await adapter.close()
+
+
+async def test_join_refused_without_channel_bot_grant(twitch: FakeTwitch):
+    other = twitch.add_user("400", "newstreamer")
+    twitch.forbidden_channels.add("400")
+    adapter = make_adapter(twitch, channels=["chatcastbot"], open_joins=True)
+    await adapter.connect()
+    try:
+        await twitch.chat(twitch.bot, other, "!join")
+        await wait_until(lambda: len(twitch.sent) == 1)
+        assert "invite link" in twitch.sent[0]["message"] and adapter.channels == ["chatcastbot"]
+    finally:
+        await adapter.close()
+
+
+async def test_unknown_channel_is_skipped_not_fatal(twitch: FakeTwitch):
+    adapter = make_adapter(twitch, channels=["nosuchchannel", "streamer"])
+    await adapter.connect()
+    try:
+        assert adapter.channels == ["streamer"]
+        await adapter.send(Reply("twitch", "nosuchchannel", "x"))  # logged and skipped
+        assert twitch.sent == []
+    finally:
+        await adapter.close()
+
+
+async def test_unreachable_twitch_raises_connection_error(twitch: FakeTwitch):
+    for _ in range(5):
+        twitch.force("POST /id/oauth2/token", 500)
+    adapter = make_adapter(twitch, retry=RetryPolicy(max_retries=1, sleep=RecordingSleep()))
+    with pytest.raises(ConnectionError, match="Twitch login"):
+        await adapter.connect()
+    await adapter.close()

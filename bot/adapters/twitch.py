@@ -81,6 +81,36 @@ def roles_from_badges(badge_set_ids: Iterable[str]) -> frozenset[Role]:
     return frozenset(roles)
 
 
+def _register_tolerant_stream_offline() -> None:
+    """Replace twitchio's ``stream.offline`` model with one that does not require an ``id``.
+
+    twitchio 3.3.2's ``StreamOffline`` reads ``payload["id"]``, which Twitch's ``stream.offline`` event does
+    not carry (https://dev.twitch.tv/docs/eventsub/eventsub-reference/#stream-offline-event), so every real
+    offline notification failed to parse. Subclassing re-registers the type (``BaseEvent.__init_subclass__``).
+    """
+    from twitchio.models.eventsub_ import StreamOffline
+    from twitchio.user import PartialUser
+
+    if getattr(StreamOffline, "_chatcast_tolerant", False):
+        return
+
+    class TolerantStreamOffline(StreamOffline):
+        subscription_type = "stream.offline"
+        _chatcast_tolerant = True
+        __slots__ = ("id",)
+
+        def __init__(self, payload: Any, *, http: Any) -> None:
+            self.broadcaster = PartialUser(
+                payload["broadcaster_user_id"],
+                payload["broadcaster_user_login"],
+                payload["broadcaster_user_name"],
+                http=http,
+            )
+            self.id = payload.get("id", "")
+
+    TolerantStreamOffline.__name__ = "StreamOffline"
+
+
 def _apply_urls(urls: TwitchURLs) -> None:
     """Point twitchio's class-level base URLs at ``urls`` (process-wide, see module docstring)."""
     from twitchio.eventsub import websockets
@@ -178,6 +208,7 @@ class TwitchAdapter(Adapter):
         import twitchio
 
         _apply_urls(self._urls)
+        _register_tolerant_stream_offline()
         self._closed = False
         self._session = aiohttp.ClientSession(middlewares=(retrying_middleware(self._retry),))
         self._client = twitchio.Client(

@@ -40,8 +40,8 @@ BOT_SCOPES: tuple[str, ...] = ("user:read:chat", "user:write:chat", "user:bot")
 BROADCASTER_SCOPES: tuple[str, ...] = ("channel:bot",)
 """Scope a streamer grants so the bot can chat in their channel without moderator status."""
 
-SECRET_TOKEN = "CHATCAST_TWITCH_TOKEN"
-SECRET_REFRESH = "CHATCAST_TWITCH_REFRESH_TOKEN"
+SECRET_TOKEN = "twitch_token"
+SECRET_REFRESH = "twitch_refresh_token"
 DEFAULT_CALLBACK_PORT = 4343
 
 

@@ -1,0 +1,340 @@
+"""Router: permissions, cooldowns (and mod bypass), hooks, reply order, error and timeout isolation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from itertools import count
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.commands import command
+from bot.events import ChatMessage, Presence, PresenceKind, Reply, Role, StreamStatus, Viewer
+from bot.router import Router
+from skills.base import Skill, SkillSettings
+
+_ids = count()
+
+
+def viewer(name: str = "alice", *roles: Role) -> Viewer:
+    return Viewer("twitch", name, name.title(), frozenset({Role.EVERYONE, *roles}))
+
+
+def msg(text: str, who: Viewer | None = None, channel: str = "chan") -> ChatMessage:
+    return ChatMessage("twitch", channel, f"m{next(_ids)}", who or viewer(), text)
+
+
+class Echo(Skill):
+    name = "echo"
+
+    def __init__(self) -> None:
+        super().__init__(None)  # type: ignore[arg-type]
+        self.gates: dict[str, asyncio.Event] = {}
+        self.seen: list[str] = []
+
+    @command("echo", aliases=("say",), help="Repeat.")
+    async def echo(self, ctx) -> None:
+        gate = self.gates.get(ctx.rest)
+        if gate is not None:
+            await gate.wait()
+        await ctx.reply(f"echo {ctx.rest}")
+        await ctx.reply(f"again {ctx.rest}")
+
+    @command("ban", permission=Role.MODERATOR)
+    async def ban(self, ctx) -> None:
+        await ctx.reply("banned")
+
+    @command("vip", permission=Role.VIP)
+    async def vip(self, ctx) -> None:
+        await ctx.reply("vip ok")
+
+    @command("hug", cooldown_user=10, cooldown_channel=3, cooldown_global=1)
+    async def hug(self, ctx) -> None:
+        await ctx.reply(f"hug {ctx.author.user_id}")
+
+    @command("boom")
+    async def boom(self, ctx) -> None:
+        raise RuntimeError("skill bug")
+
+    @command("slow", time_budget_s=0.05)
+    async def slow(self, ctx) -> None:
+        await ctx.reply("before")
+        await asyncio.sleep(10)
+        await ctx.reply("never")
+
+    @command("settings")
+    async def show_settings(self, ctx) -> None:
+        await ctx.reply(f"enabled={ctx.settings.enabled} as={ctx.invoked_as} args={ctx.args}")
+
+
+class Listener(Skill):
+    name = "listener"
+
+    def __init__(self) -> None:
+        super().__init__(None)  # type: ignore[arg-type]
+        self.messages: list[str] = []
+        self.presence: list[str] = []
+        self.status: list[bool] = []
+
+    async def on_message(self, message: ChatMessage) -> None:
+        self.messages.append(message.text)
+        if message.text == "crash":
+            raise ValueError("hook bug")
+        if message.text == "hang":
+            await asyncio.sleep(10)
+
+    async def on_presence(self, presence: Presence) -> None:
+        self.presence.append(presence.viewer.user_id)
+
+    async def on_stream_status(self, status: StreamStatus) -> None:
+        self.status.append(status.online)
+
+
+class Quiet(Skill):
+    """Overrides nothing: the router must never schedule it."""
+
+    name = "quiet"
+
+
+def make_router(*skills: Skill, disabled: set[str] = frozenset(), **kwargs):
+    sent: list[Reply] = []
+
+    async def send(reply: Reply) -> None:
+        sent.append(reply)
+
+    router = Router(
+        list(skills),
+        prefix_for=lambda platform, channel: "!",
+        enabled_for=lambda skill, platform, channel: skill not in disabled,
+        settings_for=lambda skill, platform, channel: SkillSettings(),
+        send=send,
+        clock=kwargs.pop("clock", ManualClock()),
+        **kwargs,
+    )
+    return router, sent
+
+
+def texts(sent: list[Reply]) -> list[str]:
+    return [r.text for r in sent]
+
+
+async def test_command_reaches_handler_with_context():
+    router, sent = make_router(Echo())
+    await router.handle(msg('!SAY hi "there you"'))
+    await router.drain()
+    assert texts(sent) == ['echo hi "there you"', 'again hi "there you"']
+    assert sent[0].in_reply_to is not None and sent[0].channel == "chan"
+    assert router.stats["commands_handled"] == 1 and router.stats["messages"] == 1
+
+
+async def test_ctx_fields():
+    router, sent = make_router(Echo())
+    await router.handle(msg('!settings a "b c"'))
+    await router.drain()
+    assert texts(sent) == ["enabled=True as=settings args=['a', 'b c']"]
+
+
+@pytest.mark.parametrize(
+    ("roles", "allowed"),
+    [
+        ((), {"echo"}),
+        ((Role.SUBSCRIBER,), {"echo"}),
+        ((Role.VIP,), {"echo", "vip"}),
+        ((Role.MODERATOR,), {"echo", "vip", "ban"}),
+        ((Role.BROADCASTER,), {"echo", "vip", "ban"}),
+    ],
+)
+async def test_permission_levels(roles, allowed):
+    router, sent = make_router(Echo())
+    who = viewer("bob", *roles)
+    for name in ("echo", "vip", "ban"):
+        await router.handle(msg(f"!{name}", who))
+    await router.drain()
+    kinds = {"echo": "echo", "again": "echo", "vip": "vip", "banned": "ban"}
+    got = {kinds[t.split()[0]] for t in texts(sent)}
+    assert got == allowed
+    assert router.stats["commands_denied"] == 3 - len(allowed)
+
+
+async def test_denied_is_silent_by_default_and_optional_notice():
+    router, sent = make_router(Echo())
+    await router.handle(msg("!ban x"))
+    await router.drain()
+    assert sent == []
+    router, sent = make_router(Echo(), notify_denied=True)
+    await router.handle(msg("!ban x"))
+    await router.drain()
+    assert len(sent) == 1 and "moderator" in sent[0].text
+
+
+async def test_cooldowns_and_mod_bypass():
+    clock = ManualClock()
+    router, sent = make_router(Echo(), clock=clock)
+    a, b = viewer("a"), viewer("b")
+    mod = viewer("m", Role.MODERATOR)
+    await router.handle(msg("!hug", a))
+    await router.handle(msg("!hug", b))  # global 1 s and channel 3 s cooling down
+    await router.handle(msg("!hug", mod))  # mods bypass
+    clock.advance(3)
+    await router.handle(msg("!hug", b))  # global and channel expired
+    clock.advance(3)
+    await router.handle(msg("!hug", a))  # user cooldown (10 s) still running
+    await router.handle(msg("!hug", a, channel="other"))  # different channel, different user bucket
+    await router.drain()
+    assert texts(sent) == ["hug a", "hug m", "hug b", "hug a"]
+    assert router.stats["cooldown_hits"] == 2
+
+
+async def test_mods_do_not_bypass_when_disabled():
+    router, sent = make_router(Echo(), mods_bypass_cooldowns=False)
+    mod = viewer("m", Role.MODERATOR)
+    await router.handle(msg("!hug", mod))
+    await router.handle(msg("!hug", mod))
+    await router.drain()
+    assert texts(sent) == ["hug m"]
+
+
+async def test_replies_keep_message_order_in_channel():
+    echo = Echo()
+    echo.gates["first"] = asyncio.Event()
+    router, sent = make_router(echo)
+    await router.handle(msg("!echo first"))
+    await router.handle(msg("!echo second"))
+    await router.handle(msg("!echo other", channel="elsewhere"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    # the second finished but waits behind the first; another channel is not held up
+    assert texts(sent) == ["echo other", "again other"]
+    echo.gates["first"].set()
+    await router.drain()
+    assert texts(sent)[2:] == ["echo first", "again first", "echo second", "again second"]
+
+
+async def test_many_concurrent_commands_keep_order():
+    echo = Echo()
+    router, sent = make_router(echo)
+    for i in range(50):
+        if i % 3 == 0:
+            echo.gates[str(i)] = asyncio.Event()
+        await router.handle(msg(f"!echo {i}"))
+    for i in reversed(range(0, 50, 3)):
+        echo.gates[str(i)].set()
+        await asyncio.sleep(0)
+    await router.drain()
+    expected = [f"{w} {i}" for i in range(50) for w in ("echo", "again")]
+    assert texts(sent) == expected
+
+
+async def test_skill_error_is_isolated(caplog):
+    router, sent = make_router(Echo())
+    with caplog.at_level(logging.ERROR, logger="chatcast.router"):
+        await router.handle(msg("!boom"))
+        await router.handle(msg("!echo ok"))
+        await router.drain()
+    assert texts(sent) == ["echo ok", "again ok"]
+    assert router.stats["skill_errors"] == 1
+    assert any("skill bug" in (r.exc_text or "") for r in caplog.records)
+
+
+async def test_time_budget_cancels_and_counts():
+    router, sent = make_router(Echo())
+    await router.handle(msg("!slow"))
+    await router.handle(msg("!echo after"))
+    await router.drain()
+    assert texts(sent) == ["before", "echo after", "again after"]
+    assert router.stats["skill_timeouts"] == 1 and router.stats["skill_errors"] == 0
+
+
+async def test_hooks_receive_non_commands_only():
+    listener = Listener()
+    router, sent = make_router(Echo(), listener)
+    await router.handle(msg("hello"))
+    await router.handle(msg("!echo x"))
+    await router.handle(msg("!notacommand"))
+    await router.handle(msg("crash"))
+    await router.handle(Presence("twitch", "chan", viewer("p"), PresenceKind.JOINED))
+    await router.handle(StreamStatus("twitch", "chan", online=True))
+    await router.drain()
+    assert listener.messages == ["hello", "!notacommand", "crash"]
+    assert listener.presence == ["p"] and listener.status == [True]
+    assert router.stats["skill_errors"] == 1
+
+
+async def test_hook_timeout_counted():
+    listener = Listener()
+    router, _ = make_router(listener, time_budget_s=0.05)
+    await router.handle(msg("hang"))
+    await router.drain()
+    assert router.stats["skill_timeouts"] == 1
+
+
+async def test_base_hooks_never_scheduled():
+    router, _ = make_router(Quiet(None), Echo())  # type: ignore[arg-type]
+    for i in range(100):
+        await router.handle(msg(f"chat {i}"))
+    assert router.in_flight == 0
+    assert router.stats["hooks_run"] == 0 and router.stats["messages"] == 100
+
+
+async def test_disabled_skill_gets_nothing():
+    listener = Listener()
+    router, sent = make_router(Echo(), listener, disabled={"echo", "listener"})
+    await router.handle(msg("!echo hi"))
+    await router.handle(msg("plain"))
+    await router.drain()
+    assert sent == [] and listener.messages == []
+
+
+async def test_bad_events_never_raise():
+    router, _ = make_router(Echo(), Listener())
+    await router.handle("not an event")  # type: ignore[arg-type]
+    bad = ChatMessage("twitch", "chan", "x", viewer(), None)  # type: ignore[arg-type]
+    await router.handle(bad)
+    assert router.stats["events_rejected"] == 2
+
+
+async def test_send_failure_counted_not_raised():
+    async def broken(reply: Reply) -> None:
+        raise ConnectionError("down")
+
+    router = Router(
+        [Echo()], prefix_for=lambda p, c: "!", enabled_for=lambda *a: True,
+        settings_for=lambda *a: SkillSettings(), send=broken, clock=ManualClock(),
+    )
+    await router.handle(msg("!echo x"))
+    await router.drain()
+    assert router.stats["send_errors"] == 2 and router.stats["skill_errors"] == 0
+
+
+async def test_commands_listing_and_duplicates():
+    class Clash(Skill):
+        name = "clash"
+
+        @command("echo")
+        async def other_echo(self, ctx) -> None:  # pragma: no cover - never routed
+            await ctx.reply("wrong skill")
+
+    router, sent = make_router(Echo(), Clash(None))  # type: ignore[arg-type]
+    names = [spec.name for _, spec in router.commands()]
+    assert names.count("echo") == 1 and "ban" in names
+    await router.handle(msg("!echo x"))
+    await router.drain()
+    assert "wrong skill" not in texts(sent)
+    visible = {s.name for _, s in router.visible_commands("twitch", "chan", Role.EVERYONE)}
+    assert "ban" not in visible and "echo" in visible
+
+
+async def test_max_in_flight_applies_backpressure():
+    echo = Echo()
+    gate = echo.gates["x"] = asyncio.Event()
+    router, sent = make_router(echo, max_in_flight=2)
+    await router.handle(msg("!echo x"))
+    await router.handle(msg("!echo x"))
+    third = asyncio.create_task(router.handle(msg("!echo y")))
+    await asyncio.sleep(0.01)
+    assert not third.done() and router.in_flight == 2
+    gate.set()
+    await third
+    await router.drain()
+    assert len(sent) == 6

@@ -26,7 +26,7 @@ def train_game(
         128, help="Self-play games searched concurrently (one network batch)."
     ),
 ) -> None:
-    """Train the Connect Four policy-value network by self-play (AlphaZero-style, skills/game/train.py).."""
+    """Train the Connect Four policy-value network by self-play (AlphaZero-style, skills/game/train.py)."""
     import torch
 
     from skills.game.train import TrainConfig, Trainer
@@ -56,6 +56,10 @@ def register(train_app: typer.Typer, eval_app: typer.Typer) -> None:
 def main() -> None:
     """Entry point for ``python -m skills.game.cli``."""
     app = typer.Typer(add_completion=False, no_args_is_help=True)
+
+    @app.callback()
+    def _group() -> None:
+        """Connect Four self-play training and evaluation."""
     app.command("train")(train_game)
     try:
         from skills.game.evaluate import eval_game

@@ -107,6 +107,7 @@ class Config:
     ``skill_defaults[name]`` is the validated ``[skills.<name>]`` (class defaults when absent);
     ``channel_skills[(platform, channel)][name]`` the merged settings of a configured channel.
     ``skill_raw`` keeps the raw tables of skills whose class could not be imported (checked when it can).
+    ``skill_classes``: the classes the config was validated against (core skills included).
     """
 
     bot: BotSettings = field(default_factory=BotSettings)
@@ -115,6 +116,7 @@ class Config:
     skill_defaults: dict[str, SkillSettings] = field(default_factory=dict)
     channel_skills: dict[tuple[str, str], dict[str, SkillSettings]] = field(default_factory=dict)
     skill_raw: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skill_classes: dict[str, type] = field(default_factory=dict)
     path: Path | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -204,8 +206,9 @@ def validate_config(
         from skills import registry
 
         skill_classes = registry()
+    skill_classes = {**core_skill_classes(), **skill_classes}
     problems: list[str] = []
-    config = Config(path=path)
+    config = Config(path=path, skill_classes=skill_classes)
 
     for key in data:
         if key not in TOP_LEVEL_KEYS:
@@ -283,6 +286,16 @@ def validate_config(
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def core_skill_classes() -> dict[str, type]:
+    """The skills built into the core: ``core`` (``!help``, ``bot.builtin``) and ``privacy``
+    (``!forgetme``/``!mydata``, ``bot.privacy``). Sections:
+    ``[skills.core]`` / ``[skills.privacy]``."""
+    from bot.builtin import BuiltinSkill
+    from bot.privacy import PrivacySkill
+
+    return {BuiltinSkill.name: BuiltinSkill, PrivacySkill.name: PrivacySkill}
 
 
 def _known_skill_names(skill_classes: dict[str, type]) -> tuple[str, ...]:

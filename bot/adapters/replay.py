@@ -1,0 +1,221 @@
+"""The replay adapter: feeds a recorded chat log through the bot as if it were live.
+
+- Source: a file path or a text stream (``sys.stdin`` for ``chatcast replay -``); formats in
+  ``bot.adapters.chatlog``.
+- Time: drives a ``ManualClock`` from the log's timestamps, so cooldowns, rate limits and vote windows
+  follow the log's time. ``speed=1`` also waits in real time between lines, ``speed=2`` twice as fast,
+  ``speed=0`` never waits.
+- Events: ``StreamStatus(online=True)`` at the first line and ``online=False`` after the last (the log is
+  one stream), ``Presence(SEEN)`` the first time a chatter speaks, then the ``ChatMessage``.
+- Malformed lines are counted and skipped; the first ``report_first`` are logged with line numbers.
+- ``send`` records every reply with the log time, channel and the message that caused it
+  (``transcript``); nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from bot.adapters.base import REPLAY_LIMITS, Adapter
+from bot.adapters.chatlog import LogLine, LogLineError, parse_line
+from bot.clock import ManualClock
+from bot.events import ChatMessage, Event, Presence, PresenceKind, Reply, Role, StreamStatus, Viewer
+
+log = logging.getLogger("chatcast.replay")
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptEntry:
+    """One message the bot sent during a replay. ``cause_*`` are empty for unprompted posts."""
+
+    time: datetime
+    channel: str
+    text: str
+    cause_time: datetime | None = None
+    cause_user: str = ""
+    cause_text: str = ""
+    whisper_to: str | None = None
+
+
+@dataclass(slots=True)
+class SkippedLine:
+    """A malformed line: 1-based ``line_no``, ``reason``, and the start of the line."""
+
+    line_no: int
+    reason: str
+    snippet: str
+
+
+class ReplayAdapter(Adapter):
+    """Replays a chat log (see module docstring).
+
+    ``source``: path or text stream. ``channel``: channel name for lines without one (the log's
+    broadcaster when known: lines by that user get the broadcaster role). ``platform``: platform name
+    used in events (default ``"replay"``, so replayed viewers never mix with live ones).
+    ``speed`` >= 0 (raises ``ValueError`` when negative). ``sleep`` is injectable for tests.
+    """
+
+    limits = REPLAY_LIMITS
+
+    def __init__(
+        self,
+        source: str | Path | TextIO,
+        *,
+        clock: ManualClock,
+        channel: str = "replay",
+        platform: str = "replay",
+        speed: float = 0.0,
+        report_first: int = 5,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if speed < 0:
+            raise ValueError(f"speed must be >= 0 (0 = as fast as possible), got {speed}")
+        self.source = source
+        self.clock = clock
+        self.channel = channel.lower()
+        self.platform = platform
+        self.speed = speed
+        self.report_first = report_first
+        self._sleep = sleep
+        self.lines_read = 0
+        self.lines_skipped = 0
+        self.messages = 0
+        self.skipped: list[SkippedLine] = []
+        self.viewers: set[tuple[str, str]] = set()  # (channel, user_id)
+        self.transcript: list[TranscriptEntry] = []
+        self.first_time: datetime | None = None
+        self.last_time: datetime | None = None
+        self.bytes_total: int | None = None
+        self.bytes_read = 0
+        self._causes: dict[str, tuple[datetime, str, str]] = {}
+        self._closed = False
+        if isinstance(source, str | Path) and str(source) != "-":
+            try:
+                self.bytes_total = Path(source).stat().st_size
+            except OSError:
+                self.bytes_total = None
+
+    async def connect(self) -> None:
+        """Check the source can be opened. Raises ``ConnectionError`` naming the file otherwise."""
+        if isinstance(self.source, str | Path) and str(self.source) != "-":
+            path = Path(self.source)
+            if not path.is_file():
+                raise ConnectionError(f"{path}: chat log not found")
+
+    async def listen(self) -> AsyncIterator[Event]:
+        """Yield the log's events in order (see module docstring); ends at the end of the log."""
+        stream, owned = self._open()
+        first: datetime | None = None
+        last: datetime | None = None
+        seen_channels: set[str] = set()
+        try:
+            line_no = 0
+            while not self._closed:
+                raw = await self._readline(stream)
+                if not raw:
+                    break
+                line_no += 1
+                self.bytes_read += len(raw.encode("utf-8", "surrogateescape"))
+                if not raw.strip():
+                    continue  # blank lines are not log lines: neither read nor skipped
+                self.lines_read += 1
+                try:
+                    parsed = parse_line(raw)
+                except LogLineError as exc:
+                    self._skip(line_no, str(exc), raw)
+                    continue
+                except (ValueError, OverflowError) as exc:
+                    self._skip(line_no, f"bad value: {exc}", raw)
+                    continue
+                if parsed is None:
+                    continue
+                when = parsed.timestamp
+                if last is not None and self.speed > 0 and when > last:
+                    await self._sleep((when - last).total_seconds() / self.speed)
+                self.clock.set(when)
+                now = self.clock.now()
+                last = max(last, when) if last is not None else when
+                channel = (parsed.channel or self.channel).lower()
+                if first is None:
+                    first = self.first_time = when
+                self.last_time = last
+                if channel not in seen_channels:
+                    seen_channels.add(channel)
+                    yield StreamStatus(self.platform, channel, True, now)
+                viewer = self._viewer(parsed, channel)
+                key = (channel, viewer.user_id)
+                if key not in self.viewers:
+                    self.viewers.add(key)
+                    yield Presence(self.platform, channel, viewer, PresenceKind.SEEN, now)
+                message_id = parsed.message_id or f"L{line_no}"
+                self._causes[message_id] = (now, viewer.display_name, parsed.text)
+                self.messages += 1
+                yield ChatMessage(self.platform, channel, message_id, viewer, parsed.text, now)
+                if self.speed == 0 and self.messages % 64 == 0:
+                    await asyncio.sleep(0)  # let scheduled handlers and the outbox run
+            for channel in sorted(seen_channels):
+                yield StreamStatus(self.platform, channel, False, self.clock.now())
+        finally:
+            if owned:
+                stream.close()
+
+    async def send(self, reply: Reply) -> None:
+        """Record ``reply`` in the transcript at the log's current time."""
+        cause = self._causes.get(reply.in_reply_to or "")
+        self.transcript.append(
+            TranscriptEntry(
+                time=self.clock.now(),
+                channel=reply.channel,
+                text=reply.text,
+                cause_time=cause[0] if cause else None,
+                cause_user=cause[1] if cause else "",
+                cause_text=cause[2] if cause else "",
+                whisper_to=reply.whisper_to,
+            )
+        )
+
+    async def close(self) -> None:
+        """Stop reading at the next line."""
+        self._closed = True
+
+    def is_privileged(self, channel: str) -> bool:
+        """A replayed bot is never moderator: Twitch's 20 / 30 s limit applies."""
+        return False
+
+    # ---- internals -------------------------------------------------------------------------------
+
+    def _open(self) -> tuple[TextIO, bool]:
+        if isinstance(self.source, str | Path):
+            if str(self.source) == "-":
+                import sys
+
+                return sys.stdin, False
+            return open(self.source, encoding="utf-8", errors="replace", newline=""), True  # noqa: SIM115
+        return self.source, False
+
+    async def _readline(self, stream: TextIO) -> str:
+        if isinstance(stream, io.StringIO) or getattr(stream, "name", None) not in (None, "<stdin>", 0):
+            return stream.readline()  # a regular file: reading is fast and never blocks for long
+        return await asyncio.to_thread(stream.readline)
+
+    def _skip(self, line_no: int, reason: str, raw: str) -> None:
+        self.lines_skipped += 1
+        snippet = raw.rstrip("\r\n")[:80]
+        if len(self.skipped) < 100:
+            self.skipped.append(SkippedLine(line_no, reason, snippet))
+        if self.lines_skipped <= self.report_first:
+            log.warning("line %d skipped: %s: %r", line_no, reason, snippet)
+
+    def _viewer(self, parsed: LogLine, channel: str) -> Viewer:
+        user_id = (parsed.user_id or parsed.user).lower()
+        roles = set(parsed.roles) or {Role.EVERYONE}
+        if user_id == channel:
+            roles.add(Role.BROADCASTER)
+        return Viewer(self.platform, user_id, parsed.user, frozenset(roles))

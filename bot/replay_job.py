@@ -1,0 +1,96 @@
+"""One replay from start to report: the job behind ``chatcast replay`` (also used by tests and benchmarks).
+
+``run_replay`` builds a ``Runtime`` on a ``ManualClock`` (so cooldowns and rate limits follow the log's
+time), replays the log through the replay adapter, checks that every distinct chatter has a presence row,
+collects the engine's and each skill's report sections and writes ``summary.json`` + ``transcript.txt``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.adapters.replay import ReplayAdapter
+from bot.clock import ManualClock
+from bot.config import Config
+from bot.report import build_summary, default_report_dir, write_report
+from bot.runtime import Runtime
+from skills.base import Skill
+from storage.watch import presence_rows
+
+log = logging.getLogger("chatcast.replay")
+
+
+async def run_replay(
+    config: Config,
+    source: str | Path | TextIO,
+    *,
+    speed: float = 0.0,
+    channel: str = "replay",
+    report_dir: Path | None = None,
+    db_path: str | Path | None = None,
+    use_engine: bool = True,
+    skill_classes: dict[str, type[Skill]] | None = None,
+    on_adapter: Callable[[ReplayAdapter], None] | None = None,
+) -> tuple[dict[str, Any], Path | None]:
+    """Replay ``source`` (path, ``"-"`` for stdin, or a text stream) through the whole bot.
+
+    ``report_dir``: where to write the report (``None``: a new folder under ``<data_dir>/reports``;
+    ``Path("")`` is not allowed). ``on_adapter`` receives the adapter before the replay starts (progress
+    bars read ``bytes_read`` / ``bytes_total`` from it). Returns ``(summary, report folder)``.
+    Raises ``ConnectionError`` when the log file does not exist, ``storage.db.SchemaTooNew`` for a newer DB.
+    """
+    clock = ManualClock()
+    adapter = ReplayAdapter(source, clock=clock, channel=channel, speed=speed)
+    if on_adapter is not None:
+        on_adapter(adapter)
+    runtime = Runtime(
+        config,
+        clock=clock,
+        db_path=db_path,
+        use_engine=use_engine,
+        skill_classes=skill_classes,
+        daily_purge=False,
+    )
+    await runtime.start()
+    try:
+        await runtime.attach(adapter)
+        wall_s = await runtime.replay(adapter)
+        assert runtime.db is not None
+        stored = {
+            row["user_id"]
+            for ch in {c for c, _ in adapter.viewers}
+            for row in presence_rows(runtime.db, adapter.platform, ch)
+        }
+        chatters = {user for _, user in adapter.viewers}
+        summary = build_summary(
+            adapter,
+            runtime.stats(),
+            wall_s,
+            presence_rows=len(stored),
+            viewers_without_presence=len(chatters - stored),
+        )
+        folder = report_dir if report_dir is not None else default_report_dir(runtime.data_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        if runtime.engine is not None:
+            try:
+                summary["engine"] = runtime.engine.stats()
+            except Exception:  # noqa: BLE001
+                log.exception("engine stats failed")
+        sections: dict[str, Any] = {}
+        for skill in runtime.skills:
+            try:
+                section = await skill.report(folder)
+            except Exception:  # noqa: BLE001 - one skill's report must not lose the others
+                log.exception("skill %s: report failed", skill.name)
+                continue
+            if section:
+                sections[skill.name] = section
+        summary["skills"] = sections
+        summary["disabled_skills"] = dict(runtime.disabled_skills)
+        write_report(folder, summary, adapter.transcript, bot_name=config.bot.name)
+    finally:
+        await runtime.stop()
+    return summary, folder

@@ -1,0 +1,136 @@
+"""The replay report: ``summary.json`` and ``transcript.txt`` in a report folder.
+
+``summary.json`` keys (all counts are integers):
+
+- ``lines_read``: non-blank log lines; ``lines_skipped``: malformed ones (``skipped_examples`` lists the
+  first few with line numbers); ``messages``: chat messages routed; ``distinct_viewers``: distinct chatters;
+- ``commands_handled``, ``skill_errors``, ``skill_timeouts``: from the router;
+- ``replies_sent``: messages the outbox sent (parts of split replies count one each);
+  ``replies_dropped``: duplicates, backlog overflow and unsent at the end;
+- ``messages_per_s``: ``messages`` / wall seconds from the first line read to the last reply flushed;
+- ``presence_rows`` and ``viewers_without_presence`` (should be 0): a check of the watch history;
+- ``log_start`` / ``log_end``: the log's first and last timestamps; ``wall_s``;
+- ``engine``: the inference engine's ``stats()`` when it ran; ``skills``: each skill's ``report()``
+  section; ``disabled_skills``: skills that failed to start, with the reason.
+
+``transcript.txt`` has one block per message the bot sent::
+
+    [2024-05-19 15:10:01 UTC] #dorozea chatcast: Commands: !help, !mydata ...
+        in reply to [2024-05-19 15:10:00 UTC] viewer: !help
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.adapters.replay import ReplayAdapter, TranscriptEntry
+
+log = logging.getLogger("chatcast.report")
+
+REQUIRED_KEYS = (
+    "lines_read",
+    "lines_skipped",
+    "messages",
+    "distinct_viewers",
+    "commands_handled",
+    "replies_sent",
+    "replies_dropped",
+    "skill_errors",
+    "messages_per_s",
+)
+
+
+def build_summary(
+    adapter: ReplayAdapter,
+    stats: dict[str, Any],
+    wall_s: float,
+    *,
+    presence_rows: int | None = None,
+    viewers_without_presence: int | None = None,
+) -> dict[str, Any]:
+    """The summary dict of one replay (keys in the module docstring).
+
+    ``stats`` is ``Runtime.stats()`` (router counters plus ``replies_sent`` / ``replies_dropped``).
+    """
+    messages = adapter.messages
+    return {
+        "lines_read": adapter.lines_read,
+        "lines_skipped": adapter.lines_skipped,
+        "messages": messages,
+        "distinct_viewers": len({user for _, user in adapter.viewers}),
+        "commands_handled": int(stats.get("commands_handled", 0)),
+        "replies_sent": int(stats.get("replies_sent", 0)),
+        "replies_dropped": int(stats.get("replies_dropped", 0)),
+        "skill_errors": int(stats.get("skill_errors", 0)),
+        "skill_timeouts": int(stats.get("skill_timeouts", 0)),
+        "messages_per_s": round(messages / wall_s, 1) if wall_s > 0 else 0.0,
+        "wall_s": round(wall_s, 3),
+        "log_start": adapter.first_time.isoformat() if adapter.first_time else None,
+        "log_end": adapter.last_time.isoformat() if adapter.last_time else None,
+        "presence_rows": presence_rows,
+        "viewers_without_presence": viewers_without_presence,
+        "skipped_examples": [
+            {"line": s.line_no, "reason": s.reason, "text": s.snippet} for s in adapter.skipped[:10]
+        ],
+        "router": {k: v for k, v in stats.items() if k not in ("outbox",)},
+        "outbox": stats.get("outbox", {}),
+    }
+
+
+def format_transcript(entries: Iterable[TranscriptEntry], bot_name: str = "chatcast") -> str:
+    """The transcript text (format in the module docstring)."""
+    out = []
+    for e in entries:
+        who = f"{bot_name} (whisper to {e.whisper_to})" if e.whisper_to else bot_name
+        out.append(f"[{_stamp(e.time)}] #{e.channel} {who}: {e.text}")
+        if e.cause_time is not None:
+            out.append(f"    in reply to [{_stamp(e.cause_time)}] {e.cause_user}: {e.cause_text}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def write_report(
+    report_dir: Path,
+    summary: dict[str, Any],
+    transcript: Iterable[TranscriptEntry],
+    *,
+    bot_name: str = "chatcast",
+) -> Path:
+    """Write ``summary.json`` and ``transcript.txt`` into ``report_dir`` (created); returns the folder."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "summary.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8"
+    )
+    (report_dir / "transcript.txt").write_text(format_transcript(transcript, bot_name), encoding="utf-8")
+    return report_dir
+
+
+def default_report_dir(data_dir: Path, now: datetime | None = None) -> Path:
+    """A new folder ``<data_dir>/reports/replay-YYYYMMDD-HHMMSS`` (suffixed ``-2``, ``-3`` if taken)."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    base = data_dir / "reports" / f"replay-{stamp}"
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+def _stamp(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item"):  # numpy scalars from engine stats
+        return value.item()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)

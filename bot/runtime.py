@@ -1,0 +1,473 @@
+"""The runtime: wires config, storage, the inference engine, skills, the router and one outbox per adapter.
+
+Start-up order (``Runtime.start``): open ``<data_dir>/chatcast.db`` and run the core migrations, purge
+rows older than ``retention_days``, start the inference engine (optional: a missing engine module, a
+missing model or a failed start is logged in one line and the bot runs with ``engine=None``), start every
+skill enabled in at least one place (a skill whose ``start()`` raises is logged and left out, the rest
+run), then build the ``Router`` with the core skills (``!help`` from ``bot.builtin``, ``!forgetme`` /
+``!mydata`` from ``bot.privacy``) first.
+
+Per event (``Runtime.dispatch``): presence is recorded in the batched ``PresenceRecorder`` *before* the
+router sees the event (so ``!forgetme`` also removes the row of the message that asked for it), stream
+status opens/closes stream sessions, then ``router.handle(event)``.
+
+``serve(adapter)`` runs a live adapter under ``bot.backoff.reconnecting`` (connect, listen, reconnect with
+jittered exponential backoff); ``replay(adapter)`` runs one pass and drains. ``stop()`` stops adapters,
+outboxes, skills, the engine, flushes presence and closes the database; it is safe to call twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.adapters.base import Adapter
+from bot.clock import Clock, SystemClock
+from bot.config import Config, core_skill_classes
+from bot.events import ChatMessage, Event, Presence, Priority, Reply, StreamStatus
+from bot.outbox import Outbox
+from bot.router import Router
+from skills.base import Skill, SkillContext
+from storage.db import Database
+from storage.viewers import migrate_core, purge_older_than
+from storage.watch import PresenceRecorder, end_session, start_session
+
+log = logging.getLogger("chatcast.runtime")
+
+DB_NAME = "chatcast.db"
+PURGE_EVERY_S = 24 * 3600.0
+
+
+@dataclass
+class ChannelState:
+    """What the core knows about a channel (``skills.base.ChannelInfo``)."""
+
+    platform: str
+    channel: str
+    streamer: str
+    live: bool = False
+    category: str | None = None
+    title: str | None = None
+    online_since: datetime | None = None
+    max_message_len: int = 500
+    clock: Clock | None = None
+
+    @property
+    def uptime_s(self) -> float | None:
+        """Seconds since the stream went online; ``None`` when offline or unknown."""
+        if not self.live or self.online_since is None:
+            return None
+        now = (self.clock or SystemClock()).now()
+        return max(0.0, (now - self.online_since).total_seconds())
+
+
+class Runtime:
+    """One running bot (see module docstring).
+
+    ``config``: validated ``Config``. ``clock``: ``SystemClock`` live, a ``ManualClock`` for replays.
+    ``db_path``: overrides ``<data_dir>/chatcast.db`` (``":memory:"`` in tests). ``use_engine``: start the
+    inference engine when its module exists. ``skill_classes``: config name -> class (default
+    ``skills.registry()``). ``daily_purge``: run the retention purge every 24 h while serving.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        db_path: str | Path | None = None,
+        use_engine: bool = True,
+        skill_classes: dict[str, type[Skill]] | None = None,
+        daily_purge: bool = True,
+    ) -> None:
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self.data_dir = config.data_dir
+        self.db_path = db_path if db_path is not None else self.data_dir / DB_NAME
+        self.use_engine = use_engine
+        self._skill_classes = skill_classes
+        self.daily_purge = daily_purge
+        self.db: Database | None = None
+        self.engine: Any = None
+        self.recorder: PresenceRecorder | None = None
+        self.skills: list[Skill] = []
+        self.disabled_skills: dict[str, str] = {}
+        self.router: Router | None = None
+        self.outboxes: dict[str, Outbox] = {}
+        self.adapters: dict[str, Adapter] = {}
+        self.channels: dict[tuple[str, str], ChannelState] = {}
+        self.purged: dict[str, int] = {}
+        self._sessions: dict[tuple[str, str], int] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._started = False
+        self._stopped = False
+
+    # ---- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Storage, retention purge, engine, skills, router (see module docstring).
+
+        Raises ``storage.db.SchemaTooNew`` when the database was written by a newer Chatcast.
+        """
+        if self._started:
+            return
+        self._started = True
+        if str(self.db_path) != ":memory:":
+            Path(self.db_path).parent.mkdir(parents=True, exist_ok=True)
+        self.db = Database(self.db_path)
+        migrate_core(self.db)
+        self.recorder = PresenceRecorder(self.db)
+        self.purge()
+        if self.use_engine:
+            self.engine = await self._start_engine()
+        await self._start_skills()
+        bot = self.config.bot
+        self.router = Router(
+            self.skills,
+            prefix_for=self.config.prefix_for,
+            enabled_for=self._enabled_for,
+            settings_for=self._settings_for,
+            send=self._send,
+            clock=self.clock,
+            mods_bypass_cooldowns=bot.mods_bypass_cooldowns,
+            time_budget_s=bot.time_budget_s,
+        )
+        if self.daily_purge:
+            self._spawn(self._purge_daily(), "chatcast-purge")
+        self._spawn(self._flush_presence_periodically(), "chatcast-presence")
+
+    async def stop(self) -> None:
+        """Stop everything in reverse order; never raises (problems are logged)."""
+        if self._stopped or not self._started:
+            return
+        self._stopped = True
+        for adapter in self.adapters.values():
+            await _quietly(adapter.close(), f"adapter {adapter.platform} close")
+        if self.router is not None:
+            await _quietly(self.router.drain(), "router drain")
+        for outbox in self.outboxes.values():
+            await _quietly(outbox.flush(timeout_s=5.0), "outbox flush")
+            await _quietly(outbox.stop(), "outbox stop")
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for skill in reversed(self.skills):
+            await _quietly(skill.stop(), f"skill {skill.name} stop")
+        if self.engine is not None:
+            await _quietly(self.engine.stop(), "engine stop")
+        if self.recorder is not None:
+            self.recorder.flush()
+        now = self.clock.now()
+        if self.db is not None:
+            for session_id in self._sessions.values():
+                end_session(self.db, session_id, now)
+            self.db.close()
+
+    def purge(self, now: datetime | None = None) -> dict[str, int]:
+        """Delete core rows older than ``retention_days`` (0 = keep everything); returns rows removed."""
+        days = self.config.bot.retention_days
+        if days <= 0 or self.db is None:
+            return {}
+        if self.recorder is not None:
+            self.recorder.flush()
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+        removed = purge_older_than(self.db, cutoff)
+        if self.recorder is not None:
+            self.recorder.clear_cache()
+        for key, value in removed.items():
+            self.purged[key] = self.purged.get(key, 0) + value
+        if any(removed.values()):
+            log.info("retention: purged %s (older than %d days)", removed, days)
+        return removed
+
+    # ---- adapters ---------------------------------------------------------------------------------
+
+    async def attach(self, adapter: Adapter) -> Outbox:
+        """Register ``adapter`` (one per platform) and start its outbox; returns the outbox."""
+        if adapter.platform in self.adapters:
+            raise ValueError(f"an adapter for platform {adapter.platform!r} is already attached")
+        outbox = Outbox(
+            adapter, clock=self.clock, backlog=self.config.bot.backlog, overflow=self.config.bot.overflow
+        )
+        self.adapters[adapter.platform] = adapter
+        self.outboxes[adapter.platform] = outbox
+        await outbox.start()
+        return outbox
+
+    async def pump(self, adapter: Adapter) -> None:
+        """Feed every event ``adapter.listen()`` yields to ``dispatch`` until it ends."""
+        outbox = self.outboxes.get(adapter.platform)
+        router = self.router
+        assert router is not None
+        if outbox is None or not hasattr(self.clock, "advance"):
+            async for event in adapter.listen():
+                await self.dispatch(event)
+            return
+        async for event in adapter.listen():
+            await self.dispatch(event)
+            outbox.tick()  # the replay moved the clock: let the outbox send what the limiter now allows
+            # A fast replay never waits, so nothing else would run until the log ends: give the handlers
+            # and the outbox a few loop turns now, so replies go out at (log) time of their message.
+            for _ in range(3):
+                if not (router.in_flight or len(outbox)):
+                    break
+                await asyncio.sleep(0)
+
+    async def replay(self, adapter: Adapter) -> float:
+        """Attach, connect and run ``adapter`` once to the end, then drain the router and flush its outbox.
+
+        Returns the wall-clock seconds spent (for messages/s). Raises ``ConnectionError`` from connect.
+        """
+        outbox = self.outboxes.get(adapter.platform)
+        if outbox is None:  # an empty Outbox is falsy (it has __len__)
+            outbox = await self.attach(adapter)
+        await adapter.connect()
+        started = time.perf_counter()
+        await self.pump(adapter)
+        assert self.router is not None
+        await self.router.drain()
+        await outbox.flush()
+        if self.recorder is not None:
+            self.recorder.flush()
+        return time.perf_counter() - started
+
+    async def serve(self, adapter: Adapter, *, max_attempts: int | None = None) -> None:
+        """Run a live adapter until it is closed, reconnecting with backoff (``bot.backoff``)."""
+        from bot.backoff import reconnecting
+
+        if adapter.platform not in self.outboxes:
+            await self.attach(adapter)
+
+        async def session() -> None:
+            await adapter.connect()
+            await self.pump(adapter)
+
+        await reconnecting(session, name=f"{adapter.platform} adapter", max_attempts=max_attempts)
+
+    # ---- events -----------------------------------------------------------------------------------
+
+    async def dispatch(self, event: Event) -> None:
+        """Record presence / stream sessions for ``event``, then route it. Never raises."""
+        try:
+            kind = type(event)
+            if kind is ChatMessage:
+                self.recorder.seen(  # type: ignore[union-attr]
+                    event.platform,
+                    event.channel,
+                    event.author,
+                    event.timestamp,
+                    message=True,  # type: ignore[union-attr]
+                )
+            elif kind is Presence:
+                self.recorder.seen(  # type: ignore[union-attr]
+                    event.platform,
+                    event.channel,
+                    event.viewer,
+                    event.timestamp,  # type: ignore[union-attr]
+                )
+            elif kind is StreamStatus:
+                self._stream_status(event)  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - storage trouble must not stop the chat
+            log.exception("runtime: recording %s failed", type(event).__name__)
+        await self.router.handle(event)  # type: ignore[union-attr]
+
+    def _stream_status(self, status: StreamStatus) -> None:
+        state = self.channel_info(status.platform, status.channel)
+        key = (status.platform, status.channel.lower())
+        was_live = state.live
+        state.live, state.title, state.category = status.online, status.title, status.category
+        assert self.db is not None and self.recorder is not None
+        if status.online and not was_live:
+            state.online_since = status.timestamp
+            self.recorder.flush()
+            sid = start_session(
+                self.db,
+                status.platform,
+                status.channel,
+                status.timestamp,
+                title=status.title,
+                category=status.category,
+            )
+            self._sessions[key] = sid
+            self.recorder.set_session(status.platform, status.channel, sid)
+        elif not status.online and was_live:
+            state.online_since = None
+            self.recorder.flush()
+            sid = self._sessions.pop(key, None)
+            if sid is not None:
+                end_session(self.db, sid, status.timestamp)
+            self.recorder.set_session(status.platform, status.channel, None)
+
+    def channel_info(self, platform: str, channel: str) -> ChannelState:
+        """The ``ChannelState`` of a channel (created on first use)."""
+        key = (platform, channel.lower())
+        state = self.channels.get(key)
+        if state is None:
+            adapter = self.adapters.get(platform)
+            max_len = adapter.limits.max_message_len if adapter is not None else 500
+            state = ChannelState(platform, channel, channel, max_message_len=max_len, clock=self.clock)
+            self.channels[key] = state
+        return state
+
+    async def post(
+        self,
+        platform: str,
+        channel: str,
+        text: str,
+        *,
+        priority: Priority = Priority.NORMAL,
+        in_reply_to: str | None = None,
+        attachment: str | None = None,
+    ) -> None:
+        """Send an unprompted message (``skills.base.Poster``) through the platform's outbox."""
+        await self._send(Reply(platform, channel, text, in_reply_to, priority, attachment=attachment))
+
+    async def _send(self, reply: Reply) -> None:
+        outbox = self.outboxes.get(reply.platform)
+        if outbox is None:
+            log.warning("runtime: no adapter for platform %r; reply dropped", reply.platform)
+            return
+        await outbox.put(reply)
+
+    # ---- stats ------------------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Router counters plus ``replies_sent`` / ``replies_dropped`` summed over the outboxes."""
+        out: dict[str, Any] = dict(self.router.stats) if self.router is not None else {}
+        sent = dropped = 0
+        for outbox in self.outboxes.values():
+            s = outbox.stats
+            sent += s.get("sent", 0)
+            dropped += (
+                s.get("dropped_duplicate", 0) + s.get("dropped_backlog", 0) + s.get("dropped_unsent", 0)
+            )
+        out["replies_sent"] = sent
+        out["replies_dropped"] = dropped
+        out["outbox"] = {p: dict(o.stats) for p, o in self.outboxes.items()}
+        return out
+
+    # ---- internals --------------------------------------------------------------------------------
+
+    def _settings_for(self, skill: str, platform: str, channel: str) -> Any:
+        return self.config.settings_for(skill, platform, channel)
+
+    def _enabled_for(self, skill: str, platform: str, channel: str) -> bool:
+        if skill in self.disabled_skills:
+            return False
+        return self.config.enabled_for(skill, platform, channel)
+
+    def _context(self, name: str) -> SkillContext:
+        assert self.db is not None
+        config = self.config
+        return SkillContext(
+            storage=self.db,
+            engine=self.engine,
+            post=self.post,
+            settings_for=lambda platform, channel: config.settings_for(name, platform, channel),
+            channel_info=self.channel_info,
+            data_dir=self.data_dir / "skills" / name,
+            clock=self.clock,
+            log=logging.getLogger(f"chatcast.skill.{name}"),
+        )
+
+    async def _start_skills(self) -> None:
+        from bot.privacy import PrivacySkill
+
+        if self._skill_classes is None:
+            self._skill_classes = dict(self.config.skill_classes)
+        core = core_skill_classes()
+        candidates: list[Skill] = []
+        for name, cls in core.items():
+            if cls is PrivacySkill:
+                candidates.append(
+                    PrivacySkill(self._context(name), skills=lambda: self.skills, recorder=self.recorder)
+                )
+            else:
+                candidates.append(cls(self._context(name)))
+        for name, cls in self._skill_classes.items():
+            if name in core:
+                continue
+            if name not in self.config.skill_defaults:
+                self.disabled_skills[name] = "no settings (config not validated against this skill)"
+                continue
+            if not self._enabled_anywhere(name):
+                continue
+            try:
+                candidates.append(cls(self._context(name)))
+            except Exception as exc:  # noqa: BLE001 - a broken skill must not stop the bot
+                log.exception("skill %s could not be created; disabled", name)
+                self.disabled_skills[name] = f"{type(exc).__name__}: {exc}"
+        for skill in candidates:
+            if str(self.db_path) != ":memory:":
+                skill.ctx.data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                await skill.start()
+            except Exception as exc:  # noqa: BLE001
+                log.error(
+                    "skill %s failed to start; disabled: %s: %s",
+                    skill.name,
+                    type(exc).__name__,
+                    exc,
+                    exc_info=log.isEnabledFor(logging.DEBUG),
+                )
+                self.disabled_skills[skill.name] = f"{type(exc).__name__}: {exc}"
+                continue
+            self.skills.append(skill)
+        log.info("skills running: %s", ", ".join(s.name for s in self.skills) or "none")
+
+    def _enabled_anywhere(self, name: str) -> bool:
+        if self.config.skill_defaults[name].enabled:
+            return True
+        return any(
+            getattr(merged.get(name), "enabled", False) for merged in self.config.channel_skills.values()
+        )
+
+    async def _start_engine(self) -> Any:
+        try:
+            from bot.inference.engine import Engine
+        except ImportError as exc:
+            log.info("inference engine not available (%s); skills that need models stay quiet", exc)
+            return None
+        try:
+            engine = Engine(self.config.inference, data_dir=self.data_dir)
+            await engine.start()
+        except Exception as exc:  # noqa: BLE001 - a missing model must not stop the bot
+            log.warning(
+                "inference engine failed to start, continuing without it: %s: %s", type(exc).__name__, exc
+            )
+            return None
+        return engine
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _purge_daily(self) -> None:
+        while True:
+            await asyncio.sleep(PURGE_EVERY_S)
+            try:
+                self.purge()
+            except Exception:  # noqa: BLE001
+                log.exception("retention purge failed")
+
+    async def _flush_presence_periodically(self) -> None:
+        assert self.recorder is not None
+        while True:
+            await asyncio.sleep(self.recorder.flush_interval_s)
+            try:
+                self.recorder.flush()
+            except Exception:  # noqa: BLE001
+                log.exception("presence flush failed")
+
+
+async def _quietly(awaitable: Any, what: str) -> None:
+    try:
+        await awaitable
+    except Exception:  # noqa: BLE001 - shutdown carries on
+        log.exception("%s failed", what)

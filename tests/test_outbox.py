@@ -1,0 +1,237 @@
+"""Outbox: the mixed mod/non-mod rate limit (property test), duplicates, backlog, splitting, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from bot.adapters.base import TWITCH_LIMITS, Adapter, PlatformLimits
+from bot.clock import ManualClock, SystemClock
+from bot.events import Priority, Reply
+from bot.outbox import Outbox, SendRateLimiter
+
+WINDOW = TWITCH_LIMITS.rate_window_s
+
+
+class FakeAdapter(Adapter):
+    platform = "twitch"
+
+    def __init__(self, clock, limits: PlatformLimits = TWITCH_LIMITS, privileged=frozenset(), fail=()):
+        self.clock = clock
+        self.limits = limits
+        self.privileged = set(privileged)
+        self.fail = set(fail)
+        self.sent: list[tuple[float, str, str]] = []
+
+    async def connect(self) -> None:
+        pass
+
+    def listen(self):  # pragma: no cover - not used
+        raise NotImplementedError
+
+    async def send(self, reply: Reply) -> None:
+        if reply.text in self.fail:
+            raise ConnectionError("socket closed")
+        assert len(reply.text) <= self.limits.max_message_len
+        self.sent.append((self.clock.monotonic(), reply.channel, reply.text))
+
+    async def close(self) -> None:
+        pass
+
+    def is_privileged(self, channel: str) -> bool:
+        if channel == "explodes":
+            raise RuntimeError("lookup failed")
+        return channel in self.privileged
+
+
+def worst_windows(sent, privileged: set[str], window: float = WINDOW) -> tuple[int, int]:
+    """(max count in a closed window holding a normal-channel send, max count in any window)."""
+    times = [t for t, _, _ in sent]
+    worst_mixed = worst_any = 0
+    for i, (start, _, _) in enumerate(sent):
+        inside = [s for s in sent[i:] if s[0] <= start + window]
+        worst_any = max(worst_any, len(inside))
+        if any(ch not in privileged for _, ch, _ in inside):
+            worst_mixed = max(worst_mixed, len(inside))
+    assert times == sorted(times)
+    return worst_mixed, worst_any
+
+
+@pytest.mark.parametrize("seed", range(12))
+async def test_never_more_than_20_in_a_window_with_a_normal_message(seed):
+    rng = random.Random(seed)
+    clock = ManualClock()
+    channels = [f"c{i}" for i in range(6)]
+    privileged = set(rng.sample(channels, rng.randint(0, 5)))
+    adapter = FakeAdapter(clock, privileged=privileged)
+    outbox = Outbox(adapter, clock=clock, backlog=10_000)
+    await outbox.start()
+    n = rng.randint(100, 400)
+    for i in range(n):
+        # bursts and gaps, like a busy chat with several channels on one connection
+        clock.advance(rng.choice([0.0, 0.0, 0.01, 0.3, 1.0, 5.0, 31.0]) * rng.random())
+        await outbox.put(Reply("twitch", rng.choice(channels), f"msg {i}"))
+        outbox.tick()
+        await asyncio.sleep(0)
+    await outbox.flush()
+    await outbox.stop()
+    assert outbox.stats["sent"] == n and len(adapter.sent) == n
+    worst_mixed, worst_any = worst_windows(adapter.sent, privileged)
+    assert worst_mixed <= 20
+    assert worst_any <= 100
+
+
+async def test_privileged_only_connection_uses_100_limit():
+    clock = ManualClock()
+    adapter = FakeAdapter(clock, privileged={"mine"})
+    outbox = Outbox(adapter, clock=clock, backlog=1000)
+    for i in range(250):
+        await outbox.put(Reply("twitch", "mine", f"m{i}"))
+    await outbox.flush()
+    times = [t for t, _, _ in adapter.sent]
+    assert sum(t == 0.0 for t in times) == 100  # a full privileged burst goes out at once
+    assert worst_windows(adapter.sent, {"mine"})[1] == 100
+
+
+async def test_one_normal_message_caps_the_window_at_20():
+    clock = ManualClock()
+    adapter = FakeAdapter(clock, privileged={"mine"})
+    outbox = Outbox(adapter, clock=clock, backlog=1000)
+    await outbox.put(Reply("twitch", "normal", "hello"))
+    for i in range(50):
+        await outbox.put(Reply("twitch", "mine", f"m{i}"))
+    await outbox.pump()
+    assert len(adapter.sent) == 20  # 1 normal + 19 privileged until the normal one leaves the window
+    await outbox.flush()
+    assert len(adapter.sent) == 51
+    assert worst_windows(adapter.sent, {"mine"})[0] <= 20
+
+
+def test_limiter_waits_exactly_until_oldest_leaves():
+    limiter = SendRateLimiter(PlatformLimits(500, 2, 10.0, 5), margin_s=0.0)
+    limiter.record(0.0, False)
+    limiter.record(1.0, False)
+    assert limiter.delay(1.0, False) == pytest.approx(9.0)
+    assert limiter.delay(10.0, False) == 0.0
+    with pytest.raises(ValueError):
+        SendRateLimiter(PlatformLimits(500, 0, 10.0, 5))
+
+
+async def test_duplicates_dropped_within_window_only():
+    clock = ManualClock()
+    adapter = FakeAdapter(clock)
+    outbox = Outbox(adapter, clock=clock)
+    for text, channel in [("gg", "a"), ("gg", "a"), ("gg", "b"), ("wp", "a"), ("gg", "a")]:
+        await outbox.put(Reply("twitch", channel, text))
+    await outbox.flush()
+    assert [(c, t) for _, c, t in adapter.sent] == [("a", "gg"), ("b", "gg"), ("a", "wp"), ("a", "gg")]
+    clock.advance(10)
+    await outbox.put(Reply("twitch", "a", "gg"))
+    await outbox.flush()
+    clock.advance(31)
+    await outbox.put(Reply("twitch", "a", "gg"))
+    await outbox.flush()
+    assert outbox.stats["dropped_duplicate"] == 2 and len(adapter.sent) == 5
+
+
+async def test_backlog_drops_oldest_lowest_priority_and_never_blocks():
+    clock = ManualClock()
+    adapter = FakeAdapter(clock)
+    outbox = Outbox(adapter, clock=clock, backlog=5)
+    await outbox.put(Reply("twitch", "c", "low-old", priority=Priority.LOW))
+    await outbox.put(Reply("twitch", "c", "low-new", priority=Priority.LOW))
+    for i in range(4):
+        await outbox.put(Reply("twitch", "c", f"high{i}", priority=Priority.HIGH))
+    assert outbox.stats["dropped_backlog"] == 1 and len(outbox) == 5
+    await outbox.put(Reply("twitch", "c", "normal", priority=Priority.NORMAL))
+    assert outbox.stats["dropped_backlog"] == 2
+    await outbox.flush()
+    assert [t for _, _, t in adapter.sent] == ["high0", "high1", "high2", "high3", "normal"]
+
+
+async def test_intake_is_fast_when_rate_limited():
+    clock = SystemClock()
+    adapter = FakeAdapter(clock, limits=PlatformLimits(500, 1, 3600.0, 1))
+    outbox = Outbox(adapter, clock=clock, backlog=50)
+    await outbox.start()
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for i in range(500):
+        await outbox.put(Reply("twitch", "c", f"m{i}"))
+    await asyncio.sleep(0.01)
+    assert loop.time() - start < 1.0
+    # the worker only runs once intake yields: the oldest 450 went, the newest 50 wait their turn
+    assert outbox.stats["dropped_backlog"] == 450
+    assert [t for _, _, t in adapter.sent] == ["m450"] and len(outbox) == 49
+    await outbox.stop()
+
+
+async def test_real_clock_sleeps_for_the_limit():
+    clock = SystemClock()
+    adapter = FakeAdapter(clock, limits=PlatformLimits(500, 2, 0.1, 2))
+    outbox = Outbox(adapter, clock=clock, margin_s=0.0)
+    await outbox.start()
+    for i in range(5):
+        await outbox.put(Reply("twitch", "c", f"m{i}"))
+    await asyncio.wait_for(outbox.flush(), timeout=5)
+    await outbox.stop()
+    times = [t for t, _, _ in adapter.sent]
+    assert len(times) == 5
+    assert times[4] - times[0] >= 0.2 - 1e-3
+
+
+async def test_flush_timeout_drops_rest():
+    clock = SystemClock()
+    adapter = FakeAdapter(clock, limits=PlatformLimits(500, 1, 60.0, 1))
+    outbox = Outbox(adapter, clock=clock)
+    for i in range(3):
+        await outbox.put(Reply("twitch", "c", f"m{i}"))
+    await outbox.flush(timeout_s=0.05)
+    assert len(adapter.sent) == 1 and outbox.stats["dropped_unsent"] == 2
+
+
+async def test_long_reply_split_in_order_and_truncate_mode():
+    clock = ManualClock()
+    adapter = FakeAdapter(clock)
+    outbox = Outbox(adapter, clock=clock)
+    words = [f"w{i}" for i in range(400)]
+    await outbox.put(Reply("twitch", "c", " ".join(words)))
+    await outbox.put(Reply("twitch", "c", "after"))
+    await outbox.flush()
+    texts = [t for _, _, t in adapter.sent]
+    assert texts[-1] == "after" and len(texts) >= 4
+    assert " ".join(texts[:-1]).split() == words
+    assert outbox.stats["split_parts"] == len(texts) - 1
+
+    adapter2 = FakeAdapter(clock)
+    truncating = Outbox(adapter2, clock=clock, overflow="truncate")
+    await truncating.put(Reply("twitch", "c", " ".join(words)))
+    await truncating.flush()
+    assert len(adapter2.sent) == 1 and adapter2.sent[0][2].endswith("\u2026")
+    assert truncating.stats["truncated"] == 1
+
+
+async def test_send_errors_counted_queue_survives(caplog):
+    clock = ManualClock()
+    adapter = FakeAdapter(clock, fail={"bad"})
+    outbox = Outbox(adapter, clock=clock)
+    await outbox.start()
+    for text in ["one", "bad", "two"]:
+        await outbox.put(Reply("twitch", "c", text))
+    await outbox.put(Reply("twitch", "explodes", "three"))  # is_privileged raises: strict limit used
+    await outbox.put("not a reply")  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    await outbox.flush()
+    await outbox.stop()
+    assert [t for _, _, t in adapter.sent] == ["one", "two", "three"]
+    assert outbox.stats["send_errors"] == 1 and outbox.stats["rejected"] == 1
+
+
+def test_bad_config_raises():
+    clock = ManualClock()
+    with pytest.raises(ValueError, match="backlog"):
+        Outbox(FakeAdapter(clock), clock=clock, backlog=0)
+    with pytest.raises(ValueError, match="overflow"):
+        Outbox(FakeAdapter(clock), clock=clock, overflow="drop")  # type: ignore[arg-type]

@@ -1,0 +1,110 @@
+"""!help / !commands / !help CMD generated from the declarations, filtered by permission and channel."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from bot.builtin import BuiltinSkill, command_list, describe_command
+from bot.clock import ManualClock
+from bot.commands import command
+from bot.events import ChatMessage, Reply, Role, Viewer
+from bot.router import Router
+from skills.base import Skill, SkillSettings
+
+
+class Faq(Skill):
+    name = "faq"
+
+    @command("faq", help="Answer a question.", usage="<question>", cooldown_user=5)
+    async def faq(self, ctx) -> None:
+        await ctx.reply("answer")
+
+    @command("faq add", aliases=("addfaq",), help="Add an entry.", permission=Role.MODERATOR)
+    async def faq_add(self, ctx) -> None:
+        await ctx.reply("added")
+
+
+class Game(Skill):
+    name = "game"
+
+    @command("play", help="Play Connect Four.")
+    async def play(self, ctx) -> None:
+        await ctx.reply("ok")
+
+
+class Many(Skill):
+    name = "many"
+
+
+for i in range(200):  # a skill with very many commands, to overflow one message
+    async def _handler(self, ctx) -> None:  # pragma: no cover - never invoked
+        pass
+
+    setattr(Many, f"cmd{i}", command(f"longcommandname{i}", help="x")(_handler))
+
+
+def build(*skills: Skill, disabled=frozenset(), max_len: int = 500, prefix: str = "!"):
+    info = SimpleNamespace(max_message_len=max_len)
+    ctx = SimpleNamespace(channel_info=lambda platform, channel: info)
+    builtin = BuiltinSkill(ctx)  # type: ignore[arg-type]
+    sent: list[Reply] = []
+
+    async def send(reply: Reply) -> None:
+        sent.append(reply)
+
+    router = Router(
+        [builtin, *skills], prefix_for=lambda p, c: prefix,
+        enabled_for=lambda skill, p, c: skill not in disabled,
+        settings_for=lambda *a: SkillSettings(), send=send, clock=ManualClock(),
+    )
+    return router, sent
+
+
+async def ask(router: Router, sent: list[Reply], text: str, *roles: Role) -> str:
+    who = Viewer("twitch", "v", "V", frozenset({Role.EVERYONE, *roles}))
+    sent.clear()
+    await router.handle(ChatMessage("twitch", "chan", "1", who, text))
+    await router.drain()
+    assert len(sent) == 1
+    return sent[0].text
+
+
+async def test_help_lists_only_commands_the_caller_may_use():
+    router, sent = build(Faq(None), Game(None))  # type: ignore[arg-type]
+    viewer_help = await ask(router, sent, "!help")
+    assert "!faq" in viewer_help and "!play" in viewer_help and "!help" in viewer_help
+    assert "faq add" not in viewer_help
+    mod_help = await ask(router, sent, "!commands", Role.MODERATOR)
+    assert "!faq add" in mod_help
+
+
+async def test_help_hides_disabled_skills_and_uses_channel_prefix():
+    router, sent = build(Faq(None), Game(None), disabled={"game"}, prefix="?")  # type: ignore[arg-type]
+    text = await ask(router, sent, "?help")
+    assert "?faq" in text and "play" not in text and "?help CMD" in text
+
+
+async def test_help_for_one_command():
+    router, sent = build(Faq(None))  # type: ignore[arg-type]
+    text = await ask(router, sent, "!help faq")
+    assert text == "!faq <question>: Answer a question. Cooldown: 5 s per user."
+    text = await ask(router, sent, "!help !faq add", Role.MODERATOR)
+    assert text.startswith("!faq add (moderators and up): Add an entry.") and "!addfaq" in text
+    denied = await ask(router, sent, "!help faq add")  # not a moderator: falls back to "faq"
+    assert denied.startswith("!faq <question>")
+    missing = await ask(router, sent, "!help nope")
+    assert missing.startswith("No command !nope")
+
+
+async def test_help_fits_one_message():
+    router, sent = build(Many(None), max_len=500)  # type: ignore[arg-type]
+    text = await ask(router, sent, "!help")
+    assert len(text) <= 500 and text.endswith("(!help CMD for details)")
+    router, sent = build(Many(None), max_len=2000)  # type: ignore[arg-type]
+    assert 500 < len(await ask(router, sent, "!help")) <= 2000
+
+
+def test_describe_and_list_helpers():
+    spec = Faq.faq_add.__chatcast_command__
+    assert describe_command(spec, "!").startswith("!faq add (moderators and up)")
+    assert command_list([spec], "!", 500) == "Commands: !faq add (!help CMD for details)"

@@ -176,8 +176,9 @@ class StoryFrame:
 
     ``paragraphs``: the story so far in order (bot paragraphs and earlier viewer lines);
     ``ideas``: the viewers' latest lines, to be woven into the paragraph being written;
-    ``budget``: the most ``count`` units the story-so-far part may take (the frame adds ~1,000 chars with
-    few-shot examples, ~250 without).
+    ``budget``: the most ``count`` units the whole prompt may take (characters by default; match it to the
+    engine's ``max_prompt_tokens`` when ``count`` counts tokens). The story so far gets what the frame
+    leaves; the few-shot example is dropped when it would leave the story less than a third of the budget.
     """
 
     title: str
@@ -185,7 +186,7 @@ class StoryFrame:
     task: Task
     paragraphs: tuple[str, ...] = ()
     ideas: tuple[str, ...] = ()
-    budget: int = 1200
+    budget: int = 1400
     few_shot: bool = True
     count: LengthFn = field(default=len, compare=False)
 
@@ -200,16 +201,28 @@ def _record(task: Task, title: str, genre: str, story: str, ideas: Sequence[str]
     return "\n".join(lines)
 
 
+def _fit_story(frame: StoryFrame, skeleton: Callable[[str], str]) -> str:
+    """The trimmed story that makes ``skeleton(story)`` fit ``frame.budget`` (at least 1 unit of story)."""
+    paragraphs = [_as_sentence(p) for p in frame.paragraphs]
+    room = frame.budget - frame.count(skeleton(""))
+    return trim_story(paragraphs, max(1, room), count=frame.count)
+
+
 def build_prompt(frame: StoryFrame) -> str:
-    """The base-model prompt: header, few-shot records (optional), then this story's open record ending
-    in ``"Opening paragraph:"``, ``"Next paragraph:"`` or ``"Final paragraph:"`` (no trailing space)."""
-    story = trim_story([_as_sentence(p) for p in frame.paragraphs], frame.budget, count=frame.count)
-    blocks = [HEADER]
-    if frame.few_shot:
-        for ex in FEW_SHOT:
+    """The base-model prompt: header, the few-shot record for the same task (optional), then this story's
+    open record ending in ``"Opening paragraph:"``, ``"Next paragraph:"`` or ``"Final paragraph:"``."""
+    examples = [ex for ex in FEW_SHOT if ex.task is frame.task] if frame.few_shot else []
+
+    def assemble(story: str, shots: Sequence[Example]) -> str:
+        blocks = [HEADER]
+        for ex in shots:
             blocks.append(_record(ex.task, ex.title, ex.genre, ex.story, ex.ideas) + " " + ex.paragraph)
-    blocks.append(_record(frame.task, frame.title, frame.genre, story, frame.ideas))
-    return f"\n{RECORD_SEPARATOR}\n".join(blocks)
+        blocks.append(_record(frame.task, frame.title, frame.genre, story, frame.ideas))
+        return f"\n{RECORD_SEPARATOR}\n".join(blocks)
+
+    if examples and frame.budget - frame.count(assemble("", examples)) < frame.budget // 3:
+        examples = []
+    return assemble(_fit_story(frame, lambda story: assemble(story, examples)), examples)
 
 
 SYSTEM_PROMPT = (
@@ -220,23 +233,29 @@ SYSTEM_PROMPT = (
 
 
 def build_chat_messages(frame: StoryFrame) -> list[dict[str, str]]:
-    """``[{"role": "system", ...}, {"role": "user", ...}]`` for an instruction-tuned model's chat template."""
-    story = trim_story([_as_sentence(p) for p in frame.paragraphs], frame.budget, count=frame.count)
+    """``[{"role": "system", ...}, {"role": "user", ...}]`` for an instruction-tuned model's chat template
+    (the story so far is trimmed so both contents fit ``frame.budget``; the template's own tokens are not
+    counted, leave a margin)."""
     ask = {
         Task.OPENING: "Write the opening paragraph.",
         Task.CONTINUE: "Write the next paragraph, using the listeners' ideas.",
         Task.ENDING: "Write the final paragraph that ends the story.",
     }[frame.task]
-    lines = [
-        f"Title: {sanitise_line(frame.title, max_chars=80)}",
-        f"Genre: {sanitise_line(frame.genre, max_chars=40)}",
-    ]
-    if story:
-        lines.append(f"Story so far: {story}")
-    if frame.ideas:
-        lines.append("Listeners' ideas: " + "; ".join(sanitise_line(i) for i in frame.ideas))
-    lines.append(ask)
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n".join(lines)}]
+
+    def user(story: str) -> str:
+        lines = [
+            f"Title: {sanitise_line(frame.title, max_chars=80)}",
+            f"Genre: {sanitise_line(frame.genre, max_chars=40)}",
+        ]
+        if story:
+            lines.append(f"Story so far: {story}")
+        if frame.ideas:
+            lines.append("Listeners' ideas: " + "; ".join(sanitise_line(i) for i in frame.ideas))
+        lines.append(ask)
+        return "\n".join(lines)
+
+    story = _fit_story(frame, lambda story: SYSTEM_PROMPT + "\n" + user(story or "x"))
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user(story)}]
 
 
 def render_prompt(frame: StoryFrame, chat_formatter: ChatFormatter | None = None) -> tuple[str, bool]:

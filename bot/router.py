@@ -197,7 +197,12 @@ class Router:
         self._message_hooks = [s for s in self.skills if _overrides(s, "on_message")]
         self._presence_hooks = [s for s in self.skills if _overrides(s, "on_presence")]
         self._status_hooks = [s for s in self.skills if _overrides(s, "on_stream_status")]
-        self._tasks: set[asyncio.Task[None]] = set()
+        # in-flight task -> (loop-time deadline, budget s, skill name, what it runs)
+        self._tasks: dict[asyncio.Task[None], tuple[float, float, str, str]] = {}
+        self._expired: set[asyncio.Task[None]] = set()
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._watch_period = 0.25  # seconds; lowered to budget/4 for short budgets
+        self._capacity: asyncio.Event | None = None  # set when a slot frees up under max_in_flight
         self._order: dict[ChannelKey, deque[_Slot]] = {}
         self._releasing: set[ChannelKey] = set()
         for skill in self.skills:
@@ -339,13 +344,14 @@ class Router:
         slot = self._new_slot(key)
         ctx = Invocation(self, slot, msg, name, args, rest, settings, skill.name, spec)
         budget = spec.time_budget_s or getattr(skill, "time_budget_s", None) or self.time_budget_s
-        await self._spawn(self._run_command(route, ctx, key, slot, budget))
+        what = f"command {name}"
+        await self._spawn(self._run_command(route, ctx, key, slot, what), skill.name, what, budget)
 
     async def _run_command(
-        self, route: _Route, ctx: Invocation, key: ChannelKey, slot: _Slot, budget: float
+        self, route: _Route, ctx: Invocation, key: ChannelKey, slot: _Slot, what: str
     ) -> None:
         try:
-            await self._guarded(route.skill.name, f"command {ctx.invoked_as}", route.handler(ctx), budget)
+            await self._guarded(route.skill.name, what, route.handler(ctx))
         finally:
             slot.done = True
             await self._release(key)
@@ -366,30 +372,63 @@ class Router:
                 continue
             budget = getattr(skill, "time_budget_s", None) or self.time_budget_s
             self.stats["hooks_run"] += 1
-            await self._spawn(self._guarded(skill.name, hook, getattr(skill, hook)(event), budget))
+            coro = self._guarded(skill.name, hook, getattr(skill, hook)(event))
+            await self._spawn(coro, skill.name, hook, budget)
 
     # ---- tasks, budgets, isolation ----------------------------------------------------------------
 
-    async def _spawn(self, coro: Awaitable[None]) -> None:
-        while len(self._tasks) >= self.max_in_flight:
-            await asyncio.wait(list(self._tasks), return_when=asyncio.FIRST_COMPLETED)
-        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def _spawn(self, coro: Awaitable[None], skill_name: str, what: str, budget: float) -> None:
+        """Run ``coro`` in its own task under a deadline ``budget`` seconds of loop time away.
 
-    async def _guarded(self, skill_name: str, what: str, coro: Awaitable[None], budget: float) -> None:
-        try:
-            async with asyncio.timeout(budget) as timer:
-                await coro
-        except TimeoutError:
-            if timer.expired():
+        Deadlines are enforced by one watchdog timer for all tasks (not an ``asyncio.timeout`` per task,
+        which would cost a timer handle per message per skill).
+        """
+        while len(self._tasks) >= self.max_in_flight:
+            if self._capacity is None:
+                self._capacity = asyncio.Event()
+            self._capacity.clear()
+            await self._capacity.wait()
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(coro)  # type: ignore[arg-type]
+        self._tasks[task] = (loop.time() + budget, budget, skill_name, what)
+        task.add_done_callback(self._task_done)
+        if budget < self._watch_period * 4:
+            self._watch_period = max(0.001, budget / 4)
+        if self._watchdog is None:
+            self._watchdog = loop.call_later(self._watch_period, self._watch)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
+        self._expired.discard(task)
+        if self._capacity is not None and len(self._tasks) < self.max_in_flight:
+            self._capacity.set()
+
+    def _watch(self) -> None:
+        """Cancel tasks past their deadline (counted and logged once each); re-arm while tasks remain."""
+        self._watchdog = None
+        if not self._tasks:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for task, (deadline, budget, skill_name, what) in list(self._tasks.items()):
+            if deadline > now or task.done():
+                continue
+            if task not in self._expired:
+                self._expired.add(task)
                 self.stats["skill_timeouts"] += 1
                 log.error(
                     "skill %s: %s exceeded its time budget of %.3g s; cancelled", skill_name, what, budget
                 )
-            else:
-                self.stats["skill_errors"] += 1
-                log.exception("skill %s: %s failed", skill_name, what)
+            task.cancel()
+        self._watchdog = loop.call_later(self._watch_period, self._watch)
+
+    async def _guarded(self, skill_name: str, what: str, coro: Awaitable[None]) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            if self._expired and asyncio.current_task() in self._expired:
+                return  # our watchdog's cancellation: already counted; the bot carries on
+            raise
         except Exception:  # noqa: BLE001 - isolation: one skill's bug must not stop the bot
             self.stats["skill_errors"] += 1
             log.exception("skill %s: %s failed", skill_name, what)

@@ -16,6 +16,7 @@ Sampling per request: repetition penalty (Keskar et al. 2019, CTRL, as in transf
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections import deque
@@ -97,6 +98,9 @@ class _DecodeState:
         self.mask: torch.Tensor | None = None  # (B, T) long, 1 = real token
         self.positions: torch.Tensor | None = None  # (B,) position id of the next token
         self.last: torch.Tensor | None = None  # (B,) last sampled token id
+        # transformers 5.2x renamed the forward argument ``past_key_values`` to ``cache``
+        params = inspect.signature(model.forward).parameters
+        self.cache_arg = "cache" if "cache" in params else "past_key_values"
         eos = getattr(model.generation_config, "eos_token_id", None) or tokenizer.eos_token_id
         self.eos = set(eos if isinstance(eos, list) else [eos]) - {None}
 
@@ -116,7 +120,7 @@ class _DecodeState:
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache()
         out = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                         position_ids=pos.to(self.device), past_key_values=cache, use_cache=True)
+                         position_ids=pos.to(self.device), use_cache=True, **{self.cache_arg: cache})
         logits = out.logits[:, -1, :].float().cpu()
         new_kv = [(layer.keys, layer.values) for layer in cache.layers]
         now = time.monotonic()
@@ -167,7 +171,7 @@ class _DecodeState:
         cache = DynamicCache(ddp_cache_data=self.kv)
         t = self.mask.shape[1]
         out = self.model(input_ids=self.last.view(b, 1), attention_mask=mask,
-                         position_ids=self.positions.view(b, 1), past_key_values=cache, use_cache=True,
+                         position_ids=self.positions.view(b, 1), use_cache=True, **{self.cache_arg: cache},
                          cache_position=torch.tensor([t], device=self.device))
         self.kv = [(layer.keys, layer.values) for layer in cache.layers]
         self.mask = mask

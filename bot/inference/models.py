@@ -128,10 +128,13 @@ class TransformerEmbedder:
         return out
 
     def _encode_chunk(self, texts: list[str]) -> np.ndarray:
+        # right padding: encoders with absolute position embeddings (BERT) shift under left padding
         enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
-                             return_tensors="pt")
+                             return_tensors="pt", padding_side="right")
         enc = {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask",
                                                                        "token_type_ids")}
+        if enc["input_ids"].shape[1] == 0:  # only empty texts and a tokenizer without [CLS]/[SEP]
+            return np.zeros((len(texts), self.dim), dtype=np.float32)
         with torch.inference_mode():
             hidden = self.model(**enc).last_hidden_state
         mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)

@@ -30,10 +30,11 @@ from bot.inference.settings import InferenceSettings
 SPECIALS = ["<pad>", "<unk>", "<bos>", "<eos>", "[CLS]", "[SEP]"]
 
 
-def tiny_tokenizer() -> Any:
+def tiny_tokenizer(*, cls_sep: bool = False) -> Any:
     """A character-level ``PreTrainedTokenizerFast`` over printable ASCII plus specials (vocab ~106),
-    built in memory. Pads on the left (what batched decoding wants)."""
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+    built in memory. Pads on the left (what batched decoding wants). ``cls_sep`` wraps every text in
+    ``[CLS] ... [SEP]`` as BERT tokenizers do."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
     chars = [c for c in string.printable if c not in "\x0b\x0c\r"]
@@ -41,6 +42,9 @@ def tiny_tokenizer() -> Any:
     tk = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     tk.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
     tk.decoder = decoders.Fuse()
+    if cls_sep:
+        tk.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]", special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])])
     return PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<pad>", unk_token="<unk>",
                                    bos_token="<bos>", eos_token="<eos>", cls_token="[CLS]",
                                    sep_token="[SEP]", padding_side="left")
@@ -50,7 +54,7 @@ def tiny_embedder(seed: int = 0, hidden_size: int = 32) -> TransformerEmbedder:
     """A 2-layer random BERT (hidden 32) wrapped as the engine's embedder: ``encode(texts) -> (n, 32)``."""
     from transformers import BertConfig, BertModel
 
-    tok = tiny_tokenizer()
+    tok = tiny_tokenizer(cls_sep=True)
     torch.manual_seed(seed)
     cfg = BertConfig(vocab_size=len(tok), hidden_size=hidden_size, num_hidden_layers=2, num_attention_heads=2,
                      intermediate_size=2 * hidden_size, max_position_embeddings=256,

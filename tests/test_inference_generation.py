@@ -1,0 +1,131 @@
+"""Continuous batching on a tiny random Gemma 3: joining mid-batch does not change a greedy output."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import torch
+
+from bot.inference.api import EngineBusy
+from bot.inference.device import DeviceWorker
+from bot.inference.generation import ContinuousBatcher, SamplingParams, sample_next, sampling_params
+from bot.inference.settings import GenerateSettings
+from bot.inference.testing import tiny_causal_lm
+
+GREEDY = dict(temperature=0.0, repetition_penalty=1.0)
+
+
+@pytest.fixture(scope="module")
+def lm():
+    return tiny_causal_lm(seed=3)
+
+
+@pytest.fixture
+def worker():
+    w = DeviceWorker(torch.device("cpu"))
+    yield w
+    w.shutdown()
+
+
+def reference_greedy(lm, prompt: str, n: int) -> str:
+    """One-at-a-time greedy decoding with transformers' own generate (no padding, no batching)."""
+    ids = lm.tokenizer(prompt, return_tensors="pt")
+    with torch.inference_mode():
+        out = lm.model.generate(**ids, max_new_tokens=n, do_sample=False,
+                                pad_token_id=lm.tokenizer.pad_token_id, eos_token_id=None)
+    return lm.tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+
+
+def batcher(lm, worker, **kw) -> ContinuousBatcher:
+    return ContinuousBatcher("gen", lm.model, lm.tokenizer, GenerateSettings(max_wait_ms=0, **kw), worker)
+
+
+async def test_alone_matches_transformers_generate(lm, worker):
+    b = batcher(lm, worker)
+    prompt = "The quick brown fox"
+    b._state.eos = set()  # noqa: SLF001 - the reference below ignores EOS too
+    text = await b.submit(prompt, SamplingParams(max_new_tokens=12, **GREEDY))
+    assert text and text == reference_greedy(lm, prompt, 12)
+    await b.stop()
+
+
+async def test_joining_mid_batch_does_not_change_greedy_output(lm, worker):
+    prompts = ["a", "Hello there, streamer!", "pog", "Once upon a time in a land far away"]
+    b = batcher(lm, worker, max_batch_size=8)
+    b._state.eos = set()  # noqa: SLF001 - fixed-length outputs make the comparison strict
+    alone = [await b.submit(p, SamplingParams(max_new_tokens=20, **GREEDY)) for p in prompts]
+    steps_before = b.stats.batches
+    first = asyncio.create_task(b.submit(prompts[0], SamplingParams(max_new_tokens=20, **GREEDY)))
+    while b.stats.batches < steps_before + 5:  # the first request is decoding
+        await asyncio.sleep(0.005)
+    params = SamplingParams(max_new_tokens=20, **GREEDY)
+    late = [asyncio.create_task(b.submit(p, params)) for p in prompts[1:]]
+    joined = await asyncio.gather(first, *late)
+    assert joined == alone
+    assert b.stats.summary()["max_batch_size"] >= 2  # they really shared decoding steps
+    assert len(set(joined)) > 1  # different prompts, different continuations
+    await b.stop()
+
+
+async def test_stop_string_and_max_new_tokens(lm, worker):
+    b = batcher(lm, worker)
+    b._state.eos = set()  # noqa: SLF001
+    full = await b.submit("xyz", SamplingParams(max_new_tokens=15, **GREEDY))
+    assert len(full) == 15
+    stop = full[5:7]
+    cut = await b.submit("xyz", SamplingParams(max_new_tokens=15, stop=(stop,), **GREEDY))
+    assert cut == full[: full.find(stop)]
+    await b.stop()
+
+
+async def test_seeded_sampling_is_reproducible(lm, worker):
+    b = batcher(lm, worker)
+    p = SamplingParams(max_new_tokens=10, temperature=1.0, top_p=0.9, seed=42)
+    a1, a2 = await asyncio.gather(b.submit("abc", p), b.submit("abc", p))
+    assert a1 == a2
+    await b.stop()
+
+
+def test_top_p_keeps_only_the_nucleus():
+    logits = torch.log(torch.tensor([0.6, 0.3, 0.05, 0.05]))
+    from bot.inference.generation import _Sequence
+
+    seq = _Sequence([0], SamplingParams(temperature=1.0, top_p=0.5, repetition_penalty=1.0), 0, None)
+    seq.generator = torch.Generator().manual_seed(0)
+    assert {sample_next(logits, seq) for _ in range(50)} == {0}
+    seq2 = _Sequence([0], SamplingParams(temperature=1.0, top_p=0.85, repetition_penalty=1.0), 0, None)
+    seq2.generator = torch.Generator().manual_seed(0)
+    assert {sample_next(logits, seq2) for _ in range(200)} == {0, 1}
+
+
+def test_repetition_penalty_discourages_seen_tokens():
+    from bot.inference.generation import _Sequence
+
+    logits = torch.tensor([2.0, 1.9, -1.0])
+    seq = _Sequence([0], SamplingParams(temperature=0.0, repetition_penalty=1.5), 0, None)
+    seq.seen = torch.tensor([0])
+    assert sample_next(logits, seq) == 1
+
+
+def test_sampling_params_validation():
+    with pytest.raises(ValueError, match="top_p"):
+        sampling_params(10, 0.8, 0.0, 1.1, (), None, 100)
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        sampling_params(0, 0.8, 0.9, 1.1, (), None, 100)
+    assert sampling_params(500, 0.8, 0.9, 1.1, "END", None, 100).max_new_tokens == 100
+    assert sampling_params(5, 0.8, 0.9, 1.1, "END", None, 100).stop == ("END",)
+
+
+async def test_timeout_and_shutdown(lm, worker):
+    b = batcher(lm, worker, max_batch_size=1)
+    long = asyncio.create_task(b.submit("a", SamplingParams(max_new_tokens=200, **GREEDY)))
+    await asyncio.sleep(0.05)
+    with pytest.raises(EngineBusy):
+        await b.submit("b", SamplingParams(max_new_tokens=5, **GREEDY), timeout=0.05)
+    waiting = asyncio.create_task(b.submit("c", SamplingParams(max_new_tokens=200, **GREEDY)))
+    await asyncio.sleep(0.01)
+    await b.stop(grace_s=0.05)
+    results = await asyncio.wait_for(asyncio.gather(long, waiting, return_exceptions=True), 10)
+    assert all(isinstance(r, (str, EngineBusy)) for r in results)
+    assert isinstance(results[1], EngineBusy)

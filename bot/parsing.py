@@ -8,8 +8,8 @@ What is cleaned before parsing (``clean_text``):
 - characters that are invisible and carry no meaning in chat: zero-width space U+200B, word joiner
   U+2060, BOM U+FEFF, Mongolian vowel separator U+180E, soft hyphen U+00AD, bidirectional controls
   U+202A-U+202E / U+2066-U+2069 / U+200E-U+200F (used to spoof text), and the tag block U+E0000-U+E007F
-  that Twitch clients (Chatterino, 7TV, BTTV) append to defeat Twitch's duplicate-message check. Tag
-  characters that follow U+1F3F4 (subdivision flags such as England's) are kept;
+  that Twitch clients (Chatterino, 7TV, BTTV) append to defeat Twitch's duplicate-message check.
+  Complete subdivision flag sequences (U+1F3F4, tag letters, U+E007F: England's flag) are kept;
 - ZWJ U+200D and ZWNJ U+200C only where they touch whitespace or the ends of the text (inside a word
   they build emoji sequences and Indic/Persian words, so they stay);
 - C0/C1 control characters (newlines, tabs, escapes, NUL) become spaces;
@@ -40,10 +40,11 @@ MAX_ARGS = 512
 _INVISIBLE = "\u00ad\u180e\u200b\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff" + "".join(
     chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
 )
+# group 1 keeps a whole subdivision flag (U+1F3F4, tag letters, U+E007F CANCEL TAG); any other
+# invisible or tag character matches without a group and is removed
 _INVISIBLE_RE = re.compile(
-    "[" + re.escape(_INVISIBLE) + "]"
-    # tag characters, except a run that follows U+1F3F4 (subdivision flag sequences)
-    + "|(?<!\U0001f3f4)[\U000e0000-\U000e007f]+"
+    "(\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f)"
+    "|[" + re.escape(_INVISIBLE) + "\U000e0000-\U000e007f]"
 )
 _CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]+")
 _JOINER_EDGE_RE = re.compile(r"(?:(?<=\s)|^)[\u200c\u200d]+|[\u200c\u200d]+(?=\s|$)")
@@ -76,6 +77,10 @@ class ParsedCommand:
     rest: str
 
 
+def _keep_flags(match: re.Match[str]) -> str:
+    return match.group(1) or ""
+
+
 def clean_text(text: str, *, max_chars: int = MAX_COMMAND_CHARS) -> str:
     """Remove invisible/control characters as the module docstring describes, NFC-normalise, strip.
 
@@ -88,7 +93,7 @@ def clean_text(text: str, *, max_chars: int = MAX_COMMAND_CHARS) -> str:
     if text.isascii():
         # the common case: only control characters can be wrong
         return _CONTROL_RE.sub(" ", text).strip()
-    text = _INVISIBLE_RE.sub("", text)
+    text = _INVISIBLE_RE.sub(_keep_flags, text)
     text = _CONTROL_RE.sub(" ", text)
     text = _JOINER_EDGE_RE.sub("", text)
     # lone surrogates cannot be normalised or encoded; drop them

@@ -119,3 +119,15 @@ def test_many_unbalanced_quotes_is_linear():
     assert time.perf_counter() - start < 1.0
     assert cmd.args == ('"a',) * MAX_ARGS  # unbalanced quotes: whitespace split, capped
     assert cmd.rest.count('"a') == 3000
+
+
+def test_subdivision_flag_tags_kept_but_trailing_tag_removed():
+    england = "\U0001F3F4\U000E0067\U000E0062\U000E0065\U000E006E\U000E0067\U000E007F"
+    assert clean_text(f"go {england} \U000e0000") == f"go {england}"
+    cmd = parse(f"!ask {england}")
+    assert cmd.args == (england,)
+
+
+def test_nfc_normalisation_of_arguments():
+    decomposed = "cafe\u0301"
+    assert parse(f"!ask {decomposed}").args == ("caf\u00e9",)

@@ -47,7 +47,7 @@ def make_adapter(fake: FakeDiscord, **kw) -> DiscordAdapter:
     return DiscordAdapter(
         kw.pop("token", fake.token),
         guild_settings=settings,
-        commands_provider=lambda: SPECS,
+        commands_provider=kw.pop("commands_provider", lambda: SPECS),
         api_base=f"{fake.base}/api/v10",
         gateway_url=f"{fake.base.replace('http', 'ws')}/gateway",
         ready_timeout_s=5,
@@ -275,5 +275,59 @@ async def test_bot_and_other_channel_messages_ignored(discord_fake: FakeDiscord)
         await discord_fake.message(bot, "beep")
         mid = await discord_fake.message(PLAIN, "here")
         assert (await next_event(events)).message_id == mid
+    finally:
+        await adapter.close()
+
+
+async def test_one_adapter_failing_never_stops_the_other(discord_fake: FakeDiscord, tmp_path):
+    """A Twitch outage (its id service answers 500) while Discord keeps answering ``!help`` end to end."""
+    from fakes.twitch import FakeTwitch
+
+    from bot.adapters.http_retry import RetryPolicy
+    from bot.adapters.twitch import TwitchAdapter, TwitchURLs
+    from bot.config import load_config
+    from bot.runtime import Runtime
+
+    twitch = FakeTwitch()
+    await twitch.start()
+    for _ in range(100):
+        twitch.force("POST /id/oauth2/token", 500)
+    urls = TwitchURLs(helix=f"{twitch.base}/helix/", id=f"{twitch.base}/id/", eventsub_ws=f"{twitch.base}/ws")
+    broken = TwitchAdapter(
+        "cid", "secret", "tok", "ref", ["streamer"], base_urls=urls, retry=RetryPolicy(max_retries=0)
+    )
+    (tmp_path / "config.toml").write_text('[bot]\nname = "chatcast"\n', encoding="utf-8")
+    config = load_config(tmp_path / "config.toml", skill_classes={})
+    runtime = Runtime(config, use_engine=False, skill_classes={}, daily_purge=False)
+    await runtime.start()
+    working = make_adapter(discord_fake, commands_provider=runtime.router.commands)
+    tasks = [asyncio.create_task(runtime.serve(a)) for a in (broken, working)]
+    try:
+        await asyncio.wait_for(discord_fake.ready.wait(), 5)
+        await wait_until(lambda: twitch.requests.count("POST /id/oauth2/token") >= 1)
+        mid = await discord_fake.message(PLAIN, "!help")
+        await wait_until(lambda: discord_fake.posted)
+        reply = discord_fake.posted[0]
+        assert reply["message_reference"]["message_id"] == int(mid)
+        assert "help" in (reply.get("content") or reply["embeds"][0]["description"])
+        assert not tasks[0].done() and not tasks[1].done()  # Twitch keeps retrying, Discord keeps serving
+        assert any(c["name"] == "help" for c in discord_fake.commands)  # slash commands from the router
+    finally:
+        await runtime.stop()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await twitch.stop()
+
+
+async def test_gateway_lost_for_good_ends_listen_with_connection_error(discord_fake: FakeDiscord):
+    adapter = make_adapter(discord_fake)
+    await adapter.connect()
+    events = adapter.listen()
+    try:
+        discord_fake.token = "rotated"  # the gateway now refuses the session: close code 4004
+        await discord_fake.sockets[-1].close(code=4004)
+        with pytest.raises(ConnectionError):
+            await asyncio.wait_for(anext(events), 5)
     finally:
         await adapter.close()

@@ -382,3 +382,33 @@ async def test_unreachable_twitch_raises_connection_error(twitch: FakeTwitch):
     with pytest.raises(ConnectionError, match="Twitch login"):
         await adapter.connect()
     await adapter.close()
+
+
+async def test_outbox_rate_limit_and_splitting_as_seen_by_twitch(twitch: FakeTwitch):
+    from dataclasses import replace
+
+    from bot.clock import SystemClock
+    from bot.outbox import Outbox
+
+    adapter = make_adapter(twitch)
+    # Twitch's 20 per 30 s, scaled down to 3 per 0.3 s so the test is fast; the rule is the same
+    adapter.limits = replace(adapter.limits, rate_messages=3, rate_window_s=0.3, privileged_rate_messages=3)
+    await adapter.connect()
+    outbox = Outbox(adapter, clock=SystemClock(), margin_s=0.02)
+    await outbox.start()
+    try:
+        long = " ".join(f"word{i:03d}" for i in range(130))  # ~1040 characters -> 3 parts
+        await outbox.put(Reply("twitch", "streamer", long))
+        for i in range(5):
+            await outbox.put(Reply("twitch", "streamer", f"line {i}"))
+        await outbox.flush(timeout_s=10)
+        texts = [m["message"] for m in twitch.sent]
+        assert len(texts) == 8 and all(len(t) <= 500 for t in texts)
+        assert " ".join(texts[:3]).replace("…", "").split() == long.split()
+        assert texts[3:] == [f"line {i}" for i in range(5)]
+        times = twitch.sent_times
+        for i, t in enumerate(times):  # never more than 3 arrivals in any 0.3 s window
+            assert sum(1 for u in times[i:] if u - t < 0.3) <= 3
+    finally:
+        await outbox.stop()
+        await adapter.close()

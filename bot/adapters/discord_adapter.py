@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.base import DISCORD_LIMITS, Adapter
+from bot.backoff import GiveUp
 from bot.commands import CommandSpec
 from bot.events import ChatMessage, Event, Presence, PresenceKind, Reply, Role, StreamStatus, Viewer
 
@@ -48,6 +49,11 @@ OAUTH_SCOPES = ("bot", "applications.commands")
 MANAGE_MESSAGES = 1 << 13
 
 _SEEN_IDS = 4096
+_GATEWAY_LOST = object()  # queued when the gateway stops without close(): listen() raises
+
+
+class DiscordAuthError(GiveUp, ConnectionError):
+    """Discord rejected the bot token: retrying cannot help (``bot.backoff.reconnecting`` stops at once)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +182,7 @@ class DiscordAdapter(Adapter):
         self._guild_ready_timeout_s = guild_ready_timeout_s
         self._client: Any = None
         self._task: asyncio.Task[None] | None = None
-        self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._interactions: dict[str, Any] = {}  # synthetic message id -> (interaction, answered)
         self._streaming: dict[str, str] = {}  # guild id -> voice channel id where the owner is live
@@ -200,6 +206,8 @@ class DiscordAdapter(Adapter):
             Route.BASE = self._api_base.rstrip("/")
         if self._gateway_url:
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self._gateway_url)
+        await self._teardown()  # a reconnect after a failure starts from a fresh client
+        self._queue = asyncio.Queue()
         self._closed = False
         intents = discord.Intents.none()
         intents.guilds = intents.guild_messages = intents.message_content = intents.voice_states = True
@@ -240,7 +248,7 @@ class DiscordAdapter(Adapter):
                 "portal (Bot -> Reset Token) and update the secrets; Discord stays offline until then."
             )
             await self.close()
-            raise ConnectionError("Discord rejected the bot token") from None
+            raise DiscordAuthError("Discord rejected the bot token") from None
         except (discord.HTTPException, OSError) as exc:
             await self.close()
             raise ConnectionError(f"Discord login failed: {type(exc).__name__}") from None
@@ -281,22 +289,29 @@ class DiscordAdapter(Adapter):
                 log.debug("Discord gateway failure", exc_info=True)
         finally:
             if not self._closed:
-                self._queue.put_nowait(None)
+                self._queue.put_nowait(_GATEWAY_LOST)
 
     def listen(self) -> AsyncIterator[Event]:
-        """Yield events until ``close()`` (or the gateway stops for good)."""
+        """Yield events until ``close()``; raises ``ConnectionError`` if the gateway stops for good."""
         return self._events()
 
     async def _events(self) -> AsyncIterator[Event]:
+        queue = self._queue
         while True:
-            event = await self._queue.get()
+            event = await queue.get()
             if event is None:
                 return
+            if event is _GATEWAY_LOST:
+                raise ConnectionError("the Discord gateway connection ended")
             yield event
 
     async def close(self) -> None:
-        """Close the gateway and HTTP session; never raises."""
+        """Close the gateway and HTTP session; ends ``listen()``; never raises."""
         self._closed = True
+        await self._teardown()
+        self._queue.put_nowait(None)
+
+    async def _teardown(self) -> None:
         try:
             if self._client is not None:
                 await self._client.close()
@@ -307,7 +322,7 @@ class DiscordAdapter(Adapter):
                 await asyncio.wait_for(self._task, 5)
             except BaseException:  # noqa: BLE001 - closing must not raise
                 self._task.cancel()
-        self._queue.put_nowait(None)
+        self._client = self._task = None
 
     # -- incoming ----------------------------------------------------------------------------------
 

@@ -209,6 +209,10 @@ class TwitchAdapter(Adapter):
 
         _apply_urls(self._urls)
         _register_tolerant_stream_offline()
+        await self._teardown()  # a reconnect after a failure starts from a fresh client and queue
+        self._queue = asyncio.Queue()
+        self._channels.clear()
+        self._logins.clear()
         self._closed = False
         self._session = aiohttp.ClientSession(middlewares=(retrying_middleware(self._retry),))
         self._client = twitchio.Client(
@@ -279,6 +283,7 @@ class TwitchAdapter(Adapter):
                 )
             self._privileged.add(self._bot_login)  # the broadcaster of its own channel
             return
+        raise ConnectionError("the Twitch adapter was closed while waiting for a token")
 
     async def _wait_for_new_token(self) -> None:
         """Poll the secrets store until its token differs from the rejected one."""
@@ -379,15 +384,20 @@ class TwitchAdapter(Adapter):
         return self._events()
 
     async def _events(self) -> AsyncIterator[Event]:
+        queue = self._queue
         while True:
-            event = await self._queue.get()
+            event = await queue.get()
             if event is None:
                 return
             yield event
 
     async def close(self) -> None:
-        """Close the EventSub socket and the HTTP session; never raises, never writes tokens to disk."""
+        """Close the EventSub socket and the HTTP session; ends ``listen()``; never raises or saves tokens."""
         self._closed = True
+        await self._teardown()
+        self._queue.put_nowait(None)
+
+    async def _teardown(self) -> None:
         try:
             if self._client is not None:
                 await self._client.close(save_tokens=False)
@@ -398,7 +408,7 @@ class TwitchAdapter(Adapter):
                 await self._session.close()
         except Exception as exc:
             log.debug("error while closing the Twitch HTTP session: %s", _describe(exc))
-        self._queue.put_nowait(None)
+        self._client = self._session = None
 
     def is_privileged(self, channel: str) -> bool:
         """True where the bot is broadcaster, or was seen wearing a moderator badge."""

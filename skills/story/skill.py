@@ -53,7 +53,7 @@ DEFAULT_PREMISES = (
     "a shepherd girl who finds a crown in the well",
     "a ship made of paper that sails across the sky",
 )
-_SMALL_WORDS = {"a", "an", "the", "of", "and", "or", "in", "on", "at", "to", "for", "who", "that", "with"}
+_SMALL_WORDS = {"a", "an", "the", "of", "and", "or", "in", "on", "at", "to", "for", "with"}
 
 
 class StorySettings(SkillSettings):
@@ -560,7 +560,7 @@ class StorySkill(Skill):
             return None
         if find_loop(text):
             return None
-        story = " ".join(st.paragraphs() + [ln.text for ln in st.pending])
+        story = " ".join(st.paragraphs())  # echoing viewers' new lines is fine, repeating the story is not
         if copy_overlap(text, story) >= 0.5:
             return None
         text = drop_copied_sentences(text, story)

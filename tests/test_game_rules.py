@@ -1,4 +1,4 @@
-"""Connect Four rules: wins in every direction, draws, illegal moves, parsing, rendering, PettingZoo parity."""
+"""Connect Four rules: wins in every direction, draws, illegal moves, parsing, rendering, PettingZoo."""
 
 import sys
 import types

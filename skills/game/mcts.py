@@ -39,7 +39,8 @@ class SearchConfig:
     ``simulations``: leaf evaluations (or terminal visits) per move; ``c_puct``: exploration constant;
     ``dirichlet_alpha``/``dirichlet_eps``: root noise (eps 0 disables; AlphaZero used eps 0.25 and alpha
     ~10/average legal moves); ``leaves_per_round``: leaves selected per tree per batch (virtual loss);
-    ``fpu_reduction``: unvisited children's Q is the parent's value minus this.
+    ``fpu_reduction``: unvisited children's Q is the parent's value minus this; ``root_pruning`` False lets
+    the root consider every legal column (wins in one and forced blocks are not enforced: the "easy" level).
     """
 
     simulations: int = 100
@@ -48,6 +49,7 @@ class SearchConfig:
     dirichlet_eps: float = 0.0
     leaves_per_round: int = 1
     fpu_reduction: float = 0.2
+    root_pruning: bool = True
 
 
 class Node:
@@ -147,6 +149,9 @@ class Search:
         self.config = config
         self.rng = rng or np.random.default_rng()
         self.root = Node(board)
+        if not config.root_pruning:
+            self.root.proven = None
+            self.root.moves = board.legal_moves()
         if not self.root.moves:
             self.root.moves = board.legal_moves()
         self.simulations = 0

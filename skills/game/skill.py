@@ -1,0 +1,471 @@
+"""GameSkill: Connect Four, chat (voting) or one viewer (challenge) against the self-play-trained bot.
+
+Commands: ``!c4 start [easy|normal|hard]``, votes ``1``-``7`` or ``!c4 3``, ``!c4 challenge [level]``,
+``!c4 forfeit``, ``!c4 stop`` (moderators), ``!c4 stats``, ``!c4 top``, ``!c4`` (status). See docs/game.md.
+
+Time: vote windows and challenge move timers are deadlines on ``ctx.clock.monotonic()``; ``tick()`` (run
+every ``tick_interval_s`` by a background task, or called by tests after moving a ``ManualClock``) closes
+them. The bot's moves run in skill-owned tasks (a hard search can outlast a command's time budget); its
+leaf evaluations go through ``ctx.engine.policy("c4", ...)`` so concurrent games share network batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from bot.commands import CommandContext, command
+from bot.events import ChatMessage, Priority, Role, Viewer
+from skills.base import Skill, SkillSettings
+from skills.game.player import BotPlayer, Difficulty, engine_evaluator, local_evaluator, weights_loader
+from skills.game.rules import Board, render_board, render_compact
+from skills.game.voting import VoteWindow, parse_vote
+from storage import game as game_store
+
+log = logging.getLogger("chatcast.skill.game")
+
+Level = Literal["easy", "normal", "hard"]
+POLICY_NAME = "c4"
+
+
+class GameSettings(SkillSettings):
+    """``[skills.game]``: every key below (unknown keys are errors)."""
+
+    vote_window_s: float = Field(20.0, gt=0, description="Seconds chat has to vote each move.")
+    vote_extension_s: float = Field(20.0, gt=0, description="Extra seconds once when nobody voted.")
+    anarchy: bool = Field(False, description="First legal vote is played at once instead of a majority.")
+    start_permission: Literal["everyone", "moderator"] = "moderator"
+    default_difficulty: Level = "normal"
+    humans_play_first: bool = Field(True, description="Chat / the challenger plays X (moves first).")
+    challenge_move_timeout_s: float = Field(60.0, gt=0, description="A challenger forfeits after this.")
+    max_challenges: int = Field(5, ge=0, description="Concurrent challenges per channel.")
+    emoji_board: bool = Field(True, description="Emoji board where multi-line messages fit (Discord).")
+    easy_simulations: int = Field(8, ge=1, le=20_000)
+    normal_simulations: int = Field(100, ge=1, le=20_000)
+    hard_simulations: int = Field(800, ge=1, le=20_000)
+
+
+def levels_from(settings: GameSettings) -> dict[str, Difficulty]:
+    """Difficulty levels with this channel's simulation budgets."""
+    return {
+        "easy": Difficulty(settings.easy_simulations, temperature=1.5, root_pruning=False),
+        "normal": Difficulty(settings.normal_simulations, temperature=0.5, temperature_moves=6),
+        "hard": Difficulty(settings.hard_simulations, temperature=0.0),
+    }
+
+
+@dataclass
+class Match:
+    """One running game. ``owner`` is the challenger (``None`` for a chat vote game)."""
+
+    platform: str
+    channel: str
+    difficulty: str
+    board: Board
+    human_side: int
+    settings: GameSettings
+    owner: Viewer | None = None
+    window: VoteWindow | None = None
+    move_deadline: float | None = None
+    bot_thinking: bool = False
+    finished: bool = False
+    participants: dict[str, Viewer] = field(default_factory=dict)
+
+    @property
+    def mode(self) -> str:
+        return "chat" if self.owner is None else "challenge"
+
+    @property
+    def humans_to_move(self) -> bool:
+        return not self.board.is_over and self.board.to_move == self.human_side
+
+
+class GameSkill(Skill):
+    """Connect Four against the bot (see module docstring)."""
+
+    name = "game"
+    Settings = GameSettings
+    stores = (
+        "Connect Four results: per viewer and channel, wins/draws/losses of games you voted in or "
+        "challenged the bot to."
+    )
+    tick_interval_s: float = 0.5
+    weights_path: str | None = None  # None: the shipped skills/game/weights/c4_net.pt
+
+    def __init__(self, ctx) -> None:  # noqa: ANN001 - SkillContext
+        super().__init__(ctx)
+        self.chat_games: dict[tuple[str, str], Match] = {}
+        self.challenges: dict[tuple[str, str, str], Match] = {}
+        self.player: BotPlayer | None = None
+        self.rng = np.random.default_rng()
+        self._tasks: set[asyncio.Task] = set()
+        self._ticker: asyncio.Task | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Create the tables, register the network with the engine (or prepare a local one), start timers."""
+        game_store.migrate_game(self.ctx.storage)
+        if self.player is None:
+            loader = weights_loader(self.weights_path)
+            engine = self.ctx.engine
+            if engine is not None and hasattr(engine, "register_policy"):
+                engine.register_policy(POLICY_NAME, loader)
+                self.player = BotPlayer(engine_evaluator(engine, POLICY_NAME))
+            else:
+                self.player = BotPlayer(local_evaluator(loader))
+        self._ticker = asyncio.create_task(self._tick_forever())
+
+    async def stop(self) -> None:
+        """Cancel timers and running bot moves (running games are dropped without a result)."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._ticker
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_interval_s)
+            try:
+                await self.tick()
+            except Exception:  # noqa: BLE001 - the timer loop must survive one bad game
+                log.exception("game tick failed")
+
+    async def settle(self) -> None:
+        """Wait until every bot move in progress is done (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _spawn(self, coro) -> None:  # noqa: ANN001
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- output -------------------------------------------------------------------------------------
+    def _max_len(self, platform: str, channel: str) -> int:
+        try:
+            return int(self.ctx.channel_info(platform, channel).max_message_len)
+        except Exception:  # noqa: BLE001 - unknown channel: assume the strictest platform
+            return 500
+
+    def render(self, match: Match, text: str) -> str:
+        """``text`` plus the board: multi-line where messages may be long (Discord 2,000, console), else one
+        line (Twitch 500). The result never exceeds the channel's ``max_message_len``."""
+        limit = self._max_len(match.platform, match.channel)
+        if limit >= 1000 or match.platform == "console":
+            emoji = match.settings.emoji_board and match.platform == "discord"
+            out = f"{text}\n{render_board(match.board, emoji=emoji)}"
+        else:
+            out = f"{text} {render_compact(match.board)}"
+        return out[:limit]
+
+    async def _post(self, match: Match, text: str, *, board: bool = True) -> None:
+        if match.owner is not None and match.platform != "console":
+            text = f"@{match.owner.display_name} {text}"
+        out = self.render(match, text) if board else text[: self._max_len(match.platform, match.channel)]
+        await self.ctx.post(match.platform, match.channel, out, priority=Priority.HIGH)
+
+    # --- commands -----------------------------------------------------------------------------------
+    @command(
+        "c4", help="Connect Four: vote with 1-7 or !c4 <column>; !c4 alone shows the game.", usage="!c4 [1-7]"
+    )
+    async def c4(self, ctx: CommandContext) -> None:
+        if ctx.args and (col := parse_vote(ctx.args[0])) is not None:
+            await self._handle_move(ctx.message, col, ctx)
+            return
+        key = (ctx.message.platform, ctx.channel)
+        mine = self.challenges.get((*key, ctx.author.user_id))
+        match = mine or self.chat_games.get(key)
+        if match is None:
+            await ctx.reply(
+                "No Connect Four game running. !c4 start [easy|normal|hard] (chat vs bot) or "
+                "!c4 challenge (you vs bot)."
+            )
+            return
+        await ctx.reply(self.render(match, self._status(match)))
+
+    @command(
+        "c4 start",
+        help="Start chat vs bot Connect Four: !c4 start [easy|normal|hard]",
+        usage="!c4 start [easy|normal|hard]",
+    )
+    async def c4_start(self, ctx: CommandContext) -> None:
+        settings: GameSettings = ctx.settings
+        if settings.start_permission == "moderator" and not ctx.author.has(Role.MODERATOR):
+            await ctx.reply("Only moderators can start a chat game here; try !c4 challenge.")
+            return
+        level = self._level(ctx.args, settings)
+        if level is None:
+            await ctx.reply("Difficulty must be easy, normal or hard.")
+            return
+        key = (ctx.message.platform, ctx.channel)
+        if key in self.chat_games:
+            await ctx.reply("A chat game is already running: vote with 1-7.")
+            return
+        match = Match(key[0], key[1], level, Board(), 0 if settings.humans_play_first else 1, settings)
+        self.chat_games[key] = match
+        await self._begin(match, f"Connect Four ({level}): chat vs bot!")
+
+    @command(
+        "c4 challenge",
+        help="Play Connect Four alone against the bot: !c4 challenge [easy|normal|hard]",
+        usage="!c4 challenge [easy|normal|hard]",
+    )
+    async def c4_challenge(self, ctx: CommandContext) -> None:
+        settings: GameSettings = ctx.settings
+        level = self._level(ctx.args, settings)
+        if level is None:
+            await ctx.reply("Difficulty must be easy, normal or hard.")
+            return
+        platform = ctx.message.platform
+        key = (platform, ctx.channel, ctx.author.user_id)
+        if key in self.challenges:
+            await ctx.reply(f"@{ctx.author.display_name} you already have a game: type 1-7 or !c4 forfeit.")
+            return
+        running = sum(1 for k in self.challenges if k[:2] == key[:2])
+        if running >= settings.max_challenges:
+            await ctx.reply(
+                f"{running} challenges are running here (max {settings.max_challenges}); try later."
+            )
+            return
+        match = Match(
+            platform,
+            ctx.channel,
+            level,
+            Board(),
+            0 if settings.humans_play_first else 1,
+            settings,
+            owner=ctx.author,
+        )
+        match.participants[ctx.author.user_id] = ctx.author
+        self.challenges[key] = match
+        await self._begin(match, f"Connect Four ({level}): you vs bot!")
+
+    @command("c4 forfeit", help="Give up your Connect Four challenge.")
+    async def c4_forfeit(self, ctx: CommandContext) -> None:
+        match = self.challenges.get((ctx.message.platform, ctx.channel, ctx.author.user_id))
+        if match is None:
+            await ctx.reply("You have no Connect Four challenge running.")
+            return
+        await self._finish(match, "loss", "forfeited")
+
+    @command("c4 stop", permission=Role.MODERATOR, help="End the chat Connect Four game without a result.")
+    async def c4_stop(self, ctx: CommandContext) -> None:
+        match = self.chat_games.pop((ctx.message.platform, ctx.channel), None)
+        if match is None:
+            await ctx.reply("No chat game is running.")
+            return
+        match.finished = True
+        await ctx.reply("Connect Four game stopped.")
+
+    @command("c4 stats", help="Connect Four record of this channel and yours.", cooldown_user=10)
+    async def c4_stats(self, ctx: CommandContext) -> None:
+        db = self.ctx.storage
+        chan = game_store.channel_record(db, ctx.message.platform, ctx.channel)
+        mine = game_store.viewer_record(db, ctx.author, ctx.channel)
+        await ctx.reply(f"Connect Four vs bot here: {_fmt(chan)}. {ctx.author.display_name}: {_fmt(mine)}.")
+
+    @command(
+        "c4 top", help="Viewers with the most Connect Four wins against the bot here.", cooldown_channel=10
+    )
+    async def c4_top(self, ctx: CommandContext) -> None:
+        top = game_store.top_viewers(self.ctx.storage, ctx.message.platform, ctx.channel, limit=5)
+        if not top:
+            await ctx.reply("No Connect Four results yet.")
+            return
+        parts = [f"{i}. {r.display_name} {_fmt(r.record)}" for i, r in enumerate(top, start=1)]
+        await ctx.reply("Connect Four top: " + " | ".join(parts))
+
+    @staticmethod
+    def _level(args: list[str], settings: GameSettings) -> str | None:
+        if not args:
+            return settings.default_difficulty
+        level = args[0].lower()
+        return level if level in ("easy", "normal", "hard") else None
+
+    # --- moves --------------------------------------------------------------------------------------
+    async def on_message(self, message: ChatMessage) -> None:
+        """Chat lines that are a bare column (``3``) are votes / challenge moves."""
+        col = parse_vote(message.text)
+        if col is not None:
+            await self._handle_move(message, col, None)
+
+    async def _handle_move(self, message: ChatMessage, col: int, ctx: CommandContext | None) -> None:
+        now = self.ctx.clock.monotonic()
+        key = (message.platform, message.channel)
+        mine = self.challenges.get((*key, message.author.user_id))
+        if mine is not None:
+            if not mine.humans_to_move or mine.bot_thinking:
+                return  # the bot's turn: ignored
+            if not mine.board.can_play(col):
+                await self._post(mine, f"column {col + 1} is full, pick another.", board=False)
+                return
+            mine.move_deadline = None
+            await self._human_move(mine, col)
+            return
+        match = self.chat_games.get(key)
+        if match is None or match.window is None or match.bot_thinking or not match.humans_to_move:
+            return  # no game, or the bot's turn: the vote does not count
+        if not match.window.cast(message.author.user_id, col, now):
+            return
+        match.participants[message.author.user_id] = message.author
+        if match.settings.anarchy and match.board.can_play(col):
+            match.window = None
+            await self._human_move(match, col)
+
+    async def _begin(self, match: Match, intro: str) -> None:
+        if match.humans_to_move:
+            self._open_turn(match)
+            await self._post(match, f"{intro} {self._prompt(match)}")
+        else:
+            await self._post(match, f"{intro} The bot starts.", board=False)
+            match.bot_thinking = True
+            self._spawn(self._bot_turn(match))
+
+    def _open_turn(self, match: Match) -> None:
+        now = self.ctx.clock.monotonic()
+        if match.owner is None:
+            match.window = VoteWindow(now, now + match.settings.vote_window_s)
+        else:
+            match.move_deadline = now + match.settings.challenge_move_timeout_s
+
+    def _prompt(self, match: Match) -> str:
+        if match.owner is None:
+            how = "first legal vote plays" if match.settings.anarchy else "majority wins"
+            return f"Vote a column 1-7 ({int(match.settings.vote_window_s)} s, {how})."
+        return f"Your move: type 1-7 ({int(match.settings.challenge_move_timeout_s)} s)."
+
+    def _status(self, match: Match) -> str:
+        whose = "bot is thinking" if match.bot_thinking else self._prompt(match)
+        return f"Connect Four ({match.difficulty}, {match.mode}), move {match.board.moves + 1}: {whose}"
+
+    async def _human_move(self, match: Match, col: int) -> None:
+        match.board = match.board.play(col)
+        if match.board.is_over:
+            await self._finish(
+                match, "win" if match.board.winner == match.human_side else "draw", f"played {col + 1}"
+            )
+            return
+        match.bot_thinking = True
+        self._spawn(self._bot_turn(match, human_col=col))
+
+    async def _bot_turn(self, match: Match, human_col: int | None = None) -> None:
+        try:
+            assert self.player is not None, "GameSkill.start() was not called"
+            self.player.levels = levels_from(match.settings)
+            col = await self.player.choose(match.board, match.difficulty)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - engine down, weights missing: end the game politely
+            log.warning("Connect Four bot move failed: %s", exc)
+            self._drop(match)
+            await self._post(
+                match, "Sorry, the Connect Four bot is unavailable right now; game cancelled.", board=False
+            )
+            return
+        if match.finished:
+            return
+        match.board = match.board.play(col)
+        match.bot_thinking = False
+        said = (
+            f"{'Chat' if match.owner is None else 'You'} played {human_col + 1}, "
+            if human_col is not None
+            else ""
+        )
+        if match.board.is_over:
+            result = "loss" if match.board.winner is not None else "draw"
+            await self._finish(match, result, f"{said}bot played {col + 1}")
+            return
+        self._open_turn(match)
+        await self._post(match, f"{said}bot played {col + 1}. {self._prompt(match)}")
+
+    # --- timers -------------------------------------------------------------------------------------
+    async def tick(self) -> None:
+        """Close expired vote windows (majority move, one extension, forfeit) and challenge timers."""
+        now = self.ctx.clock.monotonic()
+        for match in list(self.chat_games.values()):
+            w = match.window
+            if w is None or match.bot_thinking or not w.expired(now):
+                continue
+            col = w.winner(match.board.legal_moves(), self.rng)
+            if col is not None:
+                match.window = None
+                n = sum(w.tally(match.board.legal_moves()).values())
+                await self._post(
+                    match, f"Chat chose column {col + 1} ({n} vote{'s' if n != 1 else ''}).", board=False
+                )
+                await self._human_move(match, col)
+            elif not w.extended:
+                w.extend(match.settings.vote_extension_s)
+                await self._post(
+                    match,
+                    f"No votes yet: {int(match.settings.vote_extension_s)} more seconds "
+                    "to vote a column 1-7.",
+                    board=False,
+                )
+            else:
+                match.window = None
+                await self._finish(match, "loss", "no votes: chat forfeits")
+        for match in list(self.challenges.values()):
+            if match.move_deadline is not None and not match.bot_thinking and now >= match.move_deadline:
+                match.move_deadline = None
+                await self._finish(match, "loss", "time is up: forfeited")
+
+    # --- results ------------------------------------------------------------------------------------
+    def _drop(self, match: Match) -> None:
+        match.finished = True
+        if match.owner is None:
+            if self.chat_games.get((match.platform, match.channel)) is match:
+                del self.chat_games[(match.platform, match.channel)]
+        else:
+            self.challenges.pop((match.platform, match.channel, match.owner.user_id), None)
+
+    async def _finish(self, match: Match, result: str, how: str) -> None:
+        """Record ``result`` (viewers' side) and announce it."""
+        if match.finished:
+            return
+        self._drop(match)
+        try:
+            game_store.record_result(
+                self.ctx.storage,
+                match.platform,
+                match.channel,
+                match.mode,
+                match.difficulty,
+                result,
+                match.board.move_string(),
+                self.ctx.clock.now(),
+                list(match.participants.values()),
+            )
+        except Exception:  # noqa: BLE001 - storage trouble must not leave the game hanging
+            log.exception("could not store a Connect Four result")
+        side = "Chat" if match.owner is None else "You"
+        verdict = {"win": f"{side} won!", "draw": "Draw!", "loss": "The bot won."}[result]
+        await self._post(match, f"{how}. {verdict}")
+
+    # --- privacy ------------------------------------------------------------------------------------
+    async def delete_user_data(self, viewer: Viewer) -> int:
+        """Delete the viewer's tallies, unlink their results, and drop their votes in running games."""
+        for match in self.chat_games.values():
+            match.participants.pop(viewer.user_id, None)
+            if match.window is not None:
+                match.window.votes.pop(viewer.user_id, None)
+        return game_store.delete_viewer_games(self.ctx.storage, viewer)
+
+    async def user_data_summary(self, viewer: Viewer) -> str | None:
+        rec = game_store.viewer_record(self.ctx.storage, viewer)
+        return f"Connect Four: {_fmt(rec)}" if rec.games else None
+
+
+def _fmt(r: game_store.Record) -> str:
+    return f"{r.wins}W {r.draws}D {r.losses}L"

@@ -1,0 +1,353 @@
+"""GameSkill: vote counting, windows, extensions, forfeits, bot's turn, rendering, challenges."""
+
+import asyncio
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from bot.clock import ManualClock
+from bot.events import ChatMessage, Role, Viewer
+from skills.base import SkillContext
+from skills.game.player import BotPlayer
+from skills.game.skill import GameSettings, GameSkill
+from skills.game.voting import VoteWindow, parse_vote
+from storage import game as game_store
+from storage.db import Database
+from storage.viewers import migrate_core
+
+# --- pure vote counting ------------------------------------------------------------------------------
+
+
+def test_parse_vote():
+    assert parse_vote("3") == 2 and parse_vote(" 7 ") == 6 and parse_vote("!c4 1") == 0
+    assert parse_vote("8") is None and parse_vote("0") is None and parse_vote("3 4") is None
+    assert parse_vote("gg") is None and parse_vote("33") is None
+
+
+def test_one_vote_per_viewer_last_counts():
+    w = VoteWindow(0.0, 20.0)
+    w.cast("a", 2, 1.0)
+    w.cast("b", 4, 2.0)
+    w.cast("a", 4, 3.0)  # a changes their mind
+    assert w.tally(range(7)) == {4: 2}
+    assert w.winner(range(7), np.random.default_rng(0)) == 4
+
+
+def test_votes_after_deadline_and_for_full_columns_are_ignored():
+    w = VoteWindow(0.0, 10.0)
+    assert not w.cast("late", 1, 10.5)
+    w.cast("a", 0, 1.0)
+    w.cast("b", 0, 1.0)
+    w.cast("c", 5, 1.0)
+    assert w.winner([1, 2, 3, 4, 5, 6], np.random.default_rng(0)) == 5  # column 1 is full
+
+
+def test_ties_are_broken_at_random_between_tied_columns_only():
+    picks = set()
+    for seed in range(40):
+        w = VoteWindow(0.0, 10.0)
+        w.cast("a", 1, 0.0)
+        w.cast("b", 5, 0.0)
+        w.cast("c", 1, 0.0)
+        w.cast("d", 5, 0.0)
+        w.cast("e", 3, 0.0)
+        picks.add(w.winner(range(7), np.random.default_rng(seed)))
+    assert picks == {1, 5}
+
+
+def test_no_votes_and_single_extension():
+    w = VoteWindow(0.0, 10.0)
+    assert w.winner(range(7), np.random.default_rng(0)) is None
+    assert w.expired(10.0)
+    w.extend(5.0)
+    assert not w.expired(12.0) and w.extended
+    with pytest.raises(RuntimeError):
+        w.extend(5.0)
+
+
+# --- the skill ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Info:
+    platform: str
+    channel: str
+    max_message_len: int
+    streamer: str = "s"
+    live: bool = True
+    category: str | None = None
+    title: str | None = None
+    uptime_s: float | None = None
+
+
+class Ctx:
+    """A minimal CommandContext."""
+
+    def __init__(self, message, args, settings, replies):
+        self.message = message
+        self.invoked_as = "c4"
+        self.args = args
+        self.rest = " ".join(args)
+        self.settings = settings
+        self._replies = replies
+
+    @property
+    def author(self):
+        return self.message.author
+
+    @property
+    def channel(self):
+        return self.message.channel
+
+    async def reply(self, text, *, priority=None, whisper=False):
+        self._replies.append(text)
+
+
+class Harness:
+    def __init__(self, platform="twitch", max_len=500, **settings):
+        self.clock = ManualClock()
+        self.db = Database(":memory:")
+        migrate_core(self.db)
+        self.posts: list[tuple[str, str, str]] = []
+        self.replies: list[str] = []
+        self.settings = GameSettings(**settings)
+        self.platform = platform
+        self.calls: list[int] = []
+
+        async def post(platform, channel, text, *, priority=None, in_reply_to=None, attachment=None):
+            self.posts.append((platform, channel, text))
+
+        ctx = SkillContext(
+            storage=self.db,
+            engine=None,
+            post=post,
+            settings_for=lambda p, c: self.settings,
+            channel_info=lambda p, c: Info(p, c, max_len),
+            data_dir=None,
+            clock=self.clock,
+        )
+        self.skill = GameSkill(ctx)
+        self.skill.tick_interval_s = 3600
+
+        async def evaluate(states):
+            self.calls.append(len(states))
+            n = len(states)
+            logits = np.zeros((n, 7), dtype=np.float32)
+            logits[:, 3] = 2.0  # the fake net likes the centre
+            return logits, np.zeros(n, dtype=np.float32)
+
+        self.skill.player = BotPlayer(evaluate, seed=0)
+        self.skill.rng = np.random.default_rng(0)
+        self.n = 0
+
+    def msg(self, user, text, roles=frozenset({Role.EVERYONE}), channel="chan"):
+        self.n += 1
+        return ChatMessage(
+            self.platform, channel, str(self.n), Viewer(self.platform, user, user.title(), roles), text
+        )
+
+    async def command(self, name, user, args=(), roles=frozenset({Role.EVERYONE}), channel="chan"):
+        ctx = Ctx(self.msg(user, "!c4 " + name, roles, channel), list(args), self.settings, self.replies)
+        await getattr(self.skill, name)(ctx)
+
+    async def say(self, user, text, channel="chan"):
+        await self.skill.on_message(self.msg(user, text, channel=channel))
+
+
+MOD = frozenset({Role.MODERATOR})
+
+
+@pytest.fixture
+async def h():
+    harness = Harness(easy_simulations=4, normal_simulations=8, hard_simulations=16)
+    await harness.skill.start()
+    yield harness
+    await harness.skill.stop()
+
+
+async def test_start_needs_moderator_by_default(h):
+    await h.command("c4_start", "viewer")
+    assert "Only moderators" in h.replies[-1]
+    assert not h.skill.chat_games
+    await h.command("c4_start", "mod", ["nightmare"], roles=MOD)
+    assert "easy, normal or hard" in h.replies[-1]
+    await h.command("c4_start", "mod", ["hard"], roles=MOD)
+    assert ("twitch", "chan") in h.skill.chat_games
+    assert "Vote a column" in h.posts[-1][2]
+
+
+async def test_majority_vote_is_played_then_bot_answers(h):
+    await h.command("c4_start", "mod", roles=MOD)
+    match = h.skill.chat_games[("twitch", "chan")]
+    for user, text in [("a", "1"), ("b", "2"), ("c", "2"), ("a", "2"), ("d", "hello 3")]:
+        await h.say(user, text)
+    h.clock.advance(19)
+    await h.skill.tick()
+    assert match.board.moves == 0  # window still open
+    h.clock.advance(1.5)
+    await h.skill.tick()
+    assert "Chat chose column 2 (3 votes)" in h.posts[-1][2]
+    assert match.board.history == (1,)
+    await h.skill.settle()
+    assert match.board.moves == 2 and not match.bot_thinking
+    assert "bot played" in h.posts[-1][2] and len(h.posts[-1][2]) <= 500
+    assert set(match.participants) == {"a", "b", "c"}
+
+
+async def test_vote_during_the_bots_turn_is_ignored(h):
+    await h.command("c4_start", "mod", roles=MOD)
+    match = h.skill.chat_games[("twitch", "chan")]
+    await h.say("a", "4")
+    h.clock.advance(21)
+    await h.skill.tick()
+    assert match.bot_thinking
+    await h.say("b", "7")  # typed while the bot is searching
+    await h.skill.settle()
+    assert match.window is not None and match.window.votes == {}
+    assert "b" not in match.participants
+
+
+async def test_no_votes_extends_once_then_chat_forfeits(h):
+    await h.command("c4_start", "mod", roles=MOD)
+    h.clock.advance(20.5)
+    await h.skill.tick()
+    assert "No votes yet" in h.posts[-1][2]
+    assert ("twitch", "chan") in h.skill.chat_games
+    h.clock.advance(20.5)
+    await h.skill.tick()
+    assert "chat forfeits" in h.posts[-1][2] and "bot won" in h.posts[-1][2]
+    assert not h.skill.chat_games
+    assert game_store.channel_record(h.db, "twitch", "chan") == game_store.Record(0, 0, 1)
+
+
+async def test_anarchy_plays_the_first_legal_vote_at_once():
+    h = Harness(anarchy=True, normal_simulations=4)
+    await h.skill.start()
+    await h.command("c4_start", "mod", roles=MOD)
+    match = h.skill.chat_games[("twitch", "chan")]
+    await h.say("a", "6")
+    await h.say("b", "1")
+    assert match.board.history[0] == 5
+    await h.skill.settle()
+    assert match.board.moves == 2
+    await h.skill.stop()
+
+
+async def test_chat_win_is_recorded_for_every_voter(h):
+    await h.command("c4_start", "mod", roles=MOD)
+    match = h.skill.chat_games[("twitch", "chan")]
+    from skills.game.rules import Board
+
+    match.board = Board.from_moves("172737")  # chat (X) to move: 1, 2, 3 on the bottom row, column 4 wins
+    await h.say("alice", "4")
+    await h.say("bob", "4")
+    h.clock.advance(21)
+    await h.skill.tick()
+    assert "Chat won!" in h.posts[-1][2]
+    assert game_store.viewer_record(h.db, Viewer("twitch", "alice", "Alice")).wins == 1
+    await h.command("c4_stats", "alice")
+    assert "1W 0D 0L" in h.replies[-1]
+    await h.command("c4_top", "zed")
+    assert "Alice 1W" in h.replies[-1] and "Bob 1W" in h.replies[-1]
+    removed = await h.skill.delete_user_data(Viewer("twitch", "alice", "Alice"))
+    assert removed == 1
+    assert game_store.viewer_record(h.db, Viewer("twitch", "alice", "Alice")).games == 0
+    assert game_store.channel_record(h.db, "twitch", "chan").wins == 1
+
+
+async def test_concurrent_challenges_have_their_own_timers_and_moves(h):
+    await h.command("c4_challenge", "ann", ["easy"])
+    await h.command("c4_challenge", "ben")
+    await h.command("c4_challenge", "ann")
+    assert "already have a game" in h.replies[-1]
+    assert len(h.skill.challenges) == 2
+    assert all(p[2].startswith(("@Ann", "@Ben")) for p in h.posts)
+    ann = h.skill.challenges[("twitch", "chan", "ann")]
+    ben = h.skill.challenges[("twitch", "chan", "ben")]
+    await h.say("ann", "4")
+    await h.say("ben", "1")
+    await h.skill.settle()
+    assert ann.board.history[0] == 3 and ben.board.history[0] == 0
+    assert ann.board.moves == 2 and ben.board.moves == 2
+    h.clock.advance(40)
+    await h.say("ben", "2")  # Ben keeps playing; Ann goes quiet
+    await h.skill.settle()
+    h.clock.advance(25)
+    await h.skill.tick()
+    assert ("twitch", "chan", "ann") not in h.skill.challenges
+    assert ("twitch", "chan", "ben") in h.skill.challenges
+    assert any("@Ann time is up" in p[2] for p in h.posts)
+    assert game_store.viewer_record(h.db, Viewer("twitch", "ann", "Ann")).losses == 1
+    await h.command("c4_forfeit", "ben")
+    assert not h.skill.challenges
+
+
+async def test_challenge_limit_per_channel():
+    h = Harness(max_challenges=1)
+    await h.skill.start()
+    await h.command("c4_challenge", "ann")
+    await h.command("c4_challenge", "ben")
+    assert "max 1" in h.replies[-1]
+    await h.command("c4_challenge", "cid", channel="other")  # another channel has its own limit
+    assert len(h.skill.challenges) == 2
+    await h.skill.stop()
+
+
+async def test_bot_leaf_evaluations_of_concurrent_games_are_awaited_together(h):
+    for user in ("a", "b", "c"):
+        await h.command("c4_challenge", user)
+    for user in ("a", "b", "c"):
+        await h.say(user, "4")
+    await h.skill.settle()
+    assert all(m.board.moves == 2 for m in h.skill.challenges.values())
+    assert len(h.calls) > 0
+
+
+async def test_multiline_board_on_discord_and_one_line_on_twitch():
+    d = Harness(platform="discord", max_len=2000)
+    await d.skill.start()
+    await d.command("c4_start", "mod", roles=MOD)
+    text = d.posts[-1][2]
+    assert "\n" in text and len(text) <= 2000 and "\U0001f534" not in text.splitlines()[0]
+    assert text.count("\n") >= 7
+    await d.skill.stop()
+    t = Harness(platform="twitch", max_len=500)
+    await t.skill.start()
+    await t.command("c4_start", "mod", roles=MOD)
+    assert "\n" not in t.posts[-1][2] and len(t.posts[-1][2]) <= 500
+    await t.skill.stop()
+
+
+async def test_bot_failure_cancels_the_game_politely():
+    h = Harness()
+    await h.skill.start()
+
+    async def broken(states):
+        raise RuntimeError("engine down")
+
+    h.skill.player = BotPlayer(broken)
+    await h.command("c4_challenge", "ann")
+    await h.say("ann", "4")
+    await h.skill.settle()
+    assert "unavailable" in h.posts[-1][2]
+    assert not h.skill.challenges
+    await h.skill.stop()
+
+
+def test_settings_reject_unknown_keys():
+    with pytest.raises(ValueError):
+        GameSettings(vote_window=3)
+    with pytest.raises(ValueError):
+        GameSettings(vote_window_s=0)
+
+
+async def test_full_column_vote_in_challenge_is_refused(h):
+    await h.command("c4_challenge", "ann")
+    match = h.skill.challenges[("twitch", "chan", "ann")]
+    from skills.game.rules import Board
+
+    match.board = Board.from_moves("111111")
+    await h.say("ann", "1")
+    assert "full" in h.posts[-1][2] and match.board.moves == 6
+    await asyncio.sleep(0)

@@ -42,6 +42,8 @@ from bot.splitting import Overflow, fit_message
 
 log = logging.getLogger("chatcast.outbox")
 
+_MAX_REMEMBERED = 10_000  # channels/whisper targets whose last message is kept for duplicate checks
+
 
 class SendRateLimiter:
     """Sliding-window log limiter for one connection (rule in the module docstring).
@@ -251,12 +253,22 @@ class Outbox:
                 item.parts.popleft()
                 self.limiter.record(now, privileged)
                 self._last[key] = (text, now)
+                if len(self._last) > _MAX_REMEMBERED:
+                    self._forget_old(now)
                 attachment = reply.attachment if not item.parts else None
                 part = Reply(
                     reply.platform, reply.channel, text, in_reply_to=reply.in_reply_to,
                     priority=reply.priority, whisper_to=reply.whisper_to, attachment=attachment,
                 )
                 await self._send(part, now)
+
+    def _forget_old(self, now: float) -> None:
+        """Bound the last-message memory (one entry per channel and whisper target)."""
+        window = self.limits.duplicate_window_s
+        self._last = {k: v for k, v in self._last.items() if now - v[1] < window}
+        if len(self._last) > _MAX_REMEMBERED:  # all recent: keep the newest half
+            newest = sorted(self._last.items(), key=lambda kv: kv[1][1])[-_MAX_REMEMBERED // 2:]
+            self._last = dict(newest)
 
     async def _send(self, part: Reply, now: float) -> None:
         try:

@@ -235,3 +235,17 @@ def test_bad_config_raises():
         Outbox(FakeAdapter(clock), clock=clock, backlog=0)
     with pytest.raises(ValueError, match="overflow"):
         Outbox(FakeAdapter(clock), clock=clock, overflow="drop")  # type: ignore[arg-type]
+
+
+async def test_duplicate_memory_is_bounded(monkeypatch):
+    import bot.outbox as outbox_module
+
+    monkeypatch.setattr(outbox_module, "_MAX_REMEMBERED", 50)
+    clock = ManualClock()
+    adapter = FakeAdapter(clock, limits=PlatformLimits(500, 1000, 30.0, 1000))
+    outbox = Outbox(adapter, clock=clock, backlog=1000)
+    for i in range(300):
+        await outbox.put(Reply("twitch", "c", "same text", whisper_to=f"user{i}"))
+    await outbox.flush()
+    assert len(adapter.sent) == 300  # different whisper targets are not duplicates
+    assert len(outbox._last) <= 50

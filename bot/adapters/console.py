@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import AsyncIterator
 from typing import TextIO
 
@@ -58,8 +59,25 @@ class ConsoleAdapter(Adapter):
 
     async def listen(self) -> AsyncIterator[Event]:
         """Yield one ``ChatMessage`` per non-blank input line until end of input."""
+        lines: asyncio.Queue[str] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def read() -> None:  # a daemon thread, so Ctrl-C never waits for a pending readline
+            while True:
+                try:
+                    line = self.stdin.readline()
+                except (OSError, ValueError):
+                    line = ""
+                try:
+                    loop.call_soon_threadsafe(lines.put_nowait, line)
+                except RuntimeError:  # the loop closed
+                    return
+                if not line:
+                    return
+
+        threading.Thread(target=read, name="chatcast-console-stdin", daemon=True).start()
         while not self._closed:
-            line = await asyncio.to_thread(self.stdin.readline)
+            line = await lines.get()
             if not line:
                 break
             text = line.rstrip("\r\n")

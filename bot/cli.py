@@ -1,0 +1,453 @@
+"""The ``chatcast`` command.
+
+``run`` (console adapter when no platform credentials are configured), ``replay LOG|-``, ``init``,
+``config check``, ``stats``, ``--version``, ``--log-level`` (on the root and on every command), and the
+``train`` / ``eval`` sub-commands that each skill adds from ``skills/<name>/cli.py``
+(``register(train_app, eval_app)``). ``bot/adapters/cli.py`` may add ``invite``/``doctor`` with
+``register(app)`` and live adapters with ``build_adapters(config, secrets, *, clock) -> list[Adapter]``.
+A skill or adapter CLI module that fails to import is logged and left out; the rest of the CLI works.
+
+Exit codes: 0 ok, 1 runtime failure, 2 bad config / secrets / arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot import __version__
+from bot.config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config
+from bot.logs import setup_logging
+from bot.secrets import SECRET_NAMES, Secrets, SecretsError, env_var, load_secrets
+
+log = logging.getLogger("chatcast.cli")
+err = Console(stderr=True)
+out = Console()
+
+CONFIG_ENV = "CHATCAST_CONFIG"
+
+app = typer.Typer(
+    name="chatcast",
+    help="Chatcast: an open-source AI co-host for live streams.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
+train_app = typer.Typer(help="Train a skill's models (added by each skill).", no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluate a skill's models (added by each skill).", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(train_app, name="train")
+app.add_typer(eval_app, name="eval")
+
+_state: dict[str, Any] = {"log_level": "info"}
+
+CONFIG_HELP = f"Config file (default: ./{DEFAULT_CONFIG_NAME} if present, else ${CONFIG_ENV}, else defaults)."
+LOG_HELP = "Log level: debug, info, warning, error."
+
+
+@train_app.callback()
+def _train() -> None:
+    """Train a skill's models: `chatcast train <skill> --help`."""
+
+
+@eval_app.callback()
+def _eval() -> None:
+    """Evaluate a skill's models on held-out data: `chatcast eval <skill> --help`."""
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"chatcast {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
+    log_level: str = typer.Option("info", "--log-level", help=LOG_HELP),
+) -> None:
+    """Chatcast: an open-source AI co-host for live streams."""
+    _state["log_level"] = log_level
+    _setup_logging(log_level)
+
+
+# ---- helpers ----------------------------------------------------------------------------------------
+
+
+def _setup_logging(level: str | None, secrets: Secrets | None = None) -> None:
+    try:
+        setup_logging(level or _state["log_level"], secrets.values() if secrets else ())
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def resolve_config_path(path: Path | None) -> Path | None:
+    """``--config``, else ``./config.toml`` if it exists, else ``$CHATCAST_CONFIG``, else ``None``."""
+    if path is not None:
+        return path
+    local = Path(DEFAULT_CONFIG_NAME)
+    if local.exists():
+        return local
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return None
+
+
+def _load(path: Path | None, log_level: str | None) -> tuple[Config, Secrets]:
+    """Config + secrets, or a clear error and exit code 2. Applies the config's log level unless given."""
+    resolved = resolve_config_path(path)
+    try:
+        config = load_config(resolved)
+    except ConfigError as exc:
+        for line in exc.problems:
+            err.print("error: " + line, style="red", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    for warning in config.warnings:
+        err.print("warning: " + warning, style="yellow", highlight=False, markup=False)
+    secrets_file = config.bot.secrets_file
+    if secrets_file is not None and not secrets_file.is_absolute() and config.path is not None:
+        secrets_file = config.path.parent / secrets_file
+    if secrets_file is None and config.path is not None and (config.path.parent / "secrets.toml").exists():
+        secrets_file = config.path.parent / "secrets.toml"
+    try:
+        secrets = load_secrets(secrets_file)
+    except SecretsError as exc:
+        err.print("error: " + str(exc), style="red", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    level = log_level or (_state["log_level"] if _state["log_level"] != "info" else config.bot.log_level)
+    _setup_logging(level, secrets)
+    return config, secrets
+
+
+def _live_adapters(config: Config, secrets: Secrets, clock: Any) -> list[Any]:
+    """Adapters from ``bot.adapters.cli.build_adapters`` (or ``bot.adapters.factory``) when present."""
+    for module_name in ("bot.adapters.cli", "bot.adapters.factory"):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            continue
+        except Exception as exc:  # noqa: BLE001
+            log.warning("%s failed to import: %s", module_name, exc)
+            continue
+        build = getattr(module, "build_adapters", None)
+        if callable(build):
+            return list(build(config, secrets, clock=clock))
+    return []
+
+
+# ---- commands ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    config: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
+    as_: str = typer.Option("viewer", "--as", help="Console: the viewer name you chat as."),
+    role: str = typer.Option(
+        "everyone", "--role", help="Console: everyone, subscriber, vip, moderator, broadcaster."
+    ),
+    console: bool = typer.Option(False, "--console", help="Use the console even when credentials are set."),
+    no_engine: bool = typer.Option(
+        False, "--no-engine", help="Do not load models (skills that need them stay quiet)."
+    ),
+    log_level: str | None = typer.Option(None, "--log-level", help=LOG_HELP),
+) -> None:
+    """Start the bot: live platforms when credentials are configured, else the console."""
+    from bot.adapters.console import ConsoleAdapter
+    from bot.clock import SystemClock
+    from bot.events import Role
+    from bot.runtime import Runtime
+
+    cfg, secrets = _load(config, log_level)
+    try:
+        viewer_role = Role.parse(role)
+    except ValueError as exc:
+        err.print(f"error: --role: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from None
+    clock = SystemClock()
+    adapters = [] if console else _live_adapters(cfg, secrets, clock)
+    if not adapters:
+        console_channel = next((c.name for c in cfg.channels if c.platform == "console"), "console")
+        adapters = [
+            ConsoleAdapter(user=as_, role=viewer_role, channel=console_channel, bot_name=cfg.bot.name)
+        ]
+
+    async def serve() -> None:
+        runtime = Runtime(cfg, clock=clock, use_engine=not no_engine)
+        await runtime.start()
+        try:
+            await asyncio.gather(*(runtime.serve(a) for a in adapters))
+        finally:
+            await runtime.stop()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        err.print("stopped.", style="dim")
+
+
+@app.command()
+def replay(
+    log_file: str = typer.Argument(
+        ..., metavar="LOG", help="Chat log (Twitch dump or JSON Lines), or - for stdin."
+    ),
+    speed: float = typer.Option(
+        0.0, "--speed", min=0.0, help="1 = real time, 2 = twice as fast, 0 = no waiting."
+    ),
+    report: Path | None = typer.Option(
+        None, "--report", help="Report folder (default: new folder in data dir)."
+    ),
+    config: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
+    channel: str = typer.Option("replay", "--channel", help="Channel name the log is replayed into."),
+    db: Path | None = typer.Option(None, "--db", help="Database file (default: <data_dir>/chatcast.db)."),
+    no_engine: bool = typer.Option(False, "--no-engine", help="Do not load models."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    log_level: str | None = typer.Option(None, "--log-level", help=LOG_HELP),
+) -> None:
+    """Feed a recorded chat log through the whole bot and write a report (summary.json, transcript.txt)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from bot.replay_job import run_replay
+
+    cfg, _ = _load(config, log_level)
+    if log_file != "-" and not Path(log_file).is_file():
+        err.print(f"error: {log_file}: chat log not found", style="red", markup=False)
+        raise typer.Exit(2)
+    bar = Progress(
+        TextColumn("replay"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[messages]} messages"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not progress,
+        transient=False,
+    )
+    holder: dict[str, Any] = {}
+
+    async def job() -> tuple[dict[str, Any], Path | None]:
+        task = bar.add_task("replay", total=None, messages=0)
+
+        def grab(adapter: Any) -> None:
+            holder["adapter"] = adapter
+            if adapter.bytes_total:
+                bar.update(task, total=adapter.bytes_total)
+
+        async def tick() -> None:
+            while True:
+                adapter = holder.get("adapter")
+                if adapter is not None:
+                    bar.update(task, completed=adapter.bytes_read, messages=adapter.messages)
+                await asyncio.sleep(0.1)
+
+        ticker = asyncio.get_running_loop().create_task(tick())
+        try:
+            return await run_replay(
+                cfg,
+                log_file,
+                speed=speed,
+                channel=channel,
+                report_dir=report,
+                db_path=db,
+                use_engine=not no_engine,
+                on_adapter=grab,
+            )
+        finally:
+            ticker.cancel()
+            adapter = holder.get("adapter")
+            if adapter is not None:
+                bar.update(task, completed=adapter.bytes_read, messages=adapter.messages)
+
+    try:
+        with bar:
+            summary, folder = asyncio.run(job())
+    except KeyboardInterrupt:
+        err.print("replay interrupted.", style="yellow")
+        raise typer.Exit(1) from None
+    except ConnectionError as exc:
+        err.print(f"error: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from None
+    _print_summary(summary, folder)
+
+
+def _print_summary(summary: dict[str, Any], folder: Path | None) -> None:
+    table = Table(title="replay summary", show_header=True)
+    table.add_column("key")
+    table.add_column("value", justify="right")
+    for key in (
+        "lines_read",
+        "lines_skipped",
+        "messages",
+        "distinct_viewers",
+        "commands_handled",
+        "replies_sent",
+        "replies_dropped",
+        "skill_errors",
+        "skill_timeouts",
+        "presence_rows",
+        "viewers_without_presence",
+        "messages_per_s",
+        "wall_s",
+    ):
+        table.add_row(key, str(summary.get(key)))
+    out.print(table)
+    for example in summary.get("skipped_examples", [])[:5]:
+        err.print(f"skipped line {example['line']}: {example['reason']}", style="yellow", markup=False)
+    for name, reason in summary.get("disabled_skills", {}).items():
+        err.print(f"skill {name} disabled: {reason}", style="yellow", markup=False)
+    if folder is not None:
+        out.print(f"report: {folder}", markup=False)
+
+
+@app.command()
+def init(
+    path: Path = typer.Argument(Path(DEFAULT_CONFIG_NAME), help="Where to write the config."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Write a starter config (then edit it and run `chatcast config check`)."""
+    if path.exists() and not force:
+        err.print(f"error: {path} already exists (use --force to overwrite)", style="red", markup=False)
+        raise typer.Exit(2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(starter_config(), encoding="utf-8")
+    out.print(f"wrote {path}; check it with: chatcast config check --config {path}", markup=False)
+
+
+def starter_config() -> str:
+    """The starter config: ``config.example.toml`` of the source tree, else a minimal built-in one."""
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    if example.is_file():
+        return example.read_text(encoding="utf-8")
+    return (
+        '# Chatcast configuration; reference: docs/core.md\n[bot]\nname = "chatcast"\nprefix = "!"\n'
+        'data_dir = "chatcast-data"\nretention_days = 90\n\n[[channels]]\nplatform = "console"\n'
+        'name = "console"\n'
+    )
+
+
+@config_app.command("check")
+def config_check(
+    config: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
+    log_level: str | None = typer.Option(None, "--log-level", help=LOG_HELP),
+) -> None:
+    """Validate the config and secrets; print what the bot would run. Exit code 2 on problems."""
+    cfg, secrets = _load(config, log_level)
+    where = str(cfg.path) if cfg.path else "(no file: defaults)"
+    out.print(f"{where}: ok", markup=False)
+    out.print(f"data dir: {cfg.data_dir}", markup=False)
+    for entry in cfg.channels:
+        skills = [n for n in sorted(cfg.skill_defaults) if cfg.enabled_for(n, entry.platform, entry.name)]
+        out.print(
+            f"channel {entry.platform}/{entry.name}: prefix {cfg.prefix_for(entry.platform, entry.name)!r}, "
+            f"skills: {', '.join(skills) or 'none'}",
+            markup=False,
+        )
+    missing = list(cfg.skill_raw)
+    if missing:
+        out.print(f"not installed (sections not checked): {', '.join(missing)}", markup=False)
+    configured = [env_var(n) for n in SECRET_NAMES if getattr(secrets, n)]
+    out.print(f"secrets set: {', '.join(configured) or 'none'}", markup=False)
+
+
+@app.command()
+def stats(
+    config: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
+    engine: bool = typer.Option(
+        False, "--engine", help="Also start the inference engine and show its stats."
+    ),
+    log_level: str | None = typer.Option(None, "--log-level", help=LOG_HELP),
+) -> None:
+    """Show what the database holds (and the inference engine's stats with --engine)."""
+    from bot.runtime import DB_NAME
+    from storage.db import Database, SchemaTooNew
+    from storage.viewers import count_rows, migrate_core
+
+    cfg, _ = _load(config, log_level)
+    path = cfg.data_dir / DB_NAME
+    table = Table(title=f"database {path}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    if path.exists():
+        db = Database(path)
+        try:
+            migrate_core(db)
+        except SchemaTooNew as exc:
+            err.print(f"error: {exc}", style="red", markup=False)
+            raise typer.Exit(2) from None
+        for name in ("channels", "viewers", "stream_sessions", "presence"):
+            table.add_row(name, str(count_rows(db, name)))
+        db.close()
+        out.print(table)
+    else:
+        out.print(f"no database yet at {path}", markup=False)
+    if engine:
+        out.print_json(data=asyncio.run(_engine_stats(cfg)))
+
+
+async def _engine_stats(cfg: Config) -> dict[str, Any]:
+    try:
+        from bot.inference.engine import Engine
+    except ImportError as exc:
+        return {"available": False, "reason": str(exc)}
+    engine = Engine(cfg.inference, data_dir=cfg.data_dir)
+    try:
+        await engine.start()
+        return {"available": True, "stats": engine.stats()}
+    except Exception as exc:  # noqa: BLE001
+        return {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
+    finally:
+        await engine.stop()
+
+
+# ---- plug-ins -----------------------------------------------------------------------------------------
+
+
+def register_plugins() -> None:
+    """Add each skill's train/eval commands and the adapters' commands; failures are logged, not fatal."""
+    try:
+        from skills import SKILL_PATHS
+
+        names = list(SKILL_PATHS)
+    except ImportError:  # pragma: no cover
+        names = []
+    for name in names:
+        _register(f"skills.{name}.cli", lambda m: m.register(train_app, eval_app))
+    _register("bot.adapters.cli", lambda m: m.register(app))
+
+
+def _register(module_name: str, call: Any) -> None:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return  # the module (or its package) is not there: nothing to add
+        log.warning("%s not loaded: %s", module_name, exc)
+        return
+    except Exception as exc:  # noqa: BLE001 - a broken plug-in must not break the CLI
+        log.warning("%s not loaded: %s: %s", module_name, type(exc).__name__, exc)
+        return
+    if not hasattr(module, "register"):
+        return
+    try:
+        call(module)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("%s.register failed: %s: %s", module_name, type(exc).__name__, exc)
+
+
+register_plugins()
+
+
+if __name__ == "__main__":  # python -m bot.cli
+    sys.exit(app())

@@ -212,3 +212,18 @@ def test_tie_break_is_fair_and_reproducible() -> None:
     assert again.winner() == VoteTally(2, 10.0, seed=7).winner()
     with pytest.raises(ValueError):
         VoteTally(1, 10.0)
+
+
+# ---- quality measures used by the benchmark --------------------------------------------------------------
+
+def test_quality_assessment() -> None:
+    from skills.story.quality import assess, content_words
+
+    assert content_words("The storms are coming to the mountains") == {"storm", "com", "mountain"}
+    good = assess("A storm rolled over the mountain. The keeper held on.", "a storm is coming")
+    assert good.clean_end and good.no_loop and good.uses_idea and good.all_ok
+    cut = assess("A storm rolled over the mountain and the", "a storm is coming")
+    assert not cut.clean_end and not cut.all_ok
+    loop = assess("the fox ran to the hill and the fox ran to the hill.", None)
+    assert loop.clean_end and not loop.no_loop and loop.uses_idea
+    assert not assess("The owl slept.", "a storm is coming").uses_idea

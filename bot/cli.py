@@ -210,7 +210,9 @@ def replay(
         None, "--report", help="Report folder (default: new folder in data dir)."
     ),
     config: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
-    channel: str = typer.Option("replay", "--channel", help="Channel name the log is replayed into."),
+    channel: str | None = typer.Option(
+        None, "--channel", help="Channel replayed into (default: the log's '# channel: NAME', else 'replay')."
+    ),
     db: Path | None = typer.Option(None, "--db", help="Database file (default: <data_dir>/chatcast.db)."),
     no_engine: bool = typer.Option(False, "--no-engine", help="Do not load models."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),

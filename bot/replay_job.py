@@ -28,7 +28,7 @@ async def run_replay(
     source: str | Path | TextIO,
     *,
     speed: float = 0.0,
-    channel: str = "replay",
+    channel: str | None = None,
     report_dir: Path | None = None,
     db_path: str | Path | None = None,
     use_engine: bool = True,

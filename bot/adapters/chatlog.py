@@ -13,6 +13,9 @@ Two formats, detected per line:
   ``ts`` is an ISO-8601 string (``Z`` or an offset; naive means UTC) or Unix seconds; ``roles`` optional
   (names accepted by ``Role.parse``); optional ``channel``, ``id`` and ``user_id``.
 
+Lines starting with ``#`` are comments (``parse_line`` returns ``None``); the replay adapter reads a
+``# channel: NAME`` comment before the first message as the channel name.
+
 A line that matches neither raises ``LogLineError`` with a short reason; the caller counts and skips it.
 """
 
@@ -53,7 +56,7 @@ def parse_line(line: str) -> LogLine | None:
     Trailing ``\\r``/``\\n`` are removed; an empty message text is an error (nothing was said).
     """
     line = line.rstrip("\r\n")
-    if not line.strip():
+    if not line.strip() or line.startswith("#"):
         return None
     if line.lstrip().startswith("{"):
         return _parse_json(line)

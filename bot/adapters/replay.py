@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,9 @@ from bot.clock import ManualClock
 from bot.events import ChatMessage, Event, Presence, PresenceKind, Reply, Role, StreamStatus, Viewer
 
 log = logging.getLogger("chatcast.replay")
+
+DEFAULT_CHANNEL = "replay"
+_CHANNEL_DIRECTIVE = re.compile(r"^#\s*channel:\s*#?(\w+)", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +61,9 @@ class ReplayAdapter(Adapter):
     """Replays a chat log (see module docstring).
 
     ``source``: path or text stream. ``channel``: channel name for lines without one (the log's
-    broadcaster when known: lines by that user get the broadcaster role). ``platform``: platform name
+    broadcaster: lines by that user get the broadcaster role); ``None`` takes it from a
+    ``# channel: NAME`` comment before the first message, else ``"replay"``. Lines starting with ``#``
+    are comments. ``platform``: platform name
     used in events (default ``"replay"``, so replayed viewers never mix with live ones).
     ``speed`` >= 0 (raises ``ValueError`` when negative). ``sleep`` is injectable for tests.
     """
@@ -69,7 +75,7 @@ class ReplayAdapter(Adapter):
         source: str | Path | TextIO,
         *,
         clock: ManualClock,
-        channel: str = "replay",
+        channel: str | None = None,
         platform: str = "replay",
         speed: float = 0.0,
         report_first: int = 5,
@@ -79,7 +85,8 @@ class ReplayAdapter(Adapter):
             raise ValueError(f"speed must be >= 0 (0 = as fast as possible), got {speed}")
         self.source = source
         self.clock = clock
-        self.channel = channel.lower()
+        self.channel = (channel or DEFAULT_CHANNEL).lower()
+        self._channel_fixed = channel is not None
         self.platform = platform
         self.speed = speed
         self.report_first = report_first
@@ -125,6 +132,11 @@ class ReplayAdapter(Adapter):
                 self.bytes_read += len(raw.encode("utf-8", "surrogateescape"))
                 if not raw.strip():
                     continue  # blank lines are not log lines: neither read nor skipped
+                if raw.startswith("#"):
+                    directive = _CHANNEL_DIRECTIVE.match(raw)
+                    if directive and not self._channel_fixed and self.messages == 0:
+                        self.channel = directive.group(1).lower()
+                    continue  # comments are not log lines either
                 self.lines_read += 1
                 try:
                     parsed = parse_line(raw)

@@ -331,3 +331,61 @@ async def test_gateway_lost_for_good_ends_listen_with_connection_error(discord_f
             await asyncio.wait_for(anext(events), 5)
     finally:
         await adapter.close()
+
+
+async def test_doctor_discord_reports_intent_and_servers(discord_fake: FakeDiscord):
+    from bot.adapters.doctor import check_discord
+
+    checks = {
+        c.name: c
+        for c in await check_discord(discord_fake.token, None, api_base=f"{discord_fake.base}/api/v10")
+    }
+    assert all(c.ok for c in checks.values()), checks
+    assert "chatcast" in checks["bot token"].detail and checks["servers"].detail == "in 1 server(s)"
+    discord_fake.app_flags = 0
+    checks = {
+        c.name: c
+        for c in await check_discord(discord_fake.token, None, api_base=f"{discord_fake.base}/api/v10")
+    }
+    assert (
+        not checks["message content intent"].ok and "Message Content" in checks["message content intent"].fix
+    )
+    bad = await check_discord("nope", None, api_base=f"{discord_fake.base}/api/v10")
+    assert [(c.name, c.ok) for c in bad] == [("bot token", False)]
+    assert [c.ok for c in await check_discord(None, None)] == [False]
+
+
+async def test_build_adapters_and_app_id_from_token(tmp_path):
+    import base64
+
+    from bot.adapters.cli import build_adapters, commands_from_classes, discord_app_id_from_token
+    from bot.builtin import BuiltinSkill
+    from bot.config import load_config
+    from bot.secrets import load_secrets
+
+    (tmp_path / "config.toml").write_text(
+        '[[channels]]\nplatform = "discord"\nname = "1/100"\n\n'
+        '[[channels]]\nplatform = "twitch"\nname = "Streamer"\n',
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path / "config.toml", skill_classes={})
+    secrets = load_secrets(
+        None,
+        env={
+            "CHATCAST_DISCORD_TOKEN": "d.t.x",
+            "CHATCAST_TWITCH_TOKEN": "t",
+            "CHATCAST_TWITCH_CLIENT_ID": "c",
+            "CHATCAST_TWITCH_CLIENT_SECRET": "s",
+        },
+    )
+    twitch, discord = build_adapters(config, secrets)
+    assert (twitch.platform, discord.platform) == ("twitch", "discord")
+    assert twitch._config_channels == ["streamer"]
+    assert discord.settings_for("1").channels == ("100",) and discord.settings_for("2").channels == ()
+    assert (
+        "core",
+        next(s for n, s in commands_from_classes({"core": BuiltinSkill}) if s.name == "help"),
+    ) in discord.commands_provider()
+    token = base64.b64encode(b"123456789").decode().rstrip("=") + ".abc.def"
+    assert discord_app_id_from_token(token) == "123456789"
+    assert discord_app_id_from_token("!!!.x") is None

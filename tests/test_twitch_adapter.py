@@ -412,3 +412,112 @@ async def test_outbox_rate_limit_and_splitting_as_seen_by_twitch(twitch: FakeTwi
     finally:
         await outbox.stop()
         await adapter.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_invite_flow_authorisation_url_callback_and_code_exchange(twitch: FakeTwitch):
+    from urllib.parse import parse_qs, urlparse
+
+    import aiohttp
+
+    from bot.adapters.twitch_auth import BROADCASTER_SCOPES, invite
+
+    twitch.codes["abc"] = "200"
+    port, ready, shown = free_port(), asyncio.Event(), []
+    task = asyncio.create_task(
+        invite(
+            "cid",
+            "csecret",
+            BROADCASTER_SCOPES,
+            port=port,
+            id_base=f"{twitch.base}/id/",
+            timeout_s=5,
+            show=shown.append,
+            ready=ready,
+        )
+    )
+    await asyncio.wait_for(ready.wait(), 5)
+    url = urlparse(shown[0])
+    query = parse_qs(url.query)
+    assert url.path == "/id/oauth2/authorize"
+    assert query["scope"] == ["channel:bot"] and query["response_type"] == ["code"]
+    assert query["redirect_uri"] == [f"http://localhost:{port}/callback"] and query["client_id"] == ["cid"]
+    async with aiohttp.ClientSession() as session:  # what the browser does after "Authorize"
+        bad = await session.get(
+            f"http://127.0.0.1:{port}/callback", params={"code": "abc", "state": "forged"}
+        )
+        assert bad.status == 400
+    with pytest.raises(Exception, match="state mismatch"):
+        await task
+    twitch.codes["abc"] = "200"
+    shown.clear()
+    ready.clear()
+    task = asyncio.create_task(
+        invite(
+            "cid",
+            "csecret",
+            BROADCASTER_SCOPES,
+            port=port,
+            id_base=f"{twitch.base}/id/",
+            timeout_s=5,
+            show=shown.append,
+            ready=ready,
+        )
+    )
+    await asyncio.wait_for(ready.wait(), 5)
+    state = parse_qs(urlparse(shown[0]).query)["state"][0]
+    async with aiohttp.ClientSession() as session:
+        ok = await session.get(f"http://127.0.0.1:{port}/callback", params={"code": "abc", "state": state})
+        assert ok.status == 200
+    grant = await task
+    assert (grant.login, grant.user_id, grant.scopes) == ("streamer", "200", ("channel:bot",))
+    assert grant.access_token not in repr(grant)
+
+
+async def test_secrets_file_store_is_private_and_readable_by_core(tmp_path):
+    import stat
+
+    from bot.adapters.token_store import SecretsFileStore
+    from bot.secrets import SecretsError, load_secrets
+
+    path = tmp_path / "secrets.toml"
+    store = SecretsFileStore(path)
+    assert store.get("twitch_token") is None
+    store.set("twitch_token", 'tok"with\\quotes')
+    store.set("twitch_refresh_token", "ref")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    loaded = load_secrets(path, env={})
+    assert (
+        loaded.twitch_token.reveal() == 'tok"with\\quotes' and loaded.twitch_refresh_token.reveal() == "ref"
+    )
+    with pytest.raises(SecretsError, match="unknown key"):
+        store.set("password", "x")
+
+
+async def test_doctor_twitch(twitch: FakeTwitch):
+    from bot.adapters.doctor import check_twitch
+
+    kw = {
+        "id_base": f"{twitch.base}/id/",
+        "helix_base": f"{twitch.base}/helix/",
+        "eventsub_ws": f"{twitch.base}/ws",
+    }
+    checks = await check_twitch("cid", "csecret", "bottoken", ["streamer", "ghost"], **kw)
+    by_name = {c.name: c for c in checks}
+    assert by_name["application"].ok and by_name["bot token"].ok and by_name["EventSub"].ok
+    assert "chatcastbot" in by_name["bot token"].detail
+    assert by_name["channel #streamer"].ok and not by_name["channel #ghost"].ok
+    assert not any("bottoken" in c.detail + c.fix for c in checks)
+    twitch.grant("100", "narrow", "r2", ["user:read:chat"])
+    narrow = {c.name: c for c in await check_twitch("cid", "csecret", "narrow", [], **kw)}
+    assert not narrow["bot token"].ok and "user:write:chat" in narrow["bot token"].detail
+    expired = {c.name: c for c in await check_twitch("cid", "csecret", "expired", [], **kw)}
+    assert not expired["bot token"].ok and "invite twitch --bot" in expired["bot token"].fix
+    assert [c.ok for c in await check_twitch(None, None, None, [])] == [False]

@@ -173,7 +173,7 @@ class DiscordAdapter(Adapter):
         self._token = token
         self._guilds = dict(guild_settings or {})
         self._default = default_settings or DiscordGuildSettings()
-        self._commands_provider = commands_provider
+        self.commands_provider = commands_provider
         self._prefix = command_prefix
         self._api_base = api_base
         self._gateway_url = gateway_url
@@ -237,7 +237,7 @@ class DiscordAdapter(Adapter):
         )
         self._client = client
         tree = app_commands.CommandTree(client)
-        specs = self._commands_provider() if self._commands_provider else []
+        specs = self.commands_provider() if self.commands_provider else []
         for name, description in slash_commands(specs).items():
             tree.add_command(self._make_slash(name, description))
         try:

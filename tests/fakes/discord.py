@@ -56,6 +56,7 @@ def member(uid: str, name: str, roles: list[str] = ()) -> dict[str, Any]:
 @dataclass
 class FakeDiscord:
     token: str = "discord-bot-token"
+    app_flags: int = 1 << 19  # GATEWAY_MESSAGE_CONTENT_LIMITED: the intent is enabled
     guild: dict[str, Any] = field(default_factory=dict)
     forced: dict[str, deque[tuple[int, dict[str, str], dict[str, Any]]]] = field(default_factory=dict)
     posted: list[dict[str, Any]] = field(
@@ -190,6 +191,8 @@ class FakeDiscord:
         api = "/api/v10"
         app.router.add_get(f"{api}/users/@me", self._me)
         app.router.add_get(f"{api}/oauth2/applications/@me", self._app)
+        app.router.add_get(f"{api}/users/@me/guilds", self._guilds)
+        app.router.add_get(f"{api}/gateway/bot", self._gateway_bot)
         app.router.add_post(api + "/channels/{channel}/messages", self._post_message)
         app.router.add_put(api + "/applications/{app}/commands", self._put_commands)
         app.router.add_post(api + "/interactions/{iid}/{itoken}/callback", self._callback)
@@ -247,7 +250,26 @@ class FakeDiscord:
                 "bot_require_code_grant": False,
                 "owner": user("10", "owner"),
                 "verify_key": "k",
-                "flags": 0,
+                "flags": self.app_flags,
+            }
+        )
+
+    async def _guilds(self, request: web.Request) -> web.Response:
+        return _json(
+            [{"id": self.guild["id"], "name": self.guild["name"], "owner": False, "permissions": "0"}]
+        )
+
+    async def _gateway_bot(self, request: web.Request) -> web.Response:
+        return _json(
+            {
+                "url": f"{self.base.replace('http', 'ws')}/gateway",
+                "shards": 1,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 0,
+                    "max_concurrency": 1,
+                },
             }
         )
 

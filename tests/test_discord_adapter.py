@@ -389,3 +389,23 @@ async def test_build_adapters_and_app_id_from_token(tmp_path):
     token = base64.b64encode(b"123456789").decode().rstrip("=") + ".abc.def"
     assert discord_app_id_from_token(token) == "123456789"
     assert discord_app_id_from_token("!!!.x") is None
+
+
+async def test_long_reply_split_to_2000_by_the_outbox(discord_fake: FakeDiscord):
+    from bot.clock import SystemClock
+    from bot.outbox import Outbox
+
+    adapter = make_adapter(discord_fake)
+    await adapter.connect()
+    outbox = Outbox(adapter, clock=SystemClock())
+    await outbox.start()
+    try:
+        words = [f"w{i:04d}" for i in range(800)]  # 4799 characters on one line
+        await outbox.put(Reply("discord", "1/100", " ".join(words)))
+        await outbox.flush(timeout_s=10)
+        parts = [p["content"] for p in discord_fake.posted]
+        assert len(parts) == 3 and all(len(p) <= 2000 for p in parts)
+        assert " ".join(parts).split() == words
+    finally:
+        await outbox.stop()
+        await adapter.close()

@@ -17,7 +17,9 @@ TRAIN_EVAL_SETS = ("test_easy_begin.json", "test_easy_middle.json", "test_medium
 
 def train_game(
     minutes: float = typer.Option(90.0, help="Wall-clock minutes of training in this session."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from <out>/checkpoint.pt when present."),
+    resume: bool = typer.Option(
+        False, "--resume/--fresh", help="Continue from <out>/checkpoint.pt when present."
+    ),
     seed: int = typer.Option(0, help="Seed of numpy and torch (self-play, sampling, initial weights)."),
     out: Path = typer.Option(Path("runs/game"), help="Run directory: checkpoint, metrics.jsonl, curve.png."),
     data: Path = typer.Option(DEFAULT_DATA, help="Folder of solved positions, used ONLY to log strength."),
@@ -60,6 +62,7 @@ def main() -> None:
     @app.callback()
     def _group() -> None:
         """Connect Four self-play training and evaluation."""
+
     app.command("train")(train_game)
     try:
         from skills.game.evaluate import eval_game

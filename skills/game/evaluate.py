@@ -1,0 +1,294 @@
+"""``chatcast eval game``: strength and speed of the Connect Four agent (solver used ONLY here).
+
+Measures, at each difficulty:
+- outcome-preserving move rate per test set (Pons' format or its JSON variant): the share of positions where
+  the agent's move keeps the game-theoretic result (win stays win, draw stays draw; any move of a lost
+  position counts as preserving, so the rate is also reported over won/drawn positions only). Per-move
+  solver scores come from the JSON ``analysis`` or from ``bitbully`` (Pons-style perfect solver);
+- matches vs a uniformly random player, a one-ply greedy player and ``bitbully`` limited to a few search
+  depths, all with both colours; the full solver playing second against our agent playing first;
+- move latency p50/p99 (one game, network in-process) and positions evaluated per second with 1 vs 32
+  concurrent games (leaves batched vs the same 32 searches run one after another).
+
+Writes ``benchmarks/results/game_eval.json`` and prints a table.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import random
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from skills.game.agents import GreedyAgent, MatchResult, RandomAgent, play_match
+from skills.game.mcts import Evaluate, Search, SearchConfig, run_searches, torch_evaluator
+from skills.game.player import DEFAULT_LEVELS, Difficulty
+from skills.game.positions import TestPosition, load_positions, preserves_outcome, sign
+from skills.game.rules import Board
+
+DEFAULT_DATA = Path("../shared/data/connect4_positions")
+DEFAULT_SETS = ("Test_L3_R1", "Test_L2_R1", "Test_L2_R2", "Test_L1_R1", "Test_L1_R2")
+STAGES = {"L3": "end", "L2": "middle", "L1": "beginning"}
+
+
+class LevelAgent:
+    """The bot at one difficulty, choosing for many boards at once (one network batch per round)."""
+
+    def __init__(self, evaluate: Evaluate, level: Difficulty, seed: int = 0, name: str = "agent") -> None:
+        self.evaluate = evaluate
+        self.level = level
+        self.rng = np.random.default_rng(seed)
+        self.name = name
+        self.evaluations = 0
+        self.config = SearchConfig(simulations=level.simulations, root_pruning=level.root_pruning)
+
+    def choose(self, boards: Sequence[Board]) -> list[int]:
+        searches = [Search(b, self.config, self.rng) for b in boards]
+        self.evaluations += run_searches(searches, self.evaluate)
+        return [
+            s.choose_move(self.level.temperature if b.moves < self.level.temperature_moves else 0.0)
+            for s, b in zip(searches, boards, strict=True)
+        ]
+
+
+class SolverAgent:
+    """``bitbully`` (perfect play with opening book; ``max_depth`` limits the search, -1 = full)."""
+
+    def __init__(self, max_depth: int = -1, seed: int = 0) -> None:
+        import bitbully
+
+        self._bb = bitbully
+        self.agent = bitbully.BitBully(max_depth=max_depth, tie_break="random", rng=random.Random(seed))
+        self.name = f"bitbully(depth={max_depth})" if max_depth >= 0 else "bitbully(full)"
+
+    def choose(self, boards: Sequence[Board]) -> list[int]:
+        return [int(self.agent.best_move(self._bb.Board.from_moves(list(b.history)))) for b in boards]
+
+    def move_scores(self, board: Board) -> tuple[int | None, ...]:
+        scores = self.agent.score_all_moves(self._bb.Board.from_moves(list(board.history)))
+        return tuple(scores.get(c) for c in range(7))
+
+
+def _solved(positions: list[TestPosition], solver: SolverAgent | None) -> list[TestPosition]:
+    out = []
+    for p in positions:
+        if p.move_scores is None:
+            if solver is None:
+                raise RuntimeError("bitbully is needed to score positions without per-move analysis")
+            p = TestPosition(p.moves, p.score, solver.move_scores(p.board))
+        out.append(p)
+    return out
+
+
+def outcome_rates(agent: LevelAgent, positions: list[TestPosition], batch: int = 64) -> dict[str, float]:
+    """Outcome-preserving rate over all positions and over won/drawn ones; also exact best-move agreement."""
+    ok, ok_nonlost, n_nonlost, best = 0, 0, 0, 0
+    for i in range(0, len(positions), batch):
+        chunk = positions[i : i + batch]
+        moves = agent.choose([p.board for p in chunk])
+        for p, m in zip(chunk, moves, strict=True):
+            good = preserves_outcome(p, m)
+            ok += good
+            if sign(p.score) >= 0:
+                n_nonlost += 1
+                ok_nonlost += good
+            scores = [s for s in p.move_scores if s is not None]
+            best += p.move_scores[m] == max(scores)
+    n = len(positions)
+    return {
+        "positions": n,
+        "preserve": ok / n,
+        "preserve_won_or_drawn": ok_nonlost / max(1, n_nonlost),
+        "won_or_drawn": n_nonlost,
+        "best_move": best / n,
+    }
+
+
+def _match_row(r: MatchResult) -> dict[str, float]:
+    return {
+        "games": r.games,
+        "wins": r.wins,
+        "draws": r.draws,
+        "losses": r.losses,
+        "score": round(r.score, 4),
+        "losses_as_first": r.losses_as_first,
+        "losses_as_second": r.losses - r.losses_as_first,
+    }
+
+
+def latency(evaluate: Evaluate, level: Difficulty, boards: list[Board]) -> dict[str, float]:
+    """Wall time of one move (ms), one game at a time: p50 / p99 over ``boards``."""
+    agent = LevelAgent(evaluate, level, seed=5)
+    agent.config = SearchConfig(
+        simulations=level.simulations, root_pruning=level.root_pruning, leaves_per_round=8
+    )
+    times = []
+    for b in boards:
+        t = time.perf_counter()
+        agent.choose([b])
+        times.append((time.perf_counter() - t) * 1000)
+    return {
+        "p50_ms": float(np.percentile(times, 50)),
+        "p99_ms": float(np.percentile(times, 99)),
+        "moves": len(times),
+    }
+
+
+def throughput(evaluate: Evaluate, boards: list[Board], simulations: int = 100) -> dict[str, float]:
+    """Positions evaluated per second: 1 game, 32 games batched together, the same 32 run sequentially."""
+    cfg = SearchConfig(simulations=simulations)
+
+    def run(groups: list[list[Board]]) -> float:
+        t, n = time.perf_counter(), 0
+        for g in groups:
+            n += run_searches([Search(b, cfg, np.random.default_rng(0)) for b in g], evaluate)
+        return n / (time.perf_counter() - t)
+
+    b32 = boards[:32]
+    return {
+        "one_game": run([b32[:1]]),
+        "32_batched": run([b32]),
+        "32_sequential": run([[b] for b in b32]),
+        "simulations": simulations,
+    }
+
+
+def eval_game(
+    files: list[Path] = typer.Argument(None, help="More test files (so `--positions A B C` works)."),
+    positions: list[Path] = typer.Option(
+        None, "--positions", help="Test files (Pons text or JSON); repeatable."
+    ),
+    weights: Path = typer.Option(
+        None, help="Network file (default: the shipped skills/game/weights/c4_net.pt)."
+    ),
+    levels: str = typer.Option("easy,normal,hard", help="Comma-separated difficulties."),
+    max_positions: int = typer.Option(200, help="Positions per test set (first N; 0 = all)."),
+    random_games: int = typer.Option(1000, help="Games vs the random player per level (both colours)."),
+    greedy_games: int = typer.Option(200, help="Games vs the one-ply greedy player per level."),
+    solver_games: int = typer.Option(20, help="Games vs depth-limited bitbully per depth and level."),
+    depths: str = typer.Option("2,4,8", help="bitbully search depths for the depth-limited matches."),
+    out: Path = typer.Option(Path("benchmarks/results/game_eval.json"), help="JSON output."),
+    threads: int = typer.Option(1, help="torch CPU threads."),
+) -> None:
+    """Evaluate the Connect Four agent; prints a table and writes JSON (see skills/game/evaluate.py)."""
+    import torch
+
+    from skills.game.network import DEFAULT_WEIGHTS, count_parameters, load_network
+
+    torch.set_num_threads(threads)
+    net = load_network(weights or DEFAULT_WEIGHTS)
+    evaluate = torch_evaluator(net)
+    paths = (
+        list(positions)
+        if positions
+        else [DEFAULT_DATA / s for s in DEFAULT_SETS if (DEFAULT_DATA / s).exists()]
+    )
+    try:
+        solver: SolverAgent | None = SolverAgent()
+    except ImportError:
+        solver = None
+        typer.echo("bitbully not installed: solver matches and text-file scoring skipped", err=True)
+    chosen = [s.strip() for s in levels.split(",") if s.strip()]
+    for lv in chosen:
+        if lv not in DEFAULT_LEVELS:
+            raise typer.BadParameter(f"unknown level {lv!r}; expected easy, normal, hard")
+    started = time.perf_counter()
+    report: dict[str, object] = {
+        "weights": str(weights or DEFAULT_WEIGHTS),
+        "parameters": count_parameters(net),
+        "device": f"CPU ({platform.processor() or platform.machine()}), torch threads={threads}",
+        "levels": {lv: vars(DEFAULT_LEVELS[lv]) for lv in chosen},
+        "sets": {},
+        "matches": {},
+        "speed": {},
+    }
+    sets: dict[str, list[TestPosition]] = {}
+    for p in paths:
+        try:
+            loaded = load_positions(p)
+        except OSError as exc:
+            typer.echo(f"skipped {p}: {exc}", err=True)
+            continue
+        loaded = loaded[:max_positions] if max_positions > 0 else loaded
+        try:
+            sets[p.name] = _solved(loaded, solver)
+        except RuntimeError as exc:
+            typer.echo(f"skipped {p}: {exc}", err=True)
+    for name, pos in sets.items():
+        row = {}
+        for lv in chosen:
+            row[lv] = outcome_rates(LevelAgent(evaluate, DEFAULT_LEVELS[lv], seed=1), pos)
+        report["sets"][name] = row  # type: ignore[index]
+        typer.echo(f"{name}: " + ", ".join(f"{lv} {row[lv]['preserve']:.3f}" for lv in chosen))
+    middle = [q.board for name, ps in sets.items() for q in ps if "L2" in name or "middle" in name][:64]
+    if len(middle) < 32:
+        middle = [Board.from_moves(m) for m in ("44", "4453", "445362", "1234567", "43", "4444", "3") * 10]
+    for lv in chosen:
+        level = DEFAULT_LEVELS[lv]
+        agent = LevelAgent(evaluate, level, seed=2)
+        m: dict[str, object] = {}
+        m["random"] = _match_row(play_match(agent, RandomAgent(seed=3), random_games))
+        m["greedy"] = _match_row(play_match(agent, GreedyAgent(seed=4), greedy_games))
+        if solver is not None:
+            for d in [int(x) for x in depths.split(",") if x.strip()]:
+                m[f"bitbully_depth_{d}"] = _match_row(play_match(agent, SolverAgent(d, seed=d), solver_games))
+            r = play_match(agent, SolverAgent(-1, seed=9), 1)  # one game: our agent first, solver second
+            m["full_solver_second"] = _match_row(r)
+        m["latency"] = latency(evaluate, level, middle[:30])
+        report["matches"][lv] = m  # type: ignore[index]
+        typer.echo(f"{lv}: vs random {m['random']}, latency {m['latency']}")
+    report["speed"] = throughput(evaluate, middle)
+    report["elapsed_s"] = round(time.perf_counter() - started, 1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    _print_table(report, chosen)
+    typer.echo(f"wrote {out}")
+
+
+def _print_table(report: dict, levels: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="Connect Four agent: outcome-preserving move rate (won/drawn only in brackets)")
+    t.add_column("set")
+    for lv in levels:
+        t.add_column(lv, justify="right")
+    for name, row in report["sets"].items():
+        t.add_row(
+            name, *[f"{row[lv]['preserve']:.3f} ({row[lv]['preserve_won_or_drawn']:.3f})" for lv in levels]
+        )
+    m = Table(title="Matches (W/D/L for our agent) and speed")
+    m.add_column("opponent")
+    for lv in levels:
+        m.add_column(lv, justify="right")
+    opponents = list(next(iter(report["matches"].values())).keys()) if report["matches"] else []
+    for opp in opponents:
+        if opp == "latency":
+            m.add_row(
+                "latency p50/p99 ms",
+                *[
+                    f"{report['matches'][lv]['latency']['p50_ms']:.0f}/{report['matches'][lv]['latency']['p99_ms']:.0f}"
+                    for lv in levels
+                ],
+            )
+            continue
+        m.add_row(
+            opp,
+            *[
+                f"{r['wins']}/{r['draws']}/{r['losses']}"
+                for r in (report["matches"][lv][opp] for lv in levels)
+            ],
+        )
+    console = Console()
+    console.print(t)
+    console.print(m)
+    s = report["speed"]
+    console.print(
+        f"positions/s (100 sims): 1 game {s['one_game']:.0f}, 32 batched {s['32_batched']:.0f}, "
+        f"32 sequential {s['32_sequential']:.0f}"
+    )

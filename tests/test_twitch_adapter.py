@@ -521,3 +521,25 @@ async def test_doctor_twitch(twitch: FakeTwitch):
     expired = {c.name: c for c in await check_twitch("cid", "csecret", "expired", [], **kw)}
     assert not expired["bot token"].ok and "invite twitch --bot" in expired["bot token"].fix
     assert [c.ok for c in await check_twitch(None, None, None, [])] == [False]
+
+
+async def test_token_revoked_mid_stream_one_log_line_then_recovers(twitch: FakeTwitch, caplog):
+    store = MemoryStore()
+    adapter = make_adapter(twitch, token_store=store, token_poll_s=0.02)
+    await adapter.connect()
+    caplog.set_level(logging.ERROR, logger="chatcast.adapters.twitch")
+    try:
+        del twitch.user_tokens["bottoken"]  # the streamer/bot revoked the authorisation:
+        twitch.refresh_tokens.clear()  # access and refresh tokens are both dead
+        for _ in range(3):
+            with pytest.raises(ConnectionError, match="waiting for a new one"):
+                await adapter.send(Reply("twitch", "streamer", "lost"))
+        assert sum("rejected" in r.getMessage() for r in caplog.records) == 1
+        twitch.grant("100", "fresh", "fresh-refresh", ["user:read:chat", "user:write:chat", "user:bot"])
+        store.set("twitch_token", "fresh")
+        store.set("twitch_refresh_token", "fresh-refresh")
+        await wait_until(lambda: adapter._recovery is not None and adapter._recovery.done())
+        await adapter.send(Reply("twitch", "streamer", "back"))
+        assert [m["message"] for m in twitch.sent] == ["back"] and twitch.sent_tokens == ["fresh"]
+    finally:
+        await adapter.close()

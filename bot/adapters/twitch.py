@@ -188,8 +188,7 @@ class TwitchAdapter(Adapter):
         self._bot_id = ""
         self._bot_login = ""
         self._closed = False
-        self._auth_lost = asyncio.Event()
-        self._watch_task: asyncio.Task[None] | None = None
+        self._recovery: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -258,12 +257,7 @@ class TwitchAdapter(Adapter):
                 if isinstance(original, HTTPException) and original.status >= 500:
                     raise ConnectionError(f"Twitch id service error (HTTP {original.status})") from None
                 if not warned:
-                    log.error(
-                        "Twitch rejected the bot account's token (expired or revoked) and it could not be "
-                        "refreshed. Run `chatcast invite twitch --bot` to authorise the bot again; waiting "
-                        "for a new token in the secrets store (checking every %.0f s).",
-                        self._token_poll_s,
-                    )
+                    self._log_token_rejected()
                     warned = True
                 await self._wait_for_new_token()
                 continue
@@ -285,14 +279,49 @@ class TwitchAdapter(Adapter):
             return
         raise ConnectionError("the Twitch adapter was closed while waiting for a token")
 
+    def _log_token_rejected(self) -> None:
+        log.error(
+            "Twitch rejected the bot account's token (expired or revoked) and it could not be refreshed. "
+            "Run `chatcast invite twitch --bot` to authorise the bot again; waiting for a new token in the "
+            "secrets store (checking every %.0f s).",
+            self._token_poll_s,
+        )
+
+    def _on_auth_lost(self) -> None:
+        """A send failed because the token is gone: log once, recover in the background."""
+        if self._recovery is None or self._recovery.done():
+            self._log_token_rejected()
+            self._recovery = asyncio.create_task(self._recover_token(), name="twitch-token-recovery")
+
+    async def _recover_token(self) -> None:
+        while not self._closed:
+            await self._wait_for_new_token()
+            if self._closed or self._client is None:
+                return
+            try:
+                await self._client.add_token(self._token, self._refresh)
+            except Exception as exc:
+                log.warning(
+                    "the new Twitch token was not accepted either (%s); still waiting", _describe(exc)
+                )
+                continue
+            log.info("Twitch bot token replaced; sending again")
+            return
+
     async def _wait_for_new_token(self) -> None:
         """Poll the secrets store until its token differs from the rejected one."""
+        from bot.secrets import SecretsError
+
         rejected = self._token
         while not self._closed:
             await asyncio.sleep(self._token_poll_s)
             if self._store is None:
                 continue
-            new = self._store.get(SECRET_TOKEN)
+            try:
+                new = self._store.get(SECRET_TOKEN)
+            except SecretsError as exc:
+                log.warning("cannot read the secrets store: %s", exc)
+                continue
             if new and new != rejected:
                 self._token = new
                 self._refresh = self._store.get(SECRET_REFRESH) or ""
@@ -398,6 +427,9 @@ class TwitchAdapter(Adapter):
         self._queue.put_nowait(None)
 
     async def _teardown(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            self._recovery = None
         try:
             if self._client is not None:
                 await self._client.close(save_tokens=False)
@@ -442,6 +474,9 @@ class TwitchAdapter(Adapter):
                 reply_to_message_id=reply_to,
             )
         except HTTPException as exc:
+            if exc.status == 401 or str(getattr(exc.route, "path", "")).endswith("oauth2/token"):
+                self._on_auth_lost()  # refresh refused (revoked) or still unauthorised after one refresh
+                raise ConnectionError("Twitch rejected the bot token; waiting for a new one") from None
             if exc.status in (400, 403, 422):  # bad message, banned, not allowed: retrying cannot help
                 log.warning(
                     "Twitch refused a message in %s (HTTP %d: %s)",

@@ -30,8 +30,8 @@ from bot.logs import setup_logging
 from bot.secrets import SECRET_NAMES, Secrets, SecretsError, env_var, load_secrets
 
 log = logging.getLogger("chatcast.cli")
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)  # never wrap: error lines must stay copyable
+out = Console(soft_wrap=True)
 
 CONFIG_ENV = "CHATCAST_CONFIG"
 

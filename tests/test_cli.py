@@ -1,0 +1,89 @@
+"""The chatcast command: version, init, config check, replay and the console run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot import __version__
+from bot.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def no_real_skills(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the core skills: the tests must not depend on (or load) the other skills."""
+    monkeypatch.setattr("skills.registry", lambda: {})
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"chatcast {__version__}"
+
+
+def test_init_then_check(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    assert runner.invoke(app, ["init", str(path)]).exit_code == 0
+    assert path.exists()
+    again = runner.invoke(app, ["init", str(path)])
+    assert again.exit_code == 2 and "already exists" in again.stderr
+    check = runner.invoke(app, ["config", "check", "--config", str(path)])
+    assert check.exit_code == 0, check.stderr
+    assert f"{path}: ok" in check.stdout and "channel console/console" in check.stdout
+
+
+def test_config_check_reports_errors(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[bot]\nprefx = "?"\nretention_days = -3\n')
+    result = runner.invoke(app, ["config", "check", "--config", str(path)])
+    assert result.exit_code == 2
+    assert 'config.toml: bot.prefx: unknown key; did you mean "prefix"?' in result.stderr
+    assert "config.toml: bot.retention_days: expected an integer between 0 and 36500, got -3" in result.stderr
+
+
+def test_bad_log_level_is_a_clear_error() -> None:
+    result = runner.invoke(app, ["--log-level", "loud", "config", "check"])
+    assert result.exit_code == 2 and "unknown log level 'loud'" in result.stderr
+
+
+def test_replay_writes_report(tmp_path: Path) -> None:
+    log = tmp_path / "chat.txt"
+    log.write_text(
+        "[2024-01-01 10:00:00 UTC] ann: hi\n[2024-01-01 10:00:05 UTC] ben: !help\nnot a line\n"
+        "[2024-01-01 10:00:09 UTC] ann: !mydata\n",
+        encoding="utf-8",
+    )
+    report = tmp_path / "rep"
+    result = runner.invoke(
+        app, ["replay", str(log), "--report", str(report), "--db", str(tmp_path / "x.db"), "--no-engine",
+              "--no-progress"],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((report / "summary.json").read_text())
+    assert (summary["messages"], summary["lines_skipped"], summary["commands_handled"]) == (3, 1, 2)
+    assert summary["replies_sent"] == 2 and summary["skill_errors"] == 0
+    assert "skipped line 3" in result.stderr
+    assert "ben: !help" in (report / "transcript.txt").read_text()
+
+
+def test_replay_missing_log(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["replay", str(tmp_path / "nope.txt"), "--no-engine"])
+    assert result.exit_code == 2 and "chat log not found" in result.stderr
+
+
+def test_run_console_as_moderator(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[bot]\ndata_dir = "data"\n[[channels]]\nplatform = "console"\nname = "console"\n')
+    result = runner.invoke(
+        app, ["run", "--config", str(cfg), "--as", "Mia", "--role", "moderator", "--no-engine", "--console"],
+        input="!help\n!mydata\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "chatting as Mia (moderator)" in result.stdout
+    assert "chatcast: Commands: !help" in result.stdout
+    assert "chatcast: @Mia stored about you: seen in 1 channel(s)" in result.stdout
+    assert (tmp_path / "data" / "chatcast.db").exists()

@@ -1,0 +1,169 @@
+"""Config validation (exact messages), per-channel merging, secrets and log redaction."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import Field
+
+from bot.config import ConfigError, load_config
+from bot.logs import SecretRedactingFilter
+from bot.secrets import Secret, SecretsError, load_secrets
+from skills.base import Skill, SkillSettings
+
+
+class FaqSettings(SkillSettings):
+    threshold: float = Field(0.5, ge=0, le=1)
+    max_answers: int = Field(3, ge=1)
+    greeting: str = "hi"
+
+
+class FakeFaq(Skill):
+    name = "faq"
+    Settings = FaqSettings
+
+
+SKILLS = {"faq": FakeFaq}
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), skill_classes=SKILLS)
+    return info.value.problems
+
+
+def test_defaults_without_file() -> None:
+    config = load_config(None, skill_classes=SKILLS)
+    assert config.bot.prefix == "!" and config.bot.retention_days == 90
+    assert config.settings_for("faq", "twitch", "any").threshold == 0.5
+    assert config.enabled_for("faq", "twitch", "any")
+    assert config.enabled_for("core", "twitch", "any")  # the built-in help is always known
+    assert not config.enabled_for("nope", "twitch", "any")
+
+
+def test_channel_value_error_names_file_path_expected_and_found(tmp_path: Path) -> None:
+    text = '[[channels]]\nplatform = "twitch"\nname = "a"\n[channels.skills.faq]\nthreshold = "high"\n'
+    assert problems(tmp_path, text) == [
+        'config.toml: channels[0].skills.faq.threshold: expected a number between 0 and 1, got "high"'
+    ]
+
+
+def test_bot_section_errors(tmp_path: Path) -> None:
+    text = '[bot]\nprefx = "?"\noverflow = "wrap"\ntime_budget_s = -1\nmods_bypass_cooldowns = "maybe"\n'
+    assert sorted(problems(tmp_path, text)) == sorted([
+        'config.toml: bot.prefx: unknown key; did you mean "prefix"?',
+        'config.toml: bot.overflow: expected one of "split", "truncate", got "wrap"',
+        "config.toml: bot.time_budget_s: expected a number > 0 and <= 600, got -1",
+        'config.toml: bot.mods_bypass_cooldowns: expected true or false, got "maybe"',
+    ])
+
+
+def test_unknown_skill_top_level_and_channel_keys(tmp_path: Path) -> None:
+    text = (
+        '[skils]\n[skills.fqa]\nx = 1\n[skills.faq]\nmax_answer = 2\n'
+        '[[channels]]\nplatform = "twitch"\nnme = "a"\n'
+        '[[channels]]\nplatform = "twich"\nname = "b"\n'
+    )
+    assert problems(tmp_path, text) == [
+        'config.toml: skils: unknown key; did you mean "skills"?',
+        'config.toml: skills.fqa: unknown skill; did you mean "faq"?',
+        'config.toml: skills.faq.max_answer: unknown key; did you mean "max_answers"?',
+        "config.toml: channels[0].name: missing required key",
+        'config.toml: channels[0].nme: unknown key; did you mean "name"?',
+        'config.toml: channels[1].platform: expected one of "twitch", "discord", "console", "replay", '
+        'got "twich"',
+    ]
+
+
+def test_duplicate_channel(tmp_path: Path) -> None:
+    text = '[[channels]]\nplatform = "twitch"\nname = "A"\n[[channels]]\nplatform = "twitch"\nname = "a"\n'
+    assert problems(tmp_path, text) == [
+        "config.toml: channels[1]: channel twitch/a is already configured as channels[0]"
+    ]
+
+
+def test_toml_syntax_error_names_line(tmp_path: Path) -> None:
+    assert problems(tmp_path, '[bot]\nname = "x"\nprefix = \n') == [
+        "config.toml: line 3, column 10: invalid TOML: Invalid value"
+    ]
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.toml", skill_classes=SKILLS)
+
+
+def test_channel_overrides_merge_over_defaults(tmp_path: Path) -> None:
+    text = (
+        '[bot]\nprefix = "?"\ndata_dir = "d"\n[skills.faq]\nthreshold = 0.7\ngreeting = "yo"\n'
+        '[[channels]]\nplatform = "twitch"\nname = "Loud"\nprefix = "!"\n'
+        "[channels.skills.faq]\nthreshold = 0.9\n"
+        '[[channels]]\nplatform = "twitch"\nname = "quiet"\n[channels.skills.faq]\nenabled = false\n'
+    )
+    config = load_config(write(tmp_path, text), skill_classes=SKILLS)
+    loud = config.settings_for("faq", "twitch", "loud")
+    assert (loud.threshold, loud.greeting) == (0.9, "yo")
+    assert config.settings_for("faq", "twitch", "other").threshold == 0.7
+    assert not config.enabled_for("faq", "twitch", "quiet")
+    assert config.prefix_for("twitch", "LOUD") == "!" and config.prefix_for("twitch", "quiet") == "?"
+    assert config.data_dir == tmp_path / "d"
+
+
+def test_example_config_is_valid() -> None:
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    config = load_config(example, skill_classes=SKILLS)
+    assert any(c.platform == "console" for c in config.channels)
+
+
+def test_secret_never_shows_its_value() -> None:
+    secret = Secret("oauth:abcdef123456")
+    assert "abcdef" not in repr(secret) + str(secret) + f"{secret}" + repr([secret])
+    assert secret.reveal() == "oauth:abcdef123456"
+
+
+def test_secrets_file_must_be_private(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.toml"
+    path.write_text('twitch_token = "tok-from-file"\ndiscord_token = "disc"\n')
+    os.chmod(path, 0o644)
+    with pytest.raises(SecretsError, match="mode 0644.*chmod 600"):
+        load_secrets(path, env={})
+    os.chmod(path, 0o600)
+    secrets = load_secrets(path, env={"CHATCAST_TWITCH_TOKEN": "tok-from-env"})
+    assert secrets.twitch_token is not None and secrets.twitch_token.reveal() == "tok-from-env"
+    assert secrets.discord_token is not None and secrets.discord_token.reveal() == "disc"
+    assert secrets.has_twitch and secrets.has_discord
+    path.write_text('twitch_tokn = "x"\n')
+    with pytest.raises(SecretsError, match='twitch_tokn: unknown key; did you mean "twitch_token"'):
+        load_secrets(path, env={})
+
+
+def test_no_secrets_configured() -> None:
+    secrets = load_secrets(None, env={})
+    assert not secrets.has_twitch and secrets.values() == []
+
+
+def test_redaction_filter_hides_secrets_in_messages_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("test.redact")
+    redactor = SecretRedactingFilter(["supersecrettoken"])
+    logger.addFilter(redactor)
+    try:
+        with caplog.at_level(logging.INFO, logger="test.redact"):
+            logger.info("connecting with %s", "supersecrettoken")
+            try:
+                raise RuntimeError("bad token supersecrettoken")
+            except RuntimeError:
+                logger.exception("failed")
+    finally:
+        logger.removeFilter(redactor)
+    text = caplog.text
+    assert "supersecrettoken" not in text
+    assert text.count("********") >= 2

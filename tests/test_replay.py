@@ -1,0 +1,158 @@
+"""Chat-log parsing, the replay adapter and a whole replay of a small log written here."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.chatlog import LogLineError, parse_line, parse_timestamp
+from bot.adapters.replay import ReplayAdapter
+from bot.clock import ManualClock
+from bot.commands import CommandContext, command
+from bot.config import load_config
+from bot.events import ChatMessage, Presence, Role, StreamStatus
+from bot.replay_job import run_replay
+from skills.base import Skill
+
+LOG = """\
+# channel: streamer
+[2024-10-10 12:58:39 UTC] alice: hello chat
+[2024-10-10 12:58:40 UTC] bob: !echo one two
+this line is broken
+[2024-10-10 12:58:45 UTC] Alice: !help
+
+{"ts": "2024-10-10T12:59:00Z", "user": "carol", "text": "!echo json", "roles": ["mod"]}
+[2024-10-10 12:59:05 UTC] streamer: !boom
+{"ts": 1728565150, "user": "dave", "text": "hi 👋"}
+[2024-10-10 12:59:20 UTC] bob:
+{"user": "eve", "text": "x", "ts": "yesterday"}
+[2024-10-10 12:59:30 UTC] erin: !mydata
+"""
+
+
+class EchoSkill(Skill):
+    name = "echo"
+
+    @command("echo")
+    async def echo(self, ctx: CommandContext) -> None:
+        await ctx.reply("echo: " + ctx.rest)
+
+    @command("boom")
+    async def boom(self, ctx: CommandContext) -> None:
+        raise RuntimeError("deliberate failure")
+
+
+def test_parse_twitch_line() -> None:
+    line = parse_line("[2024-10-10 12:58:39 UTC] Some_User: hi: there [x]\r\n")
+    assert line is not None
+    assert line.timestamp == datetime(2024, 10, 10, 12, 58, 39, tzinfo=UTC)
+    assert (line.user, line.text, line.roles) == ("Some_User", "hi: there [x]", frozenset())
+
+
+def test_parse_json_line_and_timestamps() -> None:
+    raw = '{"ts": "2024-10-10T14:58:39+02:00", "user": "m", "text": "t", "roles": ["vip", "MOD"]}'
+    line = parse_line(raw)
+    assert line is not None
+    assert line.timestamp == datetime(2024, 10, 10, 12, 58, 39, tzinfo=UTC)
+    assert line.roles == frozenset({Role.VIP, Role.MODERATOR})
+    assert parse_timestamp(0) == datetime(1970, 1, 1, tzinfo=UTC)
+    assert parse_timestamp("2024-01-01 00:00:00 UTC") == datetime(2024, 1, 1, tzinfo=UTC)
+    assert parse_line("   ") is None and parse_line("# comment") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("no brackets: hi", "expected '[YYYY-MM-DD HH:MM:SS UTC] user: text'"),
+        ("[2024-10-10 12:58:39 UTC] bob: ", "empty message"),
+        ('{"ts": 1, "user": "x"', "invalid JSON"),
+        ('{"ts": 1, "user": "x", "text": "t", "roles": ["king"]}', "unknown role 'king'"),
+        ('{"ts": true, "user": "x", "text": "t"}', '"ts" must be ISO-8601 text or Unix seconds'),
+        ('{"ts": 1, "text": "t"}', 'needs a non-empty string "user"'),
+        ("[2024-13-45 12:58:39 UTC] bob: hi", None),
+    ],
+)
+def test_malformed_lines(text: str, reason: str | None) -> None:
+    with pytest.raises((LogLineError, ValueError)) as info:
+        parse_line(text)
+    if reason:
+        assert reason in str(info.value)
+
+
+async def test_adapter_events_and_clock() -> None:
+    clock = ManualClock()
+    adapter = ReplayAdapter(io.StringIO(LOG), clock=clock)
+    events = [e async for e in adapter.listen()]
+    assert adapter.channel == "streamer"  # from the '# channel:' comment
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[0] == "StreamStatus" and kinds[-1] == "StreamStatus"
+    messages = [e for e in events if isinstance(e, ChatMessage)]
+    authors = [m.author.user_id for m in messages]
+    assert authors == ["alice", "bob", "alice", "carol", "streamer", "dave", "erin"]
+    assert [p.viewer.user_id for p in events if isinstance(p, Presence)] == [
+        "alice", "bob", "carol", "streamer", "dave", "erin"
+    ]
+    assert messages[3].author.has(Role.MODERATOR)
+    assert messages[4].author.level == Role.BROADCASTER
+    assert (adapter.lines_read, adapter.lines_skipped, adapter.messages) == (10, 3, 7)
+    assert [s.line_no for s in adapter.skipped] == [4, 10, 11]
+    assert clock.now() == datetime(2024, 10, 10, 12, 59, 30, tzinfo=UTC)
+    assert isinstance(events[-1], StreamStatus) and not events[-1].online
+
+
+async def test_speed_waits_scaled_log_time() -> None:
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    text = "[2024-01-01 00:00:00 UTC] a: x\n[2024-01-01 00:00:10 UTC] b: y\n[2024-01-01 00:00:13 UTC] a: z\n"
+    adapter = ReplayAdapter(io.StringIO(text), clock=ManualClock(), speed=2.0, sleep=fake_sleep)
+    _ = [e async for e in adapter.listen()]
+    assert waits == [5.0, 1.5]
+    with pytest.raises(ValueError, match="speed must be >= 0"):
+        ReplayAdapter(io.StringIO(text), clock=ManualClock(), speed=-1)
+
+
+async def test_whole_replay_summary_transcript_and_presence(tmp_path: Path) -> None:
+    config = load_config(None, skill_classes={"echo": EchoSkill})
+    log = tmp_path / "chat.txt"
+    log.write_text(LOG, encoding="utf-8")
+    report = tmp_path / "report"
+    summary, folder = await run_replay(
+        config, log, report_dir=report, db_path=tmp_path / "c.db", use_engine=False,
+        skill_classes={"echo": EchoSkill},
+    )
+    assert folder == report
+    on_disk = json.loads((report / "summary.json").read_text())
+    for key in ("lines_read", "lines_skipped", "messages", "distinct_viewers", "commands_handled",
+                "replies_sent", "replies_dropped", "skill_errors", "messages_per_s"):
+        assert key in on_disk
+    assert (summary["lines_read"], summary["lines_skipped"], summary["messages"]) == (10, 3, 7)
+    assert summary["distinct_viewers"] == 6
+    assert summary["commands_handled"] == 5  # echo x2, help, boom, mydata
+    assert summary["skill_errors"] == 1  # !boom raised; the replay carried on
+    assert summary["replies_sent"] == 4
+    assert summary["presence_rows"] == 6 and summary["viewers_without_presence"] == 0
+    assert summary["messages_per_s"] > 0
+    assert [e["line"] for e in summary["skipped_examples"]] == [4, 10, 11]
+    transcript = (report / "transcript.txt").read_text()
+    assert "[2024-10-10 12:58:40 UTC] #streamer chatcast: echo: one two" in transcript
+    assert "    in reply to [2024-10-10 12:58:40 UTC] bob: !echo one two" in transcript
+    assert "echo: json" in transcript and "!echo" in transcript.split("Commands:")[1]
+    assert "@erin stored about you: seen in 1 channel(s)" in transcript
+
+    from storage.db import Database
+    from storage.watch import presence_rows
+
+    db = Database(tmp_path / "c.db")
+    rows = {r["user_id"]: r for r in presence_rows(db, "replay", "streamer")}
+    assert set(rows) == {"alice", "bob", "carol", "streamer", "dave", "erin"}
+    assert rows["alice"]["message_count"] == 2 and rows["alice"]["display_name"] == "Alice"
+    closed = db.raw.execute("SELECT COUNT(*) FROM stream_sessions WHERE ended_at IS NOT NULL").fetchone()[0]
+    assert closed == 1
+    assert db.integrity_ok()

@@ -217,9 +217,14 @@ async def test_5xx_beyond_retries_raises_connection_error(twitch: FakeTwitch):
 
 
 async def test_401_refreshes_once_and_saves_new_token(twitch: FakeTwitch):
+    from bot.logs import SecretRedactingFilter
+
     store = MemoryStore()
     adapter = make_adapter(twitch, token_store=store)
     await adapter.connect()
+    handler, redactor = logging.NullHandler(), SecretRedactingFilter()
+    handler.addFilter(redactor)
+    logging.getLogger().addHandler(handler)
     try:
         del twitch.user_tokens["bottoken"]  # Twitch expired the access token mid-stream
         await adapter.send(Reply("twitch", "streamer", "still here"))
@@ -229,7 +234,12 @@ async def test_401_refreshes_once_and_saves_new_token(twitch: FakeTwitch):
         assert twitch.requests.count("POST /id/oauth2/token") == 2  # app token + one refresh
         await wait_until(lambda: store.get("twitch_token") == new_token)
         assert store.get("twitch_refresh_token") not in (None, "botrefresh")
+        assert (
+            redactor.redact(f"url?refresh_token={store.get('twitch_refresh_token')}")
+            == "url?refresh_token=********"
+        )
     finally:
+        logging.getLogger().removeHandler(handler)
         await adapter.close()
 
 

@@ -325,6 +325,7 @@ class TwitchAdapter(Adapter):
             if new and new != rejected:
                 self._token = new
                 self._refresh = self._store.get(SECRET_REFRESH) or ""
+                redact_in_logs(self._token, self._refresh)
                 log.info("found a new Twitch bot token in the secrets store; logging in again")
                 return
 
@@ -601,6 +602,7 @@ class TwitchAdapter(Adapter):
         if str(getattr(payload, "user_id", "")) != self._bot_id:
             return
         self._token, self._refresh = payload.token, payload.refresh_token
+        redact_in_logs(payload.token, payload.refresh_token)
         log.info("Twitch bot token refreshed")
         if self._store is not None:
             try:
@@ -615,6 +617,20 @@ class TwitchAdapter(Adapter):
             "channel was banned/deleted; run `chatcast invite twitch --bot` if chat stops",
             getattr(payload, "reason", "unknown reason"),
         )
+
+
+def redact_in_logs(*values: str) -> None:
+    """Add ``values`` (new tokens) to every ``bot.logs.SecretRedactingFilter`` on the root log handlers.
+
+    The core's filter knows the secrets loaded at start; tokens obtained later (refresh, secrets store)
+    are added here, so a library error message quoting a URL with a refresh token is still redacted.
+    """
+    from bot.logs import SecretRedactingFilter
+
+    for handler in logging.getLogger().handlers:
+        for flt in handler.filters:
+            if isinstance(flt, SecretRedactingFilter):
+                flt.add(v for v in values if v)
 
 
 def _ts(payload: Any) -> datetime:

@@ -49,6 +49,16 @@ OAUTH_SCOPES = ("bot", "applications.commands")
 MANAGE_MESSAGES = 1 << 13
 
 _SEEN_IDS = 4096
+
+
+class _DropVoiceHint(logging.Filter):
+    """discord.py warns at every Client() that voice libraries are missing; the bot never joins voice."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "voice will NOT be supported" not in record.getMessage()
+
+
+logging.getLogger("discord.client").addFilter(_DropVoiceHint())
 _GATEWAY_LOST = object()  # queued when the gateway stops without close(): listen() raises
 
 

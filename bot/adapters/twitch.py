@@ -62,6 +62,16 @@ BADGE_ROLES: dict[str, Role] = {
 _SEEN_IDS = 4096  # notifications remembered for de-duplication (EventSub is at-least-once)
 
 
+class _DropStarletteHint(logging.Filter):
+    """twitchio warns at every Client() that Starlette is missing; its web server is not used here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "StarletteAdapter" not in record.getMessage()
+
+
+logging.getLogger("twitchio.client").addFilter(_DropStarletteHint())
+
+
 @dataclass(frozen=True, slots=True)
 class TwitchURLs:
     """Where Twitch lives; tests point these at a local fake. ``eventsub_ws`` without a query string."""

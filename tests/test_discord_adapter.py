@@ -165,8 +165,10 @@ async def test_unanswered_slash_placeholder_is_removed(discord_fake: FakeDiscord
     adapter = make_adapter(discord_fake, slash_reply_timeout_s=0.05)
     await adapter.connect()
     try:
-        await discord_fake.slash(PLAIN, "help")
+        iid = await discord_fake.slash(PLAIN, "help")
         await wait_until(lambda: {"deleted": True} in discord_fake.webhook_edits)
+        await adapter.send(Reply("discord", "1/100", "late answer", in_reply_to=f"interaction-{iid}"))
+        assert [f["content"] for f in discord_fake.followups] == ["late answer"]
     finally:
         await adapter.close()
 

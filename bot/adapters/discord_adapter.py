@@ -430,6 +430,7 @@ class DiscordAdapter(Adapter):
             return
         interaction, answered = entry
         if not answered:
+            entry[1] = True  # a late answer becomes a follow-up message
             try:
                 await interaction.delete_original_response()
             except Exception as exc:
@@ -503,7 +504,7 @@ class DiscordAdapter(Adapter):
             entry = self._interactions.get(reply.in_reply_to or "")
             if entry is not None:
                 await self._answer_interaction(entry, kwargs)
-            elif reply.whisper_to:
+            elif reply.whisper_to and reply.whisper_to.isdigit():
                 user = await self._client.fetch_user(int(reply.whisper_to))
                 await user.send(**kwargs)
             else:

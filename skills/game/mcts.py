@@ -155,6 +155,7 @@ class Search:
         if not self.root.moves:
             self.root.moves = board.legal_moves()
         self.simulations = 0
+        self._inflight = 0
         self._root_pending = True
 
     @property
@@ -176,7 +177,7 @@ class Search:
             return [(self.root, [])]
         out = []
         for _ in range(self.config.leaves_per_round):
-            if self.done:
+            if self.simulations + self._inflight >= self.config.simulations or self.root.proven is not None:
                 break
             path: list[tuple[Node, int]] = []
             node = self.root
@@ -202,6 +203,7 @@ class Search:
                 self._undo(path)
                 break
             node.pending = True
+            self._inflight += 1
             out.append((node, path))
         return out
 
@@ -213,6 +215,7 @@ class Search:
             self._root_pending = False
             self._add_noise()
             return
+        self._inflight -= 1
         self._backup(path, value)
         self.simulations += 1
 

@@ -116,11 +116,13 @@ async def wait_until(predicate, timeout=5.0):
 
 
 async def test_stream_online_update_offline_become_stream_status(twitch: FakeTwitch):
+    twitch.channel_info["200"] = {"title": "Soon", "game_name": "Just Chatting"}
     adapter = make_adapter(twitch)
     await adapter.connect()
     events = adapter.listen()
     try:
-        await next_event(events, StreamStatus)  # status at join
+        status = await next_event(events, StreamStatus)  # status at join, from Get Channel Information
+        assert (status.online, status.title, status.category) == (False, "Soon", "Just Chatting")
         who = {
             "broadcaster_user_id": "200",
             "broadcaster_user_login": "streamer",
@@ -130,7 +132,7 @@ async def test_stream_online_update_offline_become_stream_status(twitch: FakeTwi
             "stream.online", "200", {**who, "id": "1", "type": "live", "started_at": "2024-01-01T00:00:00Z"}
         )
         status = await next_event(events, StreamStatus)
-        assert (status.channel, status.online) == ("streamer", True)
+        assert (status.channel, status.online, status.category) == ("streamer", True, "Just Chatting")
         await twitch.notify(
             "channel.update",
             "200",
@@ -147,7 +149,7 @@ async def test_stream_online_update_offline_become_stream_status(twitch: FakeTwi
         assert (status.online, status.title, status.category) == (True, "Speedrun", "Celeste")
         await twitch.notify("stream.offline", "200", who)
         status = await next_event(events, StreamStatus)
-        assert status.online is False
+        assert (status.online, status.category) == (False, "Celeste")  # last known category is kept
     finally:
         await adapter.close()
 

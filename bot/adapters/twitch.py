@@ -194,6 +194,7 @@ class TwitchAdapter(Adapter):
         self._channels: dict[str, str] = {}  # login -> broadcaster user id
         self._logins: dict[str, str] = {}  # broadcaster user id -> login
         self._live: dict[str, bool] = {}
+        self._info: dict[str, tuple[str | None, str | None]] = {}  # login -> (title, category)
         self._privileged: set[str] = set()
         self._bot_id = ""
         self._bot_login = ""
@@ -395,29 +396,32 @@ class TwitchAdapter(Adapter):
         return True
 
     async def _emit_current_status(self, login: str, broadcaster_id: str) -> None:
-        """Ask Helix whether the channel is live now, so a bot started mid-stream knows it."""
+        """Ask Helix whether the channel is live now (and its title/category), so a bot started
+        mid-stream knows it. Failures only lose this first status."""
         from twitchio.http import Route
 
+        http = self._client.http
         try:
-            data = await self._client.http.request_json(
-                Route("GET", "streams", params={"user_id": broadcaster_id})
-            )
+            data = await http.request_json(Route("GET", "streams", params={"user_id": broadcaster_id}))
+            streams = data.get("data") or []
+            if streams:
+                info = streams[0]
+            else:
+                channels = await http.request_json(
+                    Route("GET", "channels", params={"broadcaster_id": broadcaster_id})
+                )
+                info = (channels.get("data") or [{}])[0]
         except Exception as exc:
             log.debug("Twitch %s: stream status unknown (%s)", login, _describe(exc))
             return
-        streams = data.get("data") or []
-        live = bool(streams)
-        self._live[login] = live
-        stream = streams[0] if streams else {}
-        self._queue.put_nowait(
-            StreamStatus(
-                "twitch",
-                login,
-                live,
-                title=stream.get("title") or None,
-                category=stream.get("game_name") or None,
-            )
-        )
+        self._live[login] = bool(streams)
+        self._info[login] = (info.get("title") or None, info.get("game_name") or None)
+        self._queue.put_nowait(self._status(login, bool(streams)))
+
+    def _status(self, login: str, online: bool, payload: Any = None) -> StreamStatus:
+        """A ``StreamStatus`` carrying the last known title and category (events that lack them keep them)."""
+        title, category = self._info.get(login, (None, None))
+        return StreamStatus("twitch", login, online, timestamp=_ts(payload), title=title, category=category)
 
     def listen(self) -> AsyncIterator[Event]:
         """Yield events until ``close()``."""
@@ -586,27 +590,20 @@ class TwitchAdapter(Adapter):
         login = self._status_channel(payload)
         if login is not None:
             self._live[login] = True
-            self._queue.put_nowait(StreamStatus("twitch", login, True, timestamp=_ts(payload)))
+            self._queue.put_nowait(self._status(login, True, payload))
 
     async def _on_offline(self, payload: Any) -> None:
         login = self._status_channel(payload)
         if login is not None:
             self._live[login] = False
-            self._queue.put_nowait(StreamStatus("twitch", login, False, timestamp=_ts(payload)))
+            self._queue.put_nowait(self._status(login, False, payload))
 
     async def _on_update(self, payload: Any) -> None:
         login = self._status_channel(payload)
         if login is not None:
-            self._queue.put_nowait(
-                StreamStatus(
-                    "twitch",
-                    login,
-                    self._live.get(login, False),
-                    timestamp=_ts(payload),
-                    title=getattr(payload, "title", None) or None,
-                    category=getattr(payload, "category_name", None) or None,
-                )
-            )
+            title = getattr(payload, "title", None) or None
+            self._info[login] = (title, getattr(payload, "category_name", None) or None)
+            self._queue.put_nowait(self._status(login, self._live.get(login, False), payload))
 
     async def _on_token_refreshed(self, payload: Any) -> None:
         if str(getattr(payload, "user_id", "")) != self._bot_id:

@@ -40,6 +40,7 @@ class FakeTwitch:
     codes: dict[str, str] = field(default_factory=dict)  # authorization code -> user_id
     forbidden_channels: set[str] = field(default_factory=set)  # broadcaster ids the bot may not read
     live: dict[str, dict[str, Any]] = field(default_factory=dict)  # broadcaster id -> stream
+    channel_info: dict[str, dict[str, Any]] = field(default_factory=dict)  # broadcaster id -> title, game
     forced: dict[str, deque[tuple[int, dict[str, str], dict[str, Any]]]] = field(default_factory=dict)
     sent: list[dict[str, Any]] = field(default_factory=list)  # Send Chat Message bodies
     sent_times: list[float] = field(default_factory=list)
@@ -81,6 +82,7 @@ class FakeTwitch:
         app.router.add_get("/id/oauth2/validate", self._validate)
         app.router.add_get("/helix/users", self._users)
         app.router.add_get("/helix/streams", self._streams)
+        app.router.add_get("/helix/channels", self._channel_info)
         app.router.add_post("/helix/eventsub/subscriptions", self._subscribe)
         app.router.add_delete("/helix/eventsub/subscriptions", self._unsubscribe)
         app.router.add_post("/helix/chat/messages", self._chat)
@@ -202,6 +204,13 @@ class FakeTwitch:
             return self._unauthorized()
         ids = request.query.getall("user_id", [])
         return web.json_response({"data": [self.live[i] for i in ids if i in self.live], "pagination": {}})
+
+    async def _channel_info(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return self._unauthorized()
+        bid = request.query.get("broadcaster_id", "")
+        info = self.channel_info.get(bid, {"title": "", "game_name": ""})
+        return web.json_response({"data": [{"broadcaster_id": bid, **info}]})
 
     async def _subscribe(self, request: web.Request) -> web.Response:
         if not self._authorised(request):

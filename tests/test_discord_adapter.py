@@ -411,3 +411,30 @@ async def test_long_reply_split_to_2000_by_the_outbox(discord_fake: FakeDiscord)
     finally:
         await outbox.stop()
         await adapter.close()
+
+
+async def test_5xx_retried_by_discord_py_then_sent_once(discord_fake: FakeDiscord):
+    adapter = make_adapter(discord_fake)
+    await adapter.connect()
+    try:
+        discord_fake.force("POST /api/v10/channels/100/messages", 502)  # discord.py waits 1 s, retries
+        await adapter.send(Reply("discord", "1/100", "after a bad gateway"))
+        assert discord_fake.requests.count("POST /api/v10/channels/100/messages") == 2
+        assert [p["content"] for p in discord_fake.posted] == ["after a bad gateway"]
+    finally:
+        await adapter.close()
+
+
+async def test_missing_permission_is_logged_and_skipped(discord_fake: FakeDiscord, caplog):
+    adapter = make_adapter(discord_fake)
+    await adapter.connect()
+    try:
+        discord_fake.force(
+            "POST /api/v10/channels/100/messages", 403, {"message": "Missing Permissions", "code": 50013}
+        )
+        await adapter.send(Reply("discord", "1/100", "nope"))  # no exception: retrying cannot help
+        assert discord_fake.posted == [] and any(
+            "missing permission" in r.getMessage() for r in caplog.records
+        )
+    finally:
+        await adapter.close()

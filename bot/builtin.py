@@ -46,10 +46,35 @@ def describe_command(spec: CommandSpec, prefix: str) -> str:
     return " ".join(bits)
 
 
+def group_names(names: list[str], prefix: str) -> list[str]:
+    """Fold sub-commands under their command: ``["story", "story add", "story end"]`` with ``!`` ->
+    ``["!story [add|end]"]``; ``["c4 top"]`` alone -> ``["!c4 top"]``. Order of first appearance kept."""
+    groups: dict[str, tuple[bool, list[str]]] = {}
+    for name in names:
+        head, _, sub = name.partition(" ")
+        has_base, subs = groups.setdefault(head, (False, []))
+        if sub:
+            subs.append(sub)
+        else:
+            groups[head] = (True, subs)
+    out = []
+    for head, (has_base, subs) in groups.items():
+        subs = sorted(set(subs))
+        if not subs:
+            out.append(prefix + head)
+        elif has_base:
+            out.append(f"{prefix}{head} [{'|'.join(subs)}]")
+        elif len(subs) == 1:
+            out.append(f"{prefix}{head} {subs[0]}")
+        else:
+            out.append(f"{prefix}{head} {'|'.join(subs)}")
+    return out
+
+
 def command_list(specs: list[CommandSpec], prefix: str, max_len: int) -> str:
-    """``Commands: !a, !b, ... (!help CMD for details)`` cut to ``max_len`` characters (names whole)."""
+    """``Commands: !a, !b [x|y], ... (!help CMD for details)`` cut to ``max_len`` characters."""
     tail = f" ({prefix}help CMD for details)"
-    names = ", ".join(prefix + s.name for s in specs)
+    names = ", ".join(group_names([s.name for s in specs], prefix))
     body = f"Commands: {names}"
     if len(body) + len(tail) <= max_len:
         return body + tail

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from bot.builtin import BuiltinSkill, command_list, describe_command
+from bot.builtin import BuiltinSkill, command_list, describe_command, group_names
 from bot.clock import ManualClock
 from bot.commands import command
 from bot.events import ChatMessage, Reply, Role, Viewer
@@ -75,7 +75,7 @@ async def test_help_lists_only_commands_the_caller_may_use():
     assert "!faq" in viewer_help and "!play" in viewer_help and "!help" in viewer_help
     assert "faq add" not in viewer_help
     mod_help = await ask(router, sent, "!commands", Role.MODERATOR)
-    assert "!faq add" in mod_help
+    assert "!faq [add]" in mod_help
 
 
 async def test_help_hides_disabled_skills_and_uses_channel_prefix():
@@ -108,3 +108,8 @@ def test_describe_and_list_helpers():
     spec = Faq.faq_add.__chatcast_command__
     assert describe_command(spec, "!").startswith("!faq add (moderators and up)")
     assert command_list([spec], "!", 500) == "Commands: !faq add (!help CMD for details)"
+
+
+def test_group_names_folds_subcommands():
+    names = ["story", "story start", "help", "story add", "c4 top", "c4 stats", "solo sub"]
+    assert group_names(names, "!") == ["!story [add|start]", "!help", "!c4 stats|top", "!solo sub"]

@@ -117,13 +117,21 @@ def test_mcts_with_uniform_net_beats_random_and_greedy_players():
     assert play_match(GreedyAgent(seed=2), RandomAgent(seed=3), 40).score > 0.7
 
 
-def test_easy_level_can_miss_a_win():
-    b = Board.from_moves("112233")
-    seen = set()
-    player = BotPlayer(lambda s: None, seed=0)  # not used: we search synchronously below
-    cfg = player.config_for("easy")
-    for seed in range(30):
-        s = Search(b, cfg, np.random.default_rng(seed))
-        run_searches([s], uniform)
-        seen.add(s.choose_move(1.5))
-    assert len(seen) > 1  # hard would always play 4
+def test_easy_level_can_miss_wins_and_blocks_but_normal_cannot():
+    player = BotPlayer(uniform_async, seed=0)
+    for moves, must in (("112233", 3), ("11223", 3)):
+        b = Board.from_moves(moves)
+        easy = {_pick(b, player.config_for("easy"), 1.5, seed) for seed in range(30)}
+        normal = {_pick(b, player.config_for("normal"), 0.5, seed) for seed in range(10)}
+        assert len(easy) > 1 and must in easy
+        assert normal == {must}
+
+
+async def uniform_async(states):
+    return uniform(states)
+
+
+def _pick(board, cfg, temperature, seed):
+    s = Search(board, cfg, np.random.default_rng(seed))
+    run_searches([s], uniform)
+    return s.choose_move(temperature)

@@ -300,7 +300,8 @@ class Search:
     def choose_move(self, temperature: float = 0.0) -> int:
         """Pick a column: a proven win if any; else by visits (``temperature`` 0 = most visited, ties to the
         higher prior; > 0 samples ``N ** (1 / temperature)``). Avoids children proven lost."""
-        win = self.proven_winning_move()
+        strict = self.config.root_pruning  # off ("easy"): proven wins/losses do not override the visits
+        win = self.proven_winning_move() if strict else None
         if win is not None:
             return win
         root = self.root
@@ -308,7 +309,7 @@ class Search:
         counts = np.array(root.N if root.N else [0] * len(moves), dtype=np.float64)
         priors = np.array(root.P if root.P else [1.0] * len(moves), dtype=np.float64)
         bad = np.array([c is not None and c.proven == 1.0 for c in (root.children or [None] * len(moves))])
-        if bad.all():
+        if bad.all() or not strict:
             bad[:] = False
         if counts.sum() == 0:
             counts = priors.copy()

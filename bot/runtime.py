@@ -210,7 +210,8 @@ class Runtime:
             return
         async for event in adapter.listen():
             await self.dispatch(event)
-            outbox.tick()  # the replay moved the clock: let the outbox send what the limiter now allows
+            if len(outbox):
+                outbox.tick()  # the replay moved the clock: let the outbox send what the limiter now allows
             # A fast replay never waits, so nothing else would run until the log ends: give the handlers
             # and the outbox a few loop turns now, so replies go out at (log) time of their message.
             for _ in range(3):

@@ -128,6 +128,8 @@ class PresenceRecorder:
         self._channel_ids: dict[tuple[str, str], int] = {}
         self.flushes = 0
         self.events = 0
+        self._last_when: datetime | None = None
+        self._last_stamp = ""
 
     def set_session(self, platform: str, channel: str, session_id: int | None) -> None:
         """Sightings in this channel from now on belong to stream session ``session_id``."""
@@ -140,7 +142,11 @@ class PresenceRecorder:
         channel = channel.lower()
         session_id = self._sessions.get((platform, channel))
         key = (platform, channel, viewer.user_id, session_id or 0)
-        stamp = iso(when)
+        if when == self._last_when:
+            stamp = self._last_stamp  # a chat line and its presence event share a time: format once
+        else:
+            stamp = self._last_stamp = iso(when)
+            self._last_when = when
         entry = self._buffer.get(key)
         if entry is None:
             self._buffer[key] = _Sighting(viewer, session_id, stamp, stamp, 1 if message else 0)

@@ -46,3 +46,22 @@ def test_missing_model_error_names_model_and_places(tmp_path):
     with pytest.raises(ModelNotFound, match="config.json"):
         resolve_folder(str(tmp_path / "empty"))
     assert resolve_folder("org/some-model") == "org/some-model"
+
+
+def test_gpu_oom_at_load_falls_back_to_cpu():
+    from bot.inference.device import DeviceChoice
+    from bot.inference.engine import _load_with_cpu_fallback
+
+    calls = []
+
+    def load(device, dtype):
+        calls.append((device.type, dtype))
+        if device.type == "cuda":
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return "model"
+
+    choice = DeviceChoice(torch.device("cuda"), torch.bfloat16, "test")
+    assert _load_with_cpu_fallback("embeddings", choice, load) == "model"
+    assert calls == [("cuda", torch.bfloat16), ("cpu", torch.float32)]
+    with pytest.raises(ValueError):
+        _load_with_cpu_fallback("x", choice, lambda d, t: (_ for _ in ()).throw(ValueError("bad")))

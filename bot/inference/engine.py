@@ -28,7 +28,7 @@ import torch
 
 from bot.inference.api import EngineBusy, InferenceError, ModelUnavailable, RequestPriority
 from bot.inference.batcher import MicroBatcher
-from bot.inference.device import DeviceChoice, DeviceWorker, choose_device
+from bot.inference.device import DeviceChoice, DeviceWorker, choose_device, is_oom
 from bot.inference.generation import ContinuousBatcher, sampling_params
 from bot.inference.models import (
     LoadedCausalLM,
@@ -110,6 +110,20 @@ def _as_causal_lm(obj: Any) -> LoadedCausalLM:
     raise TypeError("generator must be a LoadedCausalLM or a (model, tokenizer) pair")
 
 
+def _load_with_cpu_fallback(what: str, choice: DeviceChoice,
+                            load: Callable[[torch.device, torch.dtype], Any]) -> Any:
+    """``load(device, dtype)`` on the chosen device; if the GPU runs out of memory, load it on the CPU (fp32)
+    instead and say so."""
+    try:
+        return load(choice.device, choice.dtype)
+    except Exception as exc:
+        if choice.device.type == "cpu" or not is_oom(exc):
+            raise
+        log.warning("%s model does not fit on %s (%s); running it on the CPU", what, choice.device, exc)
+        torch.cuda.empty_cache()
+        return load(torch.device("cpu"), torch.float32)
+
+
 def _check_texts(texts: Sequence[str], what: str) -> list[str]:
     if isinstance(texts, str):
         raise TypeError(f"{what}: expected a sequence of strings, got one string (wrap it in a list)")
@@ -182,8 +196,9 @@ class Engine:
                 self._embedder = _as_embedder(self._embedder_in, self.device.device, s.max_length)
             else:
                 self._embedder = await self._worker.run(
-                    lambda: load_embedder(s.model, device=self.device.device, dtype=self.device.dtype,
-                                          max_length=s.max_length, quantize_int8=self.settings.quantize_int8))
+                    _load_with_cpu_fallback, "embeddings", self.device,
+                    lambda dev, dt: load_embedder(s.model, device=dev, dtype=dt, max_length=s.max_length,
+                                                  quantize_int8=self.settings.quantize_int8))
         except ModelUnavailable as exc:
             self._unavailable["embed"] = str(exc)
             log.error("embeddings disabled: %s", exc)
@@ -202,15 +217,15 @@ class Engine:
                 lm.model.to(self.device.device)
             else:
                 lm = await self._worker.run(
-                    lambda: load_causal_lm(s.model, device=self.device.device, dtype=self.device.dtype,
-                                           data_dir=self.data_dir))
+                    _load_with_cpu_fallback, "generation", self.device,
+                    lambda dev, dt: load_causal_lm(s.model, device=dev, dtype=dt, data_dir=self.data_dir))
         except ModelUnavailable as exc:
             self._unavailable["generate"] = str(exc)
             log.error("generation disabled: %s", exc)
             return
         log.info("generation model: %s", lm.source)
         self._generation = ContinuousBatcher("generate", lm.model, lm.tokenizer, s, self._worker,
-                                             device=self.device.device)
+                                             device=next(lm.model.parameters()).device)
 
     async def stop(self) -> None:
         """Stop taking requests, let queued ones finish for ``shutdown_grace_s`` (then they fail with

@@ -171,6 +171,9 @@ def eval_game(
     random_games: int = typer.Option(1000, help="Games vs the random player per level (both colours)."),
     greedy_games: int = typer.Option(200, help="Games vs the one-ply greedy player per level."),
     solver_games: int = typer.Option(20, help="Games vs depth-limited bitbully per depth and level."),
+    hard_match_games: int = typer.Option(
+        100, help="Cap on games per match at 'hard' (800 simulations a move are costly on a shared CPU)."
+    ),
     depths: str = typer.Option("2,4,8", help="bitbully search depths for the depth-limited matches."),
     out: Path = typer.Option(Path("benchmarks/results/game_eval.json"), help="JSON output."),
     threads: int = typer.Option(1, help="torch CPU threads."),
@@ -232,8 +235,9 @@ def eval_game(
         level = DEFAULT_LEVELS[lv]
         agent = LevelAgent(evaluate, level, seed=2)
         m: dict[str, object] = {}
-        m["random"] = _match_row(play_match(agent, RandomAgent(seed=3), random_games))
-        m["greedy"] = _match_row(play_match(agent, GreedyAgent(seed=4), greedy_games))
+        cap = hard_match_games if lv == "hard" else None
+        m["random"] = _match_row(play_match(agent, RandomAgent(seed=3), _cap(random_games, cap)))
+        m["greedy"] = _match_row(play_match(agent, GreedyAgent(seed=4), _cap(greedy_games, cap)))
         if solver is not None:
             for d in [int(x) for x in depths.split(",") if x.strip()]:
                 m[f"bitbully_depth_{d}"] = _match_row(play_match(agent, SolverAgent(d, seed=d), solver_games))
@@ -248,6 +252,10 @@ def eval_game(
     out.write_text(json.dumps(report, indent=2), encoding="utf-8")
     _print_table(report, chosen)
     typer.echo(f"wrote {out}")
+
+
+def _cap(n: int, cap: int | None) -> int:
+    return n if cap is None else min(n, cap)
 
 
 def _print_table(report: dict, levels: list[str]) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from bot.clock import Clock
@@ -194,9 +194,9 @@ class Router:
                     self._routes[n] = route
                 self._specs.append((skill.name, spec))
         self._parser = CommandParser(self._routes)
-        self._message_hooks = [s for s in self.skills if _overrides(s, "on_message")]
-        self._presence_hooks = [s for s in self.skills if _overrides(s, "on_presence")]
-        self._status_hooks = [s for s in self.skills if _overrides(s, "on_stream_status")]
+        self._message_hooks = self._hooks("on_message")
+        self._presence_hooks = self._hooks("on_presence")
+        self._status_hooks = self._hooks("on_stream_status")
         # in-flight task -> (loop-time deadline, budget s, skill name, what it runs)
         self._tasks: dict[asyncio.Task[None], tuple[float, float, str, str]] = {}
         self._expired: set[asyncio.Task[None]] = set()
@@ -345,7 +345,9 @@ class Router:
         ctx = Invocation(self, slot, msg, name, args, rest, settings, skill.name, spec)
         budget = spec.time_budget_s or getattr(skill, "time_budget_s", None) or self.time_budget_s
         what = f"command {name}"
-        await self._spawn(self._run_command(route, ctx, key, slot, what), skill.name, what, budget)
+        if len(self._tasks) >= self.max_in_flight:
+            await self._wait_capacity()
+        self._start(self._run_command(route, ctx, key, slot, what), skill.name, what, budget)
 
     async def _run_command(
         self, route: _Route, ctx: Invocation, key: ChannelKey, slot: _Slot, what: str
@@ -358,11 +360,19 @@ class Router:
 
     # ---- hooks -------------------------------------------------------------------------------------
 
-    async def _fan_out(self, skills: list[Skill], hook: str, event: Any) -> None:
-        if not skills:
-            return
+    def _hooks(self, hook: str) -> list[tuple[Skill, Callable[[Any], Awaitable[None]], float]]:
+        """``(skill, bound hook, budget)`` for every skill that overrides ``hook`` (found once)."""
+        return [
+            (skill, getattr(skill, hook), getattr(skill, "time_budget_s", None) or self.time_budget_s)
+            for skill in self.skills
+            if _overrides(skill, hook)
+        ]
+
+    async def _fan_out(
+        self, hooks: list[tuple[Skill, Callable[[Any], Awaitable[None]], float]], hook: str, event: Any
+    ) -> None:
         platform, channel = event.platform, event.channel
-        for skill in skills:
+        for skill, method, budget in hooks:
             try:
                 if not self._enabled_for(skill.name, platform, channel):
                     continue
@@ -370,26 +380,29 @@ class Router:
                 self.stats["events_rejected"] += 1
                 log.exception("enabled_for(%s, %s, %s) failed", skill.name, platform, channel)
                 continue
-            budget = getattr(skill, "time_budget_s", None) or self.time_budget_s
             self.stats["hooks_run"] += 1
-            coro = self._guarded(skill.name, hook, getattr(skill, hook)(event))
-            await self._spawn(coro, skill.name, hook, budget)
+            if len(self._tasks) >= self.max_in_flight:
+                await self._wait_capacity()
+            self._start(self._guarded(skill.name, hook, method(event)), skill.name, hook, budget)
 
     # ---- tasks, budgets, isolation ----------------------------------------------------------------
 
-    async def _spawn(self, coro: Awaitable[None], skill_name: str, what: str, budget: float) -> None:
-        """Run ``coro`` in its own task under a deadline ``budget`` seconds of loop time away.
-
-        Deadlines are enforced by one watchdog timer for all tasks (not an ``asyncio.timeout`` per task,
-        which would cost a timer handle per message per skill).
-        """
+    async def _wait_capacity(self) -> None:
+        """Wait until fewer than ``max_in_flight`` handlers run (back-pressure on the caller)."""
         while len(self._tasks) >= self.max_in_flight:
             if self._capacity is None:
                 self._capacity = asyncio.Event()
             self._capacity.clear()
             await self._capacity.wait()
+
+    def _start(self, coro: Coroutine[Any, Any, None], skill_name: str, what: str, budget: float) -> None:
+        """Run ``coro`` in its own task under a deadline ``budget`` seconds of loop time away.
+
+        Deadlines are enforced by one watchdog timer for all tasks (not an ``asyncio.timeout`` per task,
+        which would cost a timer handle per message per skill).
+        """
         loop = asyncio.get_running_loop()
-        task = loop.create_task(coro)  # type: ignore[arg-type]
+        task = loop.create_task(coro)
         self._tasks[task] = (loop.time() + budget, budget, skill_name, what)
         task.add_done_callback(self._task_done)
         if budget < self._watch_period * 4:

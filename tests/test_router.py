@@ -338,3 +338,17 @@ async def test_max_in_flight_applies_backpressure():
     await third
     await router.drain()
     assert len(sent) == 6
+
+
+async def test_skill_level_time_budget_applies_to_hooks():
+    class Sleepy(Listener):
+        name = "sleepy"
+        time_budget_s = 0.05
+
+    router, _ = make_router(Sleepy(), time_budget_s=60.0)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await router.handle(msg("hang"))
+    await router.drain()
+    assert router.stats["skill_timeouts"] == 1
+    assert loop.time() - start < 5.0  # the skill's 0.05 s budget, not the router's 60 s

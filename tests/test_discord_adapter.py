@@ -258,6 +258,28 @@ async def test_bad_token_is_one_clear_error(discord_fake: FakeDiscord, caplog):
     assert not any("SECRET" in r.getMessage() for r in caplog.records)
 
 
+async def test_bad_token_waits_for_a_new_one_in_the_store(discord_fake: FakeDiscord, caplog):
+    class Store:
+        value = None
+
+        def get(self, name):
+            return self.value if name == "discord_token" else None
+
+    store = Store()
+    adapter = make_adapter(discord_fake, token="old-SECRET", token_store=store, token_poll_s=0.02)
+    task = asyncio.create_task(adapter.connect())
+    try:
+        await asyncio.sleep(0.2)
+        assert not task.done()
+        assert sum("Reset Token" in r.getMessage() for r in caplog.records) == 1
+        store.value = discord_fake.token
+        await asyncio.wait_for(task, 5)
+        assert discord_fake.identifies == 1
+    finally:
+        task.cancel()
+        await adapter.close()
+
+
 async def test_bot_and_other_channel_messages_ignored(discord_fake: FakeDiscord):
     settings = {"1": DiscordGuildSettings(channels=("100",))}
     adapter = DiscordAdapter(

@@ -127,6 +127,7 @@ def build_adapters(config: Any, secrets: Any, *, clock: Any = None) -> list[Any]
                 guild_settings=settings,
                 default_settings=default,
                 commands_provider=lambda: commands_from_classes(classes),
+                token_store=SecretsFileStore(secrets_path(config)),
                 command_prefix=lambda channel: config.prefix_for("discord", channel),
             )
         )

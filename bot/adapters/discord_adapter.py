@@ -158,9 +158,12 @@ class DiscordAdapter(Adapter):
         slash_reply_timeout_s: a slash command that produced no reply within this time has its
             "thinking..." placeholder removed.
         guild_ready_timeout_s: discord.py waits this long after the last GUILD_CREATE before READY.
+        token_store: secrets store (``get("discord_token")``); when Discord rejects the token, the
+            adapter logs once and waits for a different token there (checked every ``token_poll_s``
+            seconds) instead of failing. ``None``: a rejected token raises ``DiscordAuthError``.
 
-    Raises ``ConnectionError`` from ``connect()`` when Discord is unreachable or rejects the token
-    (one clear log line; the runtime's supervisor decides when to try again).
+    Raises ``ConnectionError`` from ``connect()`` when Discord is unreachable (the runtime's supervisor
+    retries), and ``DiscordAuthError`` for a rejected token when there is no ``token_store`` to wait on.
     """
 
     platform = "discord"
@@ -179,6 +182,8 @@ class DiscordAdapter(Adapter):
         ready_timeout_s: float = 60.0,
         slash_reply_timeout_s: float = 15.0,
         guild_ready_timeout_s: float = 2.0,
+        token_store: Any = None,
+        token_poll_s: float = 30.0,
     ) -> None:
         self._token = token
         self._guilds = dict(guild_settings or {})
@@ -190,6 +195,8 @@ class DiscordAdapter(Adapter):
         self._ready_timeout_s = ready_timeout_s
         self._slash_timeout_s = slash_reply_timeout_s
         self._guild_ready_timeout_s = guild_ready_timeout_s
+        self._store = token_store
+        self._token_poll_s = token_poll_s
         self._client: Any = None
         self._task: asyncio.Task[None] | None = None
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -250,18 +257,26 @@ class DiscordAdapter(Adapter):
         specs = self.commands_provider() if self.commands_provider else []
         for name, description in slash_commands(specs).items():
             tree.add_command(self._make_slash(name, description))
-        try:
-            await client.login(self._token)
-        except discord.LoginFailure:
-            log.error(
-                "Discord rejected the bot token (CHATCAST_DISCORD_TOKEN). Reset it in the developer "
-                "portal (Bot -> Reset Token) and update the secrets; Discord stays offline until then."
-            )
-            await self.close()
-            raise DiscordAuthError("Discord rejected the bot token") from None
-        except (discord.HTTPException, OSError) as exc:
-            await self.close()
-            raise ConnectionError(f"Discord login failed: {type(exc).__name__}") from None
+        warned = False
+        while True:
+            try:
+                await client.login(self._token)
+                break
+            except discord.LoginFailure:
+                if not warned:
+                    log.error(
+                        "Discord rejected the bot token (CHATCAST_DISCORD_TOKEN). Reset it in the developer "
+                        "portal (Bot -> Reset Token) and put the new one in the secrets file; %s",
+                        "waiting for it there." if self._store else "Discord stays offline until then.",
+                    )
+                    warned = True
+                await client.http.close()  # login opens a new HTTP session on each attempt
+                if self._store is None or not await self._wait_for_new_token():
+                    await self.close()
+                    raise DiscordAuthError("Discord rejected the bot token") from None
+            except (discord.HTTPException, OSError) as exc:
+                await self.close()
+                raise ConnectionError(f"Discord login failed: {type(exc).__name__}") from None
         self._task = asyncio.create_task(self._run(client), name="discord-gateway")
         waiter = asyncio.ensure_future(ready.wait())
         done, _ = await asyncio.wait(
@@ -282,6 +297,24 @@ class DiscordAdapter(Adapter):
                     "Discord: slash commands not registered (HTTP %s); prefix commands still work", exc.status
                 )
         log.info("Discord: connected as %s in %d server(s)", client.user, len(client.guilds))
+
+    async def _wait_for_new_token(self) -> bool:
+        """Poll the secrets store until ``discord_token`` differs from the rejected one (False if closed)."""
+        from bot.secrets import SecretsError
+
+        rejected = self._token
+        while not self._closed:
+            await asyncio.sleep(self._token_poll_s)
+            try:
+                new = self._store.get("discord_token") if self._store else None
+            except SecretsError as exc:
+                log.warning("cannot read the secrets store: %s", exc)
+                continue
+            if new and new != rejected:
+                self._token = new
+                log.info("found a new Discord bot token in the secrets store; logging in again")
+                return True
+        return False
 
     async def _run(self, client: Any) -> None:
         import discord

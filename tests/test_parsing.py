@@ -131,3 +131,21 @@ def test_subdivision_flag_tags_kept_but_trailing_tag_removed():
 def test_nfc_normalisation_of_arguments():
     decomposed = "cafe\u0301"
     assert parse(f"!ask {decomposed}").args == ("caf\u00e9",)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_random_unicode_never_raises(seed):
+    import random
+
+    rng = random.Random(seed)
+    alphabet = ['"', "'", "\u201c", "\u201d", " ", "!", "\u200d", "\U000e0000", "\x00", "\n", "\ud800",
+                "a", "Z", "é", "👍", "\U0001F3FD", "\u202e", "ｈ", "\ufeff"]
+    parser = CommandParser({"a", "ask", "a b"})
+    for _ in range(200):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        for candidate in (text, "!" + text, "!ask " + text):
+            cmd = parser.parse(candidate)
+            if cmd is not None:
+                assert cmd.name in {"a", "ask", "a b"}
+                assert all(isinstance(a, str) for a in cmd.args)
+                assert "\x00" not in cmd.rest and "\U000e0000" not in cmd.rest

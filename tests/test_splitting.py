@@ -103,3 +103,17 @@ def test_zalgo_cluster_longer_than_limit_still_bounded():
     text = "Z" + "\u0336" * 30  # one grapheme of 31 code points
     parts = split_message(text, 10)
     assert "".join(parts) == text and all(len(p) <= 10 for p in parts)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_texts_keep_invariants(seed):
+    rng = random.Random(seed)
+    pieces = [*EMOTES, " ", " ", "  ", "\n", "a" * rng.randint(1, 40), "\u0336", "\U0001F3FD"]
+    text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 800)))
+    max_len = rng.choice([5, 17, 80, 500, 2000])
+    parts = split_message(text, max_len)
+    assert all(1 <= len(p) <= max_len and p == p.strip() for p in parts)
+    # nothing but whitespace is lost, and order is kept
+    assert "".join("".join(parts).split()) == "".join(text.split())
+    one = truncate_message(text, max_len)
+    assert len(one) <= max_len and text.strip().startswith(one.removesuffix(ELLIPSIS).rstrip())

@@ -295,7 +295,7 @@ class Router:
             return
         parsed = None
         if self._routes:
-            parsed = self._parser.parse(text, self._prefix_for(msg.platform, msg.channel))
+            parsed = self._parser.parse(text, self.prefix(msg.platform, msg.channel))
         if parsed is not None:
             route = self._routes[parsed.name]
             if self._enabled_for(route.skill.name, msg.platform, msg.channel):

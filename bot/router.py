@@ -282,6 +282,9 @@ class Router:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
 
     # ---- chat messages ----------------------------------------------------------------------------
 

@@ -352,3 +352,15 @@ async def test_skill_level_time_budget_applies_to_hooks():
     await router.drain()
     assert router.stats["skill_timeouts"] == 1
     assert loop.time() - start < 5.0  # the skill's 0.05 s budget, not the router's 60 s
+
+
+async def test_stop_cancels_in_flight_handlers():
+    echo = Echo()
+    echo.gates["wait"] = asyncio.Event()
+    router, sent = make_router(echo)
+    await router.handle(msg("!echo wait"))
+    await asyncio.sleep(0)
+    assert router.in_flight == 1
+    await router.stop()
+    assert router.in_flight == 0 and sent == []
+    assert router.stats["skill_errors"] == 0 and router.stats["skill_timeouts"] == 0

@@ -14,15 +14,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
 
 from bot.commands import CommandContext, command
 from bot.events import ChatMessage, Priority, Role, Viewer
-from skills.base import Skill, SkillSettings
+from skills.base import Skill, SkillContext, SkillSettings
 from skills.game.player import BotPlayer, Difficulty, engine_evaluator, local_evaluator, weights_loader
 from skills.game.rules import Board, render_board, render_compact
 from skills.game.voting import VoteWindow, parse_vote
@@ -98,7 +99,7 @@ class GameSkill(Skill):
     tick_interval_s: float = 0.5
     weights_path: str | None = None  # None: the shipped skills/game/weights/c4_net.pt
 
-    def __init__(self, ctx) -> None:  # noqa: ANN001 - SkillContext
+    def __init__(self, ctx: SkillContext) -> None:
         super().__init__(ctx)
         self.chat_games: dict[tuple[str, str], Match] = {}
         self.challenges: dict[tuple[str, str, str], Match] = {}
@@ -146,7 +147,7 @@ class GameSkill(Skill):
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    def _spawn(self, coro) -> None:  # noqa: ANN001
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

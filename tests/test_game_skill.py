@@ -351,3 +351,26 @@ async def test_full_column_vote_in_challenge_is_refused(h):
     await h.say("ann", "1")
     assert "full" in h.posts[-1][2] and match.board.moves == 6
     await asyncio.sleep(0)
+
+
+def test_storage_validates_and_separates_channels_and_modes():
+    from datetime import UTC, datetime
+
+    db = Database(":memory:")
+    migrate_core(db)
+    game_store.migrate_game(db)
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    ann = Viewer("twitch", "ann", "Ann")
+    with pytest.raises(ValueError, match="mode"):
+        game_store.record_result(db, "twitch", "c", "solo", "easy", "win", "4", now, [ann])
+    with pytest.raises(ValueError, match="result"):
+        game_store.record_result(db, "twitch", "c", "chat", "easy", "won", "4", now, [ann])
+    game_store.record_result(db, "twitch", "c", "challenge", "hard", "draw", "44", now, [ann])
+    game_store.record_result(db, "twitch", "c", "chat", "hard", "loss", "44", now, [ann, ann])
+    game_store.record_result(db, "twitch", "other", "chat", "easy", "win", "4", now, [ann])
+    assert game_store.channel_record(db, "twitch", "c") == game_store.Record(0, 1, 1)
+    assert game_store.channel_record(db, "twitch", "c", mode="chat") == game_store.Record(0, 0, 1)
+    assert game_store.viewer_record(db, ann, "c") == game_store.Record(0, 1, 1)  # counted once per game
+    assert game_store.viewer_record(db, ann) == game_store.Record(1, 1, 1)
+    assert [r.display_name for r in game_store.top_viewers(db, "twitch", "other")] == ["Ann"]
+    assert game_store.delete_viewer_games(db, Viewer("twitch", "nobody", "N")) == 0

@@ -269,7 +269,8 @@ async def test_bad_token_waits_for_a_new_one_in_the_store(discord_fake: FakeDisc
     adapter = make_adapter(discord_fake, token="old-SECRET", token_store=store, token_poll_s=0.02)
     task = asyncio.create_task(adapter.connect())
     try:
-        await asyncio.sleep(0.2)
+        await wait_until(lambda: any("Reset Token" in r.getMessage() for r in caplog.records))
+        await asyncio.sleep(0.2)  # ten poll periods: still one line, still waiting
         assert not task.done()
         assert sum("Reset Token" in r.getMessage() for r in caplog.records) == 1
         store.value = discord_fake.token

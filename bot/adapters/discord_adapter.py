@@ -196,6 +196,7 @@ class DiscordAdapter(Adapter):
         self._slash_timeout_s = slash_reply_timeout_s
         self._guild_ready_timeout_s = guild_ready_timeout_s
         self._store = token_store
+        self._auth_warned = False
         self._token_poll_s = token_poll_s
         self._client: Any = None
         self._task: asyncio.Task[None] | None = None
@@ -257,26 +258,25 @@ class DiscordAdapter(Adapter):
         specs = self.commands_provider() if self.commands_provider else []
         for name, description in slash_commands(specs).items():
             tree.add_command(self._make_slash(name, description))
-        warned = False
-        while True:
-            try:
-                await client.login(self._token)
-                break
-            except discord.LoginFailure:
-                if not warned:
-                    log.error(
-                        "Discord rejected the bot token (CHATCAST_DISCORD_TOKEN). Reset it in the developer "
-                        "portal (Bot -> Reset Token) and put the new one in the secrets file; %s",
-                        "waiting for it there." if self._store else "Discord stays offline until then.",
-                    )
-                    warned = True
-                await client.http.close()  # login opens a new HTTP session on each attempt
-                if self._store is None or not await self._wait_for_new_token():
-                    await self.close()
-                    raise DiscordAuthError("Discord rejected the bot token") from None
-            except (discord.HTTPException, OSError) as exc:
+        try:
+            await client.login(self._token)
+        except discord.LoginFailure:
+            if not self._auth_warned:
+                log.error(
+                    "Discord rejected the bot token (CHATCAST_DISCORD_TOKEN). Reset it in the developer "
+                    "portal (Bot -> Reset Token) and put the new one in the secrets file; %s",
+                    "waiting for it there." if self._store else "Discord stays offline until then.",
+                )
+                self._auth_warned = True
+            await self._teardown()
+            if self._store is None or not await self._wait_for_new_token():
                 await self.close()
-                raise ConnectionError(f"Discord login failed: {type(exc).__name__}") from None
+                raise DiscordAuthError("Discord rejected the bot token") from None
+            return await self.connect()  # with the new token, from a fresh client
+        except (discord.HTTPException, OSError) as exc:
+            await self.close()
+            raise ConnectionError(f"Discord login failed: {type(exc).__name__}") from None
+        self._auth_warned = False
         self._task = asyncio.create_task(self._run(client), name="discord-gateway")
         waiter = asyncio.ensure_future(ready.wait())
         done, _ = await asyncio.wait(

@@ -13,9 +13,11 @@ Exit codes: 0 ok, 1 runtime failure, 2 bad config / secrets / arguments.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -185,6 +187,10 @@ def run(
         ]
 
     async def serve() -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         runtime = Runtime(cfg, clock=clock, use_engine=not no_engine)
         await runtime.start()
         try:
@@ -194,7 +200,7 @@ def run(
 
     try:
         asyncio.run(serve())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         err.print("stopped.", style="dim")
 
 

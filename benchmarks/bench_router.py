@@ -8,6 +8,7 @@ Measures messages/s through ``bot.router.Router.handle`` (plus ``drain``) on one
 - ``parse-only``: ``CommandParser.parse`` alone.
 
 The end-to-end number with storage and the replay adapter is ``benchmarks/bench_core.py`` (Core A's).
+Times are the best of 3 runs, as CPU time of this process (steady on a shared machine) and wall time.
 Usage: ``python benchmarks/bench_router.py [LOG ...] [--repeat N]``; prints a table and writes
 ``benchmarks/results/bench_router.json``.
 """
@@ -66,7 +67,7 @@ def load(paths: list[Path]) -> list[ChatMessage]:
     return out
 
 
-async def run_router(skills: list[Skill], messages: list[ChatMessage]) -> tuple[float, dict[str, int]]:
+async def run_router(skills: list[Skill], messages: list[ChatMessage]) -> tuple[float, float, dict[str, int]]:
     async def send(reply: Reply) -> None:
         return None
 
@@ -75,17 +76,18 @@ async def run_router(skills: list[Skill], messages: list[ChatMessage]) -> tuple[
         skills, prefix_for=lambda p, c: "!", enabled_for=lambda s, p, c: True,
         settings_for=lambda s, p, c: settings, send=send, clock=ManualClock(),
     )
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for msg in messages:
         await router.handle(msg)
     await router.drain()
-    return time.perf_counter() - start, router.stats
+    return time.perf_counter() - start, time.process_time() - cpu, router.stats
 
 
-def row(case: str, n: int, seconds: float, commands: int | None) -> dict[str, object]:
-    """One result row: messages/s and microseconds per message from the best time."""
-    return {"case": case, "messages": n, "seconds": round(seconds, 4), "messages_per_s": round(n / seconds),
-            "us_per_message": round(seconds / n * 1e6, 2), "commands_handled": commands}
+def row(case: str, n: int, wall: float, cpu: float, commands: int | None) -> dict[str, object]:
+    """One result row from the best wall and CPU times (seconds) of ``n`` messages."""
+    return {"case": case, "messages": n, "wall_s": round(wall, 4), "cpu_s": round(cpu, 4),
+            "messages_per_s_wall": round(n / wall), "messages_per_s_cpu": round(n / max(cpu, 1e-9)),
+            "us_per_message_cpu": round(cpu / n * 1e6, 2), "commands_handled": commands}
 
 
 def main() -> None:
@@ -106,25 +108,23 @@ def main() -> None:
         "builtin+noop": lambda: [BuiltinSkill(None), BaseNoop(None)],  # type: ignore[arg-type]
     }
     for name, make in cases.items():
-        best = None
-        for _ in range(3):
-            seconds, stats = asyncio.run(run_router(make(), messages))
-            best = seconds if best is None else min(best, seconds)
-        rows.append(row(name, len(messages), best, stats["commands_handled"]))
+        runs = [asyncio.run(run_router(make(), messages)) for _ in range(3)]
+        rows.append(row(name, len(messages), min(r[0] for r in runs), min(r[1] for r in runs),
+                        runs[0][2]["commands_handled"]))
     cmd_parser = CommandParser({"help", "commands", "qna", "vods"})
-    best = None
+    walls, cpus = [], []
     for _ in range(3):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for msg in messages:
             cmd_parser.parse(msg.text, "!")
-        seconds = time.perf_counter() - start
-        best = seconds if best is None else min(best, seconds)
-    rows.append(row("parse-only", len(messages), best, None))
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    rows.append(row("parse-only", len(messages), min(walls), min(cpus), None))
     print(f"{len(base)} log lines ({commands} start with '!') x {args.repeat}; best of 3; one core")
-    print(f"{'case':<14}{'messages':>10}{'seconds':>10}{'msg/s':>12}{'us/msg':>9}")
+    print(f"{'case':<14}{'messages':>10}{'msg/s CPU':>12}{'us/msg CPU':>12}{'msg/s wall':>12}")
     for r in rows:
-        print(f"{r['case']:<14}{r['messages']:>10}{r['seconds']:>10.3f}{r['messages_per_s']:>12,}"
-              f"{r['us_per_message']:>9.2f}")
+        print(f"{r['case']:<14}{r['messages']:>10}{r['messages_per_s_cpu']:>12,}{r['us_per_message_cpu']:>12.2f}"
+              f"{r['messages_per_s_wall']:>12,}")
     result = {
         "benchmark": "bench_router",
         "logs": [str(p) for p in args.logs],

@@ -197,8 +197,8 @@ class Router:
         self._message_hooks = self._hooks("on_message")
         self._presence_hooks = self._hooks("on_presence")
         self._status_hooks = self._hooks("on_stream_status")
-        # in-flight task -> (loop-time deadline, budget s, skill name, what it runs)
-        self._tasks: dict[asyncio.Task[None], tuple[float, float, str, str]] = {}
+        # in-flight task -> (loop-time deadline, budget s, skill name, what it runs, channel key, slot)
+        self._tasks: dict[asyncio.Task[None], tuple[float, float, str, str, Any, Any]] = {}
         self._expired: set[asyncio.Task[None]] = set()
         self._watchdog: asyncio.TimerHandle | None = None
         self._watch_period = 0.25  # seconds; lowered to budget/4 for short budgets
@@ -270,6 +270,7 @@ class Router:
     async def drain(self) -> None:
         """Wait until every in-flight handler finished and its replies were handed to ``send``."""
         while True:
+            self._reap()
             pending = [t for t in self._tasks if not t.done()]
             if not pending:
                 break
@@ -282,6 +283,9 @@ class Router:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        self._tasks.clear()
+        self._expired.clear()
+        self._order.clear()  # replies still buffered behind cancelled handlers are dropped
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
@@ -350,16 +354,25 @@ class Router:
         what = f"command {name}"
         if len(self._tasks) >= self.max_in_flight:
             await self._wait_capacity()
-        self._start(self._run_command(route, ctx, key, slot, what), skill.name, what, budget)
+        self._start(self._run_command(route, ctx, key, slot, what), skill.name, what, budget, key, slot)
 
     async def _run_command(
         self, route: _Route, ctx: Invocation, key: ChannelKey, slot: _Slot, what: str
     ) -> None:
         try:
-            await self._guarded(route.skill.name, what, route.handler(ctx))
+            await self._guarded(route.skill.name, what, route.handler(ctx), finish=False)
         finally:
             slot.done = True
+            try:
+                await self._release(key)
+            finally:
+                self._finish(asyncio.current_task())
+
+    async def _release_and_finish(self, key: ChannelKey) -> None:
+        try:
             await self._release(key)
+        finally:
+            self._finish(asyncio.current_task())
 
     # ---- hooks -------------------------------------------------------------------------------------
 
@@ -398,36 +411,54 @@ class Router:
             self._capacity.clear()
             await self._capacity.wait()
 
-    def _start(self, coro: Coroutine[Any, Any, None], skill_name: str, what: str, budget: float) -> None:
+    def _start(
+        self, coro: Coroutine[Any, Any, None], skill_name: str, what: str, budget: float,
+        key: ChannelKey | None = None, slot: _Slot | None = None,
+    ) -> None:
         """Run ``coro`` in its own task under a deadline ``budget`` seconds of loop time away.
 
-        Deadlines are enforced by one watchdog timer for all tasks (not an ``asyncio.timeout`` per task,
-        which would cost a timer handle per message per skill).
+        Deadlines are enforced by one watchdog timer for all tasks, and a task removes itself from
+        ``_tasks`` when it ends: no ``asyncio.timeout`` and no done-callback per task, each of which
+        would cost the (pure-Python) event loop another handle per message per skill.
         """
         loop = asyncio.get_running_loop()
         task = loop.create_task(coro)
-        self._tasks[task] = (loop.time() + budget, budget, skill_name, what)
-        task.add_done_callback(self._task_done)
+        self._tasks[task] = (loop.time() + budget, budget, skill_name, what, key, slot)
         if budget < self._watch_period * 4:
             self._watch_period = max(0.001, budget / 4)
         if self._watchdog is None:
             self._watchdog = loop.call_later(self._watch_period, self._watch)
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
+    def _finish(self, task: asyncio.Task[Any] | None) -> None:
+        """Forget a finished task and wake ``_wait_capacity``."""
+        if task is None:
+            return
         self._tasks.pop(task, None)
         self._expired.discard(task)
         if self._capacity is not None and len(self._tasks) < self.max_in_flight:
             self._capacity.set()
 
+    def _reap(self) -> None:
+        """Clean up tasks that ended without running (cancelled before their first step)."""
+        for task, entry in list(self._tasks.items()):
+            if not task.done():
+                continue
+            self._finish(task)
+            key, slot = entry[4], entry[5]
+            if slot is not None and key is not None and not slot.done:
+                slot.done = True  # never ran: release the replies queued behind it
+                self._start(self._release_and_finish(key), "router", "release", self.time_budget_s)
+
     def _watch(self) -> None:
         """Cancel tasks past their deadline (counted and logged once each); re-arm while tasks remain."""
         self._watchdog = None
+        self._reap()
         if not self._tasks:
             return
         loop = asyncio.get_running_loop()
         now = loop.time()
-        for task, (deadline, budget, skill_name, what) in list(self._tasks.items()):
-            if deadline > now or task.done():
+        for task, (deadline, budget, skill_name, what, _, _) in list(self._tasks.items()):
+            if deadline > now:
                 continue
             if task not in self._expired:
                 self._expired.add(task)
@@ -436,9 +467,12 @@ class Router:
                     "skill %s: %s exceeded its time budget of %.3g s; cancelled", skill_name, what, budget
                 )
             task.cancel()
-        self._watchdog = loop.call_later(self._watch_period, self._watch)
+        if self._watchdog is None:
+            self._watchdog = loop.call_later(self._watch_period, self._watch)
 
-    async def _guarded(self, skill_name: str, what: str, coro: Awaitable[None]) -> None:
+    async def _guarded(
+        self, skill_name: str, what: str, coro: Awaitable[None], *, finish: bool = True
+    ) -> None:
         try:
             await coro
         except asyncio.CancelledError:
@@ -448,6 +482,9 @@ class Router:
         except Exception:  # noqa: BLE001 - isolation: one skill's bug must not stop the bot
             self.stats["skill_errors"] += 1
             log.exception("skill %s: %s failed", skill_name, what)
+        finally:
+            if finish:
+                self._finish(asyncio.current_task())
 
     # ---- ordered replies --------------------------------------------------------------------------
 

@@ -364,3 +364,14 @@ async def test_stop_cancels_in_flight_handlers():
     await router.stop()
     assert router.in_flight == 0 and sent == []
     assert router.stats["skill_errors"] == 0 and router.stats["skill_timeouts"] == 0
+
+
+async def test_handler_cancelled_before_it_ran_does_not_block_channel():
+    router, sent = make_router(Echo())
+    await router.handle(msg("!echo first"))
+    for task in list(router._tasks):  # e.g. cancelled by the watchdog on a starved loop
+        task.cancel()
+    await router.handle(msg("!echo second"))
+    await router.drain()
+    assert texts(sent) == ["echo second", "again second"]
+    assert router.in_flight == 0

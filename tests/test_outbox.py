@@ -24,6 +24,7 @@ class FakeAdapter(Adapter):
         self.privileged = set(privileged)
         self.fail = set(fail)
         self.sent: list[tuple[float, str, str]] = []
+        self.privileged_at_send: list[bool] = []
 
     async def connect(self) -> None:
         pass
@@ -36,6 +37,7 @@ class FakeAdapter(Adapter):
             raise ConnectionError("socket closed")
         assert len(reply.text) <= self.limits.max_message_len
         self.sent.append((self.clock.monotonic(), reply.channel, reply.text))
+        self.privileged_at_send.append(reply.channel in self.privileged)
 
     async def close(self) -> None:
         pass
@@ -46,16 +48,22 @@ class FakeAdapter(Adapter):
         return channel in self.privileged
 
 
-def worst_windows(sent, privileged: set[str], window: float = WINDOW) -> tuple[int, int]:
-    """(max count in a closed window holding a normal-channel send, max count in any window)."""
+def worst_windows(sent, privileged, window: float = WINDOW) -> tuple[int, int]:
+    """(max count in a closed window holding a normal-channel send, max count in any window).
+
+    ``privileged``: a set of channels, or one bool per send (the channel's state when it was sent).
+    """
+    flags = privileged if isinstance(privileged, list) else [ch in privileged for _, ch, _ in sent]
     times = [t for t, _, _ in sent]
-    worst_mixed = worst_any = 0
-    for i, (start, _, _) in enumerate(sent):
-        inside = [s for s in sent[i:] if s[0] <= start + window]
-        worst_any = max(worst_any, len(inside))
-        if any(ch not in privileged for _, ch, _ in inside):
-            worst_mixed = max(worst_mixed, len(inside))
     assert times == sorted(times)
+    worst_mixed = worst_any = 0
+    for i, start in enumerate(times):
+        j = i
+        while j < len(times) and times[j] <= start + window:
+            j += 1
+        worst_any = max(worst_any, j - i)
+        if not all(flags[i:j]):
+            worst_mixed = max(worst_mixed, j - i)
     return worst_mixed, worst_any
 
 
@@ -249,3 +257,25 @@ async def test_duplicate_memory_is_bounded(monkeypatch):
     await outbox.flush()
     assert len(adapter.sent) == 300  # different whisper targets are not duplicates
     assert len(outbox._last) <= 50
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_limit_holds_when_moderator_status_changes(seed):
+    rng = random.Random(100 + seed)
+    clock = ManualClock()
+    channels = ["a", "b", "c"]
+    adapter = FakeAdapter(clock, privileged={"a"})
+    outbox = Outbox(adapter, clock=clock, backlog=10_000)
+    await outbox.start()
+    for i in range(300):
+        if rng.random() < 0.05:  # the bot is modded / unmodded somewhere
+            adapter.privileged ^= {rng.choice(channels)}
+        clock.advance(rng.choice([0.0, 0.05, 0.5, 3.0]))
+        await outbox.put(Reply("twitch", rng.choice(channels), f"m{i}"))
+        outbox.tick()
+        await asyncio.sleep(0)
+    await outbox.flush()
+    await outbox.stop()
+    assert len(adapter.sent) == 300
+    worst_mixed, worst_any = worst_windows(adapter.sent, adapter.privileged_at_send)
+    assert worst_mixed <= 20 and worst_any <= 100

@@ -19,13 +19,19 @@ DEFAULT_OUT = Path("benchmarks/results/recommend_eval.json")
 
 
 def register(train_app: typer.Typer, eval_app: typer.Typer) -> None:
-    """Add ``chatcast eval recommend`` (there is no separate training step: the bot trains on its own data)."""
+    """Add ``chatcast eval recommend`` (no ``train`` command: the bot trains on its own watch history)."""
 
     @eval_app.command("recommend")
     def eval_recommend(
-        ratings: Path = typer.Option(DEFAULT_RATINGS, help="CSV in MovieLens format: userId,movieId,rating,timestamp"),
-        movies: Path | None = typer.Option(None, help="movies.csv for item texts (default: next to --ratings)"),
-        twitch: Path | None = typer.Option(DEFAULT_TWITCH, help="folder of Twitch chat logs (*.txt); '' to skip"),
+        ratings: Path = typer.Option(
+            DEFAULT_RATINGS, help="CSV in MovieLens format: userId,movieId,rating,timestamp"
+        ),
+        movies: Path | None = typer.Option(
+            None, help="movies.csv for item texts (default: next to --ratings)"
+        ),
+        twitch: Path | None = typer.Option(
+            DEFAULT_TWITCH, help="folder of Twitch chat logs (*.txt); '' to skip"
+        ),
         out: Path = typer.Option(DEFAULT_OUT, help="JSON results file"),
         content: bool = typer.Option(True, help="use MiniLM embeddings of item texts (cached on disk)"),
         quick: bool = typer.Option(False, help="one grid point per method (smoke test)"),
@@ -37,8 +43,15 @@ def register(train_app: typer.Typer, eval_app: typer.Typer) -> None:
         typer.echo(f"wrote {out}")
 
 
-def run_all(ratings: Path, movies: Path | None, twitch: Path | None, *, content: bool = True,
-            quick: bool = False, progress=print) -> dict:
+def run_all(
+    ratings: Path,
+    movies: Path | None,
+    twitch: Path | None,
+    *,
+    content: bool = True,
+    quick: bool = False,
+    progress=print,
+) -> dict:
     """Run both evaluations, print tables, return the JSON-able results."""
     from skills.recommend import datasets
     from skills.recommend.evaluate import grid, load_ratings, run_protocol, standard_methods
@@ -54,8 +67,10 @@ def run_all(ratings: Path, movies: Path | None, twitch: Path | None, *, content:
         embeddings = datasets.embed_texts_cached(texts)
     elif content:
         progress(f"no {movies}: evaluating without content embeddings")
-    results: dict = {"device": f"{platform.processor() or platform.machine()}, {platform.system()}",
-                     "ratings": str(ratings)}
+    results: dict = {
+        "device": f"{platform.processor() or platform.machine()}, {platform.system()}",
+        "ratings": str(ratings),
+    }
     results["movielens"] = run_protocol(data, standard_methods(embeddings, quick=quick), progress=progress)
     print_table(f"{ratings.name}: per-user temporal split (last 20% test)", results["movielens"])
 
@@ -64,10 +79,18 @@ def run_all(ratings: Path, movies: Path | None, twitch: Path | None, *, content:
         live = datasets.twitch_emote_interactions(lines)
         presence = datasets.presence_sessions(lines)
         ours = grid(l2=[1.0, 10.0, 100.0], half_life_days=[None, 0.05], repeat_weight=[0.0, 1.0, 3.0])
-        res = run_protocol(live, standard_methods(None, quick=quick, ours_grid=ours),
-                           split=datasets.next_session_split, repeats=True, progress=progress)
-        res["presence"] = {"viewers": len({r["viewer"] for r in presence}), "presence_rows": len(presence),
-                           "segments": len({r["segment"] for r in presence})}
+        res = run_protocol(
+            live,
+            standard_methods(None, quick=quick, ours_grid=ours),
+            split=datasets.next_session_split,
+            repeats=True,
+            progress=progress,
+        )
+        res["presence"] = {
+            "viewers": len({r["viewer"] for r in presence}),
+            "presence_rows": len(presence),
+            "segments": len({r["segment"] for r in presence}),
+        }
         results["twitch_next_session"] = res
         print_table("Twitch chat: next-session emote engagement (repeats allowed)", res)
     results["elapsed_s"] = time.perf_counter() - t0
@@ -83,6 +106,13 @@ def print_table(title: str, res: dict) -> None:
     for col in ("method", "NDCG@10", "recall@10", "coverage", "ARP", "Gini", "best params"):
         table.add_column(col)
     for name, m in res["methods"].items():
-        table.add_row(name, f"{m['ndcg@10']:.4f}", f"{m['recall@10']:.4f}", f"{m['coverage']:.3f}",
-                      f"{m['arp']:.1f}", f"{m['gini']:.3f}", json.dumps(m["best_params"]))
+        table.add_row(
+            name,
+            f"{m['ndcg@10']:.4f}",
+            f"{m['recall@10']:.4f}",
+            f"{m['coverage']:.3f}",
+            f"{m['arp']:.1f}",
+            f"{m['gini']:.3f}",
+            json.dumps(m["best_params"]),
+        )
     Console().print(table)

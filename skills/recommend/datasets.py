@@ -113,15 +113,19 @@ def presence_sessions(lines: Sequence[ChatLine], block_minutes: float = 60.0) ->
     for ln in lines:
         block = int((ln.time - starts[ln.session]).total_seconds() // (block_minutes * 60))
         seg = keys.setdefault((ln.session, block), len(keys))
-        row = rows.setdefault((ln.user, seg), {"viewer": ln.user, "segment": seg, "first_seen": ln.time,
-                                                "last_seen": ln.time, "messages": 0})
+        row = rows.setdefault(
+            (ln.user, seg),
+            {"viewer": ln.user, "segment": seg, "first_seen": ln.time, "last_seen": ln.time, "messages": 0},
+        )
         row["last_seen"] = ln.time
         row["messages"] += 1
     return list(rows.values())
 
 
 def twitch_emote_interactions(
-    lines: Sequence[ChatLine], block_minutes: float = 60.0, min_users: int = 3,
+    lines: Sequence[ChatLine],
+    block_minutes: float = 60.0,
+    min_users: int = 3,
 ) -> Interactions:
     """Viewer x emote events from chat; ``sessions`` holds each event's stream segment (time ordered).
 

@@ -53,8 +53,15 @@ class Interactions:
 
     def subset(self, mask: np.ndarray) -> Interactions:
         """The events selected by bool ``mask`` (same index spaces)."""
-        return Interactions(self.users[mask], self.items[mask], self.times[mask], self.n_users, self.n_items,
-                            self.item_ids, None if self.sessions is None else self.sessions[mask])
+        return Interactions(
+            self.users[mask],
+            self.items[mask],
+            self.times[mask],
+            self.n_users,
+            self.n_items,
+            self.item_ids,
+            None if self.sessions is None else self.sessions[mask],
+        )
 
 
 def load_ratings(path: str | Path) -> Interactions:
@@ -88,8 +95,14 @@ def load_ratings(path: str | Path) -> Interactions:
         log.warning("%s: skipped %d malformed rows", path, skipped)
     if not us:
         raise ValueError(f"{path}: no valid rating rows")
-    return Interactions(np.array(us, np.int64), np.array(its, np.int64), np.array(ts, np.float64),
-                        len(user_ix), len(item_ix), list(item_ix))
+    return Interactions(
+        np.array(us, np.int64),
+        np.array(its, np.int64),
+        np.array(ts, np.float64),
+        len(user_ix),
+        len(item_ix),
+        list(item_ix),
+    )
 
 
 def temporal_split(data: Interactions, frac: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +166,10 @@ Ranker = Callable[[sp.csr_matrix, np.ndarray], np.ndarray]
 
 
 def rank_from_scores(
-    scores: np.ndarray, seen: sp.csr_matrix | None, allowed: np.ndarray, k: int = K,
+    scores: np.ndarray,
+    seen: sp.csr_matrix | None,
+    allowed: np.ndarray,
+    k: int = K,
 ) -> np.ndarray:
     """Top-k of ``scores`` (n, n_items) with ``seen`` (n, n_items; None keeps repeats) and items outside
     ``allowed`` removed."""
@@ -168,22 +184,39 @@ def rank_from_scores(
 
 
 def evaluate_ranker(
-    rank: Callable[[np.ndarray], np.ndarray], users: np.ndarray, truth: list[set[int]],
-    catalog: np.ndarray, popularity: np.ndarray, batch: int = 2048,
+    rank: Callable[[np.ndarray], np.ndarray],
+    users: np.ndarray,
+    truth: list[set[int]],
+    catalog: np.ndarray,
+    popularity: np.ndarray,
+    batch: int = 2048,
 ) -> dict:
     """Run ``rank(user_batch) -> (b, K)`` over ``users`` and compute every metric."""
-    ranked = np.concatenate([rank(users[s:s + batch]) for s in range(0, len(users), batch)])
+    ranked = np.concatenate([rank(users[s : s + batch]) for s in range(0, len(users), batch)])
     nd, rc = ndcg_recall(ranked, truth)
     return {"ndcg@10": nd, "recall@10": rc, **beyond_accuracy(ranked, catalog, popularity)}
 
 
 # ---------------------------------------------------------------- methods: fit(train) -> rank(users)
 
-def fit_ours(params: HybridParams, train: Interactions, embeddings: np.ndarray | None, allowed: np.ndarray,
-             repeats: bool = False):
+
+def fit_ours(
+    params: HybridParams,
+    train: Interactions,
+    embeddings: np.ndarray | None,
+    allowed: np.ndarray,
+    repeats: bool = False,
+):
     """Fit the hybrid model on ``train``; returns ``rank(users) -> (b, K)``. ``repeats`` keeps seen items."""
-    X = interaction_matrix(train.users, train.items, train.times, train.n_users, train.n_items,
-                           half_life_days=params.half_life_days, reference=params.decay_reference)
+    X = interaction_matrix(
+        train.users,
+        train.items,
+        train.times,
+        train.n_users,
+        train.n_items,
+        half_life_days=params.half_life_days,
+        reference=params.decay_reference,
+    )
     model = HybridRecommender(params).fit(X, embeddings)
     seen = None if repeats else counts(train)
 
@@ -195,6 +228,7 @@ def fit_ours(params: HybridParams, train: Interactions, embeddings: np.ndarray |
                 rows.append([r.item for r in recs] + [0] * (K - len(recs)))
             return np.array(rows, dtype=np.int64)
         return rank_from_scores(model.score(X[users]), None if seen is None else seen[users], allowed)
+
     return rank
 
 
@@ -204,13 +238,16 @@ def fit_popularity(train: Interactions, allowed: np.ndarray, repeats: bool = Fal
     seen = None if repeats else counts(train)
 
     def rank(users: np.ndarray) -> np.ndarray:
-        return rank_from_scores(np.broadcast_to(pop, (len(users), len(pop))),
-                                None if seen is None else seen[users], allowed)
+        return rank_from_scores(
+            np.broadcast_to(pop, (len(users), len(pop))), None if seen is None else seen[users], allowed
+        )
+
     return rank
 
 
-def fit_implicit(kind: str, params: dict, train: Interactions, allowed: np.ndarray, repeats: bool = False,
-                 seed: int = 0):
+def fit_implicit(
+    kind: str, params: dict, train: Interactions, allowed: np.ndarray, repeats: bool = False, seed: int = 0
+):
     """The ``implicit`` library's ALS (Hu et al. 2008) or BPR (Rendle et al. 2009) on the count matrix."""
     from implicit.cpu.als import AlternatingLeastSquares
     from implicit.cpu.bpr import BayesianPersonalizedRanking
@@ -225,18 +262,21 @@ def fit_implicit(kind: str, params: dict, train: Interactions, allowed: np.ndarr
 
     def rank(users: np.ndarray) -> np.ndarray:
         return rank_from_scores(U[users] @ V.T, None if repeats else C[users], allowed)
+
     return rank
 
 
 def counts(data: Interactions) -> sp.csr_matrix:
     """User x item interaction counts of ``data`` (float32 CSR; 0/1 when each pair occurs once)."""
-    X = sp.csr_matrix((np.ones(len(data.users), np.float32), (data.users, data.items)),
-                      shape=(data.n_users, data.n_items))
+    X = sp.csr_matrix(
+        (np.ones(len(data.users), np.float32), (data.users, data.items)), shape=(data.n_users, data.n_items)
+    )
     X.sum_duplicates()
     return X
 
 
 # ---------------------------------------------------------------- the protocol
+
 
 def held_out(data: Interactions) -> tuple[np.ndarray, list[set[int]]]:
     """Users with held-out items and their item sets."""
@@ -268,14 +308,21 @@ class MethodSpec:
 
 
 def run_protocol(
-    data: Interactions, methods: list[MethodSpec], *, split: Split | None = None, repeats: bool = False,
+    data: Interactions,
+    methods: list[MethodSpec],
+    *,
+    split: Split | None = None,
+    repeats: bool = False,
+    tolerance: float = 0.01,
     progress: Callable[[str], None] = lambda s: None,
 ) -> dict:
     """Tune each method on validation NDCG@10, refit on train, score on test. Returns a JSON-able dict.
 
     ``split`` (default: :func:`temporal_split` with 20 %) is applied twice: to all events (train/test)
     and to the train part (fit/validation). ``repeats`` keeps already-seen items rankable and counts
-    them as hits (next-session prediction on live data); otherwise they are filtered.
+    them as hits (next-session prediction on live data); otherwise they are filtered. Model selection
+    (:func:`select`, the same rule for every method): the highest validation coverage among the grid
+    points within ``tolerance`` (relative) of the best validation NDCG@10.
     """
     split = split or temporal_split
     train_mask, test_mask = split(data)
@@ -286,13 +333,20 @@ def run_protocol(
         test = test.subset(~_pairs_in(test, train))
         val = val.subset(~_pairs_in(val, fit_part))
 
-    results: dict = {"split": {
-        "train_events": int(train_mask.sum()), "test_events": int(test_mask.sum()),
-        "validation_events": int(val_mask.sum()), "users": data.n_users, "items": data.n_items,
-        "test_users": len(held_out(test)[0]), "repeats_allowed": repeats,
-    }, "methods": {}}
+    results: dict = {
+        "split": {
+            "train_events": int(train_mask.sum()),
+            "test_events": int(test_mask.sum()),
+            "validation_events": int(val_mask.sum()),
+            "users": data.n_users,
+            "items": data.n_items,
+            "test_users": len(held_out(test)[0]),
+            "repeats_allowed": repeats,
+        },
+        "methods": {},
+    }
     for method in methods:
-        best, best_nd, tried = None, -1.0, []
+        tried = []
         pop_val = np.bincount(fit_part.items, minlength=data.n_items).astype(np.float64)
         allowed_val = pop_val > 0
         val_users, val_truth = held_out(val)
@@ -300,11 +354,13 @@ def run_protocol(
             t0 = time.perf_counter()
             rank = method.fit(params, fit_part, allowed_val, repeats)
             m = evaluate_ranker(rank, val_users, val_truth, np.flatnonzero(allowed_val), pop_val)
-            tried.append({"params": params, "val_ndcg@10": m["ndcg@10"]})
+            tried.append({"params": params, "val_ndcg@10": m["ndcg@10"], "val_coverage": m["coverage"]})
             took = time.perf_counter() - t0
-            progress(f"{method.name} {params}: val NDCG@10 {m['ndcg@10']:.4f} ({took:.1f}s)")
-            if m["ndcg@10"] > best_nd:
-                best, best_nd = params, m["ndcg@10"]
+            progress(
+                f"{method.name} {params}: val NDCG@10 {m['ndcg@10']:.4f} coverage {m['coverage']:.3f} "
+                f"({took:.1f}s)"
+            )
+        best, best_nd = select(tried, tolerance)
         pop = np.bincount(train.items, minlength=data.n_items).astype(np.float64)
         allowed = pop > 0
         t0 = time.perf_counter()
@@ -312,11 +368,30 @@ def run_protocol(
         fit_s = time.perf_counter() - t0
         users, truth = held_out(test)
         m = evaluate_ranker(rank, users, truth, np.flatnonzero(allowed), pop)
-        results["methods"][method.name] = {**m, "best_params": best, "val_ndcg@10": best_nd,
-                                           "fit_s": fit_s, "grid": tried}
-        progress(f"{method.name}: test NDCG@10 {m['ndcg@10']:.4f} recall@10 {m['recall@10']:.4f} "
-                 f"coverage {m['coverage']:.3f}")
+        results["methods"][method.name] = {
+            **m,
+            "best_params": best,
+            "val_ndcg@10": best_nd,
+            "fit_s": fit_s,
+            "grid": tried,
+        }
+        progress(
+            f"{method.name}: test NDCG@10 {m['ndcg@10']:.4f} recall@10 {m['recall@10']:.4f} "
+            f"coverage {m['coverage']:.3f}"
+        )
     return results
+
+
+def select(tried: list[dict], tolerance: float = 0.01) -> tuple[dict, float]:
+    """Pick the grid point with the best ``val_coverage`` among those whose ``val_ndcg@10`` is at least
+    ``(1 - tolerance)`` times the best; returns ``(params, its val NDCG@10)``. Raises ``ValueError`` when
+    ``tried`` is empty."""
+    if not tried:
+        raise ValueError("empty grid")
+    top = max(t["val_ndcg@10"] for t in tried)
+    near = [t for t in tried if t["val_ndcg@10"] >= (1 - tolerance) * top]
+    best = max(near, key=lambda t: (t["val_coverage"], t["val_ndcg@10"]))
+    return best["params"], best["val_ndcg@10"]
 
 
 def _pairs_in(a: Interactions, b: Interactions) -> np.ndarray:
@@ -325,22 +400,35 @@ def _pairs_in(a: Interactions, b: Interactions) -> np.ndarray:
     return np.array([k in key_b for k in (a.users * a.n_items + a.items).tolist()], dtype=bool)
 
 
-def standard_methods(embeddings: np.ndarray | None, *, quick: bool = False,
-                     ours_grid: list[dict] | None = None) -> list[MethodSpec]:
+def standard_methods(
+    embeddings: np.ndarray | None, *, quick: bool = False, ours_grid: list[dict] | None = None
+) -> list[MethodSpec]:
     """Ours, popularity, implicit ALS and BPR with comparable small grids (``quick`` shrinks them)."""
     if ours_grid is None:
         ours_grid = grid(
             l2=[100.0, 300.0, 1000.0] if not quick else [300.0],
-            half_life_days=[None, 30.0, 365.0] if not quick else [30.0],
-            content_weight=([0.0, 0.1, 0.3] if embeddings is not None else [0.0]) if not quick else [0.0],
+            half_life_days=[None, 30.0] if not quick else [30.0],
+            content_weight=([0.0, 0.1] if embeddings is not None else [0.0]) if not quick else [0.0],
+            popularity_penalty=[0.0, 0.25, 0.4] if not quick else [0.25],
         )
-    als_grid = grid(factors=[32, 64, 128] if not quick else [64], regularization=[0.01, 0.1, 1.0],
-                    alpha=[1.0, 10.0] if not quick else [1.0], iterations=[15])
-    bpr_grid = grid(factors=[32, 64, 128] if not quick else [64], learning_rate=[0.01, 0.05],
-                    regularization=[0.001, 0.01] if not quick else [0.01], iterations=[100])
+    als_grid = grid(
+        factors=[32, 64, 128] if not quick else [64],
+        regularization=[0.01, 0.1, 1.0],
+        alpha=[1.0, 10.0] if not quick else [1.0],
+        iterations=[15],
+    )
+    bpr_grid = grid(
+        factors=[32, 64, 128] if not quick else [64],
+        learning_rate=[0.01, 0.05],
+        regularization=[0.001, 0.01] if not quick else [0.01],
+        iterations=[100],
+    )
     return [
-        MethodSpec("ours (EASE hybrid)", ours_grid,
-                   lambda p, tr, al, rep: fit_ours(HybridParams(**p), tr, embeddings, al, rep)),
+        MethodSpec(
+            "ours (EASE hybrid)",
+            ours_grid,
+            lambda p, tr, al, rep: fit_ours(HybridParams(**p), tr, embeddings, al, rep),
+        ),
         MethodSpec("popularity", [{}], lambda p, tr, al, rep: fit_popularity(tr, al, rep)),
         MethodSpec("implicit ALS", als_grid, lambda p, tr, al, rep: fit_implicit("als", p, tr, al, rep)),
         MethodSpec("implicit BPR", bpr_grid, lambda p, tr, al, rep: fit_implicit("bpr", p, tr, al, rep)),

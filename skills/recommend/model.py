@@ -14,17 +14,18 @@ The pieces and where they come from:
   latest event ("what they are into lately", the usual choice for sequential/temporal splits, cf.
   Ding & Li 2005 "Time weight collaborative filtering", CIKM) or one global "now".
 - **Collaborative filtering**: EASE^R (Steck 2019, "Embarrassingly Shallow Autoencoders for Sparse Data",
-  WWW): ``B = I - P diagMat(1 / diag(P))`` with ``P = (X^T X + lambda I)^-1`` and ``diag(B) = 0``; or item-item
-  cosine kNN with shrinkage (Sarwar et al. 2001, "Item-based collaborative filtering recommendation
+  WWW): ``B = I - P diagMat(1 / diag(P))`` with ``P = (X^T X + lambda I)^-1`` and ``diag(B) = 0``; or
+  item-item cosine kNN with shrinkage (Sarwar et al. 2001, "Item-based collaborative filtering recommendation
   algorithms", WWW; shrinkage as in Koren 2008, KDD). Both give an item-item matrix ``B`` and scores
   ``s = x B``. ``B`` is kept as a sparse top-k-per-row matrix (sparsified EASE, as in Steck 2019 sec. 4
   and Ning & Karypis 2011 SLIM) so a query costs O(|history| * k + n_items).
 - **Content**: a user profile = the weight-averaged, re-normalised item-text embeddings of their history;
   content score = cosine to every item (Pazzani & Billsus 2007, "Content-based recommendation systems").
   Items nobody has interacted with yet can only be reached this way (item cold start).
-- **Blend**: ``score = (1 - a) * cf / max|cf| + a * content - beta * pop_norm + bonus``, where ``pop_norm =
-  log1p(pop) / log1p(max pop)`` is a popularity penalty (popularity-bias control, cf. Abdollahpouri et al.
-  2017 "Controlling popularity bias in learning-to-rank recommendation", RecSys).
+- **Popularity compensation**: ``cf_j <- cf_j / (1 + pop_j) ** beta`` with ``pop_j`` the item's summed
+  interaction weight (popularity-bias control as in Steck 2011, "Item popularity and recommendation
+  accuracy", RecSys; cf. Abdollahpouri et al. 2017, RecSys). ``beta = 0`` switches it off.
+- **Blend**: ``score = (1 - a) * cf / max|cf| + a * content + r * repeat + bonus``.
 - **Diversity**: optional maximal marginal relevance re-ranking (Carbonell & Goldstein 1998, SIGIR) with
   content similarity: pick ``argmax (1 - d) * rel - d * max_sim_to_picked``.
 - **Cold start** (no history): time-decayed popularity (trending in this channel) plus ``bonus``.
@@ -74,7 +75,7 @@ class HybridParams:
     - ``half_life_days``: time decay of events; ``None`` = no decay.
     - ``decay_reference``: ``"user"`` (decay from each user's latest event) or ``"global"``.
     - ``content_weight``: ``a`` in the blend, in [0, 1].
-    - ``popularity_penalty``: ``beta`` >= 0.
+    - ``popularity_penalty``: ``beta`` >= 0, exponent of the popularity compensation (about 0 to 1).
     - ``diversity``: MMR trade-off ``d`` in [0, 1); 0 disables re-ranking.
     - ``repeat_weight``: ``r`` >= 0, lift of items already in the history by ``r * x_ui / max_i x_ui``
       (repeat consumption: on live platforms most views are of channels watched before; Rappaz et al.
@@ -134,7 +135,9 @@ def interaction_matrix(
     times = np.asarray(times, dtype=np.float64)
     m = len(users)
     if len(items) != m or len(times) != m:
-        raise ValueError(f"users, items and times must have the same length, got {m}, {len(items)}, {len(times)}")
+        raise ValueError(
+            f"users, items and times must have the same length, got {m}, {len(items)}, {len(times)}"
+        )
     s = np.ones(m) if strengths is None else np.asarray(strengths, dtype=np.float64)
     if len(s) != m:
         raise ValueError("strengths must have the same length as users")
@@ -232,7 +235,7 @@ def sparsify_rows(W: np.ndarray, k: int, *, chunk: int = 1024) -> sp.csr_matrix:
         return sp.csr_matrix(np.where(W > 0, W, 0).astype(np.float32))
     rows, cols, vals = [], [], []
     for start in range(0, n_rows, chunk):
-        block = W[start:start + chunk]
+        block = W[start : start + chunk]
         idx = np.argpartition(-block, k - 1, axis=1)[:, :k]
         v = np.take_along_axis(block, idx, axis=1)
         keep = v > 0
@@ -318,6 +321,8 @@ class HybridRecommender:
         """
         p = self.params
         cf, content = self.score_parts(H)
+        if p.popularity_penalty > 0:  # popularity compensation: cf_j / (1 + pop_j)^beta (Steck 2011)
+            cf = cf * np.power(1.0 + np.maximum(self.popularity, 0), -p.popularity_penalty)[None, :]
         scale = np.abs(cf).max(axis=1, keepdims=True)
         empty = (scale[:, 0] == 0) & (np.asarray(sp.csr_matrix(H).getnnz(axis=1)) == 0)
         scale[scale == 0] = 1.0
@@ -329,8 +334,6 @@ class HybridRecommender:
             top = Hd.max(axis=1, keepdims=True)
             s = s + p.repeat_weight * Hd / np.where(top > 0, top, 1.0)
         pop = self._popularity_norm()
-        if p.popularity_penalty > 0:
-            s = s - p.popularity_penalty * pop[None, :]
         if empty.any():
             s[empty] = pop[None, :]
         if bonus is not None:
@@ -351,7 +354,8 @@ class HybridRecommender:
 
         ``exclude``: bool mask (n_items,) of items never to return (streamer exclusions); ``allowed``:
         bool mask of candidates (a category filter). Items in the history are excluded unless
-        ``exclude_history`` is False (repeat recommendations). Returns at most ``k`` :class:`Recommendation` s, best first, each with a reason.
+        ``exclude_history`` is False (repeat recommendations). Returns at most ``k`` recommendations,
+        best first, each with a reason.
         """
         h = sp.csr_matrix(history, dtype=np.float32).reshape(1, self.n_items)
         s = self.score(h, bonus)[0]
@@ -393,7 +397,9 @@ class HybridRecommender:
         return Recommendation(j, score, Reason.SIMILAR_VIEWERS)
 
 
-def mmr(relevance: np.ndarray, embeddings: np.ndarray, k: int, diversity: float, *, ids: np.ndarray) -> list[int]:
+def mmr(
+    relevance: np.ndarray, embeddings: np.ndarray, k: int, diversity: float, *, ids: np.ndarray
+) -> list[int]:
     """Maximal marginal relevance (Carbonell & Goldstein 1998) over a candidate pool.
 
     ``relevance``: (m,) scores; ``embeddings``: (m, d) unit rows; ``diversity``: ``d`` in [0, 1).

@@ -1,7 +1,9 @@
 """Fit a reply into a platform's message length: split on word boundaries, or truncate with an ellipsis.
 
-Lengths are counted in code points (Python ``len``), which is how Twitch counts its 500 and Discord its
-2,000. A Python ``str`` cannot be cut inside a UTF-8 multi-byte sequence, so the remaining hazards are:
+Lengths are counted in code points (Python ``len``). (A platform that counted UTF-16 units would see an
+emoji outside the BMP as 2; an adapter unsure of its platform's unit can declare a smaller
+``max_message_len``.) A Python ``str`` cannot be cut inside a UTF-8 multi-byte sequence, so the
+remaining hazards are:
 
 - **grapheme clusters** (what a viewer sees as one character: an emoji with skin tone or ZWJ sequence
   such as a family, a flag, a letter with combining accents). Cuts are made only at extended grapheme

@@ -184,6 +184,11 @@ class _DecodeState:
             nxt.append(tok)
         self.last = torch.tensor(nxt, device=self.device)
 
+    def step_and_evict(self) -> list[_Sequence]:
+        """``step()`` then ``evict()`` in one call (one hop to the worker thread per token)."""
+        self.step()
+        return self.evict()
+
     def _append(self, s: _Sequence, tok: int) -> None:
         if s.done:
             return
@@ -321,13 +326,14 @@ class ContinuousBatcher:
                     for s in joiners:
                         if s.first_token_at is not None:
                             self.stats.record_ttft(s.first_token_at - s.enqueued)
+                    finished = await self._worker.run(state.evict)
                 else:
-                    await self._worker.run(state.step)
                     self.stats.record_batch(len(state.rows))
+                    finished = await self._worker.run(state.step_and_evict)
             except Exception as exc:
                 self._fail_running(exc, joiners)
                 continue
-            for s in await self._worker.run(state.evict):
+            for s in finished:
                 self.stats.add("tokens", len(s.generated))
                 if not s.future.done():
                     s.future.set_result(s.text)

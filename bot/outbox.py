@@ -173,7 +173,9 @@ class Outbox:
             max_len = self.limits.max_message_len
             parts = fit_message(reply.text, max_len, self.overflow, max_parts=self.max_parts)
             if not parts:
-                return
+                if not reply.attachment:
+                    return
+                parts = [""]  # a file with no caption
             if len(parts) > 1:
                 self.stats["split_parts"] += len(parts)
             elif len(reply.text.strip()) > max_len:
@@ -242,7 +244,10 @@ class Outbox:
                 key = (reply.channel, reply.whisper_to)
                 last = self._last.get(key)
                 window = self.limits.duplicate_window_s
-                if window > 0 and last is not None and last[0] == text and now - last[1] < window:
+                if (
+                    window > 0 and last is not None and last[0] == text and now - last[1] < window
+                    and not (reply.attachment and len(item.parts) == 1)
+                ):
                     self.stats["dropped_duplicate"] += 1
                     item.parts.popleft()
                     continue

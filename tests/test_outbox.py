@@ -279,3 +279,21 @@ async def test_limit_holds_when_moderator_status_changes(seed):
     assert len(adapter.sent) == 300
     worst_mixed, worst_any = worst_windows(adapter.sent, adapter.privileged_at_send)
     assert worst_mixed <= 20 and worst_any <= 100
+
+
+async def test_attachment_rides_on_last_part_and_survives_blank_text():
+    clock = ManualClock()
+    sent: list[Reply] = []
+
+    class Recording(FakeAdapter):
+        async def send(self, reply: Reply) -> None:
+            sent.append(reply)
+
+    adapter = Recording(clock, limits=PlatformLimits(20, 100, 1.0, 100))
+    outbox = Outbox(adapter, clock=clock)
+    await outbox.put(Reply("discord", "g/c", "one two three four five six seven", attachment="/tmp/a.png"))
+    await outbox.put(Reply("discord", "g/c", "   ", attachment="/tmp/b.png"))
+    await outbox.put(Reply("discord", "g/c", "   "))  # nothing to send at all
+    await outbox.flush()
+    assert [r.attachment for r in sent] == [None, "/tmp/a.png", "/tmp/b.png"]
+    assert sent[-1].text == ""

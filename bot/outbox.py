@@ -23,19 +23,24 @@ Clocks: with ``SystemClock`` the worker sleeps until the limiter allows the next
 a reply is queued or ``tick()`` is called (call it after advancing the clock), and ``flush()`` sends the
 rest by advancing the clock to each allowed send time.
 
-Adapter errors (or a send that hangs past ``send_timeout_s``) are logged and counted in ``send_errors``;
-the message is not retried and the queue carries on. Reply text is not logged (it may quote viewers).
+Send errors never stop the queue. A ``ConnectionError`` from ``adapter.send`` (the adapter is
+reconnecting) keeps the part at the head of the queue and retries it after a full-jitter backoff
+(``bot.backoff``), at most ``max_send_retries`` times (``send_retries``). Any other error, or a send that
+hangs past ``send_timeout_s`` (it may have arrived), is logged, counted in ``send_errors`` and not
+retried. Every attempt counts against the rate limit. Reply text is not logged (it may quote viewers).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.adapters.base import Adapter, PlatformLimits
+from bot.backoff import Backoff
 from bot.clock import Clock
 from bot.events import Priority, Reply
 from bot.splitting import Overflow, fit_message
@@ -100,6 +105,7 @@ class SendRateLimiter:
 class _Pending:
     reply: Reply
     parts: deque[str] = field(default_factory=deque)
+    retries: int = 0  # failed attempts of the current part
 
 
 class Outbox:
@@ -109,10 +115,13 @@ class Outbox:
     - ``clock``: ``SystemClock`` (sleeps) or ``ManualClock`` (advanced instead, see ``flush``).
     - ``backlog``: replies held at most (>= 1). ``overflow``: ``"split"`` or ``"truncate"`` long replies.
     - ``max_parts``: a split reply keeps at most this many parts, the last ending with an ellipsis.
+    - ``max_send_retries``: retries of a part whose send raised ``ConnectionError``.
     - ``on_sent(reply, monotonic_s)``: called after each part is sent (transcripts); errors are logged.
+    - ``rng``: randomness of the retry backoff (tests pass a seeded ``random.Random``).
 
     ``stats``: ``sent`` (parts), ``dropped_duplicate``, ``dropped_backlog`` (replies), ``split_parts``
-    (parts made from replies that needed splitting), ``truncated``, ``send_errors``, ``rejected``
+    (parts made from replies that needed splitting), ``truncated``, ``send_errors`` (parts given up),
+    ``send_retries``, ``rejected``
     (not a ``Reply`` / wrong platform text), ``dropped_unsent`` (left when ``flush`` timed out).
     Raises ``ValueError`` for ``backlog < 1``, ``max_parts < 1`` or an unknown ``overflow``.
     """
@@ -127,7 +136,9 @@ class Outbox:
         max_parts: int = 5,
         margin_s: float = 0.05,
         send_timeout_s: float = 10.0,
+        max_send_retries: int = 3,
         on_sent: Callable[[Reply, float], None] | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         if backlog < 1:
             raise ValueError(f"backlog must be >= 1, got {backlog}")
@@ -142,11 +153,13 @@ class Outbox:
         self.overflow: Overflow = overflow
         self.max_parts = max_parts
         self.send_timeout_s = send_timeout_s
+        self.max_send_retries = max_send_retries
+        self._retry_backoff = Backoff(base_s=1.0, cap_s=30.0, rng=rng or random.Random())
         self.on_sent = on_sent
         self.limiter = SendRateLimiter(self.limits, margin_s=margin_s)
         self.stats: dict[str, int] = {
             "sent": 0, "dropped_duplicate": 0, "dropped_backlog": 0, "split_parts": 0, "truncated": 0,
-            "send_errors": 0, "rejected": 0, "dropped_unsent": 0,
+            "send_errors": 0, "send_retries": 0, "rejected": 0, "dropped_unsent": 0,
         }
         self._queues: tuple[deque[_Pending], ...] = tuple(deque() for _ in Priority)
         self._current: _Pending | None = None
@@ -256,16 +269,26 @@ class Outbox:
                 if wait > 0:
                     return wait
                 item.parts.popleft()
-                self.limiter.record(now, privileged)
-                self._last[key] = (text, now)
-                if len(self._last) > _MAX_REMEMBERED:
-                    self._forget_old(now)
+                self.limiter.record(now, privileged)  # counted even if it fails: it may have arrived
                 attachment = reply.attachment if not item.parts else None
                 part = Reply(
                     reply.platform, reply.channel, text, in_reply_to=reply.in_reply_to,
                     priority=reply.priority, whisper_to=reply.whisper_to, attachment=attachment,
                 )
-                await self._send(part, now)
+                outcome = await self._send(part, now)
+                if outcome == "sent":
+                    item.retries = 0
+                    self._last[key] = (text, now)
+                    if len(self._last) > _MAX_REMEMBERED:
+                        self._forget_old(now)
+                elif outcome == "retry" and item.retries < self.max_send_retries:
+                    item.retries += 1
+                    self.stats["send_retries"] += 1
+                    item.parts.appendleft(text)  # keep its place: same reply, same order
+                    return self._retry_backoff.delay(item.retries - 1)
+                else:
+                    item.retries = 0
+                    self.stats["send_errors"] += 1
 
     def _forget_old(self, now: float) -> None:
         """Bound the last-message memory (one entry per channel and whisper target)."""
@@ -275,24 +298,30 @@ class Outbox:
             newest = sorted(self._last.items(), key=lambda kv: kv[1][1])[-_MAX_REMEMBERED // 2:]
             self._last = dict(newest)
 
-    async def _send(self, part: Reply, now: float) -> None:
+    async def _send(self, part: Reply, now: float) -> str:
+        """Send one part: ``"sent"``, ``"retry"`` (``ConnectionError``: the adapter is reconnecting) or
+        ``"failed"`` (any other error, or no answer within ``send_timeout_s``: it may have arrived)."""
         try:
             async with asyncio.timeout(self.send_timeout_s):
                 await self.adapter.send(part)
+        except ConnectionError as exc:
+            log.warning("outbox: %s send to %s failed (%s); will retry", self.adapter.platform, part.channel,
+                        type(exc).__name__)
+            return "retry"
         except Exception as exc:  # noqa: BLE001 - a failed send must not kill the queue
-            self.stats["send_errors"] += 1
             log.error(
                 "outbox: %s send to %s failed: %s", self.adapter.platform, part.channel,
                 type(exc).__name__ if isinstance(exc, TimeoutError) else exc,
-                exc_info=not isinstance(exc, TimeoutError | ConnectionError),
+                exc_info=not isinstance(exc, TimeoutError),
             )
-            return
+            return "failed"
         self.stats["sent"] += 1
         if self.on_sent is not None:
             try:
                 self.on_sent(part, now)
             except Exception:  # noqa: BLE001
                 log.exception("outbox: on_sent callback failed")
+        return "sent"
 
     async def _run(self) -> None:
         while True:

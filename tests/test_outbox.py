@@ -297,3 +297,38 @@ async def test_attachment_rides_on_last_part_and_survives_blank_text():
     await outbox.flush()
     assert [r.attachment for r in sent] == [None, "/tmp/a.png", "/tmp/b.png"]
     assert sent[-1].text == ""
+
+
+async def test_connection_error_is_retried_in_place():
+    clock = ManualClock()
+    adapter = FakeAdapter(clock)
+    failures = {"flaky": 2}
+
+    original = adapter.send
+
+    async def flaky_send(reply: Reply) -> None:
+        if failures.get(reply.text, 0) > 0:
+            failures[reply.text] -= 1
+            raise ConnectionError("reconnecting")
+        if reply.text == "broken":
+            raise ValueError("bad request")
+        await original(reply)
+
+    adapter.send = flaky_send  # type: ignore[method-assign]
+    outbox = Outbox(adapter, clock=clock, rng=random.Random(0))
+    for text in ["flaky", "broken", "after"]:
+        await outbox.put(Reply("twitch", "c", text))
+    await outbox.flush()
+    assert [t for _, _, t in adapter.sent] == ["flaky", "after"]  # order kept, flaky retried twice
+    assert outbox.stats["send_retries"] == 2 and outbox.stats["send_errors"] == 1
+
+
+async def test_connection_error_gives_up_after_max_retries():
+    clock = ManualClock()
+    adapter = FakeAdapter(clock, fail={"never"})
+    outbox = Outbox(adapter, clock=clock, max_send_retries=2, rng=random.Random(0))
+    await outbox.put(Reply("twitch", "c", "never"))
+    await outbox.put(Reply("twitch", "c", "next"))
+    await outbox.flush()
+    assert [t for _, _, t in adapter.sent] == ["next"]
+    assert outbox.stats["send_retries"] == 2 and outbox.stats["send_errors"] == 1

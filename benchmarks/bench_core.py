@@ -24,6 +24,7 @@ import asyncio
 import gc
 import io
 import json
+import os
 import platform
 import statistics
 import sys
@@ -218,7 +219,9 @@ def main() -> None:
             "processor": platform.processor() or platform.machine(),
             "python": platform.python_version(),
             "cores_used": 1,
-            "note": "shared 2-core machine; CPU-time rate is the steadier number",
+            "load_avg_1m_at_end": os.getloadavg()[0],
+            "cpu_count": os.cpu_count(),
+            "note": "shared machine; CPU-time rate is the steadier number",
         },
         "results": results,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

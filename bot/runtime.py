@@ -237,8 +237,12 @@ class Runtime:
             self.recorder.flush()
         return time.perf_counter() - started
 
-    async def serve(self, adapter: Adapter, *, max_attempts: int | None = None) -> None:
-        """Run a live adapter until it is closed, reconnecting with backoff (``bot.backoff``)."""
+    async def serve(self, adapter: Adapter, *, max_attempts: int | None = None, backoff: Any = None) -> None:
+        """Run a live adapter until it is closed, reconnecting with backoff (``bot.backoff``).
+
+        ``backoff``: a ``bot.backoff.Backoff`` (default: 1 s base, 60 s cap, full jitter);
+        ``max_attempts``: consecutive failures before the last error is raised (``None`` = forever).
+        """
         from bot.backoff import reconnecting
 
         if adapter.platform not in self.outboxes:
@@ -248,7 +252,9 @@ class Runtime:
             await adapter.connect()
             await self.pump(adapter)
 
-        await reconnecting(session, name=f"{adapter.platform} adapter", max_attempts=max_attempts)
+        await reconnecting(
+            session, name=f"{adapter.platform} adapter", max_attempts=max_attempts, backoff=backoff
+        )
 
     # ---- events -----------------------------------------------------------------------------------
 

@@ -1,0 +1,95 @@
+"""Runtime wiring: reconnects, stream sessions, retention at start, channel info."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.adapters.base import CONSOLE_LIMITS, Adapter
+from bot.backoff import Backoff
+from bot.clock import ManualClock
+from bot.config import validate_config
+from bot.events import ChatMessage, Event, Reply, StreamStatus, Viewer
+from bot.runtime import Runtime
+from storage.db import Database
+from storage.viewers import count_rows, migrate_core
+from storage.watch import PresenceRecorder
+
+T0 = datetime(2024, 3, 1, 20, 0, tzinfo=UTC)
+
+
+class FlakyAdapter(Adapter):
+    """Fails to connect ``failures`` times, then yields a stream with two messages and ends."""
+
+    platform = "console"
+    limits = CONSOLE_LIMITS
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.connects = 0
+        self.sent: list[Reply] = []
+
+    async def connect(self) -> None:
+        self.connects += 1
+        if self.connects <= self.failures:
+            raise ConnectionError("network down")
+
+    async def listen(self) -> AsyncIterator[Event]:
+        viewer = Viewer("console", "ann", "Ann")
+        yield StreamStatus("console", "chan", True, T0, title="Speedrun", category="Games")
+        yield ChatMessage("console", "chan", "1", viewer, "hi", T0 + timedelta(minutes=1))
+        yield ChatMessage("console", "chan", "2", viewer, "!help", T0 + timedelta(minutes=2))
+
+    async def send(self, reply: Reply) -> None:
+        self.sent.append(reply)
+
+    async def close(self) -> None:
+        return None
+
+
+def config(tmp_path: Path, retention: int = 90):
+    return validate_config(
+        {"bot": {"data_dir": str(tmp_path / "data"), "retention_days": retention}},
+        label="config.toml", path=None, skill_classes={},
+    )
+
+
+async def test_serve_reconnects_then_routes(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    runtime = Runtime(config(tmp_path), clock=clock, use_engine=False, skill_classes={}, daily_purge=False)
+    await runtime.start()
+    adapter = FlakyAdapter(failures=2)
+    await runtime.serve(adapter, backoff=Backoff(base_s=0.001, cap_s=0.001))
+    await runtime.router.drain()  # type: ignore[union-attr]
+    await runtime.outboxes["console"].flush()
+    assert adapter.connects == 3
+    assert [r.text.split(":")[0] for r in adapter.sent] == ["Commands"]
+    info = runtime.channel_info("console", "CHAN")
+    assert info.live and info.title == "Speedrun" and info.max_message_len == CONSOLE_LIMITS.max_message_len
+    clock.set(T0 + timedelta(minutes=5))
+    assert info.uptime_s == 300.0
+    await runtime.stop()
+    db = Database(tmp_path / "data" / "chatcast.db")
+    row = db.raw.execute("SELECT started_at, ended_at, title FROM stream_sessions").fetchone()
+    assert row[0] == "2024-03-01T20:00:00+00:00" and row[1] is not None and row[2] == "Speedrun"
+    presence = db.raw.execute("SELECT message_count, session_id FROM presence").fetchone()
+    assert presence[0] == 2 and presence[1] is not None
+
+
+async def test_retention_purge_runs_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "chatcast.db"
+    db = Database(path)
+    migrate_core(db)
+    rec = PresenceRecorder(db, flush_every=1)
+    now = datetime.now(UTC)
+    rec.seen("console", "c", Viewer("console", "old", "Old"), now - timedelta(days=40), message=True)
+    rec.seen("console", "c", Viewer("console", "new", "New"), now - timedelta(days=2), message=True)
+    db.close()
+    runtime = Runtime(config(tmp_path, retention=30), use_engine=False, skill_classes={}, daily_purge=False)
+    await runtime.start()
+    try:
+        assert runtime.purged == {"presence": 1, "stream_sessions": 0, "viewers": 1}
+        assert runtime.db is not None and count_rows(runtime.db, "viewers") == 1
+    finally:
+        await runtime.stop()

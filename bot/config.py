@@ -122,10 +122,11 @@ class Config:
 
     @property
     def data_dir(self) -> Path:
-        """``bot.data_dir`` resolved against the config file's folder."""
-        if self.bot.data_dir.is_absolute() or self.path is None:
-            return self.bot.data_dir
-        return self.path.parent / self.bot.data_dir
+        """``bot.data_dir`` (``~`` expanded) resolved against the config file's folder."""
+        data_dir = self.bot.data_dir.expanduser()
+        if data_dir.is_absolute() or self.path is None:
+            return data_dir
+        return self.path.parent / data_dir
 
     def channel(self, platform: str, channel: str) -> ChannelConfig | None:
         """The ``[[channels]]`` entry for ``(platform, channel)`` (case-insensitive name) or ``None``."""

@@ -32,7 +32,8 @@ from bot.adapters.replay import ReplayAdapter, TranscriptEntry
 
 log = logging.getLogger("chatcast.report")
 
-REQUIRED_KEYS = (
+# The keys the issue requires in every summary.json (tests check them).
+REQUIRED_KEYS: tuple[str, ...] = (
     "lines_read",
     "lines_skipped",
     "messages",

@@ -16,6 +16,7 @@ from bot.commands import CommandContext, command
 from bot.config import load_config
 from bot.events import ChatMessage, Presence, Role, StreamStatus
 from bot.replay_job import run_replay
+from bot.report import REQUIRED_KEYS
 from skills.base import Skill
 
 LOG = """\
@@ -129,9 +130,11 @@ async def test_whole_replay_summary_transcript_and_presence(tmp_path: Path) -> N
     )
     assert folder == report
     on_disk = json.loads((report / "summary.json").read_text())
-    for key in ("lines_read", "lines_skipped", "messages", "distinct_viewers", "commands_handled",
-                "replies_sent", "replies_dropped", "skill_errors", "messages_per_s"):
-        assert key in on_disk
+    assert set(REQUIRED_KEYS) == {
+        "lines_read", "lines_skipped", "messages", "distinct_viewers", "commands_handled", "replies_sent",
+        "replies_dropped", "skill_errors", "messages_per_s",
+    }
+    assert set(REQUIRED_KEYS) <= set(on_disk)
     assert (summary["lines_read"], summary["lines_skipped"], summary["messages"]) == (10, 3, 7)
     assert summary["distinct_viewers"] == 6
     assert summary["commands_handled"] == 5  # echo x2, help, boom, mydata

@@ -1,0 +1,569 @@
+"""``!recommend``: content recommendations from watch history (the chat-facing shell of ``model.py``).
+
+Per (platform, channel) the skill keeps a :class:`ChannelModel`: the catalog (config items plus the
+categories seen live), the item-text embeddings (through ``ctx.engine.embed``) and a trained
+:class:`~skills.recommend.model.HybridRecommender`. Training reads watch history and signals from storage
+on the event loop (small queries) and fits in ``asyncio.to_thread``; it runs at the first query and again
+when the model is older than ``retrain_interval_s`` (in the background: queries keep using the old model).
+A viewer's own newest watches count at once (their history is read at query time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.commands import CommandContext, command
+from bot.events import Role, StreamStatus, Viewer
+from skills.base import Skill, SkillSettings
+from skills.recommend.history import build_matrix, category_key, signal_events, watch_events
+from skills.recommend.model import HybridParams, HybridRecommender, Reason, Recommendation
+from storage import recommend as store
+
+EPOCH = "1970-01-01T00:00:00+00:00"
+NEW_BONUS = 0.8  # score lift of a just-added item (scores are scaled to [-1, 1]), halved by new_item_days
+FRESH_WAIT_S = 0.5  # seconds a query waits for a retrain in flight before using the previous model
+ItemKind = Literal["vod", "clip", "category", "channel"]
+
+
+class CatalogEntry(BaseModel):
+    """One recommendable item from the config: ``id`` is unique per kind; ``added`` marks it new."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    kind: ItemKind = "vod"
+    tags: list[str] = []
+    description: str = ""
+    link: str = ""
+    added: date | None = None
+
+    @property
+    def key(self) -> str:
+        return category_key(self.id) if self.kind == "category" else f"{self.kind}:{self.id.strip().lower()}"
+
+
+class RecommendSettings(SkillSettings):
+    """``[skills.recommend]``: catalog, pins/exclusions and model knobs (see docs/recommend.md)."""
+
+    catalog: list[CatalogEntry] = []
+    pins: list[str] = []  # item ids, keys or titles always offered first (when unseen)
+    exclude: list[str] = []  # item ids, keys or titles never offered
+    max_items: int = Field(3, ge=1, le=3)
+    diversity: float = Field(0.3, ge=0.0, lt=1.0)
+    content_weight: float = Field(0.3, ge=0.0, le=1.0)
+    popularity_penalty: float = Field(0.0, ge=0.0)
+    half_life_days: float = Field(30.0, gt=0)
+    l2: float = Field(20.0, gt=0)
+    new_item_days: float = Field(14.0, ge=0)
+    retrain_interval_s: float = Field(900.0, ge=10)
+    like_weight: float = Field(3.0, ge=0)
+    watched_weight: float = Field(2.0, ge=0)
+
+    @field_validator("catalog")
+    @classmethod
+    def _unique_ids(cls, v: list[CatalogEntry]) -> list[CatalogEntry]:
+        keys = [e.key for e in v]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"duplicate catalog items: {', '.join(dupes)}")
+        return v
+
+
+@dataclass
+class ChannelModel:
+    """A trained snapshot for one channel: items, their metadata and the recommender."""
+
+    keys: list[str]
+    rows: list[store.CatalogRow]
+    model: HybridRecommender
+    trained_at: float  # clock.monotonic() at the end of training
+    users: dict[str, int] = field(default_factory=dict)  # user ids in the training data
+
+    @property
+    def index(self) -> dict[str, int]:
+        return {k: i for i, k in enumerate(self.keys)}
+
+
+REASON_TEXT = {
+    Reason.SIMILAR_VIEWERS: "popular with viewers like you",
+    Reason.CONTENT: "like what you watch",
+    Reason.POPULAR: "popular here",
+    Reason.NEW: "new",
+}
+
+
+class RecommendSkill(Skill):
+    """Recommends VODs, clips, categories and partner channels from watch history (see docs/recommend.md)."""
+
+    name: ClassVar[str] = "recommend"
+    Settings: ClassVar[type[SkillSettings]] = RecommendSettings
+    stores: ClassVar[str] = (
+        "your !like / !watched signals (your watch history itself is kept by the core); deleted by !forgetme"
+    )
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.models: dict[tuple[str, str], ChannelModel] = {}
+        self._training: dict[tuple[str, str], asyncio.Task] = {}
+        self._synced: set[tuple[str, str]] = set()
+        self._embedding_cache: dict[str, np.ndarray] = {}
+        self._forget_epoch = 0  # bumped by delete_user_data: a training run that began before is discarded
+
+    async def start(self) -> None:
+        store.migrate(self.ctx.storage)
+
+    async def stop(self) -> None:
+        for task in list(self._training.values()):
+            task.cancel()
+        await asyncio.gather(*self._training.values(), return_exceptions=True)
+
+    # ---- events ---------------------------------------------------------------------------------
+
+    async def on_stream_status(self, status: StreamStatus) -> None:
+        """A live category becomes a catalog item and opens a category span (offline closes it; an
+        online status without a category leaves the current span alone)."""
+        db = self.ctx.storage
+        if status.online and not status.category:
+            return
+        category = status.category if status.online else None
+        spans = store.category_spans(db, status.platform, status.channel)
+        if category and spans and spans[-1][2] is None and spans[-1][0] == category:
+            return  # same category still live (title change)
+        store.open_category_span(db, status.platform, status.channel, category, status.timestamp)
+        if category:
+            store.upsert_item(
+                db,
+                store.CatalogRow(
+                    status.platform,
+                    status.channel.lower(),
+                    category_key(category),
+                    "category",
+                    category,
+                    source="live",
+                ),
+                status.timestamp,
+            )
+
+    async def delete_user_data(self, viewer: Viewer) -> int:
+        """Delete the viewer's signals and drop them from every trained model (retrained next query)."""
+        removed = store.delete_viewer(self.ctx.storage, viewer)
+        self._forget_epoch += 1
+        for (platform, channel), cm in list(self.models.items()):
+            if platform == viewer.platform and viewer.user_id in cm.users:
+                del self.models[(platform, channel)]  # their rows shaped B: retrain without them
+        return removed
+
+    async def user_data_summary(self, viewer: Viewer) -> str | None:
+        n = store.count_signals(self.ctx.storage, viewer)
+        return f"recommend: {n} like/watched signals" if n else None
+
+    # ---- commands -------------------------------------------------------------------------------
+
+    @command(
+        "recommend",
+        aliases=("rec",),
+        usage="!recommend [category]",
+        cooldown_user=10,
+        help="Up to 3 things to watch next that you have not seen; !recommend <category> narrows it.",
+    )
+    async def recommend(self, ctx: CommandContext) -> None:
+        if not self._on(ctx):
+            return
+        cm = await self.model_for(ctx.message.platform, ctx.channel)
+        allowed = None
+        if ctx.rest:
+            allowed = self._filter(cm, ctx.rest)
+            if not allowed.any():
+                await ctx.reply(f"I don't know the category '{ctx.rest[:40]}'.")
+                return
+        recs = self.pick(cm, ctx.author, ctx.channel, ctx.settings, allowed=allowed)
+        if not recs:
+            await ctx.reply("Nothing new to recommend right now — you've seen it all!")
+            return
+        parts = [self._describe(cm, r, why) for r, why in recs]
+        await ctx.reply(f"@{ctx.author.display_name} try: " + " | ".join(parts))
+
+    @command("similar", usage="!similar <item>", cooldown_user=10, help="Items like the one named.")
+    async def similar(self, ctx: CommandContext) -> None:
+        if not self._on(ctx):
+            return
+        if not ctx.rest:
+            await ctx.reply("Usage: !similar <item title or id>")
+            return
+        cm = await self.model_for(ctx.message.platform, ctx.channel)
+        j = self.resolve(cm, ctx.rest)
+        if j is None:
+            await ctx.reply(f"I don't know '{ctx.rest[:40]}'.")
+            return
+        history = np.zeros(len(cm.keys), dtype=np.float32)
+        history[j] = 1.0
+        excluded = self._excluded(cm, ctx.message.platform, ctx.channel, ctx.settings)
+        recs = cm.model.recommend(history, ctx.settings.max_items, exclude=excluded)
+        if not recs:
+            await ctx.reply(f"Nothing similar to {cm.rows[j].title} yet.")
+            return
+        await ctx.reply(f"Like {cm.rows[j].title}: " + " | ".join(self._title_link(cm, r.item) for r in recs))
+
+    @command(
+        "like", usage="!like <item>", cooldown_user=5, help="Say you liked an item (or the live category)."
+    )
+    async def like(self, ctx: CommandContext) -> None:
+        await self._signal(ctx, "like")
+
+    @command("watched", usage="!watched <item>", cooldown_user=5, help="Say you have watched an item.")
+    async def watched(self, ctx: CommandContext) -> None:
+        await self._signal(ctx, "watched")
+
+    @command(
+        "recommend pin",
+        permission=Role.MODERATOR,
+        usage="!recommend pin <item>",
+        help="Always offer this item first.",
+    )
+    async def pin(self, ctx: CommandContext) -> None:
+        await self._override(ctx, "pin")
+
+    @command(
+        "recommend exclude",
+        permission=Role.MODERATOR,
+        usage="!recommend exclude <item>",
+        help="Never recommend this item.",
+    )
+    async def exclude(self, ctx: CommandContext) -> None:
+        await self._override(ctx, "exclude")
+
+    @command(
+        "recommend clear",
+        permission=Role.MODERATOR,
+        usage="!recommend clear <item>",
+        help="Remove a pin or exclusion.",
+    )
+    async def clear(self, ctx: CommandContext) -> None:
+        await self._override(ctx, None)
+
+    @command("recommend off", permission=Role.MODERATOR, help="Turn recommendations off in this channel.")
+    async def off(self, ctx: CommandContext) -> None:
+        store.set_channel_enabled(self.ctx.storage, ctx.message.platform, ctx.channel, False)
+        await ctx.reply("Recommendations are off in this channel (!recommend on to resume).")
+
+    @command("recommend on", permission=Role.MODERATOR, help="Turn recommendations back on.")
+    async def on(self, ctx: CommandContext) -> None:
+        store.set_channel_enabled(self.ctx.storage, ctx.message.platform, ctx.channel, True)
+        await ctx.reply("Recommendations are on.")
+
+    # ---- model ----------------------------------------------------------------------------------
+
+    async def model_for(self, platform: str, channel: str) -> ChannelModel:
+        """The channel's model: trained now when missing, retrained in the background when stale."""
+        key = (platform, channel.lower())
+        cm = self.models.get(key)
+        settings = self.ctx.settings_for(platform, channel)
+        if cm is None:
+            return await self.retrain(platform, channel)
+        stale = self.ctx.clock.monotonic() - cm.trained_at >= settings.retrain_interval_s
+        if stale and key not in self._training:
+            task = asyncio.create_task(self.retrain(platform, channel), name=f"recommend-train-{channel}")
+            self._training[key] = task
+            task.add_done_callback(lambda _t: self._training.pop(key, None))
+        task = self._training.get(key)
+        if task is not None:  # a quick retrain answers this query; a slow one finishes in the background
+            done, _ = await asyncio.wait({task}, timeout=FRESH_WAIT_S)
+            if done and not task.cancelled() and task.exception() is None:
+                return task.result()
+        return cm
+
+    async def retrain(self, platform: str, channel: str) -> ChannelModel:
+        """Rebuild the catalog, embeddings and model of a channel (fit off the event loop)."""
+        settings: RecommendSettings = self.ctx.settings_for(platform, channel)
+        db = self.ctx.storage
+        epoch = self._forget_epoch
+        self._sync_catalog(platform, channel, settings)
+        rows = store.catalog(db, platform, channel)
+        keys = [r.item_key for r in rows]
+        items = {k: i for i, k in enumerate(keys)}
+        events = watch_events(
+            store.watch_rows(db, platform, channel), store.category_spans(db, platform, channel)
+        )
+        events += signal_events(
+            store.signals(db, platform, channel), like=settings.like_weight, watched=settings.watched_weight
+        )
+        embeddings = await self._embed(rows)
+        params = self._params(settings)
+        now = self.ctx.clock.now().timestamp()
+        users: dict[str, int] = {}
+
+        def fit() -> HybridRecommender:
+            X = build_matrix(events, users, items, now=now, half_life_days=params.half_life_days)
+            return HybridRecommender(params).fit(X, embeddings)
+
+        t0 = time.perf_counter()
+        model = await asyncio.to_thread(fit)
+        self.ctx.log.info(
+            "recommend: trained %s/%s on %d events, %d items in %.3fs",
+            platform,
+            channel,
+            len(events),
+            len(keys),
+            time.perf_counter() - t0,
+        )
+        cm = ChannelModel(keys, rows, model, self.ctx.clock.monotonic(), users)
+        if epoch == self._forget_epoch:  # else a viewer asked to be forgotten meanwhile: use once, don't keep
+            self.models[(platform, channel.lower())] = cm
+        return cm
+
+    def history(
+        self, cm: ChannelModel, viewer: Viewer, platform: str, channel: str, settings: RecommendSettings
+    ) -> np.ndarray:
+        """The viewer's current decayed history vector (n_items,), read from storage now."""
+        db = self.ctx.storage
+        rows = [r for r in store.watch_rows(db, platform, channel) if r[0] == viewer.user_id]
+        sigs = [s for s in store.signals(db, platform, channel) if s[0] == viewer.user_id]
+        events = watch_events(rows, store.category_spans(db, platform, channel))
+        events += signal_events(sigs, like=settings.like_weight, watched=settings.watched_weight)
+        X = build_matrix(
+            events,
+            {viewer.user_id: 0},
+            cm.index,
+            now=self.ctx.clock.now().timestamp(),
+            half_life_days=settings.half_life_days,
+        )
+        return X.toarray()[0]
+
+    def pick(
+        self,
+        cm: ChannelModel,
+        viewer: Viewer,
+        channel: str,
+        settings: RecommendSettings,
+        *,
+        allowed: np.ndarray | None = None,
+    ) -> list[tuple[Recommendation, str]]:
+        """Pins first (unseen, allowed), then the model's picks: up to ``max_items`` ``(rec, reason)``."""
+        platform = viewer.platform
+        if not cm.keys:
+            return []
+        h = self.history(cm, viewer, platform, channel, settings)
+        excluded = self._excluded(cm, platform, channel, settings)
+        seen = h > 0
+        out: list[tuple[Recommendation, str]] = []
+        for j in self._pinned(cm, platform, channel, settings):
+            ok = not seen[j] and not excluded[j] and (allowed is None or allowed[j])
+            if ok and len(out) < settings.max_items:
+                out.append((Recommendation(j, 0.0, Reason.POPULAR), "streamer's pick"))
+        taken = excluded.copy()
+        for r, _ in out:
+            taken[r.item] = True
+        recs = cm.model.recommend(
+            h,
+            settings.max_items - len(out),
+            exclude=taken,
+            allowed=allowed,
+            bonus=self._new_bonus(cm, settings),
+        )
+        out += [(r, self._reason(cm, r, h)) for r in recs]
+        return out
+
+    # ---- helpers --------------------------------------------------------------------------------
+
+    def _params(self, s: RecommendSettings) -> HybridParams:
+        return HybridParams(
+            method="ease",
+            l2=s.l2,
+            neighbors=200,
+            half_life_days=s.half_life_days,
+            decay_reference="global",
+            content_weight=s.content_weight,
+            popularity_penalty=s.popularity_penalty,
+            diversity=s.diversity,
+        )
+
+    def _sync_catalog(self, platform: str, channel: str, settings: RecommendSettings) -> None:
+        now = self.ctx.clock.now()
+        for e in settings.catalog:
+            # an item without an ``added`` date is never "new"
+            added = (
+                datetime(e.added.year, e.added.month, e.added.day, tzinfo=UTC).isoformat()
+                if e.added
+                else EPOCH
+            )
+            store.upsert_item(
+                self.ctx.storage,
+                store.CatalogRow(
+                    platform,
+                    channel.lower(),
+                    e.key,
+                    e.kind,
+                    e.title,
+                    ", ".join(e.tags),
+                    e.description,
+                    e.link,
+                    "config",
+                    added,
+                ),
+                now,
+            )
+
+    async def _embed(self, rows: list[store.CatalogRow]) -> np.ndarray | None:
+        engine = self.ctx.engine
+        if not rows or engine is None or not engine.available("embed"):
+            return None
+        texts = [item_text(r) for r in rows]
+        hashes = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
+        missing = [t for t, h in zip(texts, hashes, strict=True) if h not in self._embedding_cache]
+        if missing:
+            try:
+                vecs = await engine.embed(missing)
+            except Exception as exc:  # noqa: BLE001 - content is optional: fall back to CF only
+                self.ctx.log.warning("recommend: embedding the catalog failed (%s); using CF only", exc)
+                return None
+            for t, v in zip(missing, np.asarray(vecs, dtype=np.float32), strict=True):
+                self._embedding_cache[hashlib.sha1(t.encode()).hexdigest()] = v
+        return np.stack([self._embedding_cache[h] for h in hashes])
+
+    def _on(self, ctx: CommandContext) -> bool:
+        return store.channel_enabled(self.ctx.storage, ctx.message.platform, ctx.channel)
+
+    def resolve(self, cm: ChannelModel, text: str) -> int | None:
+        """Item index named by ``text``: exact key, id, title (case-insensitive), then title substring."""
+        q = " ".join(text.strip().lower().split())
+        if not q:
+            return None
+        for i, r in enumerate(cm.rows):
+            if q == r.item_key or q == r.item_key.split(":", 1)[1] or q == r.title.lower():
+                return i
+        for i, r in enumerate(cm.rows):
+            if q in r.title.lower():
+                return i
+        return None
+
+    def _filter(self, cm: ChannelModel, text: str) -> np.ndarray:
+        """Items whose kind, tags or title mention ``text`` (a category filter)."""
+        q = text.strip().lower()
+        kinds = {
+            "vods": "vod",
+            "vod": "vod",
+            "clips": "clip",
+            "clip": "clip",
+            "channels": "channel",
+            "channel": "channel",
+            "categories": "category",
+            "games": "category",
+            "category": "category",
+        }
+        if q in kinds:
+            return np.array([r.kind == kinds[q] for r in cm.rows])
+        return np.array(
+            [q in r.tags.lower() or q in r.title.lower() or q in r.description.lower() for r in cm.rows]
+        )
+
+    def _named(self, cm: ChannelModel, names: list[str]) -> set[int]:
+        out = set()
+        for n in names:
+            j = self.resolve(cm, n)
+            if j is not None:
+                out.add(j)
+        return out
+
+    def _excluded(self, cm: ChannelModel, platform: str, channel: str, s: RecommendSettings) -> np.ndarray:
+        mask = np.zeros(len(cm.keys), dtype=bool)
+        idx = cm.index
+        for key, action in store.overrides(self.ctx.storage, platform, channel).items():
+            if action == "exclude" and key in idx:
+                mask[idx[key]] = True
+        for j in self._named(cm, s.exclude):
+            mask[j] = True
+        return mask
+
+    def _pinned(self, cm: ChannelModel, platform: str, channel: str, s: RecommendSettings) -> list[int]:
+        idx = cm.index
+        pins = [
+            idx[k]
+            for k, a in store.overrides(self.ctx.storage, platform, channel).items()
+            if a == "pin" and k in idx
+        ]
+        return pins + [j for j in sorted(self._named(cm, s.pins)) if j not in pins]
+
+    def _new_bonus(self, cm: ChannelModel, s: RecommendSettings) -> np.ndarray | None:
+        if s.new_item_days <= 0:
+            return None
+        now = self.ctx.clock.now().timestamp()
+        bonus = np.zeros(len(cm.keys), dtype=np.float32)
+        for i, r in enumerate(cm.rows):
+            try:
+                age = (now - datetime.fromisoformat(r.added_at).timestamp()) / 86_400
+            except ValueError:
+                continue
+            if 0 <= age <= s.new_item_days and r.source == "config":
+                bonus[i] = NEW_BONUS * (1 - 0.5 * age / max(s.new_item_days, 1e-9))
+        return bonus
+
+    def _reason(self, cm: ChannelModel, r: Recommendation, h: np.ndarray) -> str:
+        if r.reason is Reason.BECAUSE and r.anchor is not None:
+            return f"because you watched {cm.rows[r.anchor].title}"
+        return REASON_TEXT[r.reason]
+
+    def _title_link(self, cm: ChannelModel, j: int) -> str:
+        row = cm.rows[j]
+        return f"{row.title} {row.link}".strip()
+
+    def _describe(self, cm: ChannelModel, r: Recommendation, why: str) -> str:
+        if why == "new":
+            return f"new: {self._title_link(cm, r.item)}"
+        return f"{self._title_link(cm, r.item)} ({why})"
+
+    async def _signal(self, ctx: CommandContext, kind: Literal["like", "watched"]) -> None:
+        if not self._on(ctx):
+            return
+        platform = ctx.message.platform
+        cm = await self.model_for(platform, ctx.channel)
+        if ctx.rest:
+            j = self.resolve(cm, ctx.rest)
+            key = cm.keys[j] if j is not None else None
+            title = cm.rows[j].title if j is not None else None
+        else:
+            info = self.ctx.channel_info(platform, ctx.channel)
+            cat = getattr(info, "category", None) if getattr(info, "live", False) else None
+            key, title = (category_key(cat), cat) if cat else (None, None)
+        if key is None:
+            what = f"'{ctx.rest[:40]}'" if ctx.rest else "what is live right now"
+            await ctx.reply(f"I don't know {what}; try !{kind} <title>.")
+            return
+        store.add_signal(
+            self.ctx.storage, ctx.author, platform, ctx.channel, key, kind, ctx.message.timestamp
+        )
+        verb = "liked" if kind == "like" else "watched"
+        await ctx.reply(f"Noted: you {verb} {title}.")
+
+    async def _override(self, ctx: CommandContext, action: Literal["pin", "exclude"] | None) -> None:
+        if not ctx.rest:
+            await ctx.reply(f"Usage: !recommend {action or 'clear'} <item>")
+            return
+        cm = await self.model_for(ctx.message.platform, ctx.channel)
+        j = self.resolve(cm, ctx.rest)
+        if j is None:
+            await ctx.reply(f"I don't know '{ctx.rest[:40]}'.")
+            return
+        store.set_override(
+            self.ctx.storage, ctx.message.platform, ctx.channel, cm.keys[j], action, self.ctx.clock.now()
+        )
+        done = {"pin": "pinned", "exclude": "excluded", None: "cleared"}[action]
+        await ctx.reply(f"{cm.rows[j].title}: {done}.")
+
+
+def item_text(row: store.CatalogRow) -> str:
+    """Text embedded for an item: title, kind, tags and description."""
+    parts = [row.title, f"({row.kind})"]
+    if row.tags:
+        parts.append(f"Tags: {row.tags}.")
+    if row.description:
+        parts.append(row.description)
+    return re.sub(r"\s+", " ", " ".join(parts)).strip()

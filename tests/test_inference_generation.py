@@ -129,3 +129,37 @@ async def test_timeout_and_shutdown(lm, worker):
     results = await asyncio.wait_for(asyncio.gather(long, waiting, return_exceptions=True), 10)
     assert all(isinstance(r, (str, EngineBusy)) for r in results)
     assert isinstance(results[1], EngineBusy)
+
+
+class FailsOnBang(torch.nn.Module):
+    """Wraps a causal LM; raises when a prompt (prefill) contains '!' (a stand-in for a model failure)."""
+
+    def __init__(self, inner, bang_id: int) -> None:
+        super().__init__()
+        self.inner = inner
+        self.bang = bang_id
+        self.generation_config = inner.generation_config
+
+    def forward(self, input_ids, cache=None, **kw):
+        if input_ids.shape[1] > 1 and (input_ids == self.bang).any():
+            raise RuntimeError("simulated model failure")
+        return self.inner(input_ids=input_ids, cache=cache, **kw)
+
+
+async def test_model_failure_fails_only_that_request(lm, worker):
+    from bot.inference.api import InferenceError
+
+    model = FailsOnBang(lm.model, lm.tokenizer.convert_tokens_to_ids("!"))
+    b = ContinuousBatcher("gen", model, lm.tokenizer, GenerateSettings(max_wait_ms=0), worker)
+    b._state.eos = set()  # noqa: SLF001
+    params = SamplingParams(max_new_tokens=30, **GREEDY)
+    alone = await b.submit("calm", params)
+    steps_before = b.stats.batches
+    running = asyncio.create_task(b.submit("calm", params))
+    while b.stats.batches < steps_before + 3:  # "calm" is decoding
+        await asyncio.sleep(0.005)
+    with pytest.raises(InferenceError, match="simulated"):
+        await b.submit("boom!", params)
+    assert await running == alone  # the running request was not disturbed
+    assert b.stats.summary()["errors"] == 1
+    await b.stop()

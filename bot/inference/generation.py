@@ -357,12 +357,15 @@ class ContinuousBatcher:
             self.settings = self.settings.model_copy(update={"max_batch_size": max(1, len(keep))})
             return
         self.stats.add("errors")
-        log.exception("%s: generation failed", self.name, exc_info=exc)
+        log.error("%s: generation failed", self.name, exc_info=exc)
         err = InferenceError(f"{self.name} failed: {exc}")
+        if joiners and not any(s in state.rows for s in joiners):
+            rows = joiners  # the prefill failed before merging: the running batch is intact
         for s in rows:
             if not s.future.done():
                 s.future.set_exception(err)
-        state.rows, state.kv, state.mask, state.positions, state.last = [], [], None, None, None
+        if rows is not joiners:
+            state.rows, state.kv, state.mask, state.positions, state.last = [], [], None, None, None
 
     async def stop(self, grace_s: float = 2.0) -> None:
         """Stop taking requests; running and waiting generations get up to ``grace_s`` seconds to finish,

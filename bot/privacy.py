@@ -85,7 +85,8 @@ class PrivacySkill(Skill):
                 self.ctx.log.exception("skill %s: user_data_summary failed", skill.name)
                 continue
             if line:
-                lines.append(f"{skill.name}: {line}")
+                named = line.lower().startswith(f"{skill.name}:")  # some skills name themselves already
+                lines.append(line if named else f"{skill.name}: {line}")
         return lines
 
     @command("forgetme", help="Delete everything the bot stores about you.")

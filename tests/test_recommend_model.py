@@ -38,6 +38,15 @@ def test_ease_dual_form_matches_hand_computed_weights() -> None:
     np.testing.assert_allclose(B, expected, atol=1e-6)
 
 
+def test_blocked_cholesky_inverse_matches_numpy() -> None:
+    from skills.recommend.model import _spd_inverse
+
+    rng = np.random.default_rng(0)
+    M = rng.normal(size=(40, 30))
+    A = M.T @ M + np.eye(30)
+    np.testing.assert_allclose(_spd_inverse(A.copy(), chunk=7), np.linalg.inv(A), rtol=1e-8, atol=1e-10)
+
+
 def test_ease_rejects_zero_l2() -> None:
     with pytest.raises(ValueError, match="l2 > 0"):
         ease_weights(sp.csr_matrix(np.eye(2, dtype=np.float32)), 0.0)

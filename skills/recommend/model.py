@@ -160,10 +160,17 @@ def interaction_matrix(
     return X.astype(np.float32)
 
 
-def gram(X: sp.spmatrix) -> np.ndarray:
-    """Dense item-item Gram matrix ``X^T X``, shape (n_items, n_items) float32 (4 * n_items^2 bytes)."""
+def gram(X: sp.spmatrix, *, chunk: int = 16_384) -> np.ndarray:
+    """Dense item-item Gram matrix ``X^T X``, shape (n_items, n_items) float32 (4 * n_items^2 bytes).
+
+    Accumulated over blocks of ``chunk`` users so the sparse intermediate stays small.
+    """
     X = sp.csr_matrix(X, dtype=np.float32)
-    return np.asarray((X.T @ X).toarray(), dtype=np.float32)
+    G = np.zeros((X.shape[1], X.shape[1]), dtype=np.float32)
+    for start in range(0, X.shape[0], chunk):
+        block = X[start : start + chunk]
+        G += (block.T @ block).toarray()
+    return G
 
 
 def ease_weights(X: sp.spmatrix, l2: float) -> np.ndarray:
@@ -194,13 +201,16 @@ def ease_weights(X: sp.spmatrix, l2: float) -> np.ndarray:
         P *= -1.0 / l2
         P[np.diag_indices_from(P)] += 1.0 / l2
     B = P.astype(np.float32, copy=False)
-    B /= -np.diag(B).copy()[None, :]
+    B /= -np.diag(B).copy()[None, :]  # in place: column j scaled by -1 / P_jj
     B[np.diag_indices_from(B)] = 0.0
     return B
 
 
-def _spd_inverse(A: np.ndarray) -> np.ndarray:
-    """Inverse of a symmetric positive-definite matrix via Cholesky (potrf + potri), full symmetric result."""
+def _spd_inverse(A: np.ndarray, *, chunk: int = 1024) -> np.ndarray:
+    """Inverse of a symmetric positive-definite matrix via Cholesky (potrf + potri), overwriting ``A``.
+
+    potri fills only the lower triangle; the upper one is mirrored block by block (no n^2 temporaries).
+    """
     f = lapack.dpotrf if A.dtype == np.float64 else lapack.spotrf
     g = lapack.dpotri if A.dtype == np.float64 else lapack.spotri
     c, info = f(A, lower=1, overwrite_a=1)
@@ -209,7 +219,13 @@ def _spd_inverse(A: np.ndarray) -> np.ndarray:
     P, info = g(c, lower=1, overwrite_c=1)
     if info != 0:
         raise ValueError(f"Cholesky inverse failed (potri info {info})")
-    return np.tril(P) + np.tril(P, -1).T  # potri fills only the lower triangle
+    n = P.shape[0]
+    for i0 in range(0, n, chunk):
+        i1 = min(i0 + chunk, n)
+        P[i0:i1, i1:] = P[i1:, i0:i1].T
+        block = P[i0:i1, i0:i1]
+        P[i0:i1, i0:i1] = np.tril(block) + np.tril(block, -1).T
+    return P
 
 
 def knn_weights(X: sp.spmatrix, shrink: float) -> np.ndarray:
@@ -219,9 +235,10 @@ def knn_weights(X: sp.spmatrix, shrink: float) -> np.ndarray:
     """
     G = gram(X)
     norms = np.sqrt(np.diag(G)).astype(np.float32)
-    S = G / (np.outer(norms, norms) + shrink + 1e-12)
-    S[np.diag_indices_from(S)] = 0.0
-    return S
+    for i0 in range(0, len(norms), 1024):  # in place, block by block: no n^2 temporaries
+        G[i0 : i0 + 1024] /= np.outer(norms[i0 : i0 + 1024], norms) + shrink + 1e-12
+    G[np.diag_indices_from(G)] = 0.0
+    return G
 
 
 def sparsify_rows(W: np.ndarray, k: int, *, chunk: int = 1024) -> sp.csr_matrix:
@@ -305,13 +322,34 @@ class HybridRecommender:
         """Raw scores of histories ``H`` (n, n_items): ``(cf (n, n_items), content (n, n_items) or None)``."""
         if self.B is None:
             raise RuntimeError("HybridRecommender.fit must be called before scoring")
-        H = sp.csr_matrix(H, dtype=np.float32)
-        cf = np.asarray((H @ self.B).toarray(), dtype=np.float32)
+        if not isinstance(H, sp.csr_matrix) or H.dtype != np.float32:
+            H = sp.csr_matrix(H, dtype=np.float32)
+        if H.shape[0] == 1:
+            cf = self._votes_one(H.indices, H.data)[None, :]
+        else:
+            cf = np.asarray((H @ self.B).toarray(), dtype=np.float32)
         content = None
         if self.embeddings is not None and self.params.content_weight > 0:
             profile = l2_normalise(np.asarray(H @ self.embeddings))
-            content = profile @ self.embeddings.T
+            if profile.shape[0] == 1:  # one query: GEMV (a 1-row GEMM is much slower on a busy CPU)
+                content = (self.embeddings @ profile[0])[None, :]
+            else:
+                content = profile @ self.embeddings.T
         return cf, content
+
+    def _gather(self, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in ``B.data`` of the rows ``items`` and the row (0..len-1) each position belongs to."""
+        starts, ends = self.B.indptr[items], self.B.indptr[items + 1]
+        lens = ends - starts
+        owner = np.repeat(np.arange(len(items)), lens)
+        pos = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(starts, lens)
+        return pos, owner
+
+    def _votes_one(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """``x B`` for one history (``items``, ``weights``) in plain numpy (no scipy overhead); (n_items,)."""
+        pos, owner = self._gather(items)
+        return np.bincount(self.B.indices[pos], weights=self.B.data[pos] * weights[owner],
+                           minlength=self.n_items).astype(np.float32)
 
     def score(self, H: sp.spmatrix, bonus: np.ndarray | None = None) -> np.ndarray:
         """Blended scores (see module docstring), shape (n, n_items) float32.
@@ -320,17 +358,19 @@ class HybridRecommender:
         ``bonus``: optional (n_items,) additive lift (e.g. for new items).
         """
         p = self.params
+        if not isinstance(H, sp.csr_matrix) or H.dtype != np.float32:
+            H = sp.csr_matrix(H, dtype=np.float32)
         cf, content = self.score_parts(H)
         if p.popularity_penalty > 0:  # popularity compensation: cf_j / (1 + pop_j)^beta (Steck 2011)
             cf = cf * np.power(1.0 + np.maximum(self.popularity, 0), -p.popularity_penalty)[None, :]
         scale = np.abs(cf).max(axis=1, keepdims=True)
-        empty = (scale[:, 0] == 0) & (np.asarray(sp.csr_matrix(H).getnnz(axis=1)) == 0)
+        empty = (scale[:, 0] == 0) & (np.diff(H.indptr) == 0)
         scale[scale == 0] = 1.0
         s = (1.0 - p.content_weight) * (cf / scale) if content is not None else cf / scale
         if content is not None:
             s = s + p.content_weight * content
         if p.repeat_weight > 0:
-            Hd = sp.csr_matrix(H, dtype=np.float32).toarray()
+            Hd = H.toarray()
             top = Hd.max(axis=1, keepdims=True)
             s = s + p.repeat_weight * Hd / np.where(top > 0, top, 1.0)
         pop = self._popularity_norm()
@@ -357,7 +397,12 @@ class HybridRecommender:
         ``exclude_history`` is False (repeat recommendations). Returns at most ``k`` recommendations,
         best first, each with a reason.
         """
-        h = sp.csr_matrix(history, dtype=np.float32).reshape(1, self.n_items)
+        if isinstance(history, np.ndarray):
+            flat = history.reshape(-1).astype(np.float32, copy=False)
+            nz = np.flatnonzero(flat)
+            h = sp.csr_matrix((flat[nz], nz, np.array([0, len(nz)])), shape=(1, self.n_items))
+        else:
+            h = sp.csr_matrix(history, dtype=np.float32).reshape(1, self.n_items)
         s = self.score(h, bonus)[0]
         mask = np.ones(self.n_items, dtype=bool)
         if exclude_history:
@@ -369,8 +414,17 @@ class HybridRecommender:
         cand = np.flatnonzero(mask)
         if cand.size == 0 or k <= 0:
             return []
-        picked = self._top(s, cand, k)
-        return [self._explain(h, s, int(j), bonus) for j in picked]
+        picked = [int(j) for j in self._top(s, cand, k)]
+        votes = None
+        if h.nnz:  # votes[i, c] = B[history item i, picked c]
+            pos, owner = self._gather(h.indices)
+            cols = self.B.indices[pos]
+            votes = np.zeros((h.nnz, len(picked)), dtype=np.float32)
+            for c, j in enumerate(picked):
+                hit = cols == j
+                votes[owner[hit], c] = self.B.data[pos[hit]]
+        return [self._explain(h, s, j, bonus, None if votes is None else votes[:, c])
+                for c, j in enumerate(picked)]
 
     def _top(self, s: np.ndarray, cand: np.ndarray, k: int) -> list[int]:
         d = self.params.diversity
@@ -381,13 +435,16 @@ class HybridRecommender:
             return list(pool[:k])
         return mmr(s[pool], self.embeddings[pool], k, d, ids=pool)
 
-    def _explain(self, h: sp.csr_matrix, s: np.ndarray, j: int, bonus: np.ndarray | None) -> Recommendation:
+    def _explain(
+        self, h: sp.csr_matrix, s: np.ndarray, j: int, bonus: np.ndarray | None, votes: np.ndarray | None
+    ) -> Recommendation:
+        """Reason for item ``j``: ``votes`` are ``B[history items, j]`` (None for an empty history)."""
         score = float(s[j])
         if bonus is not None and bonus[j] > 0 and bonus[j] >= 0.5 * abs(score):
             return Recommendation(j, score, Reason.NEW)
-        if h.nnz == 0:
+        if h.nnz == 0 or votes is None:
             return Recommendation(j, score, Reason.POPULAR)
-        contrib = h.data * np.asarray(self.B[h.indices, j].toarray()).ravel()
+        contrib = h.data * votes
         total = contrib[contrib > 0].sum()
         if total <= 0:
             return Recommendation(j, score, Reason.CONTENT if self.embeddings is not None else Reason.POPULAR)
@@ -411,7 +468,7 @@ def mmr(
         return []
     lo, hi = float(relevance.min()), float(relevance.max())
     rel = (relevance - lo) / (hi - lo) if hi > lo else np.ones(m)
-    sims = embeddings @ embeddings.T
+    # matrix-vector products only: a tiny multi-threaded GEMM stalls on a busy CPU (tens of ms)
     chosen: list[int] = []
     max_sim = np.full(m, -np.inf)
     for _ in range(min(k, m)):
@@ -420,5 +477,5 @@ def mmr(
         value[chosen] = -np.inf
         i = int(np.argmax(value))
         chosen.append(i)
-        max_sim = np.maximum(max_sim, sims[i])
+        max_sim = np.maximum(max_sim, embeddings @ embeddings[i])
     return [int(ids[i]) for i in chosen]

@@ -66,6 +66,8 @@ def storyteller(prompt: str, n: int) -> str:
     idea = ideas[-1] if ideas else "the night was quiet"
     if prompt.endswith("Final paragraph:"):
         return f" And so, because {idea}, all went home happy (ending {n}). And they lived well ever after"
+    if not prompt.endswith(":"):  # the skill started the paragraph with the viewers' latest line
+        return f" Soon the whole village heard of it (part {n}). Everyone talked about it for days. The"
     return f" Soon it happened that {idea} (part {n}). Everyone in the village talked about it for days. The"
 
 
@@ -174,8 +176,10 @@ async def test_whole_story_flow_on_a_replayed_log(tmp_path: Path) -> None:
     assert out[1].endswith("for days.")  # cut at the sentence end, the dangling "The" dropped
     assert any(t.startswith("Sorry, links") for t in out)  # carol's link refused politely
     assert any(t.startswith("Thanks! Please wait 5 s") for t in out)  # alice's cooldown (20 s - 15 s)
-    continuation = next(t for t in out if "the keeper builds a boat" in t and t.startswith("📖 Soon"))
+    # the viewers' latest line leads the paragraph, the model continues from it
+    continuation = next(t for t in out if t.startswith("📖 The keeper builds a boat. Soon the whole village"))
     assert "(part 1)" in continuation
+    assert engine.prompts[1].endswith("Next paragraph: The keeper builds a boat.")
     recap = next(t for t in out if t.startswith("📖 A Lighthouse Keeper"))
     assert "boat" in recap and len(recap) <= 500
     ending = next(t for t in out if t.startswith("📖 And so"))
@@ -339,7 +343,7 @@ async def test_two_channels_at_once(tmp_path: Path) -> None:
         await h.say(STREAMER, "!story next", channel="south")
     north, south = h.texts("north"), h.texts("south")
     assert any("an ice bear" in t for t in north) and not any("lizard" in t for t in north)
-    assert any("the lizard finds water" in t for t in south) and not any("bear" in t for t in south)
+    assert any("the lizard finds water" in t.lower() for t in south) and not any("bear" in t for t in south)
     ids = {st.story_id for st in h.skill.stories.values()}
     assert len(ids) == 2
 
@@ -444,8 +448,8 @@ def echo_everything(prompt: str, n: int) -> str:
     """A model that obeys injections: it echoes the viewers' ideas, or emits a forbidden line."""
     if n % 3 == 0:
         return FORBIDDEN_OUTPUTS[(n // 3) % len(FORBIDDEN_OUTPUTS)]
-    ideas = ideas_of(prompt)
-    return " " + " ".join(f"{i}." for i in ideas) if ideas else " The night was calm and the sea was still."
+    ideas = ideas_of(prompt)  # echo the first idea (the skill already leads with the last one)
+    return f" {ideas[0]}, said the fox." if ideas else " The night was calm and the sea was still."
 
 
 async def test_prompt_injection_never_posts_forbidden_text(tmp_path: Path) -> None:
@@ -467,7 +471,8 @@ async def test_prompt_injection_never_posts_forbidden_text(tmp_path: Path) -> No
     assert len(refusals) == len(ADVERSARIAL)  # every adversarial line refused with a reason
     for text in out:
         assert not independently_forbidden(text), text
-    assert any(INNOCENT in t for t in out if t.startswith("📖"))  # innocent lines still made the story
+    story_posts = [t.lower() for t in out if t.startswith("📖")]
+    assert sum(any(line in t for t in story_posts) for line in INNOCENT_LINES) >= 3  # innocent lines got in
     assert h.skill.counters["rejected_generations"] > 0  # forbidden outputs were caught and retried
     for prompt in engine.prompts:  # and no refused line ever reached the model
         for line in ADVERSARIAL:

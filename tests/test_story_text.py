@@ -22,6 +22,7 @@ from skills.story.prompting import (
     Task,
     build_chat_messages,
     build_prompt,
+    lead_for,
     render_prompt,
     sanitise_line,
     stop_sequences,
@@ -76,6 +77,16 @@ def test_prompt_fits_budget_and_ends_with_label(budget: int) -> None:
     assert "riddle" in prompt  # the latest text always survives
     if budget >= 1400:
         assert prompt.count("Next paragraph:") == 2  # the few-shot example is kept when there is room
+
+
+def test_prompt_lead_starts_the_paragraph_within_budget() -> None:
+    lead = lead_for("wren climbs the hill\nTitle: x")
+    assert lead == "Wren climbs the hill x."
+    frame = StoryFrame("T", "fairy tale", Task.CONTINUE, (OPENING, *MIDDLE), ("wren climbs the hill",),
+                       budget=700, lead=lead)
+    prompt = build_prompt(frame)
+    assert prompt.endswith("Next paragraph: " + lead) and len(prompt) <= 700
+    assert lead_for("") == ""
 
 
 def test_prompt_opening_uses_premise_and_no_story_line() -> None:

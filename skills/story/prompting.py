@@ -189,6 +189,7 @@ class StoryFrame:
     budget: int = 1400
     few_shot: bool = True
     count: LengthFn = field(default=len, compare=False)
+    lead: str = ""  # text the paragraph must start with (the model continues it); see ``lead_for``
 
 
 def _record(task: Task, title: str, genre: str, story: str, ideas: Sequence[str]) -> str:
@@ -222,7 +223,15 @@ def build_prompt(frame: StoryFrame) -> str:
 
     if examples and frame.budget - frame.count(assemble("", examples)) < frame.budget // 3:
         examples = []
-    return assemble(_fit_story(frame, lambda story: assemble(story, examples)), examples)
+    lead = f" {frame.lead}" if frame.lead else ""
+    return assemble(_fit_story(frame, lambda story: assemble(story, examples) + lead), examples) + lead
+
+
+def lead_for(idea: str) -> str:
+    """The viewers' latest line as the first sentence of the next paragraph (``"the owl laughs"`` ->
+    ``"The owl laughs."``): a small base model then continues from the idea instead of drifting away
+    from it. Empty for an empty line."""
+    return _as_sentence(sanitise_line(idea))
 
 
 SYSTEM_PROMPT = (

@@ -35,7 +35,7 @@ from skills.story.postprocess import (
     fit_message,
     recap,
 )
-from skills.story.prompting import StoryFrame, Task, render_prompt, stop_sequences
+from skills.story.prompting import StoryFrame, Task, lead_for, render_prompt, stop_sequences
 from skills.story.voting import VoteTally
 
 DEFAULT_MAX_LEN = 500
@@ -82,6 +82,7 @@ class StorySettings(SkillSettings):
     repetition_penalty: float = Field(1.15, ge=1.0, le=2.0)
     prompt_budget: int = Field(1300, ge=200, le=50_000)
     few_shot: bool = True
+    lead_with_idea: bool = True
     max_attempts: int = Field(3, ge=1, le=10)
     writing_notice_after_s: float = Field(2.0, ge=0.0, le=60.0)
     generation_timeout_s: float = Field(120.0, gt=0.0, le=3600.0)
@@ -540,8 +541,10 @@ class StorySkill(Skill):
         ideas = tuple(ln.text for ln in st.pending)
         if task is Task.OPENING and st.premise:
             ideas = (st.premise,)
+        lead = lead_for(st.pending[-1].text) if (task is Task.CONTINUE and st.pending
+                                                 and settings.lead_with_idea) else ""
         return StoryFrame(st.title, st.genre, task, tuple(st.paragraphs()), ideas, settings.prompt_budget,
-                          settings.few_shot)
+                          settings.few_shot, lead=lead)
 
     def _chat_formatter(self) -> Callable[[list[dict[str, str]]], str | None] | None:
         """The engine's chat-template hook, when it has one (``format_chat(messages) -> str | None``)."""
@@ -549,14 +552,15 @@ class StorySkill(Skill):
         return hook if callable(hook) else None
 
     def accept(
-        self, raw: str, st: ChannelStory, settings: StorySettings, *, last_attempt: bool
+        self, raw: str, st: ChannelStory, settings: StorySettings, *, last_attempt: bool, lead: str = "",
     ) -> str | None:
-        """A generated text made postable, or ``None`` when it must be retried: cleaned, cut at a sentence
-        end (or, on the last attempt, kept with an ellipsis), no loop, not a copy of the story so far,
-        passing moderation, fitted to the channel's message length."""
-        text = clean_generation(raw)
-        text, clean_end = cut_at_sentence_end(text, min_chars=15)
-        if not clean_end and not (last_attempt and len(text) >= 30):
+        """A generated text made postable, or ``None`` when it must be retried: ``lead`` + the cleaned
+        generation, cut at a sentence end after at least 15 generated characters (or, on the last attempt,
+        kept with an ellipsis), no loop, not a copy of the story so far, passing moderation, fitted to the
+        channel's message length."""
+        text = clean_generation(f"{lead} {raw}" if lead else raw)
+        text, clean_end = cut_at_sentence_end(text, min_chars=len(lead) + 15)
+        if not clean_end and not (last_attempt and len(text) >= len(lead) + 30):
             return None
         if find_loop(text):
             return None
@@ -595,7 +599,8 @@ class StorySkill(Skill):
                 raise GenerationUnavailable(str(exc) or type(exc).__name__) from exc
             if not isinstance(raw, str):
                 continue
-            text = self.accept(raw, st, settings, last_attempt=attempt == settings.max_attempts - 1)
+            text = self.accept(raw, st, settings, last_attempt=attempt == settings.max_attempts - 1,
+                               lead=frame.lead)
             if text is not None:
                 return text
             self.counters["rejected_generations"] += 1

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import sys
 import time
@@ -104,7 +105,7 @@ class TimedEngine:
 class Run:
     paragraph_latency_s: list[float] = field(default_factory=list)
     attempts: list[int] = field(default_factory=list)
-    posted: list[tuple[str, str | None]] = field(default_factory=list)  # (text, latest idea)
+    posted: list[tuple[str, str | None, str]] = field(default_factory=list)  # (text, latest idea, lead)
     skipped: int = 0
     samples: list[dict[str, str]] = field(default_factory=list)
 
@@ -128,15 +129,16 @@ async def tell_story(skill: StorySkill, engine: TimedEngine, index: int, rounds:
             latest = pair[1]
         calls_before = len(engine.calls)
         t0 = time.perf_counter()
-        text = await skill.generate_paragraph(st, task, settings)
+        text = await skill.generate_paragraph(st, task, settings)  # (the frame's lead is the latest line)
         run.paragraph_latency_s.append(time.perf_counter() - t0)
         run.attempts.append(len(engine.calls) - calls_before)
         if text is None:
             run.skipped += 1
             st.pending = []
             continue
+        lead = skill._frame(st, task, settings).lead
         skill._record(st, "opening" if r == 0 else "bot", text)
-        run.posted.append((text, latest))
+        run.posted.append((text, latest, lead))
         if len(run.samples) < 6 and r:
             run.samples.append({"story": title, "viewer_line": latest or "", "continuation": text})
 
@@ -150,8 +152,8 @@ def share(flags: list[bool]) -> float:
 
 
 async def run_level(lm: Any, concurrency: int, rounds: int, settings: StorySettings, data_dir: Path,
-                    max_batch: int) -> dict[str, Any]:
-    inference = InferenceSettings(device="cpu")
+                    max_batch: int, threads: int) -> dict[str, Any]:
+    inference = InferenceSettings(device="cpu", torch_threads=threads)
     inference.generate.max_batch_size = max_batch
     inference.load_generator = True
     engine = Engine(inference, data_dir=data_dir, generator=lm)
@@ -182,7 +184,10 @@ async def run_level(lm: Any, concurrency: int, rounds: int, settings: StorySetti
     # raw model outputs: does a sentence end anywhere in them (so a clean cut is possible), do they loop
     raw_cuttable = [cut_at_sentence_end(clean_generation(c["output"]), min_chars=15)[1] for c in timed.calls]
     q_raw = [assess(clean_generation(c["output"]), None) for c in timed.calls]
-    q_posted = [assess(text, idea) for text, idea in run.posted]
+    q_posted = [assess(text, idea) for text, idea, _ in run.posted]
+    # the model's own words: the posted text without the lead (the viewers' line the skill starts it with)
+    q_model = [assess(text[len(lead):] if lead and text.startswith(lead) else text, idea)
+               for text, idea, lead in run.posted]
     return {
         "concurrency": concurrency,
         "paragraphs": len(run.paragraph_latency_s),
@@ -207,6 +212,7 @@ async def run_level(lm: Any, concurrency: int, rounds: int, settings: StorySetti
         "posted_no_loop": share([q.no_loop for q in q_posted]),
         "posted_uses_idea": share([q.uses_idea for q in q_posted]),
         "posted_all_three": share([q.all_ok for q in q_posted]),
+        "model_part_uses_idea": share([q.uses_idea for q in q_model]),
         "samples": run.samples,
     }
 
@@ -219,10 +225,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="continuations per story after the opening")
     ap.add_argument("--max-batch", type=int, default=16)
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "story.json")
     args = ap.parse_args()
 
-    settings = StorySettings(seed=args.seed, writing_notice_after_s=60.0)
+    settings = StorySettings(seed=args.seed, writing_notice_after_s=60.0, generation_timeout_s=1800.0)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     lm = load_causal_lm(args.model, device=torch.device("cpu"), dtype=torch.float32, data_dir=args.data_dir)
     load_s = time.perf_counter() - t0
@@ -233,7 +242,8 @@ def main() -> None:
     levels = []
     for c in (int(x) for x in args.concurrency.split(",")):
         print(f"running {c} concurrent stor{'y' if c == 1 else 'ies'} x {args.rounds + 1} paragraphs ...")
-        levels.append(asyncio.run(run_level(lm, c, args.rounds, settings, args.data_dir, args.max_batch)))
+        levels.append(asyncio.run(run_level(lm, c, args.rounds, settings, args.data_dir, args.max_batch,
+                                            args.threads)))
 
     cols = [("concurrency", "{:d}"), ("paragraphs", "{:d}"), ("mean_attempts", "{:.2f}"),
             ("paragraph_latency_p50_s", "{:.2f}"), ("paragraph_latency_p95_s", "{:.2f}"),
@@ -241,6 +251,7 @@ def main() -> None:
             ("ttft_p95_s", "{:.2f}"), ("tokens_per_s", "{:.1f}"), ("mean_batch_size", "{:.1f}"),
             ("raw_has_sentence_end", "{:.2f}"), ("raw_no_loop", "{:.2f}"), ("posted_clean_end", "{:.2f}"),
             ("posted_no_loop", "{:.2f}"), ("posted_uses_idea", "{:.2f}"), ("posted_all_three", "{:.2f}"),
+            ("model_part_uses_idea", "{:.2f}"),
             ("skipped", "{:d}"), ("prompt_tokens_max", "{:d}")]
     print()
     print(f"{'metric':<26}" + "".join(f"{'c=' + str(lv['concurrency']):>10}" for lv in levels))
@@ -259,6 +270,8 @@ def main() -> None:
         "device": f"cpu ({platform.machine()}, {torch.get_num_threads()} torch threads)",
         "python": platform.python_version(),
         "torch": torch.__version__,
+        "load_average_at_end": os.getloadavg(),
+        "cpu_count": os.cpu_count(),
         "settings": settings.model_dump(),
         "rounds": args.rounds,
         "levels": levels,

@@ -263,20 +263,40 @@ async def test_loops_and_copies_are_retried(tmp_path: Path) -> None:
 
 async def test_refused_generation_is_retried_then_skipped_with_neutral_line(tmp_path: Path) -> None:
     engine = FakeEngine(lambda p, n: " Everyone should visit example.com now." if n else storyteller(p, n))
-    async with Harness(tmp_path, engine, StorySettings(max_attempts=3)) as h:
+    async with Harness(tmp_path, engine, StorySettings(max_attempts=3, contribution_cooldown_s=0)) as h:
         await h.say(STREAMER, "!story start a fox")
         await h.say(STREAMER, "!story next")
         assert h.texts()[-1] == NEUTRAL_LINE
         assert len(engine.prompts) == 4 and h.skill.counters["skipped_generations"] == 1
+        for line in ("a hen", "a goose", "a duck"):  # the third line triggers a continuation by itself
+            await h.say(ALICE, f"!story add {line}")
+        assert h.texts()[-1] == NEUTRAL_LINE and len(engine.prompts) == 7
+        for _ in range(3):  # the skipped lines are not retried on every tick (no spam)
+            h.clock.advance(5)
+            await h.skill.tick()
+            await h.settle()
+        assert len(engine.prompts) == 7 and h.texts().count(NEUTRAL_LINE) == 2
 
 
 async def test_engine_busy_gets_a_busy_line(tmp_path: Path) -> None:
     def busy(prompt: str, n: int) -> str:
         raise EngineBusy("queue full")
 
-    async with Harness(tmp_path, FakeEngine(busy)) as h:
+    engine = FakeEngine(busy)
+    async with Harness(tmp_path, engine, StorySettings(continue_every_lines=1)) as h:
         await h.say(STREAMER, "!story start a fox")
         assert h.texts()[-1] == BUSY_LINE
+        await h.say(ALICE, "!story add a hen")  # triggers a continuation: busy again
+        calls = len(engine.prompts)
+        h.clock.advance(10)
+        await h.skill.tick()
+        await h.settle()
+        assert len(engine.prompts) == calls  # automatic retries pause after "busy"
+        h.clock.advance(30)
+        await h.skill.tick()
+        await h.settle()
+        assert len(engine.prompts) == calls + 1  # and resume later
+        assert h.texts().count(BUSY_LINE) == 3
 
 
 @pytest.mark.parametrize("max_len", [500, 2000])

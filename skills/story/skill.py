@@ -39,6 +39,7 @@ from skills.story.prompting import StoryFrame, Task, lead_for, render_prompt, st
 from skills.story.voting import VoteTally
 
 DEFAULT_MAX_LEN = 500
+BUSY_BACKOFF_S = 30.0  # automatic continuations pause this long after the engine said it was busy
 STORY_PREFIX = "📖 "
 WRITING_NOTICE = "✍️ writing the next part of the story..."
 NEUTRAL_LINE = "📖 (The storyteller pauses for a moment. Add a line with !story add to keep it going.)"
@@ -128,6 +129,7 @@ class ChannelStory:
     end_requested: bool = False
     notice_out: bool = False
     rounds: int = 0
+    auto_paused_until: float = 0.0  # after the engine was busy, automatic triggers wait (monotonic s)
 
     @property
     def busy(self) -> bool:
@@ -494,7 +496,7 @@ class StorySkill(Skill):
         if st.vote is not None and not st.vote.is_open(now) and not st.busy:
             self._schedule(st, self._close_vote(st))
             return
-        if st.busy or st.vote is not None or st.end_requested:
+        if st.busy or st.vote is not None or st.end_requested or now < st.auto_paused_until:
             return
         settings = self.settings(st.platform, st.channel)
         if settings.continue_every_lines and len(st.pending) >= settings.continue_every_lines:
@@ -620,11 +622,14 @@ class StorySkill(Skill):
             text = await self._with_notice(st, self.generate_paragraph(st, task, settings), settings)
         except GenerationUnavailable as exc:
             self.ctx.log.warning("story: generation unavailable in %s/%s: %s", st.platform, st.channel, exc)
+            st.auto_paused_until = self.ctx.clock.monotonic() + BUSY_BACKOFF_S
             await self._post(st, BUSY_LINE, in_reply_to=in_reply_to)
             return
         if text is None:
+            # skip this turn: the waiting lines stay in the transcript but are not retried forever
             self.counters["skipped_generations"] += 1
             st.rounds += 1
+            st.pending = []
             st.last_paragraph_at = self.ctx.clock.monotonic()
             await self._post(st, NEUTRAL_LINE, in_reply_to=in_reply_to)
             return
@@ -652,6 +657,7 @@ class StorySkill(Skill):
         try:
             options = await self._with_notice(st, proposals(), settings)
         except GenerationUnavailable:
+            st.auto_paused_until = self.ctx.clock.monotonic() + BUSY_BACKOFF_S
             await self._post(st, BUSY_LINE)
             return
         if st.end_requested:
@@ -662,6 +668,7 @@ class StorySkill(Skill):
                 await self._post(st, STORY_PREFIX + options[0])
             else:
                 self.counters["skipped_generations"] += 1
+                st.pending = []
                 await self._post(st, NEUTRAL_LINE)
             return
         max_len = self.max_len(st.platform, st.channel)

@@ -264,3 +264,24 @@ async def test_forgetme_drops_the_trained_model_and_a_training_run_in_flight(tmp
     assert ("twitch", "chan") not in skill.models
     assert store.signals(db, "twitch", "chan") == []
     assert await skill.user_data_summary(Viewer("twitch", "a", "a")) is None
+
+
+async def test_item_texts_are_embedded_through_the_engine(tmp_path: Path) -> None:
+    from bot.inference.testing import tiny_engine
+
+    engine = await tiny_engine(data_dir=tmp_path, with_generator=False)
+    try:
+        settings = RecommendSettings(catalog=catalog(
+            ("Minecraft", "category", "Minecraft", []), ("m1", "vod", "Minecraft hardcore", ["minecraft"])),
+            new_item_days=0)
+        skill, db, clock = harness(tmp_path, settings, engine)
+        await skill.start()
+        watch(db, clock, "Minecraft", ["a"], 1)
+        cm = await skill.retrain("twitch", "chan")
+        E = cm.model.embeddings
+        assert E is not None and E.shape == (2, 32)
+        np.testing.assert_allclose(np.linalg.norm(E, axis=1), 1.0, rtol=1e-5)
+        picks = skill.pick(cm, Viewer("twitch", "a", "a"), "chan", settings)
+        assert [cm.rows[r.item].title for r, _ in picks] == ["Minecraft hardcore"]  # the only unseen item
+    finally:
+        await engine.stop()

@@ -63,26 +63,62 @@ class _Sequence:
     seen: torch.Tensor | None = None  # token ids for the repetition penalty
 
 
-def sample_next(logits: torch.Tensor, seq: _Sequence) -> int:
-    """Pick the next token of one row from its ``(vocab,)`` float logits under ``seq.params``."""
-    p = seq.params
+_NUCLEUS_K = 256  # candidates looked at first; exact whenever they already hold top_p of the mass
+
+
+def _apply_repetition_penalty(logits: torch.Tensor, seq: _Sequence) -> torch.Tensor:
+    p = seq.params.repetition_penalty
+    if p == 1.0 or seq.seen is None or not seq.seen.numel():
+        return logits
+    idx = torch.unique(seq.seen)
+    picked = logits[idx]
+    logits = logits.clone()
+    logits[idx] = torch.where(picked < 0, picked * p, picked / p)
+    return logits
+
+
+def _sample_row(probs: torch.Tensor, top_v: torch.Tensor, top_i: torch.Tensor, seq: _Sequence) -> int:
+    top_p = seq.params.top_p
+    if top_p >= 1.0:
+        return int(torch.multinomial(probs, 1, generator=seq.generator))
+    cum = torch.cumsum(top_v, dim=-1)
+    if cum[-1] < top_p:  # the nucleus is wider than the candidates: sort the whole vocabulary
+        top_v, top_i = torch.sort(probs, descending=True)
+        cum = torch.cumsum(top_v, dim=-1)
+    n = max(1, int((cum - top_v < top_p).sum()))  # smallest prefix whose mass reaches top_p
+    nucleus = top_v[:n]
+    return int(top_i[int(torch.multinomial(nucleus / nucleus.sum(), 1, generator=seq.generator))])
+
+
+def sample_batch(logits: torch.Tensor, seqs: Sequence[_Sequence]) -> list[int]:
+    """Next token of each row of ``logits`` ``(B, vocab)`` under its sequence's ``SamplingParams``.
+
+    Repetition penalty first (CTRL), then greedy (temperature <= 1e-5) or temperature + nucleus sampling.
+    The nucleus is found among the ``_NUCLEUS_K`` most likely tokens (``topk``, linear time) and only if
+    those hold less than ``top_p`` of the mass is the whole vocabulary sorted, so the result equals the
+    full-sort definition (Holtzman et al. 2020) at a fraction of the cost on a 262k vocabulary.
+    """
     logits = logits.float()
-    if p.repetition_penalty != 1.0 and seq.seen is not None and seq.seen.numel():
-        picked = logits[seq.seen]
-        logits = logits.clone()
-        rp = p.repetition_penalty
-        logits[seq.seen] = torch.where(picked < 0, picked * rp, picked / rp)
-    if p.temperature <= 1e-5:
-        return int(torch.argmax(logits))
-    probs = torch.softmax(logits / p.temperature, dim=-1)
-    if p.top_p < 1.0:
-        sorted_p, sorted_i = torch.sort(probs, descending=True)
-        cum = torch.cumsum(sorted_p, dim=-1)
-        keep = cum - sorted_p < p.top_p  # smallest set whose mass reaches top_p (always keeps the top token)
-        sorted_p = sorted_p * keep
-        choice = torch.multinomial(sorted_p / sorted_p.sum(), 1, generator=seq.generator)
-        return int(sorted_i[choice])
-    return int(torch.multinomial(probs, 1, generator=seq.generator))
+    rows = [_apply_repetition_penalty(logits[i], s) for i, s in enumerate(seqs)]
+    out = [0] * len(seqs)
+    sampled = []
+    for i, (row, s) in enumerate(zip(rows, seqs, strict=True)):
+        if s.params.temperature <= 1e-5:
+            out[i] = int(torch.argmax(row))
+        else:
+            sampled.append(i)
+    if sampled:
+        temps = torch.tensor([seqs[i].params.temperature for i in sampled]).unsqueeze(1)
+        probs = torch.softmax(torch.stack([rows[i] for i in sampled]) / temps, dim=-1)
+        top_v, top_i = torch.topk(probs, min(_NUCLEUS_K, probs.shape[-1]), dim=-1)
+        for j, i in enumerate(sampled):
+            out[i] = _sample_row(probs[j], top_v[j], top_i[j], seqs[i])
+    return out
+
+
+def sample_next(logits: torch.Tensor, seq: _Sequence) -> int:
+    """Next token of one sequence from its ``(vocab,)`` logits (``sample_batch`` for one row)."""
+    return sample_batch(logits.unsqueeze(0), [seq])[0]
 
 
 class _DecodeState:
@@ -120,17 +156,17 @@ class _DecodeState:
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache()
         out = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                         position_ids=pos.to(self.device), use_cache=True, **{self.cache_arg: cache})
+                         position_ids=pos.to(self.device), use_cache=True, logits_to_keep=1,
+                         **{self.cache_arg: cache})
         logits = out.logits[:, -1, :].float().cpu()
         new_kv = [(layer.keys, layer.values) for layer in cache.layers]
-        now = time.monotonic()
-        firsts = []
-        for i, s in enumerate(joiners):
+        for s in joiners:
             s.generator = torch.Generator().manual_seed(s.params.seed) if s.params.seed is not None else None
             s.seen = torch.tensor(s.prompt_ids, dtype=torch.long)
-            tok = sample_next(logits[i], s)
+        firsts = sample_batch(logits, joiners)
+        now = time.monotonic()
+        for s, tok in zip(joiners, firsts, strict=True):
             s.first_token_at = now
-            firsts.append(tok)
             self._append(s, tok)
         self._merge(joiners, new_kv, mask.to(self.device), mask.sum(-1).to(self.device),
                     torch.tensor(firsts, device=self.device))
@@ -177,11 +213,9 @@ class _DecodeState:
         self.mask = mask
         self.positions = self.positions + 1
         logits = out.logits[:, -1, :].float().cpu()
-        nxt = []
-        for i, s in enumerate(self.rows):
-            tok = sample_next(logits[i], s) if not s.done else 0
+        nxt = sample_batch(logits, self.rows)
+        for s, tok in zip(self.rows, nxt, strict=True):
             self._append(s, tok)
-            nxt.append(tok)
         self.last = torch.tensor(nxt, device=self.device)
 
     def step_and_evict(self) -> list[_Sequence]:

@@ -186,9 +186,10 @@ def eval_game(
     torch.set_num_threads(threads)
     net = load_network(weights or DEFAULT_WEIGHTS)
     evaluate = torch_evaluator(net)
+    given = [*(positions or []), *(files or [])]
     paths = (
-        list(positions)
-        if positions
+        given
+        if given
         else [DEFAULT_DATA / s for s in DEFAULT_SETS if (DEFAULT_DATA / s).exists()]
     )
     try:

@@ -163,3 +163,24 @@ async def test_model_failure_fails_only_that_request(lm, worker):
     assert await running == alone  # the running request was not disturbed
     assert b.stats.summary()["errors"] == 1
     await b.stop()
+
+
+def test_wide_nucleus_falls_back_to_the_full_vocabulary():
+    from bot.inference.generation import _NUCLEUS_K, _Sequence, sample_batch
+
+    vocab = 4 * _NUCLEUS_K
+    logits = torch.zeros(vocab)  # flat: the 0.9 nucleus holds ~90 % of the vocabulary, far beyond the top-k
+    seq = _Sequence([0], SamplingParams(temperature=1.0, top_p=0.9, repetition_penalty=1.0), 0, None)
+    seq.generator = torch.Generator().manual_seed(0)
+    drawn = {sample_batch(logits.unsqueeze(0), [seq])[0] for _ in range(3000)}
+    assert len(drawn) > _NUCLEUS_K
+
+
+def test_sample_batch_mixes_greedy_and_sampled_rows():
+    from bot.inference.generation import _Sequence, sample_batch
+
+    logits = torch.tensor([[0.0, 5.0, 1.0], [3.0, 0.0, 0.0]])
+    greedy = _Sequence([0], SamplingParams(temperature=0.0, repetition_penalty=1.0), 0, None)
+    hot = _Sequence([0], SamplingParams(temperature=1.0, top_p=0.5, repetition_penalty=1.0), 0, None)
+    hot.generator = torch.Generator().manual_seed(1)
+    assert sample_batch(logits, [greedy, hot]) == [1, 0]

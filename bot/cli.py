@@ -30,6 +30,7 @@ from bot import __version__
 from bot.config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config
 from bot.logs import setup_logging
 from bot.secrets import SECRET_NAMES, Secrets, SecretsError, env_var, load_secrets
+from storage.db import SchemaTooNew
 
 log = logging.getLogger("chatcast.cli")
 err = Console(stderr=True, soft_wrap=True)  # never wrap: error lines must stay copyable
@@ -202,6 +203,9 @@ def run(
         asyncio.run(serve())
     except (KeyboardInterrupt, asyncio.CancelledError):
         err.print("stopped.", style="dim")
+    except SchemaTooNew as exc:
+        err.print(f"error: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -284,7 +288,7 @@ def replay(
     except KeyboardInterrupt:
         err.print("replay interrupted.", style="yellow")
         raise typer.Exit(1) from None
-    except ConnectionError as exc:
+    except (ConnectionError, SchemaTooNew) as exc:
         err.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(2) from None
     _print_summary(summary, folder)
@@ -379,7 +383,7 @@ def stats(
 ) -> None:
     """Show what the database holds (and the inference engine's stats with --engine)."""
     from bot.runtime import DB_NAME
-    from storage.db import Database, SchemaTooNew
+    from storage.db import Database
     from storage.viewers import count_rows, migrate_core
 
     cfg, _ = _load(config, log_level)

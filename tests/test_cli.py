@@ -87,3 +87,17 @@ def test_run_console_as_moderator(tmp_path: Path) -> None:
     assert "chatcast: Commands: !help" in result.stdout
     assert "chatcast: @Mia stored about you: seen in 1 channel(s)" in result.stdout
     assert (tmp_path / "data" / "chatcast.db").exists()
+
+
+def test_replay_into_a_newer_database_is_a_clear_error(tmp_path: Path) -> None:
+    from storage.db import Database
+
+    db = Database(tmp_path / "new.db")
+    db.raw.execute("INSERT INTO schema_version (component, version) VALUES ('core', 99)")
+    db.close()
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-01-01 10:00:00 UTC] ann: hi\n", encoding="utf-8")
+    result = runner.invoke(app, ["replay", str(log), "--db", str(tmp_path / "new.db"), "--no-engine",
+                                 "--no-progress", "--report", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert "schema version 99" in result.stderr and "upgrade Chatcast" in result.stderr

@@ -407,23 +407,26 @@ class Runtime:
             except Exception as exc:  # noqa: BLE001 - a broken skill must not stop the bot
                 log.exception("skill %s could not be created; disabled", name)
                 self.disabled_skills[name] = f"{type(exc).__name__}: {exc}"
+        # One after another, in the declared order (the router's priority order): start() may migrate
+        # tables, and interleaved transactions on the one connection would mix.
         for skill in candidates:
-            if str(self.db_path) != ":memory:":
-                skill.ctx.data_dir.mkdir(parents=True, exist_ok=True)
-            try:
-                await skill.start()
-            except Exception as exc:  # noqa: BLE001
-                log.error(
-                    "skill %s failed to start; disabled: %s: %s",
-                    skill.name,
-                    type(exc).__name__,
-                    exc,
-                    exc_info=log.isEnabledFor(logging.DEBUG),
-                )
-                self.disabled_skills[skill.name] = f"{type(exc).__name__}: {exc}"
-                continue
-            self.skills.append(skill)
+            if await self._start_skill(skill):
+                self.skills.append(skill)
         log.info("skills running: %s", ", ".join(s.name for s in self.skills) or "none")
+
+    async def _start_skill(self, skill: Skill) -> bool:
+        if str(self.db_path) != ":memory:":
+            skill.ctx.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            await skill.start()
+        except Exception as exc:  # noqa: BLE001 - a skill that cannot start is disabled, the rest run
+            log.error(
+                "skill %s failed to start; disabled: %s: %s", skill.name, type(exc).__name__, exc,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
+            self.disabled_skills[skill.name] = f"{type(exc).__name__}: {exc}"
+            return False
+        return True
 
     def _enabled_anywhere(self, name: str) -> bool:
         if self.config.skill_defaults[name].enabled:

@@ -175,6 +175,9 @@ def eval_game(
         100, help="Cap on games per match at 'hard' (800 simulations a move are costly on a shared CPU)."
     ),
     depths: str = typer.Option("2,4,8", help="bitbully search depths for the depth-limited matches."),
+    update: bool = typer.Option(
+        False, "--update/--replace", help="Merge these levels into an existing JSON (runs split by level)."
+    ),
     out: Path = typer.Option(Path("benchmarks/results/game_eval.json"), help="JSON output."),
     threads: int = typer.Option(1, help="torch CPU threads."),
 ) -> None:
@@ -187,11 +190,7 @@ def eval_game(
     net = load_network(weights or DEFAULT_WEIGHTS)
     evaluate = torch_evaluator(net)
     given = [*(positions or []), *(files or [])]
-    paths = (
-        given
-        if given
-        else [DEFAULT_DATA / s for s in DEFAULT_SETS if (DEFAULT_DATA / s).exists()]
-    )
+    paths = given if given else [DEFAULT_DATA / s for s in DEFAULT_SETS if (DEFAULT_DATA / s).exists()]
     try:
         solver: SolverAgent | None = SolverAgent()
     except ImportError:
@@ -250,16 +249,49 @@ def eval_game(
     report["speed"] = throughput(evaluate, middle)
     report["elapsed_s"] = round(time.perf_counter() - started, 1)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if update and out.exists():
+        report = _merge(json.loads(out.read_text(encoding="utf-8")), report)
+        chosen = list(report["levels"])
     out.write_text(json.dumps(report, indent=2), encoding="utf-8")
     _print_table(report, chosen)
     typer.echo(f"wrote {out}")
+
+
+def _merge(old: dict, new: dict) -> dict:
+    """``new`` over ``old``, level by level (sets, matches, levels); speed and timing from ``new``."""
+    merged = dict(old)
+    for key in ("levels", "matches"):
+        merged[key] = {**old.get(key, {}), **new.get(key, {})}
+    sets = {name: dict(row) for name, row in old.get("sets", {}).items()}
+    for name, row in new.get("sets", {}).items():
+        sets.setdefault(name, {}).update(row)
+    merged["sets"] = sets
+    merged["speed"] = new.get("speed", old.get("speed"))
+    merged["elapsed_s"] = round(old.get("elapsed_s", 0) + new.get("elapsed_s", 0), 1)
+    merged["weights"] = new["weights"]
+    return merged
 
 
 def _cap(n: int, cap: int | None) -> int:
     return n if cap is None else min(n, cap)
 
 
+def _cell_rate(row: dict, lv: str) -> str:
+    r = row.get(lv)
+    return f"{r['preserve']:.3f} ({r['preserve_won_or_drawn']:.3f})" if r else "-"
+
+
+def _cell_match(report: dict, lv: str, opp: str) -> str:
+    r = report["matches"].get(lv, {}).get(opp)
+    if not r:
+        return "-"
+    if opp == "latency":
+        return f"{r['p50_ms']:.0f}/{r['p99_ms']:.0f}"
+    return f"{r['wins']}/{r['draws']}/{r['losses']}"
+
+
 def _print_table(report: dict, levels: list[str]) -> None:
+    """Print the outcome-preserving rates and the match/latency/speed tables (rich)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -268,31 +300,14 @@ def _print_table(report: dict, levels: list[str]) -> None:
     for lv in levels:
         t.add_column(lv, justify="right")
     for name, row in report["sets"].items():
-        t.add_row(
-            name, *[f"{row[lv]['preserve']:.3f} ({row[lv]['preserve_won_or_drawn']:.3f})" for lv in levels]
-        )
-    m = Table(title="Matches (W/D/L for our agent) and speed")
+        t.add_row(name, *[_cell_rate(row, lv) for lv in levels])
+    m = Table(title="Matches (W/D/L for our agent), latency p50/p99 ms")
     m.add_column("opponent")
     for lv in levels:
         m.add_column(lv, justify="right")
-    opponents = list(next(iter(report["matches"].values())).keys()) if report["matches"] else []
+    opponents = list(dict.fromkeys(k for lv in levels for k in report["matches"].get(lv, {})))
     for opp in opponents:
-        if opp == "latency":
-            m.add_row(
-                "latency p50/p99 ms",
-                *[
-                    f"{report['matches'][lv]['latency']['p50_ms']:.0f}/{report['matches'][lv]['latency']['p99_ms']:.0f}"
-                    for lv in levels
-                ],
-            )
-            continue
-        m.add_row(
-            opp,
-            *[
-                f"{r['wins']}/{r['draws']}/{r['losses']}"
-                for r in (report["matches"][lv][opp] for lv in levels)
-            ],
-        )
+        m.add_row(opp, *[_cell_match(report, lv, opp) for lv in levels])
     console = Console()
     console.print(t)
     console.print(m)

@@ -16,6 +16,7 @@ import contextlib
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -113,6 +114,11 @@ class GameSkill(Skill):
         """Create the tables, register the network with the engine (or prepare a local one), start timers."""
         game_store.migrate_game(self.ctx.storage)
         if self.player is None:
+            from skills.game.network import DEFAULT_WEIGHTS
+
+            target = self.weights_path or DEFAULT_WEIGHTS
+            if not Path(target).exists():
+                log.warning("Connect Four weights missing at %s: games will be cancelled", target)
             loader = weights_loader(self.weights_path)
             engine = self.ctx.engine
             if engine is not None and hasattr(engine, "register_policy"):

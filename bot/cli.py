@@ -317,6 +317,12 @@ def _print_summary(summary: dict[str, Any], folder: Path | None) -> None:
     out.print(table)
     for example in summary.get("skipped_examples", [])[:5]:
         err.print(f"skipped line {example['line']}: {example['reason']}", style="yellow", markup=False)
+    if summary.get("skill_errors") or summary.get("skill_timeouts"):
+        err.print(
+            f"{summary.get('skill_errors')} skill error(s), {summary.get('skill_timeouts')} timeout(s): "
+            "see the log above for tracebacks",
+            style="yellow", markup=False,
+        )
     for name, reason in summary.get("disabled_skills", {}).items():
         err.print(f"skill {name} disabled: {reason}", style="yellow", markup=False)
     if folder is not None:

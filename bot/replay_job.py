@@ -22,6 +22,8 @@ from storage.watch import presence_rows
 
 log = logging.getLogger("chatcast.replay")
 
+REPLAY_MAX_IN_FLIGHT = 256
+
 
 async def run_replay(
     config: Config,
@@ -46,6 +48,8 @@ async def run_replay(
     adapter = ReplayAdapter(source, clock=clock, channel=channel, speed=speed)
     if on_adapter is not None:
         on_adapter(adapter)
+    # A fast replay would otherwise start one handler per message at once; with models behind them the
+    # last ones would wait past their time budget. 256 keeps the engine's batches full.
     runtime = Runtime(
         config,
         clock=clock,
@@ -53,6 +57,7 @@ async def run_replay(
         use_engine=use_engine,
         skill_classes=skill_classes,
         daily_purge=False,
+        max_in_flight=REPLAY_MAX_IN_FLIGHT,
     )
     await runtime.start()
     try:

@@ -73,6 +73,8 @@ class Runtime:
     ``db_path``: overrides ``<data_dir>/chatcast.db`` (``":memory:"`` in tests). ``use_engine``: start the
     inference engine when its module exists. ``skill_classes``: config name -> class (default
     ``skills.registry()``). ``daily_purge``: run the retention purge every 24 h while serving.
+    ``max_in_flight``: skill handlers running at once before intake waits (back-pressure; replays use a
+    smaller value so a fast replay does not queue thousands of model requests that then time out).
     """
 
     def __init__(
@@ -84,8 +86,10 @@ class Runtime:
         use_engine: bool = True,
         skill_classes: dict[str, type[Skill]] | None = None,
         daily_purge: bool = True,
+        max_in_flight: int = 10_000,
     ) -> None:
         self.config = config
+        self.max_in_flight = max_in_flight
         self.clock: Clock = clock or SystemClock()
         self.data_dir = config.data_dir
         self.db_path = db_path if db_path is not None else self.data_dir / DB_NAME
@@ -136,6 +140,7 @@ class Runtime:
             clock=self.clock,
             mods_bypass_cooldowns=bot.mods_bypass_cooldowns,
             time_budget_s=bot.time_budget_s,
+            max_in_flight=self.max_in_flight,
         )
         if self.daily_purge:
             self._spawn(self._purge_daily(), "chatcast-purge")

@@ -110,7 +110,10 @@ async def run_two_streams(tmp_path: Path) -> tuple[Runtime, list[str], list[obje
     return runtime, texts, [skill]
 
 
-async def test_replayed_streams_record_exact_watch_rows_and_drive_the_commands(tmp_path: Path) -> None:
+async def test_replayed_streams_record_exact_watch_rows_and_drive_the_commands(tmp_path: Path,
+                                                                             monkeypatch) -> None:
+    # a query waits for the retrain it triggers (on a busy CPU 0.5 s may not be enough)
+    monkeypatch.setattr("skills.recommend.skill.FRESH_WAIT_S", 60.0)
     runtime, texts, (skill,) = await run_two_streams(tmp_path)
     try:
         db = runtime.db

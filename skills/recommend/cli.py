@@ -78,7 +78,7 @@ def run_all(
         lines = datasets.read_chat_logs(sorted(Path(twitch).glob("*.txt")))
         live = datasets.twitch_emote_interactions(lines)
         presence = datasets.presence_sessions(lines)
-        ours = grid(l2=[1.0, 10.0, 100.0], half_life_days=[None, 0.05], repeat_weight=[0.0, 1.0, 3.0])
+        ours = grid(l2=[1.0, 10.0, 100.0], half_life_events=[None, 10.0], repeat_weight=[0.0, 1.0, 3.0])
         res = run_protocol(
             live,
             standard_methods(None, quick=quick, ours_grid=ours),

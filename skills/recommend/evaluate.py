@@ -219,6 +219,10 @@ def fit_ours(
     )
     model = HybridRecommender(params).fit(X, embeddings)
     seen = None if repeats else counts(train)
+    if params.half_life_events is not None:  # the query histories get the position decay on top
+        X = interaction_matrix(train.users, train.items, train.times, train.n_users, train.n_items,
+                               half_life_days=params.half_life_days, reference=params.decay_reference,
+                               half_life_events=params.half_life_events)
 
     def rank(users: np.ndarray) -> np.ndarray:
         if params.diversity > 0 and model.embeddings is not None:
@@ -406,19 +410,19 @@ def standard_methods(
     """Ours, popularity, implicit ALS and BPR with comparable small grids (``quick`` shrinks them)."""
     if ours_grid is None:
         ours_grid = grid(
-            l2=[100.0, 300.0, 1000.0] if not quick else [300.0],
-            half_life_days=[None, 30.0] if not quick else [30.0],
+            l2=[100.0, 300.0] if not quick else [100.0],
+            half_life_events=[None, 3.0, 10.0] if not quick else [3.0],
             content_weight=([0.0, 0.1] if embeddings is not None else [0.0]) if not quick else [0.0],
-            popularity_penalty=[0.0, 0.25, 0.4] if not quick else [0.25],
+            popularity_penalty=[0.0, 0.25] if not quick else [0.0],
         )
     als_grid = grid(
-        factors=[32, 64, 128] if not quick else [64],
+        factors=[16, 32, 64, 128] if not quick else [32],
         regularization=[0.01, 0.1, 1.0],
         alpha=[1.0, 10.0] if not quick else [1.0],
         iterations=[15],
     )
     bpr_grid = grid(
-        factors=[32, 64, 128] if not quick else [64],
+        factors=[16, 32, 64] if not quick else [32],
         learning_rate=[0.01, 0.05],
         regularization=[0.001, 0.01] if not quick else [0.01],
         iterations=[100],

@@ -19,8 +19,9 @@ The pieces and where they come from:
   algorithms", WWW; shrinkage as in Koren 2008, KDD). Both give an item-item matrix ``B`` and scores
   ``s = x B``. ``B`` is kept as a sparse top-k-per-row matrix (sparsified EASE, as in Steck 2019 sec. 4
   and Ning & Karypis 2011 SLIM) so a query costs O(|history| * k + n_items).
-- **Content**: a user profile = the weight-averaged, re-normalised item-text embeddings of their history;
-  content score = cosine to every item (Pazzani & Billsus 2007, "Content-based recommendation systems").
+- **Content**: item-to-item cosine similarity of the item-text embeddings, top 100 neighbours per item;
+  content score = the history-weighted average similarity to each item (item-based content filtering,
+  Pazzani & Billsus 2007, "Content-based recommendation systems").
   Items nobody has interacted with yet can only be reached this way (item cold start).
 - **Popularity compensation**: ``cf_j <- cf_j / (1 + pop_j) ** beta`` with ``pop_j`` the item's summed
   interaction weight (popularity-bias control as in Steck 2011, "Item popularity and recommendation
@@ -74,6 +75,8 @@ class HybridParams:
     - ``neighbors``: keep the top-k weights per row of ``B`` (0 keeps it dense).
     - ``half_life_days``: time decay of events; ``None`` = no decay.
     - ``decay_reference``: ``"user"`` (decay from each user's latest event) or ``"global"``.
+    - ``half_life_events``: position decay of the *query* history (see :func:`interaction_matrix`);
+      the training matrix is not position-decayed. ``None`` = off. Used by callers building histories.
     - ``content_weight``: ``a`` in the blend, in [0, 1].
     - ``popularity_penalty``: ``beta`` >= 0, exponent of the popularity compensation (about 0 to 1).
     - ``diversity``: MMR trade-off ``d`` in [0, 1); 0 disables re-ranking.
@@ -89,6 +92,7 @@ class HybridParams:
     neighbors: int = 200
     half_life_days: float | None = 180.0
     decay_reference: Literal["user", "global"] = "user"
+    half_life_events: float | None = None
     content_weight: float = 0.0
     popularity_penalty: float = 0.0
     diversity: float = 0.0
@@ -99,6 +103,8 @@ class HybridParams:
             raise ValueError(f"method must be 'ease' or 'knn', got {self.method!r}")
         if self.l2 < 0 or self.shrink < 0 or self.neighbors < 0:
             raise ValueError("l2, shrink and neighbors must be >= 0")
+        if self.half_life_events is not None and self.half_life_events <= 0:
+            raise ValueError("half_life_events must be > 0 (or None for no position decay)")
         if self.half_life_days is not None and self.half_life_days <= 0:
             raise ValueError("half_life_days must be > 0 (or None for no decay)")
         if not 0.0 <= self.content_weight <= 1.0:
@@ -121,6 +127,7 @@ def interaction_matrix(
     strengths: np.ndarray | None = None,
     half_life_days: float | None = None,
     reference: Literal["user", "global"] | float = "user",
+    half_life_events: float | None = None,
 ) -> sp.csr_matrix:
     """Time-decayed, repeat-summed, log-squashed implicit feedback matrix.
 
@@ -128,7 +135,10 @@ def interaction_matrix(
     (any epoch); ``strengths``: (m,) non-negative event weights (default 1). ``reference`` is ``"user"``
     (each user's latest event), ``"global"`` (the latest event overall) or an explicit time in seconds.
     Returns a CSR ``(n_users, n_items)`` float32 matrix with ``x_ui = log1p(sum_k s_k 2^(-(t_ref - t_k)/h))``.
-    Raises ``ValueError`` on mismatched lengths or out-of-range indices.
+    ``half_life_events`` also halves an event's weight for every ``half_life_events`` newer events of the
+    same user (position decay: what a viewer watched in their last few sessions says most about the next
+    one, however far apart in time those sessions were). Raises ``ValueError`` on mismatched lengths or
+    out-of-range indices.
     """
     users = np.asarray(users, dtype=np.int64)
     items = np.asarray(items, dtype=np.int64)
@@ -154,10 +164,24 @@ def interaction_matrix(
             ref = np.full(m, float(reference))
         age_days = np.maximum(ref - times, 0.0) / SECONDS_PER_DAY
         s = s * np.exp2(-age_days / half_life_days)
+    if half_life_events is not None and m:
+        s = s * np.exp2(-events_after(users, times) / half_life_events)
     X = sp.coo_matrix((s, (users, items)), shape=(n_users, n_items)).tocsr()  # sums repeats
     X.sum_duplicates()
     X.data = np.log1p(X.data)
     return X.astype(np.float32)
+
+
+def events_after(users: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """For each event, how many events of the same user come later (by time, then input order). (m,) int64."""
+    order = np.lexsort((np.arange(len(users)), times, users))
+    u = users[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(u)) + 1]
+    lens = np.diff(np.r_[starts, len(u)])
+    rank = np.arange(len(u)) - np.repeat(starts, lens)
+    out = np.empty(len(users), dtype=np.int64)
+    out[order] = np.repeat(lens, lens) - 1 - rank
+    return out
 
 
 def gram(X: sp.spmatrix, *, chunk: int = 16_384) -> np.ndarray:
@@ -266,6 +290,24 @@ def sparsify_rows(W: np.ndarray, k: int, *, chunk: int = 1024) -> sp.csr_matrix:
     )
 
 
+CONTENT_NEIGHBORS = 100  # text neighbours kept per item
+
+
+def content_neighbors(E: np.ndarray, k: int, *, chunk: int = 1024) -> sp.csr_matrix:
+    """Top-``k`` cosine neighbours per item of unit-row embeddings ``E`` (n, d), self excluded; CSR float32.
+
+    Computed block by block (``chunk`` rows at a time: O(chunk * n) memory). A query then sums the
+    neighbour rows of its history (no dense matrix product on the request path).
+    """
+    n = E.shape[0]
+    blocks = []
+    for i0 in range(0, n, chunk):
+        S = E[i0 : i0 + chunk] @ E.T
+        S[np.arange(len(S)), np.arange(i0, i0 + len(S))] = 0.0
+        blocks.append(sparsify_rows(S, k if k < n else 0))
+    return sp.vstack(blocks, format="csr").astype(np.float32)
+
+
 def l2_normalise(E: np.ndarray) -> np.ndarray:
     """Rows of ``E`` scaled to unit L2 norm (zero rows stay zero). float32."""
     E = np.asarray(E, dtype=np.float32)
@@ -286,6 +328,7 @@ class HybridRecommender:
     B: sp.csr_matrix | None = None
     embeddings: np.ndarray | None = None  # (n_items, d) float32, unit rows, or None
     popularity: np.ndarray | None = None  # (n_items,) float32 summed interaction weights
+    C: sp.csr_matrix | None = None  # (n_items, n_items) top-k cosine neighbours of the item texts
 
     def fit(self, X: sp.spmatrix, embeddings: np.ndarray | None = None) -> HybridRecommender:
         """Learn ``B`` from ``X`` (n_users, n_items) and keep ``embeddings`` (n_items, d) for content scores.
@@ -298,8 +341,10 @@ class HybridRecommender:
             if embeddings.shape[0] != self.n_items:
                 raise ValueError(f"embeddings has {embeddings.shape[0]} rows, expected {self.n_items}")
             self.embeddings = l2_normalise(embeddings)
+            self.C = content_neighbors(self.embeddings, CONTENT_NEIGHBORS)
         else:
             self.embeddings = None
+            self.C = None
         self.popularity = np.asarray(X.sum(axis=0)).ravel().astype(np.float32)
         if X.nnz == 0:
             self.B = sp.csr_matrix((self.n_items, self.n_items), dtype=np.float32)
@@ -329,26 +374,31 @@ class HybridRecommender:
         else:
             cf = np.asarray((H @ self.B).toarray(), dtype=np.float32)
         content = None
-        if self.embeddings is not None and self.params.content_weight > 0:
-            profile = l2_normalise(np.asarray(H @ self.embeddings))
-            if profile.shape[0] == 1:  # one query: GEMV (a 1-row GEMM is much slower on a busy CPU)
-                content = (self.embeddings @ profile[0])[None, :]
+        if self.C is not None and self.params.content_weight > 0:
+            mass = np.asarray(H.sum(axis=1), dtype=np.float32)
+            mass[mass == 0] = 1.0
+            if H.shape[0] == 1:
+                content = self._votes_one(H.indices, H.data, self.C)[None, :] / mass
             else:
-                content = profile @ self.embeddings.T
+                content = np.asarray((H @ self.C).toarray(), dtype=np.float32) / mass
         return cf, content
 
-    def _gather(self, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Positions in ``B.data`` of the rows ``items`` and the row (0..len-1) each position belongs to."""
-        starts, ends = self.B.indptr[items], self.B.indptr[items + 1]
+    def _gather(self, items: np.ndarray, M: sp.csr_matrix | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in ``M.data`` (default ``B``) of the rows ``items`` and the row (0..len-1) of each."""
+        M = self.B if M is None else M
+        starts, ends = M.indptr[items], M.indptr[items + 1]
         lens = ends - starts
         owner = np.repeat(np.arange(len(items)), lens)
         pos = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(starts, lens)
         return pos, owner
 
-    def _votes_one(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """``x B`` for one history (``items``, ``weights``) in plain numpy (no scipy overhead); (n_items,)."""
-        pos, owner = self._gather(items)
-        return np.bincount(self.B.indices[pos], weights=self.B.data[pos] * weights[owner],
+    def _votes_one(
+        self, items: np.ndarray, weights: np.ndarray, M: sp.csr_matrix | None = None
+    ) -> np.ndarray:
+        """``x M`` (default ``M = B``) for one history (``items``, ``weights``) in plain numpy; (n_items,)."""
+        M = self.B if M is None else M
+        pos, owner = self._gather(items, M)
+        return np.bincount(M.indices[pos], weights=M.data[pos] * weights[owner],
                            minlength=self.n_items).astype(np.float32)
 
     def score(self, H: sp.spmatrix, bonus: np.ndarray | None = None) -> np.ndarray:

@@ -110,8 +110,8 @@ class Run:
     samples: list[dict[str, str]] = field(default_factory=list)
 
 
-async def tell_story(skill: StorySkill, engine: TimedEngine, index: int, rounds: int, run: Run,
-                     settings: StorySettings) -> None:
+async def tell_story(ctx: SkillContext, index: int, rounds: int, run: Run, settings: StorySettings) -> None:
+    skill = StorySkill(ctx)  # one skill per story, so its attempt counter is this story's
     premise, ideas = SCENARIOS[index % len(SCENARIOS)]
     channel = f"bench{index}"
     title = title_for(premise)
@@ -127,11 +127,11 @@ async def tell_story(skill: StorySkill, engine: TimedEngine, index: int, rounds:
             st.pending = [Line("viewer", text, "bench:viewer") for text in pair]
             st.lines.extend(st.pending)
             latest = pair[1]
-        calls_before = len(engine.calls)
+        attempts_before = skill.counters["attempts"]
         t0 = time.perf_counter()
         text = await skill.generate_paragraph(st, task, settings)  # (the frame's lead is the latest line)
         run.paragraph_latency_s.append(time.perf_counter() - t0)
-        run.attempts.append(len(engine.calls) - calls_before)
+        run.attempts.append(skill.counters["attempts"] - attempts_before)
         if text is None:
             run.skipped += 1
             st.pending = []
@@ -168,11 +168,10 @@ async def run_level(lm: Any, concurrency: int, rounds: int, settings: StorySetti
 
     ctx = SkillContext(storage=db, engine=timed, post=post, settings_for=lambda p, c: settings,
                        channel_info=lambda p, c: None, data_dir=data_dir, clock=SystemClock())
-    skill = StorySkill(ctx)
     run = Run()
     t0 = time.perf_counter()
     try:
-        stories = (tell_story(skill, timed, i, rounds, run, settings) for i in range(concurrency))
+        stories = (tell_story(ctx, i, rounds, run, settings) for i in range(concurrency))
         await asyncio.gather(*stories)
         wall = time.perf_counter() - t0
         gen_stats = engine.stats().get("generate", {})

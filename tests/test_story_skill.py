@@ -172,7 +172,9 @@ async def test_whole_story_flow_on_a_replayed_log(tmp_path: Path) -> None:
         await replay(h, LOG)
         out = h.texts()
     assert out[0].startswith("📖 New story: A Lighthouse Keeper Who Finds a Talking Fish")
-    assert out[1].startswith("📖 Soon it happened that a lighthouse keeper who finds a talking fish")
+    # the opening starts from the premise, the model continues it
+    assert out[1].startswith("📖 Once upon a time there lived a lighthouse keeper who finds a talking fish. "
+                             "Soon the whole village")
     assert out[1].endswith("for days.")  # cut at the sentence end, the dangling "The" dropped
     assert any(t.startswith("Sorry, links") for t in out)  # carol's link refused politely
     assert any(t.startswith("Thanks! Please wait 5 s") for t in out)  # alice's cooldown (20 s - 15 s)
@@ -209,7 +211,7 @@ async def test_permissions_and_no_story(tmp_path: Path) -> None:
                              "Sorry, only moderators can start a story here."]
         h.settings = StorySettings(control_role="everyone")
         await h.say(ALICE, "!story start a cat")
-        assert h.texts()[-1].startswith("📖 Soon it happened that a cat")
+        assert h.texts()[-1].startswith("📖 Once upon a time there lived a cat. Soon")
 
 
 def test_settings_validation() -> None:
@@ -314,7 +316,7 @@ async def test_posts_fit_the_platform_length(tmp_path: Path, max_len: int) -> No
             await h.say(STREAMER, f"!story add tower number {next(_ids)}")
         await h.say(STREAMER, "!story show")
         out = h.texts()
-    story_posts = [t for t in out if t.startswith("📖 In the year")]
+    story_posts = [t for t in out if t.startswith("📖 ") and "In the year" in t]
     assert story_posts and all(len(t) <= max_len for t in out)
     assert max(len(t) for t in story_posts) > max_len - 80  # the room is used, not wasted
     assert all(t.endswith(".") for t in story_posts)
@@ -345,7 +347,7 @@ async def test_commands_return_before_generation_finishes(tmp_path: Path) -> Non
         assert loop.time() - t0 < 0.3  # the handler did not wait for the model
         assert h.texts() == ["📖 New story: A Quick Fox! Add a line with !story add <text>."]
         await h.settle()
-        assert h.texts()[-1].startswith("📖 Soon it happened")
+        assert h.texts()[-1].startswith("📖 Once upon a time there lived a quick fox.")
 
 
 async def test_two_channels_at_once(tmp_path: Path) -> None:

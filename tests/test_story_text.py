@@ -23,6 +23,7 @@ from skills.story.prompting import (
     build_chat_messages,
     build_prompt,
     lead_for,
+    opening_lead,
     render_prompt,
     sanitise_line,
     stop_sequences,
@@ -87,6 +88,9 @@ def test_prompt_lead_starts_the_paragraph_within_budget() -> None:
     prompt = build_prompt(frame)
     assert prompt.endswith("Next paragraph: " + lead) and len(prompt) <= 700
     assert lead_for("") == ""
+    expected = "Once upon a time there lived two sisters who find a door."
+    assert opening_lead("Two sisters who find a door!") == expected
+    assert opening_lead(" ... ") == ""
 
 
 def test_prompt_opening_uses_premise_and_no_story_line() -> None:

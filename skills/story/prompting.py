@@ -61,18 +61,19 @@ class Example:
 FEW_SHOT: tuple[Example, ...] = (
     Example(
         Task.CONTINUE, "The Fox and the Lantern", "fairy tale",
-        "Once upon a time a poor fox lived at the edge of a dark wood. One cold night he found a lantern "
-        "that glowed without any fire.",
+        "Once upon a time there lived a poor fox at the edge of a dark wood. One cold night he found a "
+        "lantern that glowed without any fire.",
         ("an old owl wants the lantern", "it starts to snow"),
-        "As the first snow began to fall, an old owl flew down from the oak tree. \"Give me that lantern,\" "
-        "she said, \"and I will show you the way out of the wood.\" The fox held the lantern tight and "
-        "thought for a long while.",
+        "It starts to snow. The fox holds the lantern close, and an old owl flies down from the oak tree. "
+        "\"Give me that lantern,\" she says, \"and I will show you the way out of the wood.\" The fox looks "
+        "at the snow, then at the owl, and thinks for a long while.",
     ),
     Example(
         Task.OPENING, "The Baker's Clever Daughter", "fairy tale",
         "", ("a baker's daughter who can talk to bread",),
-        "There was once a baker whose daughter could talk to bread. Every morning the loaves told her the "
-        "secrets of the town, and one morning they told her that the king was coming to buy a cake.",
+        "Once upon a time there lived a baker's daughter who could talk to bread. Every morning the loaves "
+        "told her the secrets of the town, and one morning they told her that the king was coming to buy a "
+        "cake.",
     ),
     Example(
         Task.ENDING, "The Three Keys", "adventure",
@@ -225,6 +226,16 @@ def build_prompt(frame: StoryFrame) -> str:
         examples = []
     lead = f" {frame.lead}" if frame.lead else ""
     return assemble(_fit_story(frame, lambda story: assemble(story, examples) + lead), examples) + lead
+
+
+def opening_lead(premise: str) -> str:
+    """The first sentence of an opening from the premise: ``"a fox who finds a key"`` ->
+    ``"Once upon a time there lived a fox who finds a key."`` (``"there lived"`` fits singular and plural
+    premises). Empty for an empty premise."""
+    premise = sanitise_line(premise).rstrip(".!?… ")
+    if not premise:
+        return ""
+    return f"Once upon a time there lived {premise[0].lower() + premise[1:]}."
 
 
 def lead_for(idea: str) -> str:

@@ -35,7 +35,14 @@ from skills.story.postprocess import (
     fit_message,
     recap,
 )
-from skills.story.prompting import StoryFrame, Task, lead_for, render_prompt, stop_sequences
+from skills.story.prompting import (
+    StoryFrame,
+    Task,
+    lead_for,
+    opening_lead,
+    render_prompt,
+    stop_sequences,
+)
 from skills.story.voting import VoteTally
 
 DEFAULT_MAX_LEN = 500
@@ -543,8 +550,11 @@ class StorySkill(Skill):
         ideas = tuple(ln.text for ln in st.pending)
         if task is Task.OPENING and st.premise:
             ideas = (st.premise,)
-        lead = lead_for(st.pending[-1].text) if (task is Task.CONTINUE and st.pending
-                                                 and settings.lead_with_idea) else ""
+        lead = ""
+        if settings.lead_with_idea and task is Task.CONTINUE and st.pending:
+            lead = lead_for(st.pending[-1].text)
+        elif settings.lead_with_idea and task is Task.OPENING and st.premise:
+            lead = opening_lead(st.premise)
         return StoryFrame(st.title, st.genre, task, tuple(st.paragraphs()), ideas, settings.prompt_budget,
                           settings.few_shot, lead=lead)
 

@@ -74,6 +74,16 @@ def test_interaction_matrix_decays_sums_repeats_and_squashes() -> None:
     assert G[0, 0] == pytest.approx(math.log1p(0.25), rel=1e-6)
 
 
+def test_position_decay_counts_newer_events_of_the_same_user() -> None:
+    from skills.recommend.model import events_after
+
+    users = np.array([0, 1, 0, 0])
+    times = np.array([5.0, 1.0, 3.0, 9.0])
+    assert events_after(users, times).tolist() == [1, 0, 2, 0]
+    X = interaction_matrix(users, np.array([0, 0, 1, 2]), times, 2, 3, half_life_events=1.0).toarray()
+    np.testing.assert_allclose(X[0], np.log1p([0.5, 0.25, 1.0]), rtol=1e-6)
+
+
 def test_interaction_matrix_rejects_bad_indices() -> None:
     with pytest.raises(ValueError, match="out of range"):
         interaction_matrix(np.array([0]), np.array([5]), np.array([0.0]), 1, 2)

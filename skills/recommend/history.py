@@ -96,6 +96,7 @@ def build_matrix(
     *,
     now: float,
     half_life_days: float | None,
+    half_life_events: float | None = None,
 ) -> sp.csr_matrix:
     """Events -> (len(users), len(items)) decayed matrix (``model.interaction_matrix``, reference ``now``).
 
@@ -119,4 +120,5 @@ def build_matrix(
         strengths=np.array(ss, np.float64),
         half_life_days=half_life_days,
         reference=now,
+        half_life_events=half_life_events,
     )

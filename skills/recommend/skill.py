@@ -62,6 +62,7 @@ class RecommendSettings(SkillSettings):
     content_weight: float = Field(0.3, ge=0.0, le=1.0)
     popularity_penalty: float = Field(0.0, ge=0.0)
     half_life_days: float = Field(30.0, gt=0)
+    half_life_watches: float | None = Field(10.0, gt=0)
     l2: float = Field(20.0, gt=0)
     new_item_days: float = Field(14.0, ge=0)
     retrain_interval_s: float = Field(900.0, ge=10)
@@ -335,6 +336,7 @@ class RecommendSkill(Skill):
             cm.index,
             now=self.ctx.clock.now().timestamp(),
             half_life_days=settings.half_life_days,
+            half_life_events=settings.half_life_watches,
         )
         return X.toarray()[0]
 

@@ -233,3 +233,17 @@ def test_beats_random_and_popularity_on_planted_clusters() -> None:
     nd_rand, _ = ndcg_recall(random, test)
     assert nd_ours > 2 * nd_rand
     assert nd_ours > nd_pop
+
+
+def test_load_ratings_skips_malformed_rows_and_rejects_a_bad_header(tmp_path) -> None:
+    from skills.recommend.evaluate import load_ratings
+
+    good = tmp_path / "r.csv"
+    good.write_text("userId,movieId,rating,timestamp\r\n1,10,4.0,100\r\n1,11,3.5,oops\r\n2,10,5.0,200\r\n,12,1,3\r\n")
+    data = load_ratings(good)
+    assert (data.n_users, data.n_items, len(data.users)) == (2, 1, 2)
+    assert data.item_ids == ["10"] and data.times.tolist() == [100.0, 200.0]
+    bad = tmp_path / "b.csv"
+    bad.write_text("user,item\n1,2\n")
+    with pytest.raises(ValueError, match="userId,movieId,timestamp"):
+        load_ratings(bad)

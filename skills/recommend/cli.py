@@ -29,15 +29,15 @@ def register(train_app: typer.Typer, eval_app: typer.Typer) -> None:
         movies: Path | None = typer.Option(
             None, help="movies.csv for item texts (default: next to --ratings)"
         ),
-        twitch: Path | None = typer.Option(
-            DEFAULT_TWITCH, help="folder of Twitch chat logs (*.txt); '' to skip"
-        ),
+        twitch: Path = typer.Option(DEFAULT_TWITCH, help="folder of Twitch chat logs (*.txt)"),
+        live: bool = typer.Option(True, help="also run the Twitch-chat next-session evaluation"),
         out: Path = typer.Option(DEFAULT_OUT, help="JSON results file"),
         content: bool = typer.Option(True, help="use MiniLM embeddings of item texts (cached on disk)"),
         quick: bool = typer.Option(False, help="one grid point per method (smoke test)"),
     ) -> None:
         """Recall@10, NDCG@10, coverage, ARP and Gini: ours vs popularity, implicit ALS and BPR."""
-        results = run_all(ratings, movies, twitch, content=content, quick=quick, progress=typer.echo)
+        results = run_all(ratings, movies, twitch if live else None, content=content, quick=quick,
+                          progress=typer.echo)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2, default=str))
         typer.echo(f"wrote {out}")
@@ -74,7 +74,9 @@ def run_all(
     results["movielens"] = run_protocol(data, standard_methods(embeddings, quick=quick), progress=progress)
     print_table(f"{ratings.name}: per-user temporal split (last 20% test)", results["movielens"])
 
-    if twitch and Path(twitch).is_dir():
+    if twitch is not None and not Path(twitch).is_dir():
+        progress(f"no folder {twitch}: skipping the Twitch-chat evaluation")
+    elif twitch is not None:
         lines = datasets.read_chat_logs(sorted(Path(twitch).glob("*.txt")))
         live = datasets.twitch_emote_interactions(lines)
         presence = datasets.presence_sessions(lines)

@@ -63,6 +63,7 @@ _WORD_SUFFIXES = ("s", "es", "ed", "er", "ers", "ing")
 _EDGE_PUNCT = "\"'`“”‘’«»()[]{}<>.,;:?!…-–—_~*"
 _MAX_WINDOW = 12  # consecutive short tokens joined to catch "s h i t" / "sh it"
 _SHORT_TOKEN = 3
+_MAX_PREFIX_TERM = 32  # letters; longer prefix terms are not matched as prefixes (keeps checks O(n))
 
 
 class Category(StrEnum):
@@ -309,7 +310,7 @@ class BlockList:
         if self.prefix:
             for word in words:
                 for variant in {word, _squash_repeats(word, 1), _squash_repeats(word, 2)}:
-                    for end in range(3, len(variant)):
+                    for end in range(3, min(len(variant), _MAX_PREFIX_TERM + 1)):
                         if term_digest(variant[:end]) in self.prefix:
                             return True
         return False

@@ -23,10 +23,11 @@ latest/confusables.txt, UTS #39) for Cyrillic, Greek and symbol look-alikes of L
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
@@ -173,14 +174,16 @@ def term_digest(normalised: str) -> str:
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
 
 
-def _word_variants(word: str) -> Iterator[str]:
+@functools.lru_cache(maxsize=16_384)
+def _word_variants(word: str) -> tuple[str, ...]:
     """The word, its letter runs shortened, and those forms without a common English ending."""
-    bases = {word, _squash_repeats(word, 1), _squash_repeats(word, 2)}
-    for base in bases:
-        yield base
+    out: set[str] = set()
+    for base in {word, _squash_repeats(word, 1), _squash_repeats(word, 2)}:
+        out.add(base)
         for suffix in _WORD_SUFFIXES:
             if base.endswith(suffix) and len(base) - len(suffix) >= 3:
-                yield base[: -len(suffix)]
+                out.add(base[: -len(suffix)])
+    return tuple(out)
 
 
 def candidate_phrases(text: str) -> tuple[set[str], set[str]]:
@@ -226,17 +229,20 @@ _TLDS = (
     "xxx|porn|sex|store|tech|page|blog|click|zip|mov"
 )
 _SCHEME = re.compile(r"\b(?:https?|ftp|hxxps?|discord|steam|file)\s*:\s*/\s*/|\bwww\s*\.|\bwww\s+dot\b")
+# labels are at most 63 characters (RFC 1035), which also bounds the regex's backtracking
 _DOMAIN = re.compile(
-    rf"\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:{_TLDS})\b(?!\.?[a-z0-9])|\b[a-z0-9-]+\.(?:{_TLDS})/"
+    rf"\b[a-z0-9][a-z0-9-]{{0,62}}(?:\.[a-z0-9-]{{1,63}}){{0,8}}\.(?:{_TLDS})\b(?!\.?[a-z0-9])"
+    rf"|\b[a-z0-9-]{{1,63}}\.(?:{_TLDS})/"
 )
 # "example dot com", "example [dot] com", "example (.) com", "example . com"
 _OBFUSCATED_DOT = re.compile(r"\s*[\[\(\{<]\s*(?:dot|\.)\s*[\]\)\}>]\s*|\s+dot\s+|\s+\.\s+|\s*\(\s*d\s*\)\s*")
 _MENTION = re.compile(r"@\s*(?:everyone|here)\b|<\s*[@#]\s*[!&]?\s*\d+\s*>|(?<![\w.])@\s?[a-z0-9_]")
 _COMMAND_START = re.compile(r"^[\s\u2800]*[/.!\\]", re.MULTILINE)
 _EMAIL = re.compile(
-    r"[a-z0-9._%+-]+\s*(?:@|\(at\)|\[at\]|\s+at\s+)\s*[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b"
+    r"[a-z0-9._%+-]{1,64}\s*(?:@|\(at\)|\[at\]|\s+at\s+)\s*[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,8}"
+    r"\.[a-z]{2,24}\b"
 )
-_PHONE_CANDIDATE = re.compile(r"(?<![\w])\+?\(?\d[\d\s().\-/]{5,}\d(?![\w])")
+_PHONE_CANDIDATE = re.compile(r"(?<![\w])\+?\(?\d[\d\s().\-/]{5,40}\d(?![\w])")
 
 
 def contains_link(folded: str) -> bool:

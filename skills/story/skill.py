@@ -730,10 +730,11 @@ class StorySkill(Skill):
     # ---- export and privacy ---------------------------------------------------------------------------
 
     def export_dir(self) -> Path:
-        return Path(self.ctx.data_dir) / "story"
+        """Where transcripts go: ``<ctx.data_dir>/exports`` (the runtime's data dir for this skill)."""
+        return Path(self.ctx.data_dir) / "exports"
 
     def export(self, story_id: int) -> Path:
-        """Write the transcript of a story with authors to ``<data_dir>/story/story-<id>-<channel>.txt``;
+        """Write the transcript of a story with authors to ``<export_dir>/story-<id>-<channel>.txt``;
         returns the path. Raises ``KeyError`` for an unknown id, ``OSError`` when it cannot be written."""
         row = store.get_story(self.ctx.storage, story_id)
         if row is None:

@@ -2,7 +2,9 @@
 
 Each measurement is a fresh Python process that imports the engine, starts it with the default settings,
 answers one ``embed`` and one 5-token ``generate``, then reports: import time, ``engine.start()`` time
-(ready), and peak resident memory (``ru_maxrss``). ``warm`` runs use the converted-model cache in
+(ready: chat and embeddings are served; the language model may still be loading in the background),
+the time until both first answers (includes the language model's load) and peak resident memory
+(``ru_maxrss``). ``warm`` runs use the converted-model cache in
 ``--data-dir``; ``--cold`` adds one run on an empty data dir (includes the ~1-2 minute GGUF conversion).
 Targets (issue 3): peak RSS <= 2.5 GB on CPU; ready <= 10 s when the converted models are cached.
 

@@ -114,8 +114,11 @@ async def test_missing_model_disables_only_that_kind(tmp_path):
     s = InferenceSettings(device="cpu", stats_log_interval_s=0)
     s.generate.model = str(tmp_path / "no-such-model")
     e = Engine(s, data_dir=tmp_path, embedder=tiny_embedder())
-    await e.start()
+    await e.start()  # the language model loads in the background (and fails)
     try:
+        with pytest.raises(ModelUnavailable, match="no-such-model"):
+            await e.generate("hi")  # waits for the load, then reports why
+        await e.wait_loaded()
         assert e.available("embed") and not e.available("generate")
         reason = e.why_unavailable("generate")
         assert "no-such-model" in reason and "Hugging Face" in reason

@@ -159,6 +159,7 @@ class Engine:
         self.cache = EmbeddingCache(self.settings.embed.cache_size)
         self._inflight: dict[str, asyncio.Future[np.ndarray]] = {}
         self._stats_task: asyncio.Task[None] | None = None
+        self._generator_task: asyncio.Task[None] | None = None
         self._started = False
         self._stopping = False
         self.ready_s: float | None = None
@@ -179,7 +180,11 @@ class Engine:
             self._started = True
             return
         await self._load_embedder()
-        await self._load_generator()
+        if self._generator_in is None and s.background_load and s.load_generator:
+            # the bot serves chat and embeddings while the ~1 GB language model loads
+            self._generator_task = asyncio.get_running_loop().create_task(self._load_generator())
+        else:
+            await self._load_generator()
         for name, reg in self._classifiers.items():
             self._make_classifier_batcher(name, reg)
         if s.stats_log_interval_s > 0:
@@ -199,8 +204,9 @@ class Engine:
                     _load_with_cpu_fallback, "embeddings", self.device,
                     lambda dev, dt: load_embedder(s.model, device=dev, dtype=dt, max_length=s.max_length,
                                                   quantize_int8=self.settings.quantize_int8))
-        except ModelUnavailable as exc:
-            self._unavailable["embed"] = str(exc)
+        except Exception as exc:  # a broken model disables embeddings, not the bot
+            self._unavailable["embed"] = str(exc) if isinstance(exc, ModelUnavailable) else (
+                f"embedding model {s.model!r} failed to load: {type(exc).__name__}: {exc}")
             log.error("embeddings disabled: %s", exc)
             return
         self._embed_batcher = MicroBatcher("embed", self._run_embed, s, self._worker)
@@ -219,13 +225,20 @@ class Engine:
                 lm = await self._worker.run(
                     _load_with_cpu_fallback, "generation", self.device,
                     lambda dev, dt: load_causal_lm(s.model, device=dev, dtype=dt, data_dir=self.data_dir))
-        except ModelUnavailable as exc:
-            self._unavailable["generate"] = str(exc)
+        except Exception as exc:  # a broken model disables generation, not the bot
+            self._unavailable["generate"] = str(exc) if isinstance(exc, ModelUnavailable) else (
+                f"generation model {s.model!r} failed to load: {type(exc).__name__}: {exc}")
             log.error("generation disabled: %s", exc)
             return
         log.info("generation model: %s", lm.source)
         self._generation = ContinuousBatcher("generate", lm.model, lm.tokenizer, s, self._worker,
                                              device=next(lm.model.parameters()).device)
+
+    async def wait_loaded(self) -> None:
+        """Wait until models loading in the background (the language model, see ``background_load``) are
+        loaded or have failed."""
+        if self._generator_task is not None:
+            await asyncio.shield(self._generator_task)
 
     async def stop(self) -> None:
         """Stop taking requests, let queued ones finish for ``shutdown_grace_s`` (then they fail with
@@ -236,6 +249,8 @@ class Engine:
         grace = self.settings.shutdown_grace_s
         if self._stats_task is not None:
             self._stats_task.cancel()
+        if self._generator_task is not None and not self._generator_task.done():
+            await asyncio.wait([self._generator_task])  # the load cannot be interrupted mid-file
         batchers: list[Any] = [b for b in (self._embed_batcher, self._generation) if b is not None]
         batchers += [r.batcher for r in (*self._classifiers.values(), *self._policies.values()) if r.batcher]
         await asyncio.gather(*(b.stop(grace) for b in batchers), return_exceptions=True)
@@ -287,7 +302,8 @@ class Engine:
         if kind == "embed":
             return self._embed_batcher is not None
         if kind == "generate":
-            return self._generation is not None
+            loading = self._generator_task is not None and not self._generator_task.done()
+            return self._generation is not None or loading
         if kind.startswith("classify:"):
             reg = self._classifiers.get(kind.split(":", 1)[1])
             return reg is not None and reg.error is None and (
@@ -450,6 +466,13 @@ class Engine:
         if not isinstance(prompt, str):
             raise TypeError(f"generate: prompt must be str, got {type(prompt).__name__}")
         self._require("generate")
+        if self._generation is None and self._generator_task is not None:
+            limit = self.settings.generate.timeout_s if timeout is None else timeout
+            try:
+                await asyncio.wait_for(asyncio.shield(self._generator_task), limit)
+            except TimeoutError:
+                raise EngineBusy("generate: the language model is still loading") from None
+            self._require("generate")
         assert self._generation is not None
         params = sampling_params(max_new_tokens, temperature, top_p, repetition_penalty, stop, seed,
                                  self.settings.generate.max_new_tokens_limit)

@@ -95,6 +95,9 @@ class InferenceSettings(BaseModel):
     ``stats_log_interval_s``: how often per-model stats are logged (0 disables).
     ``shutdown_grace_s``: at stop, queued requests are served for up to this long, then fail as busy.
     ``load_generator``: false skips loading the causal LM (saves ~1 GB of memory when no skill generates).
+    ``background_load``: ``start()`` returns once the embedding model is loaded and the causal LM loads in
+    the background (``available("generate")`` is true meanwhile; ``generate`` waits for it up to its
+    timeout; ``wait_loaded()`` waits for it).
     ``torch_threads``: CPU threads for torch's intra-op pool (0 = torch's default, one per core); on a
     machine shared with other busy processes 1 is often faster.
     """
@@ -110,6 +113,7 @@ class InferenceSettings(BaseModel):
     classifiers: dict[str, ClassifierSettings] = Field(default_factory=dict)
     policies: dict[str, PolicySettings] = Field(default_factory=dict)
     load_generator: bool = True
+    background_load: bool = True
     torch_threads: int = Field(0, ge=0, le=256)
     stats_log_interval_s: float = Field(300.0, ge=0.0)
     shutdown_grace_s: float = Field(2.0, ge=0.0)

@@ -222,7 +222,8 @@ class Engine:
                 lm = _as_causal_lm(self._generator_in)
                 lm.model.to(self.device.device)
             else:
-                lm = await self._worker.run(
+                # its own thread, not the device worker: embeddings keep being served while it loads
+                lm = await asyncio.to_thread(
                     _load_with_cpu_fallback, "generation", self.device,
                     lambda dev, dt: load_causal_lm(s.model, device=dev, dtype=dt, data_dir=self.data_dir))
         except Exception as exc:  # a broken model disables generation, not the bot

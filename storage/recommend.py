@@ -153,17 +153,20 @@ def add_signal(
         )
 
 
-def signals(db: Database, platform: str, channel: str) -> list[tuple[str, str, str, str]]:
-    """``(user_id, item_key, kind, at)`` of every explicit signal in a channel, oldest first."""
-    return [
-        tuple(r)
-        for r in db.raw.execute(
-            "SELECT v.user_id, s.item_key, s.kind, s.at FROM rec_signals s "
-            "JOIN viewers v ON v.id = s.viewer_id "
-            "WHERE s.platform = ? AND s.channel = ? ORDER BY s.at, s.id",
-            [platform, channel.lower()],
-        ).fetchall()
-    ]
+def signals(
+    db: Database, platform: str, channel: str, user_id: str | None = None
+) -> list[tuple[str, str, str, str]]:
+    """``(user_id, item_key, kind, at)`` of every explicit signal in a channel (of one viewer when
+    ``user_id`` is given), oldest first."""
+    sql = (
+        "SELECT v.user_id, s.item_key, s.kind, s.at FROM rec_signals s JOIN viewers v ON v.id = s.viewer_id "
+        "WHERE s.platform = ? AND s.channel = ?"
+    )
+    args: list = [platform, channel.lower()]
+    if user_id is not None:
+        sql += " AND v.platform = ? AND v.user_id = ?"
+        args += [platform, user_id]
+    return [tuple(r) for r in db.raw.execute(sql + " ORDER BY s.at, s.id", args).fetchall()]
 
 
 def open_category_span(
@@ -197,19 +200,22 @@ def category_spans(db: Database, platform: str, channel: str) -> list[tuple[str,
     ]
 
 
-def watch_rows(db: Database, platform: str, channel: str) -> list[tuple[str, str, str, int, str | None]]:
-    """Presence rows of a channel with the category the stream session started in (core tables):
-    ``(user_id, first_seen, last_seen, message_count, session_category or None)``, oldest first."""
-    return [
-        tuple(r)
-        for r in db.raw.execute(
-            "SELECT v.user_id, p.first_seen, p.last_seen, p.message_count, s.category FROM presence p "
-            "JOIN viewers v ON v.id = p.viewer_id JOIN channels c ON c.id = p.channel_id "
-            "LEFT JOIN stream_sessions s ON s.id = p.session_id "
-            "WHERE c.platform = ? AND c.name = ? ORDER BY p.first_seen, v.user_id",
-            [platform, channel.lower()],
-        ).fetchall()
-    ]
+def watch_rows(
+    db: Database, platform: str, channel: str, user_id: str | None = None
+) -> list[tuple[str, str, str, int, str | None]]:
+    """Presence rows of a channel (of one viewer when ``user_id`` is given) with the category the stream
+    session started in (core tables): ``(user_id, first_seen, last_seen, message_count, session_category
+    or None)``, oldest first."""
+    sql = (
+        "SELECT v.user_id, p.first_seen, p.last_seen, p.message_count, s.category FROM presence p "
+        "JOIN viewers v ON v.id = p.viewer_id JOIN channels c ON c.id = p.channel_id "
+        "LEFT JOIN stream_sessions s ON s.id = p.session_id WHERE c.platform = ? AND c.name = ?"
+    )
+    args: list = [platform, channel.lower()]
+    if user_id is not None:
+        sql += " AND v.platform = ? AND v.user_id = ?"
+        args += [platform, user_id]
+    return [tuple(r) for r in db.raw.execute(sql + " ORDER BY p.first_seen, v.user_id", args).fetchall()]
 
 
 def set_override(

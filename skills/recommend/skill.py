@@ -115,7 +115,6 @@ class RecommendSkill(Skill):
         super().__init__(ctx)
         self.models: dict[tuple[str, str], ChannelModel] = {}
         self._training: dict[tuple[str, str], asyncio.Task] = {}
-        self._synced: set[tuple[str, str]] = set()
         self._embedding_cache: dict[str, np.ndarray] = {}
         self._forget_epoch = 0  # bumped by delete_user_data: a training run that began before is discarded
 
@@ -268,14 +267,14 @@ class RecommendSkill(Skill):
         key = (platform, channel.lower())
         cm = self.models.get(key)
         settings = self.ctx.settings_for(platform, channel)
-        if cm is None:
-            return await self.retrain(platform, channel)
-        stale = self.ctx.clock.monotonic() - cm.trained_at >= settings.retrain_interval_s
-        if stale and key not in self._training:
+        stale = cm is None or self.ctx.clock.monotonic() - cm.trained_at >= settings.retrain_interval_s
+        if stale and key not in self._training:  # one training run per channel at a time
             task = asyncio.create_task(self.retrain(platform, channel), name=f"recommend-train-{channel}")
             self._training[key] = task
             task.add_done_callback(lambda _t: self._training.pop(key, None))
         task = self._training.get(key)
+        if cm is None:  # nothing to answer with yet: wait for the first model (shielded from our cancel)
+            return await asyncio.shield(task)
         if task is not None:  # a quick retrain answers this query; a slow one finishes in the background
             done, _ = await asyncio.wait({task}, timeout=FRESH_WAIT_S)
             if done and not task.cancelled() and task.exception() is None:
@@ -326,8 +325,8 @@ class RecommendSkill(Skill):
     ) -> np.ndarray:
         """The viewer's current decayed history vector (n_items,), read from storage now."""
         db = self.ctx.storage
-        rows = [r for r in store.watch_rows(db, platform, channel) if r[0] == viewer.user_id]
-        sigs = [s for s in store.signals(db, platform, channel) if s[0] == viewer.user_id]
+        rows = store.watch_rows(db, platform, channel, viewer.user_id)
+        sigs = store.signals(db, platform, channel, viewer.user_id)
         events = watch_events(rows, store.category_spans(db, platform, channel))
         events += signal_events(sigs, like=settings.like_weight, watched=settings.watched_weight)
         X = build_matrix(

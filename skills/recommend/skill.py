@@ -290,18 +290,18 @@ class RecommendSkill(Skill):
         rows = store.catalog(db, platform, channel)
         keys = [r.item_key for r in rows]
         items = {k: i for i, k in enumerate(keys)}
-        events = watch_events(
-            store.watch_rows(db, platform, channel), store.category_spans(db, platform, channel)
-        )
-        events += signal_events(
-            store.signals(db, platform, channel), like=settings.like_weight, watched=settings.watched_weight
-        )
+        watched = store.watch_rows(db, platform, channel)  # SQL on the loop; parsing and fitting off it
+        spans = store.category_spans(db, platform, channel)
+        sigs = store.signals(db, platform, channel)
         embeddings = await self._embed(rows)
         params = self._params(settings)
         now = self.ctx.clock.now().timestamp()
         users: dict[str, int] = {}
+        events: list = []
 
         def fit() -> HybridRecommender:
+            events.extend(watch_events(watched, spans))
+            events.extend(signal_events(sigs, like=settings.like_weight, watched=settings.watched_weight))
             X = build_matrix(events, users, items, now=now, half_life_days=params.half_life_days)
             return HybridRecommender(params).fit(X, embeddings)
 

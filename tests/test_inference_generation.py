@@ -172,7 +172,7 @@ def test_wide_nucleus_falls_back_to_the_full_vocabulary():
     logits = torch.zeros(vocab)  # flat: the 0.9 nucleus holds ~90 % of the vocabulary, far beyond the top-k
     seq = _Sequence([0], SamplingParams(temperature=1.0, top_p=0.9, repetition_penalty=1.0), 0, None)
     seq.generator = torch.Generator().manual_seed(0)
-    drawn = {sample_batch(logits.unsqueeze(0), [seq])[0] for _ in range(3000)}
+    drawn = {sample_batch(logits.unsqueeze(0), [seq])[0] for _ in range(800)}
     assert len(drawn) > _NUCLEUS_K
 
 

@@ -124,6 +124,8 @@ class Harness:
     async def settle(self) -> None:
         """Wait for every story job (not the vote timers, which sleep for the window)."""
         for _ in range(50):
+            for _ in range(3):  # let callbacks scheduled by finished jobs run
+                await asyncio.sleep(0)
             jobs = [t for t in self.skill._tasks
                     if not t.done() and "close_vote_later" not in repr(t.get_coro())]
             if not jobs:
@@ -359,6 +361,17 @@ async def test_two_channels_at_once(tmp_path: Path) -> None:
         await h.router.drain()
         await h.settle()
         assert engine.max_in_flight == 2  # both channels' generations were in the engine together
+        # lines that arrive while a paragraph is being written are woven into the next one right after
+        engine.delay = 0.3
+        await h.router.handle(ChatMessage("twitch", "north", f"m{next(_ids)}", STREAMER, "!story next"))
+        await h.router.drain()
+        for who, line in ((ALICE, "a seal waves"), (BOB, "the ice cracks"), (CAROL, "a ship appears")):
+            await h.router.handle(ChatMessage("twitch", "north", f"m{next(_ids)}", who, f"!story add {line}"))
+        await h.router.drain()
+        assert h.texts("north")[-1] == "Added! It will be woven into the next part."
+        await h.settle()
+        assert h.texts("north")[-1].startswith("📖 A ship appears.")
+        engine.delay = 0.2
         await h.say(ALICE, "!story add the bear learns to swim", channel="north")
         await h.say(BOB, "!story add the lizard finds water", channel="south")
         await h.say(STREAMER, "!story next", channel="north")

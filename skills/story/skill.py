@@ -128,6 +128,7 @@ class ChannelStory:
     premise: str | None
     lines: list[Line] = field(default_factory=list)
     pending: list[Line] = field(default_factory=list)  # viewer lines not yet woven into a paragraph
+    in_prompt: list[Line] = field(default_factory=list)  # the pending lines the latest prompt carried
     last_paragraph_at: float = 0.0
     last_add: dict[str, float] = field(default_factory=dict)
     vote: VoteTally | None = None
@@ -362,6 +363,8 @@ class StorySkill(Skill):
         if every and not st.busy and st.vote is None and len(st.pending) >= every:
             await ctx.reply("Added! The story goes on...")
             self._schedule(st, self._run_paragraph(st, Task.CONTINUE))
+        elif every and len(st.pending) >= every:
+            await ctx.reply("Added! It will be woven into the next part.")
         elif every:
             left = max(1, every - len(st.pending))
             await ctx.reply(f"Added! {left} more line{'s' if left > 1 else ''} until the story goes on.")
@@ -529,6 +532,8 @@ class StorySkill(Skill):
         except Exception:  # noqa: BLE001 - log it and keep the story alive
             self.ctx.log.exception("story: job failed in %s/%s", st.platform, st.channel)
             await self._post(st, NEUTRAL_LINE)
+        # lines that arrived while this job ran may already be due: look again once it has finished
+        asyncio.get_running_loop().call_soon(lambda: self._spawn(self._check_triggers(st)))
 
     async def _with_notice(self, st: ChannelStory, work: Awaitable[Any], settings: StorySettings) -> Any:
         """Await ``work``; post one "writing..." line when it takes longer than the notice delay."""
@@ -547,6 +552,7 @@ class StorySkill(Skill):
     # ---- generation -----------------------------------------------------------------------------------
 
     def _frame(self, st: ChannelStory, task: Task, settings: StorySettings) -> StoryFrame:
+        st.in_prompt = list(st.pending)
         ideas = tuple(ln.text for ln in st.pending)
         if task is Task.OPENING and st.premise:
             ideas = (st.premise,)
@@ -618,10 +624,17 @@ class StorySkill(Skill):
             self.counters["rejected_generations"] += 1
         return None
 
+    @staticmethod
+    def _consume_prompted(st: ChannelStory) -> None:
+        """Drop the pending lines the last prompt carried; lines added since stay for the next part."""
+        used = {id(ln) for ln in st.in_prompt}
+        st.pending = [ln for ln in st.pending if id(ln) not in used]
+        st.in_prompt = []
+
     def _record(self, st: ChannelStory, kind: str, text: str) -> None:
         store.add_line(self.ctx.storage, st.story_id, kind, text, None, self.ctx.clock.now())
         st.lines.append(Line(kind, text))
-        st.pending = []
+        self._consume_prompted(st)
         st.rounds += 1
         st.last_paragraph_at = self.ctx.clock.monotonic()
         self.counters["paragraphs"] += 1
@@ -639,7 +652,7 @@ class StorySkill(Skill):
             # skip this turn: the waiting lines stay in the transcript but are not retried forever
             self.counters["skipped_generations"] += 1
             st.rounds += 1
-            st.pending = []
+            self._consume_prompted(st)
             st.last_paragraph_at = self.ctx.clock.monotonic()
             await self._post(st, NEUTRAL_LINE, in_reply_to=in_reply_to)
             return
@@ -678,7 +691,7 @@ class StorySkill(Skill):
                 await self._post(st, STORY_PREFIX + options[0])
             else:
                 self.counters["skipped_generations"] += 1
-                st.pending = []
+                self._consume_prompted(st)
                 await self._post(st, NEUTRAL_LINE)
             return
         max_len = self.max_len(st.platform, st.channel)

@@ -123,14 +123,7 @@ class Harness:
 
     async def settle(self) -> None:
         """Wait for every story job (not the vote timers, which sleep for the window)."""
-        for _ in range(50):
-            for _ in range(3):  # let callbacks scheduled by finished jobs run
-                await asyncio.sleep(0)
-            jobs = [t for t in self.skill._tasks
-                    if not t.done() and "close_vote_later" not in repr(t.get_coro())]
-            if not jobs:
-                return
-            await asyncio.gather(*jobs, return_exceptions=True)
+        assert await self.skill.drain(timeout=30)
 
     def texts(self, channel: str = "chan") -> list[str]:
         return [r.text for r in self.sent if r.channel == channel]
@@ -348,6 +341,7 @@ async def test_commands_return_before_generation_finishes(tmp_path: Path) -> Non
         await h.router.drain()
         assert loop.time() - t0 < 0.3  # the handler did not wait for the model
         assert h.texts() == ["📖 New story: A Quick Fox! Add a line with !story add <text>."]
+        assert not await h.skill.drain(timeout=0.05)  # still writing
         await h.settle()
         assert h.texts()[-1].startswith("📖 Once upon a time there lived a quick fox.")
 

@@ -182,6 +182,7 @@ class StorySkill(Skill):
         self.stories: dict[tuple[str, str], ChannelStory] = {}
         self._moderators: dict[tuple, Moderator] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._timers: set[asyncio.Task[Any]] = set()  # vote-window timers (not waited for by drain)
         self._ticker: asyncio.Task[None] | None = None
         self._rng = random.Random()
         self.counters: dict[str, int] = {
@@ -207,7 +208,7 @@ class StorySkill(Skill):
 
     async def stop(self) -> None:
         """Cancel the ticker and any generation still running (their stories stay active in the database)."""
-        tasks = [t for t in (self._ticker, *self._tasks) if t is not None]
+        tasks = [t for t in (self._ticker, *self._tasks, *self._timers) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -258,11 +259,28 @@ class StorySkill(Skill):
         except Exception:  # noqa: BLE001 - a failed post must not kill the story
             self.ctx.log.exception("story: post to %s/%s failed", st.platform, st.channel)
 
-    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+    def _spawn(self, coro: Awaitable[Any], *, timer: bool = False) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        bucket = self._timers if timer else self._tasks
+        bucket.add(task)
+        task.add_done_callback(bucket.discard)
         return task
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Wait until no generation or post of this skill is running (vote timers excluded); for replays,
+        so paragraphs still being written when the log ends get posted. True when idle, False on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            for _ in range(3):  # let callbacks of finished jobs schedule their follow-ups
+                await asyncio.sleep(0)
+            pending = [t for t in self._tasks if not t.done()]
+            if not pending:
+                return True
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                return False
+            await asyncio.wait(pending, timeout=left)
 
     def _viewer_id(self, viewer: Viewer) -> int | None:
         from storage.viewers import ensure_viewer
@@ -702,7 +720,7 @@ class StorySkill(Skill):
         await self._post(st, f"🗳️ What happens next? Type {choices} in chat ({settings.vote_window_s:.0f} s).")
         for i, option in enumerate(options, start=1):
             await self._post(st, fit_message(option, max_len, prefix=f"{i}) "))
-        self._spawn(self._close_vote_later(st, settings.vote_window_s))
+        self._spawn(self._close_vote_later(st, settings.vote_window_s), timer=True)
 
     async def _close_vote_later(self, st: ChannelStory, delay: float) -> None:
         await asyncio.sleep(delay + 0.05)

@@ -64,6 +64,7 @@ class RecommendSettings(SkillSettings):
     half_life_days: float = Field(30.0, gt=0)
     half_life_watches: float | None = Field(10.0, gt=0)
     l2: float = Field(20.0, gt=0)
+    method: Literal["ease", "knn"] = "ease"
     new_item_days: float = Field(14.0, ge=0)
     retrain_interval_s: float = Field(900.0, ge=10)
     like_weight: float = Field(3.0, ge=0)
@@ -377,7 +378,7 @@ class RecommendSkill(Skill):
 
     def _params(self, s: RecommendSettings) -> HybridParams:
         return HybridParams(
-            method="ease",
+            method=s.method,
             l2=s.l2,
             neighbors=200,
             half_life_days=s.half_life_days,

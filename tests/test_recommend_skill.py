@@ -79,13 +79,14 @@ STREAM_2 = "\n".join([
     MOD.format(ts="2024-05-19T20:01:10Z", text="!recommend pin epic fail"),
     "[2024-05-19 20:02:00 UTC] alice: !rec",
     "[2024-05-19 20:03:00 UTC] alice: !similar speedrun night",
-    "[2024-05-19 20:04:00 UTC] carol: !forgetme",
     MOD.format(ts="2024-05-19T20:05:00Z", text="!recommend off"),
     "[2024-05-19 20:05:30 UTC] bob: !rec",
     MOD.format(ts="2024-05-19T20:06:00Z", text="!recommend on"),
     "[2024-05-19 20:07:00 UTC] bob: !recommend channels",
     "",
 ])
+# a separate replay, so that every handler of stream 2 has finished before carol is forgotten
+STREAM_3 = "[2024-05-20 20:00:00 UTC] carol: !forgetme\n"
 
 
 async def run_two_streams(tmp_path: Path) -> tuple[Runtime, list[str], list[object]]:
@@ -99,9 +100,11 @@ async def run_two_streams(tmp_path: Path) -> tuple[Runtime, list[str], list[obje
     await runtime.start()
     adapters = []
     for start, category, log in ((datetime(2024, 5, 10, 19, 59, 30, tzinfo=UTC), "Minecraft", STREAM_1),
-                                 (datetime(2024, 5, 19, 19, 59, 30, tzinfo=UTC), "Just Chatting", STREAM_2)):
+                                 (datetime(2024, 5, 19, 19, 59, 30, tzinfo=UTC), "Just Chatting", STREAM_2),
+                                 (datetime(2024, 5, 20, 19, 59, 30, tzinfo=UTC), None, STREAM_3)):
         clock.set(start)
-        await runtime.dispatch(StreamStatus("replay", "chan", True, start, title="t", category=category))
+        if category:
+            await runtime.dispatch(StreamStatus("replay", "chan", True, start, title="t", category=category))
         adapter = ReplayAdapter(io.StringIO(log), channel="chan", clock=clock)
         await runtime.replay(adapter)
         adapters.append(adapter)
@@ -141,6 +144,7 @@ async def test_replayed_streams_record_exact_watch_rows_and_drive_the_commands(t
         ]  # carol's two likes are gone
 
         assert "Noted: you liked Speedrun night." in texts
+        assert "@carol done: deleted 4 stored item(s) about you." in texts  # 2 likes, 1 presence row, viewer
         # (the core flushes presence every 2 s of wall time, so whether this stream's row is stored yet
         # when alice asks is timing-dependent; nothing below depends on it)
         rec = next(t for t in texts if t.startswith("@alice try:"))

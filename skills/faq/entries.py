@@ -1,0 +1,170 @@
+"""FAQ entries: the config model, ``!faq add`` parsing and validation, and answer templating.
+
+An entry is several example questions, one answer and optional keywords. Answers may use ``{game}``,
+``{streamer}``, ``{uptime}``, ``{title}`` and ``{channel}`` (filled from ``ctx.channel_info``).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+VARIABLES = ("game", "streamer", "uptime", "title", "channel")
+MAX_QUESTIONS = 20
+MAX_QUESTION_CHARS = 200
+MAX_ANSWER_CHARS = 400
+MAX_KEYWORDS = 20
+
+
+def template_fields(template: str) -> list[str]:
+    """Names of the ``{placeholders}`` in ``template``. Raises ``ValueError`` for unbalanced braces."""
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+
+
+def check_answer(answer: str) -> str:
+    """Validate an answer template; returns it stripped. Raises ``ValueError`` with the reason."""
+    answer = answer.strip()
+    if not answer:
+        raise ValueError("the answer is empty")
+    if len(answer) > MAX_ANSWER_CHARS:
+        raise ValueError(f"the answer is {len(answer)} characters; at most {MAX_ANSWER_CHARS}")
+    try:
+        names = template_fields(answer)
+    except ValueError as exc:
+        raise ValueError(
+            f"the answer has unbalanced braces ({exc}); write {{{{ and }}}} for literal ones"
+        ) from None
+    unknown = sorted({n for n in names if n not in VARIABLES})
+    if unknown:
+        raise ValueError(
+            f"unknown variable(s) {', '.join('{' + u + '}' for u in unknown)}; "
+            f"known: {', '.join('{' + v + '}' for v in VARIABLES)}"
+        )
+    return answer
+
+
+class FaqEntry(BaseModel):
+    """``[[skills.faq.entries]]``: ``id`` (short name, unique), ``questions`` (1-20 examples),
+    ``answer`` (template, <= 400 characters), ``keywords`` (optional; when set, at least one must occur in
+    the message unless it is a near-verbatim example)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    questions: list[str] = Field(min_length=1, max_length=MAX_QUESTIONS)
+    answer: str
+    keywords: list[str] = Field(default_factory=list, max_length=MAX_KEYWORDS)
+
+    @field_validator("questions")
+    @classmethod
+    def _questions(cls, value: list[str]) -> list[str]:
+        out = [q.strip() for q in value]
+        if any(not q for q in out):
+            raise ValueError("an example question is empty")
+        if any(len(q) > MAX_QUESTION_CHARS for q in out):
+            raise ValueError(f"example questions are at most {MAX_QUESTION_CHARS} characters")
+        return out
+
+    @field_validator("answer")
+    @classmethod
+    def _answer(cls, value: str) -> str:
+        return check_answer(value)
+
+
+def normalise_question(text: str) -> str:
+    """Lower-case words only (for duplicate detection): ``"What game?!"`` -> ``"what game"``."""
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def slug(text: str, taken: Iterable[str] = ()) -> str:
+    """A short unique id from a question: ``"What game is this?"`` -> ``"what-game-is"`` (``-2`` if taken)."""
+    base = "-".join(re.findall(r"[a-z0-9]+", text.lower())[:3])[:30] or "entry"
+    taken = set(taken)
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """A parsed ``!faq add``: questions, answer (validated) and keywords."""
+
+    questions: list[str]
+    answer: str
+    keywords: list[str]
+
+
+def parse_add(rest: str, existing: Sequence[FaqEntry], *, max_entries: int = 100) -> NewEntry:
+    """Parse and validate ``!faq add "q1|q2" answer [keywords: k1, k2]``.
+
+    The first argument (quoted when it has spaces) holds ``|``-separated example questions; the rest of
+    the line is the answer; an optional trailing ``keywords: a, b`` sets keywords. Raises ``ValueError``
+    with a message fit for chat: empty, too long, too many, unknown variable, or a duplicate of a question
+    of another entry.
+    """
+    rest = rest.strip()
+    if not rest:
+        raise ValueError('usage: !faq add "question 1|question 2" answer')
+    if rest[0] in "\"'":
+        end = rest.find(rest[0], 1)
+        if end < 0:
+            raise ValueError("missing closing quote after the questions")
+        raw_q, answer = rest[1:end], rest[end + 1 :]
+    else:
+        raw_q, _, answer = rest.partition(" ")
+    keywords: list[str] = []
+    m = re.search(r"\s*\bkeywords:\s*(.*)$", answer, flags=re.I)
+    if m:
+        keywords = [k.strip() for k in m.group(1).split(",") if k.strip()]
+        answer = answer[: m.start()]
+    questions = [q.strip() for q in raw_q.split("|") if q.strip()]
+    if not questions:
+        raise ValueError("give at least one example question")
+    if len(questions) > MAX_QUESTIONS:
+        raise ValueError(f"at most {MAX_QUESTIONS} example questions")
+    for q in questions:
+        if len(q) > MAX_QUESTION_CHARS:
+            raise ValueError(f"example questions are at most {MAX_QUESTION_CHARS} characters")
+    if len(keywords) > MAX_KEYWORDS:
+        raise ValueError(f"at most {MAX_KEYWORDS} keywords")
+    answer = check_answer(answer)
+    if len(existing) >= max_entries:
+        raise ValueError(f"this channel already has {len(existing)} FAQ entries (max {max_entries})")
+    seen = {normalise_question(q): e.id for e in existing for q in e.questions}
+    for q in questions:
+        if normalise_question(q) in seen:
+            raise ValueError(f"{q!r} is already a question of entry '{seen[normalise_question(q)]}'")
+    if len({normalise_question(q) for q in questions}) < len(questions):
+        raise ValueError("the same question is listed twice")
+    return NewEntry(questions, answer, keywords)
+
+
+def format_uptime(seconds: float | None) -> str:
+    """``5025`` -> ``"1h 23m"``; ``None`` -> ``"offline"``."""
+    if seconds is None:
+        return "offline"
+    minutes = int(seconds // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
+def render_answer(template: str, info: Any) -> str:
+    """Fill ``{game}``, ``{streamer}``, ``{uptime}``, ``{title}``, ``{channel}`` from a ``ChannelInfo``
+    (``None`` or missing attributes give ``"unknown"``/``"offline"``). Never raises."""
+    values = {
+        "game": getattr(info, "category", None) or "unknown",
+        "streamer": getattr(info, "streamer", None) or getattr(info, "channel", None) or "the streamer",
+        "uptime": format_uptime(getattr(info, "uptime_s", None)),
+        "title": getattr(info, "title", None) or "",
+        "channel": getattr(info, "channel", None) or "",
+    }
+    try:
+        return template.format_map(values)
+    except (KeyError, ValueError, IndexError, AttributeError):
+        return template

@@ -1,0 +1,314 @@
+"""The FAQ skill: answers chat questions that match an FAQ entry; ``!faq add/remove/list/test``.
+
+Flow for a non-command message: question gate (``skills.faq.question``) -> one ``engine.embed`` call ->
+``FaqIndex`` score, threshold and margin (``skills.faq.matcher``) -> keyword cross-check -> cooldowns
+(``skills.faq.gate``) -> a low-priority reply ``@viewer <answer>``. Without an engine (or when embedding
+fails) it falls back to keywords: a question that hits the keywords of exactly one entry.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from bot.commands import CommandContext, command
+from bot.events import ChatMessage, Priority, Role, Viewer
+from skills.base import Skill, SkillSettings
+from skills.faq.entries import FaqEntry, parse_add, render_answer, slug
+from skills.faq.gate import AnswerGate
+from skills.faq.matcher import FaqIndex, Match, decide
+from skills.faq.question import is_question, keyword_hit
+from storage import faq as store
+
+log = logging.getLogger(__name__)
+
+
+class FaqSettings(SkillSettings):
+    """``[skills.faq]`` (see docs/faq.md).
+
+    ``threshold``: blended cosine score an entry needs (0-1); ``margin``: lead over the second-best entry;
+    ``alpha``: weight of the best single example vs the entry's centroid; ``require_question``: only
+    messages that look like questions are matched; ``keyword_bypass``: score above which an entry's
+    keywords are not required; cooldowns in seconds; ``entries``: the FAQ.
+    """
+
+    threshold: float = Field(0.66, ge=0.0, le=1.0)
+    margin: float = Field(0.04, ge=0.0, le=1.0)
+    alpha: float = Field(0.5, ge=0.0, le=1.0)
+    require_question: bool = True
+    keyword_bypass: float = Field(0.85, ge=0.0, le=1.0)
+    min_chars: int = Field(6, ge=1, le=200)
+    entry_cooldown_s: float = Field(60.0, ge=0)
+    viewer_entry_cooldown_s: float = Field(600.0, ge=0)
+    viewer_cooldown_s: float = Field(30.0, ge=0)
+    max_entries: int = Field(100, ge=1, le=1000)
+    entries: list[FaqEntry] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> FaqSettings:
+        ids = [e.id for e in self.entries]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate FAQ entry id(s): {', '.join(dupes)}")
+        return self
+
+
+@dataclass
+class _ChannelIndex:
+    key: tuple[Any, ...]
+    entries: list[FaqEntry]
+    index: FaqIndex | None
+
+
+class FaqSkill(Skill):
+    """Answers FAQ questions in chat (see module docstring)."""
+
+    name = "faq"
+    Settings = FaqSettings
+    stores = "which moderator added an FAQ entry (their platform id); nothing about other viewers"
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.gate = AnswerGate()
+        self._indexes: dict[tuple[str, str], _ChannelIndex] = {}
+
+    async def start(self) -> None:
+        self.ctx.storage.migrate(store.COMPONENT, store.MIGRATIONS)
+
+    # ---- entries and index ----------------------------------------------------------------------
+
+    def entries_for(self, platform: str, channel: str, settings: FaqSettings) -> list[FaqEntry]:
+        """Config entries not hidden in this channel, then entries added with ``!faq add``."""
+        db = self.ctx.storage
+        hidden = store.hidden_entries(db, platform, channel)
+        out = [e for e in settings.entries if e.id not in hidden]
+        taken = {e.id for e in out}
+        for row in store.channel_entries(db, platform, channel):
+            if row.entry_id in taken:
+                continue
+            try:
+                out.append(
+                    FaqEntry(
+                        id=row.entry_id, questions=row.questions, answer=row.answer, keywords=row.keywords
+                    )
+                )
+            except ValueError as exc:  # a row edited by hand; skip it, keep the rest
+                log.warning(
+                    "faq entry %s in %s/%s is invalid, skipped: %s", row.entry_id, platform, channel, exc
+                )
+        return out
+
+    async def index_for(self, platform: str, channel: str, settings: FaqSettings) -> _ChannelIndex:
+        """The channel's entries and their embedded examples (rebuilt when the entries change)."""
+        entries = self.entries_for(platform, channel, settings)
+        key = (settings.alpha, tuple((e.id, tuple(e.questions)) for e in entries))
+        cached = self._indexes.get((platform, channel))
+        if cached is not None and cached.key == key:
+            return cached
+        index = None
+        engine = self.ctx.engine
+        if entries and engine is not None:
+            questions = [q for e in entries for q in e.questions]
+            owners = [i for i, e in enumerate(entries) for _ in e.questions]
+            try:
+                vecs = await engine.embed(questions)
+                index = FaqIndex(np.asarray(vecs), owners, len(entries), alpha=settings.alpha)
+            except Exception as exc:  # noqa: BLE001 - engine busy/unavailable: keyword fallback
+                log.warning(
+                    "faq: cannot embed the FAQ of %s/%s (%s); keyword matching only", platform, channel, exc
+                )
+        built = _ChannelIndex(key, entries, index)
+        if index is not None or engine is None:
+            self._indexes[(platform, channel)] = built
+        return built
+
+    async def best_match(self, text: str, built: _ChannelIndex, settings: FaqSettings) -> Match | None:
+        """Score ``text`` against the channel's entries; ``None`` when no embedding could be computed."""
+        if built.index is None or self.ctx.engine is None:
+            return None
+        from bot.inference.api import RequestPriority
+
+        try:
+            vec = await self.ctx.engine.embed([text], priority=RequestPriority.INTERACTIVE)
+        except Exception as exc:  # noqa: BLE001 - busy engine: no answer rather than a crash
+            log.debug("faq: embed failed: %s", exc)
+            return None
+        return decide(built.index.scores(np.asarray(vec))[0], settings.threshold, settings.margin)
+
+    @staticmethod
+    def _keywords_ok(text: str, entry: FaqEntry, score: float, settings: FaqSettings) -> bool:
+        """An entry with keywords needs one of them in the text, unless the score is near-verbatim."""
+        return not entry.keywords or score >= settings.keyword_bypass or keyword_hit(text, entry.keywords)
+
+    def _keyword_only(self, text: str, entries: list[FaqEntry]) -> int:
+        hits = [i for i, e in enumerate(entries) if e.keywords and keyword_hit(text, e.keywords)]
+        return hits[0] if len(hits) == 1 else -1
+
+    # ---- chat -----------------------------------------------------------------------------------
+
+    async def on_message(self, message: ChatMessage) -> None:
+        settings: FaqSettings = self.ctx.settings_for(message.platform, message.channel)
+        text = message.text.strip()
+        if len(text) < settings.min_chars or text.startswith("!"):
+            return
+        asked = is_question(text)
+        if settings.require_question and not asked:
+            return
+        built = await self.index_for(message.platform, message.channel, settings)
+        if not built.entries:
+            return
+        match = await self.best_match(text, built, settings)
+        if match is None:
+            chosen = self._keyword_only(text, built.entries) if asked else -1
+        else:
+            chosen = match.entry if match.accepted else -1
+            if chosen >= 0:
+                entry = built.entries[chosen]
+                if not self._keywords_ok(text, entry, match.score, settings):
+                    chosen = -1
+        if chosen < 0:
+            return
+        entry = built.entries[chosen]
+        now = message.timestamp.timestamp()  # the message's time: right live and in fast replays
+        self.gate.entry_s = settings.entry_cooldown_s
+        self.gate.viewer_entry_s = settings.viewer_entry_cooldown_s
+        self.gate.viewer_s = settings.viewer_cooldown_s
+        viewer = message.author.user_id
+        if self.gate.allowed(message.platform, message.channel, viewer, entry.id, now) is not None:
+            return
+        self.gate.record(message.platform, message.channel, viewer, entry.id, now)
+        info = self.ctx.channel_info(message.platform, message.channel)
+        answer = render_answer(entry.answer, info)
+        await self.ctx.post(
+            message.platform,
+            message.channel,
+            f"@{message.author.display_name} {answer}",
+            priority=Priority.LOW,
+            in_reply_to=message.message_id,
+        )
+
+    # ---- commands -------------------------------------------------------------------------------
+
+    @command("faq", help="List the FAQ topics the bot answers in chat.", cooldown_channel=30)
+    async def faq(self, ctx: CommandContext) -> None:
+        entries = self.entries_for(ctx.message.platform, ctx.channel, ctx.settings)
+        if not entries:
+            await ctx.reply("No FAQ entries yet.")
+            return
+        await ctx.reply("FAQ topics (just ask in chat): " + ", ".join(e.id for e in entries))
+
+    @command("faq list", permission=Role.MODERATOR, help="List FAQ entries with their first question.")
+    async def faq_list(self, ctx: CommandContext) -> None:
+        entries = self.entries_for(ctx.message.platform, ctx.channel, ctx.settings)
+        if not entries:
+            await ctx.reply('No FAQ entries yet. Add one: !faq add "question 1|question 2" answer')
+            return
+        await ctx.reply(" | ".join(f"{e.id}: {e.questions[0]} ({len(e.questions)}q)" for e in entries))
+
+    @command(
+        "faq add",
+        permission=Role.MODERATOR,
+        usage='"question 1|question 2" answer [keywords: a, b]',
+        help="Add an FAQ entry for this channel.",
+    )
+    async def faq_add(self, ctx: CommandContext) -> None:
+        platform, channel = ctx.message.platform, ctx.channel
+        entries = self.entries_for(platform, channel, ctx.settings)
+        try:
+            new = parse_add(ctx.rest, entries, max_entries=ctx.settings.max_entries)
+        except ValueError as exc:
+            await ctx.reply(f"Not added: {exc}")
+            return
+        taken = (
+            {e.id for e in entries}
+            | set(store.hidden_entries(self.ctx.storage, platform, channel))
+            | {r.entry_id for r in store.channel_entries(self.ctx.storage, platform, channel)}
+        )
+        entry_id = slug(new.questions[0], taken)
+        try:
+            store.add_entry(
+                self.ctx.storage,
+                platform,
+                channel,
+                entry_id,
+                new.questions,
+                new.answer,
+                new.keywords,
+                created_by=ctx.author.user_id,
+            )
+        except sqlite3.IntegrityError:
+            await ctx.reply(f"Not added: an entry '{entry_id}' already exists")
+            return
+        await ctx.reply(f"Added FAQ entry '{entry_id}' ({len(new.questions)} question(s)).")
+
+    @command(
+        "faq remove",
+        aliases=("faq del",),
+        permission=Role.MODERATOR,
+        usage="<id>",
+        help="Remove an FAQ entry from this channel.",
+    )
+    async def faq_remove(self, ctx: CommandContext) -> None:
+        platform, channel = ctx.message.platform, ctx.channel
+        entry_id = ctx.rest.strip().lower()
+        if not entry_id:
+            await ctx.reply("usage: !faq remove <id> (see !faq list)")
+            return
+        if store.remove_entry(self.ctx.storage, platform, channel, entry_id):
+            await ctx.reply(f"Removed FAQ entry '{entry_id}'.")
+        elif any(e.id == entry_id for e in ctx.settings.entries):
+            store.hide_entry(self.ctx.storage, platform, channel, entry_id)
+            await ctx.reply(f"Hid config FAQ entry '{entry_id}' in this channel.")
+        else:
+            await ctx.reply(f"No FAQ entry '{entry_id}' (see !faq list).")
+
+    @command(
+        "faq test",
+        permission=Role.MODERATOR,
+        usage="<text>",
+        help="Show which FAQ entry a message would match, with its score.",
+    )
+    async def faq_test(self, ctx: CommandContext) -> None:
+        text = ctx.rest.strip()
+        if not text:
+            await ctx.reply("usage: !faq test <a chat message>")
+            return
+        settings: FaqSettings = ctx.settings
+        built = await self.index_for(ctx.message.platform, ctx.channel, settings)
+        if not built.entries:
+            await ctx.reply("No FAQ entries yet.")
+            return
+        question = "question" if is_question(text) else "not a question"
+        match = await self.best_match(text, built, settings)
+        if match is None:
+            hit = self._keyword_only(text, built.entries)
+            what = f"keywords -> '{built.entries[hit].id}'" if hit >= 0 else "no keyword match"
+            await ctx.reply(f"(no embeddings) {what}; {question}")
+            return
+        entry = built.entries[match.entry]
+        verdict = (
+            "would answer"
+            if match.accepted and (is_question(text) or not settings.require_question)
+            else "no answer"
+        )
+        if not self._keywords_ok(text, entry, match.score, settings):
+            verdict = "no answer (keywords missing)"
+        await ctx.reply(
+            f"{verdict}: best '{entry.id}' score {match.score:.2f} (threshold {settings.threshold:.2f}), "
+            f"margin {match.margin:.2f} (min {settings.margin:.2f}); {question}"
+        )
+
+    # ---- privacy --------------------------------------------------------------------------------
+
+    async def delete_user_data(self, viewer: Viewer) -> int:
+        removed = store.forget_creator(self.ctx.storage, viewer.platform, viewer.user_id)
+        return removed + self.gate.forget_viewer(viewer.user_id)
+
+    async def user_data_summary(self, viewer: Viewer) -> str | None:
+        n = store.created_count(self.ctx.storage, viewer.platform, viewer.user_id)
+        return f"faq: you added {n} FAQ entr{'y' if n == 1 else 'ies'}" if n else None

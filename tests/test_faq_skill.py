@@ -1,0 +1,188 @@
+"""FAQ skill: question gate, threshold/margin logic, cooldowns, !faq add validation, config errors, and a
+replay of a short chat log with an FAQ config asserting the exact replies."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.adapters.replay import ReplayAdapter
+from bot.clock import ManualClock
+from bot.config import ConfigError, load_config
+from bot.events import StreamStatus
+from bot.runtime import Runtime
+from skills.faq.entries import FaqEntry, check_answer, parse_add, render_answer
+from skills.faq.gate import AnswerGate
+from skills.faq.matcher import FaqIndex, decide
+from skills.faq.question import is_question, keyword_hit
+from skills.faq.skill import FaqSkill
+from fakes.text_engine import FakeEngine
+
+CONFIG = """
+[bot]
+data_dir = "data"
+
+[[channels]]
+platform = "replay"
+name = "chan"
+
+[skills.faq]
+threshold = 0.6
+margin = 0.05
+entry_cooldown_s = 60
+viewer_entry_cooldown_s = 600
+viewer_cooldown_s = 0
+
+[[skills.faq.entries]]
+id = "game"
+questions = ["what game is this", "which game are you playing", "game name"]
+answer = "{streamer} has been live for {uptime}, check the title!"
+keywords = ["game", "playing"]
+
+[[skills.faq.entries]]
+id = "discord"
+questions = ["is there a discord server", "discord link"]
+answer = "Join the Discord: discord.gg/example"
+"""
+
+LOG = "\n".join(
+    [
+        "[2024-05-10 20:00:00 UTC] alice: hi everyone",  # not a question
+        "[2024-05-10 20:01:00 UTC] bob: what game is this?",  # -> game
+        "[2024-05-10 20:01:10 UTC] carol: what game is this",  # entry cooldown (60 s)
+        "[2024-05-10 20:02:30 UTC] bob: which game are you playing?",  # same viewer+entry: 600 s
+        "[2024-05-10 20:03:00 UTC] dave: is there a discord server?",  # -> discord
+        "[2024-05-10 20:04:00 UTC] erin: what did you eat for lunch?",  # question, no match
+        "[2024-05-10 20:05:00 UTC] frank: this game is so good",  # statement: no answer
+        '{"ts": "2024-05-10T20:06:00Z", "user": "mod", "text": "!faq add \\"when do you stream|stream schedule\\" '
+        'Mon-Fri 6pm CET", "roles": ["moderator"]}',
+        "[2024-05-10 20:07:00 UTC] gina: when do you stream?",  # -> the new entry
+        "",
+    ]
+)
+
+
+async def test_replay_answers_exactly_the_faq_questions(tmp_path: Path) -> None:
+    cfg = tmp_path / "chatcast.toml"
+    cfg.write_text(CONFIG)
+    classes = {"faq": FaqSkill}
+    config = load_config(cfg, skill_classes=classes)
+    clock = ManualClock(datetime(2024, 5, 10, 19, 59, tzinfo=UTC))
+    runtime = Runtime(
+        config, clock=clock, db_path=":memory:", use_engine=True, skill_classes=classes, daily_purge=False
+    )
+    engine = FakeEngine()
+
+    async def fake_engine() -> FakeEngine:
+        return engine
+
+    runtime._start_engine = fake_engine  # type: ignore[method-assign]
+    await runtime.start()
+    try:
+        start = datetime(2024, 5, 10, 19, 30, tzinfo=UTC)
+        await runtime.dispatch(StreamStatus("replay", "chan", True, start, title="t", category="Celeste"))
+        adapter = ReplayAdapter(io.StringIO(LOG), channel="chan", clock=clock)
+        await runtime.replay(adapter)
+        texts = [e.text for e in adapter.transcript]
+    finally:
+        await runtime.stop()
+    assert texts == [
+        "@bob chan has been live for 31m, check the title!",
+        "@dave Join the Discord: discord.gg/example",
+        "Added FAQ entry 'when-do-you' (2 question(s)).",
+        "@gina Mon-Fri 6pm CET",
+    ]
+
+
+def test_question_detection() -> None:
+    assert is_question("what game is this")
+    assert is_question("@streamer how long have you been live")
+    assert is_question("ok?")
+    assert not is_question("this game is so good")
+    assert not is_question("what")  # a lone word is a reaction, not a question
+    assert not is_question("")
+
+
+def test_keywords_are_whole_words() -> None:
+    assert keyword_hit("What GAME is it", ["game"])
+    assert not keyword_hit("gamer moment", ["game"])
+    assert keyword_hit("when is the next stream", ["next stream"])
+
+
+def test_threshold_and_margin_decide() -> None:
+    assert decide(np.array([0.8, 0.3]), 0.6, 0.1).accepted
+    assert not decide(np.array([0.55, 0.3]), 0.6, 0.1).accepted  # under threshold
+    assert not decide(np.array([0.80, 0.75]), 0.6, 0.1).accepted  # ambiguous: margin too small
+    m = decide(np.array([]), 0.6)
+    assert m.entry == -1 and not m.accepted
+
+
+def test_index_blends_best_example_and_centroid() -> None:
+    ex = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], np.float32)
+    idx = FaqIndex(ex, [0, 0, 1], 2, alpha=1.0)
+    np.testing.assert_allclose(idx.scores(np.array([[1, 0, 0]], np.float32)), [[1.0, 0.0]], atol=1e-6)
+    cent = FaqIndex(ex, [0, 0, 1], 2, alpha=0.0).scores(np.array([[1, 0, 0]], np.float32))
+    np.testing.assert_allclose(cent, [[1 / np.sqrt(2), 0.0]], atol=1e-6)
+    with pytest.raises(ValueError, match="no example"):
+        FaqIndex(ex, [0, 0, 0], 2)
+
+
+def test_cooldowns_per_entry_viewer_and_entry_viewer() -> None:
+    gate = AnswerGate(entry_s=60, viewer_entry_s=600, viewer_s=30)
+    assert gate.allowed("t", "c", "bob", "game", 0) is None
+    gate.record("t", "c", "bob", "game", 0)
+    assert gate.allowed("t", "c", "amy", "game", 10) == "entry"
+    assert gate.allowed("t", "c", "bob", "rules", 10) == "viewer"
+    assert gate.allowed("t", "c", "amy", "rules", 10) is None
+    assert gate.allowed("t", "c", "bob", "game", 100) == "viewer_entry"
+    assert gate.allowed("t", "c", "bob", "game", 600) is None
+    assert gate.allowed("t", "other", "amy", "game", 10) is None  # channels are separate
+    assert gate.forget_viewer("bob") == 2
+
+
+def test_faq_add_validation() -> None:
+    existing = [FaqEntry(id="game", questions=["what game is this"], answer="{game}")]
+    new = parse_add('"discord?|discord link" Join discord.gg/x keywords: discord, server', existing)
+    assert new.questions == ["discord?", "discord link"] and new.answer == "Join discord.gg/x"
+    assert new.keywords == ["discord", "server"]
+    with pytest.raises(ValueError, match="usage"):
+        parse_add("   ", existing)
+    with pytest.raises(ValueError, match="empty"):
+        parse_add('"a question"', existing)
+    with pytest.raises(ValueError, match="at most 400"):
+        parse_add('"q" ' + "x" * 401, existing)
+    with pytest.raises(ValueError, match="already a question of entry 'game'"):
+        parse_add('"What game is this?!" It is {game}', existing)
+    with pytest.raises(ValueError, match="unknown variable"):
+        parse_add('"q" hi {viewer}', existing)
+    with pytest.raises(ValueError, match="max 1"):
+        parse_add('"q" answer', existing, max_entries=1)
+    with pytest.raises(ValueError, match="closing quote"):
+        parse_add('"q answer', existing)
+
+
+def test_answer_rendering_never_fails() -> None:
+    class Info:
+        category, streamer, uptime_s, title, channel = "Celeste", "Sam", 5025.0, "t", "sam"
+
+    assert render_answer("{game} by {streamer}, {uptime}", Info()) == "Celeste by Sam, 1h 23m"
+    assert render_answer("{game} {uptime}", None) == "unknown offline"
+    with pytest.raises(ValueError, match="unbalanced"):
+        check_answer("oops {game")
+
+
+def test_config_errors_name_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONFIG.replace("threshold = 0.6", "threshold = 1.5"))
+    with pytest.raises(ConfigError, match="threshold"):
+        load_config(cfg, skill_classes={"faq": FaqSkill})
+    cfg.write_text(CONFIG.replace('id = "discord"', 'id = "game"'))
+    with pytest.raises(ConfigError, match="duplicate FAQ entry"):
+        load_config(cfg, skill_classes={"faq": FaqSkill})
+    cfg.write_text(CONFIG.replace("Join the Discord", "Join {nope}"))
+    with pytest.raises(ConfigError, match=r"entries\[1\]\.answer"):
+        load_config(cfg, skill_classes={"faq": FaqSkill})

@@ -340,6 +340,8 @@ class Trainer:
         games = [_Game(Board()) for _ in range(c.games_in_flight)]
         new_since_train = 0
         start_games = self.games_played
+        if self.games_played == 0 and max_games is None:
+            self._log_eval(on_progress)  # the untrained baseline: first point of the curve
         try:
             while True:
                 now = time.monotonic()

@@ -41,8 +41,15 @@ def _features(path: str) -> tuple[np.ndarray, np.ndarray]:
     return message_features(data.texts, embed_cached(data.texts)), np.asarray(data.labels)
 
 
-def train_sentiment(data: list[str], weights: list[float], out: Path, c: float = 0.05,
-                    cv_on: str | None = None, folds: int = 5, seed: int = 0) -> dict:
+def train_sentiment(
+    data: list[str],
+    weights: list[float],
+    out: Path,
+    c: float = 0.05,
+    cv_on: str | None = None,
+    folds: int = 5,
+    seed: int = 0,
+) -> dict:
     """Train the head on ``data`` files (source weights ``weights``), optionally report ``folds``-fold
     cross-validation on the ``cv_on`` file (the other files stay in every training fold), save to ``out``."""
     from skills.mood.training import balanced_weights, train_head
@@ -70,11 +77,16 @@ def train_sentiment(data: list[str], weights: list[float], out: Path, c: float =
             head = fit(others + [(xc[fold != f], yc[fold != f], name, wc)])
             pred[fold == f] = head.logits(xc[fold == f]).argmax(1)
         result["cv"] = scores(yc, pred)
-        typer.echo(f"{folds}-fold CV on {name}: macro-F1 {result['cv']['macro_f1']:.3f} "
-                   f"macro-recall {result['cv']['macro_recall']:.3f} accuracy {result['cv']['accuracy']:.3f}")
+        typer.echo(
+            f"{folds}-fold CV on {name}: macro-F1 {result['cv']['macro_f1']:.3f} "
+            f"macro-recall {result['cv']['macro_recall']:.3f} accuracy {result['cv']['accuracy']:.3f}"
+        )
     head = fit([(s[0][0], s[0][1], s[1], s[2]) for s in sets])
-    head.meta = {"trained_on": ";".join(Path(p).name for p in data), "C": str(c),
-                 "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    head.meta = {
+        "trained_on": ";".join(Path(p).name for p in data),
+        "C": str(c),
+        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     head.save(out)
     typer.echo(f"saved {out} ({out.stat().st_size / 1024:.0f} KiB)")
     return result
@@ -107,13 +119,17 @@ def register(train_app: typer.Typer, eval_app: typer.Typer) -> None:
 
     @eval_app.command("sentiment")
     def eval_cmd(
-        data: str = typer.Option(..., "--data", help="CSV sentiment,message | TweetEval *_text.txt | SST-2 .tsv"),
+        data: str = typer.Option(
+            ..., "--data", help="CSV sentiment,message | TweetEval *_text.txt | SST-2 .tsv"
+        ),
         weights: Path = typer.Option(DEFAULT_WEIGHTS, help="head weights (.npz)"),
         json_out: Path = typer.Option(Path("benchmarks/results/eval_sentiment.json"), "--json"),
     ) -> None:
         result = eval_sentiment(data, weights)
         typer.echo(f"{'data':<40} {'n':>6} {'accuracy':>9} {'macro-F1':>9} {'macro-rec':>9}")
-        typer.echo(f"{Path(data).name:<40} {int(result['n']):>6} {result['accuracy']:>9.3f} "
-                   f"{result['macro_f1']:>9.3f} {result['macro_recall']:>9.3f}")
+        typer.echo(
+            f"{Path(data).name:<40} {int(result['n']):>6} {result['accuracy']:>9.3f} "
+            f"{result['macro_f1']:>9.3f} {result['macro_recall']:>9.3f}"
+        )
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result, indent=2))

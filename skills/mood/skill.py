@@ -1,0 +1,249 @@
+"""The mood skill: scores every chat message (negative/neutral/positive) in the background and keeps a
+rolling mood per channel (1/5/15 min) and per stream; ``!mood``, ``!mood report``, plots and alerts.
+
+Scoring goes through ``engine.classify("sentiment", ...)`` (background priority, batched by the engine
+across channels); the head is registered at start (``skills.mood.head.SentimentHead``, shipped weights).
+Per-minute sums are stored (``storage.mood``): nothing about individual viewers.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from bot.commands import CommandContext, command
+from bot.events import ChatMessage, Priority, Role, StreamStatus, Viewer
+from skills.base import Skill, SkillSettings
+from skills.mood.head import DEFAULT_WEIGHTS, SentimentHead
+from skills.mood.timeline import plot_timeline, smoothed_scores, top_moments
+from skills.mood.window import WINDOWS_S, RollingMood, SpamDeweighter, mood_bar, mood_words
+from storage import mood as store
+
+log = logging.getLogger(__name__)
+
+
+class MoodSettings(SkillSettings):
+    """``[skills.mood]`` (see docs/mood.md)."""
+
+    deweight_spam: bool = True
+    spam_window_s: float = Field(60.0, gt=0, le=3600)
+    alerts: bool = False
+    alert_to: Literal["chat", "log"] = "log"
+    alert_drop: float = Field(0.4, gt=0, le=2)
+    alert_min_messages: int = Field(10, ge=1)
+    alert_cooldown_s: float = Field(300.0, ge=0)
+    weights: str = ""  # path of a trained head (.npz); empty = the shipped one
+
+
+@dataclass
+class _Channel:
+    rolling: RollingMood = field(default_factory=RollingMood)
+    session_start: datetime | None = None
+    minute: str | None = None
+    sums: np.ndarray = field(default_factory=lambda: np.zeros(5))  # messages, weight, neg, neu, pos
+    last_alert: float = float("-inf")
+
+
+def _minute_key(ts: datetime) -> str:
+    return ts.astimezone(UTC).replace(second=0, microsecond=0).isoformat(timespec="seconds")
+
+
+class MoodSkill(Skill):
+    """Chat mood (see module docstring)."""
+
+    name = "mood"
+    Settings = MoodSettings
+    stores = "per-minute mood sums per channel; nothing about individual viewers"
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.channels: dict[tuple[str, str], _Channel] = {}
+        self.spam = SpamDeweighter()
+        self.started_at = datetime.now(UTC)
+        self.scored = 0
+
+    async def start(self) -> None:
+        self.ctx.storage.migrate(store.COMPONENT, store.MIGRATIONS)
+        self.started_at = self.ctx.clock.now()
+        engine = self.ctx.engine
+        if engine is not None and hasattr(engine, "register_classifier"):
+            engine.register_classifier("sentiment", load_head)
+
+    async def stop(self) -> None:
+        for key in list(self.channels):
+            self._flush(key)
+
+    def _state(self, platform: str, channel: str) -> _Channel:
+        return self.channels.setdefault((platform, channel), _Channel())
+
+    # ---- scoring ----------------------------------------------------------------------------------
+
+    async def on_message(self, message: ChatMessage) -> None:
+        text = message.text.strip()
+        if not text or text.startswith("!") or self.ctx.engine is None:
+            return
+        from bot.inference.api import RequestPriority
+
+        try:
+            probs = await self.ctx.engine.classify("sentiment", [text], priority=RequestPriority.BACKGROUND)
+        except Exception as exc:  # noqa: BLE001 - shed under load or no model: skip this message
+            log.debug("mood: message not scored: %s", exc)
+            return
+        settings: MoodSettings = self.ctx.settings_for(message.platform, message.channel)
+        t = message.timestamp.timestamp()
+        weight = self.spam.weight(message.author.user_id, text, t) if settings.deweight_spam else 1.0
+        self.add_scored(message.platform, message.channel, message.timestamp, np.asarray(probs)[0], weight)
+        self.scored += 1
+        await self._maybe_alert(message.platform, message.channel, t, settings)
+
+    def add_scored(self, platform: str, channel: str, ts: datetime, probs: np.ndarray, weight: float) -> None:
+        """Record one scored message (``probs`` ``(3,)``) at ``ts`` with ``weight`` (rolling + minute sums)."""
+        state = self._state(platform, channel)
+        state.rolling.add(ts.timestamp(), probs, weight)
+        minute = _minute_key(ts)
+        if state.minute is not None and minute != state.minute:
+            self._flush((platform, channel))
+        state.minute = minute
+        state.sums += np.array([1.0, weight, *(weight * np.asarray(probs, dtype=float))])
+
+    def _flush(self, key: tuple[str, str]) -> None:
+        state = self.channels.get(key)
+        if state is None or state.minute is None or state.sums[0] == 0:
+            return
+        s = state.sums
+        store.add_minute(self.ctx.storage, key[0], key[1], state.minute, int(s[0]), *map(float, s[1:]))
+        state.sums = np.zeros(5)
+
+    async def _maybe_alert(self, platform: str, channel: str, t: float, settings: MoodSettings) -> None:
+        if not settings.alerts:
+            return
+        state = self._state(platform, channel)
+        short, long = state.rolling.summary(t, WINDOWS_S[0]), state.rolling.summary(t, WINDOWS_S[2])
+        if short.n < settings.alert_min_messages or t - state.last_alert < settings.alert_cooldown_s:
+            return
+        if long.score - short.score >= settings.alert_drop:
+            state.last_alert = t
+            text = (
+                f"Mood alert: chat turned {mood_words(short.score)} in the last minute "
+                f"({short.score:+.2f} vs {long.score:+.2f} over 15 min, {short.n} messages)"
+            )
+            log.warning("%s/%s: %s", platform, channel, text)
+            if settings.alert_to == "chat":
+                await self.ctx.post(platform, channel, text, priority=Priority.LOW)
+
+    async def on_stream_status(self, status: StreamStatus) -> None:
+        state = self._state(status.platform, status.channel)
+        if status.online and state.session_start is None:
+            state.session_start = status.timestamp
+        elif not status.online:
+            self._flush((status.platform, status.channel))
+            state.session_start = None
+
+    # ---- reading ------------------------------------------------------------------------------------
+
+    def current(self, platform: str, channel: str, now: datetime | None = None) -> dict[float, Any]:
+        """``{window_s: MoodSummary}`` for the 1, 5 and 15 minute windows."""
+        state = self._state(platform, channel)
+        t = (now or self.ctx.clock.now()).timestamp()
+        return {w: state.rolling.summary(t, w) for w in WINDOWS_S}
+
+    def session_rows(self, platform: str, channel: str) -> list[store.MinuteRow]:
+        """Minute rows of the current stream (since it went live; else since the skill started)."""
+        self._flush((platform, channel))
+        state = self._state(platform, channel)
+        since = state.session_start or self.started_at
+        return store.minutes(self.ctx.storage, platform, channel, since=_minute_key(since))
+
+    @command("mood", help="How chat feels right now.", cooldown_channel=10)
+    async def mood(self, ctx: CommandContext) -> None:
+        windows = self.current(ctx.message.platform, ctx.channel, ctx.message.timestamp)
+        five = windows[WINDOWS_S[1]]
+        if five.n == 0:
+            await ctx.reply("Chat mood: not enough messages in the last 5 minutes to tell.")
+            return
+        await ctx.reply(
+            f"Chat mood: {mood_words(five.score)} {mood_bar(five.score)} {five.score:+.2f} "
+            f"(5 min, {five.n} msgs; 1 min {windows[WINDOWS_S[0]].score:+.2f}, "
+            f"15 min {windows[WINDOWS_S[2]].score:+.2f})"
+        )
+
+    @command("mood report", permission=Role.MODERATOR, help="The stream's mood timeline (and a plot).")
+    async def mood_report(self, ctx: CommandContext) -> None:
+        platform, channel = ctx.message.platform, ctx.channel
+        rows = self.session_rows(platform, channel)
+        if not rows:
+            await ctx.reply("No mood data for this stream yet.")
+            return
+        await ctx.reply(timeline_text(rows))
+        path = plot_timeline(rows, self.ctx.data_dir / f"mood-{_safe(channel)}.png", f"Chat mood: {channel}")
+        if path is not None:
+            await self.ctx.post(
+                platform, channel, f"Mood plot: {path.name}", priority=Priority.LOW, attachment=str(path)
+            )
+
+    async def report(self, report_dir: Path) -> dict[str, Any]:
+        out: dict[str, Any] = {"messages_scored": self.scored, "channels": {}}
+        for key in list(self.channels):
+            self._flush(key)
+        since = _minute_key(self.started_at)
+        for platform, channel in store.channels(self.ctx.storage):
+            rows = store.minutes(self.ctx.storage, platform, channel, since=since)
+            if not rows:
+                continue
+            best, worst = top_moments(rows)
+            scores = smoothed_scores(rows)
+            total_w = sum(r.weight for r in rows)
+            plot = plot_timeline(
+                rows,
+                Path(report_dir) / f"mood-{_safe(platform)}-{_safe(channel)}.png",
+                f"Chat mood: {channel} ({platform})",
+            )
+            out["channels"][f"{platform}/{channel}"] = {
+                "messages": sum(r.messages for r in rows),
+                "mean_score": round(sum(r.positive - r.negative for r in rows) / total_w, 3)
+                if total_w
+                else 0.0,
+                "top_positive": [[rows[i].minute, round(float(scores[i]), 3)] for i in best],
+                "top_negative": [[rows[i].minute, round(float(scores[i]), 3)] for i in worst],
+                "plot": str(plot) if plot else None,
+            }
+        return out
+
+    async def delete_user_data(self, viewer: Viewer) -> int:
+        return self.spam.forget_user(viewer.user_id)
+
+
+def timeline_text(rows: list[store.MinuteRow], blocks: int = 8) -> str:
+    """Chat-sized timeline: the stream cut into at most ``blocks`` equal blocks with their scores, plus
+    the best and worst moments."""
+    n = len(rows)
+    size = max(1, -(-n // blocks))
+    parts = []
+    for start in range(0, n, size):
+        chunk = rows[start : start + size]
+        w = sum(r.weight for r in chunk)
+        score = sum(r.positive - r.negative for r in chunk) / w if w else 0.0
+        parts.append(f"{datetime.fromisoformat(chunk[0].minute):%H:%M} {score:+.2f}")
+    best, worst = top_moments(rows, k=1)
+    scores = smoothed_scores(rows)
+    extra = []
+    if best:
+        extra.append(f"best {datetime.fromisoformat(rows[best[0]].minute):%H:%M} ({scores[best[0]]:+.2f})")
+    if worst:
+        extra.append(f"worst {datetime.fromisoformat(rows[worst[0]].minute):%H:%M} ({scores[worst[0]]:+.2f})")
+    return "Mood this stream: " + ", ".join(parts) + (" | " + ", ".join(extra) if extra else "")
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:60]
+
+
+def load_head(path: str | Path = DEFAULT_WEIGHTS) -> SentimentHead:
+    """Loader given to ``engine.register_classifier("sentiment", ...)``: the shipped head."""
+    return SentimentHead.load(path)

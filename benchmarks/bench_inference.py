@@ -135,7 +135,7 @@ async def main() -> None:
         "--chat", type=Path, default=Path(__file__).resolve().parents[1] / "../shared/data/twitch_chat"
     )
     ap.add_argument("--duration", type=float, default=6.0, help="seconds of arrivals per offered rate")
-    ap.add_argument("--max-batch", type=int, default=64)
+    ap.add_argument("--max-batch", type=int, default=16)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
     ap.add_argument("--max-wait-ms", type=float, default=5.0)
     ap.add_argument("--timeout", type=float, default=2.0, help="per-request timeout (s)")

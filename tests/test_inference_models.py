@@ -65,3 +65,22 @@ def test_gpu_oom_at_load_falls_back_to_cpu():
     assert calls == [("cuda", torch.bfloat16), ("cpu", torch.float32)]
     with pytest.raises(ValueError):
         _load_with_cpu_fallback("x", choice, lambda d, t: (_ for _ in ()).throw(ValueError("bad")))
+
+
+def test_embedding_cache_evicts_least_recently_used():
+    import numpy as np
+
+    from bot.inference.cache import EmbeddingCache
+
+    c = EmbeddingCache(2)
+    c.put("a", np.ones(3))
+    c.put("b", np.zeros(3))
+    assert c.get("a") is not None  # "a" is now the most recent
+    c.put("c", np.ones(3))
+    assert c.get("b") is None and c.get("a") is not None and len(c) == 2
+    row = c.get("c")
+    with pytest.raises(ValueError):
+        row[0] = 5.0  # cached rows are read-only: a caller cannot corrupt another's embedding
+    off = EmbeddingCache(0)
+    off.put("a", np.ones(3))
+    assert off.get("a") is None

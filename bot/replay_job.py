@@ -22,7 +22,7 @@ from storage.watch import presence_rows
 
 log = logging.getLogger("chatcast.replay")
 
-REPLAY_MAX_IN_FLIGHT = 256
+REPLAY_MAX_IN_FLIGHT = 64
 
 
 async def run_replay(
@@ -49,7 +49,7 @@ async def run_replay(
     if on_adapter is not None:
         on_adapter(adapter)
     # A fast replay would otherwise start one handler per message at once; with models behind them the
-    # last ones would wait past their time budget. 256 keeps the engine's batches full.
+    # last ones would wait past their time budget. 64 still fills the engine's batches.
     runtime = Runtime(
         config,
         clock=clock,

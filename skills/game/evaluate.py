@@ -121,6 +121,22 @@ def _match_row(r: MatchResult) -> dict[str, float]:
     }
 
 
+def speed_boards(n: int, seed: int = 11) -> list[Board]:
+    """``n`` unsettled positions for timing: random openings of 0-20 plies where the side to move has no win
+    in one and at least two non-losing columns (so the search is not cut short by tactics)."""
+    rng = np.random.default_rng(seed)
+    out: list[Board] = []
+    while len(out) < n:
+        b = Board()
+        for _ in range(int(rng.integers(0, 21))):
+            if b.is_over:
+                break
+            b = b.play(int(rng.choice(b.legal_moves())))
+        if not b.is_over and not b.winning_moves() and len(b.non_losing_moves()) >= 2:
+            out.append(b)
+    return out
+
+
 def latency(evaluate: Evaluate, level: Difficulty, boards: list[Board]) -> dict[str, float]:
     """Wall time of one move (ms), one game at a time: p50 / p99 over ``boards``."""
     agent = LevelAgent(evaluate, level, seed=5)
@@ -175,6 +191,7 @@ def eval_game(
         100, help="Cap on games per match at 'hard' (800 simulations a move are costly on a shared CPU)."
     ),
     depths: str = typer.Option("2,4,8", help="bitbully search depths for the depth-limited matches."),
+    speed_only: bool = typer.Option(False, "--speed-only", help="Only latency and positions/s."),
     update: bool = typer.Option(
         False, "--update/--replace", help="Merge these levels into an existing JSON (runs split by level)."
     ),
@@ -222,19 +239,22 @@ def eval_game(
             sets[p.name] = _solved(loaded, solver)
         except RuntimeError as exc:
             typer.echo(f"skipped {p}: {exc}", err=True)
-    for name, pos in sets.items():
+    for name, pos in ({} if speed_only else sets).items():
         row = {}
         for lv in chosen:
             row[lv] = outcome_rates(LevelAgent(evaluate, DEFAULT_LEVELS[lv], seed=1), pos)
         report["sets"][name] = row  # type: ignore[index]
         typer.echo(f"{name}: " + ", ".join(f"{lv} {row[lv]['preserve']:.3f}" for lv in chosen))
-    middle = [q.board for name, ps in sets.items() for q in ps if "L2" in name or "middle" in name][:64]
-    if len(middle) < 32:
-        middle = [Board.from_moves(m) for m in ("44", "4453", "445362", "1234567", "43", "4444", "3") * 10]
+    middle = speed_boards(64)
     for lv in chosen:
         level = DEFAULT_LEVELS[lv]
         agent = LevelAgent(evaluate, level, seed=2)
         m: dict[str, object] = {}
+        if speed_only:
+            m["latency"] = latency(evaluate, level, middle[:30])
+            report["matches"][lv] = m  # type: ignore[index]
+            typer.echo(f"{lv}: latency {m['latency']}")
+            continue
         cap = hard_match_games if lv == "hard" else None
         m["random"] = _match_row(play_match(agent, RandomAgent(seed=3), _cap(random_games, cap)))
         m["greedy"] = _match_row(play_match(agent, GreedyAgent(seed=4), _cap(greedy_games, cap)))
@@ -260,8 +280,11 @@ def eval_game(
 def _merge(old: dict, new: dict) -> dict:
     """``new`` over ``old``, level by level (sets, matches, levels); speed and timing from ``new``."""
     merged = dict(old)
-    for key in ("levels", "matches"):
-        merged[key] = {**old.get(key, {}), **new.get(key, {})}
+    merged["levels"] = {**old.get("levels", {}), **new.get("levels", {})}
+    matches = {lv: dict(row) for lv, row in old.get("matches", {}).items()}
+    for lv, row in new.get("matches", {}).items():
+        matches.setdefault(lv, {}).update(row)
+    merged["matches"] = matches
     sets = {name: dict(row) for name, row in old.get("sets", {}).items()}
     for name, row in new.get("sets", {}).items():
         sets.setdefault(name, {}).update(row)

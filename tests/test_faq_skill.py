@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes.text_engine import FakeEngine
 
 from bot.adapters.replay import ReplayAdapter
 from bot.clock import ManualClock
@@ -20,7 +21,6 @@ from skills.faq.gate import AnswerGate
 from skills.faq.matcher import FaqIndex, decide
 from skills.faq.question import is_question, keyword_hit
 from skills.faq.skill import FaqSkill
-from fakes.text_engine import FakeEngine
 
 CONFIG = """
 [bot]
@@ -58,7 +58,8 @@ LOG = "\n".join(
         "[2024-05-10 20:03:00 UTC] dave: is there a discord server?",  # -> discord
         "[2024-05-10 20:04:00 UTC] erin: what did you eat for lunch?",  # question, no match
         "[2024-05-10 20:05:00 UTC] frank: this game is so good",  # statement: no answer
-        '{"ts": "2024-05-10T20:06:00Z", "user": "mod", "text": "!faq add \\"when do you stream|stream schedule\\" '
+        '{"ts": "2024-05-10T20:06:00Z", "user": "mod", '
+    '"text": "!faq add \\"when do you stream|stream schedule\\" '
         'Mon-Fri 6pm CET", "roles": ["moderator"]}',
         "[2024-05-10 20:07:00 UTC] gina: when do you stream?",  # -> the new entry
         "",

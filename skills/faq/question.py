@@ -31,6 +31,6 @@ def is_question(text: str) -> bool:
 
 
 def keyword_hit(text: str, keywords: list[str] | tuple[str, ...]) -> bool:
-    """True when any keyword (case-insensitive, whole words; multi-word phrases allowed) occurs in ``text``."""
+    """True when any keyword (case-insensitive, whole words, phrases allowed) occurs in ``text``."""
     low = " " + " ".join(_WORD.findall(text.lower())) + " "
     return any(f" {' '.join(_WORD.findall(k.lower()))} " in low for k in keywords if k.strip())

@@ -21,7 +21,8 @@ from bot.events import ChatMessage, Priority, Role, Viewer
 from skills.base import Skill, SkillSettings
 from skills.faq.entries import FaqEntry, parse_add, render_answer, slug
 from skills.faq.gate import AnswerGate
-from skills.faq.matcher import FaqIndex, Match, decide
+from skills.faq.matcher import FaqIndex
+from skills.faq.policy import should_answer
 from skills.faq.question import is_question, keyword_hit
 from storage import faq as store
 
@@ -127,8 +128,8 @@ class FaqSkill(Skill):
             self._indexes[(platform, channel)] = built
         return built
 
-    async def best_match(self, text: str, built: _ChannelIndex, settings: FaqSettings) -> Match | None:
-        """Score ``text`` against the channel's entries; ``None`` when no embedding could be computed."""
+    async def scores(self, text: str, built: _ChannelIndex) -> np.ndarray | None:
+        """``(n_entries,)`` scores of ``text``; ``None`` when no embedding could be computed."""
         if built.index is None or self.ctx.engine is None:
             return None
         from bot.inference.api import RequestPriority
@@ -138,12 +139,7 @@ class FaqSkill(Skill):
         except Exception as exc:  # noqa: BLE001 - busy engine: no answer rather than a crash
             log.debug("faq: embed failed: %s", exc)
             return None
-        return decide(built.index.scores(np.asarray(vec))[0], settings.threshold, settings.margin)
-
-    @staticmethod
-    def _keywords_ok(text: str, entry: FaqEntry, score: float, settings: FaqSettings) -> bool:
-        """An entry with keywords needs one of them in the text, unless the score is near-verbatim."""
-        return not entry.keywords or score >= settings.keyword_bypass or keyword_hit(text, entry.keywords)
+        return built.index.scores(np.asarray(vec))[0]
 
     def _keyword_only(self, text: str, entries: list[FaqEntry]) -> int:
         hits = [i for i, e in enumerate(entries) if e.keywords and keyword_hit(text, e.keywords)]
@@ -162,15 +158,11 @@ class FaqSkill(Skill):
         built = await self.index_for(message.platform, message.channel, settings)
         if not built.entries:
             return
-        match = await self.best_match(text, built, settings)
-        if match is None:
+        row = await self.scores(text, built)
+        if row is None:
             chosen = self._keyword_only(text, built.entries) if asked else -1
         else:
-            chosen = match.entry if match.accepted else -1
-            if chosen >= 0:
-                entry = built.entries[chosen]
-                if not self._keywords_ok(text, entry, match.score, settings):
-                    chosen = -1
+            chosen, _ = should_answer(text, row, built.entries, settings)
         if chosen < 0:
             return
         entry = built.entries[chosen]
@@ -284,20 +276,15 @@ class FaqSkill(Skill):
             await ctx.reply("No FAQ entries yet.")
             return
         question = "question" if is_question(text) else "not a question"
-        match = await self.best_match(text, built, settings)
-        if match is None:
+        row = await self.scores(text, built)
+        if row is None:
             hit = self._keyword_only(text, built.entries)
             what = f"keywords -> '{built.entries[hit].id}'" if hit >= 0 else "no keyword match"
             await ctx.reply(f"(no embeddings) {what}; {question}")
             return
+        chosen, match = should_answer(text, row, built.entries, settings)
         entry = built.entries[match.entry]
-        verdict = (
-            "would answer"
-            if match.accepted and (is_question(text) or not settings.require_question)
-            else "no answer"
-        )
-        if not self._keywords_ok(text, entry, match.score, settings):
-            verdict = "no answer (keywords missing)"
+        verdict = "would answer" if chosen >= 0 else "no answer"
         await ctx.reply(
             f"{verdict}: best '{entry.id}' score {match.score:.2f} (threshold {settings.threshold:.2f}), "
             f"margin {match.margin:.2f} (min {settings.margin:.2f}); {question}"

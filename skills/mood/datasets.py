@@ -2,7 +2,7 @@
 
 Formats (the ones ``chatcast train/eval sentiment`` accept):
 
-- CSV with columns ``sentiment`` (-1/0/1) and ``message`` (Kobs et al. 2020, ``twitch_sentiment_dev/dev.csv``);
+- CSV with columns ``sentiment`` (-1/0/1) and ``message`` (Kobs et al. 2020, ``dev.csv``);
 - TweetEval's pair ``<split>_text.txt`` + ``<split>_labels.txt`` (0/1/2, one per line): pass either file;
 - TSV with a header whose first column is a 0/1 label (GLUE SST-2: 0 negative, 1 positive -> 0 / 2).
 

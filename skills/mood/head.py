@@ -57,7 +57,7 @@ class HeadWeights:
 
     @classmethod
     def load(cls, path: str | Path) -> HeadWeights:
-        """Read weights written by ``save``. Raises ``FileNotFoundError`` / ``ValueError`` (other features)."""
+        """Read weights written by ``save``. Raises ``FileNotFoundError``/``ValueError``."""
         with np.load(path, allow_pickle=False) as data:
             names = tuple(str(n) for n in data["feature_names"])
             if names != EXTRA_FEATURE_NAMES:

@@ -38,7 +38,6 @@ class MoodSettings(SkillSettings):
     alert_drop: float = Field(0.4, gt=0, le=2)
     alert_min_messages: int = Field(10, ge=1)
     alert_cooldown_s: float = Field(300.0, ge=0)
-    weights: str = ""  # path of a trained head (.npz); empty = the shipped one
 
 
 @dataclass
@@ -103,7 +102,7 @@ class MoodSkill(Skill):
         await self._maybe_alert(message.platform, message.channel, t, settings)
 
     def add_scored(self, platform: str, channel: str, ts: datetime, probs: np.ndarray, weight: float) -> None:
-        """Record one scored message (``probs`` ``(3,)``) at ``ts`` with ``weight`` (rolling + minute sums)."""
+        """Record one scored message (``probs`` ``(3,)``) at ``ts`` with ``weight``."""
         state = self._state(platform, channel)
         state.rolling.add(ts.timestamp(), probs, weight)
         minute = _minute_key(ts)

@@ -49,7 +49,7 @@ class FakeEngine:
     ) -> np.ndarray:
         self.classify_calls.append(list(texts))
         head = self.heads[name]
-        if not callable(getattr(head, "__call__", None)) or isinstance(head, type(lambda: 0)):
+        if not hasattr(head, "weights"):  # a loader, not a head yet
             head = head()
             self.heads[name] = head
         return head(list(texts), bow_embed(texts))

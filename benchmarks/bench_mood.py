@@ -1,0 +1,139 @@
+"""Mood scoring throughput through the engine's batching, on a real chat log.
+
+Each message is one ``engine.classify("sentiment", [text], priority=BACKGROUND)`` call, as the mood skill
+makes them; the engine micro-batches concurrent calls (embedding + head). Two runs:
+
+- ``burst``: all messages submitted at once (a fast replay): messages/s the engine sustains;
+- ``paced``: messages arrive at ``--rate`` per second for ``--seconds``: does scoring keep up (p50/p95
+  latency, shed count)?
+
+Usage: ``python benchmarks/bench_mood.py [--log ../shared/data/twitch_chat/5-19-24.txt] [--n 2000]``.
+Prints a table and writes ``benchmarks/results/bench_mood.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.inference.api import RequestPriority  # noqa: E402
+from bot.inference.engine import Engine  # noqa: E402
+from bot.inference.settings import InferenceSettings  # noqa: E402
+from skills.faq.evaluate import read_chat_lines  # noqa: E402
+from skills.mood.skill import load_head  # noqa: E402
+
+
+async def score_one(engine: Engine, text: str, lat: list[float], errors: list[str]) -> None:
+    t = time.perf_counter()
+    try:
+        await engine.classify("sentiment", [text], priority=RequestPriority.BACKGROUND)
+        lat.append(time.perf_counter() - t)
+    except Exception as exc:  # noqa: BLE001 - count shed/timeouts
+        errors.append(type(exc).__name__)
+
+
+async def main(args: argparse.Namespace) -> dict:
+    lines = read_chat_lines(args.log)
+    settings = InferenceSettings(
+        device="cpu",
+        load_generator=False,
+        torch_threads=args.threads,
+        stats_log_interval_s=0,
+        quantize_int8=args.int8,
+        embed={"max_batch_size": args.batch, "max_length": args.max_length},
+        classifiers={"sentiment": {"max_batch_size": args.batch, "timeout_s": 30.0}},
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = Engine(settings, data_dir=Path(tmp))
+        await engine.start()
+        engine.register_classifier("sentiment", load_head)
+        await engine.classify("sentiment", ["warm up"])
+        out: dict = {
+            "log": str(args.log),
+            "batch": args.batch,
+            "threads": args.threads,
+            "int8": args.int8,
+            "max_length": args.max_length,
+            "device": f"cpu ({os.cpu_count()} cores, {platform.processor()})",
+            "load_average": os.getloadavg(),
+        }
+        # burst: distinct texts (the engine caches embeddings by text; chat repeats a lot, which helps it)
+        burst = [f"{t} " for t in lines[: args.n]]
+        lat: list[float] = []
+        errors: list[str] = []
+        t0 = time.perf_counter()
+        await asyncio.gather(*(score_one(engine, t, lat, errors) for t in burst))
+        wall = time.perf_counter() - t0
+        out["burst"] = {
+            "messages": len(burst),
+            "seconds": wall,
+            "messages_per_s": len(burst) / wall,
+            "errors": len(errors),
+            "error_types": sorted(set(errors)),
+        }
+        # paced: args.rate messages/s for args.seconds
+        paced = [f"{t}  " for t in lines[args.n : args.n + int(args.rate * args.seconds)]]
+        lat, errors, tasks = [], [], []
+        t0 = time.perf_counter()
+        for i, text in enumerate(paced):
+            delay = t0 + i / args.rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(score_one(engine, text, lat, errors)))
+        await asyncio.gather(*tasks)
+        wall = time.perf_counter() - t0
+        arr = np.array(lat) * 1000 if lat else np.zeros(1)
+        out["paced"] = {
+            "rate": args.rate,
+            "messages": len(paced),
+            "seconds": wall,
+            "achieved_per_s": len(paced) / wall,
+            "p50_ms": float(np.percentile(arr, 50)),
+            "p95_ms": float(np.percentile(arr, 95)),
+            "errors": len(errors),
+            "kept_up": len(errors) == 0 and wall < args.seconds * 1.1 + 1,
+        }
+        out["engine_stats"] = engine.stats()
+        await engine.stop()
+    return out
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--log", default=str(Path(__file__).resolve().parents[1] / "../shared/data/twitch_chat/5-19-24.txt")
+    )
+    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--rate", type=float, default=200.0)
+    p.add_argument("--seconds", type=float, default=4.0)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--int8", action="store_true", help="dynamic int8 quantisation of the embedder")
+    p.add_argument("--max-length", type=int, default=64, help="tokens per message (chat lines are short)")
+    p.add_argument("--batch", type=int, default=64, help="embedding and head batch size")
+    a = p.parse_args()
+    res = asyncio.run(main(a))
+    print(f"{'run':<8} {'messages':>8} {'seconds':>8} {'msg/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}")
+    b, q = res["burst"], res["paced"]
+    print(
+        f"{'burst':<8} {b['messages']:>8} {b['seconds']:>8.2f} {b['messages_per_s']:>8.1f} {'':>8} {'':>8} "
+        f"{b['errors']:>7}"
+    )
+    print(
+        f"{'paced':<8} {q['messages']:>8} {q['seconds']:>8.2f} {q['achieved_per_s']:>8.1f} "
+        f"{q['p50_ms']:>8.1f} "
+        f"{q['p95_ms']:>8.1f} {q['errors']:>7}"
+    )
+    print(f"load average during run: {res['load_average']}")
+    out = Path(__file__).resolve().parent / "results" / "bench_mood.json"
+    out.write_text(json.dumps(res, indent=2, default=str))

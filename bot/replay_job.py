@@ -61,6 +61,11 @@ async def run_replay(
     )
     await runtime.start()
     try:
+        wait_loaded = getattr(runtime.engine, "wait_loaded", None)
+        if callable(wait_loaded):
+            # A replay is a measurement: start it with every model loaded, not while the language model is
+            # still loading in the background and competing for the CPU.
+            await wait_loaded()
         await runtime.attach(adapter)
         wall_s = await runtime.replay(adapter)
         assert runtime.db is not None

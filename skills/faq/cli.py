@@ -44,6 +44,7 @@ def register(train_app: typer.Typer, eval_app: typer.Typer) -> None:
         sample: int = typer.Option(30, help="answered chat lines to print"),
         json_out: Path = typer.Option(Path("benchmarks/results/eval_faq.json"), "--json"),
     ) -> None:
+        """FAQ matching: StackFAQ P@1/MRR, intent sets with out-of-scope, answer rate on chat logs."""
         from skills.embedding_cache import embed_cached
 
         settings = _settings(config)

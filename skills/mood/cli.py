@@ -113,6 +113,7 @@ def register(train_app: typer.Typer, eval_app: typer.Typer) -> None:
         cv_on: str = typer.Option(None, "--cv-on", help="report k-fold CV on this --data file"),
         json_out: Path = typer.Option(Path("benchmarks/results/train_sentiment.json"), "--json"),
     ) -> None:
+        """Train the sentiment head on labelled files (see docs/mood.md); writes the .npz and a JSON."""
         result = train_sentiment(data, weight or [1.0, 1.0, 0.3][: len(data)], out, c, cv_on)
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result, indent=2))
@@ -125,6 +126,7 @@ def register(train_app: typer.Typer, eval_app: typer.Typer) -> None:
         weights: Path = typer.Option(DEFAULT_WEIGHTS, help="head weights (.npz)"),
         json_out: Path = typer.Option(Path("benchmarks/results/eval_sentiment.json"), "--json"),
     ) -> None:
+        """Accuracy, macro-F1 and macro-recall of the head on a labelled file; prints a table, writes JSON."""
         result = eval_sentiment(data, weights)
         typer.echo(f"{'data':<40} {'n':>6} {'accuracy':>9} {'macro-F1':>9} {'macro-rec':>9}")
         typer.echo(

@@ -45,7 +45,7 @@ def train_sentiment(
     data: list[str],
     weights: list[float],
     out: Path,
-    c: float = 0.05,
+    c: float = 0.003,
     cv_on: str | None = None,
     folds: int = 5,
     seed: int = 0,
@@ -109,7 +109,7 @@ def register(train_app: typer.Typer, eval_app: typer.Typer) -> None:
         data: list[str] = typer.Option(DEFAULT_TRAIN, "--data", help="labelled files (repeat)"),
         weight: list[float] = typer.Option([], "--weight", help="source weight per --data (default 1)"),
         out: Path = typer.Option(DEFAULT_WEIGHTS, help="weights file to write (.npz)"),
-        c: float = typer.Option(0.05, "--c", help="inverse L2 strength of the logistic regression"),
+        c: float = typer.Option(0.003, "--c", help="inverse L2 strength of the logistic regression"),
         cv_on: str = typer.Option(None, "--cv-on", help="report k-fold CV on this --data file"),
         json_out: Path = typer.Option(Path("benchmarks/results/train_sentiment.json"), "--json"),
     ) -> None:

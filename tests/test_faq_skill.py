@@ -59,7 +59,7 @@ LOG = "\n".join(
         "[2024-05-10 20:04:00 UTC] erin: what did you eat for lunch?",  # question, no match
         "[2024-05-10 20:05:00 UTC] frank: this game is so good",  # statement: no answer
         '{"ts": "2024-05-10T20:06:00Z", "user": "mod", '
-    '"text": "!faq add \\"when do you stream|stream schedule\\" '
+        '"text": "!faq add \\"when do you stream|stream schedule\\" '
         'Mon-Fri 6pm CET", "roles": ["moderator"]}',
         "[2024-05-10 20:07:00 UTC] gina: when do you stream?",  # -> the new entry
         "",
@@ -187,3 +187,70 @@ def test_config_errors_name_the_key(tmp_path: Path) -> None:
     cfg.write_text(CONFIG.replace("Join the Discord", "Join {nope}"))
     with pytest.raises(ConfigError, match=r"entries\[1\]\.answer"):
         load_config(cfg, skill_classes={"faq": FaqSkill})
+
+
+class Ctx:
+    """A command context for calling FAQ handlers directly."""
+
+    def __init__(self, rest: str, settings: object) -> None:
+        from bot.events import ChatMessage, Role, Viewer
+
+        self.message = ChatMessage(
+            "console", "chan", "m1", Viewer("console", "mod", "Mod", frozenset({Role.MODERATOR})), "!faq"
+        )
+        self.rest, self.args, self.invoked_as, self.settings, self.replies = (
+            rest,
+            rest.split(),
+            "faq",
+            settings,
+            [],
+        )
+
+    @property
+    def author(self):  # noqa: ANN201
+        return self.message.author
+
+    @property
+    def channel(self) -> str:
+        return self.message.channel
+
+    async def reply(self, text: str, **_: object) -> None:
+        self.replies.append(text)
+
+
+async def test_faq_test_and_remove_commands(tmp_path: Path) -> None:
+    import tomllib
+
+    from skills.base import SkillContext
+    from skills.faq.skill import FaqSettings
+    from storage.db import Database
+
+    settings = FaqSettings(**tomllib.loads(CONFIG)["skills"]["faq"])
+    ctx = SkillContext(
+        storage=Database(":memory:"),
+        engine=FakeEngine(),
+        post=None,
+        settings_for=lambda p, c: settings,
+        channel_info=lambda p, c: None,
+        data_dir=tmp_path,
+    )
+    skill = FaqSkill(ctx)
+    await skill.start()
+    c = Ctx("discord link please?", settings)
+    await skill.faq_test(c)
+    assert c.replies[0].startswith("would answer: best 'discord' score ")
+    c = Ctx("i love this song", settings)
+    await skill.faq_test(c)
+    assert c.replies[0].startswith("no answer: ") and c.replies[0].endswith("not a question")
+    c = Ctx("discord", settings)
+    await skill.faq_remove(c)
+    assert c.replies == ["Hid config FAQ entry 'discord' in this channel."]
+    assert [e.id for e in skill.entries_for("console", "chan", settings)] == ["game"]
+    c = Ctx("nope", settings)
+    await skill.faq_remove(c)
+    assert c.replies == ["No FAQ entry 'nope' (see !faq list)."]
+    c = Ctx('"discord?" new link', settings)
+    await skill.faq_add(c)
+    assert c.replies == ["Added FAQ entry 'discord-2' (1 question(s))."]
+    assert await skill.delete_user_data(c.author) == 1  # the creator id is dropped, the entry stays
+    assert [e.id for e in skill.entries_for("console", "chan", settings)] == ["game", "discord-2"]

@@ -9,7 +9,7 @@ embedding.
 The list below was written for Chatcast from the emotes' commonly understood meaning (Twitch global
 emotes, popular BetterTTV/FrankerFaceZ/7TV emotes, emoticons and emoji). It deliberately uses coarse
 categories rather than numeric ratings; it is *not* derived from the Kobs et al. (2020) lexicon, whose
-licence forbids commercial use. Streamers can extend it per channel with ``[skills.mood] emotes``.
+licence forbids commercial use. ``SentimentHead(weights, emotes={...})`` accepts extra emotes.
 """
 
 from __future__ import annotations

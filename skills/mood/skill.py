@@ -66,6 +66,7 @@ class MoodSkill(Skill):
         self.spam = SpamDeweighter()
         self.started_at = datetime.now(UTC)
         self.scored = 0
+        self.first_minute: dict[tuple[str, str], str] = {}  # first minute this run scored, per channel
 
     async def start(self) -> None:
         self.ctx.storage.migrate(store.COMPONENT, store.MIGRATIONS)
@@ -106,6 +107,8 @@ class MoodSkill(Skill):
         state = self._state(platform, channel)
         state.rolling.add(ts.timestamp(), probs, weight)
         minute = _minute_key(ts)
+        key = (platform, channel)
+        self.first_minute[key] = min(self.first_minute.get(key, minute), minute)
         if state.minute is not None and minute != state.minute:
             self._flush((platform, channel))
         state.minute = minute
@@ -153,11 +156,14 @@ class MoodSkill(Skill):
         return {w: state.rolling.summary(t, w) for w in WINDOWS_S}
 
     def session_rows(self, platform: str, channel: str) -> list[store.MinuteRow]:
-        """Minute rows of the current stream (since it went live; else since the skill started)."""
+        """Minute rows of the current stream (since it went live; else since this run first scored it)."""
         self._flush((platform, channel))
         state = self._state(platform, channel)
-        since = state.session_start or self.started_at
-        return store.minutes(self.ctx.storage, platform, channel, since=_minute_key(since))
+        if state.session_start is not None:
+            since = _minute_key(state.session_start)
+        else:
+            since = self.first_minute.get((platform, channel), _minute_key(self.started_at))
+        return store.minutes(self.ctx.storage, platform, channel, since=since)
 
     @command("mood", help="How chat feels right now.", cooldown_channel=10)
     async def mood(self, ctx: CommandContext) -> None:
@@ -190,8 +196,8 @@ class MoodSkill(Skill):
         out: dict[str, Any] = {"messages_scored": self.scored, "channels": {}}
         for key in list(self.channels):
             self._flush(key)
-        since = _minute_key(self.started_at)
-        for platform, channel in store.channels(self.ctx.storage):
+        for (platform, channel), since in sorted(self.first_minute.items()):
+            # this run's minutes only (a replay's clock is the log's, not the wall clock)
             rows = store.minutes(self.ctx.storage, platform, channel, since=since)
             if not rows:
                 continue

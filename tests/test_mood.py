@@ -172,6 +172,11 @@ async def test_skill_scores_through_engine_and_reports(tmp_path: Path) -> None:
     for i in range(5):  # a sharp drop
         await skill.on_message(msg(f"v{i}", "PepeHands", 400 + i))
     assert any(text.startswith("Mood alert: chat turned very negative") for text, _ in posted)
+    report_ctx = Ctx(msg("mod", "!mood report", 500), settings)
+    await skill.mood_report(report_ctx)
+    assert report_ctx.replies[0].startswith("Mood this stream: 20:00 +")
+    assert "best 20:0" in report_ctx.replies[0] and "worst 20:0" in report_ctx.replies[0]
+    assert posted[-1][1].endswith("mood-chan.png") and Path(posted[-1][1]).exists()
     result = await skill.report(tmp_path / "report")
     chan = result["channels"]["console/chan"]
     assert chan["messages"] == 15 and result["messages_scored"] == 15

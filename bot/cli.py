@@ -29,6 +29,7 @@ from rich.table import Table
 from bot import __version__
 from bot.config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config
 from bot.logs import setup_logging
+from bot.runtime import DRAIN_TIMEOUT_S
 from bot.secrets import SECRET_NAMES, Secrets, SecretsError, env_var, load_secrets
 from storage.db import SchemaTooNew
 
@@ -187,7 +188,7 @@ def run(
             ConsoleAdapter(user=as_, role=viewer_role, channel=console_channel, bot_name=cfg.bot.name)
         ]
 
-    async def serve() -> None:
+    async def serve() -> dict[str, BaseException]:
         task = asyncio.current_task()
         if task is not None:
             with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
@@ -195,17 +196,25 @@ def run(
         runtime = Runtime(cfg, clock=clock, use_engine=not no_engine)
         await runtime.start()
         try:
-            await asyncio.gather(*(runtime.serve(a) for a in adapters))
+            # Each adapter on its own: one giving up is logged, the others and the skills carry on.
+            return await runtime.serve_all(adapters)
         finally:
             await runtime.stop()
 
     try:
-        asyncio.run(serve())
+        failed = asyncio.run(serve())
     except (KeyboardInterrupt, asyncio.CancelledError):
         err.print("stopped.", style="dim")
+        return
     except SchemaTooNew as exc:
         err.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(2) from None
+    for platform, exc in failed.items():
+        err.print(
+            f"error: {platform} adapter stopped: {type(exc).__name__}: {exc}", style="red", markup=False
+        )
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -226,6 +235,10 @@ def replay(
     db: Path | None = typer.Option(None, "--db", help="Database file (default: <data_dir>/chatcast.db)."),
     no_engine: bool = typer.Option(False, "--no-engine", help="Do not load models."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    drain_timeout: float = typer.Option(
+        DRAIN_TIMEOUT_S, "--drain-timeout", min=0.0,
+        help="Seconds skills may finish background work (story paragraphs) after the log ends.",
+    ),
     log_level: str | None = typer.Option(None, "--log-level", help=LOG_HELP),
 ) -> None:
     """Feed a recorded chat log through the whole bot and write a report (summary.json, transcript.txt)."""
@@ -275,6 +288,7 @@ def replay(
                 db_path=db,
                 use_engine=not no_engine,
                 on_adapter=grab,
+                drain_timeout_s=drain_timeout,
             )
         finally:
             ticker.cancel()
@@ -325,6 +339,11 @@ def _print_summary(summary: dict[str, Any], folder: Path | None) -> None:
         )
     for name, reason in summary.get("disabled_skills", {}).items():
         err.print(f"skill {name} disabled: {reason}", style="yellow", markup=False)
+    for name in summary.get("undrained_skills", []):
+        err.print(
+            f"skill {name} was still busy when the replay ended (see --drain-timeout)",
+            style="yellow", markup=False,
+        )
     if folder is not None:
         out.print(f"report: {folder}", markup=False)
 

@@ -3,6 +3,8 @@
 Layout (see ``config.example.toml`` and ``docs/core.md``)::
 
     [bot]                  BotSettings
+    [twitch]               TwitchSettings (read by ``bot.adapters.cli.build_adapters``)
+    [discord]              DiscordSettings (read by ``bot.adapters.cli.build_adapters``)
     [inference]            bot.inference.settings.InferenceSettings (a plain dict when that module is absent)
     [skills.<name>]        defaults for every channel, validated against the skill class's ``Settings``
     [[channels]]           platform, name, optional prefix, optional [channels.skills.<name>] overrides
@@ -32,7 +34,7 @@ from skills.base import SkillSettings
 log = logging.getLogger(__name__)
 
 PLATFORMS = ("twitch", "discord", "console", "replay")
-TOP_LEVEL_KEYS = ("bot", "inference", "skills", "channels")
+TOP_LEVEL_KEYS = ("bot", "twitch", "discord", "inference", "skills", "channels")
 DEFAULT_CONFIG_NAME = "config.toml"
 
 
@@ -79,6 +81,33 @@ class BotSettings(BaseModel):
         return value.lower() if isinstance(value, str) else value
 
 
+class TwitchSettings(BaseModel):
+    """``[twitch]``: the Twitch adapter's settings (``bot.adapters.cli.build_adapters``).
+
+    - ``open_joins``: allow ``!join`` / ``!leave`` in the bot's own channel, so any streamer can add or
+      remove the bot from their channel (see docs/twitch.md).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    open_joins: bool = False
+
+
+class DiscordSettings(BaseModel):
+    """``[discord]``: the Discord adapter's settings (``bot.adapters.cli.build_adapters``).
+
+    Role names (case-insensitive) or ids that map Discord members to Chatcast roles in every server:
+    ``mod_roles`` (moderator; members with Manage Messages always are), ``vip_roles``,
+    ``subscriber_roles`` (e.g. the role Discord's Twitch integration gives subscribers).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    mod_roles: list[str] = Field(default_factory=list)
+    vip_roles: list[str] = Field(default_factory=list)
+    subscriber_roles: list[str] = Field(default_factory=list)
+
+
 class ChannelConfig(BaseModel):
     """One ``[[channels]]`` entry. ``skills`` holds raw per-skill overrides (validated by ``load_config``)."""
 
@@ -111,6 +140,8 @@ class Config:
     """
 
     bot: BotSettings = field(default_factory=BotSettings)
+    twitch: TwitchSettings = field(default_factory=TwitchSettings)
+    discord: DiscordSettings = field(default_factory=DiscordSettings)
     inference: Any = field(default_factory=dict)
     channels: list[ChannelConfig] = field(default_factory=list)
     skill_defaults: dict[str, SkillSettings] = field(default_factory=dict)
@@ -218,6 +249,10 @@ def validate_config(
     bot_raw = data.get("bot", {})
     if _expect_table(bot_raw, "bot", label, problems):
         config.bot = _validate(BotSettings, bot_raw, "bot", label, problems) or BotSettings()
+    for key, model in (("twitch", TwitchSettings), ("discord", DiscordSettings)):
+        raw = data.get(key, {})
+        if _expect_table(raw, key, label, problems):
+            setattr(config, key, _validate(model, raw, key, label, problems) or model())
 
     config.inference = _validate_inference(data.get("inference", {}), label, problems)
 
@@ -356,6 +391,8 @@ def _format_errors(
             continue
         info = _field_at(model, loc)
         expected = _expected(info) if info is not None else None
+        if expected == "a list" and loc and isinstance(loc[-1], int):
+            expected = _item_expected(info)  # a bad item, not a bad list: say what an item must be
         found = _show(err.get("input"))
         if expected:
             lines.append(f"{label}: {keypath}: expected {expected}, got {found}")
@@ -469,6 +506,14 @@ def _expected(info: Any) -> str | None:
     else:
         return None
     return text
+
+
+def _item_expected(info: Any) -> str | None:
+    """What one item of a ``list[X]`` field accepts (``a string`` for ``list[str]``)."""
+    args = [a for a in get_args(info.annotation) if a is not type(None)]
+    inner = get_args(args[0]) if len(args) == 1 and get_args(args[0]) else args
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+    return names.get(inner[0]) if len(inner) == 1 else None
 
 
 def _bounds(lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> str:

@@ -1,8 +1,9 @@
 """One replay from start to report: the job behind ``chatcast replay`` (also used by tests and benchmarks).
 
 ``run_replay`` builds a ``Runtime`` on a ``ManualClock`` (so cooldowns and rate limits follow the log's
-time), replays the log through the replay adapter, checks that every distinct chatter has a presence row,
-collects the engine's and each skill's report sections and writes ``summary.json`` + ``transcript.txt``.
+time), replays the log through the replay adapter, waits for skills' background work (``drain``), checks
+that every distinct chatter has a presence row, collects the engine's and each skill's report sections
+and writes ``summary.json`` + ``transcript.txt``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from bot.adapters.replay import ReplayAdapter
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.report import build_summary, default_report_dir, write_report
-from bot.runtime import Runtime
+from bot.runtime import DRAIN_TIMEOUT_S, Runtime
 from skills.base import Skill
 from storage.watch import presence_rows
 
@@ -36,12 +37,16 @@ async def run_replay(
     use_engine: bool = True,
     skill_classes: dict[str, type[Skill]] | None = None,
     on_adapter: Callable[[ReplayAdapter], None] | None = None,
+    drain_timeout_s: float | None = DRAIN_TIMEOUT_S,
 ) -> tuple[dict[str, Any], Path | None]:
     """Replay ``source`` (path, ``"-"`` for stdin, or a text stream) through the whole bot.
 
     ``report_dir``: where to write the report (``None``: a new folder under ``<data_dir>/reports``;
     ``Path("")`` is not allowed). ``on_adapter`` receives the adapter before the replay starts (progress
-    bars read ``bytes_read`` / ``bytes_total`` from it). Returns ``(summary, report folder)``.
+    bars read ``bytes_read`` / ``bytes_total`` from it). ``drain_timeout_s``: how long each skill with a
+    ``drain`` method may finish background work (story paragraphs) after the log ends (``None``: no
+    limit); skills that timed out are listed in the summary's ``undrained_skills``.
+    Returns ``(summary, report folder)``.
     Raises ``ConnectionError`` when the log file does not exist, ``storage.db.SchemaTooNew`` for a newer DB.
     """
     clock = ManualClock()
@@ -67,7 +72,7 @@ async def run_replay(
             # still loading in the background and competing for the CPU.
             await wait_loaded()
         await runtime.attach(adapter)
-        wall_s = await runtime.replay(adapter)
+        wall_s = await runtime.replay(adapter, drain_timeout_s=drain_timeout_s)
         assert runtime.db is not None
         stored = {
             row["user_id"]
@@ -100,6 +105,7 @@ async def run_replay(
                 sections[skill.name] = section
         summary["skills"] = sections
         summary["disabled_skills"] = dict(runtime.disabled_skills)
+        summary["undrained_skills"] = list(runtime.undrained)
         write_report(folder, summary, adapter.transcript, bot_name=config.bot.name)
     finally:
         await runtime.stop()

@@ -1,19 +1,23 @@
 """The runtime: wires config, storage, the inference engine, skills, the router and one outbox per adapter.
 
 Start-up order (``Runtime.start``): open ``<data_dir>/chatcast.db`` and run the core migrations, purge
-rows older than ``retention_days``, start the inference engine (optional: a missing engine module, a
+core rows older than ``retention_days``, start the inference engine (optional: a missing engine module, a
 missing model or a failed start is logged in one line and the bot runs with ``engine=None``), start every
 skill enabled in at least one place (a skill whose ``start()`` raises is logged and left out, the rest
-run), then build the ``Router`` with the core skills (``!help`` from ``bot.builtin``, ``!forgetme`` /
-``!mydata`` from ``bot.privacy``) first.
+run), purge the skills' old rows (each running skill's ``purge_older_than(cutoff)`` hook), then build the
+``Router`` with the core skills (``!help`` from ``bot.builtin``, ``!forgetme`` / ``!mydata`` from
+``bot.privacy``) first.
 
 Per event (``Runtime.dispatch``): presence is recorded in the batched ``PresenceRecorder`` *before* the
 router sees the event (so ``!forgetme`` also removes the row of the message that asked for it), stream
 status opens/closes stream sessions, then ``router.handle(event)``.
 
 ``serve(adapter)`` runs a live adapter under ``bot.backoff.reconnecting`` (connect, listen, reconnect with
-jittered exponential backoff); ``replay(adapter)`` runs one pass and drains. ``stop()`` stops adapters,
-outboxes, skills, the engine, flushes presence and closes the database; it is safe to call twice.
+jittered exponential backoff); ``serve_all(adapters)`` serves several at once, each failure logged and
+isolated; ``replay(adapter)`` runs one pass, then waits for the router, for every skill with a
+``drain(timeout=...)`` method (background work such as story paragraphs) and for the outbox. ``stop()``
+stops adapters, outboxes, skills, the engine, flushes presence and closes the database; it is safe to
+call twice.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ log = logging.getLogger("chatcast.runtime")
 
 DB_NAME = "chatcast.db"
 PURGE_EVERY_S = 24 * 3600.0
+DRAIN_TIMEOUT_S = 300.0  # replay end: how long skills' background work may still run before the report
 
 
 @dataclass
@@ -106,6 +111,7 @@ class Runtime:
         self.adapters: dict[str, Adapter] = {}
         self.channels: dict[tuple[str, str], ChannelState] = {}
         self.purged: dict[str, int] = {}
+        self.undrained: list[str] = []  # skills whose drain() timed out or failed at the end of a replay
         self._sessions: dict[tuple[str, str], int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started = False
@@ -126,10 +132,12 @@ class Runtime:
         self.db = Database(self.db_path)
         migrate_core(self.db)
         self.recorder = PresenceRecorder(self.db)
-        self.purge()
+        now = datetime.now(UTC)
+        self.purge(now, skills=False)  # before the skills start: they may cache viewers
         if self.use_engine:
             self.engine = await self._start_engine()
         await self._start_skills()
+        self.purge(now, core=False)  # the skills' tables exist now
         bot = self.config.bot
         self.router = Router(
             self.skills,
@@ -173,17 +181,32 @@ class Runtime:
                 end_session(self.db, session_id, now)
             self.db.close()
 
-    def purge(self, now: datetime | None = None) -> dict[str, int]:
-        """Delete core rows older than ``retention_days`` (0 = keep everything); returns rows removed."""
+    def purge(self, now: datetime | None = None, *, core: bool = True, skills: bool = True) -> dict[str, int]:
+        """Delete rows older than ``retention_days`` (0 = keep everything); returns rows removed.
+
+        ``core``: presence, stream sessions and viewers (``storage.viewers.purge_older_than``), keyed by
+        table. ``skills``: every running skill that overrides ``Skill.purge_older_than(cutoff)``, keyed by
+        the skill's name; a hook that raises is logged and the others still run.
+        """
         days = self.config.bot.retention_days
         if days <= 0 or self.db is None:
             return {}
-        if self.recorder is not None:
-            self.recorder.flush()
         cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
-        removed = purge_older_than(self.db, cutoff)
-        if self.recorder is not None:
-            self.recorder.clear_cache()
+        removed: dict[str, int] = {}
+        if core:
+            if self.recorder is not None:
+                self.recorder.flush()
+            removed.update(purge_older_than(self.db, cutoff))
+            if self.recorder is not None:
+                self.recorder.clear_cache()
+        if skills:
+            for skill in self.skills:
+                if type(skill).purge_older_than is Skill.purge_older_than:
+                    continue  # no hook: nothing of its own to purge
+                try:
+                    removed[skill.name] = int(skill.purge_older_than(cutoff))
+                except Exception:  # noqa: BLE001 - one skill's purge must not stop the others
+                    log.exception("retention: skill %s purge failed", skill.name)
         for key, value in removed.items():
             self.purged[key] = self.purged.get(key, 0) + value
         if any(removed.values()):
@@ -222,8 +245,9 @@ class Runtime:
                     break
                 await asyncio.sleep(0)
 
-    async def replay(self, adapter: Adapter) -> float:
-        """Attach, connect and run ``adapter`` once to the end, then drain the router and flush its outbox.
+    async def replay(self, adapter: Adapter, *, drain_timeout_s: float | None = DRAIN_TIMEOUT_S) -> float:
+        """Attach, connect and run ``adapter`` once to the end, then drain the router, the skills
+        (``drain_skills``, each given ``drain_timeout_s``; ``None`` = no limit) and flush its outbox.
 
         Returns the wall-clock seconds spent (for messages/s). Raises ``ConnectionError`` from connect.
         """
@@ -235,10 +259,38 @@ class Runtime:
         await self.pump(adapter)
         assert self.router is not None
         await self.router.drain()
+        await self.drain_skills(drain_timeout_s)
         await outbox.flush()
         if self.recorder is not None:
             self.recorder.flush()
         return time.perf_counter() - started
+
+    async def drain_skills(self, timeout_s: float | None = DRAIN_TIMEOUT_S) -> list[str]:
+        """Wait for background work of every running skill that has a ``drain(timeout=...)`` method
+        (for example story paragraphs still being generated when a fast replay ends), all at once.
+
+        A skill whose ``drain`` returns ``False`` (timed out) or raises is logged; the others are still
+        waited for. Returns the names of those skills (also added to ``undrained``).
+        """
+        skills = [s for s in self.skills if callable(getattr(s, "drain", None))]
+        if not skills:
+            return []
+        results = await asyncio.gather(
+            *(s.drain(timeout=timeout_s) for s in skills), return_exceptions=True  # type: ignore[attr-defined]
+        )
+        late: list[str] = []
+        for skill, result in zip(skills, results, strict=True):
+            if isinstance(result, BaseException):
+                log.error("skill %s: drain failed: %s: %s", skill.name, type(result).__name__, result)
+                late.append(skill.name)
+            elif result is False:
+                log.warning(
+                    "skill %s still busy after %g s at the end of the replay; its late messages are lost",
+                    skill.name, timeout_s or 0.0,
+                )
+                late.append(skill.name)
+        self.undrained.extend(late)
+        return late
 
     async def serve(self, adapter: Adapter, *, max_attempts: int | None = None, backoff: Any = None) -> None:
         """Run a live adapter until it is closed, reconnecting with backoff (``bot.backoff``).
@@ -258,6 +310,32 @@ class Runtime:
         await reconnecting(
             session, name=f"{adapter.platform} adapter", max_attempts=max_attempts, backoff=backoff
         )
+
+    async def serve_all(self, adapters: list[Adapter], **serve_kwargs: Any) -> dict[str, BaseException]:
+        """``serve`` every adapter at once until each has ended; one adapter giving up (``GiveUp``, too many
+        failed reconnects, a bug) is logged and never stops the other adapters or the skills.
+
+        Returns ``{platform: error}`` for the adapters that failed (empty when all ended normally).
+        Cancelling this cancels every adapter (shutdown).
+        """
+
+        async def one(adapter: Adapter) -> None:
+            try:
+                await self.serve(adapter, **serve_kwargs)
+            except Exception as exc:
+                log.error(
+                    "%s adapter stopped: %s: %s; the other adapters and the skills carry on",
+                    adapter.platform, type(exc).__name__, exc,
+                    exc_info=log.isEnabledFor(logging.DEBUG),
+                )
+                raise
+
+        results = await asyncio.gather(*(one(a) for a in adapters), return_exceptions=True)
+        failed: dict[str, BaseException] = {}
+        for adapter, result in zip(adapters, results, strict=True):
+            if isinstance(result, BaseException):
+                failed[adapter.platform] = result
+        return failed
 
     # ---- events -----------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -107,6 +108,14 @@ class Skill:
     async def user_data_summary(self, viewer: Viewer) -> str | None:
         """One short line for ``!mydata`` (``None`` when nothing is stored)."""
         return None
+
+    def purge_older_than(self, cutoff: datetime) -> int:
+        """Retention (``[bot] retention_days``): delete this skill's own rows recorded before ``cutoff``
+        (timezone-aware UTC); returns the number removed. The runtime calls it for every running skill at
+        start-up and every 24 h, after purging the core tables (rows that cascade from a purged viewer
+        are already gone). Synchronous and quick: one ``DELETE`` through ``storage/<skill>.py``. The
+        default keeps everything (a skill without dated rows of its own need not override it)."""
+        return 0
 
     async def report(self, report_dir: Path) -> dict[str, Any]:
         """End of a replay: write files into ``report_dir`` (plots), return a JSON-able summary section."""

@@ -101,3 +101,42 @@ def test_replay_into_a_newer_database_is_a_clear_error(tmp_path: Path) -> None:
                                  "--no-progress", "--report", str(tmp_path / "r")])
     assert result.exit_code == 2
     assert "schema version 99" in result.stderr and "upgrade Chatcast" in result.stderr
+
+
+def test_run_one_adapter_giving_up_does_not_stop_the_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from bot.adapters.base import CONSOLE_LIMITS, Adapter
+    from bot.backoff import GiveUp
+    from bot.events import ChatMessage, Viewer
+
+    class Fake(Adapter):
+        limits = CONSOLE_LIMITS
+
+        def __init__(self, platform: str, fail: bool) -> None:
+            self.platform, self.fail, self.sent = platform, fail, []
+
+        async def connect(self) -> None:
+            if self.fail:
+                raise GiveUp("bad token")
+
+        async def listen(self):  # noqa: ANN202
+            await asyncio.sleep(0.05)  # still chatting after the other adapter gave up
+            yield ChatMessage(self.platform, "chan", "1", Viewer(self.platform, "ann", "Ann"), "!help")
+
+        async def send(self, reply) -> None:  # noqa: ANN001
+            self.sent.append(reply.text)
+
+        async def close(self) -> None:
+            return None
+
+    bad, good = Fake("twitch", fail=True), Fake("discord", fail=False)
+    monkeypatch.setattr("bot.cli._live_adapters", lambda config, secrets, clock: [bad, good])
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[bot]\ndata_dir = "data"\n')
+    result = runner.invoke(app, ["run", "--config", str(cfg), "--no-engine"])
+    assert result.exit_code == 1, result.output
+    assert "error: twitch adapter stopped: GiveUp: bad token" in result.stderr
+    assert [t.split(":")[0] for t in good.sent] == ["Commands"]

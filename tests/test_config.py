@@ -167,3 +167,40 @@ def test_redaction_filter_hides_secrets_in_messages_and_tracebacks(caplog: pytes
     text = caplog.text
     assert "supersecrettoken" not in text
     assert text.count("********") >= 2
+
+
+def test_twitch_and_discord_sections(tmp_path: Path) -> None:
+    config = load_config(
+        write(tmp_path, '[twitch]\nopen_joins = true\n[discord]\nmod_roles = ["Mods"]\nvip_roles = ["VIP"]'),
+        skill_classes=SKILLS,
+    )
+    assert config.twitch.open_joins is True
+    assert (config.discord.mod_roles, config.discord.vip_roles, config.discord.subscriber_roles) == (
+        ["Mods"], ["VIP"], []
+    )
+    defaults = load_config(None, skill_classes=SKILLS)
+    assert defaults.twitch.open_joins is False and defaults.discord.mod_roles == []
+    bad = '[twitch]\nopen_join = true\n[discord]\nmod_roles = ["a", 3]\nroles = []\n'
+    assert problems(tmp_path, bad) == [
+        'config.toml: twitch.open_join: unknown key; did you mean "open_joins"?',
+        "config.toml: discord.mod_roles[1]: expected a string, got 3",
+        'config.toml: discord.roles: unknown key; did you mean "vip_roles"?',
+    ]
+
+
+def test_build_adapters_reads_twitch_and_discord_sections(tmp_path: Path) -> None:
+    from bot.adapters.cli import build_adapters
+
+    config = load_config(
+        write(tmp_path, '[twitch]\nopen_joins = true\n[discord]\nmod_roles = ["Mods"]\n'
+                        'subscriber_roles = ["Subs"]\n'),
+        skill_classes={},
+    )
+    secrets = load_secrets(None, env={
+        "CHATCAST_DISCORD_TOKEN": "d.t.x", "CHATCAST_TWITCH_TOKEN": "t",
+        "CHATCAST_TWITCH_CLIENT_ID": "c", "CHATCAST_TWITCH_CLIENT_SECRET": "s",
+    })
+    twitch, discord = build_adapters(config, secrets)
+    assert twitch._open_joins is True
+    assert discord.settings_for("123").mod_roles == ("Mods",)
+    assert discord.settings_for("123").subscriber_roles == ("Subs",)

@@ -292,3 +292,27 @@ async def test_item_texts_are_embedded_through_the_engine(tmp_path: Path) -> Non
         assert [cm.rows[r.item].title for r, _ in picks] == ["Minecraft hardcore"]  # the only unseen item
     finally:
         await engine.stop()
+
+
+async def test_retention_purges_old_signals_at_start(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    now = datetime.now(UTC)
+    cfg = tmp_path / "chatcast.toml"
+    cfg.write_text(CONFIG.replace('data_dir = "data"', 'data_dir = "data"\nretention_days = 30'))
+    classes = {"recommend": RecommendSkill}
+    config = load_config(cfg, skill_classes=classes)
+    db = Database(tmp_path / "data" / "chatcast.db")
+    migrate_core(db)
+    store.migrate(db)
+    ann, bob = Viewer("replay", "ann", "Ann"), Viewer("replay", "bob", "Bob")
+    store.add_signal(db, ann, "replay", "chan", "speedrun", "like", now - timedelta(days=40))
+    store.add_signal(db, bob, "replay", "chan", "cozy", "watched", now - timedelta(days=2))
+    db.close()
+    runtime = Runtime(config, use_engine=False, skill_classes=classes, daily_purge=False)
+    await runtime.start()
+    try:
+        assert runtime.purged["recommend"] == 1
+        assert [s[0] for s in store.signals(runtime.db, "replay", "chan")] == ["bob"]  # type: ignore[arg-type]
+    finally:
+        await runtime.stop()

@@ -159,3 +159,52 @@ async def test_whole_replay_summary_transcript_and_presence(tmp_path: Path) -> N
     closed = db.raw.execute("SELECT COUNT(*) FROM stream_sessions WHERE ended_at IS NOT NULL").fetchone()[0]
     assert closed == 1
     assert db.integrity_ok()
+
+
+class LateSkill(Skill):
+    """Answers from a background task after a delay (like story paragraphs) and offers ``drain``."""
+
+    name = "late"
+    delay_s = 0.05
+
+    def __init__(self, ctx) -> None:  # noqa: ANN001
+        super().__init__(ctx)
+        self.tasks: set = set()
+
+    async def on_message(self, message: ChatMessage) -> None:
+        import asyncio
+
+        async def later() -> None:
+            await asyncio.sleep(self.delay_s)
+            await self.ctx.post(message.platform, message.channel, "late: " + message.text)
+
+        self.tasks.add(asyncio.get_running_loop().create_task(later()))
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        import asyncio
+
+        pending = [t for t in self.tasks if not t.done()]
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=timeout)
+            return not still
+        return True
+
+
+async def test_replay_end_waits_for_skills_background_posts(tmp_path: Path) -> None:
+    config = load_config(None, skill_classes={"late": LateSkill})
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-10-10 12:58:39 UTC] alice: once upon a time\n", encoding="utf-8")
+    summary, _ = await run_replay(config, log, report_dir=tmp_path / "r", db_path=tmp_path / "c.db",
+                                  use_engine=False, skill_classes={"late": LateSkill})
+    assert summary["replies_sent"] == 1 and summary["undrained_skills"] == []
+    assert "late: once upon a time" in (tmp_path / "r" / "transcript.txt").read_text()
+
+
+async def test_replay_drain_timeout_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(LateSkill, "delay_s", 30.0)
+    config = load_config(None, skill_classes={"late": LateSkill})
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-10-10 12:58:39 UTC] alice: hi\n", encoding="utf-8")
+    summary, _ = await run_replay(config, log, report_dir=tmp_path / "r", db_path=tmp_path / "c.db",
+                                  use_engine=False, skill_classes={"late": LateSkill}, drain_timeout_s=0.01)
+    assert summary["replies_sent"] == 0 and summary["undrained_skills"] == ["late"]

@@ -93,3 +93,82 @@ async def test_retention_purge_runs_at_start(tmp_path: Path) -> None:
         assert runtime.db is not None and count_rows(runtime.db, "viewers") == 1
     finally:
         await runtime.stop()
+
+
+class GivingUpAdapter(FlakyAdapter):
+    """Bad credentials: ``connect`` raises ``GiveUp`` at once (no reconnect)."""
+
+    platform = "twitch"
+
+    async def connect(self) -> None:
+        from bot.backoff import GiveUp
+
+        self.connects += 1
+        raise GiveUp("bad token")
+
+
+class SlowAdapter(FlakyAdapter):
+    """Starts chatting only after the other adapter has given up."""
+
+    async def listen(self) -> AsyncIterator[Event]:
+        import asyncio
+
+        await asyncio.sleep(0.05)
+        async for event in super().listen():
+            yield event
+
+
+async def test_serve_all_isolates_an_adapter_that_gives_up(tmp_path: Path) -> None:
+    runtime = Runtime(config(tmp_path), clock=ManualClock(T0), use_engine=False, skill_classes={},
+                      daily_purge=False)
+    await runtime.start()
+    bad, good = GivingUpAdapter(failures=0), SlowAdapter(failures=0)
+    try:
+        failed = await runtime.serve_all([bad, good], backoff=Backoff(base_s=0.001, cap_s=0.001))
+        await runtime.router.drain()  # type: ignore[union-attr]
+        await runtime.outboxes["console"].flush()
+    finally:
+        await runtime.stop()
+    assert list(failed) == ["twitch"] and str(failed["twitch"]) == "bad token" and bad.connects == 1
+    assert [r.text.split(":")[0] for r in good.sent] == ["Commands"]  # the other adapter carried on
+
+
+def skill_config(tmp_path: Path, classes: dict, retention: int = 30):
+    return validate_config(
+        {"bot": {"data_dir": str(tmp_path / "data"), "retention_days": retention}},
+        label="config.toml", path=None, skill_classes=classes,
+    )
+
+
+async def test_purge_calls_every_running_skills_hook(tmp_path: Path) -> None:
+    from skills.base import Skill
+
+    cutoffs: list[datetime] = []
+
+    class Keeper(Skill):
+        name = "keeper"
+
+        def purge_older_than(self, cutoff: datetime) -> int:
+            cutoffs.append(cutoff)
+            return 3
+
+    class Broken(Skill):
+        name = "broken"
+
+        def purge_older_than(self, cutoff: datetime) -> int:
+            raise RuntimeError("disk on fire")
+
+    class Plain(Skill):  # no hook: not in the counts
+        name = "plain"
+
+    classes = {"broken": Broken, "keeper": Keeper, "plain": Plain}
+    runtime = Runtime(skill_config(tmp_path, classes), use_engine=False, skill_classes=classes,
+                      daily_purge=False)
+    await runtime.start()  # start-up purge runs after the skills started
+    try:
+        assert runtime.purged == {"presence": 0, "stream_sessions": 0, "viewers": 0, "keeper": 3}
+        removed = runtime.purge(T0)
+        assert removed == {"presence": 0, "stream_sessions": 0, "viewers": 0, "keeper": 3}
+        assert cutoffs[-1] == T0 - timedelta(days=30) and runtime.purged["keeper"] == 6
+    finally:
+        await runtime.stop()

@@ -127,6 +127,11 @@ class RecommendSkill(Skill):
             task.cancel()
         await asyncio.gather(*self._training.values(), return_exceptions=True)
 
+    def purge_older_than(self, cutoff: datetime) -> int:
+        """Retention: drop ``!like`` / ``!watched`` signals recorded before ``cutoff`` (the watch history
+        itself is purged by the core)."""
+        return store.purge_signals_older_than(self.ctx.storage, cutoff)
+
     # ---- events ---------------------------------------------------------------------------------
 
     async def on_stream_status(self, status: StreamStatus) -> None:

@@ -368,7 +368,12 @@ class Runtime:
         state = self.channel_info(status.platform, status.channel)
         key = (status.platform, status.channel.lower())
         was_live = state.live
-        state.live, state.title, state.category = status.online, status.title, status.category
+        state.live = status.online
+        # None means "not said in this event", not "cleared": keep what an earlier event told us.
+        if status.title is not None:
+            state.title = status.title
+        if status.category is not None:
+            state.category = status.category
         assert self.db is not None and self.recorder is not None
         if status.online and not was_live:
             state.online_since = status.timestamp

@@ -172,3 +172,15 @@ async def test_purge_calls_every_running_skills_hook(tmp_path: Path) -> None:
         assert cutoffs[-1] == T0 - timedelta(days=30) and runtime.purged["keeper"] == 6
     finally:
         await runtime.stop()
+
+
+async def test_stream_status_without_category_keeps_the_known_one(tmp_path: Path) -> None:
+    """Regression: an online event without a category (the replay's first event) erased ``{game}``."""
+    runtime = Runtime(config(tmp_path), clock=ManualClock(T0), use_engine=False, skill_classes={},
+                      daily_purge=False)
+    await runtime.start()
+    runtime._stream_status(StreamStatus("console", "chan", True, T0, title="Speedrun", category="Celeste"))
+    runtime._stream_status(StreamStatus("console", "chan", True, T0 + timedelta(minutes=1)))
+    info = runtime.channel_info("console", "chan")
+    assert (info.category, info.title) == ("Celeste", "Speedrun")
+    await runtime.stop()

@@ -24,7 +24,10 @@ SKILL_PATHS: dict[str, str] = {
 
 
 def registry() -> dict[str, type[Skill]]:
-    """Import every known skill class; a skill whose module is missing or fails to import is logged and left out."""
+    """Import every known skill class.
+
+    A skill whose module is missing or fails to import is logged and left out.
+    """
     found: dict[str, type[Skill]] = {}
     for name, path in SKILL_PATHS.items():
         module_name, _, cls_name = path.partition(":")

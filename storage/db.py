@@ -27,7 +27,8 @@ class Database:
     """One SQLite database file (``":memory:"`` for tests).
 
     ``raw`` is the ``sqlite_utils.Database``: only modules under ``storage/`` use it. Writes from several
-    calls can be grouped with ``with db.transaction(): ...`` (one COMMIT, so a crash loses at most that batch).
+    calls can be grouped with ``with db.transaction(): ...`` (one COMMIT, so a crash loses at most that
+    batch).
     """
 
     def __init__(self, path: str | Path = ":memory:") -> None:
@@ -48,7 +49,9 @@ class Database:
 
     def version(self, component: str) -> int:
         """Migrations applied for ``component`` (0 when none)."""
-        row = self.raw.execute("SELECT version FROM schema_version WHERE component = ?", [component]).fetchone()
+        row = self.raw.execute(
+            "SELECT version FROM schema_version WHERE component = ?", [component]
+        ).fetchone()
         return int(row[0]) if row else 0
 
     def migrate(self, component: str, migrations: Sequence[Migration]) -> int:
@@ -59,8 +62,9 @@ class Database:
         current = self.version(component)
         if current > len(migrations):
             raise SchemaTooNew(
-                f"{self.path}: component {component!r} is at schema version {current}, but this Chatcast only "
-                f"knows versions up to {len(migrations)}; upgrade Chatcast or use another data dir"
+                f"{self.path}: component {component!r} is at schema version {current}, but this "
+                f"Chatcast only knows versions up to {len(migrations)}; "
+                "upgrade Chatcast or use another data dir"
             )
         applied = 0
         for number, migration in enumerate(migrations[current:], start=current + 1):

@@ -232,7 +232,11 @@ def replay(
     channel: str | None = typer.Option(
         None, "--channel", help="Channel replayed into (default: the log's '# channel: NAME', else 'replay')."
     ),
-    db: Path | None = typer.Option(None, "--db", help="Database file (default: <data_dir>/chatcast.db)."),
+    db: Path | None = typer.Option(
+        None, "--db",
+        help="Database to replay into (default: a fresh chatcast.db in the report folder; give the live "
+        "<data_dir>/chatcast.db to import watch history).",
+    ),
     no_engine: bool = typer.Option(False, "--no-engine", help="Do not load models."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     drain_timeout: float = typer.Option(
@@ -322,6 +326,7 @@ def _print_summary(summary: dict[str, Any], folder: Path | None) -> None:
         "replies_dropped",
         "skill_errors",
         "skill_timeouts",
+        "storage_errors",
         "presence_rows",
         "viewers_without_presence",
         "messages_per_s",
@@ -344,8 +349,15 @@ def _print_summary(summary: dict[str, Any], folder: Path | None) -> None:
             f"skill {name} was still busy when the replay ended (see --drain-timeout)",
             style="yellow", markup=False,
         )
+    if summary.get("storage_errors"):
+        err.print(
+            f"{summary.get('storage_errors')} presence flush(es) failed: see the log above",
+            style="yellow", markup=False,
+        )
     if folder is not None:
         out.print(f"report: {folder}", markup=False)
+    if summary.get("db"):
+        out.print(f"database: {summary['db']}", markup=False)
 
 
 @app.command()

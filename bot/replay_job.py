@@ -17,7 +17,7 @@ from bot.adapters.replay import ReplayAdapter
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.report import build_summary, default_report_dir, write_report
-from bot.runtime import DRAIN_TIMEOUT_S, Runtime
+from bot.runtime import DB_NAME, DRAIN_TIMEOUT_S, Runtime
 from skills.base import Skill
 from storage.watch import presence_rows
 
@@ -42,7 +42,11 @@ async def run_replay(
     """Replay ``source`` (path, ``"-"`` for stdin, or a text stream) through the whole bot.
 
     ``report_dir``: where to write the report (``None``: a new folder under ``<data_dir>/reports``;
-    ``Path("")`` is not allowed). ``on_adapter`` receives the adapter before the replay starts (progress
+    ``Path("")`` is not allowed). ``db_path``: the database replayed into (``None``: a fresh
+    ``chatcast.db`` inside the report folder, so replays never share state with the live database or with
+    each other; give the live ``<data_dir>/chatcast.db`` to import watch history). The retention purge of a
+    replay runs once after the log ends, relative to the log's last timestamp, never the wall clock.
+    ``on_adapter`` receives the adapter before the replay starts (progress
     bars read ``bytes_read`` / ``bytes_total`` from it). ``drain_timeout_s``: how long each skill with a
     ``drain`` method may finish background work (story paragraphs) after the log ends (``None``: no
     limit); skills that timed out are listed in the summary's ``undrained_skills``.
@@ -50,6 +54,12 @@ async def run_replay(
     Raises ``ConnectionError`` when the log file does not exist, ``storage.db.SchemaTooNew`` for a newer DB.
     """
     clock = ManualClock()
+    folder = report_dir if report_dir is not None else default_report_dir(config.data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    if db_path is None:
+        db_path = folder / DB_NAME
+        if db_path.exists():  # a report folder given twice: start fresh, never on top of an old replay
+            db_path.unlink()
     adapter = ReplayAdapter(source, clock=clock, channel=channel, speed=speed)
     if on_adapter is not None:
         on_adapter(adapter)
@@ -63,6 +73,7 @@ async def run_replay(
         skill_classes=skill_classes,
         daily_purge=False,
         max_in_flight=REPLAY_MAX_IN_FLIGHT,
+        purge_on_start=False,  # the clock is not at the log's time yet: purge after the log, by log time
     )
     await runtime.start()
     try:
@@ -80,6 +91,7 @@ async def run_replay(
             for row in presence_rows(runtime.db, adapter.platform, ch)
         }
         chatters = {user for _, user in adapter.viewers}
+        purged = runtime.purge(adapter.last_time) if adapter.last_time is not None else {}
         summary = build_summary(
             adapter,
             runtime.stats(),
@@ -87,8 +99,8 @@ async def run_replay(
             presence_rows=len(stored),
             viewers_without_presence=len(chatters - stored),
         )
-        folder = report_dir if report_dir is not None else default_report_dir(runtime.data_dir)
-        folder.mkdir(parents=True, exist_ok=True)
+        summary["db"] = str(db_path)
+        summary["purged"] = purged
         if runtime.engine is not None:
             try:
                 summary["engine"] = runtime.engine.stats()

@@ -9,6 +9,9 @@
   ``replies_dropped``: duplicates, backlog overflow and unsent at the end;
 - ``messages_per_s``: ``messages`` / wall seconds from the first line read to the last reply flushed;
 - ``presence_rows`` and ``viewers_without_presence`` (should be 0): a check of the watch history;
+  ``storage_errors`` (should be 0): presence flushes that failed (their rows were dropped);
+- ``db``: the database replayed into (default: ``chatcast.db`` in the report folder); ``purged``: rows
+  removed by the retention purge, run after the log relative to the log's last timestamp;
 - ``log_start`` / ``log_end``: the log's first and last timestamps; ``wall_s``;
 - ``engine``: the inference engine's ``stats()`` when it ran; ``skills``: each skill's ``report()``
   section; ``disabled_skills``: skills that failed to start, with the reason.
@@ -69,6 +72,7 @@ def build_summary(
         "replies_dropped": int(stats.get("replies_dropped", 0)),
         "skill_errors": int(stats.get("skill_errors", 0)),
         "skill_timeouts": int(stats.get("skill_timeouts", 0)),
+        "storage_errors": int(stats.get("storage_errors", 0)),
         "messages_per_s": round(messages / wall_s, 1) if wall_s > 0 else 0.0,
         "wall_s": round(wall_s, 3),
         "log_start": adapter.first_time.isoformat() if adapter.first_time else None,
@@ -111,14 +115,21 @@ def write_report(
 
 
 def default_report_dir(data_dir: Path, now: datetime | None = None) -> Path:
-    """A new folder ``<data_dir>/reports/replay-YYYYMMDD-HHMMSS`` (suffixed ``-2``, ``-3`` if taken)."""
+    """A new folder ``<data_dir>/reports/replay-YYYYMMDD-HHMMSS`` (suffixed ``-2``, ``-3`` if taken).
+
+    The folder is created here (atomically), so two replays started in the same second never share one.
+    """
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     base = data_dir / "reports" / f"replay-{stamp}"
+    base.parent.mkdir(parents=True, exist_ok=True)
     candidate, n = base, 1
-    while candidate.exists():
-        n += 1
-        candidate = base.with_name(f"{base.name}-{n}")
-    return candidate
+    while True:
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            n += 1
+            candidate = base.with_name(f"{base.name}-{n}")
 
 
 def _stamp(when: datetime) -> str:

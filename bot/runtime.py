@@ -26,7 +26,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,7 @@ class Runtime:
         skill_classes: dict[str, type[Skill]] | None = None,
         daily_purge: bool = True,
         max_in_flight: int = 10_000,
+        purge_on_start: bool = True,
     ) -> None:
         self.config = config
         self.max_in_flight = max_in_flight
@@ -101,6 +102,8 @@ class Runtime:
         self.use_engine = use_engine
         self._skill_classes = skill_classes
         self.daily_purge = daily_purge
+        self.purge_on_start = purge_on_start
+        self.storage_errors = 0  # presence flushes that failed (their batch was dropped)
         self.db: Database | None = None
         self.engine: Any = None
         self.recorder: PresenceRecorder | None = None
@@ -131,13 +134,15 @@ class Runtime:
             Path(self.db_path).parent.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.db_path)
         migrate_core(self.db)
-        self.recorder = PresenceRecorder(self.db)
-        now = datetime.now(UTC)
-        self.purge(now, skills=False)  # before the skills start: they may cache viewers
+        self.recorder = _CountingRecorder(self.db, self)
+        now = self.clock.now()
+        if self.purge_on_start:
+            self.purge(now, skills=False)  # before the skills start: they may cache viewers
         if self.use_engine:
             self.engine = await self._start_engine()
         await self._start_skills()
-        self.purge(now, core=False)  # the skills' tables exist now
+        if self.purge_on_start:
+            self.purge(now, core=False)  # the skills' tables exist now
         bot = self.config.bot
         self.router = Router(
             self.skills,
@@ -182,7 +187,9 @@ class Runtime:
             self.db.close()
 
     def purge(self, now: datetime | None = None, *, core: bool = True, skills: bool = True) -> dict[str, int]:
-        """Delete rows older than ``retention_days`` (0 = keep everything); returns rows removed.
+        """Delete rows older than ``retention_days`` before ``now`` (default: the runtime's clock, so a
+        replay purges relative to the log's time, never the wall clock; 0 days = keep everything);
+        returns rows removed.
 
         ``core``: presence, stream sessions and viewers (``storage.viewers.purge_older_than``), keyed by
         table. ``skills``: every running skill that overrides ``Skill.purge_older_than(cutoff)``, keyed by
@@ -191,7 +198,7 @@ class Runtime:
         days = self.config.bot.retention_days
         if days <= 0 or self.db is None:
             return {}
-        cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+        cutoff = (now or self.clock.now()) - timedelta(days=days)
         removed: dict[str, int] = {}
         if core:
             if self.recorder is not None:
@@ -441,6 +448,7 @@ class Runtime:
             )
         out["replies_sent"] = sent
         out["replies_dropped"] = dropped
+        out["storage_errors"] = self.storage_errors
         out["outbox"] = {p: dict(o.stats) for p, o in self.outboxes.items()}
         return out
 
@@ -560,6 +568,21 @@ class Runtime:
                 self.recorder.flush()
             except Exception:  # noqa: BLE001
                 log.exception("presence flush failed")
+
+
+class _CountingRecorder(PresenceRecorder):
+    """``PresenceRecorder`` that counts failed flushes (a dropped batch) in ``runtime.storage_errors``."""
+
+    def __init__(self, db: Database, runtime: Runtime) -> None:
+        super().__init__(db)
+        self._runtime = runtime
+
+    def flush(self) -> int:
+        pending = bool(self._buffer)
+        written = super().flush()
+        if pending and written == 0:
+            self._runtime.storage_errors += 1
+        return written
 
 
 async def _quietly(awaitable: Any, what: str) -> None:

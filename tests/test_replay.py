@@ -208,3 +208,84 @@ async def test_replay_drain_timeout_is_reported(tmp_path: Path, monkeypatch: pyt
     summary, _ = await run_replay(config, log, report_dir=tmp_path / "r", db_path=tmp_path / "c.db",
                                   use_engine=False, skill_classes={"late": LateSkill}, drain_timeout_s=0.01)
     assert summary["replies_sent"] == 0 and summary["undrained_skills"] == ["late"]
+
+
+# ---- replays are isolated: a fresh database per report folder, purge by log time --------------------
+
+ISOLATION_LOG = "[2024-10-10 12:58:39 UTC] alice: hi\n[2024-10-10 12:58:45 UTC] alice: !mydata\n"
+
+
+def _config_in(tmp_path: Path, extra: str = ""):  # noqa: ANN202
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[bot]\ndata_dir = "data"\n{extra}', encoding="utf-8")
+    return load_config(cfg, skill_classes={"echo": EchoSkill})
+
+
+async def test_replay_twice_gives_the_same_transcript_in_fresh_databases(tmp_path: Path) -> None:
+    config = _config_in(tmp_path)
+    log = tmp_path / "chat.txt"
+    log.write_text(ISOLATION_LOG, encoding="utf-8")
+    runs = []
+    for _ in range(2):
+        summary, folder = await run_replay(config, log, use_engine=False, skill_classes={"echo": EchoSkill})
+        assert folder is not None and summary["db"] == str(folder / "chatcast.db")
+        assert (folder / "chatcast.db").exists()
+        runs.append((folder, (folder / "transcript.txt").read_text()))
+    assert runs[0][0] != runs[1][0] and runs[0][1] == runs[1][1]
+    assert not (tmp_path / "data" / "chatcast.db").exists()  # the live database is never touched
+
+
+async def test_two_replays_at_once_do_not_break_each_other(tmp_path: Path) -> None:
+    import asyncio
+
+    config = _config_in(tmp_path)
+    log = tmp_path / "chat.txt"
+    log.write_text(ISOLATION_LOG, encoding="utf-8")
+    results = await asyncio.gather(
+        *(run_replay(config, log, use_engine=False, skill_classes={"echo": EchoSkill}) for _ in range(2))
+    )
+    (s1, f1), (s2, f2) = results
+    assert f1 != f2
+    assert s1["storage_errors"] == s2["storage_errors"] == 0
+    assert s1["presence_rows"] == s2["presence_rows"] == 1
+
+
+async def test_retention_purge_of_a_replay_follows_the_log_clock(tmp_path: Path) -> None:
+    from storage.db import Database
+    from storage.watch import presence_rows
+
+    config = _config_in(tmp_path, "retention_days = 30\n")
+    db_path = tmp_path / "shared.db"
+    for user in ("ann", "ben"):  # 2024 logs are years older than 30 days by the wall clock
+        log = tmp_path / f"{user}.txt"
+        log.write_text(f"[2024-10-10 12:00:00 UTC] {user}: hi\n", encoding="utf-8")
+        summary, _ = await run_replay(config, log, db_path=db_path, report_dir=tmp_path / user,
+                                      use_engine=False, skill_classes={"echo": EchoSkill})
+        assert not any(summary["purged"].values())
+    db = Database(db_path)
+    assert {r["user_id"] for r in presence_rows(db, "replay", "replay")} == {"ann", "ben"}
+    db.close()
+    # A log longer than the retention: rows older than 30 days before its last line are purged.
+    log = tmp_path / "long.txt"
+    log.write_text("[2024-01-01 12:00:00 UTC] old: hi\n[2024-03-01 12:00:00 UTC] new: hi\n", encoding="utf-8")
+    summary, _ = await run_replay(config, log, report_dir=tmp_path / "long", use_engine=False,
+                                  skill_classes={"echo": EchoSkill})
+    assert summary["purged"].get("presence", 0) >= 1
+
+
+async def test_presence_flush_failures_are_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from storage.watch import PresenceRecorder
+
+    def broken(self, batch) -> None:  # noqa: ANN001
+        raise sqlite3.IntegrityError("FOREIGN KEY constraint failed")
+
+    monkeypatch.setattr(PresenceRecorder, "_write", broken)
+    config = _config_in(tmp_path)
+    log = tmp_path / "chat.txt"
+    log.write_text(ISOLATION_LOG, encoding="utf-8")
+    summary, folder = await run_replay(config, log, report_dir=tmp_path / "r", use_engine=False,
+                                       skill_classes={"echo": EchoSkill})
+    assert summary["storage_errors"] >= 1
+    assert json.loads((folder / "summary.json").read_text())["storage_errors"] >= 1

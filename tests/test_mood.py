@@ -165,12 +165,14 @@ async def test_skill_scores_through_engine_and_reports(tmp_path: Path) -> None:
     for i in range(10):
         await skill.on_message(msg(f"u{i}", "PogChamp let's go", i * 10))
     await skill.on_message(msg("u1", "!mood", 301))  # commands are not scored
+    await skill.drain()
     assert len(engine.classify_calls) == 10
     ctx = Ctx(msg("mod", "!mood", 300), settings)
     await skill.mood(ctx)
     assert ctx.replies[0].startswith("Chat mood: hyped [-----|####")
     for i in range(5):  # a sharp drop
         await skill.on_message(msg(f"v{i}", "PepeHands", 400 + i))
+    await skill.drain()
     assert any(text.startswith("Mood alert: chat turned very negative") for text, _ in posted)
     report_ctx = Ctx(msg("mod", "!mood report", 500), settings)
     await skill.mood_report(report_ctx)
@@ -191,3 +193,44 @@ async def test_empty_channel_mood_command(tmp_path: Path) -> None:
     await skill.mood(ctx)
     assert ctx.replies == ["Chat mood: not enough messages in the last 5 minutes to tell."]
     assert (await skill.report(tmp_path)) == {"messages_scored": 0, "channels": {}}
+
+
+async def test_on_message_does_not_wait_for_the_model_and_drops_over_the_bound(tmp_path: Path) -> None:
+    """Regression: on_message awaited the model call (held the router past its time budget in the demo);
+    now it queues a bounded background task, the score lands at the message's time and !mood sees it."""
+    import asyncio
+
+    settings = MoodSettings(max_pending=2)
+    skill, engine = make_skill(tmp_path, settings, [])
+    await skill.start()
+    engine.heads["sentiment"] = tiny_head()
+    gate = asyncio.Event()
+    real = engine.classify
+
+    async def slow_classify(*args, **kwargs):
+        await gate.wait()
+        return await real(*args, **kwargs)
+
+    engine.classify = slow_classify
+    for i in range(3):  # returns at once although the model has not answered
+        await asyncio.wait_for(skill.on_message(msg(f"u{i}", "PogChamp", i)), timeout=1)
+    assert skill.scored == 0 and skill.dropped == 1  # the third is over max_pending=2
+    gate.set()
+    assert await skill.drain(timeout=5)
+    assert skill.scored == 2
+    ctx = Ctx(msg("mod", "!mood", 30), settings)
+    await skill.mood(ctx)
+    assert "(5 min, 2 msgs" in ctx.replies[0]
+
+
+def test_timeline_of_one_minute_does_not_crash(tmp_path: Path) -> None:
+    """Regression: a log spanning one minute crashed the plot (np.convolve 'same' gave 3 values for 1 row)."""
+    from skills.mood.timeline import plot_timeline, smoothed_scores
+    from storage.mood import MinuteRow
+
+    row = MinuteRow(
+        minute="2024-10-10T18:00:00+00:00", messages=2, weight=2.0, negative=0.2, neutral=0.6, positive=1.2
+    )
+    assert smoothed_scores([row]).shape == (1,)
+    assert smoothed_scores([row, row]).shape == (2,)
+    assert plot_timeline([row], tmp_path / "m.png", "t").exists()

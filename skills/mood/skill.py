@@ -8,6 +8,7 @@ Per-minute sums are stored (``storage.mood``): nothing about individual viewers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +28,9 @@ from storage import mood as store
 
 log = logging.getLogger(__name__)
 
+COMMAND_WAIT_S = 5.0  # !mood waits at most this long for queued scoring (the command budget is 10 s)
+REPORT_WAIT_S = 60.0  # the end-of-replay report waits for the scoring still queued
+
 
 class MoodSettings(SkillSettings):
     """``[skills.mood]`` (see docs/mood.md)."""
@@ -38,6 +42,7 @@ class MoodSettings(SkillSettings):
     alert_drop: float = Field(0.4, gt=0, le=2)
     alert_min_messages: int = Field(10, ge=1)
     alert_cooldown_s: float = Field(300.0, ge=0)
+    max_pending: int = Field(256, ge=1, le=100_000)
 
 
 @dataclass
@@ -66,6 +71,8 @@ class MoodSkill(Skill):
         self.spam = SpamDeweighter()
         self.started_at = datetime.now(UTC)
         self.scored = 0
+        self.dropped = 0  # messages not scored: too many pending, or the engine shed/failed the request
+        self._pending: set[asyncio.Task] = set()
         self.first_minute: dict[tuple[str, str], str] = {}  # first minute this run scored, per channel
 
     async def start(self) -> None:
@@ -76,6 +83,9 @@ class MoodSkill(Skill):
             engine.register_classifier("sentiment", load_head)
 
     async def stop(self) -> None:
+        for task in list(self._pending):
+            task.cancel()
+        await asyncio.gather(*list(self._pending), return_exceptions=True)
         for key in list(self.channels):
             self._flush(key)
 
@@ -85,22 +95,49 @@ class MoodSkill(Skill):
     # ---- scoring ----------------------------------------------------------------------------------
 
     async def on_message(self, message: ChatMessage) -> None:
+        """Queue the message for scoring and return at once: the model call runs as a background task (at
+        most ``max_pending`` at a time; more are dropped and counted) so the router is never held by it."""
         text = message.text.strip()
         if not text or text.startswith("!") or self.ctx.engine is None:
             return
+        settings: MoodSettings = self.ctx.settings_for(message.platform, message.channel)
+        if len(self._pending) >= settings.max_pending:
+            self.dropped += 1
+            return
+        task = asyncio.create_task(self._score(message, text, settings), name="mood-score")
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _score(self, message: ChatMessage, text: str, settings: MoodSettings) -> None:
         from bot.inference.api import RequestPriority
 
         try:
             probs = await self.ctx.engine.classify("sentiment", [text], priority=RequestPriority.BACKGROUND)
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:  # noqa: BLE001 - shed under load or no model: skip this message
+            self.dropped += 1
             log.debug("mood: message not scored: %s", exc)
             return
-        settings: MoodSettings = self.ctx.settings_for(message.platform, message.channel)
-        t = message.timestamp.timestamp()
+        t = message.timestamp.timestamp()  # recorded at the message's time, however late the score came
         weight = self.spam.weight(message.author.user_id, text, t) if settings.deweight_spam else 1.0
         self.add_scored(message.platform, message.channel, message.timestamp, np.asarray(probs)[0], weight)
         self.scored += 1
-        await self._maybe_alert(message.platform, message.channel, t, settings)
+        try:
+            await self._maybe_alert(message.platform, message.channel, t, settings)
+        except Exception:  # noqa: BLE001 - a failed alert post must not lose the score
+            log.exception("mood: alert failed")
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Wait for the scoring queued so far (at most ``timeout`` s); ``True`` when nothing is pending."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while self._pending:
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                return False
+            await asyncio.wait(set(self._pending), timeout=left)
+        return True
 
     def add_scored(self, platform: str, channel: str, ts: datetime, probs: np.ndarray, weight: float) -> None:
         """Record one scored message (``probs`` ``(3,)``) at ``ts`` with ``weight``."""
@@ -167,6 +204,7 @@ class MoodSkill(Skill):
 
     @command("mood", help="How chat feels right now.", cooldown_channel=10)
     async def mood(self, ctx: CommandContext) -> None:
+        await self.drain(timeout=COMMAND_WAIT_S)  # let the messages already queued count (bounded wait)
         windows = self.current(ctx.message.platform, ctx.channel, ctx.message.timestamp)
         five = windows[WINDOWS_S[1]]
         if five.n == 0:
@@ -181,6 +219,7 @@ class MoodSkill(Skill):
     @command("mood report", permission=Role.MODERATOR, help="The stream's mood timeline (and a plot).")
     async def mood_report(self, ctx: CommandContext) -> None:
         platform, channel = ctx.message.platform, ctx.channel
+        await self.drain(timeout=COMMAND_WAIT_S)
         rows = self.session_rows(platform, channel)
         if not rows:
             await ctx.reply("No mood data for this stream yet.")
@@ -193,7 +232,10 @@ class MoodSkill(Skill):
             )
 
     async def report(self, report_dir: Path) -> dict[str, Any]:
+        await self.drain(timeout=REPORT_WAIT_S)
         out: dict[str, Any] = {"messages_scored": self.scored, "channels": {}}
+        if self.dropped:
+            out["messages_not_scored"] = self.dropped
         for key in list(self.channels):
             self._flush(key)
         for (platform, channel), since in sorted(self.first_minute.items()):

@@ -19,8 +19,11 @@ def smoothed_scores(rows: Sequence[MinuteRow], span: int = 3) -> np.ndarray:
     w = np.array([r.weight for r in rows])
     s = np.array([r.positive - r.negative for r in rows])  # weighted sums
     kernel = np.ones(span)
-    num = np.convolve(s, kernel, mode="same")
-    den = np.convolve(w, kernel, mode="same")
+    # "full" then the centred slice: numpy's mode="same" returns max(len, span) values, so a log of
+    # fewer minutes than ``span`` would get a longer array than it has rows
+    off = (span - 1) // 2
+    num = np.convolve(s, kernel, mode="full")[off : off + len(rows)]
+    den = np.convolve(w, kernel, mode="full")[off : off + len(rows)]
     return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 

@@ -289,3 +289,30 @@ async def test_presence_flush_failures_are_counted(tmp_path: Path, monkeypatch: 
                                        skill_classes={"echo": EchoSkill})
     assert summary["storage_errors"] >= 1
     assert json.loads((folder / "summary.json").read_text())["storage_errors"] >= 1
+
+
+class WhatGameSkill(Skill):
+    name = "echo"
+
+    @command("game")
+    async def game(self, ctx: CommandContext) -> None:
+        info = self.ctx.channel_info(ctx.message.platform, ctx.channel)
+        await ctx.reply(f"playing {info.category} / {info.title}")
+
+
+async def test_category_and_title_headers_emit_stream_status(tmp_path: Path) -> None:
+    text = ("# channel: cozy\n# category: Stardew Valley\n# title: Farm day\n"
+            "[2024-10-10 18:00:00 UTC] ann: !game\n# category: Celeste\n"
+            "[2024-10-10 18:00:05 UTC] ann: !game\n")
+    events = [e async for e in ReplayAdapter(io.StringIO(text), clock=ManualClock()).listen()]
+    statuses = [e for e in events if isinstance(e, StreamStatus)]
+    first = statuses[0]
+    assert (first.online, first.category, first.title) == (True, "Stardew Valley", "Farm day")
+    assert (statuses[1].online, statuses[1].category, statuses[1].title) == (True, "Celeste", None)
+    config = load_config(None, skill_classes={"echo": WhatGameSkill})
+    log = tmp_path / "chat.txt"
+    log.write_text(text, encoding="utf-8")
+    await run_replay(config, log, report_dir=tmp_path / "r", use_engine=False,
+                     skill_classes={"echo": WhatGameSkill})
+    transcript = (tmp_path / "r" / "transcript.txt").read_text()
+    assert "playing Stardew Valley / Farm day" in transcript and "playing Celeste / Farm day" in transcript

@@ -14,7 +14,8 @@ Two formats, detected per line:
   (names accepted by ``Role.parse``); optional ``channel``, ``id`` and ``user_id``.
 
 Lines starting with ``#`` are comments (``parse_line`` returns ``None``); the replay adapter reads a
-``# channel: NAME`` comment before the first message as the channel name.
+``# channel: NAME`` comment before the first message as the channel name, and ``# category: NAME`` /
+``# title: TEXT`` comments as the stream's category and title.
 
 A line that matches neither raises ``LogLineError`` with a short reason; the caller counts and skips it.
 """

@@ -6,7 +6,9 @@
   follow the log's time. ``speed=1`` also waits in real time between lines, ``speed=2`` twice as fast,
   ``speed=0`` never waits.
 - Events: ``StreamStatus(online=True)`` at the first line and ``online=False`` after the last (the log is
-  one stream), ``Presence(SEEN)`` the first time a chatter speaks, then the ``ChatMessage``.
+  one stream); ``# category: NAME`` (alias ``# game:``) and ``# title: TEXT`` header lines set the
+  stream's category and title (in the first status event; later in the log, a status update),
+  ``Presence(SEEN)`` the first time a chatter speaks, then the ``ChatMessage``.
 - Malformed lines are counted and skipped; the first ``report_first`` are logged with line numbers.
 - ``send`` records every reply with the log time, channel and the message that caused it
   (``transcript``); nothing leaves the machine.
@@ -33,6 +35,7 @@ log = logging.getLogger("chatcast.replay")
 
 DEFAULT_CHANNEL = "replay"
 _CHANNEL_DIRECTIVE = re.compile(r"^#\s*channel:\s*#?(\w+)", re.I)
+_STATUS_DIRECTIVE = re.compile(r"^#\s*(category|game|title):[ \t]*(.*?)\s*$", re.I | re.S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,8 @@ class ReplayAdapter(Adapter):
         self.clock = clock
         self.channel = (channel or DEFAULT_CHANNEL).lower()
         self._channel_fixed = channel is not None
+        self.category: str | None = None  # from '# category: NAME' (fills {game} in FAQ answers)
+        self.title: str | None = None  # from '# title: TEXT'
         self.platform = platform
         self.speed = speed
         self.report_first = report_first
@@ -136,6 +141,19 @@ class ReplayAdapter(Adapter):
                     directive = _CHANNEL_DIRECTIVE.match(raw)
                     if directive and not self._channel_fixed and self.messages == 0:
                         self.channel = directive.group(1).lower()
+                    status = _STATUS_DIRECTIVE.match(raw)
+                    if status and status.group(2):
+                        key, value = status.group(1).lower(), status.group(2)
+                        if key == "title":
+                            self.title = value
+                        else:
+                            self.category = value
+                        for seen in sorted(seen_channels):  # already live: a status update
+                            yield StreamStatus(
+                                self.platform, seen, True, self.clock.now(),
+                                title=value if key == "title" else None,
+                                category=None if key == "title" else value,
+                            )
                     continue  # comments are not log lines either
                 self.lines_read += 1
                 try:
@@ -160,7 +178,9 @@ class ReplayAdapter(Adapter):
                 self.last_time = last
                 if channel not in seen_channels:
                     seen_channels.add(channel)
-                    yield StreamStatus(self.platform, channel, True, now)
+                    yield StreamStatus(
+                        self.platform, channel, True, now, title=self.title, category=self.category
+                    )
                 viewer = self._viewer(parsed, channel)
                 key = (channel, viewer.user_id)
                 if key not in self.viewers:

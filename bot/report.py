@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,10 +93,36 @@ def format_transcript(entries: Iterable[TranscriptEntry], bot_name: str = "chatc
     out = []
     for e in entries:
         who = f"{bot_name} (whisper to {e.whisper_to})" if e.whisper_to else bot_name
-        out.append(f"[{_stamp(e.time)}] #{e.channel} {who}: {e.text}")
+        out.append(f"[{_stamp(e.time)}] #{e.channel} {who}: {escape_controls(e.text)}")
         if e.cause_time is not None:
-            out.append(f"    in reply to [{_stamp(e.cause_time)}] {e.cause_user}: {e.cause_text}")
+            out.append(
+                f"    in reply to [{_stamp(e.cause_time)}] {escape_controls(e.cause_user)}: "
+                f"{escape_controls(e.cause_text)}"
+            )
     return "\n".join(out) + ("\n" if out else "")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with control characters (NUL, ESC, newlines, tabs, DEL, C1, U+2028/9) escaped as ``\\n``,
+    ``\\t``, ``\\x00``, ``\\u2028``: chat text cannot break transcript lines or a terminal, and stays
+    readable (everything else, emoji included, is kept as is)."""
+    if not any(_is_control(ch) for ch in text):
+        return text
+    out = []
+    for ch in text:
+        if not _is_control(ch):
+            out.append(ch)
+        elif ch in "\n\r\t":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
+        elif ord(ch) <= 0xFF:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}")
+    return "".join(out)
+
+
+def _is_control(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cc", "Zl", "Zp")
 
 
 def write_report(

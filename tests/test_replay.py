@@ -316,3 +316,28 @@ async def test_category_and_title_headers_emit_stream_status(tmp_path: Path) -> 
                      skill_classes={"echo": WhatGameSkill})
     transcript = (tmp_path / "r" / "transcript.txt").read_text()
     assert "playing Stardew Valley / Farm day" in transcript and "playing Celeste / Farm day" in transcript
+
+
+async def test_utf8_bom_on_the_first_line_is_stripped(tmp_path: Path) -> None:
+    log = tmp_path / "bom.txt"
+    log.write_bytes("[2024-10-10 18:00:00 UTC] ann: hi\n".encode("utf-8-sig"))
+    adapter = ReplayAdapter(log, clock=ManualClock())
+    _ = [e async for e in adapter.listen()]
+    assert (adapter.lines_skipped, adapter.messages) == (0, 1)
+    adapter = ReplayAdapter(io.StringIO("\ufeff# channel: cozy\n[2024-10-10 18:00:00 UTC] ann: hi\n"),
+                            clock=ManualClock())
+    _ = [e async for e in adapter.listen()]
+    assert adapter.channel == "cozy" and adapter.lines_skipped == 0
+    assert parse_line("\ufeff[2024-10-10 18:00:00 UTC] ann: hi") is not None
+
+
+def test_transcript_escapes_control_characters() -> None:
+    from bot.adapters.replay import TranscriptEntry
+    from bot.report import format_transcript
+
+    when = datetime(2024, 10, 10, 18, 0, tzinfo=UTC)
+    entry = TranscriptEntry(when, "c", "echo: a\x00b\x1b[31m", cause_time=when, cause_user="ann",
+                            cause_text="!echo a\x00b\nc 👋")
+    text = format_transcript([entry])
+    assert "\x00" not in text and "\x1b" not in text and text.count("\n") == 2
+    assert "echo: a\\x00b\\x1b[31m" in text and "!echo a\\x00b\\nc 👋" in text

@@ -56,7 +56,7 @@ def parse_line(line: str) -> LogLine | None:
 
     Trailing ``\\r``/``\\n`` are removed; an empty message text is an error (nothing was said).
     """
-    line = line.rstrip("\r\n")
+    line = line.rstrip("\r\n").removeprefix("\ufeff")  # a byte-order mark (first line of some files)
     if not line.strip() or line.startswith("#"):
         return None
     if line.lstrip().startswith("{"):

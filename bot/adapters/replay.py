@@ -134,6 +134,8 @@ class ReplayAdapter(Adapter):
                 if not raw:
                     break
                 line_no += 1
+                if line_no == 1:
+                    raw = raw.removeprefix("\ufeff")  # a UTF-8 byte-order mark is not part of the line
                 self.bytes_read += len(raw.encode("utf-8", "surrogateescape"))
                 if not raw.strip():
                     continue  # blank lines are not log lines: neither read nor skipped

@@ -28,7 +28,7 @@ from rich.table import Table
 
 from bot import __version__
 from bot.config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config
-from bot.logs import setup_logging
+from bot.logs import quiet_progress_bars, setup_logging
 from bot.runtime import DRAIN_TIMEOUT_S
 from bot.secrets import SECRET_NAMES, Secrets, SecretsError, env_var, load_secrets
 from storage.db import SchemaTooNew
@@ -91,11 +91,14 @@ def main(
 
 
 def _setup_logging(level: str | None, secrets: Secrets | None = None) -> None:
+    chosen = level or _state["log_level"]
     try:
-        setup_logging(level or _state["log_level"], secrets.values() if secrets else ())
+        setup_logging(chosen, secrets.values() if secrets else ())
     except ValueError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
+    # Model libraries print "Loading weights" / download bars on every command: only with debug logging.
+    quiet_progress_bars(debug=chosen.lower() == "debug")
 
 
 def resolve_config_path(path: Path | None) -> Path | None:

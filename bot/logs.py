@@ -74,3 +74,49 @@ def setup_logging(level: str = "info", secrets: Iterable[str] = ()) -> SecretRed
         root.addHandler(handler)
     _FILTER.add(secrets)
     return _FILTER
+
+
+PROGRESS_ENV = "HF_HUB_DISABLE_PROGRESS_BARS"
+_progress_env_set_by_us = False
+
+
+def quiet_progress_bars(debug: bool) -> None:
+    """Hide Hugging Face progress bars ("Loading weights", downloads) unless ``debug``.
+
+    Sets ``HF_HUB_DISABLE_PROGRESS_BARS=1`` (read by huggingface_hub, transformers and sentence-transformers
+    when first imported) unless the user set it; when transformers is already imported its bars are
+    switched off directly. ``debug=True`` undoes what an earlier call did (the user's own setting stays).
+    """
+    import os
+    import sys
+
+    global _progress_env_set_by_us
+    if debug:
+        if _progress_env_set_by_us:
+            os.environ.pop(PROGRESS_ENV, None)
+            _progress_env_set_by_us = False
+            _toggle_loaded_bars(enable=True)
+        return
+    if PROGRESS_ENV not in os.environ:
+        os.environ[PROGRESS_ENV] = "1"
+        _progress_env_set_by_us = True
+    if os.environ.get(PROGRESS_ENV, "").strip().lower() in ("1", "true", "yes", "on") and (
+        "transformers" in sys.modules or "huggingface_hub" in sys.modules
+    ):
+        _toggle_loaded_bars(enable=False)
+
+
+def _toggle_loaded_bars(*, enable: bool) -> None:
+    import sys
+
+    try:
+        if "transformers" in sys.modules:
+            from transformers.utils import logging as hf_logging
+
+            (hf_logging.enable_progress_bar if enable else hf_logging.disable_progress_bar)()
+        if "huggingface_hub" in sys.modules:
+            from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
+
+            (enable_progress_bars if enable else disable_progress_bars)()
+    except Exception:  # noqa: BLE001 - cosmetics: never stop the CLI over a progress bar
+        logging.getLogger("chatcast.logs").debug("could not toggle progress bars", exc_info=True)

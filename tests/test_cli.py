@@ -140,3 +140,16 @@ def test_run_one_adapter_giving_up_does_not_stop_the_other(
     assert result.exit_code == 1, result.output
     assert "error: twitch adapter stopped: GiveUp: bad token" in result.stderr
     assert [t.split(":")[0] for t in good.sent] == ["Commands"]
+
+
+def test_progress_bars_hidden_unless_debug(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import bot.logs
+
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    monkeypatch.setattr(bot.logs, "_progress_env_set_by_us", False)
+    assert runner.invoke(app, ["config", "check"]).exit_code == 0
+    assert os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS") == "1"
+    assert runner.invoke(app, ["config", "check", "--log-level", "debug"]).exit_code == 0
+    assert "HF_HUB_DISABLE_PROGRESS_BARS" not in os.environ

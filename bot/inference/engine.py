@@ -225,7 +225,16 @@ class Engine:
         if self._worker is not None:
             self._worker.shutdown()
         if self._started:
-            log.info("inference stats at stop: %s", self.stats())
+            stats = self.stats()
+            used = {n: st for n, st in stats.items() if st.get("batches")}
+            log.info(
+                "inference at stop: %s",
+                ", ".join(
+                    f"{n} {int(st['batches'])} batches, p95 {st.get('latency_p95_ms', 0.0):.0f} ms"
+                    for n, st in used.items()
+                ) or "no requests",
+            )
+            log.debug("inference stats at stop: %s", stats)
 
     async def __aenter__(self) -> Engine:
         await self.start()

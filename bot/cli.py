@@ -399,6 +399,12 @@ def config_check(
     where = str(cfg.path) if cfg.path else "(no file: defaults)"
     out.print(f"{where}: ok", markup=False)
     out.print(f"data dir: {cfg.data_dir}", markup=False)
+    if not cfg.channels:
+        err.print(
+            "warning: no channels configured ([[channels]]): `chatcast run` only has the console; add a "
+            "[[channels]] entry with platform and name (see config.example.toml)",
+            style="yellow", highlight=False, markup=False,
+        )
     for entry in cfg.channels:
         skills = [n for n in sorted(cfg.skill_defaults) if cfg.enabled_for(n, entry.platform, entry.name)]
         out.print(

@@ -153,3 +153,15 @@ def test_progress_bars_hidden_unless_debug(monkeypatch: pytest.MonkeyPatch) -> N
     assert os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS") == "1"
     assert runner.invoke(app, ["config", "check", "--log-level", "debug"]).exit_code == 0
     assert "HF_HUB_DISABLE_PROGRESS_BARS" not in os.environ
+
+
+def test_config_check_warns_when_no_channels(tmp_path: Path) -> None:
+    empty = tmp_path / "config.toml"
+    empty.write_text("", encoding="utf-8")
+    result = runner.invoke(app, ["config", "check", "--config", str(empty)])
+    assert result.exit_code == 0 and ": ok" in result.stdout
+    assert "warning: no channels configured" in result.stderr
+    one = tmp_path / "one.toml"
+    one.write_text('[[channels]]\nplatform = "console"\nname = "console"\n', encoding="utf-8")
+    result = runner.invoke(app, ["config", "check", "--config", str(one)])
+    assert result.exit_code == 0 and "no channels" not in result.stderr

@@ -21,6 +21,7 @@ from skills.faq.gate import AnswerGate
 from skills.faq.matcher import FaqIndex, decide
 from skills.faq.question import is_question, keyword_hit
 from skills.faq.skill import FaqSkill
+from storage.db import Database
 
 CONFIG = """
 [bot]
@@ -254,3 +255,54 @@ async def test_faq_test_and_remove_commands(tmp_path: Path) -> None:
     assert c.replies == ["Added FAQ entry 'discord-2' (1 question(s))."]
     assert await skill.delete_user_data(c.author) == 1  # the creator id is dropped, the entry stays
     assert [e.id for e in skill.entries_for("console", "chan", settings)] == ["game", "discord-2"]
+
+
+async def test_faq_is_embedded_once_at_start_and_shared_by_concurrent_questions(tmp_path: Path) -> None:
+    """Regression: every question re-embedded the whole FAQ while it was not ready (19 warnings in the
+    demo). Now one embedding per entry set starts at start(); waiters share it; it is cached."""
+    import asyncio
+    import tomllib
+
+    from bot.events import ChatMessage, Viewer
+    from skills.base import SkillContext
+    from skills.faq.skill import FaqSettings
+
+    settings = FaqSettings(**tomllib.loads(CONFIG)["skills"]["faq"])
+    engine = FakeEngine()
+    gate = asyncio.Event()
+    real = engine.embed
+
+    calls: list[int] = []
+
+    async def slow_embed(texts, **kwargs):
+        calls.append(len(texts))
+        if len(texts) > 1:  # the FAQ's questions (a chat message is embedded alone)
+            await gate.wait()
+        return await real(texts, **kwargs)
+
+    engine.embed = slow_embed
+    posted: list[str] = []
+
+    async def post(platform, channel, text, **_):
+        posted.append(text)
+
+    ctx = SkillContext(
+        storage=Database(":memory:"), engine=engine, post=post, settings_for=lambda p, c: settings,
+        channel_info=lambda p, c: None, data_dir=tmp_path,
+    )
+    skill = FaqSkill(ctx)
+    await skill.start()
+    await asyncio.sleep(0)
+    assert calls == [5]  # started at start(), before any question
+
+    def ask(i: int) -> ChatMessage:
+        return ChatMessage("console", "chan", f"m{i}", Viewer("console", f"u{i}", f"u{i}"),
+                           "is there a discord server?", datetime(2024, 5, 10, 20, i, tzinfo=UTC))
+
+    await asyncio.gather(*(skill.on_message(ask(i)) for i in range(5)))  # waits <= 1 s, then keywords
+    assert calls == [5] and posted == []  # one shared embedding, no per-message retries
+    gate.set()
+    await asyncio.sleep(0.05)
+    await skill.on_message(ask(10))
+    assert posted == ["@u10 Join the Discord: discord.gg/example"]
+    assert calls == [5, 1]  # the FAQ once, then the question only

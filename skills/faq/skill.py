@@ -8,6 +8,7 @@ fails) it falls back to keywords: a question that hits the keywords of exactly o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from dataclasses import dataclass
@@ -27,6 +28,11 @@ from skills.faq.question import is_question, keyword_hit
 from storage import faq as store
 
 log = logging.getLogger(__name__)
+
+EMBED_TIMEOUT_S = 120.0  # one embedding of a whole FAQ (done once per entry set, in the background)
+RETRY_AFTER_S = 30.0  # after a failed FAQ embedding, keyword matching until this much time has passed
+MESSAGE_WAIT_S = 1.0  # a chat question waits at most this long for it (then keywords)
+COMMAND_WAIT_S = 5.0  # !faq test waits at most this long for the FAQ embedding in flight
 
 
 class FaqSettings(SkillSettings):
@@ -77,9 +83,27 @@ class FaqSkill(Skill):
         super().__init__(ctx)
         self.gate = AnswerGate()
         self._indexes: dict[tuple[str, str], _ChannelIndex] = {}
+        # entry-question vectors per entry set (shared by channels with the same FAQ), and the one
+        # in-flight embedding per entry set that every waiter shares (single flight)
+        self._vectors: dict[tuple[Any, ...], np.ndarray] = {}
+        self._inflight: dict[tuple[Any, ...], asyncio.Task] = {}
+        self._failed_at: dict[tuple[Any, ...], float] = {}
+        self._qvecs: dict[str, np.ndarray] = {}  # question text -> its vector
 
     async def start(self) -> None:
         self.ctx.storage.migrate(store.COMPONENT, store.MIGRATIONS)
+        # embed the configured FAQ now, in the background, so the first questions find it ready
+        try:
+            settings: FaqSettings = self.ctx.settings_for("", "")
+        except Exception:  # noqa: BLE001 - no defaults: nothing to warm
+            return
+        if settings.enabled and settings.entries:
+            self._embedding(_entry_key(settings.entries), settings.entries)
+
+    async def stop(self) -> None:
+        for task in list(self._inflight.values()):
+            task.cancel()
+        await asyncio.gather(*list(self._inflight.values()), return_exceptions=True)
 
     # ---- entries and index ----------------------------------------------------------------------
 
@@ -104,28 +128,77 @@ class FaqSkill(Skill):
                 )
         return out
 
-    async def index_for(self, platform: str, channel: str, settings: FaqSettings) -> _ChannelIndex:
-        """The channel's entries and their embedded examples (rebuilt when the entries change)."""
+    def _embedding(self, key: tuple[Any, ...], entries: list[FaqEntry]) -> asyncio.Task | None:
+        """The in-flight embedding of an entry set, started when missing (one per set: single flight).
+        ``None`` while a recent failure is being backed off from."""
+        task = self._inflight.get(key)
+        if task is not None:
+            return task
+        failed = self._failed_at.get(key)
+        if failed is not None and self.ctx.clock.monotonic() - failed < RETRY_AFTER_S:
+            return None
+        questions = [q for e in entries for q in e.questions]
+        task = asyncio.create_task(self._embed_entries(key, questions), name="faq-embed")
+        self._inflight[key] = task
+        return task
+
+    async def _embed_entries(self, key: tuple[Any, ...], questions: list[str]) -> np.ndarray | None:
+        from bot.inference.api import RequestPriority
+
+        try:
+            missing = list(dict.fromkeys(q for q in questions if q not in self._qvecs))
+            if missing:  # only questions never embedded (an added entry costs its own questions)
+                vecs = await self.ctx.engine.embed(
+                    missing, priority=RequestPriority.INTERACTIVE, timeout=EMBED_TIMEOUT_S
+                )
+                self._qvecs.update(zip(missing, np.asarray(vecs), strict=True))
+            out = np.stack([self._qvecs[q] for q in questions])
+            self._vectors[key] = out
+            self._failed_at.pop(key, None)
+            return out
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - engine busy/unavailable: keyword fallback meanwhile
+            self._failed_at[key] = self.ctx.clock.monotonic()
+            log.warning(
+                "faq: cannot embed %d FAQ questions (%s); keyword matching for %.0f s",
+                len(questions),
+                exc,
+                RETRY_AFTER_S,
+            )
+            return None
+        finally:
+            self._inflight.pop(key, None)
+
+    async def index_for(
+        self, platform: str, channel: str, settings: FaqSettings, wait_s: float = 0.0
+    ) -> _ChannelIndex:
+        """The channel's entries and their embedded examples (rebuilt when the entries change).
+
+        The entries are embedded once per entry set, in the background; until that is done the index is
+        ``None`` (keyword matching). ``wait_s``: how long to wait for an embedding in flight."""
         entries = self.entries_for(platform, channel, settings)
-        key = (settings.alpha, tuple((e.id, tuple(e.questions)) for e in entries))
+        ekey = _entry_key(entries)
+        key = (settings.alpha, ekey)
         cached = self._indexes.get((platform, channel))
         if cached is not None and cached.key == key:
             return cached
-        index = None
         engine = self.ctx.engine
-        if entries and engine is not None:
-            questions = [q for e in entries for q in e.questions]
-            owners = [i for i, e in enumerate(entries) for _ in e.questions]
-            try:
-                vecs = await engine.embed(questions)
-                index = FaqIndex(np.asarray(vecs), owners, len(entries), alpha=settings.alpha)
-            except Exception as exc:  # noqa: BLE001 - engine busy/unavailable: keyword fallback
-                log.warning(
-                    "faq: cannot embed the FAQ of %s/%s (%s); keyword matching only", platform, channel, exc
-                )
-        built = _ChannelIndex(key, entries, index)
-        if index is not None or engine is None:
+        if not entries or engine is None:
+            built = _ChannelIndex(key, entries, None)
             self._indexes[(platform, channel)] = built
+            return built
+        vecs = self._vectors.get(ekey)
+        if vecs is None:
+            task = self._embedding(ekey, entries)
+            if task is not None and wait_s > 0:
+                await asyncio.wait({task}, timeout=wait_s)  # the shared task itself is never cancelled here
+            vecs = self._vectors.get(ekey)
+        if vecs is None:
+            return _ChannelIndex(key, entries, None)  # not cached: asked again until the vectors are in
+        owners = [i for i, e in enumerate(entries) for _ in e.questions]
+        built = _ChannelIndex(key, entries, FaqIndex(vecs, owners, len(entries), alpha=settings.alpha))
+        self._indexes[(platform, channel)] = built
         return built
 
     async def scores(self, text: str, built: _ChannelIndex) -> np.ndarray | None:
@@ -155,7 +228,7 @@ class FaqSkill(Skill):
         asked = is_question(text)
         if settings.require_question and not asked:
             return
-        built = await self.index_for(message.platform, message.channel, settings)
+        built = await self.index_for(message.platform, message.channel, settings, wait_s=MESSAGE_WAIT_S)
         if not built.entries:
             return
         row = await self.scores(text, built)
@@ -237,6 +310,9 @@ class FaqSkill(Skill):
             await ctx.reply(f"Not added: an entry '{entry_id}' already exists")
             return
         await ctx.reply(f"Added FAQ entry '{entry_id}' ({len(new.questions)} question(s)).")
+        if self.ctx.engine is not None:  # embed the new entry set now, in the background
+            entries = self.entries_for(platform, channel, ctx.settings)
+            self._embedding(_entry_key(entries), entries)
 
     @command(
         "faq remove",
@@ -271,7 +347,7 @@ class FaqSkill(Skill):
             await ctx.reply("usage: !faq test <a chat message>")
             return
         settings: FaqSettings = ctx.settings
-        built = await self.index_for(ctx.message.platform, ctx.channel, settings)
+        built = await self.index_for(ctx.message.platform, ctx.channel, settings, wait_s=COMMAND_WAIT_S)
         if not built.entries:
             await ctx.reply("No FAQ entries yet.")
             return
@@ -299,3 +375,7 @@ class FaqSkill(Skill):
     async def user_data_summary(self, viewer: Viewer) -> str | None:
         n = store.created_count(self.ctx.storage, viewer.platform, viewer.user_id)
         return f"faq: you added {n} FAQ entr{'y' if n == 1 else 'ies'}" if n else None
+
+
+def _entry_key(entries: list[FaqEntry]) -> tuple[Any, ...]:
+    return tuple((e.id, tuple(e.questions)) for e in entries)

@@ -16,10 +16,17 @@
 - ``engine``: the inference engine's ``stats()`` when it ran; ``skills``: each skill's ``report()``
   section; ``disabled_skills``: skills that failed to start, with the reason.
 
-``transcript.txt`` has one block per message the bot sent::
+- ``reply_delay_s``: ``p50`` / ``p95`` / ``max`` log seconds from a message to the bot's reply to it.
+
+``transcript.txt`` has one block per message the bot sent: the log time it was sent, then (for a reply)
+the causing message's own log time and ``reply_delay_s``, the log seconds between them::
 
     [2024-05-19 15:10:01 UTC] #dorozea chatcast: Commands: !help, !mydata ...
-        in reply to [2024-05-19 15:10:00 UTC] viewer: !help
+        in reply to [2024-05-19 15:10:00 UTC] (reply_delay_s=1) viewer: !help
+
+At ``--speed 0`` the log is read as fast as possible while model-backed skills take real seconds, so the
+log clock moves on before a slow reply is sent: a large ``reply_delay_s`` there measures the models'
+lag against an unthrottled log, not how late the reply would be live.
 """
 
 from __future__ import annotations
@@ -83,6 +90,7 @@ def build_summary(
         "skipped_examples": [
             {"line": s.line_no, "reason": s.reason, "text": s.snippet} for s in adapter.skipped[:10]
         ],
+        "reply_delay_s": _delays(adapter.transcript),
         "router": {k: v for k, v in stats.items() if k not in ("outbox",)},
         "outbox": stats.get("outbox", {}),
     }
@@ -96,8 +104,8 @@ def format_transcript(entries: Iterable[TranscriptEntry], bot_name: str = "chatc
         out.append(f"[{_stamp(e.time)}] #{e.channel} {who}: {escape_controls(e.text)}")
         if e.cause_time is not None:
             out.append(
-                f"    in reply to [{_stamp(e.cause_time)}] {escape_controls(e.cause_user)}: "
-                f"{escape_controls(e.cause_text)}"
+                f"    in reply to [{_stamp(e.cause_time)}] (reply_delay_s={e.reply_delay_s:g}) "
+                f"{escape_controls(e.cause_user)}: {escape_controls(e.cause_text)}"
             )
     return "\n".join(out) + ("\n" if out else "")
 
@@ -157,6 +165,17 @@ def default_report_dir(data_dir: Path, now: datetime | None = None) -> Path:
         except FileExistsError:
             n += 1
             candidate = base.with_name(f"{base.name}-{n}")
+
+
+def _delays(entries: Iterable[TranscriptEntry]) -> dict[str, float]:
+    delays = sorted(d for d in (e.reply_delay_s for e in entries) if d is not None)
+    if not delays:
+        return {}
+
+    def pick(q: float) -> float:
+        return round(delays[min(len(delays) - 1, int(q * len(delays)))], 1)
+
+    return {"p50": pick(0.5), "p95": pick(0.95), "max": round(delays[-1], 1)}
 
 
 def _stamp(when: datetime) -> str:

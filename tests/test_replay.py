@@ -142,10 +142,11 @@ async def test_whole_replay_summary_transcript_and_presence(tmp_path: Path) -> N
     assert summary["replies_sent"] == 4
     assert summary["presence_rows"] == 6 and summary["viewers_without_presence"] == 0
     assert summary["messages_per_s"] > 0
+    assert summary["reply_delay_s"] == {"p50": 0.0, "p95": 0.0, "max": 0.0}
     assert [e["line"] for e in summary["skipped_examples"]] == [4, 10, 11]
     transcript = (report / "transcript.txt").read_text()
     assert "[2024-10-10 12:58:40 UTC] #streamer chatcast: echo: one two" in transcript
-    assert "    in reply to [2024-10-10 12:58:40 UTC] bob: !echo one two" in transcript
+    assert "    in reply to [2024-10-10 12:58:40 UTC] (reply_delay_s=0) bob: !echo one two" in transcript
     assert "echo: json" in transcript and "!echo" in transcript.split("Commands:")[1]
     assert "@erin stored about you: seen in 1 channel(s)" in transcript
 
@@ -341,3 +342,20 @@ def test_transcript_escapes_control_characters() -> None:
     text = format_transcript([entry])
     assert "\x00" not in text and "\x1b" not in text and text.count("\n") == 2
     assert "echo: a\\x00b\\x1b[31m" in text and "!echo a\\x00b\\nc 👋" in text
+
+
+def test_transcript_shows_cause_time_and_reply_delay() -> None:
+    from bot.adapters.replay import TranscriptEntry
+    from bot.report import format_transcript
+
+    asked = datetime(2024, 10, 10, 18, 1, 7, tzinfo=UTC)
+    sent = datetime(2024, 10, 10, 18, 15, 46, tzinfo=UTC)
+    entry = TranscriptEntry(sent, "c", "a story", cause_time=asked, cause_user="ann", cause_text="!story")
+    assert entry.reply_delay_s == 879.0
+    assert TranscriptEntry(sent, "c", "unprompted").reply_delay_s is None
+    text = format_transcript([entry, TranscriptEntry(sent, "c", "unprompted")])
+    assert text.splitlines() == [
+        "[2024-10-10 18:15:46 UTC] #c chatcast: a story",
+        "    in reply to [2024-10-10 18:01:07 UTC] (reply_delay_s=879) ann: !story",
+        "[2024-10-10 18:15:46 UTC] #c chatcast: unprompted",
+    ]

@@ -50,6 +50,14 @@ class TranscriptEntry:
     cause_text: str = ""
     whisper_to: str | None = None
 
+    @property
+    def reply_delay_s(self) -> float | None:
+        """Log seconds from the causing message to the send (``None`` for unprompted posts). At
+        ``--speed 0`` the log runs ahead of model-backed skills, so this can be minutes."""
+        if self.cause_time is None:
+            return None
+        return max(0.0, (self.time - self.cause_time).total_seconds())
+
 
 @dataclass(slots=True)
 class SkippedLine:

@@ -374,3 +374,21 @@ def test_storage_validates_and_separates_channels_and_modes():
     assert game_store.viewer_record(db, ann) == game_store.Record(1, 1, 1)
     assert [r.display_name for r in game_store.top_viewers(db, "twitch", "other")] == ["Ann"]
     assert game_store.delete_viewer_games(db, Viewer("twitch", "nobody", "N")) == 0
+
+
+async def test_drain_waits_for_the_bots_move_and_times_out_on_a_stuck_one(h):
+    await h.command("c4_challenge", "hank")
+    await h.say("hank", "4")
+    assert await h.skill.drain(timeout=5) is True
+    assert "bot played" in h.posts[-1][2]
+
+    gate = asyncio.Event()
+
+    async def stuck(states):
+        await gate.wait()
+        raise RuntimeError("unreachable")
+
+    h.skill.player = BotPlayer(stuck, seed=0)
+    await h.say("hank", "1")
+    assert await h.skill.drain(timeout=0.05) is False
+    await h.skill.stop()

@@ -7,6 +7,11 @@ Time: vote windows and challenge move timers are deadlines on ``ctx.clock.monoto
 every ``tick_interval_s`` by a background task, or called by tests after moving a ``ManualClock``) closes
 them. The bot's moves run in skill-owned tasks (a hard search can outlast a command's time budget); its
 leaf evaluations go through ``ctx.engine.policy("c4", ...)`` so concurrent games share network batches.
+
+Replays (a ``ManualClock`` that moves only with the log): each line is timed by its own log timestamp and
+closes the deadlines before it; a move line stamped after a bot move started waits for that move (the search
+takes no log time); ``drain(timeout)``, awaited by the runtime when the log ends, closes what expired and
+waits for the bot's last move so it reaches the transcript.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from bot.clock import ManualClock
 from bot.commands import CommandContext, command
 from bot.events import ChatMessage, Priority, Role, Viewer
 from skills.base import Skill, SkillContext, SkillSettings
@@ -76,6 +82,8 @@ class Match:
     window: VoteWindow | None = None
     move_deadline: float | None = None
     bot_thinking: bool = False
+    bot_task: asyncio.Task | None = None
+    bot_since: float = 0.0  # clock.monotonic() when the bot's move started
     finished: bool = False
     participants: dict[str, Viewer] = field(default_factory=dict)
 
@@ -98,6 +106,9 @@ class GameSkill(Skill):
         "challenged the bot to."
     )
     tick_interval_s: float = 0.5
+    # Router budget per handler: in a fast replay a move line waits for the bot's move before it (see
+    # ``_catch_up``); live, handlers never wait for a search.
+    time_budget_s: float = 60.0
     weights_path: str | None = None  # None: the shipped skills/game/weights/c4_net.pt
 
     def __init__(self, ctx: SkillContext) -> None:
@@ -108,6 +119,8 @@ class GameSkill(Skill):
         self.rng = np.random.default_rng()
         self._tasks: set[asyncio.Task] = set()
         self._ticker: asyncio.Task | None = None
+        self._tick_lock = asyncio.Lock()
+        self._lines_lock = asyncio.Lock()  # chat lines are handled one at a time, in arrival order
 
     # --- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -153,10 +166,56 @@ class GameSkill(Skill):
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Finish background work before a replay ends: close timers already expired on the clock (a fast
+        replay can end before the 0.5 s ticker ran) and wait for the bot moves in progress, so their
+        answers reach the transcript. ``False`` when they are still running after ``timeout`` seconds
+        (``None``: no limit); the runtime awaits this on every skill at the end of a replay."""
+
+        async def finish() -> None:
+            while True:
+                await self.tick()
+                if not self._tasks:
+                    return
+                await self.settle()
+
+        try:
+            await asyncio.wait_for(finish(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _start_bot(self, match: Match, human_col: int | None = None, at: float | None = None) -> None:
+        match.bot_thinking = True
+        match.bot_since = self.ctx.clock.monotonic() if at is None else at
+        match.bot_task = self._spawn(self._bot_turn(match, human_col=human_col))
+
+    def _line_time(self, message: ChatMessage) -> float:
+        """``message``'s time on ``clock.monotonic()``. A fast replay reads lines ahead of their handlers,
+        so its ``ManualClock`` may already show a later line's time; the line's own log time counts.
+        Live (any other clock): now."""
+        clock = self.ctx.clock
+        if not isinstance(clock, ManualClock):
+            return clock.monotonic()
+        behind = (clock.now() - message.timestamp).total_seconds()
+        return clock.monotonic() - min(max(behind, 0.0), clock.monotonic())
+
+    async def _catch_up(self, match: Match | None, at: float) -> None:
+        """On a replay's ``ManualClock`` the search takes no log time: a line stamped later (``at``) than the
+        start of the bot's move comes after the bot answered (live it would have), so wait for that move
+        first. Live (any other clock) a line typed during the search is ignored as usual."""
+        if match is None or not isinstance(self.ctx.clock, ManualClock):
+            return
+        task = match.bot_task
+        if match.bot_thinking and task is not None and not task.done() and at > match.bot_since:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(task)
 
     # --- output -------------------------------------------------------------------------------------
     def _max_len(self, platform: str, channel: str) -> int:
@@ -187,10 +246,17 @@ class GameSkill(Skill):
         "c4", help="Connect Four: vote with 1-7 or !c4 <column>; !c4 alone shows the game.", usage="!c4 [1-7]"
     )
     async def c4(self, ctx: CommandContext) -> None:
+        async with self._lines_lock:
+            await self._c4(ctx)
+
+    async def _c4(self, ctx: CommandContext) -> None:
+        at = self._line_time(ctx.message)
+        await self.tick(at)
         if ctx.args and (col := parse_vote(ctx.args[0])) is not None:
-            await self._handle_move(ctx.message, col, ctx)
+            await self._handle_move(ctx.message, col, ctx, at)
             return
         key = (ctx.message.platform, ctx.channel)
+        await self._catch_up(self.challenges.get((*key, ctx.author.user_id)) or self.chat_games.get(key), at)
         mine = self.challenges.get((*key, ctx.author.user_id))
         match = mine or self.chat_games.get(key)
         if match is None:
@@ -303,13 +369,22 @@ class GameSkill(Skill):
     # --- moves --------------------------------------------------------------------------------------
     async def on_message(self, message: ChatMessage) -> None:
         """Chat lines that are a bare column (``3``) are votes / challenge moves."""
+        at = self._line_time(message)
         col = parse_vote(message.text)
-        if col is not None:
-            await self._handle_move(message, col, None)
+        if col is None:
+            await self.tick(at)  # deadlines that passed before this line close (replays: on log time)
+            return
+        async with self._lines_lock:
+            await self.tick(at)
+            await self._handle_move(message, col, None, at)
 
-    async def _handle_move(self, message: ChatMessage, col: int, ctx: CommandContext | None) -> None:
-        now = self.ctx.clock.monotonic()
+    async def _handle_move(
+        self, message: ChatMessage, col: int, ctx: CommandContext | None, now: float
+    ) -> None:
         key = (message.platform, message.channel)
+        await self._catch_up(
+            self.challenges.get((*key, message.author.user_id)) or self.chat_games.get(key), now
+        )
         mine = self.challenges.get((*key, message.author.user_id))
         if mine is not None:
             if not mine.humans_to_move or mine.bot_thinking:
@@ -318,7 +393,7 @@ class GameSkill(Skill):
                 await self._post(mine, f"column {col + 1} is full, pick another.", board=False)
                 return
             mine.move_deadline = None
-            await self._human_move(mine, col)
+            await self._human_move(mine, col, now)
             return
         match = self.chat_games.get(key)
         if match is None or match.window is None or match.bot_thinking or not match.humans_to_move:
@@ -328,7 +403,7 @@ class GameSkill(Skill):
         match.participants[message.author.user_id] = message.author
         if match.settings.anarchy and match.board.can_play(col):
             match.window = None
-            await self._human_move(match, col)
+            await self._human_move(match, col, now)
 
     async def _begin(self, match: Match, intro: str) -> None:
         if match.humans_to_move:
@@ -336,8 +411,7 @@ class GameSkill(Skill):
             await self._post(match, f"{intro} {self._prompt(match)}")
         else:
             await self._post(match, f"{intro} The bot starts.", board=False)
-            match.bot_thinking = True
-            self._spawn(self._bot_turn(match))
+            self._start_bot(match)
 
     def _open_turn(self, match: Match) -> None:
         now = self.ctx.clock.monotonic()
@@ -356,15 +430,14 @@ class GameSkill(Skill):
         whose = "bot is thinking" if match.bot_thinking else self._prompt(match)
         return f"Connect Four ({match.difficulty}, {match.mode}), move {match.board.moves + 1}: {whose}"
 
-    async def _human_move(self, match: Match, col: int) -> None:
+    async def _human_move(self, match: Match, col: int, at: float | None = None) -> None:
         match.board = match.board.play(col)
         if match.board.is_over:
             await self._finish(
                 match, "win" if match.board.winner == match.human_side else "draw", f"played {col + 1}"
             )
             return
-        match.bot_thinking = True
-        self._spawn(self._bot_turn(match, human_col=col))
+        self._start_bot(match, col, at)
 
     async def _bot_turn(self, match: Match, human_col: int | None = None) -> None:
         try:
@@ -397,9 +470,15 @@ class GameSkill(Skill):
         await self._post(match, f"{said}bot played {col + 1}. {self._prompt(match)}")
 
     # --- timers -------------------------------------------------------------------------------------
-    async def tick(self) -> None:
-        """Close expired vote windows (majority move, one extension, forfeit) and challenge timers."""
-        now = self.ctx.clock.monotonic()
+    async def tick(self, now: float | None = None) -> None:
+        """Close expired vote windows (majority move, one extension, forfeit) and challenge timers.
+
+        Runs from the ticker, before each chat line / ``!c4`` (so a replay's timers follow the log's time)
+        and in ``drain``; one at a time. ``now``: the time to close against (default: the clock's)."""
+        async with self._tick_lock:
+            await self._tick(self.ctx.clock.monotonic() if now is None else now)
+
+    async def _tick(self, now: float) -> None:
         for match in list(self.chat_games.values()):
             w = match.window
             if w is None or match.bot_thinking or not w.expired(now):
@@ -411,7 +490,7 @@ class GameSkill(Skill):
                 await self._post(
                     match, f"Chat chose column {col + 1} ({n} vote{'s' if n != 1 else ''}).", board=False
                 )
-                await self._human_move(match, col)
+                await self._human_move(match, col, now)
             elif not w.extended:
                 w.extend(match.settings.vote_extension_s)
                 await self._post(

@@ -1,0 +1,109 @@
+"""Connect Four through a whole replay (``run_replay``): the bot's moves must reach the transcript even though
+they run as background tasks and the replay's ``ManualClock`` only moves with the log."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+
+from bot.config import load_config
+from bot.replay_job import run_replay
+from skills.game.player import BotPlayer
+from skills.game.skill import GameSkill
+
+
+class FakeNetGame(GameSkill):
+    """The game skill with a tiny fake network (no weights, no engine) that is slow enough to outlive the
+    line that triggered the move."""
+
+    async def start(self) -> None:
+        async def evaluate(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            await asyncio.sleep(0.01)
+            n = len(states)
+            logits = np.zeros((n, 7), dtype=np.float32)
+            logits[:, 2] = 3.0  # the fake net likes column 3
+            return logits, np.zeros(n, dtype=np.float32)
+
+        self.player = BotPlayer(evaluate, seed=0)
+        self.rng = np.random.default_rng(0)
+        await super().start()
+
+
+SKILLS = {"game": FakeNetGame}
+
+
+async def _replay(tmp_path: Path, text: str, speed: float = 0.0) -> tuple[dict, list[str]]:
+    log = tmp_path / "chat.txt"
+    log.write_text(text, encoding="utf-8")
+    config = load_config(None, skill_classes=SKILLS)
+    summary, folder = await run_replay(
+        config, log, speed=speed, report_dir=tmp_path / "r", db_path=tmp_path / "c.db", use_engine=False,
+        skill_classes=SKILLS,
+    )
+    assert folder is not None
+    lines = (folder / "transcript.txt").read_text(encoding="utf-8").splitlines()
+    return summary, [line for line in lines if "chatcast:" in line]
+
+
+CHALLENGE_LOG = "[2024-10-10 18:00:12 UTC] hank: !c4 challenge\n[2024-10-10 18:00:20 UTC] hank: 4\n"
+
+
+async def test_challenge_move_is_answered_in_a_fast_replay(tmp_path: Path) -> None:
+    summary, bot = await _replay(tmp_path, CHALLENGE_LOG)
+    assert summary["undrained_skills"] == []
+    assert len(bot) == 2, bot
+    assert "you vs bot" in bot[0]
+    assert "You played 4, bot played 3." in bot[1]
+
+
+async def test_challenge_move_is_answered_in_a_real_time_replay(tmp_path: Path) -> None:
+    text = "[2024-10-10 18:00:12 UTC] hank: !c4 challenge\n[2024-10-10 18:00:12 UTC] hank: 4\n"
+    _, bot = await _replay(tmp_path, text, speed=1.0)
+    assert len(bot) == 2 and "You played 4, bot played 3." in bot[1], bot
+
+
+async def test_chat_vote_game_closes_the_window_on_log_time_and_the_bot_answers(tmp_path: Path) -> None:
+    text = (
+        '{"ts": "2024-10-10T18:00:00Z", "user": "mia", "text": "!c4 start", "roles": ["mod"]}\n'
+        "[2024-10-10 18:00:05 UTC] hank: 4\n"
+        "[2024-10-10 18:00:06 UTC] ann: 4\n"
+        "[2024-10-10 18:00:07 UTC] bo: 5\n"
+        "[2024-10-10 18:00:25 UTC] hank: gg\n"  # 20 s window is over on the log's clock
+    )
+    summary, bot = await _replay(tmp_path, text)
+    assert summary["undrained_skills"] == []
+    assert len(bot) == 3, bot
+    assert "chat vs bot" in bot[0]
+    assert "Chat chose column 4" in bot[1]
+    assert "Chat played 4, bot played 3." in bot[2]
+
+
+async def test_chat_vote_window_still_open_at_log_end_stays_open(tmp_path: Path) -> None:
+    text = (
+        '{"ts": "2024-10-10T18:00:00Z", "user": "mia", "text": "!c4 start", "roles": ["mod"]}\n'
+        "[2024-10-10 18:00:05 UTC] hank: 4\n"
+    )
+    _, bot = await _replay(tmp_path, text)
+    assert len(bot) == 1 and "chat vs bot" in bot[0], bot
+
+
+
+async def test_later_lines_of_a_fast_replay_see_the_bots_answer(tmp_path: Path) -> None:
+    """Live the bot answers within a second; the replay's clock only moves with the log, so a line stamped
+    later must not find the bot still thinking (it was ignored, and ``!c4`` said 'bot is thinking')."""
+    text = (
+        "[2024-10-10 18:00:12 UTC] hank: !c4 challenge\n"
+        "[2024-10-10 18:00:20 UTC] hank: 4\n"
+        "[2024-10-10 18:00:30 UTC] hank: 4\n"
+        "[2024-10-10 18:00:35 UTC] hank: !c4\n"
+        "[2024-10-10 18:00:40 UTC] hank: !c4 4\n"
+    )
+    summary, bot = await _replay(tmp_path, text)
+    assert summary["undrained_skills"] == []
+    assert "You played 4, bot played 3." in bot[1]
+    assert "You played 4, bot played 3." in bot[2]
+    assert "move 5:" in bot[3] and "thinking" not in bot[3]
+    assert "You played 4, bot played 4." in bot[4]  # the bot blocks three in a column
+    assert len(bot) == 5, bot

@@ -165,3 +165,16 @@ def test_config_check_warns_when_no_channels(tmp_path: Path) -> None:
     one.write_text('[[channels]]\nplatform = "console"\nname = "console"\n', encoding="utf-8")
     result = runner.invoke(app, ["config", "check", "--config", str(one)])
     assert result.exit_code == 0 and "no channels" not in result.stderr
+
+
+def test_replay_defaults_to_a_fresh_database_in_the_report_folder(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[bot]\ndata_dir = "data"\n', encoding="utf-8")
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-01-01 10:00:00 UTC] ann: !mydata\n", encoding="utf-8")
+    result = runner.invoke(app, ["replay", str(log), "--config", str(cfg), "--no-engine", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    reports = list((tmp_path / "data" / "reports").iterdir())
+    assert len(reports) == 1 and (reports[0] / "chatcast.db").exists()
+    assert f"database: {reports[0] / 'chatcast.db'}" in result.stdout
+    assert not (tmp_path / "data" / "chatcast.db").exists()

@@ -306,3 +306,34 @@ async def test_faq_is_embedded_once_at_start_and_shared_by_concurrent_questions(
     await skill.on_message(ask(10))
     assert posted == ["@u10 Join the Discord: discord.gg/example"]
     assert calls == [5, 1]  # the FAQ once, then the question only
+
+
+@pytest.mark.parametrize(
+    ("text", "best", "score", "expected"),
+    [
+        ("6 hour stream where?", "schedule", 0.72, None),  # real chat: answered the schedule before
+        ("why do you do stream only 2 hours today", "schedule", 0.69, None),
+        ("how long is a short stream??", "uptime", 0.78, None),
+        ("what are the stream rules?", "rules", 0.79, "rules"),  # had no entry: got the schedule
+        ("what keyboard do you use?", "peripherals", 0.92, "peripherals"),  # got the PC specs
+        ("when does the stream usually start?", "schedule", 0.83, "schedule"),  # still answered
+        ("what game is this?", "game", 0.80, "game"),
+    ],
+)
+def test_example_faq_keywords_refuse_the_false_answers_of_real_chat(
+    text: str, best: str, score: float, expected: str | None
+) -> None:
+    """Regression (scores as measured with MiniLM, below the keyword bypass): the example FAQ's keywords
+    decide; bare "stream"/"long"/"start" no longer let unrelated questions through."""
+    import tomllib
+
+    from skills.faq.policy import should_answer
+    from skills.faq.skill import FaqSettings
+
+    root = Path(__file__).resolve().parents[1]
+    settings = FaqSettings(**tomllib.loads((root / "config.example.toml").read_text())["skills"]["faq"])
+    ids = [e.id for e in settings.entries]
+    row = np.full(len(ids), 0.3)
+    row[ids.index(best)] = score
+    chosen, _ = should_answer(text, row, settings.entries, settings)
+    assert (ids[chosen] if chosen >= 0 else None) == expected

@@ -228,14 +228,82 @@ def build_prompt(frame: StoryFrame) -> str:
     return assemble(_fit_story(frame, lambda story: assemble(story, examples) + lead), examples) + lead
 
 
+_DETERMINERS = frozenset(
+    "a an the this these those my your his her its our their some every each no any many all several "
+    "one two three four five six seven eight nine ten twelve a few".split()
+)
+_PLURAL_DETERMINERS = frozenset(
+    "these those some many all several few two three four five six seven eight nine ten twelve".split()
+)
+_OBJECTS = frozenset("him her them it me us you himself herself itself themselves".split())
+_AUXILIARIES = frozenset(
+    "is are was were am has have had can could will would shall should may might must does do did gets got "
+    "cannot can't won't isn't aren't wasn't weren't doesn't didn't hasn't haven't becomes became".split()
+)
+_PREPOSITIONS = frozenset(
+    "with of in on at from for to by under over into onto across near behind without beyond inside outside "
+    "about through after before between among like beneath above below around".split()
+)
+_CONJUNCTIONS = frozenset("and or but nor".split())
+# A relative clause or a subordinate one: what follows describes the noun, it is not the premise's verb.
+_CLAUSE_STOPS = frozenset("who that which whose whom where when while because if whenever".split())
+_ADJECTIVES = frozenset(
+    "old young little small big tiny huge giant brave poor rich lonely wise clever tired happy sad "
+    "magic magical secret ancient strange curious shy silly grumpy golden silver red blue green black "
+    "white dark bright lazy hungry sleepy kind cruel proud humble wild gentle famous".split()
+)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+
+
+def _plural_like(word: str) -> bool:
+    return word.endswith("s") and not word.endswith(("ss", "us", "is", "'s", "’s"))
+
+
+def premise_is_clause(premise: str) -> bool:
+    """Whether ``premise`` reads as a clause with its own verb (``"a lighthouse keeper finds a map"``,
+    ``"wolves howl at the moon"``, ``"the king is dying"``) rather than a noun phrase (``"a fox who finds a
+    key"``, ``"two sisters searching for a door"``, ``"a ship made of paper"``). A small heuristic without a
+    tagger: only words before a relative clause count (``who``, ``that``, ...); a verb is an auxiliary, or a
+    word after the subject that is followed by an object (a determiner or a pronoun, ``"... loses his
+    crown"``), or an ``-s`` / ``-ed`` word right after a noun, or a word right after a plural subject."""
+    words = [w.lower().replace("’", "'") for w in _WORD.findall(premise)]
+    cut = next((i for i, w in enumerate(words) if w in _CLAUSE_STOPS), len(words))
+    words = words[:cut]
+    skip = _DETERMINERS | _PREPOSITIONS | _CONJUNCTIONS | _OBJECTS | _ADJECTIVES
+    plural_subject = bool(words) and words[0] in _PLURAL_DETERMINERS  # "two fire ants": no "-s" verb after
+    for i, word in enumerate(words):
+        if word in _AUXILIARIES and i > 0:
+            return True
+        if i == 0 or word in skip or word.endswith(("ing", "ly")):
+            continue
+        prev = words[i - 1]
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        after_noun = prev not in skip and not prev.endswith("'s")
+        if not after_noun:
+            continue
+        if nxt is not None and (nxt in _DETERMINERS or nxt in _OBJECTS or nxt == "to"):
+            return True  # "... keeper finds a map", "... lost his crown", "... wants to fly"
+        if (_plural_like(word) and not plural_subject) or (word.endswith("ed") and nxt is None):
+            return True  # "a boy meets Tom", "the wizard sneezes", "a dragon sneezed"
+        head = next((j for j, w in enumerate(words) if w not in skip), 0)
+        if _plural_like(prev) and i == head + 1 and (head == 0 or words[head - 1] not in ("a", "an")):
+            return True  # "wolves howl at the moon", "two sisters find a door" (not "a news reporter")
+    return False
+
+
 def opening_lead(premise: str) -> str:
-    """The first sentence of an opening from the premise: ``"a fox who finds a key"`` ->
-    ``"Once upon a time there lived a fox who finds a key."`` (``"there lived"`` fits singular and plural
-    premises). Empty for an empty premise."""
+    """The first sentence of an opening from the premise. A noun phrase is introduced: ``"a fox who finds a
+    key"`` -> ``"Once upon a time there lived a fox who finds a key."`` (``"there lived"`` fits singular and
+    plural premises); a clause (``premise_is_clause``) is told: ``"a lighthouse keeper finds a map"`` ->
+    ``"Once upon a time, a lighthouse keeper finds a map."``. Empty for an empty premise."""
     premise = sanitise_line(premise).rstrip(".!?… ")
     if not premise:
         return ""
-    return f"Once upon a time there lived {premise[0].lower() + premise[1:]}."
+    if not (len(premise) > 1 and premise[1].isupper()):  # "NASA ..." keeps its capitals
+        premise = premise[0].lower() + premise[1:]
+    if premise_is_clause(premise):
+        return f"Once upon a time, {premise}."
+    return f"Once upon a time there lived {premise}."
 
 
 def lead_for(idea: str) -> str:

@@ -234,3 +234,30 @@ def test_timeline_of_one_minute_does_not_crash(tmp_path: Path) -> None:
     assert smoothed_scores([row]).shape == (1,)
     assert smoothed_scores([row, row]).shape == (2,)
     assert plot_timeline([row], tmp_path / "m.png", "t").exists()
+
+
+async def test_mood_asked_while_its_scores_are_queued_is_answered_late(tmp_path: Path, monkeypatch) -> None:
+    """Regression (demo): every !mood said "not enough messages" because the scores were still queued.
+    Now !mood waits a bounded time, then replies once the queued scores are in."""
+    import asyncio
+
+    monkeypatch.setattr("skills.mood.skill.COMMAND_WAIT_S", 0.05)
+    posted: list = []
+    skill, engine = make_skill(tmp_path, MoodSettings(), posted)
+    await skill.start()
+    engine.heads["sentiment"] = tiny_head()
+    gate = asyncio.Event()
+    real = engine.classify
+
+    async def slow_classify(*args, **kwargs):
+        await gate.wait()
+        return await real(*args, **kwargs)
+
+    engine.classify = slow_classify
+    await skill.on_message(msg("u1", "PogChamp", 1))
+    ctx = Ctx(msg("mod", "!mood", 5), MoodSettings())
+    await asyncio.wait_for(skill.mood(ctx), timeout=2)
+    assert ctx.replies == [] and posted == []  # not "not enough messages": the score is on its way
+    gate.set()
+    assert await skill.drain(timeout=5)
+    assert posted[0][0].startswith("Chat mood: ") and "(5 min, 1 msgs" in posted[0][0]

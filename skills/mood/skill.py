@@ -28,8 +28,11 @@ from storage import mood as store
 
 log = logging.getLogger(__name__)
 
-COMMAND_WAIT_S = 5.0  # !mood waits at most this long for queued scoring (the command budget is 10 s)
-REPORT_WAIT_S = 60.0  # the end-of-replay report waits for the scoring still queued
+COMMAND_WAIT_S = 8.0  # !mood waits at most this long for queued scoring (the command budget is 10 s)
+REPORT_WAIT_S = 120.0  # the end-of-replay report waits for the scoring still queued
+LATE_WAIT_S = 120.0  # a !mood asked while all its scores were queued is answered when they are in
+NOT_ENOUGH = "Chat mood: not enough messages in the last 5 minutes to tell."
+SCORE_TIMEOUT_S = 300.0  # a background score may wait this long in the engine's queue (nobody waits on it)
 
 
 class MoodSettings(SkillSettings):
@@ -73,6 +76,7 @@ class MoodSkill(Skill):
         self.scored = 0
         self.dropped = 0  # messages not scored: too many pending, or the engine shed/failed the request
         self._pending: set[asyncio.Task] = set()
+        self._late: set[asyncio.Task] = set()  # !mood replies waiting for queued scores
         self.first_minute: dict[tuple[str, str], str] = {}  # first minute this run scored, per channel
 
     async def start(self) -> None:
@@ -83,9 +87,10 @@ class MoodSkill(Skill):
             engine.register_classifier("sentiment", load_head)
 
     async def stop(self) -> None:
-        for task in list(self._pending):
+        tasks = [*self._pending, *self._late]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*list(self._pending), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         for key in list(self.channels):
             self._flush(key)
 
@@ -112,7 +117,9 @@ class MoodSkill(Skill):
         from bot.inference.api import RequestPriority
 
         try:
-            probs = await self.ctx.engine.classify("sentiment", [text], priority=RequestPriority.BACKGROUND)
+            probs = await self.ctx.engine.classify(
+                "sentiment", [text], priority=RequestPriority.BACKGROUND, timeout=SCORE_TIMEOUT_S
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - shed under load or no model: skip this message
@@ -128,16 +135,21 @@ class MoodSkill(Skill):
         except Exception:  # noqa: BLE001 - a failed alert post must not lose the score
             log.exception("mood: alert failed")
 
-    async def drain(self, timeout: float | None = None) -> bool:
-        """Wait for the scoring queued so far (at most ``timeout`` s); ``True`` when nothing is pending."""
+    async def _wait(self, tasks: Any, timeout: float | None) -> bool:
+        """Wait until the set ``tasks()`` is empty (at most ``timeout`` s); ``True`` when it is."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        while self._pending:
+        while tasks():
             left = None if deadline is None else deadline - loop.time()
             if left is not None and left <= 0:
                 return False
-            await asyncio.wait(set(self._pending), timeout=left)
+            await asyncio.wait(set(tasks()), timeout=left)
         return True
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Wait for the scoring queued so far and the late ``!mood`` replies (at most ``timeout`` s);
+        ``True`` when nothing is pending (the runtime calls it at the end of a replay)."""
+        return await self._wait(lambda: self._pending | self._late, timeout)
 
     def add_scored(self, platform: str, channel: str, ts: datetime, probs: np.ndarray, weight: float) -> None:
         """Record one scored message (``probs`` ``(3,)``) at ``ts`` with ``weight``."""
@@ -204,22 +216,36 @@ class MoodSkill(Skill):
 
     @command("mood", help="How chat feels right now.", cooldown_channel=10)
     async def mood(self, ctx: CommandContext) -> None:
-        await self.drain(timeout=COMMAND_WAIT_S)  # let the messages already queued count (bounded wait)
-        windows = self.current(ctx.message.platform, ctx.channel, ctx.message.timestamp)
+        platform, channel, at = ctx.message.platform, ctx.channel, ctx.message.timestamp
+        await self._wait(lambda: self._pending, COMMAND_WAIT_S)  # let the queued messages count (bounded)
+        text = self._mood_text(platform, channel, at)
+        if text is None and self._pending:  # scores still queued: answer when they are in (a late reply)
+            task = asyncio.create_task(self._late_mood(platform, channel, at, ctx.message.message_id))
+            self._late.add(task)
+            task.add_done_callback(self._late.discard)
+            return
+        await ctx.reply(text or NOT_ENOUGH)
+
+    def _mood_text(self, platform: str, channel: str, at: datetime) -> str | None:
+        windows = self.current(platform, channel, at)
         five = windows[WINDOWS_S[1]]
         if five.n == 0:
-            await ctx.reply("Chat mood: not enough messages in the last 5 minutes to tell.")
-            return
-        await ctx.reply(
+            return None
+        return (
             f"Chat mood: {mood_words(five.score)} {mood_bar(five.score)} {five.score:+.2f} "
             f"(5 min, {five.n} msgs; 1 min {windows[WINDOWS_S[0]].score:+.2f}, "
             f"15 min {windows[WINDOWS_S[2]].score:+.2f})"
         )
 
+    async def _late_mood(self, platform: str, channel: str, at: datetime, message_id: str | None) -> None:
+        await self._wait(lambda: self._pending, LATE_WAIT_S)
+        text = self._mood_text(platform, channel, at) or NOT_ENOUGH
+        await self.ctx.post(platform, channel, text, priority=Priority.NORMAL, in_reply_to=message_id)
+
     @command("mood report", permission=Role.MODERATOR, help="The stream's mood timeline (and a plot).")
     async def mood_report(self, ctx: CommandContext) -> None:
         platform, channel = ctx.message.platform, ctx.channel
-        await self.drain(timeout=COMMAND_WAIT_S)
+        await self._wait(lambda: self._pending, COMMAND_WAIT_S)
         rows = self.session_rows(platform, channel)
         if not rows:
             await ctx.reply("No mood data for this stream yet.")

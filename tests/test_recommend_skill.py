@@ -247,6 +247,8 @@ async def test_seen_items_are_never_recommended_and_content_links_new_items(tmp_
     await skill.start()
     watch(db, clock, "Minecraft", ["a", "b"], 1)
     watch(db, clock, "Chess", ["c", "d", "e"], 2)
+    await skill.retrain("twitch", "chan")  # starts the catalog embedding in the background
+    await skill.wait_embeddings()
     cm = await skill.retrain("twitch", "chan")
     assert cm.model.embeddings is not None
     picks = skill.pick(cm, Viewer("twitch", "a", "a"), "chan", settings)
@@ -284,6 +286,8 @@ async def test_item_texts_are_embedded_through_the_engine(tmp_path: Path) -> Non
         skill, db, clock = harness(tmp_path, settings, engine)
         await skill.start()
         watch(db, clock, "Minecraft", ["a"], 1)
+        await skill.retrain("twitch", "chan")
+        await skill.wait_embeddings()
         cm = await skill.retrain("twitch", "chan")
         E = cm.model.embeddings
         assert E is not None and E.shape == (2, 32)
@@ -316,3 +320,36 @@ async def test_retention_purges_old_signals_at_start(tmp_path: Path) -> None:
         assert [s[0] for s in store.signals(runtime.db, "replay", "chan")] == ["bob"]  # type: ignore[arg-type]
     finally:
         await runtime.stop()
+
+
+async def test_catalog_embedding_runs_once_in_the_background_not_in_a_query(tmp_path: Path) -> None:
+    """Regression: the first !rec embedded the catalog inside its 10 s budget (timed out in the demo).
+    Now the model answers at once with CF/popularity; one background embedding adds the content part."""
+    import asyncio
+
+    settings = RecommendSettings(catalog=catalog(
+        ("Minecraft", "category", "Minecraft", []), ("m1", "vod", "Minecraft hardcore", ["minecraft"]),
+    ), new_item_days=0)
+    gate = asyncio.Event()
+    calls: list[int] = []
+
+    class SlowEmbedder(HashEmbedder):
+        async def embed(self, texts, **kwargs) -> np.ndarray:
+            calls.append(len(texts))
+            await gate.wait()
+            return await super().embed(texts, **kwargs)
+
+    skill, db, clock = harness(tmp_path, settings, SlowEmbedder())
+    await skill.start()
+    watch(db, clock, "Minecraft", ["a"], 1)
+    cm = await asyncio.wait_for(skill.model_for("twitch", "chan"), timeout=2)  # does not wait for embed
+    assert cm.model.embeddings is None and not cm.content
+    await asyncio.wait_for(skill.retrain("twitch", "chan"), timeout=2)
+    assert calls == [2]  # single flight: the second training did not embed again
+    gate.set()
+    await skill.wait_embeddings(timeout=5)
+    for _ in range(100):  # the background retrain that adds the embeddings
+        await asyncio.sleep(0.01)
+        if skill.models[("twitch", "chan")].content:
+            break
+    assert skill.models[("twitch", "chan")].model.embeddings is not None and calls == [2]

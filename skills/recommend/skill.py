@@ -30,6 +30,8 @@ from storage import recommend as store
 
 EPOCH = "1970-01-01T00:00:00+00:00"
 NEW_BONUS = 0.8  # score lift of a just-added item (scores are scaled to [-1, 1]), halved by new_item_days
+EMBED_TIMEOUT_S = 300.0  # the background embedding of a catalog (no viewer waits for it)
+EMBED_RETRY_S = 60.0  # after a failed catalog embedding, CF only for this long before trying again
 FRESH_WAIT_S = 0.5  # seconds a query waits for a retrain in flight before using the previous model
 ItemKind = Literal["vod", "clip", "category", "channel"]
 
@@ -89,6 +91,7 @@ class ChannelModel:
     model: HybridRecommender
     trained_at: float  # clock.monotonic() at the end of training
     users: dict[str, int] = field(default_factory=dict)  # user ids in the training data
+    content: bool = True  # False: trained without item embeddings (not ready yet): CF/popularity only
 
     @property
     def index(self) -> dict[str, int]:
@@ -117,15 +120,23 @@ class RecommendSkill(Skill):
         self.models: dict[tuple[str, str], ChannelModel] = {}
         self._training: dict[tuple[str, str], asyncio.Task] = {}
         self._embedding_cache: dict[str, np.ndarray] = {}
+        # catalog texts waiting for an embedding, and the one background task embedding them
+        self._embed_wanted: dict[str, str] = {}
+        self._embed_task: asyncio.Task | None = None
+        self._embed_failed_at = float("-inf")
+        self._names: dict[tuple[str, str], str] = {}  # model key -> the channel name as seen
         self._forget_epoch = 0  # bumped by delete_user_data: a training run that began before is discarded
 
     async def start(self) -> None:
         store.migrate(self.ctx.storage)
 
     async def stop(self) -> None:
-        for task in list(self._training.values()):
+        tasks = list(self._training.values())
+        if self._embed_task is not None:
+            tasks.append(self._embed_task)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._training.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def purge_older_than(self, cutoff: datetime) -> int:
         """Retention: drop ``!like`` / ``!watched`` signals recorded before ``cutoff`` (the watch history
@@ -271,9 +282,12 @@ class RecommendSkill(Skill):
     async def model_for(self, platform: str, channel: str) -> ChannelModel:
         """The channel's model: trained now when missing, retrained in the background when stale."""
         key = (platform, channel.lower())
+        self._names[key] = channel
         cm = self.models.get(key)
         settings = self.ctx.settings_for(platform, channel)
         stale = cm is None or self.ctx.clock.monotonic() - cm.trained_at >= settings.retrain_interval_s
+        if cm is not None and not cm.content and self._embeddings_ready(cm.rows):
+            stale = True  # the catalog embeddings arrived since: add the content part
         if stale and key not in self._training:  # one training run per channel at a time
             task = asyncio.create_task(self.retrain(platform, channel), name=f"recommend-train-{channel}")
             self._training[key] = task
@@ -321,7 +335,9 @@ class RecommendSkill(Skill):
             len(keys),
             time.perf_counter() - t0,
         )
-        cm = ChannelModel(keys, rows, model, self.ctx.clock.monotonic(), users)
+        cm = ChannelModel(
+            keys, rows, model, self.ctx.clock.monotonic(), users, content=embeddings is not None or not rows
+        )
         if epoch == self._forget_epoch:  # else a viewer asked to be forgotten meanwhile: use once, don't keep
             self.models[(platform, channel.lower())] = cm
         return cm
@@ -420,21 +436,63 @@ class RecommendSkill(Skill):
             )
 
     async def _embed(self, rows: list[store.CatalogRow]) -> np.ndarray | None:
+        """The catalog's item embeddings when all are cached; else ``None`` at once (CF/popularity only)
+        and the missing ones are embedded by one background task, never inside a command's budget."""
         engine = self.ctx.engine
         if not rows or engine is None or not engine.available("embed"):
             return None
         texts = [item_text(r) for r in rows]
-        hashes = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
-        missing = [t for t, h in zip(texts, hashes, strict=True) if h not in self._embedding_cache]
+        hashes = [_text_hash(t) for t in texts]
+        missing = {h: t for t, h in zip(texts, hashes, strict=True) if h not in self._embedding_cache}
         if missing:
-            try:
-                vecs = await engine.embed(missing)
-            except Exception as exc:  # noqa: BLE001 - content is optional: fall back to CF only
-                self.ctx.log.warning("recommend: embedding the catalog failed (%s); using CF only", exc)
-                return None
-            for t, v in zip(missing, np.asarray(vecs, dtype=np.float32), strict=True):
-                self._embedding_cache[hashlib.sha1(t.encode()).hexdigest()] = v
+            self._embed_wanted.update(missing)
+            self._start_embedding()
+            return None
         return np.stack([self._embedding_cache[h] for h in hashes])
+
+    async def wait_embeddings(self, timeout: float | None = None) -> None:
+        """Wait (at most ``timeout`` s) for the background catalog embedding in flight, if any."""
+        task = self._embed_task
+        if task is not None and not task.done():
+            await asyncio.wait({task}, timeout=timeout)
+
+    def _embeddings_ready(self, rows: list[store.CatalogRow]) -> bool:
+        return bool(rows) and all(_text_hash(item_text(r)) in self._embedding_cache for r in rows)
+
+    def _start_embedding(self) -> None:
+        if self._embed_task is not None and not self._embed_task.done():
+            return  # single flight: the running task picks up what was added meanwhile
+        if self.ctx.clock.monotonic() - self._embed_failed_at < EMBED_RETRY_S:
+            return
+        self._embed_task = asyncio.create_task(self._embed_background(), name="recommend-embed")
+
+    async def _embed_background(self) -> None:
+        from bot.inference.api import RequestPriority
+
+        engine = self.ctx.engine
+        while self._embed_wanted:
+            batch = dict(self._embed_wanted)
+            try:
+                vecs = await engine.embed(
+                    list(batch.values()), priority=RequestPriority.BACKGROUND, timeout=EMBED_TIMEOUT_S
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - content is optional: CF only meanwhile
+                self._embed_failed_at = self.ctx.clock.monotonic()
+                self.ctx.log.warning(
+                    "recommend: embedding the catalog failed (%s); using CF only for now", exc
+                )
+                return
+            for h, v in zip(batch, np.asarray(vecs, dtype=np.float32), strict=True):
+                self._embedding_cache[h] = v
+                self._embed_wanted.pop(h, None)
+        for key, cm in list(self.models.items()):  # retrain the CF-only models now
+            platform, channel = key[0], self._names.get(key, key[1])
+            if not cm.content and key not in self._training and self._embeddings_ready(cm.rows):
+                task = asyncio.create_task(self.retrain(platform, channel), name=f"recommend-train-{channel}")
+                self._training[key] = task
+                task.add_done_callback(lambda _t, key=key: self._training.pop(key, None))
 
     def _on(self, ctx: CommandContext) -> bool:
         return store.channel_enabled(self.ctx.storage, ctx.message.platform, ctx.channel)
@@ -564,6 +622,10 @@ class RecommendSkill(Skill):
         )
         done = {"pin": "pinned", "exclude": "excluded", None: "cleared"}[action]
         await ctx.reply(f"{cm.rows[j].title}: {done}.")
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def item_text(row: store.CatalogRow) -> str:

@@ -107,3 +107,23 @@ async def test_later_lines_of_a_fast_replay_see_the_bots_answer(tmp_path: Path) 
     assert "move 5:" in bot[3] and "thinking" not in bot[3]
     assert "You played 4, bot played 4." in bot[4]  # the bot blocks three in a column
     assert len(bot) == 5, bot
+
+
+async def test_chat_votes_after_the_bots_answer_count_on_log_time(tmp_path: Path) -> None:
+    """The second turn's window opens when the bot's move started (the search takes no log time), so votes
+    stamped after it count, and a line after that window closes it: two full moves in a fast replay."""
+    text = (
+        '{"ts": "2024-10-10T18:00:00Z", "user": "mia", "text": "!c4 start", "roles": ["mod"]}\n'
+        "[2024-10-10 18:00:05 UTC] hank: 4\n"
+        "[2024-10-10 18:00:21 UTC] bo: 6\n"  # closes the window; typed while the bot searches: ignored
+        "[2024-10-10 18:00:25 UTC] hank: 2\n"
+        "[2024-10-10 18:00:26 UTC] ann: 2\n"
+        "[2024-10-10 18:00:50 UTC] hank: gg\n"  # the second window (18:00:21 + 20 s) is over
+    )
+    summary, bot = await _replay(tmp_path, text)
+    assert summary["undrained_skills"] == []
+    assert "Chat chose column 4 (1 vote)" in bot[1]
+    assert "Chat played 4, bot played 3." in bot[2]
+    assert "Chat chose column 2 (2 votes)" in bot[3]
+    assert "Chat played 2, bot played 3." in bot[4]
+    assert len(bot) == 5, bot

@@ -287,7 +287,7 @@ class GameSkill(Skill):
             return
         match = Match(key[0], key[1], level, Board(), 0 if settings.humans_play_first else 1, settings)
         self.chat_games[key] = match
-        await self._begin(match, f"Connect Four ({level}): chat vs bot!")
+        await self._begin(match, f"Connect Four ({level}): chat vs bot!", self._line_time(ctx.message))
 
     @command(
         "c4 challenge",
@@ -322,7 +322,7 @@ class GameSkill(Skill):
         )
         match.participants[ctx.author.user_id] = ctx.author
         self.challenges[key] = match
-        await self._begin(match, f"Connect Four ({level}): you vs bot!")
+        await self._begin(match, f"Connect Four ({level}): you vs bot!", self._line_time(ctx.message))
 
     @command("c4 forfeit", help="Give up your Connect Four challenge.")
     async def c4_forfeit(self, ctx: CommandContext) -> None:
@@ -405,16 +405,16 @@ class GameSkill(Skill):
             match.window = None
             await self._human_move(match, col, now)
 
-    async def _begin(self, match: Match, intro: str) -> None:
+    async def _begin(self, match: Match, intro: str, at: float | None = None) -> None:
         if match.humans_to_move:
-            self._open_turn(match)
+            self._open_turn(match, at)
             await self._post(match, f"{intro} {self._prompt(match)}")
         else:
             await self._post(match, f"{intro} The bot starts.", board=False)
-            self._start_bot(match)
+            self._start_bot(match, at=at)
 
-    def _open_turn(self, match: Match) -> None:
-        now = self.ctx.clock.monotonic()
+    def _open_turn(self, match: Match, at: float | None = None) -> None:
+        now = self.ctx.clock.monotonic() if at is None else at
         if match.owner is None:
             match.window = VoteWindow(now, now + match.settings.vote_window_s)
         else:
@@ -466,7 +466,8 @@ class GameSkill(Skill):
             result = "loss" if match.board.winner is not None else "draw"
             await self._finish(match, result, f"{said}bot played {col + 1}")
             return
-        self._open_turn(match)
+        # a replay's search takes no log time: the turn opens when the move started, as it would live
+        self._open_turn(match, match.bot_since if isinstance(self.ctx.clock, ManualClock) else None)
         await self._post(match, f"{said}bot played {col + 1}. {self._prompt(match)}")
 
     # --- timers -------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -172,7 +173,11 @@ def test_answer_rendering_never_fails() -> None:
         category, streamer, uptime_s, title, channel = "Celeste", "Sam", 5025.0, "t", "sam"
 
     assert render_answer("{game} by {streamer}, {uptime}", Info()) == "Celeste by Sam, 1h 23m"
-    assert render_answer("{game} {uptime}", None) == "unknown offline"
+    assert render_answer("{game} {title}!", None) == "unknown !"
+    # regression: the example FAQ's uptime answer read "cozycoder has been live for offline."
+    offline = SimpleNamespace(streamer="cozycoder", uptime_s=None)
+    answer = render_answer("{streamer} has been live for {uptime}.", offline)
+    assert answer == "cozycoder is not live right now."
     with pytest.raises(ValueError, match="unbalanced"):
         check_answer("oops {game")
 

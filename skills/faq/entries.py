@@ -156,10 +156,15 @@ def format_uptime(seconds: float | None) -> str:
 
 def render_answer(template: str, info: Any) -> str:
     """Fill ``{game}``, ``{streamer}``, ``{uptime}``, ``{title}``, ``{channel}`` from a ``ChannelInfo``
-    (``None`` or missing attributes give ``"unknown"``/``"offline"``). Never raises."""
+    (``None`` or missing attributes give ``"unknown"``). A template using ``{uptime}`` while the channel is
+    not live (``uptime_s`` is ``None``) becomes ``"<streamer> is not live right now."``. Never raises."""
+    streamer = getattr(info, "streamer", None) or getattr(info, "channel", None) or "the streamer"
+    if "{uptime}" in template and getattr(info, "uptime_s", None) is None:
+        # "x has been live for offline" reads as a bug; say what is true instead
+        return f"{streamer} is not live right now."
     values = {
         "game": getattr(info, "category", None) or "unknown",
-        "streamer": getattr(info, "streamer", None) or getattr(info, "channel", None) or "the streamer",
+        "streamer": streamer,
         "uptime": format_uptime(getattr(info, "uptime_s", None)),
         "title": getattr(info, "title", None) or "",
         "channel": getattr(info, "channel", None) or "",

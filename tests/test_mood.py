@@ -200,8 +200,11 @@ async def test_on_message_does_not_wait_for_the_model_and_drops_over_the_bound(t
     now it queues a bounded background task, the score lands at the message's time and !mood sees it."""
     import asyncio
 
+    from bot.clock import SystemClock
+
     settings = MoodSettings(max_pending=2)
     skill, engine = make_skill(tmp_path, settings, [])
+    skill.ctx.clock = SystemClock()  # live: over the bound is dropped (a replay waits, test below)
     await skill.start()
     engine.heads["sentiment"] = tiny_head()
     gate = asyncio.Event()
@@ -261,3 +264,25 @@ async def test_mood_asked_while_its_scores_are_queued_is_answered_late(tmp_path:
     gate.set()
     assert await skill.drain(timeout=5)
     assert posted[0][0].startswith("Chat mood: ") and "(5 min, 1 msgs" in posted[0][0]
+
+
+async def test_replay_waits_for_a_scoring_slot_instead_of_dropping(tmp_path: Path) -> None:
+    """Regression: a --speed 0 replay of a real log scored only the first 256 of 1,549 messages
+    (max_pending dropped the rest), so the stream's mood plot covered its first minutes only."""
+    import asyncio
+
+    settings = MoodSettings(max_pending=1)
+    skill, engine = make_skill(tmp_path, settings, [])  # ManualClock: a replay
+    await skill.start()
+    engine.heads["sentiment"] = tiny_head()
+    real = engine.classify
+
+    async def slow_classify(*args, **kwargs):
+        await asyncio.sleep(0.05)
+        return await real(*args, **kwargs)
+
+    engine.classify = slow_classify
+    for i in range(3):
+        await asyncio.wait_for(skill.on_message(msg(f"u{i}", "PogChamp", i)), timeout=2)
+    assert await skill.drain(timeout=5)
+    assert (skill.scored, skill.dropped) == (3, 0)

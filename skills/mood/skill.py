@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from bot.clock import ManualClock
 from bot.commands import CommandContext, command
 from bot.events import ChatMessage, Priority, Role, StreamStatus, Viewer
 from skills.base import Skill, SkillSettings
@@ -32,6 +33,7 @@ COMMAND_WAIT_S = 8.0  # !mood waits at most this long for queued scoring (the co
 REPORT_WAIT_S = 120.0  # the end-of-replay report waits for the scoring still queued
 LATE_WAIT_S = 120.0  # a !mood asked while all its scores were queued is answered when they are in
 NOT_ENOUGH = "Chat mood: not enough messages in the last 5 minutes to tell."
+REPLAY_SLOT_WAIT_S = 5.0  # replay: wait this long for a scoring slot (router budget is 10 s)
 SCORE_TIMEOUT_S = 300.0  # a background score may wait this long in the engine's queue (nobody waits on it)
 
 
@@ -101,11 +103,16 @@ class MoodSkill(Skill):
 
     async def on_message(self, message: ChatMessage) -> None:
         """Queue the message for scoring and return at once: the model call runs as a background task (at
-        most ``max_pending`` at a time; more are dropped and counted) so the router is never held by it."""
+        most ``max_pending`` at a time; more are dropped and counted) so the router is never held by it.
+        In a replay (``ManualClock``) a message over the bound first waits up to ``REPLAY_SLOT_WAIT_S``."""
         text = message.text.strip()
         if not text or text.startswith("!") or self.ctx.engine is None:
             return
         settings: MoodSettings = self.ctx.settings_for(message.platform, message.channel)
+        if len(self._pending) >= settings.max_pending and isinstance(self.ctx.clock, ManualClock):
+            # A replay reads the log faster than the model scores it: slow the replay down rather than
+            # leave most of the stream unscored (live chat sheds instead; nobody waits on mood).
+            await self._wait_for_slot(settings.max_pending, REPLAY_SLOT_WAIT_S)
         if len(self._pending) >= settings.max_pending:
             self.dropped += 1
             return
@@ -134,6 +141,13 @@ class MoodSkill(Skill):
             await self._maybe_alert(message.platform, message.channel, t, settings)
         except Exception:  # noqa: BLE001 - a failed alert post must not lose the score
             log.exception("mood: alert failed")
+
+    async def _wait_for_slot(self, bound: int, timeout: float) -> None:
+        """Wait until fewer than ``bound`` scorings are pending, at most ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(self._pending) >= bound and (left := deadline - loop.time()) > 0:
+            await asyncio.wait(set(self._pending), timeout=left, return_when=asyncio.FIRST_COMPLETED)
 
     async def _wait(self, tasks: Any, timeout: float | None) -> bool:
         """Wait until the set ``tasks()`` is empty (at most ``timeout`` s); ``True`` when it is."""

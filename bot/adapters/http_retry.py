@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse
 
+from bot.backoff import Backoff
+
 log = logging.getLogger("chatcast.adapters.http")
 
 
@@ -71,10 +73,9 @@ def retry_after_s(headers: dict[str, str] | object, now_epoch: float) -> float |
 
 
 def backoff_delay_s(attempt: int, policy: RetryPolicy) -> float:
-    """Full-jitter backoff (s): ``uniform(0, min(max_delay_s, base_delay_s * 2**attempt))``.
-    """
-    cap = min(policy.max_delay_s, policy.base_delay_s * (2**attempt))
-    return policy.rng.uniform(0.0, cap)
+    """Full-jitter backoff (s): ``uniform(0, min(max_delay_s, base_delay_s * 2**attempt))``, computed by the
+    core's shared ``bot.backoff.Backoff`` (one formula for reconnects and HTTP retries)."""
+    return Backoff(policy.base_delay_s, policy.max_delay_s, policy.rng).delay(attempt)
 
 
 def retrying_middleware(

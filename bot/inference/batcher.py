@@ -23,6 +23,22 @@ from bot.inference.device import DeviceWorker, run_with_oom_split
 from bot.inference.settings import BatchSettings
 from bot.inference.stats import ModelStats
 
+
+def take_by_priority(queues: dict[RequestPriority, deque[Any]], n: int) -> list[Any]:
+    """Pop up to ``n`` waiting requests, interactive before background, oldest first within a priority.
+
+    Each queued object has a ``future``; ones already done (cancelled or timed out while waiting) are
+    discarded, never returned. Shared by the micro-batcher and the continuous-batching generator.
+    """
+    taken: list[Any] = []
+    for priority in sorted(RequestPriority):
+        q = queues[priority]
+        while q and len(taken) < n:
+            item = q.popleft()
+            if not item.future.done():
+                taken.append(item)
+    return taken
+
 log = logging.getLogger("chatcast.inference")
 
 
@@ -140,14 +156,7 @@ class MicroBatcher:
                 q.popleft()
 
     def _take(self, n: int) -> list[_Item]:
-        batch: list[_Item] = []
-        for p in sorted(RequestPriority):
-            q = self._queues[p]
-            while q and len(batch) < n:
-                it = q.popleft()
-                if not it.future.done():
-                    batch.append(it)
-        return batch
+        return take_by_priority(self._queues, n)
 
     async def _loop(self) -> None:
         assert self._wake is not None

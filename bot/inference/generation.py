@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from bot.inference.api import EngineBusy, InferenceError, RequestPriority
+from bot.inference.batcher import take_by_priority
 from bot.inference.device import DeviceWorker, is_oom
 from bot.inference.settings import GenerateSettings
 from bot.inference.stats import ModelStats
@@ -328,14 +329,7 @@ class ContinuousBatcher:
             raise
 
     def _take_joiners(self, n: int) -> list[_Sequence]:
-        out: list[_Sequence] = []
-        for p in sorted(RequestPriority):
-            q = self._waiting[p]
-            while q and len(out) < n:
-                s = q.popleft()
-                if not s.future.done():
-                    out.append(s)
-        return out
+        return take_by_priority(self._waiting, n)
 
     async def _loop(self) -> None:
         assert self._wake is not None

@@ -29,6 +29,7 @@ from rich.table import Table
 from bot import __version__
 from bot.config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config
 from bot.logs import quiet_progress_bars, setup_logging
+from bot.report import REQUIRED_KEYS
 from bot.runtime import DRAIN_TIMEOUT_S
 from bot.secrets import SECRET_NAMES, Secrets, SecretsError, env_var, load_secrets
 from storage.db import SchemaTooNew
@@ -319,22 +320,9 @@ def _print_summary(summary: dict[str, Any], folder: Path | None) -> None:
     table = Table(title="replay summary", show_header=True)
     table.add_column("key")
     table.add_column("value", justify="right")
-    for key in (
-        "lines_read",
-        "lines_skipped",
-        "messages",
-        "distinct_viewers",
-        "commands_handled",
-        "replies_sent",
-        "replies_dropped",
-        "skill_errors",
-        "skill_timeouts",
-        "storage_errors",
-        "presence_rows",
-        "viewers_without_presence",
-        "messages_per_s",
-        "wall_s",
-    ):
+    # the keys every summary.json has, then the run's health and timing
+    for key in (*REQUIRED_KEYS, "skill_timeouts", "storage_errors", "presence_rows",
+                "viewers_without_presence", "wall_s"):
         table.add_row(key, str(summary.get(key)))
     out.print(table)
     for example in summary.get("skipped_examples", [])[:5]:

@@ -41,13 +41,16 @@ def retrieval(
 
 
 def load_stackfaq(path: str | Path) -> tuple[list[str], list[str], list[int]]:
-    """StackFAQ JSON -> (questions, queries, gold entry per query); null paraphrases are skipped."""
+    """StackFAQ JSON -> (questions, queries, gold entry per query).
+
+    Null paraphrases and placeholders without a letter or digit (every thread holds a ``"*"`` slot: 125 of
+    the 1,375) are skipped: they are no query, and counting them as misses cut P@1 from 0.945 to 0.860."""
     pairs = json.loads(Path(path).read_text(encoding="utf-8"))["root"]["qapair"]
     questions = [p["question"] for p in pairs]
     queries, gold = [], []
     for i, p in enumerate(pairs):
         for r in p["rephr"]:
-            if isinstance(r, str) and r.strip():
+            if isinstance(r, str) and re.search(r"\w", r):
                 queries.append(r)
                 gold.append(i)
     return questions, queries, gold

@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from bot.inference.api import ModelUnavailable
+from bot.inference.packed_bert import PackedBertEncoder
+from bot.inference.packed_bert import supports as packed_supports
 
 log = logging.getLogger("chatcast.inference")
 
@@ -105,27 +107,50 @@ class TransformerEmbedder:
     """Sentence embeddings from a transformer encoder: mean pooling over non-padding tokens, then L2
     normalisation (the recipe of sentence-transformers' all-MiniLM-L6-v2, Reimers & Gurevych 2019).
 
-    ``encode(texts)`` -> ``(n, dim)`` float32 rows of unit norm. Texts are sorted by length and run in
-    chunks of ``chunk_size`` so short chat lines are not padded to the longest one.
+    ``encode(texts)`` -> ``(n, dim)`` float32 rows of unit norm. A BERT encoder runs padding-free
+    (``bot.inference.packed_bert``: every token computed is a real one, in forwards of at most
+    ``token_budget`` tokens); other encoders run padded, texts sorted by length and cut into chunks of
+    ``chunk_size`` so short chat lines are not padded to the longest one. ``packed=False`` forces the
+    padded path.
     """
 
     def __init__(self, model: torch.nn.Module, tokenizer: Any, *, device: torch.device | str = "cpu",
-                 max_length: int = 128, chunk_size: int = 32) -> None:
+                 max_length: int = 128, chunk_size: int = 32, token_budget: int = 8192,
+                 packed: bool = True) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.device = torch.device(device)
         self.max_length = max_length
         self.chunk_size = chunk_size
+        self.token_budget = token_budget
         self.dim = int(model.config.hidden_size)
+        self.packed = PackedBertEncoder(model) if packed and packed_supports(model) else None
 
     def encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
+        if self.packed is not None:
+            return self._encode_packed(texts, out)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), self.chunk_size):
             idx = order[start:start + self.chunk_size]
             out[idx] = self._encode_chunk([texts[i] for i in idx])
+        return out
+
+    def _encode_packed(self, texts: list[str], out: np.ndarray) -> np.ndarray:
+        ids = self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
+        keep = [i for i, s in enumerate(ids) if s]  # empty only without [CLS]/[SEP]: stays a zero row
+        start = 0
+        while start < len(keep):
+            stop, tokens = start, 0
+            while stop < len(keep) and (stop == start or tokens + len(ids[keep[stop]]) <= self.token_budget):
+                tokens += len(ids[keep[stop]])
+                stop += 1
+            idx = keep[start:stop]
+            pooled = self.packed.pooled([ids[i] for i in idx])
+            out[idx] = F.normalize(pooled.float(), dim=1).cpu().numpy()
+            start = stop
         return out
 
     def _encode_chunk(self, texts: list[str]) -> np.ndarray:

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from bot.inference.models import TransformerEmbedder
-from bot.inference.packed_bert import ATTENTION_GROUP, PackedBertEncoder, supports
+from bot.inference.packed_bert import ATTENTION_POSITIONS, PackedBertEncoder, supports
 from bot.inference.testing import tiny_tokenizer
 
 
@@ -34,7 +34,7 @@ def _ragged_texts(n: int, seed: int = 1) -> list[str]:
 
 def test_packed_equals_padded_for_ragged_lengths_across_attention_groups():
     model, tok = _bert()
-    texts = _ragged_texts(2 * ATTENTION_GROUP + 7)
+    texts = _ragged_texts(ATTENTION_POSITIONS // 20 + 7)
     packed = TransformerEmbedder(model, tok, max_length=64, token_budget=300).encode(texts)
     padded = TransformerEmbedder(model, tok, max_length=64, packed=False).encode(texts)
     assert packed.shape == (len(texts), 32) and packed.dtype == np.float32

@@ -6,7 +6,10 @@ by length and cutting 512 lines into chunks of 32, half the token positions were
 positions for 4,710 real tokens) and 80 % of the time is spent in the linear layers, all of it wasted
 on padding. Here every linear layer, GELU and LayerNorm runs on the packed real tokens only, shape
 ``(tokens, hidden)``; only the attention, whose cost is small for short lines, gathers the tokens into
-length-sorted padded groups and scatters the result back. This is the "unpadding" of
+length-sorted padded groups and scatters the result back. The attention itself is two batched matrix
+products and a softmax with an additive key mask (``torch.baddbmm``): for groups of 6-20 token lines
+this was 2-3x faster on the CPU than ``scaled_dot_product_attention``'s fused kernel (1.04 vs 0.36 ms
+for 32 lines of 10 tokens, 12 heads), and no slower for 128-token lines. This is the "unpadding" of
 FlashAttention's variable-length kernels (Dao et al. 2022) and of Zeng et al. 2022 ("Boosting
 distributed training performance of the unpadded BERT model"), done here with plain PyTorch ops so it
 runs on CPU and GPU alike.
@@ -22,14 +25,16 @@ qualifies; the embedder falls back to the padded path otherwise.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-ATTENTION_GROUP = 32
-"""Sequences per padded attention group (sorted by length, so a group pads little)."""
+ATTENTION_POSITIONS = 2048
+"""Padded token positions per attention group at most (sequences sorted by length, so a group pads
+little); a longer sequence gets a group of its own."""
 
 
 def supports(model: torch.nn.Module) -> bool:
@@ -119,22 +124,29 @@ class PackedBertEncoder:
 
     def _groups(self, lengths: torch.Tensor, starts: torch.Tensor, total: int
                 ) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        """Length-sorted attention groups: (gather index (b, L) into packed rows, with ``total`` for
-        padding; key mask (b, 1, 1, L) True = real token; flat positions of the real tokens in the
-        gathered (b * L) layout)."""
+        """Length-sorted attention groups of at most ``ATTENTION_POSITIONS`` padded positions: (gather
+        index ``(b, L)`` into the packed rows, ``total`` for padding; additive key mask ``(b * heads, L,
+        L)``, 0 for a real key and -inf for padding; flat positions of the real tokens in the gathered
+        ``(b * L)`` layout)."""
         dev = self.device
-        order = torch.argsort(lengths, stable=True)
+        order = torch.argsort(lengths, stable=True).tolist()
+        sizes = lengths.tolist()
         out = []
-        for g in range(0, len(order), ATTENTION_GROUP):
-            members = order[g:g + ATTENTION_GROUP]
+        g = 0
+        while g < len(order):
+            stop = g + 1
+            while stop < len(order) and (stop - g + 1) * sizes[order[stop]] <= ATTENTION_POSITIONS:
+                stop += 1
+            members = torch.tensor(order[g:stop])
+            g = stop
             lens = lengths[members]
             width = int(lens.max())
             offs = torch.arange(width)
             real = offs.unsqueeze(0) < lens.unsqueeze(1)
-            index = torch.where(real, starts[members].unsqueeze(1) + offs, torch.full_like(real, total,
-                                                                                         dtype=torch.long))
-            out.append((index.to(dev), real.to(dev)[:, None, None, :], real.reshape(-1).nonzero().squeeze(1)
-                        .to(dev)))
+            index = torch.where(real, starts[members].unsqueeze(1) + offs, torch.full_like(offs, total))
+            bias = torch.zeros(real.shape, dtype=self.word.weight.dtype).masked_fill_(~real, float("-inf"))
+            bias = bias[:, None, None, :].expand(-1, self.heads, width, -1).reshape(-1, width, width)
+            out.append((index.to(dev), bias.to(dev), real.reshape(-1).nonzero().squeeze(1).to(dev)))
         return out
 
     def _layer(self, layer: _Layer, x: torch.Tensor, groups: list) -> torch.Tensor:
@@ -142,11 +154,13 @@ class PackedBertEncoder:
         qkv = torch.cat([qkv, qkv.new_zeros((1, qkv.shape[1]))])  # row ``total``: padding
         ctx = torch.empty_like(x)
         h, d = self.heads, self.head_dim
-        for index, mask, flat_real in groups:
+        scale = 1.0 / math.sqrt(d)
+        for index, bias, flat_real in groups:
             b, width = index.shape
-            q, k, v = qkv[index].view(b, width, 3, h, d).permute(2, 0, 3, 1, 4)  # each (b, h, L, d)
-            att = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-            att = att.transpose(1, 2).reshape(b * width, self.hidden)
+            q, k, v = qkv[index].view(b, width, 3, h, d).permute(2, 0, 3, 1, 4).reshape(3, b * h, width, d)
+            scores = torch.baddbmm(bias, q, k.transpose(1, 2), alpha=scale)  # (b * h, L, L)
+            att = torch.bmm(torch.softmax(scores, -1), v)  # (b * h, L, d)
+            att = att.view(b, h, width, d).transpose(1, 2).reshape(b * width, self.hidden)
             ctx[index.reshape(-1)[flat_real]] = att[flat_real]
         x = layer.ln1(F.linear(ctx, layer.out.weight, layer.out.bias) + x)
         return layer.ln2(F.linear(F.gelu(layer.inter(x)), layer.down.weight, layer.down.bias) + x)

@@ -198,3 +198,30 @@ async def test_shutdown_with_requests_in_flight(worker):
     assert answered and refused
     with pytest.raises(EngineBusy, match="shutting down"):
         await b.submit([1])
+
+
+async def test_queued_counts_only_live_waiting_items(worker):
+    # queued() is a counter now (it was a scan of the whole queue on every admit): it must follow
+    # cancellations in the middle of the queue, shedding and items taken to run.
+    model = Recorder()
+    model.gate.clear()
+    b = MicroBatcher("m", model, BatchSettings(max_batch_size=1, max_wait_ms=0, max_queue=4), worker)
+    running = asyncio.create_task(b.submit([0]))
+    await asyncio.sleep(0.05)
+    assert b.queued() == 0  # taken to run
+    waiting = [asyncio.create_task(b.submit([i], priority=BG)) for i in range(1, 5)]
+    await asyncio.sleep(0.01)
+    assert b.queued() == 4
+    waiting[1].cancel()  # one in the middle
+    await asyncio.sleep(0.01)
+    assert b.queued() == 3
+    inter = asyncio.create_task(b.submit([7], priority=INT))  # room for it: no shedding
+    await asyncio.sleep(0.01)
+    assert b.queued() == 4 and b.stats.summary()["shed"] == 0
+    model.gate.set()
+    assert await inter == [49]
+    results = await asyncio.gather(running, *waiting, return_exceptions=True)
+    assert results[:2] == [[0], [1]] and results[3:] == [[9], [16]]
+    assert isinstance(results[2], asyncio.CancelledError) and [2] not in model.batches
+    assert b.queued() == 0
+    await b.stop()

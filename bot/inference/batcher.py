@@ -48,6 +48,7 @@ class _Item:
     priority: RequestPriority
     future: asyncio.Future[Any]
     enqueued: float = field(default_factory=time.monotonic)
+    waiting: bool = False  # counted in MicroBatcher._waiting (queued, not taken, not done)
 
 
 class MicroBatcher:
@@ -70,6 +71,7 @@ class MicroBatcher:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._closed = False
+        self._waiting = 0  # live queued items, kept by _admit/_take/_left so queued() is O(1)
 
     # -- callers -----------------------------------------------------------------------------------
     async def submit(self, payloads: Sequence[Any], *, priority: RequestPriority = RequestPriority.BACKGROUND,
@@ -118,8 +120,15 @@ class MicroBatcher:
         return [f.result() for f in futures]
 
     def queued(self) -> int:
-        """Items waiting (not yet running)."""
-        return sum(1 for q in self._queues.values() for it in q if not it.future.done())
+        """Items waiting (not yet running, not cancelled or timed out). O(1): under overload every admit
+        asks, and counting a 10,000-item queue each time made admission quadratic."""
+        return self._waiting
+
+    def _left(self, item: _Item) -> None:
+        """``item`` stops counting as waiting (taken to run, or done while queued)."""
+        if item.waiting:
+            item.waiting = False
+            self._waiting -= 1
 
     def _admit(self, item: _Item) -> None:
         if self.queued() >= self.settings.max_queue:
@@ -132,9 +141,13 @@ class MicroBatcher:
                 self.stats.add("shed")
                 raise EngineBusy(f"{self.name}: busy, {self.settings.max_queue} interactive requests waiting")
             self.stats.add("shed")
+            self._left(victim)
             victim.future.set_exception(
                 EngineBusy(f"{self.name}: background request shed for an interactive one"))
         self._queues[item.priority].append(item)
+        item.waiting = True
+        self._waiting += 1
+        item.future.add_done_callback(lambda _f, it=item: self._left(it))
 
     def _pop_newest(self, priority: RequestPriority) -> _Item | None:
         q = self._queues[priority]
@@ -156,7 +169,10 @@ class MicroBatcher:
                 q.popleft()
 
     def _take(self, n: int) -> list[_Item]:
-        return take_by_priority(self._queues, n)
+        taken = take_by_priority(self._queues, n)
+        for it in taken:
+            self._left(it)
+        return taken
 
     async def _loop(self) -> None:
         assert self._wake is not None

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from bot.inference.api import EngineBusy, ModelUnavailable, RequestPriority
+from bot.inference.api import EngineBusy, InferenceError, ModelUnavailable, RequestPriority
 from bot.inference.engine import Engine
 from bot.inference.settings import InferenceSettings
 from bot.inference.testing import tiny_embedder, tiny_engine
@@ -144,3 +144,49 @@ async def test_generate_through_engine_and_stop_answers_everyone():
     assert not e.available("embed")
     st = e.stats()["generate"]
     assert st["tokens"] >= 1 and st["ttft_p50_ms"] > 0
+
+
+def _softmax_head(texts, emb):
+    logits = emb[:, :3] * 10
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    return p / p.sum(1, keepdims=True)
+
+
+async def test_classify_of_new_texts_rides_the_embedding_batch(engine):
+    # one worker turn per message: the head runs inside the embedding batch (no second queue)
+    engine.register_classifier("sentiment", lambda: _softmax_head)
+    texts = ["pog", "sadge", "pog", "what game is this"]
+    probs = await engine.classify("sentiment", texts)
+    st = engine.stats()
+    assert st["classify:sentiment"]["fused_items"] == 3  # "pog" twice: computed once
+    assert st["classify:sentiment"]["batches"] == 0  # the classifier queue never ran
+    assert st["embed"]["items"] == 3
+    vecs = await engine.embed(texts)  # cached by the fused call: no new model work
+    assert engine.stats()["embed"]["items"] == 3
+    np.testing.assert_allclose(probs, _softmax_head(texts, vecs), atol=1e-6)
+    # a mix of cached and new texts keeps the order
+    mixed = ["new line", "pog", "another one"]
+    got = await engine.classify("sentiment", mixed)
+    np.testing.assert_allclose(got, _softmax_head(mixed, await engine.embed(mixed)), atol=1e-6)
+
+
+async def test_a_failing_head_fails_only_its_own_requests(engine):
+    def bad_head(texts, emb):
+        return np.ones((len(texts) + 1, 3), np.float32)  # wrong shape
+
+    engine.register_classifier("bad", lambda: bad_head)
+    engine.register_classifier("good", lambda: _softmax_head)
+    bad, good, vec = await asyncio.gather(
+        engine.classify("bad", ["one"]), engine.classify("good", ["two"]), engine.embed(["three"]),
+        return_exceptions=True)
+    assert isinstance(bad, InferenceError) and "returned shape" in str(bad)
+    assert good.shape == (1, 3) and vec.shape[0] == 1
+
+
+async def test_embed_of_a_line_being_classified_shares_the_model_call(engine):
+    # mood classifies every line while the FAQ embeds the same line: one model call, not two
+    engine.register_classifier("sentiment", lambda: _softmax_head)
+    probs, vec = await asyncio.gather(engine.classify("sentiment", ["is the stream on?"]),
+                                      engine.embed(["is the stream on?"]))
+    assert engine.stats()["embed"]["items"] == 1
+    np.testing.assert_allclose(probs, _softmax_head(["x"], vec), atol=1e-6)

@@ -16,7 +16,8 @@ class ModelStats:
 
     ``summary()`` returns floats: ``batches``, ``items``, ``mean_batch_size``, ``max_batch_size``,
     ``queue_wait_p50_ms`` / ``p95`` / ``p99``, ``latency_p50_ms`` / ``p95`` / ``p99``, ``shed``,
-    ``timeouts``, ``errors``, ``oom_splits``, ``queued`` and, for generation, ``ttft_p50_ms`` / ``p95``
+    ``timeouts``, ``errors``, ``oom_splits``, ``queued``, ``fused_items`` (classifier items served inside
+    an embedding batch instead of their own batches) and, for generation, ``ttft_p50_ms`` / ``p95``
     and ``tokens``.
     """
 
@@ -31,6 +32,7 @@ class ModelStats:
         self.oom_splits = 0
         self.tokens = 0
         self.queued = 0
+        self.fused_items = 0
         self._waits: deque[float] = deque(maxlen=_WINDOW)
         self._latencies: deque[float] = deque(maxlen=_WINDOW)
         self._ttft: deque[float] = deque(maxlen=_WINDOW)
@@ -55,7 +57,8 @@ class ModelStats:
             self._ttft.append(seconds)
 
     def add(self, field: str, n: int = 1) -> None:
-        """Increment a counter (``shed``, ``timeouts``, ``errors``, ``oom_splits``, ``tokens``)."""
+        """Increment a counter (``shed``, ``timeouts``, ``errors``, ``oom_splits``, ``tokens``,
+        ``fused_items``)."""
         with self._lock:
             setattr(self, field, getattr(self, field) + n)
 
@@ -79,6 +82,7 @@ class ModelStats:
                 "errors": float(self.errors),
                 "oom_splits": float(self.oom_splits),
                 "queued": float(self.queued),
+                "fused_items": float(self.fused_items),
             }
         out.update(self._pcts("queue_wait", waits))
         out.update(self._pcts("latency", lats))

@@ -172,9 +172,15 @@ async def main() -> None:
     rates = sorted(
         {round(f * caps["batched"]) for f in (0.2, 0.5, 0.8, 1.2)} | {round(caps["unbatched"] * 0.8)}
     )
+    rate80 = round(0.8 * caps["batched"])
+    p99_at80: list[float] = []
     for name, mb, mw in configs:
         e = await make_engine(mb, mw, args.timeout, args.threads)
         runs = [await open_loop(e, lines, r, args.duration, args.timeout) for r in rates]
+        if name == "batched":  # the p99 target's point, repeated: one 6 s run's p99 swings with machine noise
+            p99_at80 = [r["p99_ms"] for r in runs if r["offered_per_s"] == rate80]
+            p99_at80 += [(await open_loop(e, lines, rate80, args.duration, args.timeout))["p99_ms"]
+                         for _ in range(args.rounds - 1)]
         results["configs"][name] = {
             "max_batch_size": mb,
             "max_wait_ms": mw,
@@ -194,20 +200,21 @@ async def main() -> None:
                 f"{r['p99_ms']:8.1f} {r['timed_out']:8d}"
             )
     speedup = caps["batched"] / caps["unbatched"]
-    at80 = min(
-        results["configs"]["batched"]["runs"], key=lambda r: abs(r["offered_per_s"] - 0.8 * caps["batched"])
-    )
+    p99_80 = float(np.median(p99_at80))
     results["summary"] = {
         "capacity_batched_per_s": caps["batched"],
         "capacity_unbatched_per_s": caps["unbatched"],
         "speedup": speedup,
-        "p99_ms_at_80pct_batched_capacity": at80["p99_ms"],
+        "offered_per_s_at_80pct_batched_capacity": rate80,
+        "p99_ms_at_80pct_batched_capacity": p99_80,
+        "p99_ms_at_80pct_rounds": p99_at80,
         "target_speedup_5x": speedup >= 5,
-        "target_p99_250ms": at80["p99_ms"] <= 250,
+        "target_p99_250ms": p99_80 <= 250,
     }
     print(
         f"capacity: batched {caps['batched']:.1f}/s, unbatched {caps['unbatched']:.1f}/s -> {speedup:.1f}x; "
-        f"p99 at 80% of batched capacity: {at80['p99_ms']:.0f} ms"
+        f"p99 at 80% of batched capacity ({rate80}/s): {p99_80:.0f} ms "
+        f"(median of {[round(x) for x in p99_at80]})"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))

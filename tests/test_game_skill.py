@@ -138,7 +138,6 @@ class Harness:
             return logits, np.zeros(n, dtype=np.float32)
 
         self.skill.player = BotPlayer(evaluate, seed=0)
-        self.skill.rng = np.random.default_rng(0)
         self.n = 0
 
     def msg(self, user, text, roles=frozenset({Role.EVERYONE}), channel="chan"):
@@ -392,3 +391,29 @@ async def test_drain_waits_for_the_bots_move_and_times_out_on_a_stuck_one(h):
     await h.say("hank", "1")
     assert await h.skill.drain(timeout=0.05) is False
     await h.skill.stop()
+
+
+async def _seeded_chat_game(seed: int) -> tuple[int, ...]:
+    """Three rounds of tied votes (columns 1 and 5) against the easy bot (temperature 1.5): every choice
+    made is random."""
+    h = Harness(easy_simulations=4, seed=seed)
+    await h.skill.start()
+    try:
+        await h.command("c4_start", "mod", ["easy"], roles=MOD)
+        match = h.skill.chat_games[("twitch", "chan")]
+        for _ in range(3):
+            await h.say("a", "1")
+            await h.say("b", "5")
+            h.clock.advance(21)
+            await h.skill.tick()
+            await h.skill.settle()
+        return match.board.history
+    finally:
+        await h.skill.stop()
+
+
+async def test_a_seed_makes_replays_play_the_same_game():
+    # Regression: `chatcast replay --no-engine` of the demo log differed run to run (the bot's move and
+    # the vote tie-break used unseeded generators).
+    first, second = await _seeded_chat_game(7), await _seeded_chat_game(7)
+    assert len(first) == 6 and first == second

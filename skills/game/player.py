@@ -68,9 +68,10 @@ class BotPlayer:
             simulations=d.simulations, leaves_per_round=self.leaves_per_round, root_pruning=d.root_pruning
         )
 
-    async def choose(self, board: Board, level: str) -> int:
-        """The bot's 0-indexed column for ``board`` at ``level`` (``ValueError`` if finished)."""
-        search = Search(board, self.config_for(level), self.rng)
+    async def choose(self, board: Board, level: str, rng: np.random.Generator | None = None) -> int:
+        """The bot's 0-indexed column for ``board`` at ``level`` (``ValueError`` if finished). ``rng``
+        (default: the player's own) drives root noise and move sampling."""
+        search = Search(board, self.config_for(level), rng or self.rng)
         await run_searches_async([search], self.evaluate)
         d = self.levels[level]
         temperature = d.temperature if board.moves < d.temperature_moves else 0.0

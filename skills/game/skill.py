@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import zlib
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,10 @@ class GameSettings(SkillSettings):
     easy_simulations: int = Field(8, ge=1, le=20_000)
     normal_simulations: int = Field(100, ge=1, le=20_000)
     hard_simulations: int = Field(800, ge=1, le=20_000)
+    seed: int | None = Field(
+        None, description="Seed of the bot's move sampling and vote tie-breaks: the same log replays the "
+        "same games (None: different every time)."
+    )
 
 
 def levels_from(settings: GameSettings) -> dict[str, Difficulty]:
@@ -86,6 +91,7 @@ class Match:
     bot_since: float = 0.0  # clock.monotonic() when the bot's move started
     finished: bool = False
     participants: dict[str, Viewer] = field(default_factory=dict)
+    rng: np.random.Generator = field(default_factory=np.random.default_rng)
 
     @property
     def mode(self) -> str:
@@ -116,11 +122,20 @@ class GameSkill(Skill):
         self.chat_games: dict[tuple[str, str], Match] = {}
         self.challenges: dict[tuple[str, str, str], Match] = {}
         self.player: BotPlayer | None = None
-        self.rng = np.random.default_rng()
+        self._matches_started = 0
         self._tasks: set[asyncio.Task] = set()
         self._ticker: asyncio.Task | None = None
         self._tick_lock = asyncio.Lock()
         self._lines_lock = asyncio.Lock()  # chat lines are handled one at a time, in arrival order
+
+    def _match_rng(self, settings: GameSettings, *who: str) -> np.random.Generator:
+        """A new match's generator: from ``settings.seed``, who plays and how many matches this skill has
+        started (reproducible replays), or fresh entropy when no seed is set."""
+        self._matches_started += 1
+        if settings.seed is None:
+            return np.random.default_rng()
+        who_hash = zlib.crc32("/".join(who).encode())
+        return np.random.default_rng([settings.seed, who_hash, self._matches_started])
 
     # --- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -285,7 +300,8 @@ class GameSkill(Skill):
         if key in self.chat_games:
             await ctx.reply("A chat game is already running: vote with 1-7.")
             return
-        match = Match(key[0], key[1], level, Board(), 0 if settings.humans_play_first else 1, settings)
+        match = Match(key[0], key[1], level, Board(), 0 if settings.humans_play_first else 1, settings,
+                      rng=self._match_rng(settings, *key))
         self.chat_games[key] = match
         await self._begin(match, f"Connect Four ({level}): chat vs bot!", self._line_time(ctx.message))
 
@@ -319,6 +335,7 @@ class GameSkill(Skill):
             0 if settings.humans_play_first else 1,
             settings,
             owner=ctx.author,
+            rng=self._match_rng(settings, *key),
         )
         match.participants[ctx.author.user_id] = ctx.author
         self.challenges[key] = match
@@ -443,7 +460,7 @@ class GameSkill(Skill):
         try:
             assert self.player is not None, "GameSkill.start() was not called"
             self.player.levels = levels_from(match.settings)
-            col = await self.player.choose(match.board, match.difficulty)
+            col = await self.player.choose(match.board, match.difficulty, rng=match.rng)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - engine down, weights missing: end the game politely
@@ -484,7 +501,7 @@ class GameSkill(Skill):
             w = match.window
             if w is None or match.bot_thinking or not w.expired(now):
                 continue
-            col = w.winner(match.board.legal_moves(), self.rng)
+            col = w.winner(match.board.legal_moves(), match.rng)
             if col is not None:
                 match.window = None
                 n = sum(w.tally(match.board.legal_moves()).values())

@@ -3,6 +3,7 @@ replay of a short chat log with an FAQ config asserting the exact replies."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import UTC, datetime
 from pathlib import Path
@@ -342,3 +343,25 @@ def test_example_faq_keywords_refuse_the_false_answers_of_real_chat(
     row[ids.index(best)] = score
     chosen, _ = should_answer(text, row, settings.entries, settings)
     assert (ids[chosen] if chosen >= 0 else None) == expected
+
+
+async def test_without_an_engine_the_faq_says_keywords_only_not_an_error(tmp_path: Path, caplog) -> None:
+    # Regression: `chatcast replay --no-engine` warned "cannot embed 42 FAQ questions ('NoneType' object
+    # has no attribute 'embed')" at start.
+    import logging
+    import tomllib
+
+    from skills.base import SkillContext
+    from skills.faq.skill import FaqSettings
+    from storage.db import Database
+
+    settings = FaqSettings(**tomllib.loads(CONFIG)["skills"]["faq"])
+    ctx = SkillContext(storage=Database(":memory:"), engine=None, post=None,
+                       settings_for=lambda p, c: settings, channel_info=lambda p, c: None, data_dir=tmp_path)
+    skill = FaqSkill(ctx)
+    with caplog.at_level(logging.INFO):
+        await skill.start()
+        await asyncio.sleep(0)
+    assert "keywords only" in caplog.text
+    assert "cannot embed" not in caplog.text and "NoneType" not in caplog.text
+    await skill.stop()

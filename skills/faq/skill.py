@@ -97,8 +97,12 @@ class FaqSkill(Skill):
             settings: FaqSettings = self.ctx.settings_for("", "")
         except Exception:  # noqa: BLE001 - no defaults: nothing to warm
             return
-        if settings.enabled and settings.entries:
-            self._embedding(_entry_key(settings.entries), settings.entries)
+        if not (settings.enabled and settings.entries):
+            return
+        if self.ctx.engine is None:
+            log.info("faq: no inference engine (--no-engine): answers by keywords only")
+            return
+        self._embedding(_entry_key(settings.entries), settings.entries)
 
     async def stop(self) -> None:
         for task in list(self._inflight.values()):

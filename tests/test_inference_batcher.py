@@ -225,30 +225,3 @@ async def test_queued_counts_only_live_waiting_items(worker):
     assert isinstance(results[2], asyncio.CancelledError) and [2] not in model.batches
     assert b.queued() == 0
     await b.stop()
-
-
-async def _order_under_backlog(lifo_after_ms: float) -> list[list[int]]:
-    worker = DeviceWorker(torch.device("cpu"))
-    try:
-        model = Recorder()
-        model.gate.clear()
-        b = MicroBatcher("m", model, BatchSettings(max_batch_size=2, max_wait_ms=0,
-                                                   lifo_after_ms=lifo_after_ms), worker)
-        first = asyncio.create_task(b.submit([0], priority=BG))
-        await asyncio.sleep(0.05)  # item 0 runs and blocks: a backlog forms behind it
-        rest = [asyncio.create_task(b.submit([i], priority=BG)) for i in range(1, 6)]
-        inter = asyncio.create_task(b.submit([9], priority=INT))
-        await asyncio.sleep(0.05)
-        model.gate.set()
-        await asyncio.gather(first, *rest, inter)
-        await b.stop()
-        return model.batches
-    finally:
-        worker.shutdown()
-
-
-async def test_backlogged_background_items_are_served_newest_first():
-    # adaptive LIFO: once the oldest background item has waited lifo_after_ms, the freshest are served
-    # first (they can still make their deadline); interactive ones still go before all background ones
-    assert await _order_under_backlog(lifo_after_ms=10) == [[0], [9, 5], [4, 3], [2, 1]]
-    assert await _order_under_backlog(lifo_after_ms=0) == [[0], [9, 1], [2, 3], [4, 5]]

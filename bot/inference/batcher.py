@@ -24,10 +24,8 @@ from bot.inference.settings import BatchSettings
 from bot.inference.stats import ModelStats
 
 
-def take_by_priority(queues: dict[RequestPriority, deque[Any]], n: int,
-                     newest_first: frozenset[RequestPriority] = frozenset()) -> list[Any]:
-    """Pop up to ``n`` waiting requests, interactive before background, oldest first within a priority
-    (newest first for the priorities in ``newest_first``).
+def take_by_priority(queues: dict[RequestPriority, deque[Any]], n: int) -> list[Any]:
+    """Pop up to ``n`` waiting requests, interactive before background, oldest first within a priority.
 
     Each queued object has a ``future``; ones already done (cancelled or timed out while waiting) are
     discarded, never returned. Shared by the micro-batcher and the continuous-batching generator.
@@ -35,9 +33,8 @@ def take_by_priority(queues: dict[RequestPriority, deque[Any]], n: int,
     taken: list[Any] = []
     for priority in sorted(RequestPriority):
         q = queues[priority]
-        pop = q.pop if priority in newest_first else q.popleft
         while q and len(taken) < n:
-            item = pop()
+            item = q.popleft()
             if not item.future.done():
                 taken.append(item)
     return taken
@@ -171,18 +168,8 @@ class MicroBatcher:
             while q and q[0].future.done():
                 q.popleft()
 
-    def _overloaded(self) -> bool:
-        """Adaptive LIFO switch: the oldest background item has waited ``lifo_after_ms`` (heads are
-        purged of done items first, so the head is live)."""
-        limit = self.settings.lifo_after_ms / 1000.0
-        q = self._queues[RequestPriority.BACKGROUND]
-        return limit > 0 and bool(q) and time.monotonic() - q[0].enqueued >= limit
-
     def _take(self, n: int) -> list[_Item]:
-        lifo = frozenset({RequestPriority.BACKGROUND}) if self._overloaded() else frozenset()
-        if lifo:
-            self.stats.add("lifo_batches")
-        taken = take_by_priority(self._queues, n, lifo)
+        taken = take_by_priority(self._queues, n)
         for it in taken:
             self._left(it)
         return taken

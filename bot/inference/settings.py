@@ -31,10 +31,7 @@ class BatchSettings(BaseModel):
     waited ``max_wait_ms`` milliseconds. ``timeout_s`` is the default per-request deadline (seconds,
     queue wait plus run time) after which the caller gets ``EngineBusy``. ``max_queue`` bounds waiting
     items: beyond it background requests are shed (counted) and interactive ones displace background
-    ones or are refused as busy. ``lifo_after_ms``: once the oldest waiting background item has waited
-    this long (a backlog is forming: the model is overloaded), background items are taken newest first
-    ("adaptive LIFO", Maurer 2015, "Fail at scale", ACM Queue 13(8)), so the served ones are fresh and the
-    stale ones time out instead of every request waiting until just before its deadline; 0 = always FIFO.
+    ones or are refused as busy.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -43,7 +40,6 @@ class BatchSettings(BaseModel):
     max_wait_ms: float = Field(5.0, ge=0.0, le=10_000.0)
     timeout_s: float = Field(10.0, gt=0.0, le=3600.0)
     max_queue: int = Field(1024, ge=1)
-    lifo_after_ms: float = Field(500.0, ge=0.0, le=3_600_000.0)
 
 
 class EmbedSettings(BatchSettings):

@@ -17,8 +17,7 @@ class ModelStats:
     ``summary()`` returns floats: ``batches``, ``items``, ``mean_batch_size``, ``max_batch_size``,
     ``queue_wait_p50_ms`` / ``p95`` / ``p99``, ``latency_p50_ms`` / ``p95`` / ``p99``, ``shed``,
     ``timeouts``, ``errors``, ``oom_splits``, ``queued``, ``fused_items`` (classifier items served inside
-    an embedding batch instead of their own batches), ``lifo_batches`` (batches taken newest first under
-    overload) and, for generation, ``ttft_p50_ms`` / ``p95``
+    an embedding batch instead of their own batches) and, for generation, ``ttft_p50_ms`` / ``p95``
     and ``tokens``.
     """
 
@@ -34,7 +33,6 @@ class ModelStats:
         self.tokens = 0
         self.queued = 0
         self.fused_items = 0
-        self.lifo_batches = 0
         self._waits: deque[float] = deque(maxlen=_WINDOW)
         self._latencies: deque[float] = deque(maxlen=_WINDOW)
         self._ttft: deque[float] = deque(maxlen=_WINDOW)
@@ -60,7 +58,7 @@ class ModelStats:
 
     def add(self, field: str, n: int = 1) -> None:
         """Increment a counter (``shed``, ``timeouts``, ``errors``, ``oom_splits``, ``tokens``,
-        ``fused_items``, ``lifo_batches``)."""
+        ``fused_items``)."""
         with self._lock:
             setattr(self, field, getattr(self, field) + n)
 
@@ -85,7 +83,6 @@ class ModelStats:
                 "oom_splits": float(self.oom_splits),
                 "queued": float(self.queued),
                 "fused_items": float(self.fused_items),
-                "lifo_batches": float(self.lifo_batches),
             }
         out.update(self._pcts("queue_wait", waits))
         out.update(self._pcts("latency", lats))

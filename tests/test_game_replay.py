@@ -27,8 +27,10 @@ class FakeNetGame(GameSkill):
             return logits, np.zeros(n, dtype=np.float32)
 
         self.player = BotPlayer(evaluate, seed=0)
-        self.rng = np.random.default_rng(0)
         await super().start()
+
+    def _match_rng(self, settings, *who: str) -> np.random.Generator:
+        return np.random.default_rng(0)  # the moves asserted below must not depend on chance
 
 
 SKILLS = {"game": FakeNetGame}

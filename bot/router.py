@@ -267,6 +267,22 @@ class Router:
             self.stats["events_rejected"] += 1
             log.exception("router: failed to route %r", type(event).__name__)
 
+    async def settle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds (wall) for the handlers running now to finish, then give their
+        replies a few loop turns to be handed to ``send``. True when no handler is left running.
+
+        Replays call it after every line so the log's clock does not run ahead of the handlers."""
+        for _ in range(3):  # quick handlers (most) finish within a few loop turns: no waiter needed
+            if not self._tasks:
+                break
+            await asyncio.sleep(0)
+        pending = [t for t in self._tasks if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+        for key in list(self._order):  # hand finished messages' replies to ``send`` now, in order
+            await self._release(key)
+        return not any(not t.done() for t in self._tasks)
+
     async def drain(self) -> None:
         """Wait until every in-flight handler finished and its replies were handed to ``send``."""
         while True:

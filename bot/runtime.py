@@ -45,6 +45,8 @@ log = logging.getLogger("chatcast.runtime")
 
 DB_NAME = "chatcast.db"
 PURGE_EVERY_S = 24 * 3600.0
+REPLAY_SETTLE_S = 2.0  # replay: wall seconds a line's handlers get before the next line is read
+REPLAY_STEP_S = 10.0  # replay: wall seconds for skills' replay_step (a bot move behind story generation)
 DRAIN_TIMEOUT_S = 300.0  # replay end: how long skills' background work may still run before the report
 
 
@@ -242,15 +244,36 @@ class Runtime:
         manual = outbox is not None and hasattr(self.clock, "advance")
         async for event in adapter.listen():
             await self.dispatch(event)
-            if manual and len(outbox):  # type: ignore[arg-type]
-                outbox.tick()  # type: ignore[union-attr]  # the replay moved the clock: send what is allowed
-            # An adapter that never waits (a fast replay, piped input) would starve the handlers until it
-            # ends: give them and the outbox a few loop turns now, so each message is answered in order
-            # and at (log) time of the message, as it would be live.
+            if manual:
+                # A replay moves the clock to each line's time. Read on only when this line's handlers are
+                # done (at most REPLAY_SETTLE_S of wall time), so a reply is stamped at the log time of
+                # its message as it would be live, not minutes later because a fast replay ran ahead of a
+                # model call. Background work (story paragraphs, the bot's game moves) is not waited for.
+                await router.settle(REPLAY_SETTLE_S)
+                await self._replay_step(REPLAY_STEP_S)
+                if len(outbox):  # type: ignore[arg-type]
+                    outbox.tick()  # type: ignore[union-attr]  # send what the rate limit allows now ...
+                    for _ in range(5):  # ... at this line's time: its worker needs a few loop turns
+                        await asyncio.sleep(0)
+                        if not len(outbox):  # type: ignore[arg-type]
+                            break
+                continue
+            # An adapter that never waits (piped input) would starve the handlers until it ends: give them
+            # and the outbox a few loop turns now, so each message is answered in order.
             for _ in range(3):
                 if not (router.in_flight or (outbox is not None and len(outbox))):
                     break
                 await asyncio.sleep(0)
+
+    async def _replay_step(self, timeout: float) -> None:
+        """Every running skill's ``replay_step`` at once (each bounded by ``timeout``); failures logged."""
+        stepping = [s for s in self.skills if type(s).replay_step is not Skill.replay_step]
+        if not stepping:
+            return
+        results = await asyncio.gather(*(s.replay_step(timeout) for s in stepping), return_exceptions=True)
+        for skill, result in zip(stepping, results, strict=True):
+            if isinstance(result, Exception):
+                log.error("skill %s: replay_step failed: %s: %s", skill.name, type(result).__name__, result)
 
     async def replay(self, adapter: Adapter, *, drain_timeout_s: float | None = DRAIN_TIMEOUT_S) -> float:
         """Attach, connect and run ``adapter`` once to the end, then drain the router, the skills

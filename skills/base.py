@@ -117,6 +117,12 @@ class Skill:
         default keeps everything (a skill without dated rows of its own need not override it)."""
         return 0
 
+    async def replay_step(self, timeout: float) -> None:
+        """A replay read one more line and moved the clock to its time: run the timers due now and wait
+        (at most ``timeout`` wall seconds, never cancelling anything) for quick background work that live
+        would have finished before the next line, such as the bot's game move. Default: nothing. Must not
+        raise."""
+
     async def report(self, report_dir: Path) -> dict[str, Any]:
         """End of a replay: write files into ``report_dir`` (plots), return a JSON-able summary section."""
         return {}

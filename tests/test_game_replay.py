@@ -117,7 +117,8 @@ async def test_chat_votes_after_the_bots_answer_count_on_log_time(tmp_path: Path
     text = (
         '{"ts": "2024-10-10T18:00:00Z", "user": "mia", "text": "!c4 start", "roles": ["mod"]}\n'
         "[2024-10-10 18:00:05 UTC] hank: 4\n"
-        "[2024-10-10 18:00:21 UTC] bo: 6\n"  # closes the window; typed while the bot searches: ignored
+        # the first window closed at :20; the bot's search takes no log time, so bo's vote is for turn two
+        "[2024-10-10 18:00:21 UTC] bo: 6\n"
         "[2024-10-10 18:00:25 UTC] hank: 2\n"
         "[2024-10-10 18:00:26 UTC] ann: 2\n"
         "[2024-10-10 18:00:50 UTC] hank: gg\n"  # the second window (18:00:21 + 20 s) is over
@@ -126,6 +127,6 @@ async def test_chat_votes_after_the_bots_answer_count_on_log_time(tmp_path: Path
     assert summary["undrained_skills"] == []
     assert "Chat chose column 4 (1 vote)" in bot[1]
     assert "Chat played 4, bot played 3." in bot[2]
-    assert "Chat chose column 2 (2 votes)" in bot[3]
+    assert "Chat chose column 2 (3 votes)" in bot[3]  # hank 2, ann 2, bo 6
     assert "Chat played 2, bot played 3." in bot[4]
     assert len(bot) == 5, bot

@@ -154,7 +154,10 @@ class GameSkill(Skill):
                 self.player = BotPlayer(engine_evaluator(engine, POLICY_NAME))
             else:
                 self.player = BotPlayer(local_evaluator(loader))
-        self._ticker = asyncio.create_task(self._tick_forever())
+        if not isinstance(self.ctx.clock, ManualClock):
+            # a replay ticks at line boundaries (``on_message``, ``replay_step``, ``drain``): a wall-clock
+            # ticker would close windows at whatever log time the replay had reached, run to run different
+            self._ticker = asyncio.create_task(self._tick_forever())
 
     async def stop(self) -> None:
         """Cancel timers and running bot moves (running games are dropped without a result)."""
@@ -180,6 +183,17 @@ class GameSkill(Skill):
         """Wait until every bot move in progress is done (tests, shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def replay_step(self, timeout: float) -> None:
+        """Close the vote windows and challenge timers due at the replay's new log time, then wait for the
+        bot moves in progress (a search takes no log time in a replay; without this a fast replay read
+        minutes of log while the bot thought, and chat forfeited a vote it never saw)."""
+        try:
+            await self.tick()
+        except Exception:  # noqa: BLE001 - a replay carries on whatever one game does
+            log.exception("game tick failed")
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
 
     async def drain(self, timeout: float | None = None) -> bool:
         """Finish background work before a replay ends: close timers already expired on the clock (a fast

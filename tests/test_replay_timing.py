@@ -1,0 +1,42 @@
+"""A fast replay (``--speed 0``) must not run ahead of the handlers: a reply is stamped at the log time of
+its message even when the handler takes real time (a model call)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+from bot.config import load_config
+from bot.events import ChatMessage, Priority
+from bot.replay_job import run_replay
+from skills.base import Skill
+
+
+class SlowEcho(Skill):
+    """Answers every chat line after 50 ms of real time, like a skill waiting for a model."""
+
+    name = "slowecho"
+
+    async def on_message(self, message: ChatMessage) -> None:
+        await asyncio.sleep(0.05)
+        await self.ctx.post(message.platform, message.channel, f"echo {message.text}", priority=Priority.LOW,
+                            in_reply_to=message.message_id)
+
+
+async def test_replies_of_a_slow_handler_keep_their_messages_log_time(tmp_path: Path) -> None:
+    # Regression: the demo transcript stamped almost every reply at the log's last line (reply_delay_s
+    # p50 739 s) because a fast replay read on while handlers waited for the engine.
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-10-10 18:00:00 UTC] ann: first\n[2024-10-10 18:10:00 UTC] bo: second\n",
+                   encoding="utf-8")
+    skills = {"slowecho": SlowEcho}
+    summary, folder = await run_replay(
+        load_config(None, skill_classes=skills), log, speed=0.0, report_dir=tmp_path / "r",
+        db_path=tmp_path / "c.db", use_engine=False, skill_classes=skills,
+    )
+    assert folder is not None
+    text = (folder / "transcript.txt").read_text(encoding="utf-8")
+    sent = re.findall(r"^\[([^\]]+)\] #\S+ chatcast: echo (\w+)$", text, flags=re.M)
+    assert sent == [("2024-10-10 18:00:00 UTC", "first"), ("2024-10-10 18:10:00 UTC", "second")]
+    assert summary["reply_delay_s"]["max"] == 0

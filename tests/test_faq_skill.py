@@ -174,7 +174,10 @@ def test_answer_rendering_never_fails() -> None:
         category, streamer, uptime_s, title, channel = "Celeste", "Sam", 5025.0, "t", "sam"
 
     assert render_answer("{game} by {streamer}, {uptime}", Info()) == "Celeste by Sam, 1h 23m"
-    assert render_answer("{game} {title}!", None) == "unknown !"
+    assert render_answer("{title}!", None) == "!"
+    # regression: with no category known the example FAQ said "We're playing unknown!"; now: no answer
+    assert render_answer("We're playing {game}!", None) is None
+    assert render_answer("We're playing {game}!", SimpleNamespace(category="")) is None
     # regression: the example FAQ's uptime answer read "cozycoder has been live for offline."
     offline = SimpleNamespace(streamer="cozycoder", uptime_s=None)
     answer = render_answer("{streamer} has been live for {uptime}.", offline)

@@ -154,16 +154,22 @@ def format_uptime(seconds: float | None) -> str:
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
 
 
-def render_answer(template: str, info: Any) -> str:
-    """Fill ``{game}``, ``{streamer}``, ``{uptime}``, ``{title}``, ``{channel}`` from a ``ChannelInfo``
-    (``None`` or missing attributes give ``"unknown"``). A template using ``{uptime}`` while the channel is
-    not live (``uptime_s`` is ``None``) becomes ``"<streamer> is not live right now."``. Never raises."""
+def render_answer(template: str, info: Any) -> str | None:
+    """Fill ``{game}``, ``{streamer}``, ``{uptime}``, ``{title}``, ``{channel}`` from a ``ChannelInfo``.
+
+    ``None`` when the answer needs the game and the platform has not said which (no category: "We're
+    playing unknown!" is worse than no answer). A template using ``{uptime}`` while the channel is not live
+    (``uptime_s`` is ``None``) becomes ``"<streamer> is not live right now."``. Missing title or channel
+    give ``""``, a missing streamer ``"the streamer"``. Never raises."""
     streamer = getattr(info, "streamer", None) or getattr(info, "channel", None) or "the streamer"
     if "{uptime}" in template and getattr(info, "uptime_s", None) is None:
         # "x has been live for offline" reads as a bug; say what is true instead
         return f"{streamer} is not live right now."
+    game = getattr(info, "category", None)
+    if "{game}" in template and not game:
+        return None
     values = {
-        "game": getattr(info, "category", None) or "unknown",
+        "game": game or "",
         "streamer": streamer,
         "uptime": format_uptime(getattr(info, "uptime_s", None)),
         "title": getattr(info, "title", None) or "",

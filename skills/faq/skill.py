@@ -250,9 +250,12 @@ class FaqSkill(Skill):
         viewer = message.author.user_id
         if self.gate.allowed(message.platform, message.channel, viewer, entry.id, now) is not None:
             return
-        self.gate.record(message.platform, message.channel, viewer, entry.id, now)
         info = self.ctx.channel_info(message.platform, message.channel)
         answer = render_answer(entry.answer, info)
+        if answer is None:
+            log.debug("faq: %s matched but the channel's game is not known yet; not answered", entry.id)
+            return
+        self.gate.record(message.platform, message.channel, viewer, entry.id, now)
         await self.ctx.post(
             message.platform,
             message.channel,

@@ -256,7 +256,8 @@ def replay(
 
     cfg, _ = _load(config, log_level)
     if log_file != "-" and not Path(log_file).is_file():
-        err.print(f"error: {log_file}: chat log not found", style="red", markup=False)
+        why = "is a folder, not a chat log" if Path(log_file).is_dir() else "chat log not found"
+        err.print(f"error: {log_file}: {why}", style="red", markup=False)
         raise typer.Exit(2)
     bar = Progress(
         TextColumn("replay"),
@@ -314,6 +315,10 @@ def replay(
         err.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(2) from None
     _print_summary(summary, folder)
+    if not summary.get("messages") and summary.get("lines_skipped"):
+        err.print(f"error: {log_file}: none of its {summary['lines_skipped']} line(s) is a chat message "
+                  "(see the skipped lines above and docs/core.md for the formats)", style="red", markup=False)
+        raise typer.Exit(1)
 
 
 def _print_summary(summary: dict[str, Any], folder: Path | None) -> None:

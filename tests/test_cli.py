@@ -73,6 +73,18 @@ def test_replay_writes_report(tmp_path: Path) -> None:
 def test_replay_missing_log(tmp_path: Path) -> None:
     result = runner.invoke(app, ["replay", str(tmp_path / "nope.txt"), "--no-engine"])
     assert result.exit_code == 2 and "chat log not found" in result.stderr
+    # regression: a folder was reported as "chat log not found"
+    result = runner.invoke(app, ["replay", str(tmp_path), "--no-engine"])
+    assert result.exit_code == 2 and "is a folder, not a chat log" in result.stderr
+
+
+def test_replay_of_a_file_without_one_chat_line_fails(tmp_path: Path) -> None:
+    # regression: a binary file had every line skipped and the replay still exited 0
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x00\x01binary\xff\n\x02\x03\n")
+    result = runner.invoke(app, ["replay", str(junk), "--no-engine", "--speed", "0", "--report",
+                                 str(tmp_path / "r")])
+    assert result.exit_code == 1 and "none of its 2 line(s) is a chat message" in result.stderr
 
 
 def test_run_console_as_moderator(tmp_path: Path) -> None:

@@ -147,6 +147,10 @@ def test_cut_at_sentence_end(raw: str, expected: str, clean: bool) -> None:
 
 def test_clean_generation_stops_at_frame_and_strips_junk() -> None:
     assert clean_generation("  ... The fox ran.\n\nTitle: x") == "The fox ran."
+    # regression: the demo's paragraph ended "as if singing ." (a space before the period)
+    assert clean_generation("It hummed, as if singing .") == "It hummed, as if singing."
+    assert clean_generation("Wait , what ? No !") == "Wait, what? No!"
+    assert clean_generation("He paused ... then ran.") == "He paused ... then ran."
     assert clean_generation(" - The owl  flew.\nListeners' ideas: more") == "The owl flew."
     assert clean_generation("A line<end_of_turn>junk") == "A line"
 

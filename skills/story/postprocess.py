@@ -19,12 +19,16 @@ _LEADING_JUNK = re.compile(r"^[\s\-–—*•#>:;,.…_~|]+")
 _WORD = re.compile(r"[\w']+")
 
 
+_SPACE_BEFORE_PUNCT = re.compile(r"(?<=\w) +(?=[.,!?;:…](?:\s|$))")
+
+
 def clean_generation(raw: str) -> str:
-    """First paragraph of ``raw`` with frame labels, special tokens and leading punctuation removed and
-    whitespace collapsed. ``"  ... The fox ran.\\n\\nTitle: x"`` -> ``"The fox ran."``."""
+    """First paragraph of ``raw`` with frame labels, special tokens and leading punctuation removed,
+    whitespace collapsed and no space before closing punctuation (the tokenizer's ``"singing ."``).
+    ``"  ... The fox ran .\\n\\nTitle: x"`` -> ``"The fox ran."``."""
     text = _STOPPERS.split(raw or "", maxsplit=1)[0]
     text = _LEADING_JUNK.sub("", text)
-    return " ".join(text.split())
+    return _SPACE_BEFORE_PUNCT.sub("", " ".join(text.split()))
 
 
 def _is_abbreviation(text: str, end: int) -> bool:

@@ -368,3 +368,24 @@ async def test_without_an_engine_the_faq_says_keywords_only_not_an_error(tmp_pat
     assert "keywords only" in caplog.text
     assert "cannot embed" not in caplog.text and "NoneType" not in caplog.text
     await skill.stop()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("what time zone are you in?", -1),  # regression: keywords alone answered the schedule
+        ("is this game on sale right now?", -1),  # regression: keywords alone answered the game
+        ("what game is this?", "game"),
+        ("is there a discord server?", "discord"),
+    ],
+)
+def test_keyword_only_mode_needs_the_words_of_an_example_question(text: str, expected) -> None:
+    import tomllib
+
+    from skills.faq.skill import FaqSettings
+
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    settings = FaqSettings(**tomllib.loads(example.read_text())["skills"]["faq"])
+    skill = FaqSkill.__new__(FaqSkill)
+    chosen = skill._keyword_only(text, list(settings.entries))
+    assert (settings.entries[chosen].id if chosen >= 0 else -1) == expected

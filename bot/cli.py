@@ -418,6 +418,9 @@ def stats(
     engine: bool = typer.Option(
         False, "--engine", help="Also start the inference engine and show its stats."
     ),
+    db: Path | None = typer.Option(
+        None, "--db", help="Database to inspect, e.g. a replay's report/chatcast.db (default: data dir's)."
+    ),
     log_level: str | None = typer.Option(None, "--log-level", help=LOG_HELP),
 ) -> None:
     """Show what the database holds (and the inference engine's stats with --engine)."""
@@ -426,7 +429,7 @@ def stats(
     from storage.viewers import count_rows, migrate_core
 
     cfg, _ = _load(config, log_level)
-    path = cfg.data_dir / DB_NAME
+    path = db if db is not None else cfg.data_dir / DB_NAME
     table = Table(title=f"database {path}")
     table.add_column("table")
     table.add_column("rows", justify="right")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,10 @@ def test_replay_writes_report(tmp_path: Path) -> None:
     assert summary["replies_sent"] == 2 and summary["skill_errors"] == 0
     assert "skipped line 3" in result.stderr
     assert "ben: !help" in (report / "transcript.txt").read_text()
+    # the replay's database can be inspected (`stats --db` did not exist)
+    result = runner.invoke(app, ["stats", "--db", str(tmp_path / "x.db")])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"viewers\s*│\s*2\b", result.stdout), result.stdout
 
 
 def test_replay_missing_log(tmp_path: Path) -> None:

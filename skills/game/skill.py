@@ -533,7 +533,7 @@ class GameSkill(Skill):
                 )
             else:
                 match.window = None
-                await self._finish(match, "loss", "no votes: chat forfeits")
+                await self._finish(match, "loss", "No votes: chat forfeits")
         for match in list(self.challenges.values()):
             if match.move_deadline is not None and not match.bot_thinking and now >= match.move_deadline:
                 match.move_deadline = None

@@ -430,19 +430,26 @@ def stats(
 
     cfg, _ = _load(config, log_level)
     path = db if db is not None else cfg.data_dir / DB_NAME
+    if db is not None and not db.is_file():
+        err.print(f"error: {db}: no such database file", style="red", markup=False)
+        raise typer.Exit(2)
     table = Table(title=f"database {path}")
     table.add_column("table")
     table.add_column("rows", justify="right")
     if path.exists():
-        db = Database(path)
+        database = Database(path)
         try:
-            migrate_core(db)
+            migrate_core(database)
         except SchemaTooNew as exc:
             err.print(f"error: {exc}", style="red", markup=False)
             raise typer.Exit(2) from None
-        for name in ("channels", "viewers", "stream_sessions", "presence"):
-            table.add_row(name, str(count_rows(db, name)))
-        db.close()
+        core = ("channels", "viewers", "stream_sessions", "presence")
+        for name in core:
+            table.add_row(name, str(count_rows(database, name)))
+        for name, rows in database.table_sizes().items():  # the skills' tables
+            if name not in core and name != "schema_version":
+                table.add_row(name, str(rows))
+        database.close()
         out.print(table)
     else:
         out.print(f"no database yet at {path}", markup=False)

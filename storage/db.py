@@ -47,6 +47,10 @@ class Database:
             "CREATE TABLE IF NOT EXISTS schema_version (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
         )
 
+    def table_sizes(self) -> dict[str, int]:
+        """Rows per table, every table in the file (skills' tables included), in name order."""
+        return {name: int(self.raw[name].count) for name in sorted(self.raw.table_names())}
+
     def version(self, component: str) -> int:
         """Migrations applied for ``component`` (0 when none)."""
         row = self.raw.execute(

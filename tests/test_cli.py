@@ -69,10 +69,18 @@ def test_replay_writes_report(tmp_path: Path) -> None:
     assert summary["replies_sent"] == 2 and summary["skill_errors"] == 0
     assert "skipped line 3" in result.stderr
     assert "ben: !help" in (report / "transcript.txt").read_text()
-    # the replay's database can be inspected (`stats --db` did not exist)
+    # the replay's database can be inspected (`stats --db` did not exist), skills' tables included
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "x.db") as conn:
+        conn.execute("CREATE TABLE some_skill_rows (x)")
+        conn.execute("INSERT INTO some_skill_rows VALUES (1), (2), (3)")
     result = runner.invoke(app, ["stats", "--db", str(tmp_path / "x.db")])
     assert result.exit_code == 0, result.output
     assert re.search(r"viewers\s*│\s*2\b", result.stdout), result.stdout
+    assert re.search(r"some_skill_rows\s*│\s*3\b", result.stdout), result.stdout
+    result = runner.invoke(app, ["stats", "--db", str(tmp_path / "missing.db")])
+    assert result.exit_code == 2 and "no such database file" in result.stderr
 
 
 def test_replay_missing_log(tmp_path: Path) -> None:

@@ -201,7 +201,9 @@ def run(
         await runtime.start()
         try:
             # Each adapter on its own: one giving up is logged, the others and the skills carry on.
-            return await runtime.serve_all(adapters)
+            failed = await runtime.serve_all(adapters)
+            await runtime.finish_pending()  # input ended (e.g. piped): answer the last lines first
+            return failed
         finally:
             await runtime.stop()
 

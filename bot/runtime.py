@@ -322,6 +322,19 @@ class Runtime:
         self.undrained.extend(late)
         return late
 
+    async def finish_pending(self, timeout_s: float = 30.0) -> None:
+        """After the input ended (piped console input, a closed adapter): let the handlers and the skills'
+        background work finish (bot moves, model replies; at most ``timeout_s`` seconds each stage) and
+        send what they said, so the last message still gets its answer before the bot exits."""
+        assert self.router is not None
+        try:
+            await asyncio.wait_for(self.router.drain(), timeout_s)
+        except TimeoutError:
+            log.warning("handlers still running after %g s at the end of the input", timeout_s)
+        await self.drain_skills(timeout_s)
+        for outbox in self.outboxes.values():
+            await outbox.flush(timeout_s)
+
     async def serve(self, adapter: Adapter, *, max_attempts: int | None = None, backoff: Any = None) -> None:
         """Run a live adapter until it is closed, reconnecting with backoff (``bot.backoff``).
 

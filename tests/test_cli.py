@@ -114,6 +114,21 @@ def test_run_console_as_moderator(tmp_path: Path) -> None:
     assert (tmp_path / "data" / "chatcast.db").exists()
 
 
+def test_piped_console_input_gets_its_last_answer_before_exit(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # regression: `printf '!c4 challenge\n4\n' | chatcast run` quit while the bot was still thinking
+    from skills.game.skill import GameSkill
+
+    monkeypatch.setattr("skills.registry", lambda: {"game": GameSkill})
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[bot]\ndata_dir = "data"\n[[channels]]\nplatform = "console"\nname = "console"\n'
+                   '[skills.game]\nnormal_simulations = 4\nseed = 1\n')
+    result = runner.invoke(app, ["run", "--config", str(cfg), "--no-engine", "--console"],
+                           input="!c4 challenge\n4\n")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"You played 4, bot played \d", result.stdout), result.stdout
+
+
 def test_replay_into_a_newer_database_is_a_clear_error(tmp_path: Path) -> None:
     from storage.db import Database
 

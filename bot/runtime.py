@@ -46,7 +46,7 @@ log = logging.getLogger("chatcast.runtime")
 DB_NAME = "chatcast.db"
 PURGE_EVERY_S = 24 * 3600.0
 REPLAY_SETTLE_S = 2.0  # replay: wall seconds a line's handlers get before the next line is read
-REPLAY_STEP_S = 10.0  # replay: wall seconds for skills' replay_step (a bot move behind story generation)
+REPLAY_STEP_S = 120.0  # replay: wall seconds for skills' replay_step (a story paragraph, a bot move)
 DRAIN_TIMEOUT_S = 300.0  # replay end: how long skills' background work may still run before the report
 
 

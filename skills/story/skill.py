@@ -266,6 +266,19 @@ class StorySkill(Skill):
         task.add_done_callback(bucket.discard)
         return task
 
+    async def replay_step(self, timeout: float) -> None:
+        """A replay moved the clock: close due votes and run timed continuations, then wait for the
+        paragraph being written (at most ``timeout`` s), so it is posted at this log time, before the
+        next viewer line; otherwise a fast replay read minutes of log while the model wrote and the story
+        read out of order."""
+        try:
+            await self.tick()
+        except Exception:  # noqa: BLE001 - a replay carries on whatever one story does
+            self.ctx.log.exception("story: tick failed")
+        pending = [t for t in self._tasks if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
     async def drain(self, timeout: float | None = None) -> bool:
         """Wait until no generation or post of this skill is running (vote timers excluded); for replays,
         so paragraphs still being written when the log ends get posted. True when idle, False on timeout."""

@@ -40,3 +40,52 @@ async def test_replies_of_a_slow_handler_keep_their_messages_log_time(tmp_path: 
     sent = re.findall(r"^\[([^\]]+)\] #\S+ chatcast: echo (\w+)$", text, flags=re.M)
     assert sent == [("2024-10-10 18:00:00 UTC", "first"), ("2024-10-10 18:10:00 UTC", "second")]
     assert summary["reply_delay_s"]["max"] == 0
+
+
+class _SlowStoryteller:
+    """Just enough engine for the story skill: ``generate`` takes real time (a model on a busy CPU)."""
+
+    def available(self, kind: str) -> bool:
+        return kind == "generate"
+
+    async def generate(self, prompt: str, **kwargs) -> str:
+        await asyncio.sleep(0.3)
+        return "The keeper climbed the stairs. The sea was calm that night."
+
+    async def stop(self) -> None:
+        pass
+
+
+async def test_a_story_paragraph_is_posted_before_the_next_line_of_a_fast_replay(tmp_path: Path) -> None:
+    # Regression: the opening paragraph arrived at the log's end, after lines typed minutes later.
+    import io
+    from datetime import UTC, datetime
+
+    from bot.adapters.replay import ReplayAdapter
+    from bot.clock import ManualClock
+    from bot.runtime import Runtime
+    from skills.story.skill import StorySkill
+
+    skills = {"story": StorySkill}
+    config = load_config(None, skill_classes=skills)
+    clock = ManualClock(datetime(2024, 10, 10, 17, 59, tzinfo=UTC))
+    runtime = Runtime(config, clock=clock, db_path=":memory:", use_engine=True, skill_classes=skills,
+                      daily_purge=False)
+
+    async def engine() -> _SlowStoryteller:
+        return _SlowStoryteller()
+
+    runtime._start_engine = engine  # type: ignore[method-assign]
+    await runtime.start()
+    log = ('{"ts": "2024-10-10T18:00:00Z", "user": "mia", "text": "!story start a lighthouse keeper", '
+           '"roles": ["broadcaster"]}\n'
+           "[2024-10-10 18:05:00 UTC] bo: !story show\n")
+    try:
+        adapter = ReplayAdapter(io.StringIO(log), channel="chan", clock=clock)
+        await runtime.replay(adapter)
+    finally:
+        await runtime.stop()
+    sent = [(e.time.strftime("%H:%M:%S"), e.text[:14]) for e in adapter.transcript]
+    opening = next(i for i, (_, text) in enumerate(sent) if text.startswith("📖 Once upon"))
+    assert sent[opening][0] == "18:00:00", sent
+    assert all(when == "18:05:00" for when, _ in sent[opening + 1:]), sent

@@ -353,3 +353,27 @@ async def test_catalog_embedding_runs_once_in_the_background_not_in_a_query(tmp_
         if skill.models[("twitch", "chan")].content:
             break
     assert skill.models[("twitch", "chan")].model.embeddings is not None and calls == [2]
+
+
+async def test_the_category_live_right_now_is_not_recommended(tmp_path: Path) -> None:
+    # regression: in the demo, !rec answered "try: Stardew Valley" while the stream was playing it
+    settings = RecommendSettings(catalog=catalog(("Minecraft", "category", "Minecraft", []),
+                                                 ("Chess", "category", "Chess", [])),
+                                 diversity=0.0, new_item_days=0)
+    skill, db, clock = harness(tmp_path, settings)
+    await skill.start()
+    watch(db, clock, "Minecraft", ["a", "b", "c"], 1)
+    watch(db, clock, "Chess", ["d"], 2)
+    cm = await skill.retrain("twitch", "chan")
+
+    def titles() -> list[str]:
+        picks = skill.pick(cm, Viewer("twitch", "newbie", "N"), "chan", settings)
+        return [cm.rows[r.item].title for r, _ in picks]
+
+    before = titles()
+    assert before[0] == "Minecraft"
+    store.open_category_span(db, "twitch", "chan", "Minecraft", clock.now())  # live in Minecraft now
+    after = titles()
+    assert "Minecraft" not in after and "Chess" in after
+    store.open_category_span(db, "twitch", "chan", None, clock.now())  # offline: nothing excluded
+    assert titles()[0] == "Minecraft"

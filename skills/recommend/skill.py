@@ -546,6 +546,12 @@ class RecommendSkill(Skill):
                 mask[idx[key]] = True
         for j in self._named(cm, s.exclude):
             mask[j] = True
+        # what the channel is live in right now: viewers are already watching it
+        spans = store.category_spans(self.ctx.storage, platform, channel)
+        if spans and spans[-1][2] is None and spans[-1][0]:
+            live = idx.get(category_key(spans[-1][0]))
+            if live is not None:
+                mask[live] = True
         return mask
 
     def _pinned(self, cm: ChannelModel, platform: str, channel: str, s: RecommendSettings) -> list[int]:

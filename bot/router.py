@@ -225,6 +225,10 @@ class Router:
             try:
                 if not self._enabled_for(skill_name, platform, channel):
                     continue
+                if spec.shown_to_setting is not None:
+                    settings = self._settings_for(skill_name, platform, channel)
+                    if Role.parse(str(getattr(settings, spec.shown_to_setting))) > level:
+                        continue
             except Exception:  # noqa: BLE001 - a config callback must not break help
                 log.exception("enabled_for(%s, %s, %s) failed", skill_name, platform, channel)
                 continue

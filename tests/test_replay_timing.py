@@ -89,3 +89,30 @@ async def test_a_story_paragraph_is_posted_before_the_next_line_of_a_fast_replay
     opening = next(i for i, (_, text) in enumerate(sent) if text.startswith("📖 Once upon"))
     assert sent[opening][0] == "18:00:00", sent
     assert all(when == "18:05:00" for when, _ in sent[opening + 1:]), sent
+
+
+async def test_help_lists_configurable_moderator_commands_only_to_moderators(tmp_path: Path) -> None:
+    # regression: viewers' !help listed !story start|next|vote|end and !c4 start, which answer them
+    # "only moderators"; their level is a setting (control_role, start_permission) checked by the skill
+    from skills.game.skill import GameSkill
+    from skills.story.skill import StorySkill
+
+    skills = {"story": StorySkill, "game": GameSkill}
+    log = tmp_path / "chat.txt"
+    log.write_text('[2024-10-10 18:00:00 UTC] ann: !help\n'
+                   '{"ts": "2024-10-10T18:00:05Z", "user": "mia", "text": "!help", "roles": ["moderator"]}\n',
+                   encoding="utf-8")
+    _, folder = await run_replay(load_config(None, skill_classes=skills), log, speed=0.0,
+                                 report_dir=tmp_path / "r", db_path=tmp_path / "c.db", use_engine=False,
+                                 skill_classes=skills)
+    assert folder is not None
+    viewer, moderator = re.findall(r"chatcast: (Commands: .*)$", (folder / "transcript.txt").read_text(),
+                                   flags=re.M)
+    def group(text: str, head: str) -> set[str]:
+        match = re.search(rf"!{head} \[([^\]]*)\]", text)
+        assert match, text
+        return set(match.group(1).split("|"))
+
+    assert {"start", "next", "vote", "end"} <= group(moderator, "story") and "start" in group(moderator, "c4")
+    assert not {"start", "next", "vote", "end"} & group(viewer, "story") and "add" in group(viewer, "story")
+    assert "start" not in group(viewer, "c4") and "challenge" in group(viewer, "c4")

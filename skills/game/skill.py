@@ -300,6 +300,7 @@ class GameSkill(Skill):
         "c4 start",
         help="Start chat vs bot Connect Four: !c4 start [easy|normal|hard]",
         usage="!c4 start [easy|normal|hard]",
+        shown_to_setting="start_permission",
     )
     async def c4_start(self, ctx: CommandContext) -> None:
         settings: GameSettings = ctx.settings

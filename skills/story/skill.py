@@ -321,7 +321,8 @@ class StorySkill(Skill):
         await ctx.reply("📖 !story start [premise], !story add <line>, !story next, !story vote, "
                         f"!story show, !story end, !story export, !story list.{running}")
 
-    @command("story start", usage="[premise]", help="Start a story (moderators by default).")
+    @command("story start", usage="[premise]", help="Start a story (moderators by default).",
+             shown_to_setting="control_role")
     async def story_start(self, ctx: CommandContext) -> None:
         platform, channel = ctx.message.platform, ctx.channel
         settings = self.settings(platform, channel)
@@ -402,7 +403,7 @@ class StorySkill(Skill):
         else:
             await ctx.reply("Added to the story!")
 
-    @command("story next", help="Continue the story now.")
+    @command("story next", help="Continue the story now.", shown_to_setting="control_role")
     async def story_next(self, ctx: CommandContext) -> None:
         st = await self._controlled_story(ctx)
         if st is None:
@@ -415,7 +416,7 @@ class StorySkill(Skill):
             return
         self._schedule(st, self._run_paragraph(st, Task.CONTINUE, in_reply_to=ctx.message.message_id))
 
-    @command("story vote", help="Let chat choose between 2-3 continuations.")
+    @command("story vote", help="Let chat choose between 2-3 continuations.", shown_to_setting="control_role")
     async def story_vote(self, ctx: CommandContext) -> None:
         st = await self._controlled_story(ctx)
         if st is None:
@@ -433,7 +434,7 @@ class StorySkill(Skill):
             return
         await ctx.reply(recap(st.title, st.paragraphs(), self.max_len(st.platform, st.channel)))
 
-    @command("story end", help="Write the ending and finish the story.")
+    @command("story end", help="Write the ending and finish the story.", shown_to_setting="control_role")
     async def story_end(self, ctx: CommandContext) -> None:
         st = await self._controlled_story(ctx)
         if st is None:

@@ -120,8 +120,7 @@ class BuiltinSkill(Skill):
         words = [w.lower().removeprefix(prefix) for w in ctx.args[:2]]
         by_name = {n: spec for _, spec in visible for n in spec.names}
         spec = by_name.get(" ".join(words)) or by_name.get(words[0])
-        if spec is None:
-            wanted = truncate_message(words[0], 40)
-            await ctx.reply(f"No command {prefix}{wanted} here. Try {prefix}help for the list.")
+        if spec is None:  # never repeat the viewer's word: the bot would say whatever they typed
+            await ctx.reply(f"No such command here. Try {prefix}help for the list.")
             return
         await ctx.reply(truncate_message(describe_command(spec, prefix), max_len))

@@ -93,7 +93,9 @@ async def test_help_for_one_command():
     denied = await ask(router, sent, "!help faq add")  # not a moderator: falls back to "faq"
     assert denied.startswith("!faq <question>")
     missing = await ask(router, sent, "!help nope")
-    assert missing.startswith("No command !nope")
+    assert missing == "No such command here. Try !help for the list."
+    # regression: "!help <slur or link>" made the bot repeat it ("No command !<slur> here")
+    assert "evil" not in await ask(router, sent, "!help http://evil.example", Role.MODERATOR)
 
 
 async def test_help_fits_one_message():

@@ -377,3 +377,21 @@ async def test_the_category_live_right_now_is_not_recommended(tmp_path: Path) ->
     assert "Minecraft" not in after and "Chess" in after
     store.open_category_span(db, "twitch", "chan", None, clock.now())  # offline: nothing excluded
     assert titles()[0] == "Minecraft"
+
+
+async def test_unknown_titles_are_not_repeated_back_to_chat(tmp_path: Path) -> None:
+    # regression: "!similar <slur>" made the bot say "I don't know '<slur>'."
+    from bot.replay_job import run_replay
+
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-05-10 20:00:00 UTC] ann: !similar http://evil.example\n"
+                   "[2024-05-10 20:00:20 UTC] bo: !watched badword123\n"
+                   "[2024-05-10 20:00:40 UTC] cy: !recommend zzzcategory\n", encoding="utf-8")
+    classes = {"recommend": RecommendSkill}
+    _, folder = await run_replay(load_config(None, skill_classes=classes), log, speed=0.0,
+                                 report_dir=tmp_path / "r", db_path=tmp_path / "c.db", use_engine=False,
+                                 skill_classes=classes)
+    assert folder is not None
+    said = [line for line in (folder / "transcript.txt").read_text().splitlines() if "chatcast:" in line]
+    assert len(said) == 3, said
+    assert not any(w in line for line in said for w in ("evil", "badword123", "zzzcategory")), said

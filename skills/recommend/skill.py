@@ -200,7 +200,8 @@ class RecommendSkill(Skill):
         if ctx.rest:
             allowed = self._filter(cm, ctx.rest)
             if not allowed.any():
-                await ctx.reply(f"I don't know the category '{ctx.rest[:40]}'.")
+                # never repeat a viewer's words: the bot would say whatever they typed
+                await ctx.reply("I don't know that category; try !recommend alone.")
                 return
         recs = self.pick(cm, ctx.author, ctx.channel, ctx.settings, allowed=allowed)
         if not recs:
@@ -219,7 +220,7 @@ class RecommendSkill(Skill):
         cm = await self.model_for(ctx.message.platform, ctx.channel)
         j = self.resolve(cm, ctx.rest)
         if j is None:
-            await ctx.reply(f"I don't know '{ctx.rest[:40]}'.")
+            await ctx.reply("I don't know that title.")
             return
         history = np.zeros(len(cm.keys), dtype=np.float32)
         history[j] = 1.0
@@ -605,7 +606,7 @@ class RecommendSkill(Skill):
             cat = getattr(info, "category", None) if getattr(info, "live", False) else None
             key, title = (category_key(cat), cat) if cat else (None, None)
         if key is None:
-            what = f"'{ctx.rest[:40]}'" if ctx.rest else "what is live right now"
+            what = "that title" if ctx.rest else "what is live right now"
             await ctx.reply(f"I don't know {what}; try !{kind} <title>.")
             return
         store.add_signal(
@@ -621,7 +622,7 @@ class RecommendSkill(Skill):
         cm = await self.model_for(ctx.message.platform, ctx.channel)
         j = self.resolve(cm, ctx.rest)
         if j is None:
-            await ctx.reply(f"I don't know '{ctx.rest[:40]}'.")
+            await ctx.reply("I don't know that item.")
             return
         store.set_override(
             self.ctx.storage, ctx.message.platform, ctx.channel, cm.keys[j], action, self.ctx.clock.now()

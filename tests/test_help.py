@@ -115,3 +115,16 @@ def test_describe_and_list_helpers():
 def test_group_names_folds_subcommands():
     names = ["story", "story start", "help", "story add", "c4 top", "c4 stats", "solo sub"]
     assert group_names(names, "!") == ["!story [add|start]", "!help", "!c4 stats|top", "!solo sub"]
+
+
+def test_no_declared_usage_repeats_its_command_name():
+    # regression: "!help c4" answered "!c4 !c4 [1-7]: ..." (the usage string began with "!c4")
+    from bot.commands import declared_commands
+    from skills import registry
+
+    checked = 0
+    for name, cls in registry().items():
+        for spec, _ in declared_commands(cls):
+            assert not spec.usage.startswith("!"), (name, spec.name, spec.usage)
+            checked += 1
+    assert checked > 20

@@ -272,7 +272,7 @@ class GameSkill(Skill):
 
     # --- commands -----------------------------------------------------------------------------------
     @command(
-        "c4", help="Connect Four: vote with 1-7 or !c4 <column>; !c4 alone shows the game.", usage="!c4 [1-7]"
+        "c4", help="Connect Four: vote with 1-7 or !c4 <column>; !c4 alone shows the game.", usage="[1-7]"
     )
     async def c4(self, ctx: CommandContext) -> None:
         async with self._lines_lock:
@@ -299,7 +299,7 @@ class GameSkill(Skill):
     @command(
         "c4 start",
         help="Start chat vs bot Connect Four: !c4 start [easy|normal|hard]",
-        usage="!c4 start [easy|normal|hard]",
+        usage="[easy|normal|hard]",
         shown_to_setting="start_permission",
     )
     async def c4_start(self, ctx: CommandContext) -> None:
@@ -323,7 +323,7 @@ class GameSkill(Skill):
     @command(
         "c4 challenge",
         help="Play Connect Four alone against the bot: !c4 challenge [easy|normal|hard]",
-        usage="!c4 challenge [easy|normal|hard]",
+        usage="[easy|normal|hard]",
     )
     async def c4_challenge(self, ctx: CommandContext) -> None:
         settings: GameSettings = ctx.settings

@@ -188,7 +188,7 @@ class RecommendSkill(Skill):
     @command(
         "recommend",
         aliases=("rec",),
-        usage="!recommend [category]",
+        usage="[category]",
         cooldown_user=10,
         help="Up to 3 things to watch next that you have not seen; !recommend <category> narrows it.",
     )
@@ -210,7 +210,7 @@ class RecommendSkill(Skill):
         parts = [self._describe(cm, r, why) for r, why in recs]
         await ctx.reply(f"@{ctx.author.display_name} try: " + " | ".join(parts))
 
-    @command("similar", usage="!similar <item>", cooldown_user=10, help="Items like the one named.")
+    @command("similar", usage="<item>", cooldown_user=10, help="Items like the one named.")
     async def similar(self, ctx: CommandContext) -> None:
         if not self._on(ctx):
             return
@@ -232,19 +232,19 @@ class RecommendSkill(Skill):
         await ctx.reply(f"Like {cm.rows[j].title}: " + " | ".join(self._title_link(cm, r.item) for r in recs))
 
     @command(
-        "like", usage="!like <item>", cooldown_user=5, help="Say you liked an item (or the live category)."
+        "like", usage="<item>", cooldown_user=5, help="Say you liked an item (or the live category)."
     )
     async def like(self, ctx: CommandContext) -> None:
         await self._signal(ctx, "like")
 
-    @command("watched", usage="!watched <item>", cooldown_user=5, help="Say you have watched an item.")
+    @command("watched", usage="<item>", cooldown_user=5, help="Say you have watched an item.")
     async def watched(self, ctx: CommandContext) -> None:
         await self._signal(ctx, "watched")
 
     @command(
         "recommend pin",
         permission=Role.MODERATOR,
-        usage="!recommend pin <item>",
+        usage="<item>",
         help="Always offer this item first.",
     )
     async def pin(self, ctx: CommandContext) -> None:
@@ -253,7 +253,7 @@ class RecommendSkill(Skill):
     @command(
         "recommend exclude",
         permission=Role.MODERATOR,
-        usage="!recommend exclude <item>",
+        usage="<item>",
         help="Never recommend this item.",
     )
     async def exclude(self, ctx: CommandContext) -> None:
@@ -262,7 +262,7 @@ class RecommendSkill(Skill):
     @command(
         "recommend clear",
         permission=Role.MODERATOR,
-        usage="!recommend clear <item>",
+        usage="<item>",
         help="Remove a pin or exclusion.",
     )
     async def clear(self, ctx: CommandContext) -> None:

@@ -389,6 +389,11 @@ def _format_errors(
         if err["type"] == "missing":
             lines.append(f"{label}: {keypath}: missing required key")
             continue
+        if err["type"] == "value_error":  # our validators' own words say what is wrong
+            cause = (err.get("ctx") or {}).get("error")
+            message = str(cause) if cause is not None else str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"{label}: {keypath}: {message}")
+            continue
         info = _field_at(model, loc)
         expected = _expected(info) if info is not None else None
         if expected == "a list" and loc and isinstance(loc[-1], int):

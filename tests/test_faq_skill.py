@@ -97,7 +97,7 @@ async def test_replay_answers_exactly_the_faq_questions(tmp_path: Path) -> None:
     assert texts == [
         "@bob chan has been live for 31m, check the title!",
         "@dave Join the Discord: discord.gg/example",
-        "Added FAQ entry 'when-do-you' (2 question(s)).",
+        "Added FAQ entry 'stream-schedule' (2 question(s)).",  # id from the shortest question
         "@gina Mon-Fri 6pm CET",
     ]
 

@@ -417,3 +417,11 @@ async def test_a_seed_makes_replays_play_the_same_game():
     # the vote tie-break used unseeded generators).
     first, second = await _seeded_chat_game(7), await _seeded_chat_game(7)
     assert len(first) == 6 and first == second
+
+
+async def test_out_of_range_column_gets_told_the_range(h):
+    # regression: "!c4 99" only showed the board again
+    await h.command("c4_start", "mod", roles=MOD)
+    await h.command("c4", "viewer", ["99"])
+    assert h.replies[-1].startswith("Columns are 1-7")
+    assert h.skill.chat_games[("twitch", "chan")].window.votes == {}

@@ -328,7 +328,7 @@ class FaqSkill(Skill):
             | set(store.hidden_entries(self.ctx.storage, platform, channel))
             | {r.entry_id for r in store.channel_entries(self.ctx.storage, platform, channel)}
         )
-        entry_id = slug(new.questions[0], taken)
+        entry_id = slug(min(new.questions, key=len), taken)  # the shortest question: "mic?" -> "mic"
         try:
             store.add_entry(
                 self.ctx.storage,

@@ -284,6 +284,9 @@ class GameSkill(Skill):
         if ctx.args and (col := parse_vote(ctx.args[0])) is not None:
             await self._handle_move(ctx.message, col, ctx, at)
             return
+        if ctx.args and ctx.args[0].lstrip("-").isdigit():  # "!c4 99": say what a column is
+            await ctx.reply("Columns are 1-7: !c4 <column>, or just type the number.")
+            return
         key = (ctx.message.platform, ctx.channel)
         await self._catch_up(self.challenges.get((*key, ctx.author.user_id)) or self.chat_games.get(key), at)
         mine = self.challenges.get((*key, ctx.author.user_id))

@@ -394,3 +394,25 @@ def test_keyword_only_mode_needs_the_words_of_an_example_question(text: str, exp
     skill = FaqSkill.__new__(FaqSkill)
     chosen = skill._keyword_only(text, list(settings.entries))
     assert (settings.entries[chosen].id if chosen >= 0 else -1) == expected
+
+
+async def test_faq_test_without_an_engine_gives_the_same_verdict_as_chat(tmp_path: Path) -> None:
+    # regression: it answered "(no embeddings) keywords -> 'game'; question", which did not say whether
+    # the bot would answer
+    import tomllib
+
+    from skills.base import SkillContext
+    from skills.faq.skill import FaqSettings
+
+    settings = FaqSettings(**tomllib.loads(CONFIG)["skills"]["faq"])
+    ctx = SkillContext(storage=Database(":memory:"), engine=None, post=None,
+                       settings_for=lambda p, c: settings, channel_info=lambda p, c: None, data_dir=tmp_path)
+    skill = FaqSkill(ctx)
+    await skill.start()
+    for text, expected in (("what game is this?", "would answer 'game' (keyword matching only"),
+                           ("this game is so good", "no answer (keyword matching only"),  # a statement
+                           ("what time zone are you in?", "no answer (keyword matching only")):
+        c = Ctx(text, settings)
+        await skill.faq_test(c)
+        assert c.replies[0].startswith(expected), (text, c.replies)
+    await skill.stop()

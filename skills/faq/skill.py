@@ -389,8 +389,11 @@ class FaqSkill(Skill):
         row = await self.scores(text, built)
         if row is None:
             hit = self._keyword_only(text, built.entries)
-            what = f"keywords -> '{built.entries[hit].id}'" if hit >= 0 else "no keyword match"
-            await ctx.reply(f"(no embeddings) {what}; {question}")
+            asked = question == "question" or not settings.require_question
+            verdict = f"would answer '{built.entries[hit].id}'" if hit >= 0 and asked else "no answer"
+            why = "keywords and example words match" if hit >= 0 else "no entry's keywords + example words"
+            await ctx.reply(f"{verdict} (keyword matching only: the embedding model is not loaded): {why}; "
+                            f"{question}")
             return
         chosen, match = should_answer(text, row, built.entries, settings)
         entry = built.entries[match.entry]

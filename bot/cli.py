@@ -31,7 +31,7 @@ from bot.config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config
 from bot.logs import quiet_progress_bars, setup_logging
 from bot.report import REQUIRED_KEYS
 from bot.runtime import DRAIN_TIMEOUT_S
-from bot.secrets import SECRET_NAMES, Secrets, SecretsError, env_var, load_secrets
+from bot.secrets import SECRET_NAMES, Secrets, SecretsError, load_secrets
 from storage.db import SchemaTooNew
 
 log = logging.getLogger("chatcast.cli")
@@ -410,8 +410,9 @@ def config_check(
     missing = list(cfg.skill_raw)
     if missing:
         out.print(f"not installed (sections not checked): {', '.join(missing)}", markup=False)
-    configured = [env_var(n) for n in SECRET_NAMES if getattr(secrets, n)]
-    out.print(f"secrets set: {', '.join(configured) or 'none'}", markup=False)
+    # names only, never values; each comes from its env var or the 0600 secrets file
+    configured = [n for n in SECRET_NAMES if getattr(secrets, n)]
+    out.print(f"secrets set (env or secrets file): {', '.join(configured) or 'none'}", markup=False)
 
 
 @app.command()

@@ -218,3 +218,13 @@ def test_replay_defaults_to_a_fresh_database_in_the_report_folder(tmp_path: Path
     assert len(reports) == 1 and (reports[0] / "chatcast.db").exists()
     assert f"database: {reports[0] / 'chatcast.db'}" in result.stdout
     assert not (tmp_path / "data" / "chatcast.db").exists()
+
+
+def test_config_check_names_the_secrets_set_never_their_values(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CHATCAST_TWITCH_TOKEN", "oauth:supersecretvalue")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[bot]\n")
+    result = runner.invoke(app, ["config", "check", "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    assert "secrets set (env or secrets file): twitch_token" in result.stdout
+    assert "supersecretvalue" not in result.output

@@ -339,6 +339,29 @@ class Engine:
                 out[i] = (emb[i], row)
         return out
 
+    async def _embed_in_flight(self, mine: dict[str, asyncio.Future[np.ndarray]], payloads: list[Any],
+                               priority: RequestPriority, timeout: float | None) -> list[Any]:
+        """Run ``payloads`` (one per text of ``mine``, in its order: the text, or a ``_WithHead``) through
+        the embedding batcher for the in-flight futures ``mine`` registered in ``_inflight``: each future
+        gets its text's embedding (also cached) or the error, and the texts leave ``_inflight`` either
+        way. Returns the batcher's results; raises what ``submit`` raises."""
+        try:
+            results = await self._embed_batcher.submit(payloads, priority=priority, timeout=timeout)
+        except BaseException as exc:
+            for fut in mine.values():
+                if not fut.done():
+                    fut.set_exception(exc if isinstance(exc, Exception) else EngineBusy("embed: cancelled"))
+                    fut.exception()  # mark retrieved: nobody else may be waiting
+            raise
+        finally:
+            for t in mine:
+                self._inflight.pop(t, None)
+        for (t, fut), payload, result in zip(mine.items(), payloads, results, strict=True):
+            row = result[0] if isinstance(payload, _WithHead) else result
+            self.cache.put(t, row)
+            fut.set_result(row)
+        return results
+
     async def embed(self, texts: Sequence[str], *, priority: RequestPriority = RequestPriority.BACKGROUND,
                     timeout: float | None = None) -> np.ndarray:
         """Sentence embeddings: ``(n, d)`` float32, rows L2-normalised, in the order of ``texts``.
@@ -364,22 +387,7 @@ class Engine:
                 mine[t] = self._inflight[t] = fut
         deadline = time.monotonic() + (self.settings.embed.timeout_s if timeout is None else timeout)
         if mine:
-            todo = list(mine)
-            try:
-                results = await self._embed_batcher.submit(todo, priority=priority, timeout=timeout)
-            except BaseException as exc:
-                for fut in mine.values():
-                    if not fut.done():
-                        err = exc if isinstance(exc, Exception) else EngineBusy("embed: cancelled")
-                        fut.set_exception(err)
-                        fut.exception()  # mark retrieved: nobody else may be waiting
-                raise
-            finally:
-                for t in mine:
-                    self._inflight.pop(t, None)
-            for t, row in zip(todo, results, strict=True):
-                self.cache.put(t, row)
-                mine[t].set_result(row)
+            await self._embed_in_flight(mine, list(mine), priority, timeout)
         if theirs:
             left = max(0.0, deadline - time.monotonic())
             try:
@@ -472,29 +480,12 @@ class Engine:
             if t not in mine and t not in self._inflight and self.cache.get(t) is None:
                 mine[t] = self._inflight[t] = asyncio.get_running_loop().create_future()
         if mine:
-            todo = list(mine)
             t0 = time.monotonic()
-            try:
-                got = await self._embed_batcher.submit([_WithHead(t, name) for t in todo], priority=priority,
-                                                       timeout=limit)
-            except BaseException as exc:
-                for fut in mine.values():
-                    if not fut.done():
-                        err = exc if isinstance(exc, Exception) else EngineBusy("embed: cancelled")
-                        fut.set_exception(err)
-                        fut.exception()  # mark retrieved: nobody else may be waiting
-                raise
-            finally:
-                for t in mine:
-                    self._inflight.pop(t, None)
-            fused = {}
-            for t, (row, probs) in zip(todo, got, strict=True):
-                self.cache.put(t, row)
-                mine[t].set_result(row)
-                fused[t] = probs
+            got = await self._embed_in_flight(mine, [_WithHead(t, name) for t in mine], priority, limit)
+            fused = {t: probs for t, (_, probs) in zip(mine, got, strict=True)}
             for i, t in enumerate(texts):
                 out[i] = fused.get(t)
-            reg.batcher.stats.add("fused_items", len(todo))
+            reg.batcher.stats.add("fused_items", len(mine))
             reg.batcher.stats.record_latency(time.monotonic() - t0)
         rest = [i for i in range(len(texts)) if out[i] is None]
         if rest:

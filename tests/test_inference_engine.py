@@ -68,6 +68,7 @@ async def test_classify_uses_cached_embeddings_and_batches(engine):
     probs = await engine.classify("sentiment", ["hype", "sad"])
     assert probs.shape == (2, 3) and np.allclose(probs.sum(1), 1.0)
     assert engine.stats()["embed"]["items"] == 2  # classify reused the cached embeddings
+    assert engine.stats()["embed"]["cache_hits"] == 2  # one lookup per text (it was counted twice)
     np.testing.assert_allclose(probs, head(["hype", "sad"], vecs), atol=1e-6)
     with pytest.raises(ModelUnavailable, match="nothing registered"):
         await engine.classify("toxicity", ["x"])

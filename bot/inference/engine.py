@@ -476,9 +476,15 @@ class Engine:
         # skill embedding the same line meanwhile shares this model call. The others only need the head.
         out: list[np.ndarray | None] = [None] * len(texts)
         mine: dict[str, asyncio.Future[np.ndarray]] = {}
-        for t in texts:
-            if t not in mine and t not in self._inflight and self.cache.get(t) is None:
+        cached: dict[int, np.ndarray] = {}  # embeddings found in the cache: one lookup per text
+        for i, t in enumerate(texts):
+            if t in mine or t in self._inflight:
+                continue
+            row = self.cache.get(t)
+            if row is None:
                 mine[t] = self._inflight[t] = asyncio.get_running_loop().create_future()
+            else:
+                cached[i] = row
         if mine:
             t0 = time.monotonic()
             got = await self._embed_in_flight(mine, [_WithHead(t, name) for t in mine], priority, limit)
@@ -489,11 +495,14 @@ class Engine:
             reg.batcher.stats.record_latency(time.monotonic() - t0)
         rest = [i for i in range(len(texts)) if out[i] is None]
         if rest:
+            shared = [i for i in rest if i not in cached]  # in flight for another caller: wait for it
+            if shared:
+                left = max(0.0, deadline - time.monotonic())
+                emb = await self.embed([texts[i] for i in shared], priority=priority, timeout=left)
+                cached.update(zip(shared, emb, strict=True))
             left = max(0.0, deadline - time.monotonic())
-            emb = await self.embed([texts[i] for i in rest], priority=priority, timeout=left)
-            left = max(0.0, deadline - time.monotonic())
-            rows = await reg.batcher.submit([(texts[i], e) for i, e in zip(rest, emb, strict=True)],
-                                            priority=priority, timeout=left)
+            rows = await reg.batcher.submit([(texts[i], cached[i]) for i in rest], priority=priority,
+                                            timeout=left)
             for i, probs in zip(rest, rows, strict=True):
                 out[i] = probs
         return np.stack(out).astype(np.float32, copy=False)

@@ -200,6 +200,17 @@ def category_spans(db: Database, platform: str, channel: str) -> list[tuple[str,
     ]
 
 
+def latest_span(db: Database, platform: str, channel: str) -> tuple[str, str, str | None] | None:
+    """The channel's most recent ``(category, started_at, ended_at or None)`` (the last of
+    ``category_spans``), or ``None`` when it has none; one indexed row, for the per-query paths."""
+    row = db.raw.execute(
+        "SELECT category, started_at, ended_at FROM rec_category_spans "
+        "WHERE platform = ? AND channel = ? ORDER BY started_at DESC, id DESC LIMIT 1",
+        [platform, channel.lower()],
+    ).fetchone()
+    return tuple(row) if row else None
+
+
 def watch_rows(
     db: Database, platform: str, channel: str, user_id: str | None = None
 ) -> list[tuple[str, str, str, int, str | None]]:

@@ -135,6 +135,8 @@ async def test_replayed_streams_record_exact_watch_rows_and_drive_the_commands(t
             ("Just Chatting", "2024-05-19T19:59:30+00:00", "2024-05-19T20:07:00+00:00"),
         ]
         spans = store.category_spans(db, "replay", "chan")
+        assert store.latest_span(db, "replay", "chan") == spans[-1]
+        assert store.latest_span(db, "replay", "other") is None
         events = watch_events(store.watch_rows(db, "replay", "chan"), spans)
         assert [(e.user, e.item_key) for e in events if e.user == "alice"] == [
             ("alice", "category:minecraft"), ("alice", "category:just chatting")]

@@ -152,8 +152,8 @@ class RecommendSkill(Skill):
         if status.online and not status.category:
             return
         category = status.category if status.online else None
-        spans = store.category_spans(db, status.platform, status.channel)
-        if category and spans and spans[-1][2] is None and spans[-1][0] == category:
+        last = store.latest_span(db, status.platform, status.channel)
+        if category and last and last[2] is None and last[0] == category:
             return  # same category still live (title change)
         store.open_category_span(db, status.platform, status.channel, category, status.timestamp)
         if category:
@@ -548,9 +548,9 @@ class RecommendSkill(Skill):
         for j in self._named(cm, s.exclude):
             mask[j] = True
         # what the channel is live in right now: viewers are already watching it
-        spans = store.category_spans(self.ctx.storage, platform, channel)
-        if spans and spans[-1][2] is None and spans[-1][0]:
-            live = idx.get(category_key(spans[-1][0]))
+        last = store.latest_span(self.ctx.storage, platform, channel)
+        if last and last[2] is None and last[0]:
+            live = idx.get(category_key(last[0]))
             if live is not None:
                 mask[live] = True
         return mask

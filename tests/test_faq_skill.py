@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from fakes.commands import FakeCommandContext
 from fakes.text_engine import FakeEngine
 
 from bot.adapters.replay import ReplayAdapter
@@ -204,33 +205,14 @@ def test_config_errors_name_the_key(tmp_path: Path) -> None:
     assert "expected a string" not in str(var.value)
 
 
-class Ctx:
-    """A command context for calling FAQ handlers directly."""
+def Ctx(rest: str, settings: object) -> FakeCommandContext:  # noqa: N802 - reads as a class
+    """A moderator's ``!faq ...`` with ``rest`` after it, for calling FAQ handlers directly."""
+    from bot.events import ChatMessage, Role, Viewer
 
-    def __init__(self, rest: str, settings: object) -> None:
-        from bot.events import ChatMessage, Role, Viewer
-
-        self.message = ChatMessage(
-            "console", "chan", "m1", Viewer("console", "mod", "Mod", frozenset({Role.MODERATOR})), "!faq"
-        )
-        self.rest, self.args, self.invoked_as, self.settings, self.replies = (
-            rest,
-            rest.split(),
-            "faq",
-            settings,
-            [],
-        )
-
-    @property
-    def author(self):  # noqa: ANN201
-        return self.message.author
-
-    @property
-    def channel(self) -> str:
-        return self.message.channel
-
-    async def reply(self, text: str, **_: object) -> None:
-        self.replies.append(text)
+    message = ChatMessage(
+        "console", "chan", "m1", Viewer("console", "mod", "Mod", frozenset({Role.MODERATOR})), "!faq"
+    )
+    return FakeCommandContext(message, settings, rest, invoked_as="faq")
 
 
 async def test_faq_test_and_remove_commands(tmp_path: Path) -> None:

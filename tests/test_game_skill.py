@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from fakes.commands import FakeCommandContext
 
 from bot.clock import ManualClock
 from bot.events import ChatMessage, Role, Viewer
@@ -81,27 +82,6 @@ class Info:
     uptime_s: float | None = None
 
 
-class Ctx:
-    """A minimal CommandContext."""
-
-    def __init__(self, message, args, settings, replies):
-        self.message = message
-        self.invoked_as = "c4"
-        self.args = args
-        self.rest = " ".join(args)
-        self.settings = settings
-        self._replies = replies
-
-    @property
-    def author(self):
-        return self.message.author
-
-    @property
-    def channel(self):
-        return self.message.channel
-
-    async def reply(self, text, *, priority=None, whisper=False):
-        self._replies.append(text)
 
 
 class Harness:
@@ -147,7 +127,8 @@ class Harness:
         )
 
     async def command(self, name, user, args=(), roles=frozenset({Role.EVERYONE}), channel="chan"):
-        ctx = Ctx(self.msg(user, "!c4 " + name, roles, channel), list(args), self.settings, self.replies)
+        ctx = FakeCommandContext(self.msg(user, "!c4 " + name, roles, channel), self.settings, " ".join(args),
+                                 invoked_as="c4", replies=self.replies)
         await getattr(self.skill, name)(ctx)
 
     async def say(self, user, text, channel="chan"):

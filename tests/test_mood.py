@@ -3,11 +3,13 @@ the skill end to end with a deterministic fake engine (commands, report PNG, ale
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes.commands import FakeCommandContext
 from fakes.text_engine import FakeEngine
 
 from bot.clock import ManualClock
@@ -128,21 +130,21 @@ def make_skill(tmp_path: Path, settings: MoodSettings, posted: list) -> tuple[Mo
     return MoodSkill(ctx), engine
 
 
-class Ctx:
-    def __init__(self, message: ChatMessage, settings: MoodSettings) -> None:
-        self.message, self.settings, self.replies = message, settings, []
-        self.args, self.rest, self.invoked_as = [], "", "mood"
+def Ctx(message: ChatMessage, settings: MoodSettings) -> FakeCommandContext:  # noqa: N802 - reads as a class
+    return FakeCommandContext(message, settings, invoked_as="mood")
 
-    @property
-    def author(self) -> Viewer:
-        return self.message.author
 
-    @property
-    def channel(self) -> str:
-        return self.message.channel
+def hold_classify(engine: FakeEngine) -> asyncio.Event:
+    """Make ``engine.classify`` wait until the returned event is set (a model that has not answered)."""
+    gate = asyncio.Event()
+    real = engine.classify
 
-    async def reply(self, text: str, **_: object) -> None:
-        self.replies.append(text)
+    async def held(*args, **kwargs):
+        await gate.wait()
+        return await real(*args, **kwargs)
+
+    engine.classify = held
+    return gate
 
 
 def msg(user: str, text: str, seconds: float) -> ChatMessage:
@@ -207,14 +209,7 @@ async def test_on_message_does_not_wait_for_the_model_and_drops_over_the_bound(t
     skill.ctx.clock = SystemClock()  # live: over the bound is dropped (a replay waits, test below)
     await skill.start()
     engine.heads["sentiment"] = tiny_head()
-    gate = asyncio.Event()
-    real = engine.classify
-
-    async def slow_classify(*args, **kwargs):
-        await gate.wait()
-        return await real(*args, **kwargs)
-
-    engine.classify = slow_classify
+    gate = hold_classify(engine)
     for i in range(3):  # returns at once although the model has not answered
         await asyncio.wait_for(skill.on_message(msg(f"u{i}", "PogChamp", i)), timeout=1)
     assert skill.scored == 0 and skill.dropped == 1  # the third is over max_pending=2
@@ -249,14 +244,7 @@ async def test_mood_asked_while_its_scores_are_queued_is_answered_late(tmp_path:
     skill, engine = make_skill(tmp_path, MoodSettings(), posted)
     await skill.start()
     engine.heads["sentiment"] = tiny_head()
-    gate = asyncio.Event()
-    real = engine.classify
-
-    async def slow_classify(*args, **kwargs):
-        await gate.wait()
-        return await real(*args, **kwargs)
-
-    engine.classify = slow_classify
+    gate = hold_classify(engine)
     await skill.on_message(msg("u1", "PogChamp", 1))
     ctx = Ctx(msg("mod", "!mood", 5), MoodSettings())
     await asyncio.wait_for(skill.mood(ctx), timeout=2)

@@ -246,9 +246,10 @@ class Runtime:
             await self.dispatch(event)
             if manual:
                 # A replay moves the clock to each line's time. Read on only when this line's handlers are
-                # done (at most REPLAY_SETTLE_S of wall time), so a reply is stamped at the log time of
-                # its message as it would be live, not minutes later because a fast replay ran ahead of a
-                # model call. Background work (story paragraphs, the bot's game moves) is not waited for.
+                # done (at most REPLAY_SETTLE_S of wall time) and each skill's replay_step ran (due timers,
+                # then the bot's game move or the story paragraph they started, at most REPLAY_STEP_S), so a
+                # reply is stamped at the log time of its message as if the models were instant, not
+                # minutes later because a fast replay ran ahead of a model call.
                 await router.settle(REPLAY_SETTLE_S)
                 await self._replay_step(REPLAY_STEP_S)
                 if len(outbox):  # type: ignore[arg-type]
@@ -276,21 +277,17 @@ class Runtime:
                 log.error("skill %s: replay_step failed: %s: %s", skill.name, type(result).__name__, result)
 
     async def replay(self, adapter: Adapter, *, drain_timeout_s: float | None = DRAIN_TIMEOUT_S) -> float:
-        """Attach, connect and run ``adapter`` once to the end, then drain the router, the skills
-        (``drain_skills``, each given ``drain_timeout_s``; ``None`` = no limit) and flush its outbox.
+        """Attach, connect and run ``adapter`` once to the end, then ``finish_pending(drain_timeout_s)``:
+        the router, the skills (``drain_skills``) and the outboxes (``None`` = no limit).
 
         Returns the wall-clock seconds spent (for messages/s). Raises ``ConnectionError`` from connect.
         """
-        outbox = self.outboxes.get(adapter.platform)
-        if outbox is None:  # an empty Outbox is falsy (it has __len__)
-            outbox = await self.attach(adapter)
+        if adapter.platform not in self.outboxes:
+            await self.attach(adapter)
         await adapter.connect()
         started = time.perf_counter()
         await self.pump(adapter)
-        assert self.router is not None
-        await self.router.drain()
-        await self.drain_skills(drain_timeout_s)
-        await outbox.flush()
+        await self.finish_pending(drain_timeout_s)
         if self.recorder is not None:
             self.recorder.flush()
         return time.perf_counter() - started
@@ -322,10 +319,11 @@ class Runtime:
         self.undrained.extend(late)
         return late
 
-    async def finish_pending(self, timeout_s: float = 30.0) -> None:
-        """After the input ended (piped console input, a closed adapter): let the handlers and the skills'
-        background work finish (bot moves, model replies; at most ``timeout_s`` seconds each stage) and
-        send what they said, so the last message still gets its answer before the bot exits."""
+    async def finish_pending(self, timeout_s: float | None = 30.0) -> None:
+        """After the input ended (the end of a replay, piped console input, a closed adapter): let the
+        handlers and the skills' background work finish (bot moves, model replies; at most ``timeout_s``
+        seconds each stage, ``None`` = no limit) and send what they said through every outbox, so the last
+        message still gets its answer."""
         assert self.router is not None
         try:
             await asyncio.wait_for(self.router.drain(), timeout_s)

@@ -397,4 +397,10 @@ async def test_faq_test_without_an_engine_gives_the_same_verdict_as_chat(tmp_pat
         c = Ctx(text, settings)
         await skill.faq_test(c)
         assert c.replies[0].startswith(expected), (text, c.replies)
+    # keyword-only chat answers questions only, whatever require_question says; so does !faq test
+    # (it said "would answer 'game'" here while chat stayed silent)
+    loose = settings.model_copy(update={"require_question": False})
+    c = Ctx("game name", loose)
+    await skill.faq_test(c)
+    assert c.replies[0].startswith("no answer (keyword matching only"), c.replies
     await skill.stop()

@@ -34,3 +34,28 @@ def keyword_hit(text: str, keywords: list[str] | tuple[str, ...]) -> bool:
     """True when any keyword (case-insensitive, whole words, phrases allowed) occurs in ``text``."""
     low = " " + " ".join(_WORD.findall(text.lower())) + " "
     return any(f" {' '.join(_WORD.findall(k.lower()))} " in low for k in keywords if k.strip())
+
+
+# words that carry no topic, left out of ``example_overlap`` (questions share them whatever they ask)
+_STOPWORDS = frozenset(
+    "a an the is are am was be do does did you your u ur i me my we it this that what which who when where "
+    "how why to of in on at for with and or so any there here now right today ?".split()
+)
+_TOKEN = re.compile(r"[\w']+")  # words and numbers ("4070"), unlike ``_WORD``
+
+
+def _content_words(text: str) -> frozenset[str]:
+    return frozenset(w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS)
+
+
+def example_overlap(text: str, examples: list[str] | tuple[str, ...]) -> float:
+    """Highest Jaccard similarity (0..1) between the content words of ``text`` and of any of ``examples``
+    (stop words left out); 0 when there are no examples."""
+    words = _content_words(text)
+    best = 0.0
+    for example in examples:
+        other = _content_words(example)
+        union = words | other
+        if union:
+            best = max(best, len(words & other) / len(union))
+    return best

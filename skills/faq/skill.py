@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -25,28 +24,13 @@ from skills.faq.entries import FaqEntry, parse_add, render_answer, slug
 from skills.faq.gate import AnswerGate
 from skills.faq.matcher import FaqIndex
 from skills.faq.policy import should_answer
-from skills.faq.question import is_question, keyword_hit
+from skills.faq.question import example_overlap, is_question, keyword_hit
 from storage import faq as store
 
 log = logging.getLogger(__name__)
 
 EMBED_TIMEOUT_S = 120.0  # one embedding of a whole FAQ (done once per entry set, in the background)
 KEYWORD_ONLY_OVERLAP = 0.6  # keyword-only answers: word overlap with an example question (Jaccard)
-_STOPWORDS = frozenset(
-    "a an the is are am was be do does did you your u ur i me my we it this that what which who when where "
-    "how why to of in on at for with and or so any there here now right today ?".split()
-)
-_TOKEN = re.compile(r"[\w']+")
-
-
-def _content_words(text: str) -> frozenset[str]:
-    return frozenset(w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS)
-
-
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a | b else 0.0
-
-
 RETRY_AFTER_S = 30.0  # after a failed FAQ embedding, keyword matching until this much time has passed
 MESSAGE_WAIT_S = 1.0  # a chat question waits at most this long for it (then keywords)
 COMMAND_WAIT_S = 5.0  # !faq test waits at most this long for the FAQ embedding in flight
@@ -236,16 +220,16 @@ class FaqSkill(Skill):
         return built.index.scores(np.asarray(vec))[0]
 
     def _keyword_only(self, text: str, entries: list[FaqEntry]) -> int:
-        """Without embeddings: the one entry whose keywords the question hits *and* whose closest example
-        question shares most of its words (Jaccard over content words >= ``KEYWORD_ONLY_OVERLAP``);
-        ``-1`` when none or several qualify. Keywords alone answered "what time zone are you in?" with the
-        schedule and "is this game on sale?" with the game."""
-        words = _content_words(text)
+        """Without embeddings: for a question, the one entry whose keywords it hits *and* whose closest
+        example question shares most of its words (``example_overlap >= KEYWORD_ONLY_OVERLAP``); ``-1``
+        for a statement, or when none or several qualify. Keywords alone answered "what time zone are you
+        in?" with the schedule and "is this game on sale?" with the game."""
+        if not is_question(text):
+            return -1
         hits = [
             i for i, e in enumerate(entries)
             if e.keywords and keyword_hit(text, e.keywords)
-            and max((_jaccard(words, _content_words(q)) for q in e.questions), default=0.0)
-            >= KEYWORD_ONLY_OVERLAP
+            and example_overlap(text, e.questions) >= KEYWORD_ONLY_OVERLAP
         ]
         return hits[0] if len(hits) == 1 else -1
 
@@ -264,7 +248,7 @@ class FaqSkill(Skill):
             return
         row = await self.scores(text, built)
         if row is None:
-            chosen = self._keyword_only(text, built.entries) if asked else -1
+            chosen = self._keyword_only(text, built.entries)
         else:
             chosen, _ = should_answer(text, row, built.entries, settings)
         if chosen < 0:
@@ -388,9 +372,8 @@ class FaqSkill(Skill):
         question = "question" if is_question(text) else "not a question"
         row = await self.scores(text, built)
         if row is None:
-            hit = self._keyword_only(text, built.entries)
-            asked = question == "question" or not settings.require_question
-            verdict = f"would answer '{built.entries[hit].id}'" if hit >= 0 and asked else "no answer"
+            hit = self._keyword_only(text, built.entries)  # what on_message would do
+            verdict = f"would answer '{built.entries[hit].id}'" if hit >= 0 else "no answer"
             why = "keywords and example words match" if hit >= 0 else "no entry's keywords + example words"
             await ctx.reply(f"{verdict} (keyword matching only: the embedding model is not loaded): {why}; "
                             f"{question}")

@@ -429,7 +429,7 @@ def stats(
     """Show what the database holds (and the inference engine's stats with --engine)."""
     from bot.runtime import DB_NAME
     from storage.db import Database
-    from storage.viewers import count_rows, migrate_core
+    from storage.viewers import CORE_TABLES, migrate_core
 
     cfg, _ = _load(config, log_level)
     path = db if db is not None else cfg.data_dir / DB_NAME
@@ -446,13 +446,11 @@ def stats(
         except SchemaTooNew as exc:
             err.print(f"error: {exc}", style="red", markup=False)
             raise typer.Exit(2) from None
-        core = ("channels", "viewers", "stream_sessions", "presence")
-        for name in core:
-            table.add_row(name, str(count_rows(database, name)))
-        for name, rows in database.table_sizes().items():  # the skills' tables
-            if name not in core and name != "schema_version":
-                table.add_row(name, str(rows))
+        sizes = database.table_sizes()
         database.close()
+        skills_tables = [n for n in sizes if n not in CORE_TABLES and n != "schema_version"]
+        for name in (*CORE_TABLES, *skills_tables):  # the core tables first, then the skills'
+            table.add_row(name, str(sizes[name]))
         out.print(table)
     else:
         out.print(f"no database yet at {path}", markup=False)

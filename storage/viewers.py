@@ -147,9 +147,12 @@ def viewer_summary(db: Database, viewer: Viewer) -> dict[str, Any] | None:
     }
 
 
+CORE_TABLES = ("channels", "viewers", "stream_sessions", "presence")
+
+
 def count_rows(db: Database, table: str) -> int:
-    """Number of rows in a core table (``channels``, ``viewers``, ``stream_sessions``, ``presence``)."""
-    if table not in ("channels", "viewers", "stream_sessions", "presence"):
+    """Number of rows in a core table (``CORE_TABLES``)."""
+    if table not in CORE_TABLES:
         raise ValueError(f"not a core table: {table!r}")
     return int(db.raw.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 

@@ -359,3 +359,12 @@ def test_transcript_shows_cause_time_and_reply_delay() -> None:
         "    in reply to [2024-10-10 18:01:07 UTC] (reply_delay_s=879) ann: !story",
         "[2024-10-10 18:15:46 UTC] #c chatcast: unprompted",
     ]
+
+
+def test_demo_log_is_in_time_order() -> None:
+    # regression: a line added to the demo was stamped 6 s after the next one, and the transcript quoted
+    # the wrong time for that next message
+    demo = Path(__file__).resolve().parents[1] / "examples" / "demo_chat.txt"
+    stamps = [line.timestamp for raw in demo.read_text(encoding="utf-8").splitlines()
+              if (line := parse_line(raw)) is not None]
+    assert len(stamps) > 50 and stamps == sorted(stamps)

@@ -72,9 +72,22 @@ def group_names(names: list[str], prefix: str) -> list[str]:
 
 
 def command_list(specs: list[CommandSpec], prefix: str, max_len: int) -> str:
-    """``Commands: !a, !b [x|y], ... (!help CMD for details)`` cut to ``max_len`` characters."""
+    """``Commands: !a, !b [x|y], ... (!help CMD for details)`` cut to ``max_len`` characters.
+
+    A one-word alias shorter than its command is shown beside it (``!recommend/!rec``): viewers type
+    the short form, and ``!help`` should teach it; longer synonyms (``!commands``) are left out."""
     tail = f" ({prefix}help CMD for details)"
-    names = ", ".join(group_names([s.name for s in specs], prefix))
+    grouped = group_names([s.name for s in specs], prefix)
+    for spec in specs:
+        short = [a for a in spec.aliases if " " not in a and len(a) < len(spec.name)]
+        if short and " " not in spec.name:
+            head = prefix + spec.name
+            grouped = [
+                head + "".join(f"/{prefix}{a}" for a in short) + g[len(head):]
+                if g == head or g.startswith(head + " ") else g
+                for g in grouped
+            ]
+    names = ", ".join(grouped)
     body = f"Commands: {names}"
     if len(body) + len(tail) <= max_len:
         return body + tail

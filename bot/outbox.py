@@ -263,6 +263,11 @@ class Outbox:
                 ):
                     self.stats["dropped_duplicate"] += 1
                     item.parts.popleft()
+                    log.info(  # said, not silent: a streamer testing in the console sees why
+                        "outbox: not sending a reply to %s identical to the one sent %.0f s ago "
+                        "(Twitch drops repeats within %g s; limits.duplicate_window_s)",
+                        reply.channel, now - last[1], window,
+                    )
                     continue
                 privileged = reply.whisper_to is None and self._privileged(reply.channel)
                 wait = self.limiter.delay(now, privileged)

@@ -130,3 +130,14 @@ def test_no_declared_usage_repeats_its_command_name():
                 assert not spec.usage.startswith("!"), (name, spec.name, spec.usage)
                 checked += 1
     assert checked > 20
+
+
+def test_list_shows_short_aliases_beside_their_command():
+    # regression: "!help" listed "!recommend" but not "!rec", the form viewers type
+    rec = command("recommend", aliases=("rec", "recommendations"), help="Suggest.")(lambda self, ctx: None)
+    sub = command("recommend similar", help="Like this.")(lambda self, ctx: None)
+    helper = command("help", aliases=("commands",), help="Help.")(lambda self, ctx: None)
+    specs = [s.__chatcast_command__ for s in (helper, rec, sub)]
+    assert command_list(specs, "!", 500) == (
+        "Commands: !help, !recommend/!rec [similar] (!help CMD for details)"
+    )

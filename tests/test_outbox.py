@@ -127,7 +127,8 @@ def test_limiter_waits_exactly_until_oldest_leaves():
         SendRateLimiter(PlatformLimits(500, 0, 10.0, 5))
 
 
-async def test_duplicates_dropped_within_window_only():
+async def test_duplicates_dropped_within_window_only(caplog):
+    caplog.set_level("INFO", logger="chatcast.outbox")
     clock = ManualClock()
     adapter = FakeAdapter(clock)
     outbox = Outbox(adapter, clock=clock)
@@ -142,6 +143,9 @@ async def test_duplicates_dropped_within_window_only():
     await outbox.put(Reply("twitch", "a", "gg"))
     await outbox.flush()
     assert outbox.stats["dropped_duplicate"] == 2 and len(adapter.sent) == 5
+    # regression: the drop was silent, so a repeated console reply just vanished
+    said = [r.getMessage() for r in caplog.records if "identical" in r.getMessage()]
+    assert len(said) == 2 and "duplicate_window_s" in said[0] and " a " in said[0]
 
 
 async def test_backlog_drops_oldest_lowest_priority_and_never_blocks():

@@ -204,7 +204,7 @@ def load_config(path: str | Path | None, *, skill_classes: dict[str, type] | Non
     if path is None:
         return validate_config({}, label=DEFAULT_CONFIG_NAME, path=None, skill_classes=skill_classes)
     path = Path(path)
-    label = path.name
+    label = str(path)  # as the user gave it: "configs/stream.toml", not just "stream.toml"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

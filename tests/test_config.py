@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -36,8 +37,10 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def problems(tmp_path: Path, text: str) -> list[str]:
+    """The problems of ``text`` loaded as ``config.toml`` from the current folder (short messages)."""
     with pytest.raises(ConfigError) as info:
-        load_config(write(tmp_path, text), skill_classes=SKILLS)
+        with contextlib.chdir(tmp_path):
+            load_config(write(tmp_path, text).name, skill_classes=SKILLS)
     return info.value.problems
 
 
@@ -204,3 +207,12 @@ def test_build_adapters_reads_twitch_and_discord_sections(tmp_path: Path) -> Non
     assert twitch._open_joins is True
     assert discord.settings_for("123").mod_roles == ("Mods",)
     assert discord.settings_for("123").subscriber_roles == ("Subs",)
+
+
+def test_errors_name_the_config_path_as_given(tmp_path: Path) -> None:
+    # regression: a config in a sub-folder was named by its base name only ("stream.toml: ...")
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "stream.toml").write_text("[bot]\nprefx = '!'\n", encoding="utf-8")
+    with contextlib.chdir(tmp_path), pytest.raises(ConfigError) as info:
+        load_config("configs/stream.toml", skill_classes=SKILLS)
+    assert info.value.problems[0].startswith("configs/stream.toml: bot.prefx: unknown key")

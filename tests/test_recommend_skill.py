@@ -194,7 +194,9 @@ class Info:
     category: str | None = "Minecraft"
 
 
-def harness(tmp_path: Path, settings: RecommendSettings, engine: object | None = None):
+def harness(tmp_path: Path, settings: RecommendSettings, engine: object | None = None, live: bool = False):
+    """A recommend skill on an in-memory database; the adapter reports the channel live in Minecraft
+    when ``live``, else offline."""
     db = Database(":memory:")
     migrate_core(db)
     clock = ManualClock(datetime(2024, 6, 1, 12, 0, tzinfo=UTC))
@@ -203,7 +205,7 @@ def harness(tmp_path: Path, settings: RecommendSettings, engine: object | None =
         return None
 
     ctx = SkillContext(storage=db, engine=engine, post=post, settings_for=lambda p, c: settings,
-                       channel_info=lambda p, c: Info(p, c), data_dir=tmp_path, clock=clock)
+                       channel_info=lambda p, c: Info(p, c, live=live), data_dir=tmp_path, clock=clock)
     return RecommendSkill(ctx), db, clock
 
 
@@ -397,3 +399,17 @@ async def test_unknown_titles_are_not_repeated_back_to_chat(tmp_path: Path) -> N
     said = [line for line in (folder / "transcript.txt").read_text().splitlines() if "chatcast:" in line]
     assert len(said) == 3, said
     assert not any(w in line for line in said for w in ("evil", "badword123", "zzzcategory")), said
+
+
+async def test_like_and_exclusion_read_the_same_live_category(tmp_path: Path) -> None:
+    # regression: !like took the live category from the adapter's channel info while the exclusion of
+    # the live category read the stored span; after the stream went offline !like still said "Minecraft"
+    skill, db, clock = harness(tmp_path, RecommendSettings(catalog=[]), live=True)
+    await skill.start()
+    assert skill.live_category("twitch", "chan") == "Minecraft"  # no span stored yet: the adapter's word
+    live = StreamStatus("twitch", "chan", True, clock.now(), title="t", category="Chess")
+    await skill.on_stream_status(live)
+    assert skill.live_category("twitch", "chan") == "Chess"
+    clock.advance(60)
+    await skill.on_stream_status(StreamStatus("twitch", "chan", False, clock.now()))
+    assert skill.live_category("twitch", "chan") is None

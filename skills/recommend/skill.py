@@ -548,12 +548,23 @@ class RecommendSkill(Skill):
         for j in self._named(cm, s.exclude):
             mask[j] = True
         # what the channel is live in right now: viewers are already watching it
-        last = store.latest_span(self.ctx.storage, platform, channel)
-        if last and last[2] is None and last[0]:
-            live = idx.get(category_key(last[0]))
-            if live is not None:
-                mask[live] = True
+        live_category = self.live_category(platform, channel)
+        live = idx.get(category_key(live_category)) if live_category else None
+        if live is not None:
+            mask[live] = True
         return mask
+
+    def live_category(self, platform: str, channel: str) -> str | None:
+        """The category the channel is live in now, or ``None`` (offline or not known).
+
+        The open category span in storage (written from stream-status events, kept across restarts) is
+        the one source ``!like`` and the recommendations' exclusion both read; the adapter's channel
+        info answers only when no span was ever stored for the channel."""
+        last = store.latest_span(self.ctx.storage, platform, channel)
+        if last is not None:
+            return last[0] if last[2] is None and last[0] else None
+        info = self.ctx.channel_info(platform, channel)
+        return getattr(info, "category", None) if getattr(info, "live", False) else None
 
     def _pinned(self, cm: ChannelModel, platform: str, channel: str, s: RecommendSettings) -> list[int]:
         idx = cm.index
@@ -602,8 +613,7 @@ class RecommendSkill(Skill):
             key = cm.keys[j] if j is not None else None
             title = cm.rows[j].title if j is not None else None
         else:
-            info = self.ctx.channel_info(platform, ctx.channel)
-            cat = getattr(info, "category", None) if getattr(info, "live", False) else None
+            cat = self.live_category(platform, ctx.channel)
             key, title = (category_key(cat), cat) if cat else (None, None)
         if key is None:
             what = "that title" if ctx.rest else "what is live right now"

@@ -7,45 +7,24 @@ An entry is several example questions, one answer and optional keywords. Answers
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-VARIABLES = ("game", "streamer", "uptime", "title", "channel")
+from skills.templating import CHANNEL_VARIABLES, check_template, render_template
+
+VARIABLES = CHANNEL_VARIABLES
 MAX_QUESTIONS = 20
 MAX_QUESTION_CHARS = 200
 MAX_ANSWER_CHARS = 400
 MAX_KEYWORDS = 20
 
 
-def template_fields(template: str) -> list[str]:
-    """Names of the ``{placeholders}`` in ``template``. Raises ``ValueError`` for unbalanced braces."""
-    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
-
-
 def check_answer(answer: str) -> str:
     """Validate an answer template; returns it stripped. Raises ``ValueError`` with the reason."""
-    answer = answer.strip()
-    if not answer:
-        raise ValueError("the answer is empty")
-    if len(answer) > MAX_ANSWER_CHARS:
-        raise ValueError(f"the answer is {len(answer)} characters; at most {MAX_ANSWER_CHARS}")
-    try:
-        names = template_fields(answer)
-    except ValueError as exc:
-        raise ValueError(
-            f"the answer has unbalanced braces ({exc}); write {{{{ and }}}} for literal ones"
-        ) from None
-    unknown = sorted({n for n in names if n not in VARIABLES})
-    if unknown:
-        raise ValueError(
-            f"unknown variable(s) {', '.join('{' + u + '}' for u in unknown)}; "
-            f"known: {', '.join('{' + v + '}' for v in VARIABLES)}"
-        )
-    return answer
+    return check_template(answer, known=VARIABLES, max_chars=MAX_ANSWER_CHARS)
 
 
 class FaqEntry(BaseModel):
@@ -145,37 +124,7 @@ def parse_add(rest: str, existing: Sequence[FaqEntry], *, max_entries: int = 100
     return NewEntry(questions, answer, keywords)
 
 
-def format_uptime(seconds: float | None) -> str:
-    """``5025`` -> ``"1h 23m"``; ``None`` -> ``"offline"``."""
-    if seconds is None:
-        return "offline"
-    minutes = int(seconds // 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
-
-
 def render_answer(template: str, info: Any) -> str | None:
-    """Fill ``{game}``, ``{streamer}``, ``{uptime}``, ``{title}``, ``{channel}`` from a ``ChannelInfo``.
-
-    ``None`` when the answer needs the game and the platform has not said which (no category: "We're
-    playing unknown!" is worse than no answer). A template using ``{uptime}`` while the channel is not live
-    (``uptime_s`` is ``None``) becomes ``"<streamer> is not live right now."``. Missing title or channel
-    give ``""``, a missing streamer ``"the streamer"``. Never raises."""
-    streamer = getattr(info, "streamer", None) or getattr(info, "channel", None) or "the streamer"
-    if "{uptime}" in template and getattr(info, "uptime_s", None) is None:
-        # "x has been live for offline" reads as a bug; say what is true instead
-        return f"{streamer} is not live right now."
-    game = getattr(info, "category", None)
-    if "{game}" in template and not game:
-        return None
-    values = {
-        "game": game or "",
-        "streamer": streamer,
-        "uptime": format_uptime(getattr(info, "uptime_s", None)),
-        "title": getattr(info, "title", None) or "",
-        "channel": getattr(info, "channel", None) or "",
-    }
-    try:
-        return template.format_map(values)
-    except (KeyError, ValueError, IndexError, AttributeError):
-        return template
+    """An FAQ answer filled from a ``ChannelInfo`` (``skills.templating.render_template``): ``None`` when
+    it needs ``{game}`` and none is known. Never raises."""
+    return render_template(template, info)

@@ -1,0 +1,82 @@
+"""Reply templates shared by the skills whose replies a streamer writes (FAQ answers, custom commands).
+
+A template is plain text with ``{name}`` placeholders (``str.format`` syntax; ``{{`` and ``}}`` for literal
+braces). Channel variables come from ``ChannelInfo`` (``skills.base``): ``{game}``, ``{streamer}``,
+``{uptime}``, ``{title}``, ``{channel}``; a skill may add its own (``{user}``, ``{count}``...).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+CHANNEL_VARIABLES = ("game", "streamer", "uptime", "title", "channel")
+
+
+def template_fields(template: str) -> list[str]:
+    """Names of the ``{placeholders}`` in ``template``. Raises ``ValueError`` for unbalanced braces."""
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+
+
+def check_template(template: str, *, known: Iterable[str], max_chars: int, what: str = "the answer") -> str:
+    """Validate a reply template; returns it stripped.
+
+    Raises ``ValueError`` with a reason fit for chat: empty, longer than ``max_chars`` characters,
+    unbalanced braces, or a placeholder not in ``known``."""
+    template = template.strip()
+    if not template:
+        raise ValueError(f"{what} is empty")
+    if len(template) > max_chars:
+        raise ValueError(f"{what} is {len(template)} characters; at most {max_chars}")
+    try:
+        names = template_fields(template)
+    except ValueError as exc:
+        raise ValueError(
+            f"{what} has unbalanced braces ({exc}); write {{{{ and }}}} for literal ones"
+        ) from None
+    known = tuple(known)
+    unknown = sorted({n for n in names if n not in known})
+    if unknown:
+        raise ValueError(
+            f"unknown variable(s) {', '.join('{' + u + '}' for u in unknown)}; "
+            f"known: {', '.join('{' + v + '}' for v in known)}"
+        )
+    return template
+
+
+def format_uptime(seconds: float | None) -> str:
+    """``5025`` -> ``"1h 23m"``; ``None`` -> ``"offline"``."""
+    if seconds is None:
+        return "offline"
+    minutes = int(seconds // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
+def render_template(template: str, info: Any, extra: Mapping[str, str] | None = None) -> str | None:
+    """Fill the channel variables from a ``ChannelInfo`` (and ``extra`` ones) into ``template``.
+
+    ``None`` when the template needs the game and the platform has not said which (no category: "We're
+    playing unknown!" is worse than no reply). A template using ``{uptime}`` while the channel is not live
+    (``uptime_s`` is ``None``) becomes ``"<streamer> is not live right now."``. Missing title or channel
+    give ``""``, a missing streamer ``"the streamer"``. Never raises."""
+    streamer = getattr(info, "streamer", None) or getattr(info, "channel", None) or "the streamer"
+    if "{uptime}" in template and getattr(info, "uptime_s", None) is None:
+        # "x has been live for offline" reads as a bug; say what is true instead
+        return f"{streamer} is not live right now."
+    game = getattr(info, "category", None)
+    if "{game}" in template and not game:
+        return None
+    values = {
+        "game": game or "",
+        "streamer": streamer,
+        "uptime": format_uptime(getattr(info, "uptime_s", None)),
+        "title": getattr(info, "title", None) or "",
+        "channel": getattr(info, "channel", None) or "",
+        **(extra or {}),
+    }
+    try:
+        return template.format_map(values)
+    except (KeyError, ValueError, IndexError, AttributeError):
+        return template

@@ -8,6 +8,10 @@ What it owns (see ``docs/routing.md``):
   A viewer who is denied sees nothing, as on Nightbot and Fossabot (both ignore a command the viewer may
   not use and one that is cooling down: a reply would itself be spam). ``notify_denied=True`` answers a
   permission denial with one short line instead. Denials are counted.
+- **Custom commands.** A skill that overrides ``custom_command`` (``skills.commands``: a streamer's text
+  commands, defined in config or added from chat) is asked about a one-word ``<prefix><name>`` that no
+  skill declared; what it returns goes through the same permission, cooldown, ordering and isolation as
+  a declared command. A declared command always wins over a custom one of the same name.
 - **Hooks.** Every chat message that is not a command goes to ``on_message`` of every skill enabled in
   that channel; presence and stream status to ``on_presence`` / ``on_stream_status``. Hooks a skill did
   not override are detected once, at construction, and never scheduled.
@@ -115,6 +119,13 @@ class Invocation:
         await self._router._emit((msg.platform, msg.channel), self._slot, reply)
 
 
+class _OneWordNames:
+    """Every one-word name (what a custom command may be called); the parser asks ``in``."""
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and " " not in name
+
+
 def _overrides(skill: object, hook: str) -> bool:
     """True when ``skill``'s class replaces ``Skill.<hook>`` (the base one does nothing)."""
     return getattr(type(skill), hook, None) is not getattr(Skill, hook)
@@ -194,6 +205,8 @@ class Router:
                     self._routes[n] = route
                 self._specs.append((skill.name, spec))
         self._parser = CommandParser(self._routes)
+        self._custom_sources = [skill for skill in self.skills if _overrides(skill, "custom_command")]
+        self._custom_parser = CommandParser(_OneWordNames())
         self._message_hooks = self._hooks("on_message")
         self._presence_hooks = self._hooks("on_presence")
         self._status_hooks = self._hooks("on_stream_status")
@@ -217,8 +230,22 @@ class Router:
         return list(self._specs)
 
     def visible_commands(self, platform: str, channel: str, level: Role) -> list[tuple[str, CommandSpec]]:
-        """Commands a viewer of ``level`` may use in that channel (skill enabled, permission met)."""
+        """Commands a viewer of ``level`` may use in that channel (skill enabled, permission met): the
+        declared ones, then the custom ones (``Skill.custom_commands``) no declared name shadows."""
         out = []
+        for skill in self._custom_sources:
+            try:
+                if not self._enabled_for(skill.name, platform, channel):
+                    continue
+                custom = skill.custom_commands(platform, channel)
+            except Exception:  # noqa: BLE001 - a broken skill must not break help
+                log.exception("custom commands of %s in %s/%s failed", skill.name, platform, channel)
+                continue
+            out.extend(
+                (skill.name, spec) for spec in custom
+                if spec.permission <= level and spec.name not in self._routes
+            )
+        custom_part, out = out, []
         for skill_name, spec in self._specs:
             if spec.permission > level:
                 continue
@@ -233,7 +260,7 @@ class Router:
                 log.exception("enabled_for(%s, %s, %s) failed", skill_name, platform, channel)
                 continue
             out.append((skill_name, spec))
-        return out
+        return out + custom_part
 
     def prefix(self, platform: str, channel: str) -> str:
         """The command prefix in that channel (``prefix_for``; ``"!"`` if it fails or is empty)."""
@@ -328,6 +355,8 @@ class Router:
             if self._enabled_for(route.skill.name, msg.platform, msg.channel):
                 await self._dispatch_command(msg, route, parsed.name, list(parsed.args), parsed.rest)
                 return
+        elif self._custom_sources and await self._dispatch_custom(msg, text):
+            return
         if self._message_hooks:
             await self._fan_out(self._message_hooks, "on_message", msg)
 
@@ -375,6 +404,26 @@ class Router:
         if len(self._tasks) >= self.max_in_flight:
             await self._wait_capacity()
         self._start(self._run_command(route, ctx, key, slot, what), skill.name, what, budget, key, slot)
+
+    async def _dispatch_custom(self, msg: ChatMessage, text: str) -> bool:
+        """Run ``<prefix><name>`` as a custom command if a skill defines ``name`` here; True if one did."""
+        parsed = self._custom_parser.parse(text, self.prefix(msg.platform, msg.channel))
+        if parsed is None or parsed.name in self._routes:  # a declared command of a disabled skill
+            return False
+        for skill in self._custom_sources:
+            try:
+                if not self._enabled_for(skill.name, msg.platform, msg.channel):
+                    continue
+                spec = skill.custom_command(msg.platform, msg.channel, parsed.name)
+            except Exception:  # noqa: BLE001 - the bot carries on whatever one skill does
+                self.stats["skill_errors"] += 1
+                log.exception("custom command lookup of %s failed", skill.name)
+                continue
+            if spec is not None:
+                route = _Route(skill, spec, skill.run_custom)
+                await self._dispatch_command(msg, route, parsed.name, list(parsed.args), parsed.rest)
+                return True
+        return False
 
     async def _run_command(
         self, route: _Route, ctx: Invocation, key: ChannelKey, slot: _Slot, what: str

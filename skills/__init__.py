@@ -20,6 +20,7 @@ SKILL_PATHS: dict[str, str] = {
     "story": "skills.story.skill:StorySkill",
     "recommend": "skills.recommend.skill:RecommendSkill",
     "game": "skills.game.skill:GameSkill",
+    "commands": "skills.commands.skill:CommandsSkill",
 }
 
 

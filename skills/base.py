@@ -19,6 +19,7 @@ from bot.clock import Clock, SystemClock
 from bot.events import ChatMessage, Presence, Priority, StreamStatus, Viewer
 
 if TYPE_CHECKING:
+    from bot.commands import CommandContext, CommandSpec
     from bot.inference.api import InferenceEngine
     from storage.db import Database
 
@@ -100,6 +101,19 @@ class Skill:
 
     async def on_stream_status(self, status: StreamStatus) -> None:
         """Stream went online/offline or changed category."""
+
+    def custom_command(self, platform: str, channel: str, name: str) -> CommandSpec | None:
+        """The command a streamer defined at run time as ``name`` (one word, lower-case, no prefix) in that
+        channel, or ``None``. The router asks only for names no skill declared, then runs ``run_custom``
+        with the usual permission and cooldown checks. Must be quick (called on the event loop)."""
+        return None
+
+    def custom_commands(self, platform: str, channel: str) -> list[CommandSpec]:
+        """Every custom command of that channel (for ``!help``). Default: none."""
+        return []
+
+    async def run_custom(self, ctx: CommandContext) -> None:
+        """Handle a custom command found by ``custom_command`` (``ctx.spec`` is the one it returned)."""
 
     async def delete_user_data(self, viewer: Viewer) -> int:
         """Delete everything this skill stores about ``viewer``; returns the number of rows/items removed."""

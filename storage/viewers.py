@@ -108,6 +108,20 @@ def find_viewer(db: Database, platform: str, user_id: str) -> int | None:
     return int(row[0]) if row else None
 
 
+def chatter_display_name(db: Database, platform: str, channel: str, name: str) -> str | None:
+    """The stored display name of a viewer called ``name`` (display name or user id, any case) who has
+    been seen in that channel, else ``None``. A scan of the viewers joined to presence: for commands that
+    name another viewer (``{touser}``), which cooldowns keep rare."""
+    row = db.raw.execute(
+        "SELECT v.display_name FROM viewers v JOIN presence p ON p.viewer_id = v.id "
+        "JOIN channels c ON c.id = p.channel_id "
+        "WHERE v.platform = ? AND c.platform = ? AND c.name = ? "
+        "AND (lower(v.display_name) = lower(?) OR lower(v.user_id) = lower(?)) LIMIT 1",
+        [platform, platform, channel.lower(), name, name],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def delete_viewer_data(db: Database, viewer: Viewer) -> int:
     """Delete every core row about ``viewer`` (presence rows, then the viewer row) in one transaction.
 

@@ -1,0 +1,131 @@
+"""Custom commands and timed messages: config models, ``!cmd add`` parsing, reply templates.
+
+A custom command answers ``<prefix><name>`` with a streamer's text. Its response may use the channel
+variables of ``skills.templating`` plus ``{user}`` (who typed it), ``{touser}`` (the first argument when
+it names a viewer seen in the channel, else who typed it: the bot never repeats free text) and
+``{count}`` (how many times it was used in the channel). A response never starts with ``/`` or ``.``:
+chat clients read those as chat commands (``/ban``, ``.timeout``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.events import Role
+from skills.templating import CHANNEL_VARIABLES, check_template
+
+COMMAND_VARIABLES = (*CHANNEL_VARIABLES, "user", "touser", "count")
+MAX_RESPONSE_CHARS = 400
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_]{0,24}$"
+_NAME_RE = re.compile(NAME_PATTERN)
+_USER_RE = re.compile(r"^@?([A-Za-z0-9_]{1,25})$")
+RoleName = Literal["everyone", "subscriber", "vip", "moderator", "broadcaster"]
+
+
+def check_response(
+    text: str, *, known: tuple[str, ...] = COMMAND_VARIABLES, what: str = "the response"
+) -> str:
+    """Validate a reply template (``skills.templating.check_template``) and refuse a leading ``/`` or
+    ``.``; returns it stripped. Raises ``ValueError`` with a reason fit for chat."""
+    text = check_template(text, known=known, max_chars=MAX_RESPONSE_CHARS, what=what)
+    if text[0] in "/.":
+        raise ValueError(f"{what} cannot start with '{text[0]}' (chat would read it as a chat command)")
+    return text
+
+
+def check_name(name: str) -> str:
+    """``"!Discord"`` -> ``"discord"``; raises ``ValueError`` unless 1-25 letters, digits or ``_``."""
+    clean = name.strip().lstrip("!").lower()
+    if not _NAME_RE.match(clean):
+        raise ValueError(f"a command name is 1-25 letters, digits or _ (got {name[:30]!r})")
+    return clean
+
+
+def mentioned_name(args: list[str]) -> str | None:
+    """The first argument without its ``@`` when it looks like a user name (``"@Bob"`` -> ``"Bob"``)."""
+    m = _USER_RE.match(args[0]) if args else None
+    return m.group(1) if m else None
+
+
+class CustomCommand(BaseModel):
+    """``[[skills.commands.entries]]``: ``name`` (without the prefix), ``response`` (template),
+    ``aliases``, ``permission`` (lowest role allowed), cooldowns in seconds (per viewer, per channel)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME_PATTERN)
+    response: str
+    aliases: list[str] = Field(default_factory=list, max_length=10)
+    permission: RoleName = "everyone"
+    cooldown_user_s: float = Field(10.0, ge=0, le=86_400)
+    cooldown_channel_s: float = Field(5.0, ge=0, le=86_400)
+
+    @field_validator("response")
+    @classmethod
+    def _response(cls, value: str) -> str:
+        return check_response(value)
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, value: list[str]) -> list[str]:
+        return [check_name(a) for a in value]
+
+
+class TimedMessage(BaseModel):
+    """``[[skills.commands.timers]]``: ``message`` (template with the channel variables) posted every
+    ``interval_s`` seconds (>= 60) once at least ``min_messages`` chat messages came since the last post;
+    ``only_when_live``: only while the stream is live (as Nightbot's timers)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=NAME_PATTERN)
+    message: str
+    interval_s: float = Field(900.0, ge=60, le=86_400)
+    min_messages: int = Field(5, ge=0, le=100_000)
+    only_when_live: bool = True
+
+    @field_validator("message")
+    @classmethod
+    def _message(cls, value: str) -> str:
+        return check_response(value, known=CHANNEL_VARIABLES, what="the message")
+
+
+def unique_names(entries: list[CustomCommand]) -> None:
+    """Raises ``ValueError`` naming every command name or alias defined twice."""
+    names = [n for e in entries for n in (e.name, *e.aliases)]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"command name(s) defined twice: {', '.join(dupes)}")
+
+
+@dataclass(frozen=True, slots=True)
+class NewCommand:
+    """A parsed ``!cmd add`` / ``!cmd edit``: name, response and optional permission (``None``: unchanged
+    on edit, everyone on add)."""
+
+    name: str
+    response: str
+    permission: str | None
+
+
+def parse_add(rest: str) -> NewCommand:
+    """Parse ``NAME [-ul=ROLE] RESPONSE`` (Nightbot's ``-ul=`` sets the lowest role allowed).
+
+    Raises ``ValueError`` with a message fit for chat: missing name or response, bad name, unknown role,
+    bad response."""
+    words = rest.split(None, 1)
+    if len(words) < 2:
+        raise ValueError("usage: !cmd add <name> [-ul=moderator] <response>")
+    name = check_name(words[0])
+    response = words[1].strip()
+    permission = None
+    m = re.match(r"^-ul=(\S+)\s*", response, flags=re.I)
+    if m:
+        permission = Role.parse(m.group(1)).name.lower()
+        response = response[m.end():]
+    return NewCommand(name, check_response(response), permission)
+

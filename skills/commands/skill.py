@@ -1,0 +1,340 @@
+"""The custom-commands skill: a streamer's text commands and timed messages, as on Nightbot.
+
+- Commands come from ``[[skills.commands.entries]]`` (every channel) and from ``!cmd add`` (one channel,
+  stored by ``storage.commands``). The router asks ``custom_command`` about any one-word command no skill
+  declared, then applies the permission level and cooldowns of the returned spec; a declared command
+  (``!help``, ``!rec``...) cannot be shadowed.
+- Timers (``[[skills.commands.timers]]``) post when a chat message arrives, the interval has passed and
+  enough chat happened since the last post: a quiet chat is never spammed, and a replay behaves as live.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from bot.commands import CommandContext, CommandSpec, Cooldown, command
+from bot.events import ChatMessage, Priority, Role, Viewer
+from skills.base import Skill, SkillSettings
+from skills.commands.entries import (
+    CustomCommand,
+    TimedMessage,
+    check_name,
+    mentioned_name,
+    parse_add,
+    unique_names,
+)
+from skills.templating import render_template
+from storage import commands as store
+from storage.viewers import chatter_display_name
+
+log = logging.getLogger(__name__)
+
+
+class CommandsSettings(SkillSettings):
+    """``[skills.commands]`` (see docs/commands.md): ``entries`` (custom commands), ``timers`` (timed
+    messages), ``max_commands`` added from chat per channel, and the cooldowns (seconds) ``!cmd add`` gives
+    a new command."""
+
+    entries: list[CustomCommand] = Field(default_factory=list)
+    timers: list[TimedMessage] = Field(default_factory=list)
+    max_commands: int = Field(200, ge=1, le=2000)
+    added_cooldown_user_s: float = Field(10.0, ge=0, le=86_400)
+    added_cooldown_channel_s: float = Field(5.0, ge=0, le=86_400)
+
+    @model_validator(mode="after")
+    def _unique(self) -> CommandsSettings:
+        unique_names(self.entries)
+        ids = [t.id for t in self.timers]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"timer id(s) defined twice: {', '.join(dupes)}")
+        return self
+
+
+@dataclass
+class _Timer:
+    last_post: datetime | None = None  # None: not seen a message yet (the interval starts then)
+    messages: int = 0
+
+
+@dataclass
+class _Channel:
+    stored: dict[str, store.StoredCommand]
+    timers: dict[str, _Timer] = field(default_factory=dict)
+    chatters: dict[str, str] = field(default_factory=dict)  # lower-case name -> display name, recent
+
+
+MAX_CHATTERS = 5_000  # recent chatters remembered per channel for {touser} (the database knows the rest)
+
+
+def _remember(state: _Channel, viewer: Viewer) -> None:
+    """Note a chatter for ``{touser}`` (the newest ``MAX_CHATTERS`` are kept)."""
+    chatters = state.chatters
+    key = viewer.display_name.lower()
+    chatters.pop(key, None)  # re-inserted last: the oldest go first when trimmed
+    chatters[key] = viewer.display_name
+    if len(chatters) > MAX_CHATTERS:
+        del chatters[next(iter(chatters))]
+
+
+def _spec(name: str, aliases: tuple[str, ...], permission: str, user_s: float, channel_s: float,
+          where: str) -> CommandSpec:
+    return CommandSpec(
+        name=name, aliases=aliases, help=f"A text command ({where}).", permission=Role.parse(permission),
+        cooldown=Cooldown(0.0, channel_s, user_s),
+    )
+
+
+class CommandsSkill(Skill):
+    """Custom text commands and timed messages (see module docstring)."""
+
+    name = "commands"
+    Settings = CommandsSettings
+    stores = "which moderator added a custom command (their platform id) and how often each was used"
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.router: Any = None
+        self._channels: dict[tuple[str, str], _Channel] = {}
+
+    def attach_router(self, router: Any) -> None:
+        """Called by the router: ``!cmd add`` refuses names its declared commands use, and a config command
+        named like one (it would never run) is reported in the log."""
+        self.router = router
+        try:
+            settings: CommandsSettings = self.ctx.settings_for("", "")
+        except Exception:  # noqa: BLE001 - no defaults to check
+            return
+        for entry in settings.entries:
+            for name in (entry.name, *entry.aliases):
+                if router.lookup(name) is not None:
+                    log.warning("commands: [skills.commands] command %r is never run: !%s is a built-in "
+                                "command; rename it", entry.name, name)
+
+    async def start(self) -> None:
+        self.ctx.storage.migrate(store.COMPONENT, store.MIGRATIONS)
+
+    # ---- lookup ---------------------------------------------------------------------------------
+
+    def _channel(self, platform: str, channel: str) -> _Channel:
+        key = (platform, channel)
+        state = self._channels.get(key)
+        if state is None:
+            rows = store.channel_commands(self.ctx.storage, platform, channel)
+            state = self._channels[key] = _Channel({r.name: r for r in rows})
+        return state
+
+    def _reload(self, platform: str, channel: str) -> None:
+        """Read the channel's added commands again (after a change); timers and chatters are kept."""
+        state = self._channel(platform, channel)
+        state.stored = {r.name: r for r in store.channel_commands(self.ctx.storage, platform, channel)}
+
+    def _find(self, platform: str, channel: str, name: str) -> tuple[CommandSpec, str] | None:
+        """``(spec, response template)`` of the command ``name`` (or an alias) in that channel."""
+        settings: CommandsSettings = self.ctx.settings_for(platform, channel)
+        for entry in settings.entries:
+            if name == entry.name or name in entry.aliases:
+                spec = _spec(entry.name, tuple(entry.aliases), entry.permission, entry.cooldown_user_s,
+                             entry.cooldown_channel_s, "config")
+                return spec, entry.response
+        row = self._channel(platform, channel).stored.get(name)
+        if row is None:
+            return None
+        return self._stored_spec(row), row.response
+
+    def custom_command(self, platform: str, channel: str, name: str) -> CommandSpec | None:
+        found = self._find(platform, channel, name)
+        return found[0] if found else None
+
+    def custom_commands(self, platform: str, channel: str) -> list[CommandSpec]:
+        settings: CommandsSettings = self.ctx.settings_for(platform, channel)
+        specs = [
+            _spec(e.name, tuple(e.aliases), e.permission, e.cooldown_user_s, e.cooldown_channel_s, "config")
+            for e in settings.entries
+        ]
+        taken = {s.name for s in specs} | {a for s in specs for a in s.aliases}
+        stored = self._channel(platform, channel).stored.values()
+        specs += [self._stored_spec(r) for r in stored if r.name not in taken]
+        return specs
+
+    @staticmethod
+    def _stored_spec(row: store.StoredCommand) -> CommandSpec:
+        return _spec(
+            row.name, (), row.permission, row.cooldown_user_s, row.cooldown_channel_s, "added in chat"
+        )
+
+    async def run_custom(self, ctx: CommandContext) -> None:
+        """Reply with the command's response, its variables filled (no reply when it needs ``{game}`` and
+        the platform has not said which)."""
+        platform = ctx.message.platform
+        found = self._find(platform, ctx.channel, ctx.spec.name)  # type: ignore[attr-defined]
+        if found is None:  # removed between the lookup and now
+            return
+        _, template = found
+        _remember(self._channel(platform, ctx.channel), ctx.author)
+        extra = {"user": ctx.author.display_name}
+        if "{touser}" in template:
+            extra["touser"] = self._touser(platform, ctx.channel, ctx.args) or ctx.author.display_name
+        if "{count}" in template:
+            extra["count"] = str(store.count_use(self.ctx.storage, platform, ctx.channel, found[0].name))
+        text = render_template(template, self.ctx.channel_info(platform, ctx.channel), extra)
+        if text:
+            await ctx.reply(text)
+
+    def _touser(self, platform: str, channel: str, args: list[str]) -> str | None:
+        """The viewer the first argument names, if seen in this channel (this session or stored)."""
+        name = mentioned_name(args)
+        if name is None:
+            return None
+        seen = self._channel(platform, channel).chatters
+        if name.lower() in seen:
+            return seen[name.lower()]
+        try:
+            return chatter_display_name(self.ctx.storage, platform, channel, name)
+        except Exception:  # noqa: BLE001 - no core tables (a test database): nobody is known
+            return None
+
+    # ---- moderators' commands -------------------------------------------------------------------
+
+    def _taken_reason(self, name: str, settings: CommandsSettings) -> str | None:
+        """Why ``name`` cannot be added, edited or removed from chat (a declared or config command)."""
+        if self.router is not None and self.router.lookup(name) is not None:
+            return f"!{name} is a built-in command"
+        if any(name == e.name or name in e.aliases for e in settings.entries):
+            return f"!{name} is defined in the config file; change it there"
+        return None
+
+    @command(
+        "cmd add", aliases=("addcom", "commands add"), permission=Role.MODERATOR,
+        usage="<name> [-ul=moderator] <response>",
+        help="Add a text command to this channel ({user} {touser} {count} {game} {uptime} work).",
+    )
+    async def cmd_add(self, ctx: CommandContext) -> None:
+        platform, channel, settings = ctx.message.platform, ctx.channel, ctx.settings
+        try:
+            new = parse_add(ctx.rest)
+        except ValueError as exc:
+            await ctx.reply(f"Not added: {exc}")
+            return
+        reason = self._taken_reason(new.name, settings)
+        state = self._channel(platform, channel)
+        if reason is None and new.name in state.stored:
+            reason = f"!{new.name} exists; use !cmd edit"
+        if reason is None and len(state.stored) >= settings.max_commands:
+            reason = f"this channel has {len(state.stored)} commands (max {settings.max_commands})"
+        if reason is not None:
+            await ctx.reply(f"Not added: {reason}.")
+            return
+        permission = new.permission or "everyone"
+        try:
+            store.add_command(
+                self.ctx.storage, platform, channel, new.name, new.response, permission,
+                cooldown_user_s=settings.added_cooldown_user_s,
+                cooldown_channel_s=settings.added_cooldown_channel_s, created_by=ctx.author.user_id,
+            )
+        except sqlite3.IntegrityError:
+            await ctx.reply(f"Not added: !{new.name} exists; use !cmd edit.")
+            return
+        self._reload(platform, channel)
+        who = "" if permission == "everyone" else f" ({permission}s and up)"
+        await ctx.reply(f"Added !{new.name}{who}.")
+
+    @command(
+        "cmd edit", aliases=("editcom", "commands edit"), permission=Role.MODERATOR,
+        usage="<name> [-ul=moderator] <response>", help="Change a text command added in this channel.",
+    )
+    async def cmd_edit(self, ctx: CommandContext) -> None:
+        platform, channel = ctx.message.platform, ctx.channel
+        try:
+            new = parse_add(ctx.rest)
+        except ValueError as exc:
+            await ctx.reply(f"Not changed: {exc}".replace("!cmd add", "!cmd edit"))
+            return
+        if new.name not in self._channel(platform, channel).stored:
+            reason = self._taken_reason(new.name, ctx.settings) or f"no command !{new.name}"
+            await ctx.reply(f"Not changed: {reason}.")
+            return
+        store.update_command(self.ctx.storage, platform, channel, new.name, new.response, new.permission)
+        self._reload(platform, channel)
+        await ctx.reply(f"Changed !{new.name}.")
+
+    @command(
+        "cmd remove", aliases=("cmd del", "delcom", "commands remove", "commands delete"),
+        permission=Role.MODERATOR, usage="<name>", help="Remove a text command added in this channel.",
+    )
+    async def cmd_remove(self, ctx: CommandContext) -> None:
+        platform, channel = ctx.message.platform, ctx.channel
+        try:
+            name = check_name_or_none(ctx.rest)
+        except ValueError as exc:
+            await ctx.reply(f"Not removed: {exc}.")
+            return
+        if name is None:
+            await ctx.reply("usage: !cmd remove <name>")
+            return
+        if store.remove_command(self.ctx.storage, platform, channel, name):
+            self._reload(platform, channel)
+            await ctx.reply(f"Removed !{name}.")
+            return
+        reason = self._taken_reason(name, ctx.settings) or f"no command !{name}"
+        await ctx.reply(f"Not removed: {reason}.")
+
+    # ---- timers ---------------------------------------------------------------------------------
+
+    async def on_message(self, message: ChatMessage) -> None:
+        """Remember the chatter (for ``{touser}``), count chat for the timers and post the first timer that
+        is due (at most one per message)."""
+        state = self._channel(message.platform, message.channel)
+        _remember(state, message.author)
+        settings: CommandsSettings = self.ctx.settings_for(message.platform, message.channel)
+        if not settings.timers:
+            return
+        info = self.ctx.channel_info(message.platform, message.channel)
+        now = message.timestamp
+        due: TimedMessage | None = None
+        for timer in settings.timers:
+            t = state.timers.setdefault(timer.id, _Timer())
+            if t.last_post is None:
+                t.last_post = now  # the first interval starts with the first message seen
+                continue
+            t.messages += 1
+            ready = (
+                (now - t.last_post).total_seconds() >= timer.interval_s and t.messages >= timer.min_messages
+                and (getattr(info, "live", False) or not timer.only_when_live)
+            )
+            if ready and due is None:
+                due = timer
+        if due is None:
+            return
+        t = state.timers[due.id]
+        t.last_post, t.messages = now, 0
+        text = render_template(due.message, info)
+        if text:
+            await self.ctx.post(message.platform, message.channel, text, priority=Priority.LOW)
+
+    # ---- privacy --------------------------------------------------------------------------------
+
+    async def delete_user_data(self, viewer: Viewer) -> int:
+        removed = store.forget_creator(self.ctx.storage, viewer.platform, viewer.user_id)
+        for (platform, _), state in self._channels.items():
+            if platform == viewer.platform and state.chatters.pop(viewer.display_name.lower(), None):
+                removed += 1
+        for key in list(self._channels):
+            self._reload(*key)
+        return removed
+
+    async def user_data_summary(self, viewer: Viewer) -> str | None:
+        n = store.created_count(self.ctx.storage, viewer.platform, viewer.user_id)
+        return f"commands: you added {n} custom command{'' if n == 1 else 's'}" if n else None
+
+
+def check_name_or_none(text: str) -> str | None:
+    """The command name in ``!cmd remove NAME`` (``None`` when empty); raises ``ValueError`` when bad."""
+    words = text.split()
+    return check_name(words[0]) if words else None

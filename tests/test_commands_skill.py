@@ -1,0 +1,267 @@
+"""Custom text commands and timed messages (skills.commands): config, !cmd add/edit/remove, the router's
+custom-command dispatch (permission levels, cooldowns, built-ins first), variables, timers, privacy."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from fakes.commands import FakeCommandContext
+
+from bot.adapters.replay import ReplayAdapter
+from bot.clock import ManualClock
+from bot.config import ConfigError, load_config
+from bot.events import ChatMessage, Role, Viewer
+from bot.runtime import Runtime
+from skills.base import SkillContext
+from skills.commands.entries import CustomCommand, TimedMessage, check_name, parse_add
+from skills.commands.skill import CommandsSettings, CommandsSkill
+from storage import commands as store
+from storage.db import Database
+
+CLASSES = {"commands": CommandsSkill}
+
+CONFIG = """
+[bot]
+data_dir = "data"
+
+[[channels]]
+platform = "replay"
+name = "chan"
+
+[[skills.commands.entries]]
+name = "discord"
+aliases = ["dc"]
+response = "Join us: discord.gg/example (asked {count} times)"
+cooldown_user_s = 0
+cooldown_channel_s = 30
+
+[[skills.commands.entries]]
+name = "modsonly"
+response = "Hello mods"
+permission = "moderator"
+
+[[skills.commands.entries]]
+name = "hug"
+response = "{user} hugs {touser}"
+cooldown_user_s = 0
+cooldown_channel_s = 0
+"""
+
+LOG = "\n".join([
+    "[2024-05-10 20:00:00 UTC] alice: !discord",  # -> count 1
+    "[2024-05-10 20:00:10 UTC] bob: !dc",  # channel cooldown (30 s): nothing
+    "[2024-05-10 20:00:45 UTC] bob: !DC",  # alias, any case -> count 2
+    "[2024-05-10 20:01:00 UTC] carol: !modsonly",  # everyone: denied, silent
+    '{"ts": "2024-05-10T20:01:10Z", "user": "mod", "text": "!modsonly", "roles": ["moderator"]}',
+    "[2024-05-10 20:01:20 UTC] carol: !hug @alice",  # alice chatted: named
+    "[2024-05-10 20:01:30 UTC] carol: !hug you are all idiots",  # free text is never repeated
+    '{"ts": "2024-05-10T20:02:00Z", "user": "mod", "text": "!cmd add lurk -ul=sub {user} is lurking", '
+    '"roles": ["moderator"]}',
+    "[2024-05-10 20:02:10 UTC] dave: !lurk",  # not a subscriber: silent
+    '{"ts": "2024-05-10T20:02:20Z", "user": "erin", "text": "!lurk", "roles": ["subscriber"]}',
+    '{"ts": "2024-05-10T20:02:30Z", "user": "mod", "text": "!cmd add help hi", "roles": ["moderator"]}',
+    '{"ts": "2024-05-10T20:02:40Z", "user": "mod", "text": "!cmd remove discord", "roles": ["moderator"]}',
+    "",
+])
+
+
+async def replay(tmp_path: Path, config_text: str, log: str) -> list[str]:
+    cfg = tmp_path / "chatcast.toml"
+    cfg.write_text(config_text)
+    config = load_config(cfg, skill_classes=CLASSES)
+    clock = ManualClock(datetime(2024, 5, 10, 19, 59, tzinfo=UTC))
+    runtime = Runtime(config, clock=clock, db_path=":memory:", use_engine=False, skill_classes=CLASSES,
+                      daily_purge=False)
+    await runtime.start()
+    try:
+        adapter = ReplayAdapter(io.StringIO(log), channel="chan", clock=clock)
+        await runtime.replay(adapter)
+        return [e.text for e in adapter.transcript]
+    finally:
+        await runtime.stop()
+
+
+async def test_replay_answers_exactly_the_custom_commands(tmp_path: Path) -> None:
+    assert await replay(tmp_path, CONFIG, LOG) == [
+        "Join us: discord.gg/example (asked 1 times)",
+        "Join us: discord.gg/example (asked 2 times)",
+        "Hello mods",
+        "carol hugs alice",
+        "carol hugs carol",
+        "Added !lurk (subscribers and up).",
+        "erin is lurking",
+        "Not added: !help is a built-in command.",
+        "Not removed: !discord is defined in the config file; change it there.",
+    ]
+
+
+def test_config_errors_name_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cases = [
+        ('name = "hug"', 'name = "Hug me"', "entries[2].name"),
+        ('response = "Hello mods"', 'response = "/ban someone"', "cannot start with '/'"),
+        ('response = "Hello mods"', 'response = "Hi {nope}"', "unknown variable(s) {nope}"),
+        ('aliases = ["dc"]', 'aliases = ["hug"]', "command name(s) defined twice: hug"),
+        ('permission = "moderator"', 'permission = "admin"', "entries[1].permission"),
+    ]
+    for old, new, expected in cases:
+        cfg.write_text(CONFIG.replace(old, new))
+        with pytest.raises(ConfigError) as info:
+            load_config(cfg, skill_classes=CLASSES)
+        assert expected in str(info.value), (new, str(info.value))
+        assert "skills.commands" in str(info.value)
+    with pytest.raises(ValueError, match="interval_s"):
+        TimedMessage(id="t", message="hi", interval_s=10)
+
+
+def test_parse_add_validation() -> None:
+    assert parse_add("!Discord  Join us") .name == "discord"
+    new = parse_add("lurk -ul=mod {user} lurks")
+    assert (new.name, new.response, new.permission) == ("lurk", "{user} lurks", "moderator")
+    for bad, reason in [
+        ("", "usage"),
+        ("lurk", "usage"),
+        ("lu!rk x", "letters, digits or _"),
+        ("x" * 26 + " hi", "letters, digits or _"),
+        ("x .timeout someone", "cannot start with '.'"),
+        ("x -ul=king hi", "unknown role"),
+        ("x {oops", "unbalanced braces"),
+        ("x " + "a" * 401, "at most 400"),
+    ]:
+        with pytest.raises(ValueError, match=reason):
+            parse_add(bad)
+    assert check_name("!GG") == "gg"
+
+
+def harness(tmp_path: Path, settings: CommandsSettings, *, live: bool = True):
+    db = Database(":memory:")
+    posted: list[str] = []
+
+    async def post(platform, channel, text, **_) -> None:
+        posted.append(text)
+
+    info = SimpleNamespace(platform="twitch", channel="chan", streamer="Sam", live=live, category="Celeste",
+                           title="t", uptime_s=60.0, max_message_len=500)
+    ctx = SkillContext(storage=db, engine=None, post=post, settings_for=lambda p, c: settings,
+                       channel_info=lambda p, c: info, data_dir=tmp_path)
+    return CommandsSkill(ctx), db, posted
+
+
+def mod_ctx(rest: str, settings: CommandsSettings, user: str = "mod",
+            role: Role = Role.MODERATOR) -> FakeCommandContext:
+    message = ChatMessage("twitch", "chan", "id", Viewer("twitch", user, user, role), rest,
+                          datetime(2024, 5, 10, 20, 0, tzinfo=UTC))
+    return FakeCommandContext(message, settings, rest)
+
+
+async def test_cmd_add_edit_remove_limits_and_count_survives_a_restart(tmp_path: Path) -> None:
+    settings = CommandsSettings(max_commands=2, entries=[CustomCommand(name="discord", response="x")])
+    skill, db, _ = harness(tmp_path, settings)
+    await skill.start()
+    replies = []
+    for rest in ["gg GG {count}", "gg again", "discord hi", "wp well played", "three 3"]:
+        ctx = mod_ctx(rest, settings)
+        await skill.cmd_add(ctx)
+        replies += ctx.replies
+    assert replies == [
+        "Added !gg.", "Not added: !gg exists; use !cmd edit.",
+        "Not added: !discord is defined in the config file; change it there.",
+        "Added !wp.", "Not added: this channel has 2 commands (max 2).",
+    ]
+    assert [s.name for s in skill.custom_commands("twitch", "chan")] == ["discord", "gg", "wp"]
+    spec = skill.custom_command("twitch", "chan", "gg")
+    assert spec is not None and spec.permission is Role.EVERYONE and spec.cooldown.user_s == 10
+    run = mod_ctx("", settings, user="v", role=Role.EVERYONE)
+    run.spec = spec
+    await skill.run_custom(run)
+    await skill.run_custom(run)
+    assert run.replies == ["GG 1", "GG 2"]
+    edit = mod_ctx("gg -ul=vip GG now {count}", settings)
+    await skill.cmd_edit(edit)
+    assert edit.replies == ["Changed !gg."]
+    assert skill.custom_command("twitch", "chan", "gg").permission is Role.VIP
+    again = CommandsSkill(skill.ctx)  # a restart: the count is stored
+    await again.start()
+    run = mod_ctx("", settings, user="v", role=Role.EVERYONE)
+    run.spec = again.custom_command("twitch", "chan", "gg")
+    await again.run_custom(run)
+    assert run.replies == ["GG now 3"]
+    remove = mod_ctx("gg", settings)
+    await again.cmd_remove(remove)
+    assert remove.replies == ["Removed !gg."] and again.custom_command("twitch", "chan", "gg") is None
+    assert [c.name for c in store.channel_commands(db, "twitch", "chan")] == ["wp"]
+
+
+async def test_timers_wait_for_the_interval_and_for_chat(tmp_path: Path) -> None:
+    settings = CommandsSettings(timers=[
+        TimedMessage(id="follow", message="Follow {streamer}!", interval_s=600, min_messages=3),
+        TimedMessage(id="discord", message="Discord: x", interval_s=600, min_messages=0),
+    ])
+    skill, _, posted = harness(tmp_path, settings)
+    await skill.start()
+    t0 = datetime(2024, 5, 10, 20, 0, tzinfo=UTC)
+
+    async def say(minutes: float) -> None:
+        await skill.on_message(ChatMessage("twitch", "chan", "id", Viewer("twitch", "a", "a"), "hi",
+                                           t0 + timedelta(minutes=minutes)))
+
+    await say(0)  # the intervals start here
+    await say(5)
+    assert posted == []
+    await say(11)  # 11 min, 2 messages: "follow" needs 3, "discord" posts
+    assert posted == ["Discord: x"]
+    await say(12)  # follow: 3 messages, 12 min
+    assert posted == ["Discord: x", "Follow Sam!"]
+    await say(30)  # discord due again; follow has 1 message only
+    await say(31)
+    assert posted == ["Discord: x", "Follow Sam!", "Discord: x"]
+
+
+async def test_timers_stay_quiet_offline_unless_told(tmp_path: Path) -> None:
+    timer = TimedMessage(id="t", message="hello", interval_s=60, min_messages=0)
+    for only_live, expected in ((True, []), (False, ["hello"])):
+        settings = CommandsSettings(timers=[timer.model_copy(update={"only_when_live": only_live})])
+        skill, _, posted = harness(tmp_path, settings, live=False)
+        await skill.start()
+        for minute in (0, 2):
+            await skill.on_message(ChatMessage("twitch", "chan", "id", Viewer("twitch", "a", "a"), "hi",
+                                               datetime(2024, 5, 10, 20, minute, tzinfo=UTC)))
+        assert posted == expected
+
+
+async def test_forgetme_keeps_the_commands_but_not_who_added_them(tmp_path: Path) -> None:
+    settings = CommandsSettings()
+    skill, db, _ = harness(tmp_path, settings)
+    await skill.start()
+    await skill.cmd_add(mod_ctx("gg GG", settings, user="m1"))
+    m1 = Viewer("twitch", "m1", "m1", Role.MODERATOR)
+    assert await skill.user_data_summary(m1) == "commands: you added 1 custom command"
+    assert await skill.delete_user_data(m1) == 1
+    assert await skill.user_data_summary(m1) is None
+    assert [(c.name, c.created_by) for c in store.channel_commands(db, "twitch", "chan")] == [("gg", None)]
+
+
+async def test_help_lists_custom_commands_by_permission_level(tmp_path: Path) -> None:
+    log = "\n".join([
+        "[2024-05-10 20:00:00 UTC] alice: !help",
+        '{"ts": "2024-05-10T20:00:10Z", "user": "mod", "text": "!help", "roles": ["moderator"]}',
+        "[2024-05-10 20:00:20 UTC] alice: !help dc",
+        "",
+    ])
+    texts = await replay(tmp_path, CONFIG, log)
+    assert "!discord" in texts[0] and "!hug" in texts[0] and "!modsonly" not in texts[0]
+    assert "!cmd add|edit|remove" not in texts[0]
+    assert "!modsonly" in texts[1] and "!cmd add|edit|remove" in texts[1]
+    assert texts[2] == "!discord: A text command (config). Aliases: !dc. Cooldown: 30 s per channel."
+
+
+async def test_config_command_named_like_a_builtin_is_reported_not_run(tmp_path: Path, caplog) -> None:
+    config = CONFIG.replace('name = "modsonly"', 'name = "help"')
+    log = "[2024-05-10 20:00:00 UTC] alice: !help hug\n"
+    texts = await replay(tmp_path, config, log)
+    assert texts == ["!hug: A text command (config)."]  # the built-in !help answered
+    assert "command 'help' is never run: !help is a built-in command" in caplog.text

@@ -15,6 +15,10 @@ this one or any of those went to a non-privileged channel, else at most 100. Che
 enough: any 30 s window's count is the count ending at its last send. A token bucket cannot express the
 mixed rule (it forgets which channel used the tokens); the log costs at most 100 floats.
 
+Safety: every part is passed through ``bot.defuse`` after splitting, so no message the bot sends starts
+with a chat-command character (``/ban``, ``.timeout``), whatever a template, a category or a split point
+put there; on single-line platforms (``PlatformLimits.multiline`` false) line breaks become spaces.
+
 Duplicates: Twitch silently drops a message identical to the bot's previous one in the same channel
 within 30 s, so the outbox drops it first (``limits.duplicate_window_s``; 0 disables) and counts it.
 
@@ -42,6 +46,7 @@ from dataclasses import dataclass, field
 from bot.adapters.base import Adapter, PlatformLimits
 from bot.backoff import Backoff
 from bot.clock import Clock
+from bot.defuse import defuse, single_line
 from bot.events import Priority, Reply
 from bot.splitting import Overflow, fit_message
 
@@ -184,7 +189,8 @@ class Outbox:
                 log.warning("outbox: rejected %r (not a Reply with text)", type(reply).__name__)
                 return
             max_len = self.limits.max_message_len
-            parts = fit_message(reply.text, max_len, self.overflow, max_parts=self.max_parts)
+            text = reply.text if getattr(self.limits, "multiline", False) else single_line(reply.text)
+            parts = [defuse(p) for p in fit_message(text, max_len, self.overflow, max_parts=self.max_parts)]
             if not parts:
                 if not reply.attachment:
                     return

@@ -336,3 +336,28 @@ async def test_connection_error_gives_up_after_max_retries():
     await outbox.flush()
     assert [t for _, _, t in adapter.sent] == ["next"]
     assert outbox.stats["send_retries"] == 2 and outbox.stats["send_errors"] == 1
+
+
+async def test_no_part_starts_with_a_chat_command_character_and_twitch_gets_one_line():
+    # regression: "{title}" with the title "/ban x", a zero-width space before "/ban", a newline before
+    # "/ban", and a split point before ".timeout" all went out as chat commands
+    clock = ManualClock()
+    adapter = FakeAdapter(clock)
+    outbox = Outbox(adapter, clock=clock)
+    long = "x" * 495 + " .timeout bob 600"
+    for text in ["/ban titleuser", "\u200b/ban zw", "hi\n/ban newline", " ．hack", long, "a/b. ok"]:
+        await outbox.put(Reply("twitch", "a", text))
+    await outbox.flush()
+    sent = [t for _, _, t in adapter.sent]
+    assert sent == ["\u2215ban titleuser", "\u200b\u2215ban zw", "hi /ban newline", "\u2024hack", "x" * 495,
+                    "\u2024timeout bob 600", "a/b. ok"]
+
+
+async def test_multiline_platforms_keep_line_breaks():
+    clock = ManualClock()
+    discord = PlatformLimits(2000, 5, 5.0, 5, duplicate_window_s=0.0, multiline=True)
+    adapter = FakeAdapter(clock, limits=discord)
+    outbox = Outbox(adapter, clock=clock)
+    await outbox.put(Reply("discord", "a", "line 1\n/line 2"))
+    await outbox.flush()
+    assert [t for _, _, t in adapter.sent] == ["line 1\n/line 2"]

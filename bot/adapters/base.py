@@ -30,10 +30,11 @@ class PlatformLimits:
     privileged_rate_messages: int
     can_whisper: bool = False
     duplicate_window_s: float = 30.0  # Twitch rejects an identical message within 30 s
+    multiline: bool = False  # line breaks allowed in a message (Discord); else they become spaces
 
 
 TWITCH_LIMITS = PlatformLimits(500, 20, 30.0, 100, can_whisper=True)
-DISCORD_LIMITS = PlatformLimits(2000, 5, 5.0, 5, can_whisper=True, duplicate_window_s=0.0)
+DISCORD_LIMITS = PlatformLimits(2000, 5, 5.0, 5, can_whisper=True, duplicate_window_s=0.0, multiline=True)
 CONSOLE_LIMITS = PlatformLimits(500, 1_000_000, 1.0, 1_000_000)
 REPLAY_LIMITS = TWITCH_LIMITS
 

@@ -101,7 +101,7 @@ def format_transcript(entries: Iterable[TranscriptEntry], bot_name: str = "chatc
     out = []
     for e in entries:
         who = f"{bot_name} (whisper to {e.whisper_to})" if e.whisper_to else bot_name
-        out.append(f"[{_stamp(e.time)}] #{e.channel} {who}: {escape_controls(e.text)}")
+        out.append(f"[{_stamp(e.time)}] #{escape_controls(e.channel)} {who}: {escape_controls(e.text)}")
         if e.cause_time is not None:
             out.append(
                 f"    in reply to [{_stamp(e.cause_time)}] (reply_delay_s={e.reply_delay_s:g}) "
@@ -145,7 +145,10 @@ def write_report(
     (report_dir / "summary.json").write_text(
         json.dumps(summary, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8"
     )
-    (report_dir / "transcript.txt").write_text(format_transcript(transcript, bot_name), encoding="utf-8")
+    # errors="replace": a lone surrogate that reached a reply must not cost the whole transcript
+    (report_dir / "transcript.txt").write_text(
+        format_transcript(transcript, bot_name), encoding="utf-8", errors="replace"
+    )
     return report_dir
 
 

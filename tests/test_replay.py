@@ -368,3 +368,44 @@ def test_demo_log_is_in_time_order() -> None:
     stamps = [line.timestamp for raw in demo.read_text(encoding="utf-8").splitlines()
               if (line := parse_line(raw)) is not None]
     assert len(stamps) > 50 and stamps == sorted(stamps)
+
+
+async def test_hostile_bytes_and_times_are_reported_and_skipped_never_a_crash(tmp_path: Path) -> None:
+    # regressions from a fresh tester: a lone surrogate in JSON crashed the transcript (0 bytes) and one
+    # bad name lost every viewer's presence batch; a 2099 line moved the clock and the retention purge
+    # wiped a --db's watch history; a 9999 line overflowed the clock; a lone \r split a message in two;
+    # a channel name carried a newline into the transcript
+    config = _config_in(tmp_path, "retention_days = 30\n")
+    lines = [
+        b"[2024-10-10 12:00:00 UTC] alice: hello",
+        b'{"ts": "2024-10-10T12:00:01Z", "user": "bad\\ud800", "text": "!echo \\ud800x"}',
+        b"\x89PNG garbage \xff\xfe",
+        b"[2024-10-10 12:00:02 UTC] bob: one\rtwo",
+        b'{"ts": "2099-01-01T00:00:00Z", "user": "typo", "text": "wrong year"}',
+        b'{"ts": "9999-12-31T23:59:50Z", "user": "max", "text": "hi"}',
+        b'{"ts": "2024-10-10T12:00:03Z", "user": "x", "text": "hi",'
+        b' "channel": "a\\n[forged] #a chatcast: hi"}',
+        b"[2024-10-10 12:00:04 UTC] carol: !echo end",
+    ]
+    log = tmp_path / "hostile.txt"
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    db_path = tmp_path / "live.db"
+    summary, folder = await run_replay(config, log, report_dir=tmp_path / "r", db_path=db_path,
+                                       use_engine=False, skill_classes={"echo": EchoSkill})
+    reasons = {e["line"]: e["reason"] for e in summary["skipped_examples"]}
+    assert sorted(reasons) == [3, 5, 6, 7]
+    assert "in the future" in reasons[5] and "in the future" in reasons[6] and '"channel"' in reasons[7]
+    assert summary["messages"] == 4 and not any(summary["purged"].values())
+    assert summary["presence_rows"] == 4 and summary["viewers_without_presence"] == 0
+    transcript = (folder / "transcript.txt").read_text(encoding="utf-8")
+    assert "echo: \ufffdx" in transcript and "echo: end" in transcript
+
+
+async def test_utf16_logs_are_read(tmp_path: Path) -> None:
+    config = load_config(None, skill_classes={"echo": EchoSkill})
+    log = tmp_path / "ps.txt"  # PowerShell's "> file" writes UTF-16 with a byte-order mark
+    log.write_text("[2024-10-10 12:00:00 UTC] alice: !echo hi\n", encoding="utf-16")
+    summary, folder = await run_replay(config, log, report_dir=tmp_path / "r", use_engine=False,
+                                       skill_classes={"echo": EchoSkill})
+    assert (summary["messages"], summary["lines_skipped"]) == (1, 0)
+    assert "echo: hi" in (folder / "transcript.txt").read_text(encoding="utf-8")

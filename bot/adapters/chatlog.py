@@ -18,6 +18,9 @@ Lines starting with ``#`` are comments (``parse_line`` returns ``None``); the re
 ``# title: TEXT`` comments as the stream's category and title.
 
 A line that matches neither raises ``LogLineError`` with a short reason; the caller counts and skips it.
+Lone UTF-16 surrogates (``"\\ud800"`` in JSON, undecodable bytes read with ``surrogateescape``) become
+U+FFFD in every parsed field: they cannot be encoded as UTF-8, so one would fail every later write of the
+line (database, transcript) and the batch it rode in.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from datetime import UTC, datetime
 
 from bot.events import Role
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_CHANNEL = re.compile(r"^#?[\w.-]{1,100}$")
 _TWITCH_LINE = re.compile(
     r"^\[(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2})(?: UTC)?\] ([^\s:\[\]]+): ?(.*)$", re.S
 )
@@ -57,6 +62,7 @@ def parse_line(line: str) -> LogLine | None:
     Trailing ``\\r``/``\\n`` are removed; an empty message text is an error (nothing was said).
     """
     line = line.rstrip("\r\n").removeprefix("\ufeff")  # a byte-order mark (first line of some files)
+    line = _SURROGATES.sub("\ufffd", line)
     if not line.strip() or line.startswith("#"):
         return None
     if line.lstrip().startswith("{"):
@@ -70,6 +76,10 @@ def parse_line(line: str) -> LogLine | None:
     return LogLine(datetime.fromisoformat(stamp).replace(tzinfo=UTC), user, text)
 
 
+def _no_surrogates(value: object) -> object:
+    return _SURROGATES.sub("\ufffd", value) if isinstance(value, str) else value
+
+
 def _parse_json(line: str) -> LogLine:
     try:
         obj = json.loads(line)
@@ -77,6 +87,7 @@ def _parse_json(line: str) -> LogLine:
         raise LogLineError(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
     if not isinstance(obj, dict):
         raise LogLineError("JSON line is not an object")
+    obj = {key: _no_surrogates(value) for key, value in obj.items()}
     user, text = obj.get("user"), obj.get("text")
     if not isinstance(user, str) or not user.strip():
         raise LogLineError('JSON line needs a non-empty string "user"')
@@ -92,6 +103,8 @@ def _parse_json(line: str) -> LogLine:
     except ValueError as exc:
         raise LogLineError(str(exc)) from None
     channel = obj.get("channel")
+    if channel is not None and (not isinstance(channel, str) or not _CHANNEL.match(channel)):
+        raise LogLineError('"channel" must be a name (letters, digits, _ . -), got ' + repr(channel)[:40])
     message_id = obj.get("id")
     user_id = obj.get("user_id")
     return LogLine(
@@ -99,7 +112,7 @@ def _parse_json(line: str) -> LogLine:
         user=user.strip(),
         text=text,
         roles=roles,
-        channel=str(channel) if channel else None,
+        channel=channel.removeprefix("#") if channel else None,
         message_id=str(message_id) if message_id is not None else None,
         user_id=str(user_id) if user_id is not None else None,
     )

@@ -22,7 +22,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -34,6 +34,10 @@ from bot.events import ChatMessage, Event, Presence, PresenceKind, Reply, Role, 
 log = logging.getLogger("chatcast.replay")
 
 DEFAULT_CHANNEL = "replay"
+FUTURE_TOLERANCE = timedelta(days=1)
+"""A line stamped later than the wall clock plus this is skipped as malformed (a typo'd year)."""
+MAX_CAUSES = 100_000
+"""Messages remembered for the transcript's "in reply to" (the newest; memory stays flat on huge logs)."""
 _CHANNEL_DIRECTIVE = re.compile(r"^#\s*channel:\s*#?(\w+)", re.I)
 _STATUS_DIRECTIVE = re.compile(r"^#\s*(category|game|title):[ \t]*(.*?)\s*$", re.I | re.S)
 
@@ -135,6 +139,7 @@ class ReplayAdapter(Adapter):
         first: datetime | None = None
         last: datetime | None = None
         seen_channels: set[str] = set()
+        horizon = datetime.now(UTC) + FUTURE_TOLERANCE
         try:
             line_no = 0
             while not self._closed:
@@ -177,6 +182,9 @@ class ReplayAdapter(Adapter):
                 if parsed is None:
                     continue
                 when = parsed.timestamp
+                if when > horizon:  # a typo'd year would move the clock (and the retention purge) decades on
+                    self._skip(line_no, f"timestamp {when:%Y-%m-%d %H:%M:%S} is in the future", raw)
+                    continue
                 if last is not None and self.speed > 0 and when > last:
                     await self._sleep((when - last).total_seconds() / self.speed)
                 self.clock.set(when)
@@ -198,6 +206,8 @@ class ReplayAdapter(Adapter):
                     yield Presence(self.platform, channel, viewer, PresenceKind.SEEN, now)
                 message_id = parsed.message_id or f"L{line_no}"
                 self._causes[message_id] = (now, viewer.display_name, parsed.text)
+                if len(self._causes) > MAX_CAUSES:  # bounded: replies answer recent messages
+                    del self._causes[next(iter(self._causes))]
                 self.messages += 1
                 yield ChatMessage(self.platform, channel, message_id, viewer, parsed.text, now)
                 if self.speed == 0 and self.messages % 64 == 0:
@@ -234,12 +244,21 @@ class ReplayAdapter(Adapter):
     # ---- internals -------------------------------------------------------------------------------
 
     def _open(self) -> tuple[TextIO, bool]:
+        """The log as text: UTF-8 (UTF-16 when it starts with a UTF-16 byte-order mark, as PowerShell
+        writes), undecodable bytes as U+FFFD, lines ended by ``\n`` only (a lone ``\r`` inside a message
+        does not split it, so line numbers match editors)."""
         if isinstance(self.source, str | Path):
             if str(self.source) == "-":
                 import sys
 
-                return sys.stdin, False
-            return open(self.source, encoding="utf-8", errors="replace", newline=""), True  # noqa: SIM115
+                buffer = getattr(sys.stdin, "buffer", None)
+                if buffer is None:  # already text (a test's StringIO)
+                    return sys.stdin, False
+                return io.TextIOWrapper(buffer, encoding="utf-8", errors="replace", newline="\n"), False
+            with open(self.source, "rb") as probe:
+                head = probe.read(2)
+            encoding = "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
+            return open(self.source, encoding=encoding, errors="replace", newline="\n"), True  # noqa: SIM115
         return self.source, False
 
     async def _readline(self, stream: TextIO) -> str:

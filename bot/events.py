@@ -6,7 +6,8 @@ shared between concurrently running skills without copying.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import Enum, IntEnum
 
@@ -127,3 +128,38 @@ class StreamStatus:
 
 
 Event = ChatMessage | Presence | StreamStatus
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _clean(value: str | None) -> str | None:
+    return _SURROGATES.sub("\ufffd", value) if value and _SURROGATES.search(value) else value
+
+
+def _clean_viewer(viewer: Viewer) -> Viewer:
+    name, uid = _clean(viewer.display_name), _clean(viewer.user_id)
+    if name is viewer.display_name and uid is viewer.user_id:
+        return viewer
+    return replace(viewer, display_name=name, user_id=uid)
+
+
+def scrub(event: Event) -> Event:
+    """``event`` with lone UTF-16 surrogates (which JSON from a platform can carry as ``"\\ud800"``) in its
+    text fields replaced by U+FFFD; the same object when there are none (the common case: one regex
+    scan per field). A surrogate cannot be encoded as UTF-8, so it would fail the database write of a whole
+    presence batch, a tokenizer batch and the replay transcript."""
+    if isinstance(event, ChatMessage):
+        author = _clean_viewer(event.author)
+        text, channel = _clean(event.text), _clean(event.channel)
+        if author is event.author and text is event.text and channel is event.channel:
+            return event
+        return replace(event, author=author, text=text, channel=channel)
+    if isinstance(event, Presence):
+        viewer = _clean_viewer(event.viewer)
+        return event if viewer is event.viewer else replace(event, viewer=viewer)
+    if isinstance(event, StreamStatus):
+        title, category = _clean(event.title), _clean(event.category)
+        if title is event.title and category is event.category:
+            return event
+        return replace(event, title=title, category=category)
+    return event

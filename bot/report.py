@@ -9,7 +9,7 @@
   ``replies_dropped``: duplicates, backlog overflow and unsent at the end;
 - ``messages_per_s``: ``messages`` / wall seconds from the first line read to the last reply flushed;
 - ``presence_rows`` and ``viewers_without_presence`` (should be 0): a check of the watch history;
-  ``storage_errors`` (should be 0): presence flushes that failed (their rows were dropped);
+  ``storage_errors`` (should be 0): presence flushes or event recordings that failed (rows dropped);
 - ``db``: the database replayed into (default: ``chatcast.db`` in the report folder); ``purged``: rows
   removed by the retention purge, run after the log relative to the log's last timestamp;
 - ``log_start`` / ``log_end``: the log's first and last timestamps; ``wall_s``;

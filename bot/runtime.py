@@ -33,7 +33,7 @@ from typing import Any
 from bot.adapters.base import Adapter
 from bot.clock import Clock, SystemClock
 from bot.config import Config, core_skill_classes
-from bot.events import ChatMessage, Event, Presence, Priority, Reply, StreamStatus
+from bot.events import ChatMessage, Event, Presence, Priority, Reply, StreamStatus, scrub
 from bot.outbox import Outbox
 from bot.router import Router
 from skills.base import Skill, SkillContext
@@ -381,7 +381,10 @@ class Runtime:
     # ---- events -----------------------------------------------------------------------------------
 
     async def dispatch(self, event: Event) -> None:
-        """Record presence / stream sessions for ``event``, then route it. Never raises."""
+        """Record presence / stream sessions for ``event``, then route it. Never raises.
+
+        Lone surrogates in its text fields are replaced first (``bot.events.scrub``)."""
+        event = scrub(event)
         try:
             kind = type(event)
             if kind is ChatMessage:
@@ -402,6 +405,7 @@ class Runtime:
             elif kind is StreamStatus:
                 self._stream_status(event)  # type: ignore[arg-type]
         except Exception:  # noqa: BLE001 - storage trouble must not stop the chat
+            self.storage_errors += 1
             log.exception("runtime: recording %s failed", type(event).__name__)
         await self.router.handle(event)  # type: ignore[union-attr]
 

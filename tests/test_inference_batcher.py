@@ -225,3 +225,17 @@ async def test_queued_counts_only_live_waiting_items(worker):
     assert isinstance(results[2], asyncio.CancelledError) and [2] not in model.batches
     assert b.queued() == 0
     await b.stop()
+
+
+async def test_one_bad_input_fails_only_its_own_request(worker):
+    # regression: a text the tokenizer refused (a lone surrogate) failed every message in its batch
+    def picky(items):
+        if any(x < 0 for x in items):
+            raise TypeError("TextEncodeInput must be Union[...]")
+        return [x * 10 for x in items]
+
+    b = MicroBatcher("m", picky, BatchSettings(max_batch_size=8, max_wait_ms=50), worker)
+    results = await asyncio.gather(*(b.submit([x]) for x in (1, 2, -1, 3)), return_exceptions=True)
+    assert results[:2] == [[10], [20]] and results[3] == [30]
+    assert isinstance(results[2], InferenceError) and "TextEncodeInput" in str(results[2])
+    await b.stop()

@@ -184,3 +184,20 @@ async def test_stream_status_without_category_keeps_the_known_one(tmp_path: Path
     info = runtime.channel_info("console", "chan")
     assert (info.category, info.title) == ("Celeste", "Speedrun")
     await runtime.stop()
+
+
+def test_scrub_replaces_lone_surrogates_and_keeps_clean_events() -> None:
+    # regression: a user name "bad\ud800" from a platform's JSON failed the presence batch of every viewer
+    from datetime import UTC, datetime
+
+    from bot.events import ChatMessage, StreamStatus, Viewer, scrub
+
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    clean = ChatMessage("twitch", "c", "1", Viewer("twitch", "a", "A"), "hi", when)
+    assert scrub(clean) is clean
+    bad = ChatMessage("twitch", "c", "1", Viewer("twitch", "b\ud800", "B\udfff"), "x\ud83d", when)
+    fixed = scrub(bad)
+    assert (fixed.author.user_id, fixed.author.display_name, fixed.text) == ("b\ufffd", "B\ufffd", "x\ufffd")
+    fixed.text.encode("utf-8")  # encodable now
+    status = scrub(StreamStatus("twitch", "c", True, when, title="t\ud800", category="ok"))
+    assert (status.title, status.category) == ("t\ufffd", "ok")

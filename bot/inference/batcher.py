@@ -56,7 +56,8 @@ class MicroBatcher:
 
     ``run_batch(payloads: list) -> list`` (same length and order) runs on ``worker``'s thread; an element
     that is an ``Exception`` fails only its own item. Accelerator OOM splits the batch and retries
-    (``run_with_oom_split``). Errors of ``run_batch`` fail the batch's items with ``InferenceError``.
+    (``run_with_oom_split``). When ``run_batch`` raises for a batch of several items, each is run alone, so
+    only the items that fail alone get ``InferenceError`` (one bad input never fails its neighbours).
     """
 
     def __init__(self, name: str, run_batch: Callable[[list[Any]], list[Any]], settings: BatchSettings,
@@ -200,10 +201,11 @@ class MicroBatcher:
             if batch:
                 await self._run(batch)
 
-    async def _run(self, batch: list[_Item]) -> None:
+    async def _run(self, batch: list[_Item], *, isolating: bool = False) -> None:
         start = time.monotonic()
-        for it in batch:
-            self.stats.record_wait(start - it.enqueued)
+        if not isolating:
+            for it in batch:
+                self.stats.record_wait(start - it.enqueued)
         try:
             results = await self._worker.run(
                 run_with_oom_split, self._run_batch, [it.payload for it in batch],
@@ -213,7 +215,19 @@ class MicroBatcher:
                     f"{self.name}: model returned {len(results)} results for {len(batch)} inputs")
         except Exception as exc:  # the model failed: the batch's items get the error, the loop lives on
             self.stats.add("errors")
-            log.exception("%s: batch of %d failed", self.name, len(batch))
+            live = [it for it in batch if not it.future.done()]
+            if len(live) > 1:
+                # one bad input (text a tokenizer refuses) must not fail the others: run them one by one,
+                # so only the items that fail alone get an error
+                log.warning("%s: batch of %d failed (%s: %s); running its items one by one", self.name,
+                            len(batch), type(exc).__name__, exc)
+                for it in live:
+                    await self._run([it], isolating=True)
+                return
+            if isolating:
+                log.warning("%s: one input failed: %s: %s", self.name, type(exc).__name__, exc)
+            else:
+                log.exception("%s: batch of %d failed", self.name, len(batch))
             err = exc if isinstance(exc, InferenceError) else InferenceError(f"{self.name} failed: {exc}")
             for it in batch:
                 if not it.future.done():

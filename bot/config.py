@@ -22,6 +22,7 @@ import json
 import logging
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -37,6 +38,20 @@ PLATFORMS = ("twitch", "discord", "console", "replay")
 TOP_LEVEL_KEYS = ("bot", "twitch", "discord", "inference", "skills", "channels")
 DEFAULT_CONFIG_NAME = "config.toml"
 
+
+
+def check_prefix(prefix: str) -> str:
+    """A command prefix viewers can type: visible characters, none a chat-command character.
+
+    Raises ``ValueError``: whitespace, control or invisible characters (the parser removes the invisible
+    ones, so no command would ever match), or a ``/`` or ``.`` first (chat clients run ``/help`` or
+    ``.help`` as their own commands, so viewers could not type it)."""
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in prefix):
+        raise ValueError(f"the prefix {json.dumps(prefix)} has spaces, control or invisible characters")
+    if prefix[0] in "/.":
+        raise ValueError(f"the prefix cannot start with '{prefix[0]}': chat clients read /help and .help "
+                         "as their own commands")
+    return prefix
 
 class ConfigError(ValueError):
     """The config is invalid. ``problems`` holds one line per problem (``file: key.path: message``)."""
@@ -62,18 +77,23 @@ class BotSettings(BaseModel):
     - ``secrets_file``: optional path of the secrets TOML (mode 0600); see ``bot.secrets``.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str = Field("chatcast", min_length=1, max_length=64)
-    prefix: str = Field("!", min_length=1, max_length=3, pattern=r"^\S+$")
-    data_dir: Path = Path("chatcast-data")
+    prefix: str = Field("!", min_length=1, max_length=3)
+    data_dir: Path = Field(Path("chatcast-data"), strict=False)
     retention_days: int = Field(90, ge=0, le=36500)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     mods_bypass_cooldowns: bool = True
     time_budget_s: float = Field(10.0, gt=0, le=600)
     overflow: Literal["split", "truncate"] = "split"
     backlog: int = Field(200, ge=1, le=100_000)
-    secrets_file: Path | None = None
+    secrets_file: Path | None = Field(None, strict=False)
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        return check_prefix(value)
 
     @field_validator("log_level", "overflow", mode="before")
     @classmethod
@@ -88,7 +108,7 @@ class TwitchSettings(BaseModel):
       remove the bot from their channel (see docs/twitch.md).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     open_joins: bool = False
 
@@ -101,7 +121,7 @@ class DiscordSettings(BaseModel):
     ``subscriber_roles`` (e.g. the role Discord's Twitch integration gives subscribers).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     mod_roles: list[str] = Field(default_factory=list)
     vip_roles: list[str] = Field(default_factory=list)
@@ -111,12 +131,17 @@ class DiscordSettings(BaseModel):
 class ChannelConfig(BaseModel):
     """One ``[[channels]]`` entry. ``skills`` holds raw per-skill overrides (validated by ``load_config``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     platform: Literal["twitch", "discord", "console", "replay"]
     name: str = Field(min_length=1)
-    prefix: str | None = Field(None, min_length=1, max_length=3, pattern=r"^\S+$")
+    prefix: str | None = Field(None, min_length=1, max_length=3)
     skills: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str | None) -> str | None:
+        return None if value is None else check_prefix(value)
 
     @field_validator("platform", mode="before")
     @classmethod
@@ -396,7 +421,7 @@ def _format_errors(
             continue
         info = _field_at(model, loc)
         expected = _expected(info) if info is not None else None
-        if expected == "a list" and loc and isinstance(loc[-1], int):
+        if expected and expected.startswith("a list") and loc and isinstance(loc[-1], int):
             expected = _item_expected(info)  # a bad item, not a bad list: say what an item must be
         found = _show(err.get("input"))
         if expected:
@@ -506,6 +531,12 @@ def _expected(info: Any) -> str | None:
         text = "a path (string)"
     elif get_origin(ann) in (list, tuple, set, frozenset):
         text = "a list"
+        if min_len and max_len is not None:
+            text += f" of {min_len} to {max_len} items"
+        elif min_len:
+            text += f" of at least {min_len} item{'' if min_len == 1 else 's'}"
+        elif max_len is not None:
+            text += f" of at most {max_len} items"
     elif get_origin(ann) is dict or ann is dict:
         text = "a table"
     else:
@@ -538,16 +569,25 @@ def _num(value: Any) -> str:
     return str(value)
 
 
+SHOW_MAX_CHARS = 60
+"""A found string longer than this is shown cut, with its length (a 100 KB value must not flood the
+terminal)."""
+
+
 def _show(value: Any) -> str:
-    """A found value as it would be written in TOML: strings in double quotes, booleans lower-case."""
+    """A found value as it would be written in TOML: strings in double quotes (cut to ``SHOW_MAX_CHARS``),
+    booleans lower-case, lists by their length."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
+        if len(value) > SHOW_MAX_CHARS:
+            cut = json.dumps(value[:SHOW_MAX_CHARS], ensure_ascii=False)[:-1]
+            return cut + f'..." ({len(value)} characters)'
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):
-        return "a list"
+        return f"a list of {len(value)} item{'' if len(value) == 1 else 's'}"
     return str(value)
 
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 class SkillSettings(BaseModel):
     """Base of every skill's settings model: unknown keys are errors, ``enabled`` switches it per channel."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     enabled: bool = True
 
 

@@ -216,3 +216,34 @@ def test_errors_name_the_config_path_as_given(tmp_path: Path) -> None:
     with contextlib.chdir(tmp_path), pytest.raises(ConfigError) as info:
         load_config("configs/stream.toml", skill_classes=SKILLS)
     assert info.value.problems[0].startswith("configs/stream.toml: bot.prefx: unknown key")
+
+
+def test_loose_values_are_refused_with_short_messages(tmp_path: Path) -> None:
+    # regressions from a fresh tester: "yes" was taken as true, prefix "/" (which chat clients run as their
+    # own /help) and an invisible prefix (no command could ever match) passed, an empty list was "expected
+    # a list, got a list", and a 100 KB value was printed whole
+    long = "x" * 100_000
+    assert problems(tmp_path, f'[bot]\nmods_bypass_cooldowns = "yes"\nprefix = "/"\nname = "{long}"\n') == [
+        'config.toml: bot.name: expected a string of 1 to 64 characters, got "' + "x" * 60
+        + '..." (100000 characters)',
+        "config.toml: bot.prefix: the prefix cannot start with '/': chat clients read /help and .help as "
+        "their own commands",
+        'config.toml: bot.mods_bypass_cooldowns: expected true or false, got "yes"',
+    ]
+    assert problems(tmp_path, '[bot]\nprefix = "\\u200b"\n') == [
+        'config.toml: bot.prefix: the prefix "\\u200b" has spaces, control or invisible characters'
+    ]
+    text = '[[channels]]\nplatform = "twitch"\nname = "a"\nprefix = ".."\n'
+    assert problems(tmp_path, text)[0].startswith("config.toml: channels[0].prefix: the prefix cannot start")
+
+
+def test_empty_list_says_how_many_items_are_needed(tmp_path: Path) -> None:
+    from skills.faq.skill import FaqSkill
+
+    (tmp_path / "config.toml").write_text('[[skills.faq.entries]]\nid = "x"\nquestions = []\nanswer = "a"\n')
+    with pytest.raises(ConfigError) as info, contextlib.chdir(tmp_path):
+        load_config("config.toml", skill_classes={"faq": FaqSkill})
+    assert info.value.problems == [
+        "config.toml: skills.faq.entries[0].questions: expected a list of 1 to 20 items, "
+        "got a list of 0 items"
+    ]

@@ -34,7 +34,7 @@ class BatchSettings(BaseModel):
     ones or are refused as busy.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     max_batch_size: int = Field(32, ge=1, le=4096)
     max_wait_ms: float = Field(5.0, ge=0.0, le=10_000.0)
@@ -104,7 +104,7 @@ class InferenceSettings(BaseModel):
     machine shared with other busy processes 1 is often faster.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     enabled: bool = True
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -117,5 +117,5 @@ class InferenceSettings(BaseModel):
     load_generator: bool = True
     background_load: bool = True
     torch_threads: int = Field(0, ge=0, le=256)
-    stats_log_interval_s: float = Field(300.0, ge=0.0)
-    shutdown_grace_s: float = Field(2.0, ge=0.0)
+    stats_log_interval_s: float = Field(300.0, ge=0.0, le=86_400)
+    shutdown_grace_s: float = Field(2.0, ge=0.0, le=600)

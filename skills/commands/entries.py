@@ -55,7 +55,7 @@ class CustomCommand(BaseModel):
     """``[[skills.commands.entries]]``: ``name`` (without the prefix), ``response`` (template),
     ``aliases``, ``permission`` (lowest role allowed), cooldowns in seconds (per viewer, per channel)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str = Field(pattern=NAME_PATTERN)
     response: str
@@ -80,7 +80,7 @@ class TimedMessage(BaseModel):
     ``interval_s`` seconds (>= 60) once at least ``min_messages`` chat messages came since the last post;
     ``only_when_live``: only while the stream is live (as Nightbot's timers)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     id: str = Field(pattern=NAME_PATTERN)
     message: str

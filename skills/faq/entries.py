@@ -32,7 +32,7 @@ class FaqEntry(BaseModel):
     ``answer`` (template, <= 400 characters), ``keywords`` (optional; when set, at least one must occur in
     the message unless it is a near-verbatim example)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     id: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     questions: list[str] = Field(min_length=1, max_length=MAX_QUESTIONS)

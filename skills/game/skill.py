@@ -46,14 +46,16 @@ POLICY_NAME = "c4"
 class GameSettings(SkillSettings):
     """``[skills.game]``: every key below (unknown keys are errors)."""
 
-    vote_window_s: float = Field(20.0, gt=0, description="Seconds chat has to vote each move.")
-    vote_extension_s: float = Field(20.0, gt=0, description="Extra seconds once when nobody voted.")
+    vote_window_s: float = Field(20.0, gt=0, le=600, description="Seconds chat has to vote each move.")
+    vote_extension_s: float = Field(20.0, gt=0, le=600, description="Extra seconds once when nobody voted.")
     anarchy: bool = Field(False, description="First legal vote is played at once instead of a majority.")
     start_permission: Literal["everyone", "moderator"] = "moderator"
     default_difficulty: Level = "normal"
     humans_play_first: bool = Field(True, description="Chat / the challenger plays X (moves first).")
-    challenge_move_timeout_s: float = Field(60.0, gt=0, description="A challenger forfeits after this.")
-    max_challenges: int = Field(5, ge=0, description="Concurrent challenges per channel.")
+    challenge_move_timeout_s: float = Field(
+        60.0, gt=0, le=3600, description="A challenger forfeits after this."
+    )
+    max_challenges: int = Field(5, ge=0, le=100, description="Concurrent challenges per channel.")
     emoji_board: bool = Field(True, description="Emoji board where multi-line messages fit (Discord).")
     easy_simulations: int = Field(8, ge=1, le=20_000)
     normal_simulations: int = Field(100, ge=1, le=20_000)

@@ -45,8 +45,8 @@ class MoodSettings(SkillSettings):
     alerts: bool = False
     alert_to: Literal["chat", "log"] = "log"
     alert_drop: float = Field(0.4, gt=0, le=2)
-    alert_min_messages: int = Field(10, ge=1)
-    alert_cooldown_s: float = Field(300.0, ge=0)
+    alert_min_messages: int = Field(10, ge=1, le=100_000)
+    alert_cooldown_s: float = Field(300.0, ge=0, le=86_400)
     max_pending: int = Field(256, ge=1, le=100_000)
 
 

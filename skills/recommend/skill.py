@@ -39,14 +39,14 @@ ItemKind = Literal["vod", "clip", "category", "channel"]
 class CatalogEntry(BaseModel):
     """One recommendable item from the config: ``id`` is unique per kind; ``added`` marks it new."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     id: str = Field(min_length=1)
     title: str = Field(min_length=1)
     kind: ItemKind = "vod"
     tags: list[str] = []
     description: str = ""
     link: str = ""
-    added: date | None = None
+    added: date | None = Field(None, strict=False)
 
     @property
     def key(self) -> str:
@@ -63,12 +63,12 @@ class RecommendSettings(SkillSettings):
     diversity: float = Field(0.3, ge=0.0, lt=1.0)
     content_weight: float = Field(0.3, ge=0.0, le=1.0)
     popularity_penalty: float = Field(0.0, ge=0.0)
-    half_life_days: float = Field(30.0, gt=0)
+    half_life_days: float = Field(30.0, gt=0, le=3650)
     half_life_watches: float | None = Field(10.0, gt=0)
     l2: float = Field(20.0, gt=0)
     method: Literal["ease", "knn"] = "ease"
-    new_item_days: float = Field(14.0, ge=0)
-    retrain_interval_s: float = Field(900.0, ge=10)
+    new_item_days: float = Field(14.0, ge=0, le=3650)
+    retrain_interval_s: float = Field(900.0, ge=10, le=604_800)
     like_weight: float = Field(3.0, ge=0)
     watched_weight: float = Field(2.0, ge=0)
 

@@ -440,10 +440,10 @@ def stats(
     table.add_column("table")
     table.add_column("rows", justify="right")
     if path.exists():
-        database = Database(path)
         try:
+            database = Database(path)
             migrate_core(database)
-        except SchemaTooNew as exc:
+        except SchemaTooNew as exc:  # NotADatabase too
             err.print(f"error: {exc}", style="red", markup=False)
             raise typer.Exit(2) from None
         sizes = database.table_sizes()

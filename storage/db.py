@@ -3,7 +3,8 @@
 Each component (``core`` and every skill) owns an ordered list of migrations; ``schema_version`` holds one
 row per component with the number applied. Migrations are SQL strings (several statements allowed) or
 callables taking the ``sqlite_utils.Database``. A database whose version for a component is newer than
-the code knows raises ``SchemaTooNew`` (it was written by a newer Chatcast).
+the code knows raises ``SchemaTooNew`` (it was written by a newer Chatcast); a file that is not a SQLite
+database raises ``NotADatabase`` (a ``SchemaTooNew``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ class SchemaTooNew(RuntimeError):
     """The database was written by a newer version of Chatcast than this one."""
 
 
+class NotADatabase(SchemaTooNew):
+    """The file is not a SQLite database (or is damaged). A ``SchemaTooNew`` so every caller that reports
+    an unusable database reports this one too."""
+
+
 class Database:
     """One SQLite database file (``":memory:"`` for tests).
 
@@ -39,13 +45,18 @@ class Database:
         self.raw = sqlite_utils.Database(conn)
         self._lock = threading.RLock()
         self._depth = 0
-        if self.path != ":memory:":
-            self.raw.execute("PRAGMA journal_mode=WAL")
-            self.raw.execute("PRAGMA synchronous=NORMAL")
-        self.raw.execute("PRAGMA foreign_keys=ON")
-        self.raw.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
-        )
+        try:
+            if self.path != ":memory:":
+                self.raw.execute("PRAGMA journal_mode=WAL")
+                self.raw.execute("PRAGMA synchronous=NORMAL")
+            self.raw.execute("PRAGMA foreign_keys=ON")
+            self.raw.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version "
+                "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+            )
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise NotADatabase(f"{self.path}: not a Chatcast database ({exc})") from None
 
     def table_sizes(self) -> dict[str, int]:
         """Rows per table, every table in the file (skills' tables included), in name order."""

@@ -228,3 +228,16 @@ def test_config_check_names_the_secrets_set_never_their_values(tmp_path: Path, m
     assert result.exit_code == 0, result.output
     assert "secrets set (env or secrets file): twitch_token" in result.stdout
     assert "supersecretvalue" not in result.output
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    # regression: `stats --db notes.txt` printed a sqlite3.DatabaseError traceback
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello\n")
+    log = tmp_path / "one.txt"
+    log.write_text("[2024-10-10 18:00:05 UTC] alice: hello\n")
+    for args in (["stats", "--db", str(notes)], ["replay", str(log), "--no-engine", "--db", str(notes)]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, args
+        assert f"{notes}: not a Chatcast database" in result.output
+        assert "Traceback" not in result.output

@@ -274,6 +274,10 @@ def replay(
     holder: dict[str, Any] = {}
 
     async def job() -> tuple[dict[str, Any], Path | None]:
+        main = asyncio.current_task()
+        if main is not None:  # SIGTERM (kill, docker stop) stops a replay the way Ctrl-C does
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
         task = bar.add_task("replay", total=None, messages=0)
 
         def grab(adapter: Any) -> None:
@@ -310,7 +314,7 @@ def replay(
     try:
         with bar:
             summary, folder = asyncio.run(job())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         err.print("replay interrupted.", style="yellow")
         raise typer.Exit(1) from None
     except (ConnectionError, SchemaTooNew) as exc:

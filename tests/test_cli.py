@@ -241,3 +241,25 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
         assert result.exit_code == 2, args
         assert f"{notes}: not a Chatcast database" in result.output
         assert "Traceback" not in result.output
+
+
+def test_sigterm_stops_a_replay_like_ctrl_c(tmp_path: Path) -> None:
+    # regression: `kill` (or docker stop) killed a replay outright, without the shutdown Ctrl-C gets
+    import signal
+    import subprocess
+    import sys
+
+    log = tmp_path / "slow.txt"  # one line a minute, replayed in real time: it waits
+    log.write_text("".join(f"[2024-10-10 18:{m:02d}:00 UTC] u: hi\n" for m in range(30)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "replay", str(log), "--no-engine", "--speed", "1",
+         "--report", str(tmp_path / "r")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=Path(__file__).resolve().parents[1],
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:  # wait until the bot runs
+        if "skills running" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    out = proc.communicate(timeout=30)[0]
+    assert proc.returncode == 1 and "replay interrupted." in out

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,7 @@ class Runtime:
         self.daily_purge = daily_purge
         self.purge_on_start = purge_on_start
         self.storage_errors = 0  # presence flushes that failed (their batch was dropped)
+        self._hint_re: re.Pattern[str] | None = None  # "!name" of declared commands (see _with_prefix)
         self.db: Database | None = None
         self.engine: Any = None
         self.recorder: PresenceRecorder | None = None
@@ -470,7 +472,23 @@ class Runtime:
         if outbox is None:
             log.warning("runtime: no adapter for platform %r; reply dropped", reply.platform)
             return
-        await outbox.put(reply)
+        await outbox.put(self._with_prefix(reply))
+
+    def _with_prefix(self, reply: Reply) -> Reply:
+        """Skills write command hints with ``!`` (``"try !c4 challenge"``); in a channel whose prefix is
+        another, ``!name`` of a declared command becomes ``<prefix>name`` so the hint works there."""
+        try:
+            prefix = self.config.prefix_for(reply.platform, reply.channel)
+        except Exception:  # noqa: BLE001 - an unknown channel keeps the text as written
+            return reply
+        if prefix == "!" or "!" not in reply.text or self.router is None:
+            return reply
+        if self._hint_re is None:
+            words = sorted({name.split()[0] for _, spec in self.router.commands() for name in spec.names},
+                           key=len, reverse=True)
+            self._hint_re = re.compile(r"(?<![\w!])!(?=(?:" + "|".join(map(re.escape, words)) + r")\b)")
+        text = self._hint_re.sub(lambda _m: prefix, reply.text)
+        return reply if text == reply.text else replace(reply, text=text)
 
     # ---- stats ------------------------------------------------------------------------------------
 

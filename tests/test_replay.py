@@ -409,3 +409,23 @@ async def test_utf16_logs_are_read(tmp_path: Path) -> None:
                                        skill_classes={"echo": EchoSkill})
     assert (summary["messages"], summary["lines_skipped"]) == (1, 0)
     assert "echo: hi" in (folder / "transcript.txt").read_text(encoding="utf-8")
+
+
+async def test_command_hints_use_the_channel_prefix(tmp_path: Path) -> None:
+    # regression: with prefix "?" the bot still told viewers to type "!echo" (skills write hints with "!")
+    class Hinter(Skill):
+        name = "hinter"
+
+        @command("hint")
+        async def hint(self, ctx: CommandContext) -> None:
+            await ctx.reply("Try !echo, !help echo or !nosuch; wow! ok")
+
+    classes = {"echo": EchoSkill, "hinter": Hinter}
+    (tmp_path / "config.toml").write_text('[bot]\ndata_dir = "data"\nprefix = "?"\n', encoding="utf-8")
+    config = load_config(tmp_path / "config.toml", skill_classes=classes)
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-10-10 12:00:00 UTC] alice: ?hint\n", encoding="utf-8")
+    _, folder = await run_replay(config, log, report_dir=tmp_path / "r", use_engine=False,
+                                 skill_classes=classes)
+    transcript = (folder / "transcript.txt").read_text(encoding="utf-8")
+    assert "chatcast: Try ?echo, ?help echo or !nosuch; wow! ok" in transcript

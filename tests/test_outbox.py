@@ -361,3 +361,15 @@ async def test_multiline_platforms_keep_line_breaks():
     await outbox.put(Reply("discord", "a", "line 1\n/line 2"))
     await outbox.flush()
     assert [t for _, _, t in adapter.sent] == ["line 1\n/line 2"]
+
+
+async def test_the_console_keeps_line_breaks_like_discord():
+    # regression: the single-line guard flattened the console's Connect Four board into one unreadable line
+    from bot.adapters.base import CONSOLE_LIMITS
+
+    clock = ManualClock()
+    adapter = FakeAdapter(clock, limits=CONSOLE_LIMITS)
+    outbox = Outbox(adapter, clock=clock)
+    await outbox.put(Reply("console", "a", "1 2 3\n. . .\n. X ."))
+    await outbox.flush()
+    assert [t for _, _, t in adapter.sent] == ["1 2 3\n. . .\n. X ."]

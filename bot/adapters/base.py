@@ -35,7 +35,7 @@ class PlatformLimits:
 
 TWITCH_LIMITS = PlatformLimits(500, 20, 30.0, 100, can_whisper=True)
 DISCORD_LIMITS = PlatformLimits(2000, 5, 5.0, 5, can_whisper=True, duplicate_window_s=0.0, multiline=True)
-CONSOLE_LIMITS = PlatformLimits(500, 1_000_000, 1.0, 1_000_000)
+CONSOLE_LIMITS = PlatformLimits(500, 1_000_000, 1.0, 1_000_000, multiline=True)  # a terminal shows lines
 REPLAY_LIMITS = TWITCH_LIMITS
 
 

@@ -59,12 +59,15 @@ LOG = "\n".join([
     '{"ts": "2024-05-10T20:01:10Z", "user": "mod", "text": "!modsonly", "roles": ["moderator"]}',
     "[2024-05-10 20:01:20 UTC] carol: !hug @alice",  # alice chatted: named
     "[2024-05-10 20:01:30 UTC] carol: !hug you are all idiots",  # free text is never repeated
+    "[2024-05-10 20:01:40 UTC] carol: !hug @raider",  # never chatted here: not named by a viewer
+    '{"ts": "2024-05-10T20:01:50Z", "user": "mod", "text": "!hug @raider", "roles": ["moderator"]}',
     '{"ts": "2024-05-10T20:02:00Z", "user": "mod", "text": "!cmd add lurk -ul=sub {user} is lurking", '
     '"roles": ["moderator"]}',
     "[2024-05-10 20:02:10 UTC] dave: !lurk",  # not a subscriber: silent
     '{"ts": "2024-05-10T20:02:20Z", "user": "erin", "text": "!lurk", "roles": ["subscriber"]}',
     '{"ts": "2024-05-10T20:02:30Z", "user": "mod", "text": "!cmd add help hi", "roles": ["moderator"]}',
     '{"ts": "2024-05-10T20:02:40Z", "user": "mod", "text": "!cmd remove discord", "roles": ["moderator"]}',
+    '{"ts": "2024-05-10T20:02:50Z", "user": "mod", "text": "!cmd list", "roles": ["moderator"]}',
     "",
 ])
 
@@ -92,10 +95,13 @@ async def test_replay_answers_exactly_the_custom_commands(tmp_path: Path) -> Non
         "Hello mods",
         "carol hugs alice",
         "carol hugs carol",
+        "mod hugs raider",  # a moderator may name anyone (a shoutout to a raider who never chatted)
         "Added !lurk (subscribers and up).",
         "erin is lurking",
         "Not added: !help is a built-in command.",
         "Not removed: !discord is defined in the config file; change it there.",
+        "Text commands: !discord, !modsonly (moderator), !hug, !lurk (subscriber). "
+        "Manage: !cmd add|edit|remove",
     ]
 
 
@@ -130,11 +136,17 @@ def test_parse_add_validation() -> None:
         ("x .timeout someone", "cannot start with '.'"),
         ("x -ul=king hi", "unknown role"),
         ("x {oops", "unbalanced braces"),
+        ("lvl2 -ul= hi", "write the level as -ul=moderator"),  # regression: added "-ul= hi" for everyone
         ("x " + "a" * 401, "at most 400"),
     ]:
         with pytest.raises(ValueError, match=reason):
             parse_add(bad)
     assert check_name("!GG") == "gg"
+    # regression: config wanted "discord" exactly ("expected a string, got "!discord"") and refused "mod"
+    entry = CustomCommand(name="!Discord", response="x", permission="Mod")
+    assert (entry.name, entry.permission) == ("discord", "moderator")
+    with pytest.raises(ValueError, match="unknown role 'mods'"):
+        CustomCommand(name="x", response="x", permission="mods")
 
 
 def harness(tmp_path: Path, settings: CommandsSettings, *, live: bool = True):
@@ -254,8 +266,8 @@ async def test_help_lists_custom_commands_by_permission_level(tmp_path: Path) ->
     ])
     texts = await replay(tmp_path, CONFIG, log)
     assert "!discord" in texts[0] and "!hug" in texts[0] and "!modsonly" not in texts[0]
-    assert "!cmd add|edit|remove" not in texts[0]
-    assert "!modsonly" in texts[1] and "!cmd add|edit|remove" in texts[1]
+    assert "!cmd" not in texts[0]
+    assert "!modsonly" in texts[1] and "!cmd [add|edit|remove]" in texts[1]
     assert texts[2] == "!discord: A text command (config). Aliases: !dc. Cooldown: 30 s per channel."
 
 

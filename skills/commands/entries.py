@@ -2,7 +2,8 @@
 
 A custom command answers ``<prefix><name>`` with a streamer's text. Its response may use the channel
 variables of ``skills.templating`` plus ``{user}`` (who typed it), ``{touser}`` (the first argument when
-it names a viewer seen in the channel, else who typed it: the bot never repeats free text) and
+it names a viewer seen in the channel, or any user name when a moderator typed it, as in a shoutout;
+else who typed it: the bot never repeats a viewer's free text) and
 ``{count}`` (how many times it was used in the channel). A response never starts with ``/`` or ``.``:
 chat clients read those as chat commands (``/ban``, ``.timeout``).
 """
@@ -46,7 +47,8 @@ def check_name(name: str) -> str:
 
 
 def mentioned_name(args: list[str]) -> str | None:
-    """The first argument without its ``@`` when it looks like a user name (``"@Bob"`` -> ``"Bob"``)."""
+    """The first argument without its ``@`` when it looks like a user name (``"@Bob"`` -> ``"Bob"``):
+    1-25 letters, digits or ``_`` (Twitch's login rule, which Discord names mostly fit)."""
     m = _USER_RE.match(args[0]) if args else None
     return m.group(1) if m else None
 
@@ -57,12 +59,23 @@ class CustomCommand(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str
     response: str
     aliases: list[str] = Field(default_factory=list, max_length=10)
     permission: RoleName = "everyone"
     cooldown_user_s: float = Field(10.0, ge=0, le=86_400)
     cooldown_channel_s: float = Field(5.0, ge=0, le=86_400)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: object) -> object:
+        return check_name(value) if isinstance(value, str) else value  # "!Discord" -> "discord", as in chat
+
+    @field_validator("permission", mode="before")
+    @classmethod
+    def _permission(cls, value: object) -> object:
+        # "mod", "sub", "Moderator" as in chat's -ul=; an unknown one names the roles
+        return Role.parse(value).name.lower() if isinstance(value, str) else value
 
     @field_validator("response")
     @classmethod
@@ -123,8 +136,12 @@ def parse_add(rest: str) -> NewCommand:
     name = check_name(words[0])
     response = words[1].strip()
     permission = None
-    m = re.match(r"^-ul=(\S+)\s*", response, flags=re.I)
-    if m:
+    if response.lower().startswith("-ul"):
+        m = re.match(r"^-ul=(\S+)\s*", response, flags=re.I)
+        if m is None:
+            raise ValueError(
+                "write the level as -ul=moderator (everyone, subscriber, vip, moderator, broadcaster)"
+            )
         permission = Role.parse(m.group(1)).name.lower()
         response = response[m.end():]
     return NewCommand(name, check_response(response), permission)

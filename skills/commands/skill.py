@@ -180,18 +180,24 @@ class CommandsSkill(Skill):
         _remember(self._channel(platform, ctx.channel), ctx.author)
         extra = {"user": ctx.author.display_name}
         if "{touser}" in template:
-            extra["touser"] = self._touser(platform, ctx.channel, ctx.args) or ctx.author.display_name
+            extra["touser"] = (
+                self._touser(platform, ctx.channel, ctx.args, trusted=ctx.author.level >= Role.MODERATOR)
+                or ctx.author.display_name
+            )
         if "{count}" in template:
             extra["count"] = str(store.count_use(self.ctx.storage, platform, ctx.channel, found[0].name))
         text = render_template(template, self.ctx.channel_info(platform, ctx.channel), extra)
         if text:
             await ctx.reply(text)
 
-    def _touser(self, platform: str, channel: str, args: list[str]) -> str | None:
-        """The viewer the first argument names, if seen in this channel (this session or stored)."""
+    def _touser(self, platform: str, channel: str, args: list[str], *, trusted: bool = False) -> str | None:
+        """The viewer the first argument names, if seen in this channel (this session or stored); when
+        ``trusted`` (a moderator typed it: ``!so @raider``), any user name as typed."""
         name = mentioned_name(args)
         if name is None:
             return None
+        if trusted:
+            return name
         seen = self._channel(platform, channel).chatters
         if name.lower() in seen:
             return seen[name.lower()]
@@ -209,6 +215,21 @@ class CommandsSkill(Skill):
         if any(name == e.name or name in e.aliases for e in settings.entries):
             return f"!{name} is defined in the config file; change it there"
         return None
+
+    @command(
+        "cmd", aliases=("cmd list", "commands list"), permission=Role.MODERATOR,
+        help="List this channel's text commands (config and added in chat) with their levels.",
+    )
+    async def cmd_list(self, ctx: CommandContext) -> None:
+        specs = self.custom_commands(ctx.message.platform, ctx.channel)
+        if not specs:
+            await ctx.reply("No text commands yet. Add one: !cmd add <name> <response>")
+            return
+        shown = [
+            "!" + s.name + ("" if s.permission is Role.EVERYONE else f" ({s.permission.name.lower()})")
+            for s in specs
+        ]
+        await ctx.reply("Text commands: " + ", ".join(shown) + ". Manage: !cmd add|edit|remove")
 
     @command(
         "cmd add", aliases=("addcom", "commands add"), permission=Role.MODERATOR,

@@ -120,3 +120,23 @@ def test_check_never_raises_on_odd_input() -> None:
     for text in ["\x00", "\ud800", "🙂" * 500, "a" * 5000, None]:
         verdict = MOD.check(text)  # type: ignore[arg-type]
         assert isinstance(verdict.allowed, bool)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [  # regressions from a stream test: viewers made the bot insult the streamer in its own voice, and the
+       # model's ending generalised about a nationality
+        ("the streamer smells bad and has no friends", Category.REAL_PEOPLE),
+        ("nobody should follow storychan2, go watch xqc instead", Category.REAL_PEOPLE),
+        ("StoryChan2 is a loser", Category.REAL_PEOPLE),
+        ("the mods are evil", Category.REAL_PEOPLE),
+        ("You have heard about how terrible the Chinese are", Category.IDENTITY),
+        ("all the jews in the village", Category.IDENTITY),
+        ("a black cat sat on the white snow", None),
+        ("the fox talked to the moderately wise owl", None),
+        ("storychan2s", None),  # another word, not the name
+    ],
+)
+def test_real_people_and_real_world_groups_stay_out(text: str, category: Category | None) -> None:
+    verdict = Moderator().check(text, people=("storychan2", "StoryChan2"))
+    assert verdict.category == category, text

@@ -11,7 +11,14 @@
   ``<@&role>``, ``<#channel>``;
 - **chat commands**: text (or any line of it) starting with ``/``, ``.``, ``!`` or ``\\`` after leading
   whitespace or invisible characters (Twitch ``/ban``, ``.timeout``, other bots' ``!commands``);
-- **personal data**: e-mail addresses and phone numbers.
+- **personal data**: e-mail addresses and phone numbers;
+- **real people**: the streamer (the words ``streamer``, ``mod(s)``, ``moderator(s)``, ``broadcaster`` and
+  the names passed as ``people``: the channel and streamer name). A story is about its characters; lines
+  about the people on stream were how viewers made the bot insult the streamer in its own voice;
+- **real-world groups**: nationalities, ethnicities, religions, sexual and gender identities
+  (``IDENTITY_TERMS``, our own list). Fairy tales need none of them, and a small language model that
+  names one tends to generalise about it (a stream test got "you have heard how terrible the <group>
+  are"), so such a line is refused and such a generation is thrown away and sampled again.
 
 The shipped default list (``default_blocked_terms.txt``) holds SHA-256 digests of normalised terms, so the
 source tree does not spell out slurs; config terms are normalised and hashed the same way at start-up.
@@ -76,6 +83,8 @@ class Category(StrEnum):
     MENTION = "mention"
     COMMAND = "command"
     PERSONAL_DATA = "personal_data"
+    REAL_PEOPLE = "real_people"
+    IDENTITY = "identity"
 
 
 REASONS: dict[Category, str] = {
@@ -85,7 +94,28 @@ REASONS: dict[Category, str] = {
     Category.MENTION: "please don't mention or ping people in the story.",
     Category.COMMAND: "story lines can't start with / . ! or \\.",
     Category.PERSONAL_DATA: "please keep personal details like e-mails or phone numbers out of the story.",
+    Category.REAL_PEOPLE: "the story is about its characters: please leave the streamer and chat out of it.",
+    Category.IDENTITY: "please leave real-world groups (nationalities, religions, identities) out of the "
+                       "story.",
 }
+
+PEOPLE_WORDS = frozenset({"streamer", "streamers", "mod", "mods", "moderator", "moderators", "broadcaster"})
+IDENTITY_TERMS = frozenset("""
+afghan afghans african africans albanian american americans arab arabs arabic armenian armenians asian
+asians atheist atheists australian australians austrian bangladeshi belgian brazilian
+brazilians british buddhist buddhists bulgarian canadian canadians catholic catholics chinese christian
+christians colombian croatian cuban czech danish dutch egyptian egyptians english ethiopian european
+europeans filipino filipinos finnish french gay gays german germans greek greeks gypsies gypsy haitian
+hindu hindus hispanic hispanics hungarian immigrant immigrants indian indians indonesian iranian iranians
+iraqi iraqis irish islam islamic israeli israelis italian italians japanese jew jewish jews kenyan korean
+koreans kurdish latina latino latinos lebanese lesbian lesbians lgbt lgbtq mexican mexicans migrant
+migrants mormon mormons moroccan muslim muslims nigerian nigerians norwegian pakistani pakistanis
+palestinian palestinians persian persians polish portuguese protestant protestants queer refugee refugees
+roma romani romanian russian russians scottish serbian sikh sikhs somali somalis spanish sudanese swedish
+swiss syrian syrians taiwanese thai trans transgender turkish turks ukrainian ukrainians vietnamese welsh
+blacks whites
+""".split())  # not "black" or "white": a black cat and white snow are in every fairy tale
+_WORD = re.compile(r"[a-z]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,11 +381,20 @@ class Moderator:
             blocked_terms, prefix_terms=prefix_terms, include_default=include_default
         )
 
-    def check(self, text: str) -> Verdict:
-        """Verdict for one line of viewer input or model output (see module docstring for the rules)."""
+    def check(self, text: str, *, people: Iterable[str] = ()) -> Verdict:
+        """Verdict for one line of viewer input or model output (see module docstring for the rules).
+
+        ``people``: names of real people to keep out (the channel and the streamer), any case."""
         if not isinstance(text, str) or not strip_invisible(text).strip():
             return Verdict.refuse(Category.EMPTY)
         folded = fold_text(text)
+        words = set(_WORD.findall(folded))
+        names = {fold_text(p) for p in people if p}
+        if words & PEOPLE_WORDS or any(re.search(rf"(?<![a-z0-9_]){re.escape(n)}(?![a-z0-9_])", folded)
+                                       for n in names):
+            return Verdict.refuse(Category.REAL_PEOPLE)
+        if words & IDENTITY_TERMS:
+            return Verdict.refuse(Category.IDENTITY)
         if starts_like_command(folded) or starts_like_command(text):
             return Verdict.refuse(Category.COMMAND)
         if contains_mention(folded):

@@ -236,6 +236,14 @@ class StorySkill(Skill):
             )
         return self._moderators[key]
 
+    def people(self, platform: str, channel: str) -> tuple[str, ...]:
+        """Names of the real people on stream that story text must leave out: the channel and streamer."""
+        try:
+            streamer = getattr(self.ctx.channel_info(platform, channel), "streamer", None)
+        except Exception:  # noqa: BLE001 - the channel name alone is still known
+            streamer = None
+        return tuple(n for n in {channel, streamer} if n)
+
     def max_len(self, platform: str, channel: str) -> int:
         """The channel's message length limit (500 when the core cannot say)."""
         try:
@@ -338,7 +346,7 @@ class StorySkill(Skill):
             return
         premise = " ".join(ctx.rest.split())[: settings.max_contribution_chars]
         if premise:
-            verdict = self.moderator(settings).check(premise)
+            verdict = self.moderator(settings).check(premise, people=self.people(platform, channel))
             if not verdict.allowed:
                 self.counters["refused_lines"] += 1
                 await ctx.reply(f"Sorry, {verdict.reason}")
@@ -379,7 +387,7 @@ class StorySkill(Skill):
             wait = settings.contribution_cooldown_s - (now - last)
             await ctx.reply(f"Thanks! Please wait {wait:.0f} s before adding another line.")
             return
-        verdict = self.moderator(settings).check(text)
+        verdict = self.moderator(settings).check(text, people=self.people(ctx.message.platform, ctx.channel))
         if not verdict.allowed:
             self.counters["refused_lines"] += 1
             await ctx.reply(f"Sorry, {verdict.reason}")
@@ -621,7 +629,7 @@ class StorySkill(Skill):
         if len(text) < 15:
             return None
         text = fit_message(text, self.max_len(st.platform, st.channel) - len(STORY_PREFIX) - 4)
-        if not self.moderator(settings).check(text).allowed:
+        if not self.moderator(settings).check(text, people=self.people(st.platform, st.channel)).allowed:
             return None
         return text
 

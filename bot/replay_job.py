@@ -74,6 +74,7 @@ async def run_replay(
         daily_purge=False,
         max_in_flight=REPLAY_MAX_IN_FLIGHT,
         purge_on_start=False,  # the clock is not at the log's time yet: purge after the log, by log time
+        skills_dir=folder / "skills",  # exports and plots stay with the report, out of the live data dir
     )
     await runtime.start()
     try:

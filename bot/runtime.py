@@ -83,6 +83,8 @@ class Runtime:
     ``skills.registry()``). ``daily_purge``: run the retention purge every 24 h while serving.
     ``max_in_flight``: skill handlers running at once before intake waits (back-pressure; replays use a
     smaller value so a fast replay does not queue thousands of model requests that then time out).
+    ``skills_dir``: where skills write files (exports, plots), one folder per skill; default
+    ``<data_dir>/skills`` (a replay gives its report folder, so it never writes into the live data dir).
     """
 
     def __init__(
@@ -96,12 +98,14 @@ class Runtime:
         daily_purge: bool = True,
         max_in_flight: int = 10_000,
         purge_on_start: bool = True,
+        skills_dir: Path | None = None,
     ) -> None:
         self.config = config
         self.max_in_flight = max_in_flight
         self.clock: Clock = clock or SystemClock()
         self.data_dir = config.data_dir
         self.db_path = db_path if db_path is not None else self.data_dir / DB_NAME
+        self.skills_dir = skills_dir if skills_dir is not None else self.data_dir / "skills"
         self.use_engine = use_engine
         self._skill_classes = skill_classes
         self.daily_purge = daily_purge
@@ -527,7 +531,7 @@ class Runtime:
             post=self.post,
             settings_for=lambda platform, channel: config.settings_for(name, platform, channel),
             channel_info=self.channel_info,
-            data_dir=self.data_dir / "skills" / name,
+            data_dir=self.skills_dir / name,
             clock=self.clock,
             log=logging.getLogger(f"chatcast.skill.{name}"),
         )

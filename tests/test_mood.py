@@ -179,8 +179,11 @@ async def test_skill_scores_through_engine_and_reports(tmp_path: Path) -> None:
     report_ctx = Ctx(msg("mod", "!mood report", 500), settings)
     await skill.mood_report(report_ctx)
     assert report_ctx.replies[0].startswith("Mood this stream: 20:00 +")
-    assert "best 20:0" in report_ctx.replies[0] and "worst 20:0" in report_ctx.replies[0]
-    assert posted[-1][1].endswith("mood-chan.png") and Path(posted[-1][1]).exists()
+    assert "best moment 20:0" in report_ctx.replies[0] and "worst moment 20:0" in report_ctx.replies[0]
+    assert "(3-min avg " in report_ctx.replies[0]  # regression: "best 18:02 (+0.51)" beside "18:00 +0.74"
+    # regression: "Mood plot: mood-chan.png" went to Twitch chat, where a file name means nothing
+    assert (skill.ctx.data_dir / "mood-chan.png").exists()
+    assert not any("plot" in text.lower() for text, _ in posted)
     result = await skill.report(tmp_path / "report")
     chan = result["channels"]["console/chan"]
     assert chan["messages"] == 15 and result["messages_scored"] == 15
@@ -204,21 +207,21 @@ async def test_on_message_does_not_wait_for_the_model_and_drops_over_the_bound(t
 
     from bot.clock import SystemClock
 
-    settings = MoodSettings(max_pending=2)
+    settings = MoodSettings(max_pending=3)
     skill, engine = make_skill(tmp_path, settings, [])
     skill.ctx.clock = SystemClock()  # live: over the bound is dropped (a replay waits, test below)
     await skill.start()
     engine.heads["sentiment"] = tiny_head()
     gate = hold_classify(engine)
-    for i in range(3):  # returns at once although the model has not answered
+    for i in range(4):  # returns at once although the model has not answered
         await asyncio.wait_for(skill.on_message(msg(f"u{i}", "PogChamp", i)), timeout=1)
-    assert skill.scored == 0 and skill.dropped == 1  # the third is over max_pending=2
+    assert skill.scored == 0 and skill.dropped == 1  # the fourth is over max_pending=3
     gate.set()
     assert await skill.drain(timeout=5)
-    assert skill.scored == 2
+    assert skill.scored == 3
     ctx = Ctx(msg("mod", "!mood", 30), settings)
     await skill.mood(ctx)
-    assert "(5 min, 2 msgs" in ctx.replies[0]
+    assert "(5 min, 3 msgs" in ctx.replies[0]
 
 
 def test_timeline_of_one_minute_does_not_crash(tmp_path: Path) -> None:
@@ -245,13 +248,27 @@ async def test_mood_asked_while_its_scores_are_queued_is_answered_late(tmp_path:
     await skill.start()
     engine.heads["sentiment"] = tiny_head()
     gate = hold_classify(engine)
-    await skill.on_message(msg("u1", "PogChamp", 1))
+    for i in range(3):
+        await skill.on_message(msg(f"u{i}", "PogChamp", 1))
     ctx = Ctx(msg("mod", "!mood", 5), MoodSettings())
     await asyncio.wait_for(skill.mood(ctx), timeout=2)
-    assert ctx.replies == [] and posted == []  # not "not enough messages": the score is on its way
+    assert ctx.replies == [] and posted == []  # not "not enough messages": the scores are on their way
     gate.set()
     assert await skill.drain(timeout=5)
-    assert posted[0][0].startswith("Chat mood: ") and "(5 min, 1 msgs" in posted[0][0]
+    assert posted[0][0].startswith("Chat mood: ") and "(5 min, 3 msgs" in posted[0][0]
+
+
+async def test_one_message_is_not_a_mood(tmp_path: Path) -> None:
+    # regression: one "welcome" in five minutes made !mood say chat was "hyped"
+    skill, engine = make_skill(tmp_path, MoodSettings(), [])
+    await skill.start()
+    engine.heads["sentiment"] = tiny_head()
+    for i in range(2):
+        await skill.on_message(msg(f"u{i}", "PogChamp", i))
+    assert await skill.drain(timeout=5)
+    ctx = Ctx(msg("mod", "!mood", 30), MoodSettings())
+    await skill.mood(ctx)
+    assert ctx.replies == ["Chat mood: not enough messages in the last 5 minutes to tell."]
 
 
 async def test_replay_waits_for_a_scoring_slot_instead_of_dropping(tmp_path: Path) -> None:

@@ -429,3 +429,24 @@ async def test_command_hints_use_the_channel_prefix(tmp_path: Path) -> None:
                                  skill_classes=classes)
     transcript = (folder / "transcript.txt").read_text(encoding="utf-8")
     assert "chatcast: Try ?echo, ?help echo or !nosuch; wow! ok" in transcript
+
+
+async def test_a_replay_writes_skill_files_into_its_report_folder(tmp_path: Path) -> None:
+    # regression: a replay's "!story export" wrote into the live chatcast-data/skills/story/exports
+    class Writer(Skill):
+        name = "writer"
+
+        @command("write")
+        async def write(self, ctx: CommandContext) -> None:
+            (Path(self.ctx.data_dir) / "out.txt").write_text("x")
+            await ctx.reply("written")
+
+    classes = {"writer": Writer}
+    (tmp_path / "config.toml").write_text('[bot]\ndata_dir = "live"\n', encoding="utf-8")
+    config = load_config(tmp_path / "config.toml", skill_classes=classes)
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-10-10 12:00:00 UTC] alice: !write\n", encoding="utf-8")
+    _, folder = await run_replay(config, log, report_dir=tmp_path / "r", use_engine=False,
+                                 skill_classes=classes)
+    assert (folder / "skills" / "writer" / "out.txt").exists()
+    assert not (config.data_dir / "skills").exists()

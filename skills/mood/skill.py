@@ -33,6 +33,7 @@ COMMAND_WAIT_S = 8.0  # !mood waits at most this long for queued scoring (the co
 REPORT_WAIT_S = 120.0  # the end-of-replay report waits for the scoring still queued
 LATE_WAIT_S = 120.0  # a !mood asked while all its scores were queued is answered when they are in
 NOT_ENOUGH = "Chat mood: not enough messages in the last 5 minutes to tell."
+MIN_MOOD_MESSAGES = 3  # messages in the last 5 minutes before !mood names a mood
 REPLAY_SLOT_WAIT_S = 5.0  # replay: wait this long for a scoring slot (router budget is 10 s)
 SCORE_TIMEOUT_S = 300.0  # a background score may wait this long in the engine's queue (nobody waits on it)
 
@@ -243,7 +244,7 @@ class MoodSkill(Skill):
     def _mood_text(self, platform: str, channel: str, at: datetime) -> str | None:
         windows = self.current(platform, channel, at)
         five = windows[WINDOWS_S[1]]
-        if five.n == 0:
+        if five.n < MIN_MOOD_MESSAGES:  # one "welcome!" is not a hyped chat
             return None
         return (
             f"Chat mood: {mood_words(five.score)} {mood_bar(five.score)} {five.score:+.2f} "
@@ -266,9 +267,12 @@ class MoodSkill(Skill):
             return
         await ctx.reply(timeline_text(rows))
         path = plot_timeline(rows, self.ctx.data_dir / f"mood-{_safe(channel)}.png", f"Chat mood: {channel}")
-        if path is not None:
+        if path is None:
+            return
+        log.info("mood: plot of %s/%s written to %s", platform, channel, path)
+        if platform == "discord":  # the only platform that takes a file; elsewhere a file name means nothing
             await self.ctx.post(
-                platform, channel, f"Mood plot: {path.name}", priority=Priority.LOW, attachment=str(path)
+                platform, channel, "Mood plot of this stream:", priority=Priority.LOW, attachment=str(path)
             )
 
     async def report(self, report_dir: Path) -> dict[str, Any]:
@@ -320,10 +324,14 @@ def timeline_text(rows: list[store.MinuteRow], blocks: int = 8) -> str:
     best, worst = top_moments(rows, k=1)
     scores = smoothed_scores(rows)
     extra = []
+    # the moments are 3-minute averages of busy minutes (top_moments): say so, or "best 18:02 (+0.51)"
+    # reads as contradicting a block listed at +0.74
     if best:
-        extra.append(f"best {datetime.fromisoformat(rows[best[0]].minute):%H:%M} ({scores[best[0]]:+.2f})")
+        at = datetime.fromisoformat(rows[best[0]].minute)
+        extra.append(f"best moment {at:%H:%M} (3-min avg {scores[best[0]]:+.2f})")
     if worst:
-        extra.append(f"worst {datetime.fromisoformat(rows[worst[0]].minute):%H:%M} ({scores[worst[0]]:+.2f})")
+        at = datetime.fromisoformat(rows[worst[0]].minute)
+        extra.append(f"worst moment {at:%H:%M} (3-min avg {scores[worst[0]]:+.2f})")
     return "Mood this stream: " + ", ".join(parts) + (" | " + ", ".join(extra) if extra else "")
 
 

@@ -529,3 +529,22 @@ async def test_two_channels_through_the_real_engine_with_a_tiny_model(tmp_path: 
             assert h.skill.counters["attempts"] == 2
     finally:
         await engine.stop()
+
+
+async def test_notices_and_vote_hints_say_what_is_true(tmp_path: Path) -> None:
+    # regressions: "!story end" announced "writing the next part", and "!story next" during a two-option
+    # vote said "type 1, 2 or 3"
+    from skills.story.skill import ENDING_NOTICE
+
+    engine = FakeEngine(lambda p, n: f" Option text number {n} begins here. More" if n else storyteller(p, n))
+    async with Harness(tmp_path, engine, StorySettings(vote_options=2, writing_notice_after_s=0.05)) as h:
+        await h.say(STREAMER, "!story start a brave mouse")
+        await h.say(STREAMER, "!story vote")
+        await h.say(STREAMER, "!story next")
+        assert h.texts()[-1] == "A vote is open: type 1 or 2 in chat."
+        h.skill.ctx.engine = FakeEngine(storyteller, delay=0.3)
+        h.clock.advance(31)
+        await h.skill.tick()
+        await h.settle()
+        await h.say(STREAMER, "!story end")
+        assert ENDING_NOTICE in h.texts() and h.texts().count(WRITING_NOTICE) == 0

@@ -49,6 +49,7 @@ DEFAULT_MAX_LEN = 500
 BUSY_BACKOFF_S = 30.0  # automatic continuations pause this long after the engine said it was busy
 STORY_PREFIX = "📖 "
 WRITING_NOTICE = "✍️ writing the next part of the story..."
+ENDING_NOTICE = "✍️ writing the ending of the story..."
 NEUTRAL_LINE = "📖 (The storyteller pauses for a moment. Add a line with !story add to keep it going.)"
 BUSY_LINE = "📖 The storyteller is busy right now; try again in a moment."
 DEFAULT_PREMISES = (
@@ -420,7 +421,8 @@ class StorySkill(Skill):
             await ctx.reply("The storyteller is already writing.")
             return
         if st.vote is not None:
-            await ctx.reply("A vote is open: type 1, 2 or 3 in chat.")
+            choices = ", ".join(str(i) for i in range(1, st.vote.options)) + f" or {st.vote.options}"
+            await ctx.reply(f"A vote is open: type {choices} in chat.")
             return
         self._schedule(st, self._run_paragraph(st, Task.CONTINUE, in_reply_to=ctx.message.message_id))
 
@@ -575,14 +577,15 @@ class StorySkill(Skill):
         # lines that arrived while this job ran may already be due: look again once it has finished
         asyncio.get_running_loop().call_soon(lambda: self._spawn(self._check_triggers(st)))
 
-    async def _with_notice(self, st: ChannelStory, work: Awaitable[Any], settings: StorySettings) -> Any:
-        """Await ``work``; post one "writing..." line when it takes longer than the notice delay."""
+    async def _with_notice(self, st: ChannelStory, work: Awaitable[Any], settings: StorySettings,
+                           notice: str = WRITING_NOTICE) -> Any:
+        """Await ``work``; post one ``notice`` ("writing...") when it takes longer than the notice delay."""
         task = asyncio.ensure_future(work)
         try:
             done, _ = await asyncio.wait({task}, timeout=settings.writing_notice_after_s)
             if not done and not st.notice_out:
                 st.notice_out = True
-                await self._post(st, WRITING_NOTICE, priority=Priority.LOW)
+                await self._post(st, notice, priority=Priority.LOW)
             return await task
         finally:
             if not task.done():
@@ -765,7 +768,9 @@ class StorySkill(Skill):
         settings = self.settings(st.platform, st.channel)
         text: str | None = None
         try:
-            text = await self._with_notice(st, self.generate_paragraph(st, Task.ENDING, settings), settings)
+            text = await self._with_notice(
+                st, self.generate_paragraph(st, Task.ENDING, settings), settings, ENDING_NOTICE
+            )
         except GenerationUnavailable as exc:
             self.ctx.log.warning("story: ending unavailable in %s/%s: %s", st.platform, st.channel, exc)
         except Exception:  # noqa: BLE001 - the story must still end

@@ -411,12 +411,37 @@ def config_check(
             f"skills: {', '.join(skills) or 'none'}",
             markup=False,
         )
+    for warning in _shadowed_custom_commands(cfg):
+        err.print(f"warning: {warning}", style="yellow", highlight=False, markup=False)
     missing = list(cfg.skill_raw)
     if missing:
         out.print(f"not installed (sections not checked): {', '.join(missing)}", markup=False)
     # names only, never values; each comes from its env var or the 0600 secrets file
     configured = [n for n in SECRET_NAMES if getattr(secrets, n)]
     out.print(f"secrets set (env or secrets file): {', '.join(configured) or 'none'}", markup=False)
+
+
+def _shadowed_custom_commands(cfg: Config) -> list[str]:
+    """``[skills.commands]`` entries named like a built-in command: they would never run."""
+    settings = cfg.skill_defaults.get("commands")
+    entries = getattr(settings, "entries", None) or []
+    if not entries:
+        return []
+    from bot.builtin import BuiltinSkill
+    from bot.commands import declared_names
+    from bot.privacy import PrivacySkill
+    from skills import registry
+
+    declared: set[str] = set()
+    for cls in (BuiltinSkill, PrivacySkill, *registry().values()):
+        declared |= declared_names(cls)
+    return [
+        f"{cfg.path or 'config'}: skills.commands: command {entry.name!r} is never run: !{name} is a "
+        "built-in command; rename it"
+        for entry in entries
+        for name in (entry.name, *entry.aliases)
+        if name in declared
+    ]
 
 
 @app.command()

@@ -148,3 +148,13 @@ def declared_commands(obj: object) -> list[tuple[CommandSpec, Callable[[CommandC
         if isinstance(spec, CommandSpec):
             found.append((spec, getattr(obj, attr)))
     return found
+
+
+def declared_names(cls: type) -> set[str]:
+    """Every command name and alias (lower-case, one or two words) declared on a skill class."""
+    names: set[str] = set()
+    for attr in dir(cls):
+        spec = getattr(getattr(cls, attr, None), COMMAND_ATTR, None)
+        if isinstance(spec, CommandSpec):
+            names.update(spec.names)
+    return names

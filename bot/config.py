@@ -421,6 +421,11 @@ def _format_errors(
             continue
         info = _field_at(model, loc)
         expected = _expected(info) if info is not None else None
+        if err["type"] == "string_pattern_mismatch":
+            pattern = str((err.get("ctx") or {}).get("pattern", ""))
+            rule = _PATTERN_WORDS.get(pattern, f"matching the pattern {pattern}")
+            lines.append(f"{label}: {keypath}: expected {rule}, got {_show(err.get('input'))}")
+            continue
         if expected and expected.startswith("a list") and loc and isinstance(loc[-1], int):
             expected = _item_expected(info)  # a bad item, not a bad list: say what an item must be
         found = _show(err.get("input"))
@@ -429,6 +434,12 @@ def _format_errors(
         else:
             lines.append(f"{label}: {keypath}: {err['msg'][0].lower() + err['msg'][1:]}, got {found}")
     return lines
+
+
+_PATTERN_WORDS = {  # the patterns our settings use, said in words ("Emotes!" was "expected a string")
+    r"^[a-z0-9][a-z0-9_-]*$": "lower-case letters, digits, _ and - (a letter or digit first)",
+    r"^[a-z0-9][a-z0-9_]{0,24}$": "1-25 lower-case letters, digits or _ (a letter or digit first)",
+}
 
 
 def _join(where: str, loc: tuple[Any, ...]) -> str:

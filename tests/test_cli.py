@@ -263,3 +263,20 @@ def test_sigterm_stops_a_replay_like_ctrl_c(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGTERM)
     out = proc.communicate(timeout=30)[0]
     assert proc.returncode == 1 and "replay interrupted." in out
+
+
+def test_config_check_warns_about_a_custom_command_named_like_a_builtin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # regression: a config command "help" passed `config check`; it could never run
+    from skills.commands.skill import CommandsSkill
+    from skills.recommend.skill import RecommendSkill
+
+    monkeypatch.setattr("skills.registry", lambda: {"commands": CommandsSkill, "recommend": RecommendSkill})
+    path = tmp_path / "c.toml"
+    path.write_text('[[skills.commands.entries]]\nname = "help"\nresponse = "hi"\n'
+                    '[[skills.commands.entries]]\nname = "lurk"\naliases = ["rec"]\nresponse = "lurking"\n')
+    result = runner.invoke(app, ["config", "check", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "command 'help' is never run: !help is a built-in command" in result.stderr
+    assert "command 'lurk' is never run: !rec is a built-in command" in result.stderr

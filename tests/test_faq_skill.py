@@ -404,3 +404,20 @@ async def test_faq_test_without_an_engine_gives_the_same_verdict_as_chat(tmp_pat
     await skill.faq_test(c)
     assert c.replies[0].startswith("no answer (keyword matching only"), c.replies
     await skill.stop()
+
+
+def test_config_pattern_and_duplicate_question_errors_say_the_real_problem(tmp_path: Path) -> None:
+    # regressions: id "Emotes!" was "expected a string of 1 to 40 characters"; the same question in two
+    # config entries passed (both became ambiguous)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONFIG.replace('id = "discord"', 'id = "Emotes!"'))
+    with pytest.raises(ConfigError) as bad_id:
+        load_config(cfg, skill_classes={"faq": FaqSkill})
+    assert str(bad_id.value).endswith(
+        'skills.faq.entries[1].id: expected lower-case letters, digits, _ and - (a letter or digit first), '
+        'got "Emotes!"'
+    )
+    cfg.write_text(CONFIG.replace('"discord link"', '"Game name?"'))
+    with pytest.raises(ConfigError) as dup:
+        load_config(cfg, skill_classes={"faq": FaqSkill})
+    assert "the question 'Game name?' is in entries 'game' and 'discord'" in str(dup.value)

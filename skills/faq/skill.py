@@ -20,7 +20,7 @@ from pydantic import Field, model_validator
 from bot.commands import CommandContext, command
 from bot.events import ChatMessage, Priority, Role, Viewer
 from skills.base import Skill, SkillSettings
-from skills.faq.entries import FaqEntry, parse_add, render_answer, slug
+from skills.faq.entries import FaqEntry, normalise_question, parse_add, render_answer, slug
 from skills.faq.gate import AnswerGate
 from skills.faq.matcher import FaqIndex
 from skills.faq.policy import should_answer
@@ -63,6 +63,17 @@ class FaqSettings(SkillSettings):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"duplicate FAQ entry id(s): {', '.join(dupes)}")
+        # the same question in two entries makes both ambiguous (the margin then refuses both): !faq add
+        # refuses it, and so does the config
+        seen: dict[str, str] = {}
+        for entry in self.entries:
+            for question in entry.questions:
+                key = normalise_question(question)
+                if key in seen and seen[key] != entry.id:
+                    raise ValueError(
+                        f"the question {question!r} is in entries '{seen[key]}' and '{entry.id}'"
+                    )
+                seen.setdefault(key, entry.id)
         return self
 
 

@@ -238,7 +238,12 @@ async def test_faq_test_and_remove_commands(tmp_path: Path) -> None:
     assert c.replies[0].startswith("would answer: best 'discord' score ")
     c = Ctx("i love this song", settings)
     await skill.faq_test(c)
-    assert c.replies[0].startswith("no answer: ") and c.replies[0].endswith("not a question")
+    assert c.replies[0].startswith("no answer (not a question): ") and c.replies[0].endswith("not a question")
+    # regression: "no answer: ... score 0.79 (threshold 0.66), margin 0.45 (min 0.04)" hid the real reason
+    c = Ctx("which one is the discord server?", settings.model_copy(update={"keyword_bypass": 1.0}))
+    c.settings.entries[1].keywords.append("invite")
+    await skill.faq_test(c)
+    assert c.replies[0].startswith("no answer (none of its keywords (invite) is in the message): ")
     c = Ctx("discord", settings)
     await skill.faq_remove(c)
     assert c.replies == ["Hid config FAQ entry 'discord' in this channel."]

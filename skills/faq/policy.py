@@ -34,3 +34,22 @@ def should_answer(text: str, row: np.ndarray, entries: Sequence[Any], settings: 
     if not keywords_ok(text, entries[match.entry].keywords, match.score, settings.keyword_bypass):
         return -1, match
     return match.entry, match
+
+
+def refusal_reason(text: str, match: Match, entries: Sequence[Any], settings: Any) -> str:
+    """Why ``should_answer`` gave no answer, in the order it checks (for ``!faq test``)."""
+    text = text.strip()
+    if len(text) < settings.min_chars:
+        return f"shorter than min_chars ({settings.min_chars})"
+    if text.startswith("!"):
+        return "a command"
+    if settings.require_question and not is_question(text):
+        return "not a question"
+    if match.score < settings.threshold:
+        return "score below the threshold"
+    if match.margin < settings.margin:
+        return "too close to the second-best entry (margin)"
+    keywords = entries[match.entry].keywords
+    if not keywords_ok(text, keywords, match.score, settings.keyword_bypass):
+        return f"none of its keywords ({', '.join(keywords[:5])}) is in the message"
+    return "no reason found"

@@ -23,7 +23,7 @@ from skills.base import Skill, SkillSettings
 from skills.faq.entries import FaqEntry, normalise_question, parse_add, render_answer, slug
 from skills.faq.gate import AnswerGate
 from skills.faq.matcher import FaqIndex
-from skills.faq.policy import should_answer
+from skills.faq.policy import refusal_reason, should_answer
 from skills.faq.question import example_overlap, is_question, keyword_hit
 from storage import faq as store
 
@@ -392,6 +392,8 @@ class FaqSkill(Skill):
         chosen, match = should_answer(text, row, built.entries, settings)
         entry = built.entries[match.entry]
         verdict = "would answer" if chosen >= 0 else "no answer"
+        if chosen < 0:  # say which check refused it: score and margin can both pass
+            verdict += f" ({refusal_reason(text, match, built.entries, settings)})"
         await ctx.reply(
             f"{verdict}: best '{entry.id}' score {match.score:.2f} (threshold {settings.threshold:.2f}), "
             f"margin {match.margin:.2f} (min {settings.margin:.2f}); {question}"

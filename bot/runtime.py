@@ -37,6 +37,7 @@ from bot.config import Config, core_skill_classes
 from bot.events import ChatMessage, Event, Presence, Priority, Reply, StreamStatus, scrub
 from bot.outbox import Outbox
 from bot.router import Router
+from bot.votes import NumberVotes
 from skills.base import Skill, SkillContext
 from storage.db import Database
 from storage.viewers import migrate_core, purge_older_than
@@ -106,6 +107,7 @@ class Runtime:
         self.data_dir = config.data_dir
         self.db_path = db_path if db_path is not None else self.data_dir / DB_NAME
         self.skills_dir = skills_dir if skills_dir is not None else self.data_dir / "skills"
+        self.votes = NumberVotes()  # which skill reads chat's bare numbers per channel (bot.votes)
         self.use_engine = use_engine
         self._skill_classes = skill_classes
         self.daily_purge = daily_purge
@@ -532,6 +534,7 @@ class Runtime:
             settings_for=lambda platform, channel: config.settings_for(name, platform, channel),
             channel_info=self.channel_info,
             data_dir=self.skills_dir / name,
+            votes=self.votes,
             clock=self.clock,
             log=logging.getLogger(f"chatcast.skill.{name}"),
         )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.clock import Clock, SystemClock
 from bot.events import ChatMessage, Presence, Priority, StreamStatus, Viewer
+from bot.votes import NumberVotes
 
 if TYPE_CHECKING:
     from bot.commands import CommandContext, CommandSpec
@@ -69,6 +70,7 @@ class SkillContext:
     data_dir: Path
     clock: Clock = field(default_factory=SystemClock)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("chatcast.skill"))
+    votes: NumberVotes = field(default_factory=NumberVotes)  # shared by the runtime's skills (bot.votes)
 
 
 class Skill:

@@ -406,3 +406,18 @@ async def test_out_of_range_column_gets_told_the_range(h):
     await h.command("c4", "viewer", ["99"])
     assert h.replies[-1].startswith("Columns are 1-7")
     assert h.skill.chat_games[("twitch", "chan")].window.votes == {}
+
+
+async def test_no_chat_game_while_another_skill_reads_chat_numbers(h):
+    # regression: a story vote and a chat Connect Four game both counted the same "1"s
+    votes = h.skill.ctx.votes
+    assert votes.claim("twitch", "chan", "a story vote") is None
+    await h.command("c4_start", "mod", roles=MOD)
+    assert h.replies[-1] == "Chat is voting in a story vote right now; start the game when it ends."
+    assert not h.skill.chat_games
+    votes.release("twitch", "chan", "a story vote")
+    await h.command("c4_start", "mod", roles=MOD)
+    assert votes.owner("twitch", "chan") == "a Connect Four game"
+    assert votes.claim("twitch", "chan", "a story vote") == "a Connect Four game"
+    await h.command("c4_stop", "mod", roles=MOD)
+    assert votes.owner("twitch", "chan") is None

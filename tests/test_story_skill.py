@@ -548,3 +548,23 @@ async def test_notices_and_vote_hints_say_what_is_true(tmp_path: Path) -> None:
         await h.settle()
         await h.say(STREAMER, "!story end")
         assert ENDING_NOTICE in h.texts() and h.texts().count(WRITING_NOTICE) == 0
+
+
+async def test_no_story_vote_while_another_skill_reads_chat_numbers(tmp_path: Path) -> None:
+    # regression: a story vote and a chat Connect Four game both counted the same "1"s
+    engine = FakeEngine(lambda p, n: f" Option text number {n} begins here. More" if n else storyteller(p, n))
+    async with Harness(tmp_path, engine, StorySettings(vote_options=2, vote_window_s=30)) as h:
+        votes = h.skill.ctx.votes
+        await h.say(STREAMER, "!story start a brave mouse")
+        votes.claim("twitch", "chan", "a Connect Four game")
+        await h.say(STREAMER, "!story vote")
+        assert h.texts()[-1] == (
+            "Chat is voting in a Connect Four game right now; start the story vote when it ends."
+        )
+        votes.release("twitch", "chan", "a Connect Four game")
+        await h.say(STREAMER, "!story vote")
+        assert votes.owner("twitch", "chan") == "a story vote"
+        h.clock.advance(31)
+        await h.skill.tick()
+        await h.settle()
+        assert votes.owner("twitch", "chan") is None  # released when the vote closed

@@ -43,6 +43,8 @@ Level = Literal["easy", "normal", "hard"]
 POLICY_NAME = "c4"
 
 
+VOTE_OWNER = "a Connect Four game"  # what bot.votes tells another skill that wants chat's numbers
+
 class GameSettings(SkillSettings):
     """``[skills.game]``: every key below (unknown keys are errors)."""
 
@@ -320,6 +322,10 @@ class GameSkill(Skill):
         if key in self.chat_games:
             await ctx.reply("A chat game is already running: vote with 1-7.")
             return
+        other = self.ctx.votes.claim(*key, VOTE_OWNER)
+        if other is not None:  # both would count chat's "1", "2"...
+            await ctx.reply(f"Chat is voting in {other} right now; start the game when it ends.")
+            return
         match = Match(key[0], key[1], level, Board(), 0 if settings.humans_play_first else 1, settings,
                       rng=self._match_rng(settings, *key))
         self.chat_games[key] = match
@@ -376,6 +382,7 @@ class GameSkill(Skill):
             await ctx.reply("No chat game is running.")
             return
         match.finished = True
+        self.ctx.votes.release(match.platform, match.channel, VOTE_OWNER)
         await ctx.reply("Connect Four game stopped.")
 
     @command("c4 stats", help="Connect Four record of this channel and yours.", cooldown_user=10)
@@ -551,6 +558,7 @@ class GameSkill(Skill):
         if match.owner is None:
             if self.chat_games.get((match.platform, match.channel)) is match:
                 del self.chat_games[(match.platform, match.channel)]
+                self.ctx.votes.release(match.platform, match.channel, VOTE_OWNER)
         else:
             self.challenges.pop((match.platform, match.channel, match.owner.user_id), None)
 

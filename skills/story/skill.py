@@ -50,6 +50,7 @@ BUSY_BACKOFF_S = 30.0  # automatic continuations pause this long after the engin
 STORY_PREFIX = "📖 "
 WRITING_NOTICE = "✍️ writing the next part of the story..."
 ENDING_NOTICE = "✍️ writing the ending of the story..."
+VOTE_OWNER = "a story vote"  # what bot.votes tells another skill that wants chat's numbers
 NEUTRAL_LINE = "📖 (The storyteller pauses for a moment. Add a line with !story add to keep it going.)"
 BUSY_LINE = "📖 The storyteller is busy right now; try again in a moment."
 DEFAULT_PREMISES = (
@@ -434,6 +435,10 @@ class StorySkill(Skill):
         if st.busy or st.vote is not None:
             await ctx.reply("Please wait: the storyteller is writing or a vote is open.")
             return
+        other = self.ctx.votes.claim(st.platform, st.channel, VOTE_OWNER)
+        if other is not None:  # both would count chat's "1", "2"...
+            await ctx.reply(f"Chat is voting in {other} right now; start the story vote when it ends.")
+            return
         self._schedule(st, self._run_vote(st))
 
     @command("story show", help="Recap the story in one message.")
@@ -455,6 +460,7 @@ class StorySkill(Skill):
         st.end_requested = True
         st.vote = None
         st.proposals = []
+        self.ctx.votes.release(st.platform, st.channel, VOTE_OWNER)
         await ctx.reply("📖 The storyteller is writing the ending...")
         previous = st.job
 
@@ -705,6 +711,13 @@ class StorySkill(Skill):
         await self._post(st, STORY_PREFIX + text, in_reply_to=in_reply_to)
 
     async def _run_vote(self, st: ChannelStory) -> None:
+        try:
+            await self._open_vote(st)
+        finally:
+            if st.vote is None:  # no vote opened (no proposals, cancelled): chat's numbers are free again
+                self.ctx.votes.release(st.platform, st.channel, VOTE_OWNER)
+
+    async def _open_vote(self, st: ChannelStory) -> None:
         settings = self.settings(st.platform, st.channel)
 
         async def proposals() -> list[str]:
@@ -756,6 +769,7 @@ class StorySkill(Skill):
         if tally is None or not options:
             return
         st.vote, st.proposals = None, []
+        self.ctx.votes.release(st.platform, st.channel, VOTE_OWNER)
         winner, tie = tally.winner()
         counts = tally.counts()
         text = options[winner - 1]

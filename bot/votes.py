@@ -1,0 +1,37 @@
+"""Who reads chat's bare numbers in a channel.
+
+Connect Four takes columns as "1"-"7" typed in chat and a story vote takes "1"-"3": run both at once in
+one channel and every number counts twice (a stream test got "Chat chose column 1" and "1 wins" from the
+same four messages). One ``NumberVotes`` is shared by every skill of a runtime; a skill claims a channel
+before it starts reading numbers there and releases it when it stops.
+"""
+
+from __future__ import annotations
+
+
+class NumberVotes:
+    """Per channel, the one owner (a short description such as ``"a Connect Four game"``) reading numbers.
+
+    ``claim`` returns ``None`` when the channel is free or already the caller's, else the current owner;
+    ``release`` frees it when the caller holds it (other callers are ignored). Channel names are
+    case-insensitive. Event-loop only (no locking)."""
+
+    def __init__(self) -> None:
+        self._owners: dict[tuple[str, str], str] = {}
+
+    def claim(self, platform: str, channel: str, owner: str) -> str | None:
+        key = (platform, channel.lower())
+        current = self._owners.get(key)
+        if current is not None and current != owner:
+            return current
+        self._owners[key] = owner
+        return None
+
+    def release(self, platform: str, channel: str, owner: str) -> None:
+        key = (platform, channel.lower())
+        if self._owners.get(key) == owner:
+            del self._owners[key]
+
+    def owner(self, platform: str, channel: str) -> str | None:
+        """Who reads numbers in that channel now (``None``: nobody)."""
+        return self._owners.get((platform, channel.lower()))

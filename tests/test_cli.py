@@ -280,3 +280,11 @@ def test_config_check_warns_about_a_custom_command_named_like_a_builtin(
     assert result.exit_code == 0, result.output
     assert "command 'help' is never run: !help is a built-in command" in result.stderr
     assert "command 'lurk' is never run: !rec is a built-in command" in result.stderr
+
+
+def test_doctor_says_when_there_is_no_secrets_file(tmp_path: Path) -> None:
+    # regression: doctor printed "secrets file: secrets.toml" although no such file existed
+    path = tmp_path / "c.toml"
+    path.write_text("[bot]\n")
+    result = runner.invoke(app, ["doctor", "--config", str(path)])
+    assert "(not there: secrets come from environment variables)" in result.output

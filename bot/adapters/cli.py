@@ -282,7 +282,10 @@ def register(app: typer.Typer) -> None:
             )
         if secrets.has_discord or secrets.discord_client_id or _channels(cfg, "discord"):
             coros.append(check_discord(_reveal(secrets.discord_token), _reveal(secrets.discord_client_id)))
-        typer.echo(f"config: {cfg.path or '(defaults)'} ok; secrets file: {secrets_path(cfg)}")
+        path = secrets_path(cfg)
+        where = path if path.is_file() else f"{path} (not there: secrets come from environment variables)"
+
+        typer.echo(f"config: {cfg.path or '(defaults)'} ok; secrets file: {where}")
         if not coros:
             typer.echo(
                 "No platform configured: `chatcast run` uses the console. See docs/twitch.md and "

@@ -15,8 +15,18 @@ CHANNEL_VARIABLES = ("game", "streamer", "uptime", "title", "channel")
 
 
 def template_fields(template: str) -> list[str]:
-    """Names of the ``{placeholders}`` in ``template``. Raises ``ValueError`` for unbalanced braces."""
-    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    """Names of the ``{placeholders}`` in ``template``. Raises ``ValueError`` for unbalanced braces and
+    for a format spec or conversion (``{user:>300000000}`` built a 300 MB reply; ``{user!r}``): a
+    streamer's template has plain ``{name}`` placeholders only."""
+    names = []
+    for _, name, spec, conversion in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if spec or conversion:
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise ValueError(f"write plain {{{name}}}, not {shown[:40]}")
+        names.append(name)
+    return names
 
 
 def check_template(template: str, *, known: Iterable[str], max_chars: int, what: str = "the answer") -> str:
@@ -32,6 +42,8 @@ def check_template(template: str, *, known: Iterable[str], max_chars: int, what:
     try:
         names = template_fields(template)
     except ValueError as exc:
+        if str(exc).startswith("write plain"):
+            raise ValueError(f"{what}: {exc}") from None
         raise ValueError(
             f"{what} has unbalanced braces ({exc}); write {{{{ and }}}} for literal ones"
         ) from None

@@ -137,6 +137,11 @@ def test_parse_add_validation() -> None:
         ("x -ul=king hi", "unknown role"),
         ("x {oops", "unbalanced braces"),
         ("lvl2 -ul= hi", "write the level as -ul=moderator"),  # regression: added "-ul= hi" for everyone
+        # regression: format specs built a 300 MB reply ({user:>300000000}) or posted the raw template
+        ("pad {user:>300000000}.", r"write plain \{user\}"),
+        ("c {count:,}", r"write plain \{count\}"),
+        ("r {user!r}", r"write plain \{user\}"),
+        ("a {user.__class__}", "unknown variable"),
         ("x " + "a" * 401, "at most 400"),
     ]:
         with pytest.raises(ValueError, match=reason):

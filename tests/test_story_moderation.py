@@ -134,9 +134,37 @@ def test_check_never_raises_on_odd_input() -> None:
         ("all the jews in the village", Category.IDENTITY),
         ("a black cat sat on the white snow", None),
         ("the fox talked to the moderately wise owl", None),
-        ("storychan2s", None),  # another word, not the name
+        ("storychan2s mom smells", Category.REAL_PEOPLE),  # the name as a word's start: "...TTV", "...s"
+        # regressions from a second test: the plain word match missed leetspeak, spacing and endings
+        ("the str3amer smells bad and has no friends", Category.REAL_PEOPLE),
+        ("the s t r e a m e r smells bad", Category.REAL_PEOPLE),
+        ("the m0ds are idiots", Category.REAL_PEOPLE),
+        ("st0rychan2 smells bad", Category.REAL_PEOPLE),
+        ("StoryChan2TTV smells bad", Category.REAL_PEOPLE),
+        ("the j3ws are greedy", Category.IDENTITY),
+        ("the j e w s are greedy", Category.IDENTITY),
+        ("the jewz are greedy", Category.IDENTITY),
+        ("all afr1cans are poor", Category.IDENTITY),
+        ("black people are lazy", Category.IDENTITY),
+        ("zionists control the world", Category.IDENTITY),
+        ("the knight polished his armour by the persian cat", None),
     ],
 )
 def test_real_people_and_real_world_groups_stay_out(text: str, category: Category | None) -> None:
     verdict = Moderator().check(text, people=("storychan2", "StoryChan2"))
     assert verdict.category == category, text
+
+
+
+@pytest.mark.parametrize(
+    "text",
+    [  # regressions from a second stream test: enclosed letters, spelling variants, self-harm, new TLDs
+        "\U0001f17d\U0001f178\U0001f176\U0001f176\U0001f174\U0001f181 said the king",  # negative squared
+        "\U0001f155\U0001f164\U0001f152\U0001f15a the dragon",  # negative circled
+        "the king should kill himself",
+        "the knight rides to example.lol",
+        "\u0282hit happens",
+    ],
+)
+def test_second_round_of_filter_gaps_is_closed(text: str) -> None:
+    assert not Moderator().check(text).allowed, text

@@ -61,6 +61,12 @@ _CONFUSABLES = str.maketrans({
     "ł": "l", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "þ": "p", "ℓ": "l", "∂": "d", "ƒ": "f",
 })
 
+# Enclosed letters NFKC leaves alone: negative circled (U+1F150..), negative squared (U+1F170..) and
+# regional indicators (U+1F1E6..), all A-Z in order; plus a few hooked letters.
+_CONFUSABLES.update({base + i: chr(ord("a") + i) for base in (0x1F150, 0x1F170, 0x1F1E6) for i in range(26)})
+_HOOKED = {"ʂ": "s", "ʐ": "z", "ɦ": "h", "ɱ": "m", "ɲ": "n", "ʈ": "t"}
+_CONFUSABLES.update({ord(k): v for k, v in _HOOKED.items()})
+
 # Leetspeak inside a word. '1' and '|' are ambiguous (i or l): both readings are tried.
 _LEET = str.maketrans({
     "0": "o", "2": "z", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t", "8": "b", "9": "g",
@@ -110,12 +116,13 @@ hindu hindus hispanic hispanics hungarian immigrant immigrants indian indians in
 iraqi iraqis irish islam islamic israeli israelis italian italians japanese jew jewish jews kenyan korean
 koreans kurdish latina latino latinos lebanese lesbian lesbians lgbt lgbtq mexican mexicans migrant
 migrants mormon mormons moroccan muslim muslims nigerian nigerians norwegian pakistani pakistanis
-palestinian palestinians persian persians polish portuguese protestant protestants queer refugee refugees
+palestinian palestinians portuguese protestant protestants queer refugee refugees
 roma romani romanian russian russians scottish serbian sikh sikhs somali somalis spanish sudanese swedish
 swiss syrian syrians taiwanese thai trans transgender turkish turks ukrainian ukrainians vietnamese welsh
-blacks whites
-""".split())  # not "black" or "white": a black cat and white snow are in every fairy tale
-_WORD = re.compile(r"[a-z]+")
+blacks whites muzzie muzzies zionist zionists islamist islamists homosexual homosexuals chinaman chinamen
+frenchman frenchmen englishman englishmen jewz
+""".split()) | {"black people", "white people", "brown people", "asian people", "jewish people"}
+# Not "black" or "white" (a black cat, white snow), "polish" (polished armour) or "persian" (a Persian cat).
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +263,7 @@ def candidate_phrases(text: str) -> tuple[set[str], set[str]]:
 _TLDS = (
     "com|net|org|edu|gov|io|gg|tv|ly|co|me|xyz|ru|info|biz|app|dev|link|live|site|online|shop|club|tk|ml|"
     "ga|cf|gq|top|uk|de|fr|cn|jp|cc|ws|ai|sh|fm|gl|nl|pl|br|au|ca|eu|su|ir|kr|in|us|ly|bit|onion|stream|"
-    "xxx|porn|sex|store|tech|page|blog|click|zip|mov"
+    "xxx|porn|sex|store|tech|page|blog|click|zip|mov|lol|fun|wtf|to|gay|fyi|icu|pw|vip|win|bet|cam|chat"
 )
 _SCHEME = re.compile(r"\b(?:https?|ftp|hxxps?|discord|steam|file)\s*:\s*/\s*/|\bwww\s*\.|\bwww\s+dot\b")
 # labels are at most 63 characters (RFC 1035), which also bounds the regex's backtracking
@@ -380,6 +387,20 @@ class Moderator:
         self.blocklist = BlockList.build(
             blocked_terms, prefix_terms=prefix_terms, include_default=include_default
         )
+        # the same normalisation as blocked terms (leetspeak, spacing, homoglyphs, endings): "str3amer",
+        # "j e w s" and "m3xicans" got through a plain word match
+        self.people_words = BlockList.build(PEOPLE_WORDS, include_default=False)
+        self.identity_terms = BlockList.build(IDENTITY_TERMS, include_default=False)
+        self._names: dict[tuple[str, ...], BlockList] = {}
+
+    def _named(self, people: tuple[str, ...]) -> BlockList:
+        """Names as prefix terms ("coolstreamer" also catches "CoolStreamerTTV", "c00lstreamers")."""
+        found = self._names.get(people)
+        if found is None:
+            if len(self._names) > 1024:
+                self._names.clear()
+            found = self._names[people] = BlockList.build((), prefix_terms=people, include_default=False)
+        return found
 
     def check(self, text: str, *, people: Iterable[str] = ()) -> Verdict:
         """Verdict for one line of viewer input or model output (see module docstring for the rules).
@@ -388,12 +409,10 @@ class Moderator:
         if not isinstance(text, str) or not strip_invisible(text).strip():
             return Verdict.refuse(Category.EMPTY)
         folded = fold_text(text)
-        words = set(_WORD.findall(folded))
-        names = {fold_text(p) for p in people if p}
-        if words & PEOPLE_WORDS or any(re.search(rf"(?<![a-z0-9_]){re.escape(n)}(?![a-z0-9_])", folded)
-                                       for n in names):
+        names = self._named(tuple(sorted(p for p in people if p)))
+        if self.people_words.matches(text) or names.matches(text):
             return Verdict.refuse(Category.REAL_PEOPLE)
-        if words & IDENTITY_TERMS:
+        if self.identity_terms.matches(text):
             return Verdict.refuse(Category.IDENTITY)
         if starts_like_command(folded) or starts_like_command(text):
             return Verdict.refuse(Category.COMMAND)

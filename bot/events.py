@@ -7,6 +7,7 @@ shared between concurrently running skills without copying.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import Enum, IntEnum
@@ -136,16 +137,27 @@ def _clean(value: str | None) -> str | None:
     return _SURROGATES.sub("\ufffd", value) if value and _SURROGATES.search(value) else value
 
 
+def _clean_name(name: str) -> str:
+    """A display name without control or format characters (a Discord nickname can hold U+202E, which
+    would turn the rest of the bot's reply around)."""
+    if name.isascii() and name.isprintable():
+        return name
+    return "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf"))
+
+
 def _clean_viewer(viewer: Viewer) -> Viewer:
     name, uid = _clean(viewer.display_name), _clean(viewer.user_id)
-    if name is viewer.display_name and uid is viewer.user_id:
+    if name:
+        name = _clean_name(name) or uid or "viewer"
+    if name == viewer.display_name and uid == viewer.user_id:
         return viewer
     return replace(viewer, display_name=name, user_id=uid)
 
 
 def scrub(event: Event) -> Event:
     """``event`` with lone UTF-16 surrogates (which JSON from a platform can carry as ``"\\ud800"``) in its
-    text fields replaced by U+FFFD; the same object when there are none (the common case: one regex
+    text fields replaced by U+FFFD, and control and format characters (bidi overrides) removed from display
+    names; the same object when there are none (the common case: one regex
     scan per field). A surrogate cannot be encoded as UTF-8, so it would fail the database write of a whole
     presence batch, a tokenizer batch and the replay transcript."""
     if isinstance(event, ChatMessage):

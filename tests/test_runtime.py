@@ -199,5 +199,10 @@ def test_scrub_replaces_lone_surrogates_and_keeps_clean_events() -> None:
     fixed = scrub(bad)
     assert (fixed.author.user_id, fixed.author.display_name, fixed.text) == ("b\ufffd", "B\ufffd", "x\ufffd")
     fixed.text.encode("utf-8")  # encodable now
+    # regression: a Discord nickname "\u202egnp.exe" turned the bot's reply around
+    bidi = scrub(ChatMessage("discord", "c", "1", Viewer("discord", "42", "\u202egnp.exe\u200b"), "hi", when))
+    assert bidi.author.display_name == "gnp.exe"
+    named = ChatMessage("discord", "c", "1", Viewer("discord", "42", "Zoë 🌸"), "hi", when)
+    assert scrub(named).author.display_name == "Zoë 🌸"
     status = scrub(StreamStatus("twitch", "c", True, when, title="t\ud800", category="ok"))
     assert (status.title, status.category) == ("t\ufffd", "ok")

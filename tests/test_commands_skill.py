@@ -120,8 +120,11 @@ def test_config_errors_name_the_key(tmp_path: Path) -> None:
             load_config(cfg, skill_classes=CLASSES)
         assert expected in str(info.value), (new, str(info.value))
         assert "skills.commands" in str(info.value)
+    # regression: a 60 s timer with min_messages 0 posted after every line of a quiet chat
     with pytest.raises(ValueError, match="interval_s"):
-        TimedMessage(id="t", message="hi", interval_s=10)
+        TimedMessage(id="t", message="hi", interval_s=60)
+    with pytest.raises(ValueError, match="min_messages"):
+        TimedMessage(id="t", message="hi", min_messages=0)
 
 
 def test_parse_add_validation() -> None:
@@ -216,7 +219,7 @@ async def test_cmd_add_edit_remove_limits_and_count_survives_a_restart(tmp_path:
 async def test_timers_wait_for_the_interval_and_for_chat(tmp_path: Path) -> None:
     settings = CommandsSettings(timers=[
         TimedMessage(id="follow", message="Follow {streamer}!", interval_s=600, min_messages=3),
-        TimedMessage(id="discord", message="Discord: x", interval_s=600, min_messages=0),
+        TimedMessage(id="discord", message="Discord: x", interval_s=600, min_messages=2),
     ])
     skill, _, posted = harness(tmp_path, settings)
     await skill.start()
@@ -239,12 +242,12 @@ async def test_timers_wait_for_the_interval_and_for_chat(tmp_path: Path) -> None
 
 
 async def test_timers_stay_quiet_offline_unless_told(tmp_path: Path) -> None:
-    timer = TimedMessage(id="t", message="hello", interval_s=60, min_messages=0)
+    timer = TimedMessage(id="t", message="hello", interval_s=300, min_messages=2)
     for only_live, expected in ((True, []), (False, ["hello"])):
         settings = CommandsSettings(timers=[timer.model_copy(update={"only_when_live": only_live})])
         skill, _, posted = harness(tmp_path, settings, live=False)
         await skill.start()
-        for minute in (0, 2):
+        for minute in (0, 2, 6):
             await skill.on_message(ChatMessage("twitch", "chan", "id", Viewer("twitch", "a", "a"), "hi",
                                                datetime(2024, 5, 10, 20, minute, tzinfo=UTC)))
         assert posted == expected

@@ -90,15 +90,16 @@ class CustomCommand(BaseModel):
 
 class TimedMessage(BaseModel):
     """``[[skills.commands.timers]]``: ``message`` (template with the channel variables) posted every
-    ``interval_s`` seconds (>= 60) once at least ``min_messages`` chat messages came since the last post;
+    ``interval_s`` seconds (>= 300, Nightbot's minimum) once at least ``min_messages`` (>= 2) chat messages
+    came since the last post, so a quiet chat is never spammed;
     ``only_when_live``: only while the stream is live (as Nightbot's timers)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
     id: str = Field(pattern=NAME_PATTERN)
     message: str
-    interval_s: float = Field(900.0, ge=60, le=86_400)
-    min_messages: int = Field(5, ge=0, le=100_000)
+    interval_s: float = Field(900.0, ge=300, le=86_400)  # Nightbot's shortest timer interval: 5 minutes
+    min_messages: int = Field(5, ge=2, le=100_000)
     only_when_live: bool = True
 
     @field_validator("message")

@@ -74,6 +74,7 @@ class BotSettings(BaseModel):
     - ``time_budget_s``: seconds a skill handler may run before it is cancelled and counted as a timeout.
     - ``overflow``: replies longer than the platform allows are ``split`` on word boundaries or ``truncate``d.
     - ``backlog``: outgoing messages queued per connection before the oldest low-priority ones are dropped.
+    - ``reply_max_age_s``: a reply the rate limit held back this long is dropped (the chat has moved on).
     - ``secrets_file``: optional path of the secrets TOML (mode 0600); see ``bot.secrets``.
     """
 
@@ -88,6 +89,7 @@ class BotSettings(BaseModel):
     time_budget_s: float = Field(10.0, gt=0, le=600)
     overflow: Literal["split", "truncate"] = "split"
     backlog: int = Field(200, ge=1, le=100_000)
+    reply_max_age_s: float = Field(90.0, ge=5, le=3600)
     secrets_file: Path | None = Field(None, strict=False)
 
     @field_validator("prefix")

@@ -41,9 +41,10 @@ class Role(IntEnum):
 class Priority(IntEnum):
     """Outgoing and inference priority. Lower value = served first."""
 
-    HIGH = 0  # answers to commands a viewer just typed, moderation notices
-    NORMAL = 1
-    LOW = 2  # unsolicited chatter: FAQ auto-answers, mood alerts, periodic posts
+    STAFF = 0  # answers to the broadcaster's and moderators' commands: never stuck behind a viewer flood
+    HIGH = 1  # answers to commands a viewer just typed, moderation notices
+    NORMAL = 2
+    LOW = 3  # unsolicited chatter: FAQ auto-answers, mood alerts, periodic posts
 
 
 @dataclass(frozen=True, slots=True)

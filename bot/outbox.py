@@ -111,6 +111,7 @@ class _Pending:
     reply: Reply
     parts: deque[str] = field(default_factory=deque)
     retries: int = 0  # failed attempts of the current part
+    queued_at: float = 0.0  # clock.monotonic() when put
 
 
 class Outbox:
@@ -123,10 +124,12 @@ class Outbox:
     - ``max_send_retries``: retries of a part whose send raised ``ConnectionError``.
     - ``on_sent(reply, monotonic_s)``: called after each part is sent (transcripts); errors are logged.
     - ``rng``: randomness of the retry backoff (tests pass a seeded ``random.Random``).
+    - ``max_age_s``: a reply still queued this many seconds after ``put`` (the rate limit held it behind a
+      flood) is dropped when its turn comes (``dropped_stale``); file attachments are kept.
 
-    ``stats``: ``sent`` (parts), ``dropped_duplicate``, ``dropped_backlog`` (replies), ``split_parts``
-    (parts made from replies that needed splitting), ``truncated``, ``send_errors`` (parts given up),
-    ``send_retries``, ``rejected``
+    ``stats``: ``sent`` (parts), ``dropped_duplicate``, ``dropped_backlog``, ``dropped_stale`` (replies),
+    ``split_parts`` (parts made from replies that needed splitting), ``truncated``, ``send_errors``
+    (parts given up), ``send_retries``, ``rejected``
     (not a ``Reply`` / wrong platform text), ``dropped_unsent`` (left when ``flush`` timed out).
     Raises ``ValueError`` for ``backlog < 1``, ``max_parts < 1`` or an unknown ``overflow``.
     """
@@ -144,6 +147,7 @@ class Outbox:
         max_send_retries: int = 3,
         on_sent: Callable[[Reply, float], None] | None = None,
         rng: random.Random | None = None,
+        max_age_s: float = 90.0,
     ) -> None:
         if backlog < 1:
             raise ValueError(f"backlog must be >= 1, got {backlog}")
@@ -158,12 +162,14 @@ class Outbox:
         self.overflow: Overflow = overflow
         self.max_parts = max_parts
         self.send_timeout_s = send_timeout_s
+        self.max_age_s = max_age_s
         self.max_send_retries = max_send_retries
         self._retry_backoff = Backoff(base_s=1.0, cap_s=30.0, rng=rng or random.Random())
         self.on_sent = on_sent
         self.limiter = SendRateLimiter(self.limits, margin_s=margin_s)
         self.stats: dict[str, int] = {
-            "sent": 0, "dropped_duplicate": 0, "dropped_backlog": 0, "split_parts": 0, "truncated": 0,
+            "sent": 0, "dropped_duplicate": 0, "dropped_backlog": 0, "dropped_stale": 0, "split_parts": 0,
+            "truncated": 0,
             "send_errors": 0, "send_retries": 0, "rejected": 0, "dropped_unsent": 0,
         }
         self._queues: tuple[deque[_Pending], ...] = tuple(deque() for _ in Priority)
@@ -200,7 +206,7 @@ class Outbox:
             elif len(reply.text.strip()) > max_len:
                 self.stats["truncated"] += 1
             priority = reply.priority if isinstance(reply.priority, Priority) else Priority.NORMAL
-            self._queues[priority].append(_Pending(reply, deque(parts)))
+            self._queues[priority].append(_Pending(reply, deque(parts), queued_at=self.clock.monotonic()))
             self._size += 1
             while self._size > self.backlog:
                 self._drop_one()
@@ -230,11 +236,21 @@ class Outbox:
     def _next(self) -> _Pending | None:
         if self._current is not None:
             return self._current
+        now = self.clock.monotonic()
         for queue in self._queues:
-            if queue:
-                self._current = queue.popleft()
+            while queue:
+                item = queue.popleft()
                 self._size -= 1
-                return self._current
+                if now - item.queued_at > self.max_age_s and not item.reply.attachment:
+                    # minutes late, a reply answers a chat that has moved on (a flood of 400 !mydata kept
+                    # sending for 6 minutes): drop it, count it, say so once per burst
+                    self.stats["dropped_stale"] += 1
+                    if self.stats["dropped_stale"] % 100 == 1:
+                        log.info("outbox: dropping replies older than %g s (%d so far)", self.max_age_s,
+                                 self.stats["dropped_stale"])
+                    continue
+                self._current = item
+                return item
         return None
 
     def _privileged(self, channel: str) -> bool:

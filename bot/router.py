@@ -105,6 +105,7 @@ class Invocation:
 
     async def reply(self, text: str, *, priority: Priority = Priority.HIGH, whisper: bool = False) -> None:
         """Queue ``text`` for the invoking channel (or a whisper to the author); empty text is ignored.
+        A ``HIGH`` reply to a moderator or the broadcaster goes out as ``STAFF`` (ahead of viewers').
 
         Replies keep the order of the messages that caused them; this returns once the reply is handed
         to the outgoing queue (or buffered behind an older message still running). Never raises.
@@ -112,6 +113,8 @@ class Invocation:
         if not isinstance(text, str) or not text.strip():
             return
         msg = self.message
+        if priority is Priority.HIGH and msg.author.level >= Role.MODERATOR:
+            priority = Priority.STAFF  # the streamer's !help must not wait behind 400 viewers' !mydata
         reply = Reply(
             platform=msg.platform, channel=msg.channel, text=text, in_reply_to=msg.message_id,
             priority=priority, whisper_to=msg.author.user_id if whisper else None,

@@ -236,8 +236,10 @@ class Runtime:
         """Register ``adapter`` (one per platform) and start its outbox; returns the outbox."""
         if adapter.platform in self.adapters:
             raise ValueError(f"an adapter for platform {adapter.platform!r} is already attached")
+        bot = self.config.bot
         outbox = Outbox(
-            adapter, clock=self.clock, backlog=self.config.bot.backlog, overflow=self.config.bot.overflow
+            adapter, clock=self.clock, backlog=bot.backlog, overflow=bot.overflow,
+            max_age_s=bot.reply_max_age_s,
         )
         self.adapters[adapter.platform] = adapter
         self.outboxes[adapter.platform] = outbox
@@ -507,6 +509,7 @@ class Runtime:
             sent += s.get("sent", 0)
             dropped += (
                 s.get("dropped_duplicate", 0) + s.get("dropped_backlog", 0) + s.get("dropped_unsent", 0)
+                + s.get("dropped_stale", 0)
             )
         out["replies_sent"] = sent
         out["replies_dropped"] = dropped

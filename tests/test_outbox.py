@@ -74,7 +74,7 @@ async def test_never_more_than_20_in_a_window_with_a_normal_message(seed):
     channels = [f"c{i}" for i in range(6)]
     privileged = set(rng.sample(channels, rng.randint(0, 5)))
     adapter = FakeAdapter(clock, privileged=privileged)
-    outbox = Outbox(adapter, clock=clock, backlog=10_000)
+    outbox = Outbox(adapter, clock=clock, backlog=10_000, max_age_s=1e9)  # the limiter alone, nothing stale
     await outbox.start()
     n = rng.randint(100, 400)
     for i in range(n):
@@ -269,7 +269,7 @@ async def test_limit_holds_when_moderator_status_changes(seed):
     clock = ManualClock()
     channels = ["a", "b", "c"]
     adapter = FakeAdapter(clock, privileged={"a"})
-    outbox = Outbox(adapter, clock=clock, backlog=10_000)
+    outbox = Outbox(adapter, clock=clock, backlog=10_000, max_age_s=1e9)  # the limiter alone
     await outbox.start()
     for i in range(300):
         if rng.random() < 0.05:  # the bot is modded / unmodded somewhere
@@ -373,3 +373,21 @@ async def test_the_console_keeps_line_breaks_like_discord():
     await outbox.put(Reply("console", "a", "1 2 3\n. . .\n. X ."))
     await outbox.flush()
     assert [t for _, _, t in adapter.sent] == ["1 2 3\n. . .\n. X ."]
+
+
+
+async def test_stale_replies_are_dropped_and_staff_replies_go_first():
+    # regression: 400 viewers' !mydata kept the bot sending for 6 minutes and the broadcaster's !help went
+    # out 300 s late
+    clock = ManualClock()
+    adapter = FakeAdapter(clock)
+    outbox = Outbox(adapter, clock=clock, backlog=1000, max_age_s=90)
+    for i in range(100):
+        await outbox.put(Reply("twitch", "a", f"viewer reply {i}", priority=Priority.HIGH))
+    await outbox.put(Reply("twitch", "a", "help for the streamer", priority=Priority.STAFF))
+    await outbox.flush()
+    sent = [t for _, _, t in adapter.sent]
+    assert sent[0] == "help for the streamer"
+    # 20 per 30 s: within 90 s about 3 windows' worth went out, the rest was too old to send
+    assert 55 <= len(sent) <= 75 and outbox.stats["dropped_stale"] == 101 - len(sent)
+    assert all(t.startswith("viewer reply") for t in sent[1:])

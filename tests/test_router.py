@@ -375,3 +375,14 @@ async def test_handler_cancelled_before_it_ran_does_not_block_channel():
     await router.drain()
     assert texts(sent) == ["echo second", "again second"]
     assert router.in_flight == 0
+
+
+async def test_replies_to_moderators_and_the_broadcaster_go_out_as_staff():
+    # regression: the broadcaster's !help waited 300 s behind a flood of viewers' replies
+    from bot.events import Priority
+
+    router, sent = make_router(Echo())
+    for who in (viewer("v"), viewer("m", Role.MODERATOR), viewer("b", Role.BROADCASTER)):
+        await router.handle(msg("!say hi", who))
+    await router.drain()
+    assert [r.priority for r in sent[::2]] == [Priority.HIGH, Priority.STAFF, Priority.STAFF]

@@ -18,6 +18,7 @@ class NumberVotes:
 
     def __init__(self) -> None:
         self._owners: dict[tuple[str, str], str] = {}
+        self._players: dict[tuple[str, str, str], str] = {}  # one viewer's numbers (a Connect Four challenge)
 
     def claim(self, platform: str, channel: str, owner: str) -> str | None:
         key = (platform, channel.lower())
@@ -35,3 +36,17 @@ class NumberVotes:
     def owner(self, platform: str, channel: str) -> str | None:
         """Who reads numbers in that channel now (``None``: nobody)."""
         return self._owners.get((platform, channel.lower()))
+
+    def claim_viewer(self, platform: str, channel: str, user_id: str, owner: str) -> None:
+        """One viewer's numbers in that channel are ``owner``'s moves (a challenge game): a channel-wide
+        vote must not count them."""
+        self._players[(platform, channel.lower(), user_id)] = owner
+
+    def release_viewer(self, platform: str, channel: str, user_id: str, owner: str) -> None:
+        key = (platform, channel.lower(), user_id)
+        if self._players.get(key) == owner:
+            del self._players[key]
+
+    def viewer_owner(self, platform: str, channel: str, user_id: str) -> str | None:
+        """Who reads that viewer's numbers in that channel (``None``: nobody in particular)."""
+        return self._players.get((platform, channel.lower(), user_id))

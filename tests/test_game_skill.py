@@ -421,3 +421,13 @@ async def test_no_chat_game_while_another_skill_reads_chat_numbers(h):
     assert votes.claim("twitch", "chan", "a story vote") == "a Connect Four game"
     await h.command("c4_stop", "mod", roles=MOD)
     assert votes.owner("twitch", "chan") is None
+
+
+async def test_a_challengers_numbers_are_their_moves_not_votes(h):
+    # regression: during a story vote, a challenger's column "2" was also counted as a story vote
+    votes = h.skill.ctx.votes
+    await h.command("c4_challenge", "pat", ["easy"])
+    assert votes.viewer_owner("twitch", "chan", "pat") == "a Connect Four game"
+    assert votes.owner("twitch", "chan") is None  # the channel's numbers stay free for a story vote
+    await h.command("c4_forfeit", "pat")
+    assert votes.viewer_owner("twitch", "chan", "pat") is None

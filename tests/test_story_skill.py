@@ -568,3 +568,18 @@ async def test_no_story_vote_while_another_skill_reads_chat_numbers(tmp_path: Pa
         await h.skill.tick()
         await h.settle()
         assert votes.owner("twitch", "chan") is None  # released when the vote closed
+
+
+async def test_a_challengers_move_is_not_a_story_vote(tmp_path: Path) -> None:
+    # regression: during a story vote, a viewer's Connect Four challenge move "2" counted as a vote
+    engine = FakeEngine(lambda p, n: f" Option text number {n} begins here. More" if n else storyteller(p, n))
+    async with Harness(tmp_path, engine, StorySettings(vote_options=2, vote_window_s=30)) as h:
+        await h.say(STREAMER, "!story start a brave mouse")
+        await h.say(STREAMER, "!story vote")
+        h.skill.ctx.votes.claim_viewer("twitch", "chan", ALICE.user_id, "a Connect Four game")
+        await h.say(ALICE, "2")
+        await h.say(BOB, "1")
+        h.clock.advance(31)
+        await h.skill.tick()
+        await h.settle()
+        assert any(t.startswith("🗳️ 1 wins (1 of 1 votes") for t in h.texts()), h.texts()[-3:]

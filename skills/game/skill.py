@@ -365,6 +365,7 @@ class GameSkill(Skill):
         )
         match.participants[ctx.author.user_id] = ctx.author
         self.challenges[key] = match
+        self.ctx.votes.claim_viewer(ctx.message.platform, ctx.channel, ctx.author.user_id, VOTE_OWNER)
         await self._begin(match, f"Connect Four ({level}): you vs bot!", self._line_time(ctx.message))
 
     @command("c4 forfeit", help="Give up your Connect Four challenge.")
@@ -561,6 +562,7 @@ class GameSkill(Skill):
                 self.ctx.votes.release(match.platform, match.channel, VOTE_OWNER)
         else:
             self.challenges.pop((match.platform, match.channel, match.owner.user_id), None)
+            self.ctx.votes.release_viewer(match.platform, match.channel, match.owner.user_id, VOTE_OWNER)
 
     async def _finish(self, match: Match, result: str, how: str) -> None:
         """Record ``result`` (viewers' side) and announce it."""

@@ -531,8 +531,9 @@ class StorySkill(Skill):
             return
         now = self.ctx.clock.monotonic()
         voter = f"{message.platform}:{message.author.user_id}"
-        if st.vote is not None and st.vote.cast(voter, message.text, now):
-            self.counters["votes"] += 1
+        playing = self.ctx.votes.viewer_owner(message.platform, message.channel, message.author.user_id)
+        if st.vote is not None and playing is None and st.vote.cast(voter, message.text, now):
+            self.counters["votes"] += 1  # (a viewer's "2" in a Connect Four challenge is a move, not a vote)
         await self._check_triggers(st)
 
     async def tick(self) -> None:

@@ -17,7 +17,7 @@ from bot.config import ConfigError, load_config
 from bot.events import ChatMessage, Role, Viewer
 from bot.runtime import Runtime
 from skills.base import SkillContext
-from skills.commands.entries import CustomCommand, TimedMessage, check_name, parse_add
+from skills.commands.entries import CustomCommand, TimedMessage, check_name, mentioned_name, parse_add
 from skills.commands.skill import CommandsSettings, CommandsSkill
 from storage import commands as store
 from storage.db import Database
@@ -150,6 +150,9 @@ def test_parse_add_validation() -> None:
         with pytest.raises(ValueError, match=reason):
             parse_add(bad)
     assert check_name("!GG") == "gg"
+    # regression: a mod's "!so everyone" with "Go follow @{touser}!" said "Go follow @everyone!"
+    assert mentioned_name(["@everyone"]) is None and mentioned_name(["@Here"]) is None
+    assert mentioned_name(["@Bob"]) == "Bob"
     # regression: config wanted "discord" exactly ("expected a string, got "!discord"") and refused "mod"
     entry = CustomCommand(name="!Discord", response="x", permission="Mod")
     assert (entry.name, entry.permission) == ("discord", "moderator")

@@ -362,7 +362,8 @@ async def test_two_channels_at_once(tmp_path: Path) -> None:
         for who, line in ((ALICE, "a seal waves"), (BOB, "the ice cracks"), (CAROL, "a ship appears")):
             await h.router.handle(ChatMessage("twitch", "north", f"m{next(_ids)}", who, f"!story add {line}"))
         await h.router.drain()
-        assert h.texts("north")[-1] == "Added! It will be woven into the next part."
+        # one confirmation for the three lines added at once (the other two are added quietly)
+        assert h.texts("north")[-1] == "Added! 2 more lines until the story goes on."
         await h.settle()
         assert h.texts("north")[-1].startswith("📖 A ship appears.")
         engine.delay = 0.2
@@ -583,3 +584,19 @@ async def test_a_challengers_move_is_not_a_story_vote(tmp_path: Path) -> None:
         await h.skill.tick()
         await h.settle()
         assert any(t.startswith("🗳️ 1 wins (1 of 1 votes") for t in h.texts()), h.texts()[-3:]
+
+
+
+async def test_a_flood_of_story_lines_gets_one_confirmation_per_10_s(tmp_path: Path) -> None:
+    # regression: 60 viewers adding lines within 30 s got 60 "Added!" messages
+    viewers = [Viewer("twitch", f"v{i}", f"V{i}", frozenset({Role.EVERYONE})) for i in range(6)]
+    async with Harness(tmp_path, FakeEngine(storyteller), StorySettings(continue_every_lines=0)) as h:
+        await h.say(STREAMER, "!story start a brave mouse")
+        before = len(h.texts())
+        for v in viewers:
+            await h.say(v, f"!story add line from {v.display_name}")
+        assert h.texts()[before:] == ["Added to the story!"]
+        h.clock.advance(11)
+        await h.say(ALICE, "!story add one more")
+        assert h.texts()[before:] == ["Added to the story!", "Added to the story!"]
+        assert len(h.skill.stories[("twitch", "chan")].pending) == 7  # every line was kept

@@ -24,6 +24,7 @@ MAX_RESPONSE_CHARS = 400
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_]{0,24}$"
 _NAME_RE = re.compile(NAME_PATTERN)
 _USER_RE = re.compile(r"^@?([A-Za-z0-9_]{1,25})$")
+NOT_USERS = frozenset({"everyone", "here", "channel", "chat"})  # "@{touser}" must never become "@everyone"
 RoleName = Literal["everyone", "subscriber", "vip", "moderator", "broadcaster"]
 
 
@@ -50,7 +51,9 @@ def mentioned_name(args: list[str]) -> str | None:
     """The first argument without its ``@`` when it looks like a user name (``"@Bob"`` -> ``"Bob"``):
     1-25 letters, digits or ``_`` (Twitch's login rule, which Discord names mostly fit)."""
     m = _USER_RE.match(args[0]) if args else None
-    return m.group(1) if m else None
+    if m is None or m.group(1).lower() in NOT_USERS:
+        return None
+    return m.group(1)
 
 
 class CustomCommand(BaseModel):

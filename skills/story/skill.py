@@ -50,6 +50,7 @@ BUSY_BACKOFF_S = 30.0  # automatic continuations pause this long after the engin
 STORY_PREFIX = "📖 "
 WRITING_NOTICE = "✍️ writing the next part of the story..."
 ENDING_NOTICE = "✍️ writing the ending of the story..."
+ACK_EVERY_S = 10.0  # seconds between two "Added!" confirmations in one channel
 VOTE_OWNER = "a story vote"  # what bot.votes tells another skill that wants chat's numbers
 NEUTRAL_LINE = "📖 (The storyteller pauses for a moment. Add a line with !story add to keep it going.)"
 BUSY_LINE = "📖 The storyteller is busy right now; try again in a moment."
@@ -133,6 +134,7 @@ class ChannelStory:
     in_prompt: list[Line] = field(default_factory=list)  # the pending lines the latest prompt carried
     last_paragraph_at: float = 0.0
     last_add: dict[str, float] = field(default_factory=dict)
+    last_ack: float = float("-inf")  # monotonic time of the last "Added!" in the channel
     vote: VoteTally | None = None
     proposals: list[str] = field(default_factory=list)
     job: asyncio.Task[None] | None = None
@@ -402,9 +404,17 @@ class StorySkill(Skill):
         st.pending.append(line)
         self.counters["lines"] += 1
         every = settings.continue_every_lines
+        # one confirmation per channel per ACK_EVERY_S: 60 viewers adding lines at once got 60 "Added!"
+        # messages; the others are added silently (a refusal is always answered)
+        quiet = now - st.last_ack < ACK_EVERY_S
+        if not quiet:
+            st.last_ack = now
         if every and not st.busy and st.vote is None and len(st.pending) >= every:
-            await ctx.reply("Added! The story goes on...")
+            if not quiet:
+                await ctx.reply("Added! The story goes on...")
             self._schedule(st, self._run_paragraph(st, Task.CONTINUE))
+        elif quiet:
+            return
         elif every and len(st.pending) >= every:
             await ctx.reply("Added! It will be woven into the next part.")
         elif every:

@@ -8,6 +8,7 @@ A skill never imports an adapter, never opens the database file and never loads 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
     from bot.commands import CommandContext, CommandSpec
     from bot.inference.api import InferenceEngine
     from storage.db import Database
+
+
+def repeated(values: list[str]) -> list[str]:
+    """The values that occur more than once, sorted (for settings validators: duplicate ids, names)."""
+    return sorted(v for v, n in Counter(values).items() if n > 1)
 
 
 class SkillSettings(BaseModel):

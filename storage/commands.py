@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from storage.db import Database
+from storage.db import Database, clear_creator, count_created
 
 COMPONENT = "commands"
 
@@ -125,17 +125,9 @@ def forget_creator(db: Database, platform: str, user_id: str) -> int:
     """Remove a viewer's id from the commands they added (the commands stay: they belong to the channel).
 
     Returns the number of rows changed."""
-    with db.transaction() as raw:
-        cur = raw.execute(
-            "UPDATE custom_commands SET created_by = NULL WHERE platform = ? AND created_by = ?",
-            [platform, user_id],
-        )
-    return cur.rowcount
+    return clear_creator(db, "custom_commands", platform, user_id)
 
 
 def created_count(db: Database, platform: str, user_id: str) -> int:
     """How many commands a viewer added (for ``!mydata``)."""
-    row = db.raw.execute(
-        "SELECT COUNT(*) FROM custom_commands WHERE platform = ? AND created_by = ?", [platform, user_id]
-    ).fetchone()
-    return int(row[0])
+    return count_created(db, "custom_commands", platform, user_id)

@@ -137,3 +137,22 @@ def _statements(sql: str) -> list[str]:
     if rest:
         out.append(rest)
     return out
+
+
+def clear_creator(db: Database, table: str, platform: str, user_id: str) -> int:
+    """``!forgetme`` for rows a viewer created that belong to the channel (FAQ entries, custom commands):
+    ``created_by`` becomes NULL in ``table`` (a constant of a ``storage`` module, never user input); the
+    rows stay. Returns the number of rows changed."""
+    with db.transaction() as raw:
+        cur = raw.execute(
+            f"UPDATE {table} SET created_by = NULL WHERE platform = ? AND created_by = ?", [platform, user_id]
+        )
+    return cur.rowcount
+
+
+def count_created(db: Database, table: str, platform: str, user_id: str) -> int:
+    """How many rows of ``table`` a viewer created (for ``!mydata``)."""
+    row = db.raw.execute(
+        f"SELECT COUNT(*) FROM {table} WHERE platform = ? AND created_by = ?", [platform, user_id]
+    ).fetchone()
+    return int(row[0])

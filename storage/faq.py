@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from storage.db import Database
+from storage.db import Database, clear_creator, count_created
 
 COMPONENT = "faq"
 
@@ -124,20 +124,12 @@ def hidden_entries(db: Database, platform: str, channel: str) -> set[str]:
 
 
 def forget_creator(db: Database, platform: str, user_id: str) -> int:
-    """Remove a viewer's id from the entries they created (the entries stay: they belong to the channel).
+    """Remove a viewer's id from the entries they added (the entries stay: they belong to the channel).
 
     Returns the number of rows changed."""
-    with db.transaction() as raw:
-        cur = raw.execute(
-            "UPDATE faq_entries SET created_by = NULL WHERE platform = ? AND created_by = ?",
-            [platform, user_id],
-        )
-    return cur.rowcount
+    return clear_creator(db, "faq_entries", platform, user_id)
 
 
 def created_count(db: Database, platform: str, user_id: str) -> int:
-    """How many entries a viewer created (for ``!mydata``)."""
-    row = db.raw.execute(
-        "SELECT COUNT(*) FROM faq_entries WHERE platform = ? AND created_by = ?", [platform, user_id]
-    ).fetchone()
-    return int(row[0])
+    """How many entries a viewer added (for ``!mydata``)."""
+    return count_created(db, "faq_entries", platform, user_id)

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from bot.adapters.base import TWITCH_LIMITS, Adapter, PlatformLimits
+from bot.adapters.base import CONSOLE_LIMITS, DISCORD_LIMITS, TWITCH_LIMITS, Adapter, PlatformLimits
 from bot.clock import ManualClock, SystemClock
 from bot.events import Priority, Reply
 from bot.outbox import Outbox, SendRateLimiter
@@ -353,27 +353,21 @@ async def test_no_part_starts_with_a_chat_command_character_and_twitch_gets_one_
                     "\u2024timeout bob 600", "a/b. ok"]
 
 
-async def test_multiline_platforms_keep_line_breaks():
+@pytest.mark.parametrize(
+    ("limits", "text"),
+    [
+        (DISCORD_LIMITS, "line 1\n/line 2"),
+        # regression: the single-line guard flattened the console's Connect Four board into one line
+        (CONSOLE_LIMITS, "1 2 3\n. . .\n. X ."),
+    ],
+)
+async def test_multiline_platforms_keep_line_breaks(limits: PlatformLimits, text: str):
     clock = ManualClock()
-    discord = PlatformLimits(2000, 5, 5.0, 5, duplicate_window_s=0.0, multiline=True)
-    adapter = FakeAdapter(clock, limits=discord)
+    adapter = FakeAdapter(clock, limits=limits)
     outbox = Outbox(adapter, clock=clock)
-    await outbox.put(Reply("discord", "a", "line 1\n/line 2"))
+    await outbox.put(Reply("discord", "a", text))
     await outbox.flush()
-    assert [t for _, _, t in adapter.sent] == ["line 1\n/line 2"]
-
-
-async def test_the_console_keeps_line_breaks_like_discord():
-    # regression: the single-line guard flattened the console's Connect Four board into one unreadable line
-    from bot.adapters.base import CONSOLE_LIMITS
-
-    clock = ManualClock()
-    adapter = FakeAdapter(clock, limits=CONSOLE_LIMITS)
-    outbox = Outbox(adapter, clock=clock)
-    await outbox.put(Reply("console", "a", "1 2 3\n. . .\n. X ."))
-    await outbox.flush()
-    assert [t for _, _, t in adapter.sent] == ["1 2 3\n. . .\n. X ."]
-
+    assert [t for _, _, t in adapter.sent] == [text]
 
 
 async def test_stale_replies_are_dropped_and_staff_replies_go_first():

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.events import Role
+from skills.base import repeated
 from skills.templating import CHANNEL_VARIABLES, check_template
 
 COMMAND_VARIABLES = (*CHANNEL_VARIABLES, "user", "touser", "count")
@@ -113,8 +114,7 @@ class TimedMessage(BaseModel):
 
 def unique_names(entries: list[CustomCommand]) -> None:
     """Raises ``ValueError`` naming every command name or alias defined twice."""
-    names = [n for e in entries for n in (e.name, *e.aliases)]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = repeated([n for e in entries for n in (e.name, *e.aliases)])
     if dupes:
         raise ValueError(f"command name(s) defined twice: {', '.join(dupes)}")
 

@@ -20,7 +20,7 @@ from pydantic import Field, model_validator
 
 from bot.commands import CommandContext, CommandSpec, Cooldown, command
 from bot.events import ChatMessage, Priority, Role, Viewer
-from skills.base import Skill, SkillSettings
+from skills.base import Skill, SkillSettings, repeated
 from skills.commands.entries import (
     CustomCommand,
     TimedMessage,
@@ -50,8 +50,7 @@ class CommandsSettings(SkillSettings):
     @model_validator(mode="after")
     def _unique(self) -> CommandsSettings:
         unique_names(self.entries)
-        ids = [t.id for t in self.timers]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        dupes = repeated([t.id for t in self.timers])
         if dupes:
             raise ValueError(f"timer id(s) defined twice: {', '.join(dupes)}")
         return self

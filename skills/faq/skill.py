@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 
 from bot.commands import CommandContext, command
 from bot.events import ChatMessage, Priority, Role, Viewer
-from skills.base import Skill, SkillSettings
+from skills.base import Skill, SkillSettings, repeated
 from skills.faq.entries import FaqEntry, normalise_question, parse_add, render_answer, slug
 from skills.faq.gate import AnswerGate
 from skills.faq.matcher import FaqIndex
@@ -59,8 +59,7 @@ class FaqSettings(SkillSettings):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> FaqSettings:
-        ids = [e.id for e in self.entries]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        dupes = repeated([e.id for e in self.entries])
         if dupes:
             raise ValueError(f"duplicate FAQ entry id(s): {', '.join(dupes)}")
         # the same question in two entries makes both ambiguous (the margin then refuses both): !faq add

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.commands import CommandContext, command
 from bot.events import Role, StreamStatus, Viewer
-from skills.base import Skill, SkillSettings
+from skills.base import Skill, SkillSettings, repeated
 from skills.recommend.history import build_matrix, category_key, signal_events, watch_events
 from skills.recommend.model import HybridParams, HybridRecommender, Reason, Recommendation
 from storage import recommend as store
@@ -75,8 +75,7 @@ class RecommendSettings(SkillSettings):
     @field_validator("catalog")
     @classmethod
     def _unique_ids(cls, v: list[CatalogEntry]) -> list[CatalogEntry]:
-        keys = [e.key for e in v]
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        dupes = repeated([e.key for e in v])
         if dupes:
             raise ValueError(f"duplicate catalog items: {', '.join(dupes)}")
         return v

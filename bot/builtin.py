@@ -72,7 +72,8 @@ def group_names(names: list[str], prefix: str) -> list[str]:
 
 
 def command_list(specs: list[CommandSpec], prefix: str, max_len: int) -> str:
-    """``Commands: !a, !b [x|y], ... (!help CMD for details)`` cut to ``max_len`` characters.
+    """``Commands: !a, !b [x|y], ... (!help CMD for details)`` in at most ``max_len`` characters: whole
+    names while they fit, then ``+N more``.
 
     A one-word alias shorter than its command is shown beside it (``!recommend/!rec``): viewers type
     the short form, and ``!help`` should teach it; longer synonyms (``!commands``) are left out."""
@@ -87,11 +88,20 @@ def command_list(specs: list[CommandSpec], prefix: str, max_len: int) -> str:
                 if g == head or g.startswith(head + " ") else g
                 for g in grouped
             ]
-    names = ", ".join(grouped)
-    body = f"Commands: {names}"
+    body = "Commands: " + ", ".join(grouped)
     if len(body) + len(tail) <= max_len:
         return body + tail
-    return truncate_message(body.replace(",", ""), max_len - len(tail)) + tail
+    # too many (a channel with 90 text commands): whole names while they fit, then how many are left out
+    shown: list[str] = []
+    for i, name in enumerate(grouped):
+        more = f" +{len(grouped) - i - 1} more" if i < len(grouped) - 1 else ""
+        if len("Commands: " + ", ".join([*shown, name])) + len(more) + len(tail) > max_len:
+            break
+        shown.append(name)
+    if not shown:  # not even one name fits: the old cut
+        return truncate_message(body, max_len - len(tail)) + tail
+    left = len(grouped) - len(shown)
+    return "Commands: " + ", ".join(shown) + (f" +{left} more" if left else "") + tail
 
 
 class BuiltinSkill(Skill):

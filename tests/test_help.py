@@ -102,6 +102,11 @@ async def test_help_fits_one_message():
     router, sent = build(Many(None), max_len=500)  # type: ignore[arg-type]
     text = await ask(router, sent, "!help")
     assert len(text) <= 500 and text.endswith("(!help CMD for details)")
+    # regression: the list was cut mid-name with "…" and nothing said how many were left out
+    import re
+    shown = re.findall(r"!longcommandname\d+", text)
+    more = int(re.search(r" \+(\d+) more \(", text).group(1))
+    assert len(shown) + more == 200 and len(shown) > 15 and "…" not in text
     router, sent = build(Many(None), max_len=2000)  # type: ignore[arg-type]
     assert 500 < len(await ask(router, sent, "!help")) <= 2000
 

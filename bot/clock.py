@@ -50,6 +50,15 @@ class ManualClock:
         self._mono += seconds
         self._now = self._now + timedelta(seconds=seconds)
 
+    def begin(self, when: datetime) -> None:
+        """Start at ``when`` (aware) when the clock has not moved yet, earlier or later than its start: a
+        replay of a 2022 log must not sit at the default start (2024-01-01) until the log passes it.
+        Later, the same as ``set``."""
+        if self._mono == 0.0:
+            self._now = when
+        else:
+            self.set(when)
+
     def set(self, when: datetime) -> None:
         """Jump to ``when`` (aware); earlier times than now are ignored (logs are not always sorted)."""
         delta = (when - self._now).total_seconds()

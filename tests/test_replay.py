@@ -450,3 +450,23 @@ async def test_a_replay_writes_skill_files_into_its_report_folder(tmp_path: Path
                                  skill_classes=classes)
     assert (folder / "skills" / "writer" / "out.txt").exists()
     assert not (config.data_dir / "skills").exists()
+
+
+async def test_a_log_older_than_the_clocks_default_start_keeps_its_own_times(tmp_path: Path) -> None:
+    # regression: a 2022 log sat at the manual clock's default start (2024-01-01) until it passed it, and a
+    # line stamped 1653 was taken as that same time
+    log = tmp_path / "old.txt"
+    log.write_text(
+        '{"ts": "1653-01-01T00:00:00Z", "user": "typo", "text": "hi"}\n'
+        "[2022-11-17 20:00:00 UTC] alice: !echo one\n"
+        "[2022-11-17 20:00:30 UTC] bob: !echo two\n",
+        encoding="utf-8",
+    )
+    summary, folder = await run_replay(load_config(None, skill_classes={"echo": EchoSkill}), log,
+                                       report_dir=tmp_path / "r", use_engine=False,
+                                       skill_classes={"echo": EchoSkill})
+    reasons = [e["reason"] for e in summary["skipped_examples"]]
+    assert reasons == ["timestamp 1653-01-01 00:00:00 is before 2005"]
+    transcript = (folder / "transcript.txt").read_text(encoding="utf-8")
+    assert "[2022-11-17 20:00:00 UTC] #replay chatcast: echo: one" in transcript
+    assert "[2022-11-17 20:00:30 UTC] #replay chatcast: echo: two" in transcript

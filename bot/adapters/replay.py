@@ -35,6 +35,8 @@ log = logging.getLogger("chatcast.replay")
 
 DEFAULT_CHANNEL = "replay"
 FUTURE_TOLERANCE = timedelta(days=1)
+EARLIEST = datetime(2005, 1, 1, tzinfo=UTC)
+"""Lines stamped before this are skipped as malformed (Twitch, and its chat logs, began in 2011)."""
 """A line stamped later than the wall clock plus this is skipped as malformed (a typo'd year)."""
 MAX_CAUSES = 100_000
 """Messages remembered for the transcript's "in reply to" (the newest; memory stays flat on huge logs)."""
@@ -185,9 +187,16 @@ class ReplayAdapter(Adapter):
                 if when > horizon:  # a typo'd year would move the clock (and the retention purge) decades on
                     self._skip(line_no, f"timestamp {when:%Y-%m-%d %H:%M:%S} is in the future", raw)
                     continue
+                if when < EARLIEST:  # 1653, or Unix time 0: a typo, not a chat log
+                    self._skip(line_no, f"timestamp {when:%Y-%m-%d %H:%M:%S} is before {EARLIEST:%Y}", raw)
+                    continue
                 if last is not None and self.speed > 0 and when > last:
                     await self._sleep((when - last).total_seconds() / self.speed)
-                self.clock.set(when)
+                if first is None:
+                    begin = getattr(self.clock, "begin", None)  # start at the log's first time, even 2022
+                    (begin or self.clock.set)(when)
+                else:
+                    self.clock.set(when)
                 now = self.clock.now()
                 last = max(last, when) if last is not None else when
                 channel = (parsed.channel or self.channel).lower()

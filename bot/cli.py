@@ -435,13 +435,15 @@ def _shadowed_custom_commands(cfg: Config) -> list[str]:
     declared: set[str] = set()
     for cls in (BuiltinSkill, PrivacySkill, *registry().values()):
         declared |= declared_names(cls)
-    return [
-        f"{cfg.path or 'config'}: skills.commands: command {entry.name!r} is never run: !{name} is a "
-        "built-in command; rename it"
-        for entry in entries
-        for name in (entry.name, *entry.aliases)
-        if name in declared
-    ]
+    where = f"{cfg.path or 'config'}: skills.commands"
+    out = []
+    for entry in entries:
+        if entry.name in declared:
+            out.append(f"{where}: command {entry.name!r} is never run: !{entry.name} is a built-in command; "
+                       "rename it")
+        out += [f"{where}: alias {alias!r} of command {entry.name!r} is never run: !{alias} is a built-in "
+                "command; remove it" for alias in entry.aliases if alias in declared]
+    return out
 
 
 @app.command()

@@ -95,7 +95,7 @@ class StorySettings(SkillSettings):
     few_shot: bool = True
     lead_with_idea: bool = True
     max_attempts: int = Field(3, ge=1, le=10)
-    writing_notice_after_s: float = Field(2.0, ge=0.0, le=60.0)
+    writing_notice_after_s: float = Field(10.0, ge=0.0, le=60.0)
     generation_timeout_s: float = Field(120.0, gt=0.0, le=3600.0)
     blocked_terms: list[str] = Field(default_factory=list)
     blocked_prefix_terms: list[str] = Field(default_factory=list)
@@ -326,7 +326,8 @@ class StorySkill(Skill):
 
     # ---- commands -------------------------------------------------------------------------------------
 
-    @command("story", help="Write a story together: !story start|add|next|vote|show|end|export|list.")
+    @command("story", help="Write a story together: !story add <line>, !story show, !story list "
+             "(moderators: start, next, vote, end, export).")
     async def story_help(self, ctx: CommandContext) -> None:
         st = self.stories.get((ctx.message.platform, ctx.channel))
         running = f" Now telling: {st.title}." if st else ""

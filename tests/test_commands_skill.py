@@ -288,3 +288,19 @@ async def test_config_command_named_like_a_builtin_is_reported_not_run(tmp_path:
     texts = await replay(tmp_path, config, log)
     assert texts == ["!hug: A text command (config)."]  # the built-in !help answered
     assert "command 'help' is never run: !help is a built-in command" in caplog.text
+
+
+async def test_replies_name_commands_with_the_channels_prefix(tmp_path: Path) -> None:
+    # regression: on a "?" channel the bot said "Added !tea." and listed "!socials", which nobody can type
+    config = CONFIG.replace('data_dir = "data"', 'data_dir = "data"\nprefix = "?"')
+    log = "\n".join([
+        '{"ts": "2024-05-10T20:00:00Z", "user": "mod", "text": "?cmd add tea Tea!", "roles": ["moderator"]}',
+        '{"ts": "2024-05-10T20:00:10Z", "user": "mod", "text": "?cmd add tea again", "roles": ["moderator"]}',
+        '{"ts": "2024-05-10T20:00:20Z", "user": "mod", "text": "?cmd list", "roles": ["moderator"]}',
+        "",
+    ])
+    texts = await replay(tmp_path, config, log)
+    assert texts[0] == "Added ?tea."
+    assert texts[1] == "Not added: ?tea exists; use ?cmd edit."
+    assert texts[2].startswith("Text commands: ?discord, ?modsonly (moderator), ?hug, ?tea.")
+    assert "!" not in " ".join(texts).replace("Tea!", "")

@@ -207,12 +207,16 @@ class CommandsSkill(Skill):
 
     # ---- moderators' commands -------------------------------------------------------------------
 
-    def _taken_reason(self, name: str, settings: CommandsSettings) -> str | None:
+    def _prefix(self, ctx: CommandContext) -> str:
+        """The channel's command prefix (replies name commands as viewers must type them)."""
+        return self.router.prefix(ctx.message.platform, ctx.channel) if self.router is not None else "!"
+
+    def _taken_reason(self, name: str, settings: CommandsSettings, p: str = "!") -> str | None:
         """Why ``name`` cannot be added, edited or removed from chat (a declared or config command)."""
         if self.router is not None and self.router.lookup(name) is not None:
-            return f"!{name} is a built-in command"
+            return f"{p}{name} is a built-in command"
         if any(name == e.name or name in e.aliases for e in settings.entries):
-            return f"!{name} is defined in the config file; change it there"
+            return f"{p}{name} is defined in the config file; change it there"
         return None
 
     @command(
@@ -224,8 +228,9 @@ class CommandsSkill(Skill):
         if not specs:
             await ctx.reply("No text commands yet. Add one: !cmd add <name> <response>")
             return
+        p = self._prefix(ctx)
         shown = [
-            "!" + s.name + ("" if s.permission is Role.EVERYONE else f" ({s.permission.name.lower()})")
+            p + s.name + ("" if s.permission is Role.EVERYONE else f" ({s.permission.name.lower()})")
             for s in specs
         ]
         await ctx.reply("Text commands: " + ", ".join(shown) + ". Manage: !cmd add|edit|remove")
@@ -236,16 +241,17 @@ class CommandsSkill(Skill):
         help="Add a text command to this channel ({user} {touser} {count} {game} {uptime} work).",
     )
     async def cmd_add(self, ctx: CommandContext) -> None:
+        p = self._prefix(ctx)
         platform, channel, settings = ctx.message.platform, ctx.channel, ctx.settings
         try:
             new = parse_add(ctx.rest)
         except ValueError as exc:
             await ctx.reply(f"Not added: {exc}")
             return
-        reason = self._taken_reason(new.name, settings)
+        reason = self._taken_reason(new.name, settings, p)
         state = self._channel(platform, channel)
         if reason is None and new.name in state.stored:
-            reason = f"!{new.name} exists; use !cmd edit"
+            reason = f"{p}{new.name} exists; use {p}cmd edit"
         if reason is None and len(state.stored) >= settings.max_commands:
             reason = f"this channel has {len(state.stored)} commands (max {settings.max_commands})"
         if reason is not None:
@@ -259,17 +265,18 @@ class CommandsSkill(Skill):
                 cooldown_channel_s=settings.added_cooldown_channel_s, created_by=ctx.author.user_id,
             )
         except sqlite3.IntegrityError:
-            await ctx.reply(f"Not added: !{new.name} exists; use !cmd edit.")
+            await ctx.reply(f"Not added: {p}{new.name} exists; use {p}cmd edit.")
             return
         self._reload(platform, channel)
         who = "" if permission == "everyone" else f" ({permission}s and up)"
-        await ctx.reply(f"Added !{new.name}{who}.")
+        await ctx.reply(f"Added {p}{new.name}{who}.")
 
     @command(
         "cmd edit", aliases=("editcom", "commands edit"), permission=Role.MODERATOR,
         usage="<name> [-ul=moderator] <response>", help="Change a text command added in this channel.",
     )
     async def cmd_edit(self, ctx: CommandContext) -> None:
+        p = self._prefix(ctx)
         platform, channel = ctx.message.platform, ctx.channel
         try:
             new = parse_add(ctx.rest)
@@ -277,18 +284,19 @@ class CommandsSkill(Skill):
             await ctx.reply(f"Not changed: {exc}".replace("!cmd add", "!cmd edit"))
             return
         if new.name not in self._channel(platform, channel).stored:
-            reason = self._taken_reason(new.name, ctx.settings) or f"no command !{new.name}"
+            reason = self._taken_reason(new.name, ctx.settings, p) or f"no command {p}{new.name}"
             await ctx.reply(f"Not changed: {reason}.")
             return
         store.update_command(self.ctx.storage, platform, channel, new.name, new.response, new.permission)
         self._reload(platform, channel)
-        await ctx.reply(f"Changed !{new.name}.")
+        await ctx.reply(f"Changed {p}{new.name}.")
 
     @command(
         "cmd remove", aliases=("cmd del", "delcom", "commands remove", "commands delete"),
         permission=Role.MODERATOR, usage="<name>", help="Remove a text command added in this channel.",
     )
     async def cmd_remove(self, ctx: CommandContext) -> None:
+        p = self._prefix(ctx)
         platform, channel = ctx.message.platform, ctx.channel
         try:
             name = check_name_or_none(ctx.rest)
@@ -300,9 +308,9 @@ class CommandsSkill(Skill):
             return
         if store.remove_command(self.ctx.storage, platform, channel, name):
             self._reload(platform, channel)
-            await ctx.reply(f"Removed !{name}.")
+            await ctx.reply(f"Removed {p}{name}.")
             return
-        reason = self._taken_reason(name, ctx.settings) or f"no command !{name}"
+        reason = self._taken_reason(name, ctx.settings, p) or f"no command {p}{name}"
         await ctx.reply(f"Not removed: {reason}.")
 
     # ---- timers ---------------------------------------------------------------------------------

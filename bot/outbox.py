@@ -52,6 +52,9 @@ from bot.splitting import Overflow, fit_message
 
 log = logging.getLogger("chatcast.outbox")
 
+STAFF_RESERVE = 3
+"""Sends of each rate-limit window (3 of Twitch's 20 per 30 s) only replies to the streamer and moderators
+may use: under a viewer flood the streamer's command is still answered within seconds."""
 _MAX_REMEMBERED = 10_000  # channels/whisper targets whose last message is kept for duplicate checks
 
 
@@ -84,20 +87,25 @@ class SendRateLimiter:
         while self._normal and self._normal[0] <= edge:
             self._normal.popleft()
 
-    def delay(self, now: float, privileged: bool) -> float:
-        """Seconds to wait before a send at ``now`` is allowed (0.0 = send now). Re-ask after waiting."""
+    def delay(self, now: float, privileged: bool, reserve: int = 0) -> float:
+        """Seconds to wait before a send at ``now`` is allowed (0.0 = send now). Re-ask after waiting.
+
+        ``reserve``: sends of the window kept free for others (the outbox keeps a few for replies to the
+        streamer and moderators); the limits used are ``limit - reserve`` (at least 1)."""
         self._prune(now)
         count = len(self._all)
+        limit = max(1, self.limit - reserve)
         if not privileged or self._normal:
-            if count < self.limit:
+            if count < limit:
                 return 0.0
-            wait = self._all[count - self.limit] + self.window_s - now
+            wait = self._all[count - limit] + self.window_s - now
             if privileged:  # the 100 limit returns once the last normal send leaves the window
                 wait = min(wait, self._normal[-1] + self.window_s - now)
             return max(wait, 1e-9)
-        if count < self.privileged_limit:
+        plimit = max(1, self.privileged_limit - reserve)
+        if count < plimit:
             return 0.0
-        return max(self._all[count - self.privileged_limit] + self.window_s - now, 1e-9)
+        return max(self._all[count - plimit] + self.window_s - now, 1e-9)
 
     def record(self, now: float, privileged: bool) -> None:
         """Note a send at ``now`` (monotonic seconds, not decreasing)."""
@@ -112,6 +120,7 @@ class _Pending:
     parts: deque[str] = field(default_factory=deque)
     retries: int = 0  # failed attempts of the current part
     queued_at: float = 0.0  # clock.monotonic() when put
+    started: bool = False  # a part went out: the rest follows, in order, whatever its age
 
 
 class Outbox:
@@ -241,17 +250,22 @@ class Outbox:
             while queue:
                 item = queue.popleft()
                 self._size -= 1
-                if now - item.queued_at > self.max_age_s and not item.reply.attachment:
-                    # minutes late, a reply answers a chat that has moved on (a flood of 400 !mydata kept
-                    # sending for 6 minutes): drop it, count it, say so once per burst
-                    self.stats["dropped_stale"] += 1
-                    if self.stats["dropped_stale"] % 100 == 1:
-                        log.info("outbox: dropping replies older than %g s (%d so far)", self.max_age_s,
-                                 self.stats["dropped_stale"])
+                if not item.started and now - item.queued_at > self.max_age_s and not item.reply.attachment:
+                    self._drop_stale(item)
                     continue
                 self._current = item
                 return item
         return None
+
+    def _drop_stale(self, item: _Pending) -> None:
+        """Minutes late, a reply answers a chat that has moved on (a flood of 400 !mydata kept the bot
+        sending for 6 minutes): drop it, count it, say so once per burst."""
+        if self._current is item:
+            self._current = None
+        self.stats["dropped_stale"] += 1
+        if self.stats["dropped_stale"] % 100 == 1:
+            log.info("outbox: dropping replies older than %g s (%d so far)", self.max_age_s,
+                     self.stats["dropped_stale"])
 
     def _privileged(self, channel: str) -> bool:
         try:
@@ -291,11 +305,21 @@ class Outbox:
                         reply.channel, now - last[1], window,
                     )
                     continue
+                if not item.started and now - item.queued_at > self.max_age_s and not reply.attachment:
+                    self._drop_stale(item)  # it waited for the rate limit until the chat moved on
+                    continue
+                staff = reply.priority is Priority.STAFF
                 privileged = reply.whisper_to is None and self._privileged(reply.channel)
-                wait = self.limiter.delay(now, privileged)
+                wait = self.limiter.delay(now, privileged, 0 if staff else STAFF_RESERVE)
                 if wait > 0:
+                    if not staff and not item.started and self._queues[Priority.STAFF]:
+                        self._queues[reply.priority].appendleft(item)  # let the waiting staff reply go first
+                        self._size += 1
+                        self._current = None
+                        continue
                     return wait
                 item.parts.popleft()
+                item.started = True
                 self.limiter.record(now, privileged)  # counted even if it fails: it may have arrived
                 attachment = reply.attachment if not item.parts else None
                 part = Reply(

@@ -95,8 +95,8 @@ async def test_privileged_only_connection_uses_100_limit():
     clock = ManualClock()
     adapter = FakeAdapter(clock, privileged={"mine"})
     outbox = Outbox(adapter, clock=clock, backlog=1000)
-    for i in range(250):
-        await outbox.put(Reply("twitch", "mine", f"m{i}"))
+    for i in range(250):  # staff replies may use the whole window (viewers' leave STAFF_RESERVE free)
+        await outbox.put(Reply("twitch", "mine", f"m{i}", priority=Priority.STAFF))
     await outbox.flush()
     times = [t for t, _, _ in adapter.sent]
     assert sum(t == 0.0 for t in times) == 100  # a full privileged burst goes out at once
@@ -107,9 +107,9 @@ async def test_one_normal_message_caps_the_window_at_20():
     clock = ManualClock()
     adapter = FakeAdapter(clock, privileged={"mine"})
     outbox = Outbox(adapter, clock=clock, backlog=1000)
-    await outbox.put(Reply("twitch", "normal", "hello"))
+    await outbox.put(Reply("twitch", "normal", "hello", priority=Priority.STAFF))
     for i in range(50):
-        await outbox.put(Reply("twitch", "mine", f"m{i}"))
+        await outbox.put(Reply("twitch", "mine", f"m{i}", priority=Priority.STAFF))
     await outbox.pump()
     assert len(adapter.sent) == 20  # 1 normal + 19 privileged until the normal one leaves the window
     await outbox.flush()
@@ -382,6 +382,23 @@ async def test_stale_replies_are_dropped_and_staff_replies_go_first():
     await outbox.flush()
     sent = [t for _, _, t in adapter.sent]
     assert sent[0] == "help for the streamer"
-    # 20 per 30 s: within 90 s about 3 windows' worth went out, the rest was too old to send
-    assert 55 <= len(sent) <= 75 and outbox.stats["dropped_stale"] == 101 - len(sent)
+    # viewers' replies use 17 of every 20 sends per 30 s: within 90 s about 3 windows' worth went out,
+    # the rest was too old to send
+    assert 45 <= len(sent) <= 60 and outbox.stats["dropped_stale"] == 101 - len(sent)
     assert all(t.startswith("viewer reply") for t in sent[1:])
+    assert max(t for t, _, _ in adapter.sent) - min(t for t, _, _ in adapter.sent) <= 90 + 1
+
+
+async def test_a_staff_reply_during_a_viewer_flood_goes_out_within_seconds():
+    # regression: the streamer's command waited 30 s because viewers' replies had used the whole window
+    clock = ManualClock()
+    adapter = FakeAdapter(clock)
+    outbox = Outbox(adapter, clock=clock, backlog=1000)
+    for i in range(60):
+        await outbox.put(Reply("twitch", "a", f"viewer reply {i}", priority=Priority.HIGH))
+    await outbox.pump()
+    assert len(adapter.sent) == 20 - 3  # STAFF_RESERVE sends stay free
+    clock.advance(5)
+    await outbox.put(Reply("twitch", "a", "help for the streamer", priority=Priority.STAFF))
+    await outbox.pump()
+    assert adapter.sent[-1][2] == "help for the streamer" and adapter.sent[-1][0] == 5.0

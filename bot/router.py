@@ -29,6 +29,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from dataclasses import replace
 from typing import Any
 
 from bot.clock import Clock
@@ -245,7 +246,9 @@ class Router:
                 log.exception("custom commands of %s in %s/%s failed", skill.name, platform, channel)
                 continue
             out.extend(
-                (skill.name, spec) for spec in custom
+                # an alias a declared command also uses never reaches the custom one: do not show it
+                (skill.name, replace(spec, aliases=tuple(a for a in spec.aliases if a not in self._routes)))
+                for spec in custom
                 if spec.permission <= level and spec.name not in self._routes
             )
         custom_part, out = out, []

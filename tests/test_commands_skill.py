@@ -279,6 +279,10 @@ async def test_help_lists_custom_commands_by_permission_level(tmp_path: Path) ->
     assert "!discord" in texts[0] and "!hug" in texts[0] and "!modsonly" not in texts[0]
     assert "!cmd" not in texts[0]
     assert "!modsonly" in texts[1] and "!cmd [add|edit|remove]" in texts[1]
+    # regression: an alias a built-in command owns was advertised ("!socials/!rec" while !rec recommends)
+    shadowed = await replay(tmp_path, CONFIG.replace('aliases = ["dc"]', 'aliases = ["dc", "mydata"]'),
+                            "[2024-05-10 20:00:00 UTC] alice: !help\n")
+    assert "!discord/!dc," in shadowed[0] and "/!mydata" not in shadowed[0]
     assert texts[2] == "!discord: A text command (config). Aliases: !dc. Cooldown: 30 s per channel."
 
 

@@ -149,6 +149,12 @@ def test_cooldowns_per_entry_viewer_and_entry_viewer() -> None:
     assert gate.forget_viewer("bob") == 2
 
 
+def test_faq_add_without_quotes_is_refused_not_misread() -> None:
+    # regression: "!faq add lunch When is lunch? | Lunch is at noon" added an entry whose question was "lunch"
+    with pytest.raises(ValueError, match="put the questions in quotes"):
+        parse_add("lunch When is lunch? | Lunch is at noon", [])
+
+
 def test_faq_add_validation() -> None:
     existing = [FaqEntry(id="game", questions=["what game is this"], answer="{game}")]
     new = parse_add('"discord?|discord link" Join discord.gg/x keywords: discord, server', existing)

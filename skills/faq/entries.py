@@ -97,6 +97,8 @@ def parse_add(rest: str, existing: Sequence[FaqEntry], *, max_entries: int = 100
         raw_q, answer = rest[1:end], rest[end + 1 :]
     else:
         raw_q, _, answer = rest.partition(" ")
+        if "|" in answer and "|" not in raw_q:  # !faq add when is lunch? | noon: the questions need quotes
+            raise ValueError('put the questions in quotes: !faq add "question 1|question 2" answer')
     keywords: list[str] = []
     m = re.search(r"\s*\bkeywords:\s*(.*)$", answer, flags=re.I)
     if m:

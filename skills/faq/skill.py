@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 EMBED_TIMEOUT_S = 120.0  # one embedding of a whole FAQ (done once per entry set, in the background)
 KEYWORD_ONLY_OVERLAP = 0.6  # keyword-only answers: word overlap with an example question (Jaccard)
 RETRY_AFTER_S = 30.0  # after a failed FAQ embedding, keyword matching until this much time has passed
-MESSAGE_WAIT_S = 1.0  # a chat question waits at most this long for it (then keywords)
+MESSAGE_WAIT_S = 3.0  # a chat question waits at most this long for it (then keywords); 1 s missed
+# questions asked right after start-up or right after !faq add
 COMMAND_WAIT_S = 5.0  # !faq test waits at most this long for the FAQ embedding in flight
 
 

@@ -179,6 +179,9 @@ def run(
     from bot.runtime import Runtime
 
     cfg, secrets = _load(config, log_level)
+    if not as_.strip():
+        err.print("error: --as: give the viewer name you chat as", style="red", markup=False)
+        raise typer.Exit(2)
     try:
         viewer_role = Role.parse(role)
     except ValueError as exc:
@@ -463,6 +466,8 @@ def stats(
     from storage.viewers import CORE_TABLES, migrate_core
 
     cfg, _ = _load(config, log_level)
+    if db is not None and db.is_dir() and (db / DB_NAME).is_file():
+        db = db / DB_NAME  # a replay's report folder: its database
     path = db if db is not None else cfg.data_dir / DB_NAME
     if db is not None and not db.is_file():
         err.print(f"error: {db}: no such database file", style="red", markup=False)

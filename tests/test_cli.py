@@ -289,3 +289,15 @@ def test_doctor_says_when_there_is_no_secrets_file(tmp_path: Path) -> None:
     path.write_text("[bot]\n")
     result = runner.invoke(app, ["doctor", "--config", str(path)])
     assert "(not there: secrets come from environment variables)" in result.output
+
+
+def test_stats_takes_a_report_folder_and_run_needs_a_name(tmp_path: Path) -> None:
+    # regressions: "stats --db <report folder>" said "no such database file"; "run --as ''" chatted as ""
+    import sqlite3
+
+    (tmp_path / "report").mkdir()
+    sqlite3.connect(tmp_path / "report" / "chatcast.db").close()
+    result = runner.invoke(app, ["stats", "--db", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["run", "--as", " ", "--no-engine"], input="")
+    assert result.exit_code == 2 and "--as: give the viewer name" in result.stderr

@@ -533,10 +533,8 @@ async def test_two_channels_through_the_real_engine_with_a_tiny_model(tmp_path: 
 
 
 async def test_notices_and_vote_hints_say_what_is_true(tmp_path: Path) -> None:
-    # regressions: "!story end" announced "writing the next part", and "!story next" during a two-option
-    # vote said "type 1, 2 or 3"
-    from skills.story.skill import ENDING_NOTICE
-
+    # regressions: "!story end" announced "writing the next part" (then two placeholders), and "!story
+    # next" during a two-option vote said "type 1, 2 or 3"
     engine = FakeEngine(lambda p, n: f" Option text number {n} begins here. More" if n else storyteller(p, n))
     async with Harness(tmp_path, engine, StorySettings(vote_options=2, writing_notice_after_s=0.05)) as h:
         await h.say(STREAMER, "!story start a brave mouse")
@@ -548,7 +546,8 @@ async def test_notices_and_vote_hints_say_what_is_true(tmp_path: Path) -> None:
         await h.skill.tick()
         await h.settle()
         await h.say(STREAMER, "!story end")
-        assert ENDING_NOTICE in h.texts() and h.texts().count(WRITING_NOTICE) == 0
+        assert h.texts().count("📖 The storyteller is writing the ending...") == 1
+        assert not any(t.startswith("✍️") for t in h.texts())
 
 
 async def test_no_story_vote_while_another_skill_reads_chat_numbers(tmp_path: Path) -> None:

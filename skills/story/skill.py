@@ -49,7 +49,6 @@ DEFAULT_MAX_LEN = 500
 BUSY_BACKOFF_S = 30.0  # automatic continuations pause this long after the engine said it was busy
 STORY_PREFIX = "📖 "
 WRITING_NOTICE = "✍️ writing the next part of the story..."
-ENDING_NOTICE = "✍️ writing the ending of the story..."
 ACK_EVERY_S = 10.0  # seconds between two "Added!" confirmations in one channel
 VOTE_OWNER = "a story vote"  # what bot.votes tells another skill that wants chat's numbers
 NEUTRAL_LINE = "📖 (The storyteller pauses for a moment. Add a line with !story add to keep it going.)"
@@ -596,12 +595,13 @@ class StorySkill(Skill):
         asyncio.get_running_loop().call_soon(lambda: self._spawn(self._check_triggers(st)))
 
     async def _with_notice(self, st: ChannelStory, work: Awaitable[Any], settings: StorySettings,
-                           notice: str = WRITING_NOTICE) -> Any:
-        """Await ``work``; post one ``notice`` ("writing...") when it takes longer than the notice delay."""
+                           notice: str | None = WRITING_NOTICE) -> Any:
+        """Await ``work``; post one ``notice`` ("writing...") when it takes longer than the notice delay
+        (``None``: no notice)."""
         task = asyncio.ensure_future(work)
         try:
             done, _ = await asyncio.wait({task}, timeout=settings.writing_notice_after_s)
-            if not done and not st.notice_out:
+            if not done and not st.notice_out and notice:
                 st.notice_out = True
                 await self._post(st, notice, priority=Priority.LOW)
             return await task
@@ -794,9 +794,9 @@ class StorySkill(Skill):
         settings = self.settings(st.platform, st.channel)
         text: str | None = None
         try:
-            text = await self._with_notice(
-                st, self.generate_paragraph(st, Task.ENDING, settings), settings, ENDING_NOTICE
-            )
+            # no notice: "!story end" already answered "The storyteller is writing the ending..."
+            ending = self.generate_paragraph(st, Task.ENDING, settings)
+            text = await self._with_notice(st, ending, settings, None)
         except GenerationUnavailable as exc:
             self.ctx.log.warning("story: ending unavailable in %s/%s: %s", st.platform, st.channel, exc)
         except Exception:  # noqa: BLE001 - the story must still end

@@ -42,6 +42,7 @@ import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from bot.adapters.base import Adapter, PlatformLimits
 from bot.backoff import Backoff
@@ -402,6 +403,19 @@ class Outbox:
         if worker is not None:
             worker.cancel()
             await asyncio.gather(worker, return_exceptions=True)
+
+    async def catch_up(self, until: datetime) -> None:
+        """Manual clock only: send what the rate limit allows at each moment up to ``until``, advancing
+        the clock to each allowed send time. A replay calls it before jumping to the next line's time, so
+        replies held back by the limit go out when a live bot would have sent them (not all dropped as
+        stale when the log has a quiet gap). A real clock: does nothing (the worker sleeps instead)."""
+        if not self._manual:
+            return
+        while True:
+            wait = await self.pump()
+            if wait is None or self.clock.now() + timedelta(seconds=wait) > until:
+                return
+            self.clock.advance(wait)  # type: ignore[attr-defined]
 
     async def flush(self, timeout_s: float | None = None) -> None:
         """Send everything queued, respecting the limiter.

@@ -470,3 +470,17 @@ async def test_a_log_older_than_the_clocks_default_start_keeps_its_own_times(tmp
     transcript = (folder / "transcript.txt").read_text(encoding="utf-8")
     assert "[2022-11-17 20:00:00 UTC] #replay chatcast: echo: one" in transcript
     assert "[2022-11-17 20:00:30 UTC] #replay chatcast: echo: two" in transcript
+
+
+async def test_replies_held_by_the_rate_limit_go_out_during_a_quiet_gap(tmp_path: Path) -> None:
+    # regression: a replay sent queued replies only when the next line came; after a flood and a 3-minute
+    # gap, every held reply was dropped as stale where a live bot would have sent them at 30 s and 60 s
+    lines = [f"[2024-10-10 12:00:{i // 4:02d} UTC] v{i}: !echo {i}" for i in range(40)]
+    lines.append("[2024-10-10 12:03:20 UTC] late: hello")
+    log = tmp_path / "flood.txt"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    classes = {"echo": EchoSkill}
+    summary, _ = await run_replay(load_config(None, skill_classes=classes), log,
+                                  report_dir=tmp_path / "r", use_engine=False, skill_classes=classes)
+    assert summary["replies_sent"] == 40 and summary["replies_dropped"] == 0
+    assert 30 <= summary["reply_delay_s"]["max"] <= 90  # the last ones waited for the third window

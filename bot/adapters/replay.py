@@ -102,6 +102,8 @@ class ReplayAdapter(Adapter):
             raise ValueError(f"speed must be >= 0 (0 = as fast as possible), got {speed}")
         self.source = source
         self.clock = clock
+        # awaited before the clock jumps to a later line's time (the runtime sends held-back replies)
+        self.before_clock: Callable[[datetime], Awaitable[None]] | None = None
         self.channel = (channel or DEFAULT_CHANNEL).lower()
         self._channel_fixed = channel is not None
         self.category: str | None = None  # from '# category: NAME' (fills {game} in FAQ answers)
@@ -196,6 +198,8 @@ class ReplayAdapter(Adapter):
                     begin = getattr(self.clock, "begin", None)  # start at the log's first time, even 2022
                     (begin or self.clock.set)(when)
                 else:
+                    if self.before_clock is not None and when > self.clock.now():
+                        await self.before_clock(when)  # e.g. send what the rate limit allowed meanwhile
                     self.clock.set(when)
                 now = self.clock.now()
                 last = max(last, when) if last is not None else when

@@ -326,7 +326,7 @@ class Runtime:
                 late.append(skill.name)
             elif result is False:
                 log.warning(
-                    "skill %s still busy after %g s at the end of the replay; its late messages are lost",
+                    "skill %s still busy after %g s at the end of the input; its late messages are lost",
                     skill.name, timeout_s or 0.0,
                 )
                 late.append(skill.name)

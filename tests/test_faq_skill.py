@@ -432,3 +432,28 @@ def test_config_pattern_and_duplicate_question_errors_say_the_real_problem(tmp_p
     with pytest.raises(ConfigError) as dup:
         load_config(cfg, skill_classes={"faq": FaqSkill})
     assert "the question 'Game name?' is in entries 'game' and 'discord'" in str(dup.value)
+
+
+async def test_faq_test_says_not_ready_when_the_engine_is_still_busy(tmp_path: Path, monkeypatch) -> None:
+    # regression: right after start-up "!faq test" said "the embedding model is not loaded" although it was
+    # only still loading
+    import tomllib
+
+    from bot.inference.api import EngineBusy
+    from skills.base import SkillContext
+    from skills.faq.skill import FaqSettings
+
+    monkeypatch.setattr("skills.faq.skill.COMMAND_WAIT_S", 0.05)
+
+    class Loading(FakeEngine):
+        async def embed(self, texts, **kwargs):
+            raise EngineBusy("embed: loading")
+
+    settings = FaqSettings(**tomllib.loads(CONFIG)["skills"]["faq"])
+    ctx = SkillContext(storage=Database(":memory:"), engine=Loading(), post=None,
+                       settings_for=lambda p, c: settings, channel_info=lambda p, c: None, data_dir=tmp_path)
+    skill = FaqSkill(ctx)
+    await skill.start()
+    c = Ctx("what game is this?", settings)
+    await skill.faq_test(c)
+    assert "the FAQ's embeddings are not ready yet, try again in a few seconds" in c.replies[0]

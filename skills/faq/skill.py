@@ -386,8 +386,9 @@ class FaqSkill(Skill):
             hit = self._keyword_only(text, built.entries)  # what on_message would do
             verdict = f"would answer '{built.entries[hit].id}'" if hit >= 0 else "no answer"
             why = "keywords and example words match" if hit >= 0 else "no entry's keywords + example words"
-            await ctx.reply(f"{verdict} (keyword matching only: the embedding model is not loaded): {why}; "
-                            f"{question}")
+            state = ("the embedding model is not loaded" if self.ctx.engine is None
+                     else "the FAQ's embeddings are not ready yet, try again in a few seconds")
+            await ctx.reply(f"{verdict} (keyword matching only: {state}): {why}; {question}")
             return
         chosen, match = should_answer(text, row, built.entries, settings)
         entry = built.entries[match.entry]

@@ -431,3 +431,15 @@ async def test_a_challengers_numbers_are_their_moves_not_votes(h):
     assert votes.owner("twitch", "chan") is None  # the channel's numbers stay free for a story vote
     await h.command("c4_forfeit", "pat")
     assert votes.viewer_owner("twitch", "chan", "pat") is None
+
+
+async def test_a_move_command_while_the_bot_thinks_is_answered(h):
+    # regression: "!c4 4" sent while the bot was still thinking got no reply at all
+    await h.command("c4_challenge", "pat", ["easy"])
+    match = h.skill.challenges[("twitch", "chan", "pat")]
+    match.bot_thinking = True
+    await h.command("c4", "pat", ["4"])
+    assert h.replies[-1] == "The bot is still thinking: wait for its move, then play."
+    before = len(h.replies)
+    await h.say("pat", "4")  # a bare number stays chat: no reply
+    assert len(h.replies) == before and match.board.moves == 0

@@ -433,6 +433,8 @@ class GameSkill(Skill):
         mine = self.challenges.get((*key, message.author.user_id))
         if mine is not None:
             if not mine.humans_to_move or mine.bot_thinking:
+                if ctx is not None:  # "!c4 4" while the bot thinks got no answer; a bare "4" stays chat
+                    await ctx.reply("The bot is still thinking: wait for its move, then play.")
                 return  # the bot's turn: ignored
             if not mine.board.can_play(col):
                 await self._post(mine, f"column {col + 1} is full, pick another.", board=False)

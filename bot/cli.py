@@ -434,19 +434,13 @@ def _shadowed_custom_commands(cfg: Config) -> list[str]:
     from bot.commands import declared_names
     from bot.privacy import PrivacySkill
     from skills import registry
+    from skills.commands.entries import shadowed
 
     declared: set[str] = set()
     for cls in (BuiltinSkill, PrivacySkill, *registry().values()):
         declared |= declared_names(cls)
     where = f"{cfg.path or 'config'}: skills.commands"
-    out = []
-    for entry in entries:
-        if entry.name in declared:
-            out.append(f"{where}: command {entry.name!r} is never run: !{entry.name} is a built-in command; "
-                       "rename it")
-        out += [f"{where}: alias {alias!r} of command {entry.name!r} is never run: !{alias} is a built-in "
-                "command; remove it" for alias in entry.aliases if alias in declared]
-    return out
+    return [f"{where}: {line}" for line in shadowed(entries, declared.__contains__)]
 
 
 @app.command()

@@ -11,6 +11,7 @@ chat clients read those as chat commands (``/ban``, ``.timeout``).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -110,6 +111,18 @@ class TimedMessage(BaseModel):
     @classmethod
     def _message(cls, value: str) -> str:
         return check_response(value, known=CHANNEL_VARIABLES, what="the message")
+
+
+def shadowed(entries: list[CustomCommand], is_builtin: Callable[[str], bool]) -> list[str]:
+    """One line per config command or alias named like a built-in command (``is_builtin(name)``): the
+    router runs the built-in, so it never runs. Used by the skill (log at start-up) and ``config check``."""
+    out = []
+    for entry in entries:
+        if is_builtin(entry.name):
+            out.append(f"command {entry.name!r} is never run: !{entry.name} is a built-in command; rename it")
+        out += [f"alias {alias!r} of command {entry.name!r} is never run: !{alias} is a built-in command; "
+                "remove it" for alias in entry.aliases if is_builtin(alias)]
+    return out
 
 
 def unique_names(entries: list[CustomCommand]) -> None:

@@ -27,6 +27,7 @@ from skills.commands.entries import (
     check_name,
     mentioned_name,
     parse_add,
+    shadowed,
     unique_names,
 )
 from skills.templating import render_template
@@ -110,11 +111,8 @@ class CommandsSkill(Skill):
             settings: CommandsSettings = self.ctx.settings_for("", "")
         except Exception:  # noqa: BLE001 - no defaults to check
             return
-        for entry in settings.entries:
-            for name in (entry.name, *entry.aliases):
-                if router.lookup(name) is not None:
-                    log.warning("commands: [skills.commands] command %r is never run: !%s is a built-in "
-                                "command; rename it", entry.name, name)
+        for line in shadowed(settings.entries, lambda name: router.lookup(name) is not None):
+            log.warning("commands: [skills.commands] %s", line)
 
     async def start(self) -> None:
         self.ctx.storage.migrate(store.COMPONENT, store.MIGRATIONS)

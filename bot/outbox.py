@@ -246,23 +246,17 @@ class Outbox:
     def _next(self) -> _Pending | None:
         if self._current is not None:
             return self._current
-        now = self.clock.monotonic()
         for queue in self._queues:
-            while queue:
-                item = queue.popleft()
+            if queue:
+                self._current = queue.popleft()
                 self._size -= 1
-                if not item.started and now - item.queued_at > self.max_age_s and not item.reply.attachment:
-                    self._drop_stale(item)
-                    continue
-                self._current = item
-                return item
+                return self._current
         return None
 
-    def _drop_stale(self, item: _Pending) -> None:
-        """Minutes late, a reply answers a chat that has moved on (a flood of 400 !mydata kept the bot
-        sending for 6 minutes): drop it, count it, say so once per burst."""
-        if self._current is item:
-            self._current = None
+    def _drop_stale(self) -> None:
+        """Drop the current reply: minutes late, it answers a chat that has moved on (a flood of 400 !mydata
+        kept the bot sending for 6 minutes). Counted; said once per burst."""
+        self._current = None
         self.stats["dropped_stale"] += 1
         if self.stats["dropped_stale"] % 100 == 1:
             log.info("outbox: dropping replies older than %g s (%d so far)", self.max_age_s,
@@ -307,7 +301,7 @@ class Outbox:
                     )
                     continue
                 if not item.started and now - item.queued_at > self.max_age_s and not reply.attachment:
-                    self._drop_stale(item)  # it waited for the rate limit until the chat moved on
+                    self._drop_stale()  # it waited for the rate limit until the chat moved on
                     continue
                 staff = reply.priority is Priority.STAFF
                 privileged = reply.whisper_to is None and self._privileged(reply.channel)

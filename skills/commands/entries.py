@@ -142,14 +142,15 @@ class NewCommand:
     permission: str | None
 
 
-def parse_add(rest: str) -> NewCommand:
-    """Parse ``NAME [-ul=ROLE] RESPONSE`` (Nightbot's ``-ul=`` sets the lowest role allowed).
+def parse_add(rest: str, *, command: str = "cmd add") -> NewCommand:
+    """Parse ``NAME [-ul=ROLE] RESPONSE`` (Nightbot's ``-ul=`` sets the lowest role allowed); ``command``
+    names the command in the usage message (``!cmd edit`` takes the same form).
 
     Raises ``ValueError`` with a message fit for chat: missing name or response, bad name, unknown role,
     bad response."""
     words = rest.split(None, 1)
     if len(words) < 2:
-        raise ValueError("usage: !cmd add <name> [-ul=moderator] <response>")
+        raise ValueError(f"usage: !{command} <name> [-ul=moderator] <response>")
     name = check_name(words[0])
     response = words[1].strip()
     permission = None

@@ -137,9 +137,7 @@ class CommandsSkill(Skill):
         settings: CommandsSettings = self.ctx.settings_for(platform, channel)
         for entry in settings.entries:
             if name == entry.name or name in entry.aliases:
-                spec = _spec(entry.name, tuple(entry.aliases), entry.permission, entry.cooldown_user_s,
-                             entry.cooldown_channel_s, "config")
-                return spec, entry.response
+                return self._config_spec(entry), entry.response
         row = self._channel(platform, channel).stored.get(name)
         if row is None:
             return None
@@ -151,14 +149,16 @@ class CommandsSkill(Skill):
 
     def custom_commands(self, platform: str, channel: str) -> list[CommandSpec]:
         settings: CommandsSettings = self.ctx.settings_for(platform, channel)
-        specs = [
-            _spec(e.name, tuple(e.aliases), e.permission, e.cooldown_user_s, e.cooldown_channel_s, "config")
-            for e in settings.entries
-        ]
+        specs = [self._config_spec(e) for e in settings.entries]
         taken = {s.name for s in specs} | {a for s in specs for a in s.aliases}
         stored = self._channel(platform, channel).stored.values()
         specs += [self._stored_spec(r) for r in stored if r.name not in taken]
         return specs
+
+    @staticmethod
+    def _config_spec(entry: CustomCommand) -> CommandSpec:
+        return _spec(entry.name, tuple(entry.aliases), entry.permission, entry.cooldown_user_s,
+                     entry.cooldown_channel_s, "config")
 
     @staticmethod
     def _stored_spec(row: store.StoredCommand) -> CommandSpec:
@@ -277,9 +277,9 @@ class CommandsSkill(Skill):
         p = self._prefix(ctx)
         platform, channel = ctx.message.platform, ctx.channel
         try:
-            new = parse_add(ctx.rest)
+            new = parse_add(ctx.rest, command="cmd edit")
         except ValueError as exc:
-            await ctx.reply(f"Not changed: {exc}".replace("!cmd add", "!cmd edit"))
+            await ctx.reply(f"Not changed: {exc}")
             return
         if new.name not in self._channel(platform, channel).stored:
             reason = self._taken_reason(new.name, ctx.settings, p) or f"no command {p}{new.name}"

@@ -411,6 +411,18 @@ async def test_utf16_logs_are_read(tmp_path: Path) -> None:
     assert "echo: hi" in (folder / "transcript.txt").read_text(encoding="utf-8")
 
 
+async def _replay_one_line(tmp_path: Path, classes: dict, bot_toml: str, line: str):  # noqa: ANN202
+    """Replay one ``user: text`` line with only ``classes`` and ``[bot]`` settings ``bot_toml``;
+    returns ``(config, report folder)``."""
+    (tmp_path / "config.toml").write_text(f"[bot]\n{bot_toml}\n", encoding="utf-8")
+    config = load_config(tmp_path / "config.toml", skill_classes=classes)
+    log = tmp_path / "chat.txt"
+    log.write_text(f"[2024-10-10 12:00:00 UTC] {line}\n", encoding="utf-8")
+    _, folder = await run_replay(config, log, report_dir=tmp_path / "r", use_engine=False,
+                                 skill_classes=classes)
+    return config, folder
+
+
 async def test_command_hints_use_the_channel_prefix(tmp_path: Path) -> None:
     # regression: with prefix "?" the bot still told viewers to type "!echo" (skills write hints with "!")
     class Hinter(Skill):
@@ -420,13 +432,8 @@ async def test_command_hints_use_the_channel_prefix(tmp_path: Path) -> None:
         async def hint(self, ctx: CommandContext) -> None:
             await ctx.reply("Try !echo, !help echo or !nosuch; wow! ok")
 
-    classes = {"echo": EchoSkill, "hinter": Hinter}
-    (tmp_path / "config.toml").write_text('[bot]\ndata_dir = "data"\nprefix = "?"\n', encoding="utf-8")
-    config = load_config(tmp_path / "config.toml", skill_classes=classes)
-    log = tmp_path / "chat.txt"
-    log.write_text("[2024-10-10 12:00:00 UTC] alice: ?hint\n", encoding="utf-8")
-    _, folder = await run_replay(config, log, report_dir=tmp_path / "r", use_engine=False,
-                                 skill_classes=classes)
+    _, folder = await _replay_one_line(tmp_path, {"echo": EchoSkill, "hinter": Hinter},
+                                       'data_dir = "data"\nprefix = "?"', "alice: ?hint")
     transcript = (folder / "transcript.txt").read_text(encoding="utf-8")
     assert "chatcast: Try ?echo, ?help echo or !nosuch; wow! ok" in transcript
 
@@ -441,13 +448,8 @@ async def test_a_replay_writes_skill_files_into_its_report_folder(tmp_path: Path
             (Path(self.ctx.data_dir) / "out.txt").write_text("x")
             await ctx.reply("written")
 
-    classes = {"writer": Writer}
-    (tmp_path / "config.toml").write_text('[bot]\ndata_dir = "live"\n', encoding="utf-8")
-    config = load_config(tmp_path / "config.toml", skill_classes=classes)
-    log = tmp_path / "chat.txt"
-    log.write_text("[2024-10-10 12:00:00 UTC] alice: !write\n", encoding="utf-8")
-    _, folder = await run_replay(config, log, report_dir=tmp_path / "r", use_engine=False,
-                                 skill_classes=classes)
+    config, folder = await _replay_one_line(tmp_path, {"writer": Writer}, 'data_dir = "live"',
+                                            "alice: !write")
     assert (folder / "skills" / "writer" / "out.txt").exists()
     assert not (config.data_dir / "skills").exists()
 

@@ -347,16 +347,36 @@ class BlockList:
 
     def matches(self, text: str) -> bool:
         """True when ``text`` contains a blocked term under any normalised reading."""
+        return self.hits(Readings.of(text))
+
+    def hits(self, readings: Readings) -> bool:
+        """``matches`` for readings already computed (one text checked against several lists)."""
+        return (
+            not readings.exact.isdisjoint(self.exact)
+            or not readings.exact.isdisjoint(self.prefix)
+            or (bool(self.prefix) and not readings.starts.isdisjoint(self.prefix))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Readings:
+    """Digests of a text's normalised readings (``candidate_phrases``): ``exact`` candidates, and the
+    ``starts`` of its words (3 to ``_MAX_PREFIX_TERM`` letters, shorter than the word) for prefix terms.
+    Computed once per text, whatever the number of lists it is checked against."""
+
+    exact: frozenset[str]
+    starts: frozenset[str]
+
+    @classmethod
+    def of(cls, text: str) -> Readings:
         exact, words = candidate_phrases(text)
-        if any(term_digest(c) in self.exact or term_digest(c) in self.prefix for c in exact):
-            return True
-        if self.prefix:
-            for word in words:
-                for variant in {word, _squash_repeats(word, 1), _squash_repeats(word, 2)}:
-                    for end in range(3, min(len(variant), _MAX_PREFIX_TERM + 1)):
-                        if term_digest(variant[:end]) in self.prefix:
-                            return True
-        return False
+        starts = {
+            term_digest(variant[:end])
+            for word in words
+            for variant in {word, _squash_repeats(word, 1), _squash_repeats(word, 2)}
+            for end in range(3, min(len(variant), _MAX_PREFIX_TERM + 1))
+        }
+        return cls(frozenset(term_digest(c) for c in exact), frozenset(starts))
 
 
 def load_default_digests() -> tuple[set[str], set[str]]:
@@ -409,10 +429,11 @@ class Moderator:
         if not isinstance(text, str) or not strip_invisible(text).strip():
             return Verdict.refuse(Category.EMPTY)
         folded = fold_text(text)
+        readings = Readings.of(text)  # one normalisation for the four term lists
         names = self._named(tuple(sorted(p for p in people if p)))
-        if self.people_words.matches(text) or names.matches(text):
+        if self.people_words.hits(readings) or names.hits(readings):
             return Verdict.refuse(Category.REAL_PEOPLE)
-        if self.identity_terms.matches(text):
+        if self.identity_terms.hits(readings):
             return Verdict.refuse(Category.IDENTITY)
         if starts_like_command(folded) or starts_like_command(text):
             return Verdict.refuse(Category.COMMAND)
@@ -422,6 +443,6 @@ class Moderator:
             return Verdict.refuse(Category.PERSONAL_DATA)
         if contains_link(folded):
             return Verdict.refuse(Category.LINK)
-        if self.blocklist.matches(text):
+        if self.blocklist.hits(readings):
             return Verdict.refuse(Category.BLOCKED_TERM)
         return Verdict.ok()

@@ -291,7 +291,12 @@ async def test_config_command_named_like_a_builtin_is_reported_not_run(tmp_path:
     log = "[2024-05-10 20:00:00 UTC] alice: !help hug\n"
     texts = await replay(tmp_path, config, log)
     assert texts == ["!hug: A text command (config)."]  # the built-in !help answered
-    assert "command 'help' is never run: !help is a built-in command" in caplog.text
+    assert "command 'help' is never run: 'help' is a built-in command" in caplog.text
+    # regression: !cmd list offered "!help" among the text commands although the built-in answers it
+    (tmp_path / "list").mkdir()
+    line = '{"ts": "2024-05-10T20:00:00Z", "user": "mod", "text": "!cmd list", "roles": ["moderator"]}\n'
+    listed = await replay(tmp_path / "list", config, line)
+    assert listed[0].startswith("Text commands: !discord, !hug") and "!help" not in listed[0]
 
 
 async def test_replies_name_commands_with_the_channels_prefix(tmp_path: Path) -> None:

@@ -119,8 +119,9 @@ def shadowed(entries: list[CustomCommand], is_builtin: Callable[[str], bool]) ->
     out = []
     for entry in entries:
         if is_builtin(entry.name):
-            out.append(f"command {entry.name!r} is never run: !{entry.name} is a built-in command; rename it")
-        out += [f"alias {alias!r} of command {entry.name!r} is never run: !{alias} is a built-in command; "
+            out.append(f"command {entry.name!r} is never run: {entry.name!r} is a built-in command; "
+                       "rename it")
+        out += [f"alias {alias!r} of command {entry.name!r} is never run: {alias!r} is a built-in command; "
                 "remove it" for alias in entry.aliases if is_builtin(alias)]
     return out
 

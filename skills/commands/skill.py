@@ -111,7 +111,7 @@ class CommandsSkill(Skill):
             settings: CommandsSettings = self.ctx.settings_for("", "")
         except Exception:  # noqa: BLE001 - no defaults to check
             return
-        for line in shadowed(settings.entries, lambda name: router.lookup(name) is not None):
+        for line in shadowed(settings.entries, self._builtin):
             log.warning("commands: [skills.commands] %s", line)
 
     async def start(self) -> None:
@@ -187,6 +187,10 @@ class CommandsSkill(Skill):
         if text:
             await ctx.reply(text)
 
+    def _builtin(self, name: str) -> bool:
+        """Whether a declared command owns ``name`` (a config command so named never runs)."""
+        return self.router is not None and self.router.lookup(name) is not None
+
     def _touser(self, platform: str, channel: str, args: list[str], *, trusted: bool = False) -> str | None:
         """The viewer the first argument names, if seen in this channel (this session or stored); when
         ``trusted`` (a moderator typed it: ``!so @raider``), any user name as typed."""
@@ -211,7 +215,7 @@ class CommandsSkill(Skill):
 
     def _taken_reason(self, name: str, settings: CommandsSettings, p: str = "!") -> str | None:
         """Why ``name`` cannot be added, edited or removed from chat (a declared or config command)."""
-        if self.router is not None and self.router.lookup(name) is not None:
+        if self._builtin(name):
             return f"{p}{name} is a built-in command"
         if any(name == e.name or name in e.aliases for e in settings.entries):
             return f"{p}{name} is defined in the config file; change it there"
@@ -223,6 +227,7 @@ class CommandsSkill(Skill):
     )
     async def cmd_list(self, ctx: CommandContext) -> None:
         specs = self.custom_commands(ctx.message.platform, ctx.channel)
+        specs = [s for s in specs if not self._builtin(s.name)]
         if not specs:
             await ctx.reply("No text commands yet. Add one: !cmd add <name> <response>")
             return

@@ -50,9 +50,10 @@ class Cooldown:
 class CommandSpec:
     """What ``@command`` records on a method. ``name`` is lower-case, one or two words.
 
-    ``shown_to_setting``: for a command whose level a streamer sets in config and the handler checks (the
-    story's ``control_role``, the game's ``start_permission``), the settings key holding that role name;
-    ``!help`` then lists the command only to viewers of that level."""
+    ``permission_setting``: for a command whose level a streamer sets in config (the story's
+    ``control_role``, the game's ``start_permission``), the key of the skill's settings holding that role
+    name (``"moderator"``...). The router checks it like ``permission`` (the higher of the two applies)
+    and ``!help`` lists the command only to viewers of that level."""
 
     name: str
     aliases: tuple[str, ...] = ()
@@ -61,7 +62,7 @@ class CommandSpec:
     permission: Role = Role.EVERYONE
     cooldown: Cooldown = field(default_factory=Cooldown)
     time_budget_s: float | None = None  # None = the router's default
-    shown_to_setting: str | None = None
+    permission_setting: str | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -110,7 +111,7 @@ def command(
     cooldown_channel: float = 0.0,
     cooldown_user: float = 0.0,
     time_budget_s: float | None = None,
-    shown_to_setting: str | None = None,
+    permission_setting: str | None = None,
 ) -> Callable[[Handler], Handler]:
     """Declare a skill method as a chat command (see module docstring).
 
@@ -129,7 +130,7 @@ def command(
         permission=permission,
         cooldown=Cooldown(cooldown_global, cooldown_channel, cooldown_user),
         time_budget_s=time_budget_s,
-        shown_to_setting=shown_to_setting,
+        permission_setting=permission_setting,
     )
 
     def mark(func: Handler) -> Handler:

@@ -71,6 +71,8 @@ class BotSettings(BaseModel):
     - ``retention_days``: presence/watch rows older than this are purged at start-up and daily (0 = keep).
     - ``log_level``: ``debug`` | ``info`` | ``warning`` | ``error``.
     - ``mods_bypass_cooldowns``: moderators and the broadcaster skip command cooldowns.
+    - ``notify_denied``: answer a viewer who uses a command above their permission level with one short
+      line ("@ann !story start is for moderators and above."); default false: silent, as Nightbot.
     - ``time_budget_s``: seconds a skill handler may run before it is cancelled and counted as a timeout.
     - ``overflow``: replies longer than the platform allows are ``split`` on word boundaries or ``truncate``d.
     - ``backlog``: outgoing messages queued per connection before the oldest low-priority ones are dropped.
@@ -86,6 +88,7 @@ class BotSettings(BaseModel):
     retention_days: int = Field(90, ge=0, le=36500)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     mods_bypass_cooldowns: bool = True
+    notify_denied: bool = False
     time_budget_s: float = Field(10.0, gt=0, le=600)
     overflow: Literal["split", "truncate"] = "split"
     backlog: int = Field(200, ge=1, le=100_000)

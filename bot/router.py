@@ -3,11 +3,12 @@
 What it owns (see ``docs/routing.md``):
 
 - **Commands.** ``<prefix><name> args`` (``bot.parsing``) goes to the declaring skill's handler after the
-  permission check (``Viewer.level >= CommandSpec.permission``) and the cooldown check
+  permission check (``Viewer.level >= CommandSpec.permission``, and the role named by the skill's
+  setting ``CommandSpec.permission_setting`` where one is declared) and the cooldown check
   (``bot.cooldowns``; moderators and the broadcaster bypass cooldowns when ``mods_bypass_cooldowns``).
   A viewer who is denied sees nothing, as on Nightbot and Fossabot (both ignore a command the viewer may
-  not use and one that is cooling down: a reply would itself be spam). ``notify_denied=True`` answers a
-  permission denial with one short line instead. Denials are counted.
+  not use and one that is cooling down: a reply would itself be spam). ``notify_denied=True``
+  (``bot.notify_denied``) answers a permission denial with one short line instead. Denials are counted.
 - **Custom commands.** A skill that overrides ``custom_command`` (``skills.commands``: a streamer's text
   commands, defined in config or added from chat) is asked about a one-word ``<prefix><name>`` that no
   skill declared; what it returns goes through the same permission, cooldown, ordering and isolation as
@@ -33,7 +34,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.clock import Clock
-from bot.commands import CommandSpec, declared_commands
+from bot.commands import CommandSpec, Cooldown, declared_commands
 from bot.cooldowns import CooldownBuckets
 from bot.events import ChatMessage, Presence, Priority, Reply, Role, StreamStatus, Viewer
 from bot.parsing import CommandParser
@@ -121,6 +122,19 @@ class Invocation:
             priority=priority, whisper_to=msg.author.user_id if whisper else None,
         )
         await self._router._emit((msg.platform, msg.channel), self._slot, reply)
+
+
+DENIED_NOTICE_COOLDOWN = Cooldown(channel_s=5.0, user_s=30.0)
+"""With ``notify_denied``: one "is for moderators" notice per viewer and command every 30 s, one per
+command and channel every 5 s (a viewer spamming a moderator command must not make the bot spam)."""
+
+
+def _needed_level(spec: CommandSpec, settings: Any) -> Role:
+    """The level a command needs in a channel: ``spec.permission``, raised to the role the skill's
+    setting ``spec.permission_setting`` names. Raises ``AttributeError``/``ValueError`` on a bad setting."""
+    if spec.permission_setting is None:
+        return spec.permission
+    return max(spec.permission, Role.parse(str(getattr(settings, spec.permission_setting))))
 
 
 class _OneWordNames:
@@ -258,9 +272,9 @@ class Router:
             try:
                 if not self._enabled_for(skill_name, platform, channel):
                     continue
-                if spec.shown_to_setting is not None:
+                if spec.permission_setting is not None:
                     settings = self._settings_for(skill_name, platform, channel)
-                    if Role.parse(str(getattr(settings, spec.shown_to_setting))) > level:
+                    if _needed_level(spec, settings) > level:
                         continue
             except Exception:  # noqa: BLE001 - a config callback must not break help
                 log.exception("enabled_for(%s, %s, %s) failed", skill_name, platform, channel)
@@ -372,16 +386,28 @@ class Router:
         spec = route.spec
         author = msg.author
         level = author.level
-        if level < spec.permission:
+        skill = route.skill
+        try:
+            settings = self._settings_for(skill.name, msg.platform, msg.channel)
+            needed = _needed_level(spec, settings)
+        except Exception:  # noqa: BLE001
+            self.stats["skill_errors"] += 1
+            log.exception("settings for skill %s in %s/%s failed", skill.name, msg.platform, msg.channel)
+            return
+        if level < needed:
             self.stats["commands_denied"] += 1
-            log.debug("denied %s to %s (needs %s)", name, author.user_id, spec.permission.name)
-            if self.notify_denied:
+            log.debug("denied %s to %s (needs %s)", name, author.user_id, needed.name)
+            if self.notify_denied and self.cooldowns.try_acquire(
+                f"denied:{spec.name}", DENIED_NOTICE_COOLDOWN,
+                platform=msg.platform, channel=msg.channel, user_id=author.user_id,
+            ) is None:
                 key = (msg.platform, msg.channel)
                 slot = self._new_slot(key)
                 slot.done = True
                 slot.buffer.append(Reply(
                     msg.platform, msg.channel,
-                    f"@{author.display_name} {name} is for {spec.permission.name.lower()}s and above.",
+                    f"@{author.display_name} {self.prefix(msg.platform, msg.channel)}{name} is for "
+                    f"{needed.name.lower()}s and above.",
                     in_reply_to=msg.message_id,
                 ))
                 await self._release(key)
@@ -394,13 +420,6 @@ class Router:
                 self.stats["cooldown_hits"] += 1
                 log.debug("%s on %s cooldown for %.1f s", name, hit.kind.value, hit.remaining_s)
                 return
-        skill = route.skill
-        try:
-            settings = self._settings_for(skill.name, msg.platform, msg.channel)
-        except Exception:  # noqa: BLE001
-            self.stats["skill_errors"] += 1
-            log.exception("settings for skill %s in %s/%s failed", skill.name, msg.platform, msg.channel)
-            return
         self.stats["commands_handled"] += 1
         key = (msg.platform, msg.channel)
         slot = self._new_slot(key)

@@ -162,6 +162,7 @@ class Runtime:
             send=self._send,
             clock=self.clock,
             mods_bypass_cooldowns=bot.mods_bypass_cooldowns,
+            notify_denied=bot.notify_denied,
             time_budget_s=bot.time_budget_s,
             max_in_flight=self.max_in_flight,
         )

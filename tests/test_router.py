@@ -168,6 +168,43 @@ async def test_denied_is_silent_by_default_and_optional_notice():
     assert len(sent) == 1 and "moderator" in sent[0].text
 
 
+class Gated(Skill):
+    """A command whose level is a setting (like the story's ``control_role``)."""
+
+    name = "gated"
+
+    class Settings(SkillSettings):
+        control_role: str = "moderator"
+
+    def __init__(self) -> None:
+        super().__init__(None)  # type: ignore[arg-type]
+
+    @command("start", permission_setting="control_role")
+    async def start(self, ctx) -> None:
+        await ctx.reply("started")
+
+
+@pytest.mark.parametrize("notify", [False, True])
+async def test_a_level_from_a_setting_is_checked_by_the_router(notify: bool):
+    # regression: skills checked their configurable level themselves and always answered "Sorry, only
+    # moderators...", while the router's own denials were silent: one policy now, counted as denials
+    role = {"value": "moderator"}
+    router, sent = make_router(Gated(), notify_denied=notify)
+    router._settings_for = lambda *a: Gated.Settings(control_role=role["value"])
+    await router.handle(msg("!start"))
+    await router.handle(msg("!start", viewer("m", Role.MODERATOR)))
+    await router.drain()
+    expected = ["@Alice !start is for moderators and above."] if notify else []
+    assert texts(sent) == [*expected, "started"] and router.stats["commands_denied"] == 1
+    await router.handle(msg("!start"))  # the notice is not repeated to a viewer trying again
+    await router.drain()
+    assert len(sent) == len(expected) + 1 and router.stats["commands_denied"] == 2
+    role["value"] = "everyone"
+    await router.handle(msg("!start"))
+    await router.drain()
+    assert texts(sent)[-1] == "started"
+
+
 async def test_cooldowns_and_mod_bypass():
     clock = ManualClock()
     router, sent = make_router(Echo(), clock=clock)

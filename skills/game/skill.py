@@ -307,13 +307,10 @@ class GameSkill(Skill):
         "c4 start",
         help="Start chat vs bot Connect Four: !c4 start [easy|normal|hard]",
         usage="[easy|normal|hard]",
-        shown_to_setting="start_permission",
+        permission_setting="start_permission",
     )
     async def c4_start(self, ctx: CommandContext) -> None:
         settings: GameSettings = ctx.settings
-        if settings.start_permission == "moderator" and not ctx.author.has(Role.MODERATOR):
-            await ctx.reply("Only moderators can start a chat game here; try !c4 challenge.")
-            return
         level = self._level(ctx.args, settings)
         if level is None:
             await ctx.reply("Difficulty must be easy, normal or hard.")

@@ -315,8 +315,6 @@ class StorySkill(Skill):
             self.ctx.log.warning("story: could not record viewer %s (core tables missing?)", viewer.user_id)
             return None
 
-    def _may_control(self, ctx: CommandContext, settings: StorySettings) -> bool:
-        return ctx.author.has(Role.parse(settings.control_role))
 
     def _next_seed(self, settings: StorySettings, st: ChannelStory, attempt: int) -> int:
         if settings.seed is None:
@@ -334,13 +332,10 @@ class StorySkill(Skill):
                         f"!story show, !story end, !story export, !story list.{running}")
 
     @command("story start", usage="[premise]", help="Start a story (moderators by default).",
-             shown_to_setting="control_role")
+             permission_setting="control_role")
     async def story_start(self, ctx: CommandContext) -> None:
         platform, channel = ctx.message.platform, ctx.channel
         settings = self.settings(platform, channel)
-        if not self._may_control(ctx, settings):
-            await ctx.reply(f"Sorry, only {settings.control_role}s can start a story here.")
-            return
         if (platform, channel) in self.stories:
             await ctx.reply(f"A story is already running: {self.stories[(platform, channel)].title}. "
                             "End it with !story end first.")
@@ -423,9 +418,9 @@ class StorySkill(Skill):
         else:
             await ctx.reply("Added to the story!")
 
-    @command("story next", help="Continue the story now.", shown_to_setting="control_role")
+    @command("story next", help="Continue the story now.", permission_setting="control_role")
     async def story_next(self, ctx: CommandContext) -> None:
-        st = await self._controlled_story(ctx)
+        st = await self._running_story(ctx)
         if st is None:
             return
         if st.busy:
@@ -437,9 +432,10 @@ class StorySkill(Skill):
             return
         self._schedule(st, self._run_paragraph(st, Task.CONTINUE, in_reply_to=ctx.message.message_id))
 
-    @command("story vote", help="Let chat choose between 2-3 continuations.", shown_to_setting="control_role")
+    @command("story vote", help="Let chat choose between 2-3 continuations.",
+             permission_setting="control_role")
     async def story_vote(self, ctx: CommandContext) -> None:
-        st = await self._controlled_story(ctx)
+        st = await self._running_story(ctx)
         if st is None:
             return
         if st.busy or st.vote is not None:
@@ -459,9 +455,9 @@ class StorySkill(Skill):
             return
         await ctx.reply(recap(st.title, st.paragraphs(), self.max_len(st.platform, st.channel)))
 
-    @command("story end", help="Write the ending and finish the story.", shown_to_setting="control_role")
+    @command("story end", help="Write the ending and finish the story.", permission_setting="control_role")
     async def story_end(self, ctx: CommandContext) -> None:
-        st = await self._controlled_story(ctx)
+        st = await self._running_story(ctx)
         if st is None:
             return
         if st.end_requested:
@@ -521,13 +517,8 @@ class StorySkill(Skill):
         items = "; ".join(f"#{r.id} {r.title} ({r.lines} lines, {r.started_at[:10]})" for r in rows)
         await ctx.reply(fit_message(items, self.max_len(platform, channel), prefix="📚 Finished stories: "))
 
-    async def _controlled_story(self, ctx: CommandContext) -> ChannelStory | None:
-        platform, channel = ctx.message.platform, ctx.channel
-        settings = self.settings(platform, channel)
-        if not self._may_control(ctx, settings):
-            await ctx.reply(f"Sorry, only {settings.control_role}s can do that here.")
-            return None
-        st = self.stories.get((platform, channel))
+    async def _running_story(self, ctx: CommandContext) -> ChannelStory | None:
+        st = self.stories.get((ctx.message.platform, ctx.channel))
         if st is None:
             await ctx.reply("No story is running. Start one with !story start.")
         return st

@@ -205,7 +205,11 @@ def run(
         try:
             # Each adapter on its own: one giving up is logged, the others and the skills carry on.
             failed = await runtime.serve_all(adapters)
-            await runtime.finish_pending()  # input ended (e.g. piped): answer the last lines first
+            # input ended (e.g. piped): answer the last lines first; a story's opening and ending on a CPU
+            # take more than 30 s together (the ending was lost)
+            log.info("input ended: waiting up to %g s for the skills' last replies (Ctrl-C stops)",
+                     DRAIN_TIMEOUT_S)
+            await runtime.finish_pending(DRAIN_TIMEOUT_S)
             return failed
         finally:
             await runtime.stop()

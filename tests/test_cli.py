@@ -129,6 +129,26 @@ def test_piped_console_input_gets_its_last_answer_before_exit(tmp_path: Path,
     assert re.search(r"You played 4, bot played \d", result.stdout), result.stdout
 
 
+def test_piped_console_input_waits_as_long_as_two_story_generations(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # regression: `printf '!story start x\n!story end\n' | chatcast run` waited 30 s for the opening and
+    # the ending (52 s on this CPU), logged "its late messages are lost" and exited without the ending
+    from bot.runtime import Runtime
+    from skills.story.skill import StorySettings
+
+    waited: list[float | None] = []
+
+    async def finish_pending(self, timeout_s: float | None = 30.0) -> None:
+        waited.append(timeout_s)
+
+    monkeypatch.setattr(Runtime, "finish_pending", finish_pending)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[bot]\ndata_dir = "data"\n')
+    result = runner.invoke(app, ["run", "--config", str(cfg), "--no-engine", "--console"], input="hi\n")
+    assert result.exit_code == 0, result.output
+    assert waited and waited[0] is not None and waited[0] >= 2 * StorySettings().generation_timeout_s
+
+
 def test_replay_into_a_newer_database_is_a_clear_error(tmp_path: Path) -> None:
     from storage.db import Database
 

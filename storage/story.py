@@ -113,15 +113,26 @@ def create_story(
 
 
 def add_line(db: Database, story_id: int, kind: str, text: str, author_id: int | None, at: datetime) -> int:
-    """Append a line to a story; returns its ``seq`` (1-based). Raises ``ValueError`` for an unknown kind."""
+    """Append a line to a story; returns its ``seq`` (1-based). Raises ``ValueError`` for an unknown kind.
+
+    ``seq`` 1 is kept for the ``opening``: viewers may add lines while the opening is still being written,
+    and the story reads (and exports) opening first. An opening stored when ``seq`` 1 is taken (a story
+    from before this rule) is appended."""
     if kind not in KINDS:
         raise ValueError(f"unknown story line kind {kind!r}; expected one of {KINDS}")
+    after = "SELECT COALESCE(MAX(seq), 0) + 1 FROM story_contributions WHERE story_id = ?"
+    if kind == "opening":
+        seq = (f"(SELECT CASE WHEN EXISTS (SELECT 1 FROM story_contributions WHERE story_id = ? AND seq = 1) "
+               f"THEN ({after}) ELSE 1 END)")
+        params = [story_id, story_id, story_id]
+    else:
+        seq = "(SELECT MAX(COALESCE(MAX(seq), 0), 1) + 1 FROM story_contributions WHERE story_id = ?)"
+        params = [story_id, story_id]
     with db.transaction():
         row = db.raw.execute(
             "INSERT INTO story_contributions (story_id, seq, kind, author_id, text, created_at) "
-            "VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM story_contributions WHERE story_id = ?), "
-            "?, ?, ?, ?) RETURNING seq",
-            [story_id, story_id, kind, author_id, text, iso(at)],
+            f"VALUES (?, {seq}, ?, ?, ?, ?) RETURNING seq",
+            [*params, kind, author_id, text, iso(at)],
         ).fetchone()
     return int(row[0])
 

@@ -599,3 +599,28 @@ async def test_a_flood_of_story_lines_gets_one_confirmation_per_10_s(tmp_path: P
         await h.say(ALICE, "!story add one more")
         assert h.texts()[before:] == ["Added to the story!", "Added to the story!"]
         assert len(h.skill.stories[("twitch", "chan")].pending) == 7  # every line was kept
+
+
+async def test_a_line_added_while_the_opening_is_written_comes_after_it(tmp_path: Path) -> None:
+    # regression: the line was stored (seq 1) before the opening, so the export and the next prompt read
+    # "the dragon sneezes" ahead of "Once upon a time..."
+    gate = asyncio.Event()
+
+    class Gated(FakeEngine):
+        async def generate(self, prompt: str, **kwargs) -> str:
+            await gate.wait()
+            return await super().generate(prompt, **kwargs)
+
+    async with Harness(tmp_path, Gated(storyteller)) as h:
+        await h.router.handle(ChatMessage("twitch", "chan", "m-start", STREAMER, "!story start a cat",
+                                          timestamp=h.clock.now()))
+        await h.router.drain()
+        await h.router.handle(ChatMessage("twitch", "chan", "m-add", ALICE, "!story add the dragon sneezes",
+                                          timestamp=h.clock.now()))
+        await h.router.drain()
+        gate.set()
+        await h.settle()
+        st = h.skill.stories[("twitch", "chan")]
+        assert [ln.kind for ln in st.lines] == ["opening", "viewer"]
+        rows = store.story_lines(h.db, st.story_id)
+        assert [(r.seq, r.kind) for r in rows] == [(1, "opening"), (2, "viewer")]

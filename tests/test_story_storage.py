@@ -39,6 +39,14 @@ def test_lines_in_order_with_authors(db: Database) -> None:
         store.add_line(db, sid, "poem", "x", None, T0)
 
 
+def test_the_opening_is_first_even_when_written_after_a_line(db: Database) -> None:
+    sid = store.create_story(db, "twitch", "chan", "The Fox", "g", None, None, T0)
+    assert store.add_line(db, sid, "viewer", "a hen appears", None, T0) == 2  # seq 1 waits for the opening
+    assert store.add_line(db, sid, "opening", "Once upon a time.", None, T0) == 1
+    assert store.add_line(db, sid, "opening", "A second opening.", None, T0) == 3  # seq 1 taken: appended
+    assert [ln.kind for ln in store.story_lines(db, sid)] == ["opening", "viewer", "opening"]
+
+
 def test_active_finished_and_latest(db: Database) -> None:
     first = store.create_story(db, "twitch", "chan", "One", "g", None, None, T0)
     second = store.create_story(db, "twitch", "chan", "Two", "g", None, None, T0 + timedelta(hours=1))

@@ -684,8 +684,11 @@ class StorySkill(Skill):
         st.in_prompt = []
 
     def _record(self, st: ChannelStory, kind: str, text: str) -> None:
-        store.add_line(self.ctx.storage, st.story_id, kind, text, None, self.ctx.clock.now())
-        st.lines.append(Line(kind, text))
+        seq = store.add_line(self.ctx.storage, st.story_id, kind, text, None, self.ctx.clock.now())
+        if seq == 1:  # an opening: before the lines viewers added while it was being written
+            st.lines.insert(0, Line(kind, text))
+        else:
+            st.lines.append(Line(kind, text))
         self._consume_prompted(st)
         st.rounds += 1
         st.last_paragraph_at = self.ctx.clock.monotonic()

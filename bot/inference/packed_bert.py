@@ -113,7 +113,7 @@ class PackedBertEncoder:
         flat = torch.tensor([t for s in ids for t in s], dtype=torch.long, device=dev)
         seg = torch.repeat_interleave(torch.arange(n), lengths)
         pos = torch.arange(total) - starts[seg]
-        groups = self._groups(lengths, starts, total)
+        groups = self._groups(lengths, starts)
         with torch.inference_mode():
             x = self.word(flat) + self.position(pos.to(dev)) + self.token_type.weight[0]
             x = self.emb_ln(x)
@@ -122,10 +122,10 @@ class PackedBertEncoder:
             sums = torch.zeros((n, self.hidden), dtype=x.dtype, device=dev).index_add_(0, seg.to(dev), x)
             return sums / lengths.to(dev, x.dtype).unsqueeze(1)
 
-    def _groups(self, lengths: torch.Tensor, starts: torch.Tensor, total: int
+    def _groups(self, lengths: torch.Tensor, starts: torch.Tensor
                 ) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         """Length-sorted attention groups of at most ``ATTENTION_POSITIONS`` padded positions: (gather
-        index ``(b, L)`` into the packed rows, ``total`` for padding; additive key mask ``(b * heads, L,
+        index ``(b, L)`` into the packed rows, 0 for padding; additive key mask ``(b * heads, L,
         L)``, 0 for a real key and -inf for padding; flat positions of the real tokens in the gathered
         ``(b * L)`` layout)."""
         dev = self.device
@@ -143,7 +143,8 @@ class PackedBertEncoder:
             width = int(lens.max())
             offs = torch.arange(width)
             real = offs.unsqueeze(0) < lens.unsqueeze(1)
-            index = torch.where(real, starts[members].unsqueeze(1) + offs, torch.full_like(offs, total))
+            # padding positions read row 0: their keys are masked (-inf) and their outputs never kept
+            index = torch.where(real, starts[members].unsqueeze(1) + offs, torch.zeros_like(offs))
             bias = torch.zeros(real.shape, dtype=self.word.weight.dtype).masked_fill_(~real, float("-inf"))
             bias = bias[:, None, None, :].expand(-1, self.heads, width, -1).reshape(-1, width, width)
             out.append((index.to(dev), bias.to(dev), real.reshape(-1).nonzero().squeeze(1).to(dev)))
@@ -151,7 +152,6 @@ class PackedBertEncoder:
 
     def _layer(self, layer: _Layer, x: torch.Tensor, groups: list) -> torch.Tensor:
         qkv = F.linear(x, layer.qkv_w, layer.qkv_b)
-        qkv = torch.cat([qkv, qkv.new_zeros((1, qkv.shape[1]))])  # row ``total``: padding
         ctx = torch.empty_like(x)
         h, d = self.heads, self.head_dim
         scale = 1.0 / math.sqrt(d)

@@ -214,8 +214,36 @@ def count_viewer_lines(db: Database, platform: str, user_id: str) -> int:
     )
 
 
+def viewer_words(db: Database, platform: str, user_id: str) -> dict[int, list[str]]:
+    """What a viewer wrote, per story id: their lines and the premise of a story they started (``!forgetme``
+    also removes these words where the bot repeated them). Empty when the viewer is unknown."""
+    vid = find_viewer(db, platform, user_id)
+    if vid is None:
+        return {}
+    rows = db.raw.execute(
+        "SELECT story_id, text FROM story_contributions WHERE author_id = ? "
+        "UNION ALL SELECT id, premise FROM story_stories WHERE started_by = ? AND premise IS NOT NULL",
+        [vid, vid],
+    ).fetchall()
+    out: dict[int, list[str]] = {}
+    for story_id, text in rows:
+        out.setdefault(int(story_id), []).append(text)
+    return out
+
+
+def set_line_text(db: Database, story_id: int, seq: int, text: str) -> None:
+    """Replace a line's text; an empty ``text`` deletes the line."""
+    with db.transaction():
+        if text.strip():
+            db.raw.execute("UPDATE story_contributions SET text = ? WHERE story_id = ? AND seq = ?",
+                           [text, story_id, seq])
+        else:
+            db.raw.execute("DELETE FROM story_contributions WHERE story_id = ? AND seq = ?", [story_id, seq])
+
+
 def delete_viewer_contributions(db: Database, platform: str, user_id: str) -> int:
-    """``!forgetme``: delete the viewer's lines and forget them as starter (premise cleared too).
+    """``!forgetme``: delete the viewer's lines and forget them as starter: the premise is cleared and a
+    title made from it becomes ``Story #<id>``.
 
     Returns the number of rows deleted or changed (0 when the viewer is unknown).
     """
@@ -225,6 +253,7 @@ def delete_viewer_contributions(db: Database, platform: str, user_id: str) -> in
     with db.transaction():
         removed = db.raw.execute("DELETE FROM story_contributions WHERE author_id = ?", [vid]).rowcount
         removed += db.raw.execute(
-            "UPDATE story_stories SET started_by = NULL, premise = NULL WHERE started_by = ?", [vid]
+            "UPDATE story_stories SET title = CASE WHEN premise IS NULL THEN title ELSE 'Story #' || id END, "
+            "started_by = NULL, premise = NULL WHERE started_by = ?", [vid]
         ).rowcount
     return removed

@@ -624,3 +624,38 @@ async def test_a_line_added_while_the_opening_is_written_comes_after_it(tmp_path
         assert [ln.kind for ln in st.lines] == ["opening", "viewer"]
         rows = store.story_lines(h.db, st.story_id)
         assert [(r.seq, r.kind) for r in rows] == [(1, "opening"), (2, "viewer")]
+
+
+async def test_a_line_about_a_chatter_is_refused(tmp_path: Path) -> None:
+    # regression: "pixelpanda is ugly and stupid and has no friends" (pixelpanda had said hi) was accepted
+    # and posted by the bot as the first sentence of its paragraph
+    async with Harness(tmp_path, FakeEngine(storyteller)) as h:
+        await h.say(viewer("PixelPanda"), "hi all")
+        await h.say(STREAMER, "!story start a quiet village")
+        await h.say(ALICE, "!story add pixelpanda is ugly and stupid and has no friends")
+        assert h.texts()[-1] == "Sorry, the story is about its characters: please leave the streamer and chat " \
+                                "out of it."
+        assert not any("ugly" in t for t in h.texts()[:-1])
+
+
+async def test_forgetme_removes_the_viewers_words_the_bot_repeated(tmp_path: Path) -> None:
+    # regression: the bot led its paragraph with Alice's line (an address) and the opening with her premise;
+    # after !forgetme ("deleted") both stayed in the story, !story show and the export, re-labelled as the
+    # storyteller's, and the title kept her premise
+    settings = StorySettings(control_role="everyone", continue_every_lines=1, writing_notice_after_s=5.0)
+    async with Harness(tmp_path, FakeEngine(storyteller), settings=settings) as h:
+        await h.say(ALICE, "!story start a fox who hides a golden key")
+        await h.say(BOB, "!story add the hen sings")
+        await h.say(ALICE, "!story add the fox buries the key under the old oak")
+        st = h.skill.stories[("twitch", "chan")]
+        told = " ".join(st.paragraphs())
+        assert "hides a golden key" in told and "the key under the old oak" in told
+        await h.skill.delete_user_data(ALICE)
+        for texts in ([ln.text for ln in st.lines],
+                      [ln.text for ln in store.story_lines(h.db, st.story_id)]):
+            joined = " ".join(texts).lower()
+            assert "golden key" not in joined and "under the old oak" not in joined, texts
+            assert "the hen sings" in joined  # Bob's line and the bot's own sentences stay
+            assert "soon the whole village heard of it" in joined
+        assert st.title == f"Story #{st.story_id}"
+        assert store.get_story(h.db, st.story_id).title == f"Story #{st.story_id}"

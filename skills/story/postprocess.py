@@ -112,6 +112,34 @@ def drop_copied_sentences(text: str, story: str) -> str:
     return " ".join(kept)
 
 
+def sentences(text: str) -> list[str]:
+    """``text`` cut at its sentence ends (``sentence_ends``), each stripped, empty ones dropped."""
+    out, start = [], 0
+    for end in [*sentence_ends(text), len(text)]:
+        if text[start:end].strip():
+            out.append(text[start:end].strip())
+        start = end
+    return out
+
+
+def drop_sentences_quoting(text: str, quotes: Sequence[str]) -> str:
+    """``text`` without its sentences that repeat one of ``quotes`` (a viewer's lines, compared word for
+    word, case and punctuation ignored): a sentence holding a quoted sentence of 2+ words, or one of 2+
+    words that a quote holds. For ``!forgetme``: the bot leads a paragraph with the viewer's line."""
+    quoted = [" ".join(words_of(q)) for quote in quotes for q in sentences(quote)]
+    quoted = [q for q in quoted if len(q.split()) >= 2]
+    whole = [" ".join(words_of(q)) for q in quotes]
+    kept = []
+    for sentence in sentences(text):
+        norm = " ".join(words_of(sentence))
+        padded = f" {norm} "
+        if any(f" {q} " in padded for q in quoted) or (
+                len(norm.split()) >= 2 and any(f" {norm} " in f" {w} " for w in whole)):
+            continue
+        kept.append(sentence)
+    return " ".join(kept)
+
+
 def fit_message(text: str, max_len: int, *, prefix: str = "") -> str:
     """``prefix + text`` in at most ``max_len`` characters: whole sentences when they fit, else whole
     words and ``"…"``. Raises ``ValueError`` when ``max_len`` cannot hold the prefix and one character."""

@@ -25,12 +25,13 @@ from bot.commands import CommandContext, command
 from bot.events import ChatMessage, Priority, Role, Viewer
 from bot.inference.api import InferenceError, RequestPriority
 from skills.base import Skill, SkillSettings
-from skills.story.moderation import Moderator
+from skills.story.moderation import Moderator, NameList, Verdict
 from skills.story.postprocess import (
     clean_generation,
     copy_overlap,
     cut_at_sentence_end,
     drop_copied_sentences,
+    drop_sentences_quoting,
     find_loop,
     fit_message,
     recap,
@@ -183,6 +184,7 @@ class StorySkill(Skill):
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
         self.stories: dict[tuple[str, str], ChannelStory] = {}
+        self.chatters: dict[tuple[str, str], NameList] = {}  # who chatted, per channel: kept out of stories
         self._moderators: dict[tuple, Moderator] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timers: set[asyncio.Task[Any]] = set()  # vote-window timers (not waited for by drain)
@@ -238,6 +240,18 @@ class StorySkill(Skill):
                 include_default=settings.use_default_blocked_terms,
             )
         return self._moderators[key]
+
+    def _note_chatter(self, platform: str, channel: str, author: Viewer) -> None:
+        names = self.chatters.get((platform, channel))
+        if names is None:
+            names = self.chatters[(platform, channel)] = NameList()
+        names.add(author.user_id)
+        names.add(author.display_name)
+
+    def check(self, text: str, platform: str, channel: str, settings: StorySettings) -> Verdict:
+        """``Moderator.check`` with this channel's people: the channel, the streamer and its chatters."""
+        return self.moderator(settings).check(text, people=self.people(platform, channel),
+                                              chatters=self.chatters.get((platform, channel)))
 
     def people(self, platform: str, channel: str) -> tuple[str, ...]:
         """Names of the real people on stream that story text must leave out: the channel and streamer."""
@@ -345,7 +359,7 @@ class StorySkill(Skill):
             return
         premise = " ".join(ctx.rest.split())[: settings.max_contribution_chars]
         if premise:
-            verdict = self.moderator(settings).check(premise, people=self.people(platform, channel))
+            verdict = self.check(premise, platform, channel, settings)
             if not verdict.allowed:
                 self.counters["refused_lines"] += 1
                 await ctx.reply(f"Sorry, {verdict.reason}")
@@ -367,6 +381,7 @@ class StorySkill(Skill):
         platform, channel = ctx.message.platform, ctx.channel
         st = self.stories.get((platform, channel))
         settings = self.settings(platform, channel)
+        self._note_chatter(platform, channel, ctx.author)  # commands do not reach on_message
         if st is None:
             await ctx.reply("No story is running. A moderator can start one with !story start.")
             return
@@ -386,7 +401,7 @@ class StorySkill(Skill):
             wait = settings.contribution_cooldown_s - (now - last)
             await ctx.reply(f"Thanks! Please wait {wait:.0f} s before adding another line.")
             return
-        verdict = self.moderator(settings).check(text, people=self.people(ctx.message.platform, ctx.channel))
+        verdict = self.check(text, platform, channel, settings)
         if not verdict.allowed:
             self.counters["refused_lines"] += 1
             await ctx.reply(f"Sorry, {verdict.reason}")
@@ -526,7 +541,9 @@ class StorySkill(Skill):
     # ---- hooks and triggers ---------------------------------------------------------------------------
 
     async def on_message(self, message: ChatMessage) -> None:
-        """Counts votes (``1``/``2``/``3``) while a vote is open, then checks the channel's timed triggers."""
+        """Remembers the chatter (story text must not be about them), counts votes (``1``/``2``/``3``) while
+        a vote is open, then checks the channel's timed triggers."""
+        self._note_chatter(message.platform, message.channel, message.author)
         st = self.stories.get((message.platform, message.channel))
         if st is None:
             return
@@ -641,7 +658,7 @@ class StorySkill(Skill):
         if len(text) < 15:
             return None
         text = fit_message(text, self.max_len(st.platform, st.channel) - len(STORY_PREFIX) - 4)
-        if not self.moderator(settings).check(text, people=self.people(st.platform, st.channel)).allowed:
+        if not self.check(text, st.platform, st.channel, settings).allowed:
             return None
         return text
 
@@ -833,11 +850,30 @@ class StorySkill(Skill):
     async def delete_user_data(self, viewer: Viewer) -> int:
         """Delete the viewer's story lines (database, running stories, exported transcripts that named them)
         and forget them as a story's starter. Returns rows/lines/files removed."""
-        story_ids = store.viewer_story_ids(self.ctx.storage, viewer.platform, viewer.user_id)
-        removed = store.delete_viewer_contributions(self.ctx.storage, viewer.platform, viewer.user_id)
+        db = self.ctx.storage
+        story_ids = store.viewer_story_ids(db, viewer.platform, viewer.user_id)
+        # the bot repeats a viewer's line as its paragraph's first sentence and the premise in the opening:
+        # those sentences go too (they stayed in the stories and exports after "deleted")
+        words = store.viewer_words(db, viewer.platform, viewer.user_id)
+        started = {s for s in story_ids if (row := store.get_story(db, s)) is not None and row.premise
+                   and s in words and row.premise in words[s]}
+        removed = store.delete_viewer_contributions(db, viewer.platform, viewer.user_id)
+        for story_id, quotes in words.items():
+            for ln in store.story_lines(db, story_id):
+                text = drop_sentences_quoting(ln.text, quotes)
+                if text != ln.text:
+                    store.set_line_text(db, story_id, ln.seq, text)
+                    removed += 1
         key = f"{viewer.platform}:{viewer.user_id}"
         for st in self.stories.values():
+            quotes = words.get(st.story_id, [])
             st.lines = [ln for ln in st.lines if ln.author_key != key]
+            if quotes:  # (unchanged lines stay the same objects: ``pending`` holds some of them)
+                redacted = [(ln, drop_sentences_quoting(ln.text, quotes)) for ln in st.lines]
+                st.lines = [ln if text == ln.text else Line(ln.kind, text, ln.author_key)
+                            for ln, text in redacted if text]
+            if st.story_id in started:
+                st.title = f"Story #{st.story_id}"
             st.pending = [ln for ln in st.pending if ln.author_key != key]
             st.last_add.pop(key, None)
             if st.vote is not None:

@@ -71,6 +71,8 @@ class BotSettings(BaseModel):
     - ``retention_days``: presence/watch rows older than this are purged at start-up and daily (0 = keep).
     - ``log_level``: ``debug`` | ``info`` | ``warning`` | ``error``.
     - ``mods_bypass_cooldowns``: moderators and the broadcaster skip command cooldowns.
+    - ``viewer_commands_per_30s``: commands one viewer (below moderator) may use in a channel per 30 s; more
+      are ignored (one viewer must not take over the bot's 20 messages per 30 s); 0 = no limit.
     - ``notify_denied``: answer a viewer who uses a command above their permission level with one short
       line ("@ann !story start is for moderators and above."); default false: silent, as Nightbot.
     - ``time_budget_s``: seconds a skill handler may run before it is cancelled and counted as a timeout.
@@ -89,6 +91,7 @@ class BotSettings(BaseModel):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     mods_bypass_cooldowns: bool = True
     notify_denied: bool = False
+    viewer_commands_per_30s: int = Field(4, ge=0, le=1000)
     time_budget_s: float = Field(10.0, gt=0, le=600)
     overflow: Literal["split", "truncate"] = "split"
     backlog: int = Field(200, ge=1, le=100_000)

@@ -37,6 +37,7 @@ from bot.clock import Clock
 from bot.commands import CommandSpec, Cooldown, declared_commands
 from bot.cooldowns import CooldownBuckets
 from bot.events import ChatMessage, Presence, Priority, Reply, Role, StreamStatus, Viewer
+from bot.flood import ViewerBudget
 from bot.parsing import CommandParser
 from skills.base import Skill, SkillSettings
 
@@ -165,6 +166,8 @@ class Router:
     - ``max_in_flight``: handlers running at once; beyond it ``handle`` waits for one to finish
       (back-pressure on the adapter instead of unbounded memory in a fast replay).
     - ``notify_denied``: answer a permission denial with a short line (default: silent, like Nightbot).
+    - ``viewer_commands_per_30s``: commands one viewer (below moderator) may use per 30 s in a channel;
+      more are ignored silently and counted as ``viewer_throttled`` (``bot.flood``); 0 = no limit.
 
     Skills with an ``attach_router(router)`` method (``bot.builtin.BuiltinSkill``) get this router.
     Raises ``ValueError`` for a non-positive ``time_budget_s`` or ``max_in_flight``.
@@ -184,6 +187,7 @@ class Router:
         max_in_flight: int = 10_000,
         notify_denied: bool = False,
         cooldowns: CooldownBuckets | None = None,
+        viewer_commands_per_30s: int = 4,
     ) -> None:
         if time_budget_s <= 0:
             raise ValueError(f"time_budget_s must be > 0, got {time_budget_s}")
@@ -200,10 +204,11 @@ class Router:
         self.max_in_flight = max_in_flight
         self.notify_denied = notify_denied
         self.cooldowns = cooldowns or CooldownBuckets(clock)
+        self.viewer_budget = ViewerBudget(clock, viewer_commands_per_30s, 30.0)
         self.stats: dict[str, int] = {
             "messages": 0, "commands_handled": 0, "commands_denied": 0, "cooldown_hits": 0,
-            "skill_errors": 0, "skill_timeouts": 0, "hooks_run": 0, "replies": 0, "send_errors": 0,
-            "events_rejected": 0,
+            "viewer_throttled": 0, "skill_errors": 0, "skill_timeouts": 0, "hooks_run": 0, "replies": 0,
+            "send_errors": 0, "events_rejected": 0,
         }
         self._routes: dict[str, _Route] = {}
         self._specs: list[tuple[str, CommandSpec]] = []
@@ -411,6 +416,11 @@ class Router:
                     in_reply_to=msg.message_id,
                 ))
                 await self._release(key)
+            return
+        if level < Role.MODERATOR and not self.viewer_budget.allow(msg.platform, msg.channel, author.user_id):
+            self.stats["viewer_throttled"] += 1
+            log.debug("%s: %s used more than %d commands in 30 s", name, author.user_id,
+                      self.viewer_budget.limit)
             return
         if not (self.mods_bypass_cooldowns and level >= Role.MODERATOR):
             hit = self.cooldowns.try_acquire(

@@ -163,6 +163,7 @@ class Runtime:
             clock=self.clock,
             mods_bypass_cooldowns=bot.mods_bypass_cooldowns,
             notify_denied=bot.notify_denied,
+            viewer_commands_per_30s=bot.viewer_commands_per_30s,
             time_budget_s=bot.time_budget_s,
             max_in_flight=self.max_in_flight,
         )

@@ -106,7 +106,8 @@ class Harness:
         )
         self.skill = StorySkill(ctx)
         self.router = Router([self.skill], prefix_for=lambda p, c: "!", enabled_for=lambda s, p, c: True,
-                             settings_for=lambda s, p, c: self.settings, send=send, clock=self.clock)
+                             settings_for=lambda s, p, c: self.settings, send=send, clock=self.clock,
+                             viewer_commands_per_30s=0)  # the skill under test, not the flood budget
 
     async def __aenter__(self) -> Harness:
         await self.skill.start()
@@ -633,8 +634,8 @@ async def test_a_line_about_a_chatter_is_refused(tmp_path: Path) -> None:
         await h.say(viewer("PixelPanda"), "hi all")
         await h.say(STREAMER, "!story start a quiet village")
         await h.say(ALICE, "!story add pixelpanda is ugly and stupid and has no friends")
-        assert h.texts()[-1] == "Sorry, the story is about its characters: please leave the streamer and chat " \
-                                "out of it."
+        assert h.texts()[-1] == ("Sorry, the story is about its characters: please leave the streamer and "
+                                 "chat out of it.")
         assert not any("ugly" in t for t in h.texts()[:-1])
 
 

@@ -65,6 +65,7 @@ class ChannelState:
     online_since: datetime | None = None
     max_message_len: int = 500
     clock: Clock | None = None
+    bot_name: str = ""  # the bot's account on this platform (Twitch login), else ``[bot] name``
 
     @property
     def uptime_s(self) -> float | None:
@@ -466,6 +467,8 @@ class Runtime:
             max_len = adapter.limits.max_message_len if adapter is not None else 500
             state = ChannelState(platform, channel, channel, max_message_len=max_len, clock=self.clock)
             self.channels[key] = state
+        # known once the adapter has logged in: "@<bot> what game is this?" is a question to the channel
+        state.bot_name = str(getattr(self.adapters.get(platform), "bot_login", "") or self.config.bot.name)
         return state
 
     async def post(

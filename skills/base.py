@@ -49,6 +49,7 @@ class ChannelInfo(Protocol):
     title: str | None
     uptime_s: float | None  # seconds since the stream went online; None when offline/unknown
     max_message_len: int  # of the adapter serving the channel (Twitch 500, Discord 2000)
+    bot_name: str  # the bot's account name on the platform (Twitch login), else the config's [bot] name
 
 
 class Poster(Protocol):

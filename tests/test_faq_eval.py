@@ -54,3 +54,15 @@ def test_csv_intents_need_a_test_file_and_the_right_columns(tmp_path):
     bad.write_text("sentence,label\nhi,greet\n", encoding="utf-8")
     with pytest.raises(ValueError, match="text,category"):
         evaluate.load_intents(good, bad)
+
+
+def test_chat_eval_does_not_count_questions_addressed_to_another_viewer():
+    # regression (QA): "@retro_rita what are your pc specs?" was answered (by the bot and in this count)
+    from types import SimpleNamespace
+
+    entry = SimpleNamespace(id="specs", questions=["what are your pc specs"], keywords=[])
+    settings = SimpleNamespace(alpha=0.5, threshold=0.6, margin=0.0, require_question=True,
+                               keyword_bypass=0.85, min_chars=6)
+    lines = ["@retro_rita what are your pc specs?", "@Dorozea what are your pc specs?"]
+    r = evaluate.chat_false_answers(lines, [entry], settings, _bag_embed, own_names=["chatcast", "dorozea"])
+    assert r["answered"] == 1 and r["sample"][0][0] == "@Dorozea what are your pc specs?"

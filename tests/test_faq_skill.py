@@ -66,6 +66,8 @@ LOG = "\n".join(
         '"text": "!faq add \\"when do you stream|stream schedule\\" '
         'Mon-Fri 6pm CET", "roles": ["moderator"]}',
         "[2024-05-10 20:07:00 UTC] gina: when do you stream?",  # -> the new entry
+        "[2024-05-10 20:08:00 UTC] hal: @sam is there a discord server?",  # to another viewer: theirs
+        "[2024-05-10 20:09:00 UTC] ivy: @ChatCast is there a discord server?",  # to the bot: answered
         "",
     ]
 )
@@ -100,6 +102,7 @@ async def test_replay_answers_exactly_the_faq_questions(tmp_path: Path) -> None:
         "@dave Join the Discord: discord.gg/example",
         "Added FAQ entry 'stream-schedule' (2 question(s)).",  # id from the shortest question
         "@gina Mon-Fri 6pm CET",
+        "@ivy Join the Discord: discord.gg/example",  # the bot's name comes from the runtime's channel info
     ]
 
 
@@ -457,3 +460,80 @@ async def test_faq_test_says_not_ready_when_the_engine_is_still_busy(tmp_path: P
     c = Ctx("what game is this?", settings)
     await skill.faq_test(c)
     assert "the FAQ's embeddings are not ready yet, try again in a few seconds" in c.replies[0]
+
+
+def test_a_question_addressed_to_another_viewer_is_theirs() -> None:
+    # regression (QA): "@mossy_dev what keyboard do you use?" got the streamer's gear list
+    from skills.faq.question import addressed_to
+
+    own = {"Sam", "ChatCast"}  # the streamer and the bot; Twitch names are case-insensitive
+    assert addressed_to("@mossy_dev what keyboard do you use?", own) == "mossy_dev"
+    assert addressed_to("  @Retro_Rita, what are your pc specs?", own) == "retro_rita"
+    assert addressed_to("@sam @quietquokka do you have a youtube?", own) == "quietquokka"
+    assert addressed_to("@SAM what keyboard do you use?", own) is None
+    assert addressed_to("@chatcast: what keyboard do you use?", own) is None
+    assert addressed_to("what keyboard do you use, @mossy_dev?", own) is None  # not first: asked of all
+    assert addressed_to("@mossy_dev what keyboard do you use?", ()) == "mossy_dev"
+
+
+def _faq_ctx(tmp_path: Path, settings: object, engine: object, posted: list[str]) -> object:
+    """A ``SkillContext`` for channel ``sam`` (streamer ``sam``, bot ``chatcast``) collecting posts."""
+    from skills.base import SkillContext
+
+    async def post(platform, channel, text, **_):
+        posted.append(text)
+
+    info = SimpleNamespace(streamer="sam", channel="sam", bot_name="chatcast", uptime_s=None, category=None)
+    return SkillContext(storage=Database(":memory:"), engine=engine, post=post,
+                        settings_for=lambda p, c: settings, channel_info=lambda p, c: info, data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("engine", [FakeEngine(), None], ids=["embeddings", "keywords-only"])
+async def test_chat_does_not_answer_a_question_addressed_to_another_viewer(tmp_path: Path, engine) -> None:
+    import tomllib
+
+    from bot.events import ChatMessage, Viewer
+    from skills.faq.skill import FaqSettings
+
+    settings = FaqSettings(**tomllib.loads(CONFIG)["skills"]["faq"])
+    posted: list[str] = []
+    skill = FaqSkill(_faq_ctx(tmp_path, settings, engine, posted))
+    await skill.start()
+
+    async def say(minute: int, text: str) -> None:
+        viewer = Viewer("twitch", f"v{minute}", f"v{minute}")
+        when = datetime(2024, 5, 10, 20, minute, tzinfo=UTC)  # minutes apart: past the entry cooldown
+        await skill.on_message(ChatMessage("twitch", "sam", f"m{minute}", viewer, text, when))
+
+    await say(0, "@quietquokka which game are you playing?")
+    assert posted == []
+    await say(2, "@Sam which game are you playing?")  # asked of the streamer
+    await say(4, "@ChatCast which game are you playing?")  # asked of the bot
+    assert posted == ["@v2 sam is not live right now.", "@v4 sam is not live right now."]
+    await skill.stop()
+
+
+@pytest.mark.parametrize(
+    ("engine", "expected"),
+    [(FakeEngine(), "no answer (addressed to @mossy_dev, not to the streamer or the bot): best 'game' "),
+     (None, "no answer (keyword matching only: the embedding model is not loaded): addressed to @mossy_dev, "
+            "not to the streamer or the bot; question")],
+    ids=["embeddings", "keywords-only"],
+)
+async def test_faq_test_says_a_question_to_another_viewer_is_not_answered(
+    tmp_path: Path, engine, expected: str
+) -> None:
+    import tomllib
+
+    from skills.faq.skill import FaqSettings
+
+    settings = FaqSettings(**tomllib.loads(CONFIG)["skills"]["faq"])
+    skill = FaqSkill(_faq_ctx(tmp_path, settings, engine, []))
+    await skill.start()
+    c = Ctx("@mossy_dev which game are you playing?", settings)
+    await skill.faq_test(c)
+    assert c.replies[0].startswith(expected), c.replies
+    c = Ctx("@sam which game are you playing?", settings)
+    await skill.faq_test(c)
+    assert c.replies[0].startswith("would answer"), c.replies
+    await skill.stop()

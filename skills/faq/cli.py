@@ -7,6 +7,9 @@ Examples::
     chatcast eval faq --data ../shared/data/clinc_oos/data_small.json --shots 5
     chatcast eval faq --data train.csv --test test.csv --shots 5
     chatcast eval faq --chat ../shared/data/twitch_chat/10-23-24.txt --config config.example.toml
+
+With ``--chat``, lines that start with ``@`` someone other than the bot (``[bot] name`` of the config) or a
+``--streamer`` are addressed to another viewer and get no answer, as in the bot.
 """
 
 from __future__ import annotations
@@ -27,6 +30,14 @@ def _settings(config: Path):  # noqa: ANN202 - FaqSettings
     return FaqSettings(**data.get("skills", {}).get("faq", {}))
 
 
+def _bot_name(config: Path) -> str:
+    """``[bot] name`` of the config (the bot's default name when it has none)."""
+    from bot.config import BotSettings
+
+    data = tomllib.loads(config.read_text(encoding="utf-8"))
+    return str(data.get("bot", {}).get("name") or BotSettings().name)
+
+
 def register(train_app: typer.Typer, eval_app: typer.Typer) -> None:
     """Add ``eval faq`` to the ``chatcast`` CLI (FAQ matching needs no training)."""
 
@@ -38,6 +49,9 @@ def register(train_app: typer.Typer, eval_app: typer.Typer) -> None:
         test: Path = typer.Option(None, "--test", help="CSV text,category test file (with --data CSV)"),
         shots: int = typer.Option(5, "--shots", min=1, help="example questions per intent"),
         chat: list[Path] = typer.Option([], "--chat", help="real chat logs: measure the answer rate"),
+        streamer: list[str] = typer.Option(
+            [], "--streamer", help="the chat logs' streamer: '@streamer ...' lines may be answered"
+        ),
         config: Path = typer.Option(Path("config.example.toml"), "--config", help="config with [skills.faq]"),
         threshold: float = typer.Option(None, help="override the config's threshold"),
         margin: float = typer.Option(None, help="override the config's margin"),
@@ -84,7 +98,10 @@ def register(train_app: typer.Typer, eval_app: typer.Typer) -> None:
             )
         for log in chat:
             lines = evaluate.read_chat_lines(log)
-            r = evaluate.chat_false_answers(lines, settings.entries, settings, embed_cached, sample=sample)
+            own = [_bot_name(config), *streamer]
+            r = evaluate.chat_false_answers(
+                lines, settings.entries, settings, embed_cached, sample=sample, own_names=own
+            )
             result.setdefault("chat", {})[log.name] = r
             typer.echo(
                 f"{log.name}: {r['answered']} of {r['messages']} messages answered "

@@ -164,17 +164,23 @@ def read_chat_lines(path: str | Path) -> list[str]:
 
 
 def chat_false_answers(
-    lines: Sequence[str], entries: Sequence[Any], settings: Any, embed: Embed, sample: int = 30
+    lines: Sequence[str],
+    entries: Sequence[Any],
+    settings: Any,
+    embed: Embed,
+    sample: int = 30,
+    own_names: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Run the bot's answer decision over every chat line (no cooldowns): how many would get an answer
-    and which (a sample for a human to judge)."""
+    and which (a sample for a human to judge). ``own_names``: the bot's and the streamer's names (a line
+    starting with ``@`` anyone else is addressed to that viewer: ``should_answer``)."""
     questions = [q for e in entries for q in e.questions]
     owners = [i for i, e in enumerate(entries) for _ in e.questions]
     idx = FaqIndex(embed(questions), owners, len(entries), alpha=settings.alpha)
     scores = idx.scores(embed(list(lines))) if lines else np.zeros((0, len(entries)))
     answered = []
     for text, row in zip(lines, scores, strict=True):
-        chosen, match = should_answer(text, row, entries, settings)
+        chosen, match = should_answer(text, row, entries, settings, own_names)
         if chosen >= 0:
             answered.append((text, entries[chosen].id, round(match.score, 3)))
     rng = np.random.default_rng(0)

@@ -1,15 +1,15 @@
-"""The full answer decision for one chat message (question gate, threshold, margin, keywords), shared by
-the skill and ``chatcast eval faq`` so that the evaluation measures exactly what the bot does."""
+"""The full answer decision for one chat message (question gate, addressee, threshold, margin, keywords),
+shared by the skill and ``chatcast eval faq`` so that the evaluation measures exactly what the bot does."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from skills.faq.matcher import Match, decide
-from skills.faq.question import is_question, keyword_hit
+from skills.faq.question import addressed_to, is_question, keyword_hit
 
 
 def keywords_ok(text: str, keywords: Sequence[str], score: float, bypass: float) -> bool:
@@ -17,15 +17,21 @@ def keywords_ok(text: str, keywords: Sequence[str], score: float, bypass: float)
     return not keywords or score >= bypass or keyword_hit(text, list(keywords))
 
 
-def should_answer(text: str, row: np.ndarray, entries: Sequence[Any], settings: Any) -> tuple[int, Match]:
+def should_answer(
+    text: str, row: np.ndarray, entries: Sequence[Any], settings: Any, own_names: Iterable[str] = ()
+) -> tuple[int, Match]:
     """Entry index to answer with (``-1`` for none) and the raw match, for one message.
 
     ``row``: ``(len(entries),)`` scores from ``FaqIndex.scores``; ``entries`` have ``.keywords``;
-    ``settings`` has ``threshold``, ``margin``, ``require_question``, ``keyword_bypass``, ``min_chars``.
+    ``settings`` has ``threshold``, ``margin``, ``require_question``, ``keyword_bypass``, ``min_chars``;
+    ``own_names``: the bot's and the streamer's names (a line starting with an ``@mention`` of anyone else
+    is addressed to them and gets no answer; with none given, no line starting with a mention does).
     """
     match = decide(row, settings.threshold, settings.margin)
     text = text.strip()
     if len(text) < settings.min_chars or text.startswith("!"):
+        return -1, match
+    if addressed_to(text, own_names) is not None:
         return -1, match
     if settings.require_question and not is_question(text):
         return -1, match
@@ -36,13 +42,23 @@ def should_answer(text: str, row: np.ndarray, entries: Sequence[Any], settings: 
     return match.entry, match
 
 
-def refusal_reason(text: str, match: Match, entries: Sequence[Any], settings: Any) -> str:
+def addressee_reason(name: str) -> str:
+    """The refusal of a line addressed to ``name`` (another viewer), as ``!faq test`` says it."""
+    return f"addressed to @{name}, not to the streamer or the bot"
+
+
+def refusal_reason(
+    text: str, match: Match, entries: Sequence[Any], settings: Any, own_names: Iterable[str] = ()
+) -> str:
     """Why ``should_answer`` gave no answer, in the order it checks (for ``!faq test``)."""
     text = text.strip()
     if len(text) < settings.min_chars:
         return f"shorter than min_chars ({settings.min_chars})"
     if text.startswith("!"):
         return "a command"
+    other = addressed_to(text, own_names)
+    if other is not None:
+        return addressee_reason(other)
     if settings.require_question and not is_question(text):
         return "not a question"
     if match.score < settings.threshold:

@@ -4,11 +4,16 @@ Chat is mostly statements and emotes; answering them is spam. A line counts as a
 ``?`` or starts (after an optional ``@mention``) with an interrogative or auxiliary verb in English
 ("what", "how", "is", "does", ...), the usual form of questions typed without a question mark
 ("what game is this"). Known limits: other languages, and rhetorical questions.
+
+A line that starts with an ``@mention`` of someone else (another viewer: "@mossy_dev what keyboard do you
+use?") is addressed to that person, whatever it asks: ``addressed_to`` finds it, so that the FAQ does not
+answer for them. Mentions of the streamer or the bot are the usual ways to ask the channel.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 QUESTION_OPENERS = frozenset(
     """what whats what's which when whens where wheres who whos who's whom whose why how hows how's
@@ -28,6 +33,25 @@ def is_question(text: str) -> bool:
         return True
     words = _WORD.findall(_MENTIONS.sub("", text.lower()))
     return bool(words) and words[0] in QUESTION_OPENERS and len(words) >= 2
+
+
+def leading_mentions(text: str) -> list[str]:
+    """Names (lower-case, without ``@`` and trailing punctuation) of the ``@mentions`` ``text`` starts with,
+    after optional whitespace: ``"@Mossy_Dev, @sam what?"`` -> ``["mossy_dev", "sam"]``."""
+    match = _MENTIONS.match(text.strip())
+    if match is None:
+        return []
+    names = (word.lstrip("@").rstrip(",:;.!?") for word in match.group(0).split())
+    return [name.lower() for name in names if name]
+
+
+def addressed_to(text: str, own_names: Iterable[str]) -> str | None:
+    """The first ``@mention`` ``text`` starts with that is none of ``own_names`` (the bot's and the
+    streamer's names; compared case-insensitively, as Twitch names are; ``@`` optional), lower-case and
+    without its ``@``; ``None`` when the line starts with no mention or only with theirs. A line addressed
+    to another viewer ("@mossy_dev what keyboard do you use?") is theirs to answer."""
+    own = {name.strip().lstrip("@").lower() for name in own_names if name}
+    return next((name for name in leading_mentions(text) if name not in own), None)
 
 
 def keyword_hit(text: str, keywords: list[str] | tuple[str, ...]) -> bool:

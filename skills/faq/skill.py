@@ -1,6 +1,7 @@
 """The FAQ skill: answers chat questions that match an FAQ entry; ``!faq add/remove/list/test``.
 
-Flow for a non-command message: question gate (``skills.faq.question``) -> one ``engine.embed`` call ->
+Flow for a non-command message: question gate and addressee (``skills.faq.question``: a line starting
+with an ``@mention`` of another viewer is theirs to answer) -> one ``engine.embed`` call ->
 ``FaqIndex`` score, threshold and margin (``skills.faq.matcher``) -> keyword cross-check -> cooldowns
 (``skills.faq.gate``) -> a low-priority reply ``@viewer <answer>``. Without an engine (or when embedding
 fails) it falls back to keywords: a question that hits the keywords of exactly one entry.
@@ -23,8 +24,8 @@ from skills.base import Skill, SkillSettings, repeated
 from skills.faq.entries import FaqEntry, normalise_question, parse_add, render_answer, slug
 from skills.faq.gate import AnswerGate
 from skills.faq.matcher import FaqIndex
-from skills.faq.policy import refusal_reason, should_answer
-from skills.faq.question import example_overlap, is_question, keyword_hit
+from skills.faq.policy import addressee_reason, refusal_reason, should_answer
+from skills.faq.question import addressed_to, example_overlap, is_question, keyword_hit
 from storage import faq as store
 
 log = logging.getLogger(__name__)
@@ -230,12 +231,24 @@ class FaqSkill(Skill):
             return None
         return built.index.scores(np.asarray(vec))[0]
 
-    def _keyword_only(self, text: str, entries: list[FaqEntry]) -> int:
+    def own_names(self, platform: str, channel: str) -> frozenset[str]:
+        """The names a chat line may start with as ``@name`` and still be asked of the channel: the
+        streamer's and the channel's (``ChannelInfo.streamer``/``channel``) and the bot's, where the core
+        tells it (a ``bot_name`` on the channel info); lower-case. Anyone else's ``@name`` first makes the
+        line theirs to answer."""
+        info = self.ctx.channel_info(platform, channel)
+        names = (getattr(info, key, None) for key in ("streamer", "channel", "bot_name"))
+        return frozenset(n.strip().lstrip("@").lower() for n in names if isinstance(n, str) and n.strip())
+
+    def _keyword_only(
+        self, text: str, entries: list[FaqEntry], own_names: frozenset[str] = frozenset()
+    ) -> int:
         """Without embeddings: for a question, the one entry whose keywords it hits *and* whose closest
         example question shares most of its words (``example_overlap >= KEYWORD_ONLY_OVERLAP``); ``-1``
-        for a statement, or when none or several qualify. Keywords alone answered "what time zone are you
-        in?" with the schedule and "is this game on sale?" with the game."""
-        if not is_question(text):
+        for a statement, a line addressed to another viewer (``own_names``: see ``should_answer``), or
+        when none or several qualify. Keywords alone answered "what time zone are you in?" with the
+        schedule and "is this game on sale?" with the game."""
+        if not is_question(text) or addressed_to(text, own_names) is not None:
             return -1
         hits = [
             i for i, e in enumerate(entries)
@@ -254,14 +267,17 @@ class FaqSkill(Skill):
         asked = is_question(text)
         if settings.require_question and not asked:
             return
+        own = self.own_names(message.platform, message.channel)
+        if addressed_to(text, own) is not None:  # "@mossy_dev what keyboard do you use?": not ours
+            return
         built = await self.index_for(message.platform, message.channel, settings, wait_s=MESSAGE_WAIT_S)
         if not built.entries:
             return
         row = await self.scores(text, built)
         if row is None:
-            chosen = self._keyword_only(text, built.entries)
+            chosen = self._keyword_only(text, built.entries, own)
         else:
-            chosen, _ = should_answer(text, row, built.entries, settings)
+            chosen, _ = should_answer(text, row, built.entries, settings, own)
         if chosen < 0:
             return
         entry = built.entries[chosen]
@@ -381,20 +397,24 @@ class FaqSkill(Skill):
             await ctx.reply("No FAQ entries yet.")
             return
         question = "question" if is_question(text) else "not a question"
+        own = self.own_names(ctx.message.platform, ctx.channel)
         row = await self.scores(text, built)
         if row is None:
-            hit = self._keyword_only(text, built.entries)  # what on_message would do
+            hit = self._keyword_only(text, built.entries, own)  # what on_message would do
             verdict = f"would answer '{built.entries[hit].id}'" if hit >= 0 else "no answer"
             why = "keywords and example words match" if hit >= 0 else "no entry's keywords + example words"
+            other = addressed_to(text, own)
+            if other is not None:
+                why = addressee_reason(other)
             state = ("the embedding model is not loaded" if self.ctx.engine is None
                      else "the FAQ's embeddings are not ready yet, try again in a few seconds")
             await ctx.reply(f"{verdict} (keyword matching only: {state}): {why}; {question}")
             return
-        chosen, match = should_answer(text, row, built.entries, settings)
+        chosen, match = should_answer(text, row, built.entries, settings, own)
         entry = built.entries[match.entry]
         verdict = "would answer" if chosen >= 0 else "no answer"
         if chosen < 0:  # say which check refused it: score and margin can both pass
-            verdict += f" ({refusal_reason(text, match, built.entries, settings)})"
+            verdict += f" ({refusal_reason(text, match, built.entries, settings, own)})"
         await ctx.reply(
             f"{verdict}: best '{entry.id}' score {match.score:.2f} (threshold {settings.threshold:.2f}), "
             f"margin {match.margin:.2f} (min {settings.margin:.2f}); {question}"

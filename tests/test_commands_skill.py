@@ -313,3 +313,47 @@ async def test_replies_name_commands_with_the_channels_prefix(tmp_path: Path) ->
     assert texts[1] == "Not added: ?tea exists; use ?cmd edit."
     assert texts[2].startswith("Text commands: ?discord, ?modsonly (moderator), ?hug, ?tea.")
     assert "!" not in " ".join(texts).replace("Tea!", "")
+
+
+async def test_a_response_never_makes_the_bot_type_another_bots_command(tmp_path: Path) -> None:
+    # regression (QA): "!cmd add r !cmd add pwn hi", then any viewer's "!r" made the bot say
+    # "!cmd add pwn hi", which StreamElements/Nightbot (moderators next to it) would run
+    settings = CommandsSettings()
+    skill, db, _ = harness(tmp_path, settings)
+    await skill.start()
+    why = "cannot start with '!' (another bot in the channel"
+    for rest in ["r !cmd add pwn hi", "r \u200b !cmd add pwn hi", "r -ul=mod !cmd add pwn hi"]:
+        add = mod_ctx(rest, settings)
+        await skill.cmd_add(add)
+        assert add.replies[0].startswith(f"Not added: the response {why}"), add.replies
+    assert skill.custom_command("twitch", "chan", "r") is None
+    await skill.cmd_add(mod_ctx("r hi", settings))
+    edit = mod_ctx("r !cmd add pwn hi", settings)
+    await skill.cmd_edit(edit)
+    assert edit.replies[0].startswith(f"Not changed: the response {why}"), edit.replies
+    # one stored before the rule (or edited in the database) is not said either
+    store.add_command(db, "twitch", "chan", "old", "!cmd add pwn hi", "everyone", cooldown_user_s=0,
+                      cooldown_channel_s=0, created_by="m")
+    skill._reload("twitch", "chan")
+    run = mod_ctx("", settings, user="v", role=Role.EVERYONE)
+    run.spec = skill.custom_command("twitch", "chan", "old")
+    await skill.run_custom(run)
+    assert run.replies == []
+
+
+def test_config_responses_and_timers_cannot_start_with_another_bots_command(tmp_path: Path) -> None:
+    # regression (QA): the config file's entries and timers took "!cmd add pwn hi" too
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONFIG.replace('response = "Hello mods"', 'response = "!cmd add pwn hi"'))
+    with pytest.raises(ConfigError, match=r"entries\[1\].response.*cannot start with '!' \(another bot"):
+        load_config(cfg, skill_classes=CLASSES)
+    with pytest.raises(ValueError, match="the message cannot start with '!' "):
+        TimedMessage(id="t", message="\u200b!so someone")
+
+
+def test_cmd_add_refuses_a_second_user_level_flag() -> None:
+    # regression (QA): "w3 -ul=everyone -ul=broadcaster hi" stored "-ul=broadcaster hi" for everyone
+    with pytest.raises(ValueError, match=r"give -ul= once, before the response; usage: !cmd add <name>"):
+        parse_add("w3 -ul=everyone -ul=broadcaster hi")
+    with pytest.raises(ValueError, match=r"give -ul= once.*usage: !cmd edit"):
+        parse_add("w3 -ul=mod -UL=vip hi", command="cmd edit")

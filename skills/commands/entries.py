@@ -5,12 +5,16 @@ variables of ``skills.templating`` plus ``{user}`` (who typed it), ``{touser}`` 
 it names a viewer seen in the channel, or any user name when a moderator typed it, as in a shoutout;
 else who typed it: the bot never repeats a viewer's free text) and
 ``{count}`` (how many times it was used in the channel). A response never starts with ``/`` or ``.``:
-chat clients read those as chat commands (``/ban``, ``.timeout``).
+chat clients read those as chat commands (``/ban``, ``.timeout``); nor with ``!``: another bot in the
+channel (StreamElements, Nightbot, often with moderator rights) would run it as its command, so a text
+command ``!r`` answering ``!cmd add pwn hi`` let any viewer add commands through the bot. Leading
+whitespace and invisible characters (zero-width spaces, ...) do not hide these.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -30,14 +34,37 @@ NOT_USERS = frozenset({"everyone", "here", "channel", "chat"})  # "@{touser}" mu
 RoleName = Literal["everyone", "subscriber", "vip", "moderator", "broadcaster"]
 
 
+# characters that show nothing: a line starting with them still reads as starting with what follows
+_BLANKS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+
+
+def command_start(text: str) -> str | None:
+    """Why ``text`` must not be sent as typed, when its first visible character (after whitespace and
+    invisible characters: zero-width and other format characters, combining marks, blank-looking
+    letters) makes it a command: ``/`` or ``.`` (chat clients run ``/ban``, ``.timeout``) or ``!``
+    (another bot would run it); ``None`` when it is plain text."""
+    for char in text:
+        if char.isspace() or char in _BLANKS or unicodedata.category(char) in ("Cf", "Cc", "Mn", "Me"):
+            continue
+        if char in "/.":
+            return f"cannot start with '{char}' (chat would read it as a chat command)"
+        if char == "!":
+            return ("cannot start with '!' (another bot in the channel, such as StreamElements or Nightbot, "
+                    "would run it as a command)")
+        return None
+    return None
+
+
 def check_response(
     text: str, *, known: tuple[str, ...] = COMMAND_VARIABLES, what: str = "the response"
 ) -> str:
-    """Validate a reply template (``skills.templating.check_template``) and refuse a leading ``/`` or
-    ``.``; returns it stripped. Raises ``ValueError`` with a reason fit for chat."""
+    """Validate a reply template (``skills.templating.check_template``) and refuse one that starts with
+    ``/``, ``.`` or ``!`` (``command_start``); returns it stripped. Raises ``ValueError`` with a reason fit
+    for chat."""
     text = check_template(text, known=known, max_chars=MAX_RESPONSE_CHARS, what=what)
-    if text[0] in "/.":
-        raise ValueError(f"{what} cannot start with '{text[0]}' (chat would read it as a chat command)")
+    reason = command_start(text)
+    if reason is not None:
+        raise ValueError(f"{what} {reason}")
     return text
 
 
@@ -148,10 +175,12 @@ def parse_add(rest: str, *, command: str = "cmd add") -> NewCommand:
     names the command in the usage message (``!cmd edit`` takes the same form).
 
     Raises ``ValueError`` with a message fit for chat: missing name or response, bad name, unknown role,
+    a second ``-ul=`` (``-ul=everyone -ul=broadcaster hi`` stored ``-ul=broadcaster hi`` as the response),
     bad response."""
+    usage = f"usage: !{command} <name> [-ul=moderator] <response>"
     words = rest.split(None, 1)
     if len(words) < 2:
-        raise ValueError(f"usage: !{command} <name> [-ul=moderator] <response>")
+        raise ValueError(usage)
     name = check_name(words[0])
     response = words[1].strip()
     permission = None
@@ -163,5 +192,7 @@ def parse_add(rest: str, *, command: str = "cmd add") -> NewCommand:
             )
         permission = Role.parse(m.group(1)).name.lower()
         response = response[m.end():]
+        if response.lower().startswith("-ul"):
+            raise ValueError(f"give -ul= once, before the response; {usage}")
     return NewCommand(name, check_response(response), permission)
 

@@ -25,6 +25,7 @@ from skills.commands.entries import (
     CustomCommand,
     TimedMessage,
     check_name,
+    command_start,
     mentioned_name,
     parse_add,
     shadowed,
@@ -168,7 +169,8 @@ class CommandsSkill(Skill):
 
     async def run_custom(self, ctx: CommandContext) -> None:
         """Reply with the command's response, its variables filled (no reply when it needs ``{game}`` and
-        the platform has not said which)."""
+        the platform has not said which, nor when it would start with ``!``, ``/`` or ``.``: a response
+        stored before those were refused, or a variable such as ``{title}`` that starts with one)."""
         platform = ctx.message.platform
         found = self._find(platform, ctx.channel, ctx.spec.name)  # type: ignore[attr-defined]
         if found is None:  # removed between the lookup and now
@@ -184,7 +186,8 @@ class CommandsSkill(Skill):
         if "{count}" in template:
             extra["count"] = str(store.count_use(self.ctx.storage, platform, ctx.channel, found[0].name))
         text = render_template(template, self.ctx.channel_info(platform, ctx.channel), extra)
-        if text:
+        where = f"{platform}/{ctx.channel} command {found[0].name!r}"
+        if text and _sendable(text, where):
             await ctx.reply(text)
 
     def _builtin(self, name: str) -> bool:
@@ -346,7 +349,7 @@ class CommandsSkill(Skill):
         t = state.timers[due.id]
         t.last_post, t.messages = now, 0
         text = render_template(due.message, info)
-        if text:
+        if text and _sendable(text, f"{message.platform}/{message.channel} timer {due.id!r}"):
             await self.ctx.post(message.platform, message.channel, text, priority=Priority.LOW)
 
     # ---- privacy --------------------------------------------------------------------------------
@@ -363,6 +366,14 @@ class CommandsSkill(Skill):
     async def user_data_summary(self, viewer: Viewer) -> str | None:
         n = store.created_count(self.ctx.storage, viewer.platform, viewer.user_id)
         return f"commands: you added {n} custom command{'' if n == 1 else 's'}" if n else None
+
+
+def _sendable(text: str, what: str) -> bool:
+    """False (and a warning naming ``what``) when ``text`` would be run as a command (``command_start``)."""
+    reason = command_start(text)
+    if reason is not None:
+        log.warning("commands: %s not sent: it %s", what, reason)
+    return reason is None
 
 
 def check_name_or_none(text: str) -> str | None:

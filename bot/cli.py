@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot import __version__
+from bot.adapters.replay import MIN_SPEED
 from bot.config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config
 from bot.logs import quiet_progress_bars, setup_logging
 from bot.report import REQUIRED_KEYS
@@ -236,14 +237,18 @@ def replay(
         ..., metavar="LOG", help="Chat log (Twitch dump or JSON Lines), or - for stdin."
     ),
     speed: float = typer.Option(
-        0.0, "--speed", min=0.0, help="1 = real time, 2 = twice as fast, 0 = no waiting."
+        0.0, "--speed",
+        help=f"1 = real time, 2 = twice as fast, 0 = no waiting; otherwise at least {MIN_SPEED:g} "
+        f"({1 / MIN_SPEED:g} times slower than real time).",
     ),
     report: Path | None = typer.Option(
-        None, "--report", help="Report folder (default: new folder in data dir)."
+        None, "--report", help="Report folder, new or existing (default: new folder in data dir)."
     ),
     config: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
     channel: str | None = typer.Option(
-        None, "--channel", help="Channel replayed into (default: the log's '# channel: NAME', else 'replay')."
+        None, "--channel",
+        help="Channel replayed into: letters, digits, _ . - (default: the log's '# channel: NAME', else "
+        "'replay').",
     ),
     db: Path | None = typer.Option(
         None, "--db",
@@ -268,6 +273,7 @@ def replay(
         why = "is a folder, not a chat log" if Path(log_file).is_dir() else "chat log not found"
         err.print(f"error: {log_file}: {why}", style="red", markup=False)
         raise typer.Exit(2)
+    _check_replay_args(speed, channel, report)
     bar = Progress(
         TextColumn("replay"),
         BarColumn(),
@@ -327,11 +333,35 @@ def replay(
     except (ConnectionError, SchemaTooNew) as exc:
         err.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(2) from None
+    except NotADirectoryError as exc:  # a file above the --report folder (run_replay's check)
+        err.print(f"error: --report: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from None
     _print_summary(summary, folder)
     if not summary.get("messages") and summary.get("lines_skipped"):
         err.print(f"error: {log_file}: none of its {summary['lines_skipped']} line(s) is a chat message "
                   "(see the skipped lines above and docs/core.md for the formats)", style="red", markup=False)
         raise typer.Exit(1)
+
+
+def _check_replay_args(speed: float, channel: str | None, report: Path | None) -> None:
+    """``replay``'s --speed, --channel and --report, before anything runs: one ``error:`` line and exit
+    code 2 for a bad one (``typer.Exit``)."""
+    from bot.adapters.chatlog import parse_channel
+
+    problem = None
+    if not (speed == 0 or speed >= MIN_SPEED):  # negative, NaN, or so slow a replay never ends (1e-300)
+        problem = (f"--speed must be 0 (no waiting) or at least {MIN_SPEED:g} ({1 / MIN_SPEED:g} times "
+                   f"slower than real time), got {speed:g}")
+    elif channel is not None:
+        try:
+            parse_channel(channel, "--channel")  # the rule a JSON line's "channel" follows
+        except ValueError as exc:
+            problem = str(exc)
+    if problem is None and report is not None and report.exists() and not report.is_dir():
+        problem = f"--report {report}: is a file, not a folder (give a new or existing folder)"
+    if problem is not None:
+        err.print(f"error: {problem}", style="red", markup=False)
+        raise typer.Exit(2)
 
 
 def _print_summary(summary: dict[str, Any], folder: Path | None) -> None:
@@ -345,6 +375,12 @@ def _print_summary(summary: dict[str, Any], folder: Path | None) -> None:
     out.print(table)
     for example in summary.get("skipped_examples", [])[:5]:
         err.print(f"skipped line {example['line']}: {example['reason']}", style="yellow", markup=False)
+    warnings = summary.get("line_warnings", [])
+    for warning in warnings[:5]:
+        err.print(f"warning: {warning['reason']}", style="yellow", markup=False)
+    if summary.get("lines_warned", 0) > 5:
+        err.print(f"warning: {summary['lines_warned'] - 5} more such line(s): see line_warnings in "
+                  "summary.json", style="yellow", markup=False)
     if summary.get("skill_errors") or summary.get("skill_timeouts"):
         err.print(
             f"{summary.get('skill_errors')} skill error(s), {summary.get('skill_timeouts')} timeout(s): "

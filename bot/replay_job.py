@@ -2,8 +2,9 @@
 
 ``run_replay`` builds a ``Runtime`` on a ``ManualClock`` (so cooldowns and rate limits follow the log's
 time), replays the log through the replay adapter, waits for skills' background work (``drain``), checks
-that every distinct chatter has a presence row, collects the engine's and each skill's report sections
-and writes ``summary.json`` + ``transcript.txt``.
+that every distinct chatter has a presence row, runs the retention purge by the log's clock, counts the
+presence rows left, collects the engine's and each skill's report sections and writes ``summary.json`` +
+``transcript.txt``.
 """
 
 from __future__ import annotations
@@ -50,17 +51,25 @@ async def run_replay(
     bars read ``bytes_read`` / ``bytes_total`` from it). ``drain_timeout_s``: how long each skill with a
     ``drain`` method may finish background work (story paragraphs) after the log ends (``None``: no
     limit); skills that timed out are listed in the summary's ``undrained_skills``.
-    Returns ``(summary, report folder)``.
-    Raises ``ConnectionError`` when the log file does not exist, ``storage.db.SchemaTooNew`` for a newer DB.
+    ``speed``: 0 (no waiting) or at least ``bot.adapters.replay.MIN_SPEED``; ``channel``: a channel name
+    (``bot.adapters.chatlog.parse_channel``).
+    Returns ``(summary, report folder)``. The summary's ``presence_rows`` is counted after the purge (the
+    rows the database holds at the end); ``viewers_without_presence`` is checked before it.
+    Raises ``ConnectionError`` when the log file does not exist, ``storage.db.SchemaTooNew`` for a newer DB,
+    ``NotADirectoryError`` when ``report_dir`` (or a folder above it) is an existing file, ``ValueError``
+    for a bad ``speed`` or ``channel`` (before anything is written).
     """
     clock = ManualClock()
+    adapter = ReplayAdapter(source, clock=clock, channel=channel, speed=speed)  # checks speed and channel
     folder = report_dir if report_dir is not None else default_report_dir(config.data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise NotADirectoryError(f"{folder}: a file is in the way of the report folder") from None
     if db_path is None:
         db_path = folder / DB_NAME
         if db_path.exists():  # a report folder given twice: start fresh, never on top of an old replay
             db_path.unlink()
-    adapter = ReplayAdapter(source, clock=clock, channel=channel, speed=speed)
     if on_adapter is not None:
         on_adapter(adapter)
     # A fast replay would otherwise start one handler per message at once; with models behind them the
@@ -85,20 +94,16 @@ async def run_replay(
             await wait_loaded()
         await runtime.attach(adapter)
         wall_s = await runtime.replay(adapter, drain_timeout_s=drain_timeout_s)
-        assert runtime.db is not None
-        stored = {
-            row["user_id"]
-            for ch in {c for c, _ in adapter.viewers}
-            for row in presence_rows(runtime.db, adapter.platform, ch)
-        }
         chatters = {user for _, user in adapter.viewers}
+        # every chatter got a row (checked before the purge, which may rightly remove some) ...
+        without = len(chatters - _stored_users(runtime, adapter))
         purged = runtime.purge(adapter.last_time) if adapter.last_time is not None else {}
         summary = build_summary(
             adapter,
             runtime.stats(),
             wall_s,
-            presence_rows=len(stored),
-            viewers_without_presence=len(chatters - stored),
+            presence_rows=len(_stored_users(runtime, adapter)),  # ... and the rows left at the end
+            viewers_without_presence=without,
         )
         summary["db"] = str(db_path)
         summary["purged"] = purged
@@ -123,3 +128,13 @@ async def run_replay(
     finally:
         await runtime.stop()
     return summary, folder
+
+
+def _stored_users(runtime: Runtime, adapter: ReplayAdapter) -> set[str]:
+    """User ids with a presence row in the database, in the channels the replay saw."""
+    assert runtime.db is not None
+    return {
+        row["user_id"]
+        for ch in {c for c, _ in adapter.viewers}
+        for row in presence_rows(runtime.db, adapter.platform, ch)
+    }

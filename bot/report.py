@@ -4,11 +4,15 @@
 
 - ``lines_read``: non-blank log lines; ``lines_skipped``: malformed ones (``skipped_examples`` lists the
   first few with line numbers); ``messages``: chat messages routed; ``distinct_viewers``: distinct chatters;
+- ``lines_warned``: lines replayed but suspicious, a jump of more than 30 days after the previous line (a
+  typo'd date?); ``line_warnings`` lists the first 100 as ``{"line", "reason", "text"}``;
 - ``commands_handled``, ``skill_errors``, ``skill_timeouts``: from the router;
 - ``replies_sent``: messages the outbox sent (parts of split replies count one each);
   ``replies_dropped``: duplicates, backlog overflow and unsent at the end;
 - ``messages_per_s``: ``messages`` / wall seconds from the first line read to the last reply flushed;
-- ``presence_rows`` and ``viewers_without_presence`` (should be 0): a check of the watch history;
+- ``presence_rows``: presence rows in the replay's channels as the database holds them at the end (after
+  the retention purge); ``viewers_without_presence`` (should be 0): chatters without a row, checked
+  before the purge (a check that the watch history was recorded);
   ``storage_errors`` (should be 0): presence flushes or event recordings that failed (rows dropped);
 - ``db``: the database replayed into (default: ``chatcast.db`` in the report folder); ``purged``: rows
   removed by the retention purge, run after the log relative to the log's last timestamp;
@@ -67,7 +71,9 @@ def build_summary(
 ) -> dict[str, Any]:
     """The summary dict of one replay (keys in the module docstring).
 
-    ``stats`` is ``Runtime.stats()`` (router counters plus ``replies_sent`` / ``replies_dropped``).
+    ``stats`` is ``Runtime.stats()`` (router counters plus ``replies_sent`` / ``replies_dropped``);
+    ``wall_s`` in seconds; ``presence_rows`` / ``viewers_without_presence`` as counted by the caller
+    (``None``: not checked).
     """
     messages = adapter.messages
     return {
@@ -89,6 +95,10 @@ def build_summary(
         "viewers_without_presence": viewers_without_presence,
         "skipped_examples": [
             {"line": s.line_no, "reason": s.reason, "text": s.snippet} for s in adapter.skipped[:10]
+        ],
+        "lines_warned": adapter.lines_warned,
+        "line_warnings": [
+            {"line": w.line_no, "reason": w.reason, "text": w.snippet} for w in adapter.line_warnings
         ],
         "reply_delay_s": _delays(adapter.transcript),
         "router": {k: v for k, v in stats.items() if k not in ("outbox",)},

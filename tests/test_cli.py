@@ -321,3 +321,68 @@ def test_stats_takes_a_report_folder_and_run_needs_a_name(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["run", "--as", " ", "--no-engine"], input="")
     assert result.exit_code == 2 and "--as: give the viewer name" in result.stderr
+
+
+def test_replay_report_path_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    # regression (QA): a 17-frame traceback ending in FileExistsError, exit code 1
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-01-01 10:00:00 UTC] ann: hi\n", encoding="utf-8")
+    taken = tmp_path / "taken"
+    taken.write_text("", encoding="utf-8")
+    for report in (taken, taken / "sub"):
+        result = runner.invoke(app, ["replay", str(log), "--report", str(report), "--no-engine",
+                                     "--no-progress"])
+        assert result.exit_code == 2, result.output
+        assert f"error: --report {report}" in result.stderr or f"error: --report: {report}" in result.stderr
+        assert "Traceback" not in result.output and result.stderr.count("\n") == 1
+    assert taken.read_text(encoding="utf-8") == ""
+
+
+def test_replay_channel_follows_the_json_channel_rule(tmp_path: Path) -> None:
+    # regression (QA): --channel "../../x y" was accepted (transcript "#../../x y") while the same value
+    # in a JSON line's "channel" is skipped as malformed
+    from bot.adapters.chatlog import parse_line
+
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-01-01 10:00:00 UTC] ann: hi\n", encoding="utf-8")
+    result = runner.invoke(app, ["replay", str(log), "--channel", "../../x y", "--report",
+                                 str(tmp_path / "r"), "--no-engine", "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == "error: --channel must be a name (letters, digits, _ . -), got '../../x y'\n"
+    assert not (tmp_path / "r").exists()
+    with pytest.raises(ValueError) as info:
+        parse_line('{"ts": 1, "user": "a", "text": "t", "channel": "../../x y"}')
+    assert str(info.value) == '"channel" must be a name (letters, digits, _ . -), got \'../../x y\''
+    result = runner.invoke(app, ["replay", str(log), "--channel", "#Cozy.Corner", "--report",
+                                 str(tmp_path / "ok"), "--no-engine", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    from storage.db import Database
+    from storage.watch import presence_rows
+
+    db = Database(tmp_path / "ok" / "chatcast.db")
+    assert [r["user_id"] for r in presence_rows(db, "replay", "cozy.corner")] == ["ann"]
+    db.close()
+
+
+
+@pytest.mark.parametrize("speed", ["1e-300", "0.05", "-1", "nan"])
+def test_replay_speed_below_the_minimum_is_a_clear_error(tmp_path: Path, speed: str) -> None:
+    # regression (QA): --speed 1e-300 was accepted and the replay slept effectively forever
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-01-01 10:00:00 UTC] ann: hi\n", encoding="utf-8")
+    result = runner.invoke(app, ["replay", str(log), "--speed", speed, "--report", str(tmp_path / "r"),
+                                 "--no-engine", "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == ("error: --speed must be 0 (no waiting) or at least 0.1 (10 times slower than "
+                             f"real time), got {float(speed):g}\n")
+
+
+def test_replay_speed_zero_and_the_minimum_are_allowed_and_the_help_says_so(tmp_path: Path) -> None:
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-01-01 10:00:00 UTC] ann: hi\n", encoding="utf-8")
+    for ok in ("0", "0.1"):
+        result = runner.invoke(app, ["replay", str(log), "--speed", ok, "--report", str(tmp_path / ok),
+                                     "--no-engine", "--no-progress"])
+        assert result.exit_code == 0, result.output
+    help_text = runner.invoke(app, ["replay", "--help"], env={"COLUMNS": "300"}).stdout
+    assert "0 = no waiting; otherwise at least 0.1 (10 times slower than real time)" in help_text

@@ -75,6 +75,18 @@ def test_parse_json_line_and_timestamps() -> None:
         ('{"ts": true, "user": "x", "text": "t"}', '"ts" must be ISO-8601 text or Unix seconds'),
         ('{"ts": 1, "text": "t"}', 'needs a non-empty string "user"'),
         ("[2024-13-45 12:58:39 UTC] bob: hi", None),
+        # regressions (QA): the first crashed the whole replay with a RecursionError from json.loads; the
+        # others were stored as viewers "\x00" (answered "@ ..."), "a\nb" and "['a']"
+        ('{"ts": 1, "user": "d", "text": "ok", "extra": ' + "[" * 100000 + "]" * 100000 + "}",
+         "invalid JSON: nested too deeply"),
+        ('{"ts": 1, "user": "x", "text": "t", "n": ' + "1" * 5000 + "}", "invalid JSON"),  # > 4,300 digits
+        ('{"ts": 1, "user": "\\u0000", "text": "t"}', '"user" must be a name'),
+        ('{"ts": 1, "user": "a\\nb", "text": "t"}', '"user" must be a name'),
+        ('{"ts": 1, "user": "' + "u" * 101 + '", "text": "t"}', '"user" must be a name'),
+        ('{"ts": 1, "user": "c", "user_id": ["a"], "text": "t"}', '"user_id" must be a string or integer'),
+        ('{"ts": 1, "user": "c", "user_id": "a b", "text": "t"}', '"user_id" must be a string or integer'),
+        ('{"ts": 1, "user": "c", "user_id": true, "text": "t"}', '"user_id" must be a string or integer'),
+        ('{"ts": 1, "user": "c", "text": "t", "roles": [["mod"]]}', '"roles" must be a list of role names'),
     ],
 )
 def test_malformed_lines(text: str, reason: str | None) -> None:
@@ -82,6 +94,55 @@ def test_malformed_lines(text: str, reason: str | None) -> None:
         parse_line(text)
     if reason:
         assert reason in str(info.value)
+
+
+def test_json_user_ids_that_are_numbers_or_names_with_spaces_are_kept() -> None:
+    line = parse_line('{"ts": 1, "user": " Mia Smith ", "user_id": 1234567890123456789, "text": "hi"}')
+    assert line is not None and (line.user, line.user_id) == ("Mia Smith", "1234567890123456789")
+    line = parse_line('{"ts": 1, "user": "mia", "user_id": "", "text": "hi"}')
+    assert line is not None and line.user_id is None  # empty: the name is the id, as before
+
+
+async def test_no_exception_from_parsing_one_line_ends_the_replay(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # regression (QA): one deeply nested JSON line ended `chatcast replay` with a RecursionError traceback
+    # and no report; it must be counted, reported with its line number and skipped like any malformed line
+    deep = '{"ts": 1728583314, "user": "deep", "text": "ok", "extra": ' + "[" * 100000 + "]" * 100000 + "}"
+    log = tmp_path / "deep.jsonl"
+    log.write_text(deep + "\n[2024-10-10 18:00:00 UTC] ann: hi\n", encoding="utf-8")
+    summary, folder = await run_replay(load_config(None, skill_classes={}), log, report_dir=tmp_path / "r",
+                                       use_engine=False, skill_classes={})
+    assert (summary["lines_skipped"], summary["messages"]) == (1, 1)
+    assert summary["skipped_examples"][0]["line"] == 1
+    assert "nested too deeply" in summary["skipped_examples"][0]["reason"]
+    assert json.loads((folder / "summary.json").read_text())["lines_skipped"] == 1
+    # any other surprise from the parser skips that one line too
+    import bot.adapters.replay as replay_module
+
+    def surprise(raw: str):  # noqa: ANN202
+        if "boom" in raw:
+            raise TypeError("unexpected")
+        return parse_line(raw)
+
+    monkeypatch.setattr(replay_module, "parse_line", surprise)
+    two = "[2024-10-10 18:00:00 UTC] a: boom\n[2024-10-10 18:00:01 UTC] b: hi\n"
+    adapter = ReplayAdapter(io.StringIO(two), clock=ManualClock())
+    _ = [e async for e in adapter.listen()]
+    assert (adapter.lines_skipped, adapter.messages) == (1, 1)
+    assert adapter.skipped[0].reason == "unreadable line: TypeError: unexpected"
+
+
+async def test_bad_json_user_fields_are_skipped_and_counted_in_a_replay() -> None:
+    text = ('{"ts": 1728583314, "user": "\\u0000", "text": "hi"}\n'
+            '{"ts": 1728583315, "user": "a\\nb", "text": "hi"}\n'
+            '{"ts": 1728583316, "user": "c", "user_id": ["a"], "text": "hi"}\n'
+            '{"ts": 1728583317, "user": "ok", "text": "hi"}\n')
+    adapter = ReplayAdapter(io.StringIO(text), clock=ManualClock())
+    events = [e async for e in adapter.listen()]
+    assert (adapter.lines_skipped, adapter.messages) == (3, 1)
+    assert [s.line_no for s in adapter.skipped] == [1, 2, 3]
+    assert ['"user_id"' in s.reason for s in adapter.skipped] == [False, False, True]
+    assert [p.viewer.user_id for p in events if isinstance(p, Presence)] == ["ok"]
 
 
 async def test_adapter_events_and_clock() -> None:
@@ -272,6 +333,53 @@ async def test_retention_purge_of_a_replay_follows_the_log_clock(tmp_path: Path)
     summary, _ = await run_replay(config, log, report_dir=tmp_path / "long", use_engine=False,
                                   skill_classes={"echo": EchoSkill})
     assert summary["purged"].get("presence", 0) >= 1
+
+
+async def test_summary_counts_presence_rows_after_the_purge_and_warns_of_a_clock_jump(tmp_path: Path) -> None:
+    # regression (QA): a typo'd year (2026 in a 2024 log, before "now + 1 day" so not skipped as future)
+    # moved the clock, the purge deleted the 2024 rows, and the summary still said presence_rows 2 (the
+    # count before the purge) while the database held 1; nothing told the user about the jump
+    from storage.db import Database
+
+    log = tmp_path / "typo.txt"
+    log.write_text("[2024-10-10 12:00:00 UTC] ann: hi\n[2026-10-10 12:00:00 UTC] ben: typo\n",
+                   encoding="utf-8")
+    summary, folder = await run_replay(_config_in(tmp_path), log, report_dir=tmp_path / "r", use_engine=False,
+                                       skill_classes={"echo": EchoSkill})
+    db = Database(folder / "chatcast.db")
+    in_db = db.raw.execute("SELECT COUNT(*) FROM presence").fetchone()[0]
+    db.close()
+    assert summary["purged"]["presence"] == 1 and in_db == 1
+    assert summary["presence_rows"] == in_db and summary["viewers_without_presence"] == 0
+    assert (summary["messages"], summary["lines_skipped"], summary["lines_warned"]) == (2, 0, 1)
+    on_disk = json.loads((folder / "summary.json").read_text())
+    assert on_disk["presence_rows"] == 1
+    assert on_disk["line_warnings"] == [
+        {"line": 2, "reason": "line 2 is 730 days after line 1 (a typo'd date?)",
+         "text": "[2026-10-10 12:00:00 UTC] ben: typo"}
+    ]
+
+
+async def test_a_clock_jump_is_warned_once_per_jump_and_the_line_kept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    text = ("[2024-01-01 12:00:00 UTC] a: stream one\n"
+            "# a comment\n"
+            "[2024-01-31 12:00:00 UTC] b: 30 days later: a stream a month on, no warning\n"
+            "[2024-03-02 12:00:01 UTC] c: 31 days later\n"
+            "not a chat line\n"
+            "[2024-03-02 12:00:02 UTC] d: same stream\n"
+            "[2026-03-02 12:00:02 UTC] e: typo\n"
+            "[2024-03-02 12:00:03 UTC] f: back\n")
+    adapter = ReplayAdapter(io.StringIO(text), clock=ManualClock())
+    with caplog.at_level("WARNING", logger="chatcast.replay"):
+        _ = [e async for e in adapter.listen()]
+    assert (adapter.messages, adapter.lines_skipped, adapter.lines_warned) == (6, 1, 2)
+    assert [(w.line_no, w.reason) for w in adapter.line_warnings] == [
+        (4, "line 4 is 31 days after line 3 (a typo'd date?)"),
+        (7, "line 7 is 730 days after line 6 (a typo'd date?)"),
+    ]
+    assert sum("days after line" in r.getMessage() for r in caplog.records) == 2
 
 
 async def test_presence_flush_failures_are_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

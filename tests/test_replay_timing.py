@@ -116,3 +116,56 @@ async def test_help_lists_configurable_moderator_commands_only_to_moderators(tmp
     assert {"start", "next", "vote", "end"} <= group(moderator, "story") and "start" in group(moderator, "c4")
     assert not {"start", "next", "vote", "end"} & group(viewer, "story") and "add" in group(viewer, "story")
     assert "start" not in group(viewer, "c4") and "challenge" in group(viewer, "c4")
+
+
+async def test_speed_must_be_zero_or_at_least_the_minimum(tmp_path: Path) -> None:
+    # regression (QA): speed 1e-300 was accepted and the replay slept effectively forever
+    import io
+
+    import pytest
+
+    from bot.adapters.replay import MIN_SPEED, ReplayAdapter
+    from bot.clock import ManualClock
+
+    text = "[2024-01-01 00:00:00 UTC] a: x\n[2024-01-01 00:00:01 UTC] b: y\n"
+    for bad in (1e-300, MIN_SPEED / 2, float("nan")):
+        with pytest.raises(ValueError, match=r"speed must be 0 \(as fast as possible\) or at least 0.1"):
+            ReplayAdapter(io.StringIO(text), clock=ManualClock(), speed=bad)
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    adapter = ReplayAdapter(io.StringIO(text), clock=ManualClock(), speed=MIN_SPEED, sleep=fake_sleep)
+    _ = [e async for e in adapter.listen()]
+    assert waits == [pytest.approx(10.0)]
+    log = tmp_path / "chat.txt"
+    log.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match="speed must be 0"):  # before any report folder is made
+        await run_replay(load_config(None, skill_classes={}), log, speed=1e-300, report_dir=tmp_path / "r",
+                         use_engine=False, skill_classes={})
+    with pytest.raises(ValueError, match=r"channel must be a name \(letters, digits, _ \. -\), got '\.\./x"):
+        await run_replay(load_config(None, skill_classes={}), log, channel="../x y",
+                         report_dir=tmp_path / "r", use_engine=False, skill_classes={})
+    assert not (tmp_path / "r").exists()
+
+
+async def test_a_long_gap_waits_at_most_ten_seconds_and_the_clock_jumps() -> None:
+    # regression: at --speed 1 a log of two streams a week apart (or a typo'd year) waited the whole gap
+    import io
+
+    from bot.adapters.replay import MAX_WAIT_S, ReplayAdapter
+    from bot.clock import ManualClock
+
+    text = ("[2024-01-01 00:00:00 UTC] a: x\n[2024-01-01 00:00:02 UTC] b: y\n"
+            "[2024-01-08 00:00:02 UTC] c: next week\n")
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    clock = ManualClock()
+    adapter = ReplayAdapter(io.StringIO(text), clock=clock, speed=1.0, sleep=fake_sleep)
+    _ = [e async for e in adapter.listen()]
+    assert waits == [2.0, MAX_WAIT_S] and MAX_WAIT_S == 10.0
+    assert clock.now().day == 8

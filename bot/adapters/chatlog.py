@@ -11,13 +11,16 @@ Two formats, detected per line:
       {"ts": "2024-10-10T12:58:39Z", "user": "alice", "text": "hi", "roles": ["moderator"]}
 
   ``ts`` is an ISO-8601 string (``Z`` or an offset; naive means UTC) or Unix seconds; ``roles`` optional
-  (names accepted by ``Role.parse``); optional ``channel``, ``id`` and ``user_id``.
+  (names accepted by ``Role.parse``); optional ``channel``, ``id`` and ``user_id``. ``user`` is a name of
+  1-100 characters without control characters; ``user_id`` a string (or integer) of 1-100 characters
+  without spaces or control characters; ``channel`` a name as ``parse_channel`` takes it.
 
 Lines starting with ``#`` are comments (``parse_line`` returns ``None``); the replay adapter reads a
 ``# channel: NAME`` comment before the first message as the channel name, and ``# category: NAME`` /
 ``# title: TEXT`` comments as the stream's category and title.
 
-A line that matches neither raises ``LogLineError`` with a short reason; the caller counts and skips it.
+A line that matches neither raises ``LogLineError`` with a short reason; the caller counts and skips it
+(JSON nested too deeply for the decoder, or numbers too long to read, are ``LogLineError`` too).
 Lone UTF-16 surrogates (``"\\ud800"`` in JSON, undecodable bytes read with ``surrogateescape``) become
 U+FFFD in every parsed field: they cannot be encoded as UTF-8, so one would fail every later write of the
 line (database, transcript) and the batch it rode in.
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -34,6 +38,8 @@ from bot.events import Role
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _CHANNEL = re.compile(r"^#?[\w.-]{1,100}$")
+MAX_NAME_CHARS = 100
+"""Longest ``user`` / ``user_id`` accepted (Twitch allows 25 characters, Discord 32)."""
 _TWITCH_LINE = re.compile(
     r"^\[(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2})(?: UTC)?\] ([^\s:\[\]]+): ?(.*)$", re.S
 )
@@ -76,6 +82,65 @@ def parse_line(line: str) -> LogLine | None:
     return LogLine(datetime.fromisoformat(stamp).replace(tzinfo=UTC), user, text)
 
 
+def parse_channel(value: object, what: str = '"channel"') -> str:
+    """A channel name (letters, digits, ``_ . -``, 1-100 characters, optional leading ``#``) without the
+    ``#``, as given (not lower-cased). ``what`` names the field in the error: ``'"channel"'`` for a JSON
+    line, ``"--channel"`` for the command line.
+
+    Raises ``LogLineError`` (a ``ValueError``) for anything else (``"../x y"``, ``""``, a number).
+    """
+    if not isinstance(value, str) or not _CHANNEL.match(value):
+        raise LogLineError(f"{what} must be a name (letters, digits, _ . -), got " + _short_repr(value))
+    return value.removeprefix("#")
+
+
+def _short_repr(value: object) -> str:
+    try:
+        return repr(value)[:40]
+    except RecursionError:  # a deeply nested list inside the 1,000 levels the decoder allows
+        return type(value).__name__
+
+
+def _has_controls(text: str) -> bool:
+    """Control characters (NUL, newlines, tabs, ESC, DEL, C1) or line/paragraph separators."""
+    return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in text)
+
+
+def _parse_user(value: object) -> str:
+    """The ``user`` field, stripped: 1-100 characters, no control characters (a NUL or newline would
+    become part of the viewer's id and of every ``@name`` the bot writes). Raises ``LogLineError``."""
+    if not isinstance(value, str) or not value.strip():
+        raise LogLineError('JSON line needs a non-empty string "user"')
+    user = value.strip()
+    if len(user) > MAX_NAME_CHARS or _has_controls(user):
+        raise LogLineError(
+            f'"user" must be a name of 1-{MAX_NAME_CHARS} characters without control characters, got '
+            + _short_repr(value)
+        )
+    return user
+
+
+def _parse_user_id(value: object) -> str | None:
+    """The optional ``user_id``: a string or an integer (Discord ids are JSON numbers), 1-100 characters
+    without spaces or control characters; ``None`` when absent or ``""`` (the name is the id then).
+    Raises ``LogLineError``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= MAX_NAME_CHARS
+        or _has_controls(value)
+        or any(ch.isspace() for ch in value)
+    ):
+        raise LogLineError(
+            f'"user_id" must be a string or integer of 1-{MAX_NAME_CHARS} characters without spaces or '
+            "control characters, got " + _short_repr(value)
+        )
+    return value
+
+
 def _no_surrogates(value: object) -> object:
     return _SURROGATES.sub("\ufffd", value) if isinstance(value, str) else value
 
@@ -85,36 +150,37 @@ def _parse_json(line: str) -> LogLine:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         raise LogLineError(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:  # e.g. 100,000 nested "[": the decoder gives up, the replay must not
+        raise LogLineError("invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise LogLineError(f"invalid JSON: {exc}"[:200]) from None
     if not isinstance(obj, dict):
         raise LogLineError("JSON line is not an object")
     obj = {key: _no_surrogates(value) for key, value in obj.items()}
-    user, text = obj.get("user"), obj.get("text")
-    if not isinstance(user, str) or not user.strip():
-        raise LogLineError('JSON line needs a non-empty string "user"')
+    user, text = _parse_user(obj.get("user")), obj.get("text")
     if not isinstance(text, str) or not text.strip():
         raise LogLineError('JSON line needs a non-empty string "text"')
     roles_raw = obj.get("roles", [])
     if isinstance(roles_raw, str):
         roles_raw = [roles_raw]
-    if not isinstance(roles_raw, list):
+    if not isinstance(roles_raw, list) or not all(isinstance(r, str) for r in roles_raw):
         raise LogLineError('"roles" must be a list of role names')
     try:
-        roles = frozenset(Role.parse(str(r)) for r in roles_raw)
+        roles = frozenset(Role.parse(r) for r in roles_raw)
     except ValueError as exc:
         raise LogLineError(str(exc)) from None
     channel = obj.get("channel")
-    if channel is not None and (not isinstance(channel, str) or not _CHANNEL.match(channel)):
-        raise LogLineError('"channel" must be a name (letters, digits, _ . -), got ' + repr(channel)[:40])
+    if channel is not None:
+        channel = parse_channel(channel)
     message_id = obj.get("id")
-    user_id = obj.get("user_id")
     return LogLine(
         timestamp=parse_timestamp(obj.get("ts")),
-        user=user.strip(),
+        user=user,
         text=text,
         roles=roles,
-        channel=channel.removeprefix("#") if channel else None,
+        channel=channel or None,
         message_id=str(message_id) if message_id is not None else None,
-        user_id=str(user_id) if user_id is not None else None,
+        user_id=_parse_user_id(obj.get("user_id")),
     )
 
 

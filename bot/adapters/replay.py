@@ -9,7 +9,11 @@
   one stream); ``# category: NAME`` (alias ``# game:``) and ``# title: TEXT`` header lines set the
   stream's category and title (in the first status event; later in the log, a status update),
   ``Presence(SEEN)`` the first time a chatter speaks, then the ``ChatMessage``.
-- Malformed lines are counted and skipped; the first ``report_first`` are logged with line numbers.
+- Malformed lines are counted and skipped; the first ``report_first`` are logged with line numbers. No
+  exception from parsing one line ends the replay: anything unexpected skips that line the same way.
+- A line stamped more than ``JUMP_WARNING`` (30 days) after the previous message line is kept (logs of
+  streams weeks apart are legitimate) but warned about once per jump, with both line numbers
+  (``line_warnings``): a typo'd year moves the clock, and the retention purge after the replay with it.
 - ``send`` records every reply with the log time, channel and the message that caused it
   (``transcript``); nothing leaves the machine.
 """
@@ -27,7 +31,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.adapters.base import REPLAY_LIMITS, Adapter
-from bot.adapters.chatlog import LogLine, LogLineError, parse_line
+from bot.adapters.chatlog import LogLine, LogLineError, parse_channel, parse_line
 from bot.clock import ManualClock
 from bot.events import ChatMessage, Event, Presence, PresenceKind, Reply, Role, StreamStatus, Viewer
 
@@ -38,6 +42,15 @@ FUTURE_TOLERANCE = timedelta(days=1)
 EARLIEST = datetime(2005, 1, 1, tzinfo=UTC)
 """Lines stamped before this are skipped as malformed (Twitch, and its chat logs, began in 2011)."""
 """A line stamped later than the wall clock plus this is skipped as malformed (a typo'd year)."""
+JUMP_WARNING = timedelta(days=30)
+"""A line stamped more than this after the previous message line is warned about (kept, not skipped)."""
+MAX_WAIT_S = 10.0
+"""With ``speed`` > 0, the longest real wait between two lines (seconds); the clock still jumps the whole gap
+(a log of two streams a week apart replayed at speed 1 waited a week)."""
+MIN_SPEED = 0.1
+"""The slowest positive ``speed`` (ten times slower than real time); 0 means no waiting at all."""
+MAX_LISTED = 100
+"""Skipped lines and warnings kept in ``skipped`` / ``line_warnings`` (all are counted)."""
 MAX_CAUSES = 100_000
 """Messages remembered for the transcript's "in reply to" (the newest; memory stays flat on huge logs)."""
 _CHANNEL_DIRECTIVE = re.compile(r"^#\s*channel:\s*#?(\w+)", re.I)
@@ -74,6 +87,16 @@ class SkippedLine:
     snippet: str
 
 
+@dataclass(slots=True)
+class LineWarning:
+    """A line that was replayed but looks wrong (a clock jump): 1-based ``line_no``, ``reason`` (a whole
+    sentence naming the lines), and the start of the line."""
+
+    line_no: int
+    reason: str
+    snippet: str
+
+
 class ReplayAdapter(Adapter):
     """Replays a chat log (see module docstring).
 
@@ -82,7 +105,9 @@ class ReplayAdapter(Adapter):
     ``# channel: NAME`` comment before the first message, else ``"replay"``. Lines starting with ``#``
     are comments. ``platform``: platform name
     used in events (default ``"replay"``, so replayed viewers never mix with live ones).
-    ``speed`` >= 0 (raises ``ValueError`` when negative). ``sleep`` is injectable for tests.
+    ``speed``: 0 (never wait) or at least ``MIN_SPEED`` (0.1, ten times slower than real time); raises
+    ``ValueError`` otherwise (negative, NaN, 1e-300), and when ``channel`` is not a name as
+    ``bot.adapters.chatlog.parse_channel`` takes it. ``sleep`` is injectable for tests.
     """
 
     limits = REPLAY_LIMITS
@@ -100,6 +125,13 @@ class ReplayAdapter(Adapter):
     ) -> None:
         if speed < 0:
             raise ValueError(f"speed must be >= 0 (0 = as fast as possible), got {speed}")
+        if not (speed == 0 or speed >= MIN_SPEED):  # NaN too
+            raise ValueError(
+                f"speed must be 0 (as fast as possible) or at least {MIN_SPEED:g} ({1 / MIN_SPEED:g} times "
+                f"slower than real time), got {speed:g}"
+            )
+        if channel is not None:
+            channel = parse_channel(channel, "channel")
         self.source = source
         self.clock = clock
         # awaited before the clock jumps to a later line's time (the runtime sends held-back replies)
@@ -116,6 +148,8 @@ class ReplayAdapter(Adapter):
         self.lines_skipped = 0
         self.messages = 0
         self.skipped: list[SkippedLine] = []
+        self.lines_warned = 0
+        self.line_warnings: list[LineWarning] = []
         self.viewers: set[tuple[str, str]] = set()  # (channel, user_id)
         self.transcript: list[TranscriptEntry] = []
         self.first_time: datetime | None = None
@@ -143,6 +177,7 @@ class ReplayAdapter(Adapter):
         first: datetime | None = None
         last: datetime | None = None
         seen_channels: set[str] = set()
+        previous: tuple[datetime, int] | None = None  # the last message line's time and line number
         horizon = datetime.now(UTC) + FUTURE_TOLERANCE
         try:
             line_no = 0
@@ -183,6 +218,9 @@ class ReplayAdapter(Adapter):
                 except (ValueError, OverflowError) as exc:
                     self._skip(line_no, f"bad value: {exc}", raw)
                     continue
+                except Exception as exc:  # noqa: BLE001 - one line must never end the replay (no report)
+                    self._skip(line_no, f"unreadable line: {type(exc).__name__}: {exc}"[:200], raw)
+                    continue
                 if parsed is None:
                     continue
                 when = parsed.timestamp
@@ -192,8 +230,14 @@ class ReplayAdapter(Adapter):
                 if when < EARLIEST:  # 1653, or Unix time 0: a typo, not a chat log
                     self._skip(line_no, f"timestamp {when:%Y-%m-%d %H:%M:%S} is before {EARLIEST:%Y}", raw)
                     continue
+                if previous is not None and when - previous[0] > JUMP_WARNING:  # kept: streams weeks apart
+                    days = (when - previous[0]).days
+                    self._warn(line_no, f"line {line_no} is {days} days after line {previous[1]} "
+                               "(a typo'd date?)", raw)
+                previous = (when, line_no)
                 if last is not None and self.speed > 0 and when > last:
-                    await self._sleep((when - last).total_seconds() / self.speed)
+                    # a quiet gap (or a jump to the next stream days later) waits at most MAX_WAIT_S
+                    await self._sleep(min(MAX_WAIT_S, (when - last).total_seconds() / self.speed))
                 if first is None:
                     begin = getattr(self.clock, "begin", None)  # start at the log's first time, even 2022
                     (begin or self.clock.set)(when)
@@ -282,10 +326,17 @@ class ReplayAdapter(Adapter):
     def _skip(self, line_no: int, reason: str, raw: str) -> None:
         self.lines_skipped += 1
         snippet = raw.rstrip("\r\n")[:80]
-        if len(self.skipped) < 100:
+        if len(self.skipped) < MAX_LISTED:
             self.skipped.append(SkippedLine(line_no, reason, snippet))
         if self.lines_skipped <= self.report_first:
             log.warning("line %d skipped: %s: %r", line_no, reason, snippet)
+
+    def _warn(self, line_no: int, reason: str, raw: str) -> None:
+        self.lines_warned += 1
+        snippet = raw.rstrip("\r\n")[:80]
+        if len(self.line_warnings) < MAX_LISTED:
+            self.line_warnings.append(LineWarning(line_no, reason, snippet))
+        log.warning("%s: %r", reason, snippet)
 
     def _viewer(self, parsed: LogLine, channel: str) -> Viewer:
         user_id = (parsed.user_id or parsed.user).lower()

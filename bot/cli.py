@@ -129,6 +129,9 @@ def _load(path: Path | None, log_level: str | None) -> tuple[Config, Secrets]:
     secrets_file = config.bot.secrets_file
     if secrets_file is not None and not secrets_file.is_absolute() and config.path is not None:
         secrets_file = config.path.parent / secrets_file
+    if secrets_file is not None and not secrets_file.exists():  # named in the config, so it was meant
+        err.print(f"warning: bot.secrets_file: {secrets_file} not found; credentials come only from the "
+                  "environment", style="yellow", highlight=False, markup=False)
     if secrets_file is None and config.path is not None and (config.path.parent / "secrets.toml").exists():
         secrets_file = config.path.parent / "secrets.toml"
     try:

@@ -239,13 +239,21 @@ def load_config(path: str | Path | None, *, skill_classes: dict[str, type] | Non
     path = Path(path)
     label = str(path)  # as the user gave it: "configs/stream.toml", not just "stream.toml"
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a Windows editor's byte-order mark is not TOML
     except FileNotFoundError:
         raise ConfigError([f"{path}: config file not found (create one with `chatcast init`)"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read config file: {exc}"]) from None
     data = parse_toml(text, label)
     return validate_config(data, label=label, path=path, skill_classes=skill_classes)
+
+
+_TOML_HINTS = {  # tomllib's words for the usual mistakes
+    "Cannot overwrite a value": "Cannot overwrite a value: a key or table is defined twice, or a table "
+                                "written [name] where a list of entries needs [[name]] (at this line or "
+                                "earlier)",
+    "Cannot declare": "a table is declared twice",
+}
 
 
 def parse_toml(text: str, label: str) -> dict[str, Any]:
@@ -257,6 +265,7 @@ def parse_toml(text: str, label: str) -> dict[str, Any]:
         match = re.search(r"\(at line (\d+), column (\d+)\)", message)
         if match:
             reason = message[: match.start()].strip()
+            reason = _TOML_HINTS.get(reason, reason)
             raise ConfigError(
                 [f"{label}: line {match.group(1)}, column {match.group(2)}: invalid TOML: {reason}"]
             ) from None
@@ -344,7 +353,7 @@ def validate_config(
                 base = config.skill_defaults.get(name)
                 base_dict = base.model_dump(exclude_unset=True) if base is not None else {}
                 settings = _validate(
-                    skill_classes[name].Settings, {**base_dict, **override}, swhere, label, problems
+                    skill_classes[name].Settings, merge_override(base_dict, override), swhere, label, problems
                 )
                 if settings is not None:
                     merged[name] = settings
@@ -355,6 +364,34 @@ def validate_config(
     if problems:
         raise ConfigError(problems)
     return config
+
+
+_IDENTITY_KEYS = ("id", "name")
+
+
+def merge_override(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """A channel's ``[channels.skills.<name>]`` over the skill's ``[skills.<name>]``: each key of
+    ``override`` replaces the base's, except lists of tables whose items carry an ``id`` or ``name``
+    (FAQ entries, text commands): those are merged, a channel item replacing the global item of the same
+    ``id``/``name`` and the others added after the global ones. (One per-channel FAQ entry used to drop
+    every global entry in that channel.) Lists of plain values (``keywords``) are replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        old = base.get(key)
+        ident = _list_identity(old) if isinstance(value, list) else None
+        if ident is not None and _list_identity(value) == ident:
+            ours = {item[ident] for item in value}
+            out[key] = [item for item in old if item[ident] not in ours] + list(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _list_identity(items: Any) -> str | None:
+    """The key (``id`` or ``name``) every table of a non-empty list carries, else ``None``."""
+    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+        return None
+    return next((k for k in _IDENTITY_KEYS if all(isinstance(i.get(k), str) for i in items)), None)
 
 
 def core_skill_classes() -> dict[str, type]:

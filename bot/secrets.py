@@ -118,7 +118,7 @@ def read_secrets_file(path: Path) -> dict[str, str]:
             f"it must be private: run `chmod 600 {path}`"
         )
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SecretsError(f"{path}: invalid TOML: {exc}") from None
     out: dict[str, str] = {}

@@ -386,3 +386,12 @@ def test_replay_speed_zero_and_the_minimum_are_allowed_and_the_help_says_so(tmp_
         assert result.exit_code == 0, result.output
     help_text = runner.invoke(app, ["replay", "--help"], env={"COLUMNS": "300"}).stdout
     assert "0 = no waiting; otherwise at least 0.1 (10 times slower than real time)" in help_text
+
+
+def test_a_secrets_file_named_in_the_config_but_missing_is_warned_about(tmp_path: Path) -> None:
+    # regression: `config check` said ok and "secrets set: none" without a word about the missing file
+    path = tmp_path / "c.toml"
+    path.write_text('[bot]\nsecrets_file = "secrets.toml"\n')
+    result = runner.invoke(app, ["config", "check", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "warning: bot.secrets_file:" in result.stderr and "secrets.toml not found" in result.stderr

@@ -121,6 +121,28 @@ def test_channel_overrides_merge_over_defaults(tmp_path: Path) -> None:
     assert config.data_dir == tmp_path / "d"
 
 
+def test_a_channels_faq_entries_and_commands_add_to_the_global_ones(tmp_path: Path) -> None:
+    # regression: one [[channels.skills.faq.entries]] dropped every global FAQ entry in that channel (and
+    # one channel text command every global command); lists of tables now merge by id / name
+    from skills.commands.skill import CommandsSkill
+    from skills.faq.skill import FaqSkill
+
+    text = (
+        '[[skills.faq.entries]]\nid = "cat"\nquestions = ["what is the cat called"]\nanswer = "Mochi"\n'
+        '[[skills.faq.entries]]\nid = "game"\nquestions = ["what game is this"]\nanswer = "Celeste"\n'
+        '[[skills.commands.entries]]\nname = "discord"\nresponse = "discord.gg/x"\n'
+        '[[channels]]\nplatform = "twitch"\nname = "mine"\n'
+        '[[channels.skills.faq.entries]]\nid = "dog"\nquestions = ["do you have a dog"]\nanswer = "No dog"\n'
+        '[[channels.skills.faq.entries]]\nid = "game"\nquestions = ["what game is this"]\nanswer = "Hades"\n'
+        '[[channels.skills.commands.entries]]\nname = "merch"\nresponse = "shop.example"\n'
+    )
+    config = load_config(write(tmp_path, text), skill_classes={"faq": FaqSkill, "commands": CommandsSkill})
+    faq = config.settings_for("faq", "twitch", "mine")
+    assert [(e.id, e.answer) for e in faq.entries] == [("cat", "Mochi"), ("dog", "No dog"), ("game", "Hades")]
+    assert [e.id for e in config.settings_for("faq", "twitch", "other").entries] == ["cat", "game"]
+    assert [e.name for e in config.settings_for("commands", "twitch", "mine").entries] == ["discord", "merch"]
+
+
 def test_example_config_is_valid() -> None:
     example = Path(__file__).resolve().parents[1] / "config.example.toml"
     config = load_config(example)  # the real skills: every [skills.<name>] section must validate
@@ -247,3 +269,15 @@ def test_empty_list_says_how_many_items_are_needed(tmp_path: Path) -> None:
         "config.toml: skills.faq.entries[0].questions: expected a list of 1 to 20 items, "
         "got a list of 0 items"
     ]
+
+
+def test_a_byte_order_mark_is_ignored_and_a_table_written_twice_is_explained(tmp_path: Path) -> None:
+    # regressions: a config saved by a Windows editor (UTF-8 with BOM) failed with "line 1, column 1:
+    # invalid TOML: Invalid statement"; [skills.commands.entries] written with single brackets next to
+    # [[...]] said only "Cannot overwrite a value"
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b'\xef\xbb\xbf[bot]\nprefix = "?"\n')
+    assert load_config(path, skill_classes=SKILLS).bot.prefix == "?"
+    bad = write(tmp_path, '[bot]\nprefix = "?"\nprefix = "!"\n')
+    with pytest.raises(ConfigError, match=r"line 3, .*defined twice, or a table written \[name\]"):
+        load_config(bad, skill_classes=SKILLS)

@@ -100,7 +100,7 @@ async def test_replay_answers_exactly_the_faq_questions(tmp_path: Path) -> None:
     assert texts == [
         "@bob chan has been live for 31m, check the title!",
         "@dave Join the Discord: discord.gg/example",
-        "Added FAQ entry 'stream-schedule' (2 question(s)).",  # id from the shortest question
+        'Added FAQ entry \'stream-schedule\' (2 question(s)): "when do you stream" -> "Mon-Fri 6pm CET"',
         "@gina Mon-Fri 6pm CET",
         "@ivy Join the Discord: discord.gg/example",  # the bot's name comes from the runtime's channel info
     ]
@@ -156,6 +156,18 @@ def test_faq_add_without_quotes_is_refused_not_misread() -> None:
     # regression: "!faq add lunch When is lunch? | Lunch is at noon" added an entry whose question was "lunch"
     with pytest.raises(ValueError, match="put the questions in quotes"):
         parse_add("lunch When is lunch? | Lunch is at noon", [])
+
+
+def test_faq_add_reads_curly_quotes_and_a_question_mark_and_refuses_the_rest() -> None:
+    # regression: "?faq add what is love? baby don't hurt me" added the question "what", and a phone's
+    # curly quotes the question "“are"; "?faq add question only" the question "question"
+    new = parse_add("what is love? baby don't hurt me", [])
+    assert (new.questions, new.answer) == (["what is love?"], "baby don't hurt me")
+    new = parse_add("“are you single|single?” No! keywords: single", [])
+    assert (new.questions, new.answer, new.keywords) == (["are you single", "single?"], "No!", ["single"])
+    assert parse_add("‘pets?’ Mochi the cat", []).questions == ["pets?"]
+    with pytest.raises(ValueError, match="put the questions in quotes or end them with '\\?'"):
+        parse_add("question only", [])
 
 
 def test_faq_add_validation() -> None:
@@ -262,7 +274,7 @@ async def test_faq_test_and_remove_commands(tmp_path: Path) -> None:
     assert c.replies == ["No FAQ entry 'nope' (see !faq list)."]
     c = Ctx('"discord?" new link', settings)
     await skill.faq_add(c)
-    assert c.replies == ["Added FAQ entry 'discord-2' (1 question(s))."]
+    assert c.replies == ['Added FAQ entry \'discord-2\' (1 question(s)): "discord?" -> "new link"']
     assert await skill.delete_user_data(c.author) == 1  # the creator id is dropped, the entry stays
     assert [e.id for e in skill.entries_for("console", "chan", settings)] == ["game", "discord-2"]
 

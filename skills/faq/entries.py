@@ -79,26 +79,36 @@ class NewEntry:
     keywords: list[str]
 
 
+USAGE = 'usage: !faq add "question 1|question 2" answer'
+_QUOTES = {'"': '"', "'": "'", "“": "”“", "„": "“”", "‘": "’‘", "‚": "‘’", "«": "»", "»": "«"}
+
+
 def parse_add(rest: str, existing: Sequence[FaqEntry], *, max_entries: int = 100) -> NewEntry:
     """Parse and validate ``!faq add "q1|q2" answer [keywords: k1, k2]``.
 
-    The first argument (quoted when it has spaces) holds ``|``-separated example questions; the rest of
-    the line is the answer; an optional trailing ``keywords: a, b`` sets keywords. Raises ``ValueError``
-    with a message fit for chat: empty, too long, too many, unknown variable, or a duplicate of a question
-    of another entry.
+    The first argument holds ``|``-separated example questions, in quotes (straight, or a phone's curly
+    ``“…”``/``‘…’``, or ``«…»``); without quotes the questions run to the first ``?``
+    (``!faq add what is love? baby don't hurt me``). The rest of the line is the answer; an optional
+    trailing ``keywords: a, b`` sets keywords. Raises ``ValueError`` with a message fit for chat: no quotes
+    and no ``?`` (the first word used to become the whole question), empty, too long, too many, unknown
+    variable, or a duplicate of a question of another entry.
     """
     rest = rest.strip()
     if not rest:
-        raise ValueError('usage: !faq add "question 1|question 2" answer')
-    if rest[0] in "\"'":
-        end = rest.find(rest[0], 1)
+        raise ValueError(USAGE)
+    close = _QUOTES.get(rest[0])
+    if close is not None:
+        end = min((i for i in (rest.find(c, 1) for c in close) if i > 0), default=-1)
         if end < 0:
             raise ValueError("missing closing quote after the questions")
         raw_q, answer = rest[1:end], rest[end + 1 :]
+    elif "?" in rest:
+        end = rest.index("?") + 1
+        raw_q, answer = rest[:end], rest[end:]
+        if "|" in answer:  # !faq add lunch When is lunch? | noon: which part are the questions?
+            raise ValueError(f"put the questions in quotes; {USAGE}")
     else:
-        raw_q, _, answer = rest.partition(" ")
-        if "|" in answer and "|" not in raw_q:  # !faq add when is lunch? | noon: the questions need quotes
-            raise ValueError('put the questions in quotes: !faq add "question 1|question 2" answer')
+        raise ValueError(f"put the questions in quotes or end them with '?'; {USAGE}")
     keywords: list[str] = []
     m = re.search(r"\s*\bkeywords:\s*(.*)$", answer, flags=re.I)
     if m:

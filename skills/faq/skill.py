@@ -354,7 +354,12 @@ class FaqSkill(Skill):
         except sqlite3.IntegrityError:
             await ctx.reply(f"Not added: an entry '{entry_id}' already exists")
             return
-        await ctx.reply(f"Added FAQ entry '{entry_id}' ({len(new.questions)} question(s)).")
+        def cut(text: str, n: int = 60) -> str:
+            return text if len(text) <= n else text[: n - 1] + "…"
+
+        # the parsed question and answer, so a mis-typed add is seen at once
+        await ctx.reply(f"Added FAQ entry '{entry_id}' ({len(new.questions)} question(s)): "
+                        f"\"{cut(new.questions[0])}\" -> \"{cut(new.answer)}\"")
         if self.ctx.engine is not None:  # embed the new entry set now, in the background
             entries = self.entries_for(platform, channel, ctx.settings)
             self._embedding(_entry_key(entries), entries)

@@ -263,6 +263,19 @@ async def test_concurrent_challenges_have_their_own_timers_and_moves(h):
     assert not h.skill.challenges
 
 
+async def test_forgetme_ends_the_viewers_running_challenge_unrecorded(h):
+    # regression: the challenge timed out after "deleted" and wrote the loss back under the viewer
+    await h.command("c4_challenge", "ann", ["easy"])
+    await h.say("ann", "4")
+    await h.skill.settle()
+    await h.skill.delete_user_data(Viewer("twitch", "ann", "Ann"))
+    assert ("twitch", "chan", "ann") not in h.skill.challenges
+    h.clock.advance(120)
+    await h.skill.tick()
+    assert game_store.viewer_record(h.db, Viewer("twitch", "ann", "Ann")).games == 0
+    assert not any("time is up" in p[2] for p in h.posts)
+
+
 async def test_challenge_limit_per_channel():
     h = Harness(max_challenges=1)
     await h.skill.start()

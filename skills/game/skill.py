@@ -588,7 +588,12 @@ class GameSkill(Skill):
 
     # --- privacy ------------------------------------------------------------------------------------
     async def delete_user_data(self, viewer: Viewer) -> int:
-        """Delete the viewer's tallies, unlink their results, and drop their votes in running games."""
+        """Delete the viewer's tallies, unlink their results, drop their votes in running chat games and end
+        their own running challenges unrecorded (a challenge that timed out after ``!forgetme`` wrote the
+        loss back under the viewer)."""
+        for key, match in list(self.challenges.items()):
+            if key[0] == viewer.platform and key[2] == viewer.user_id:
+                self._drop(match)
         for match in self.chat_games.values():
             match.participants.pop(viewer.user_id, None)
             if match.window is not None:

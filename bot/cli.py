@@ -193,6 +193,10 @@ def run(
         raise typer.Exit(2) from None
     clock = SystemClock()
     adapters = [] if console else _live_adapters(cfg, secrets, clock)
+    if adapters:  # say so: piped console input was silently ignored when a secrets file was found
+        names = ", ".join(sorted({a.platform for a in adapters}))
+        err.print(f"platforms: {names} (credentials found); the console is not opened: add --console to chat "
+                  "in the terminal instead", style="dim", highlight=False, markup=False)
     if not adapters:
         console_channel = next((c.name for c in cfg.channels if c.platform == "console"), "console")
         adapters = [

@@ -395,3 +395,23 @@ def test_a_secrets_file_named_in_the_config_but_missing_is_warned_about(tmp_path
     result = runner.invoke(app, ["config", "check", "--config", str(path)])
     assert result.exit_code == 0, result.output
     assert "warning: bot.secrets_file:" in result.stderr and "secrets.toml not found" in result.stderr
+
+
+def test_run_says_which_platforms_start_when_credentials_keep_the_console_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # regression: with a secrets.toml next to the config, piped console input vanished without a word
+    import io
+
+    from bot.adapters.replay import ReplayAdapter
+    from bot.clock import ManualClock
+
+    monkeypatch.setattr(
+        "bot.cli._live_adapters",
+        lambda *a: [ReplayAdapter(io.StringIO(""), clock=ManualClock(), platform="twitch")],
+    )
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[bot]\ndata_dir = "data"\n')
+    result = runner.invoke(app, ["run", "--config", str(cfg), "--no-engine"], input="!help\n")
+    assert result.exit_code == 0, result.output
+    assert "platforms: twitch (credentials found); the console is not opened: add --console" in result.stderr

@@ -540,7 +540,7 @@ async def _engine_stats(cfg: Config) -> dict[str, Any]:
         from bot.inference.engine import Engine
     except ImportError as exc:
         return {"available": False, "reason": str(exc)}
-    engine = Engine(cfg.inference, data_dir=cfg.data_dir)
+    engine = Engine(cfg.inference, data_dir=cfg.data_dir, models_dir=cfg.models_dir)
     try:
         await engine.start()
         return {"available": True, "stats": engine.stats()}

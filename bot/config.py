@@ -185,6 +185,16 @@ class Config:
     warnings: list[str] = field(default_factory=list)
 
     @property
+    def models_dir(self) -> Path:
+        """``inference.models_dir`` (``~`` expanded) resolved against the config file's folder, else
+        ``<data_dir>/models``: where converted models are cached."""
+        given = self.inference.models_dir
+        if given is None:
+            return self.data_dir / "models"
+        given = given.expanduser()
+        return given if given.is_absolute() or self.path is None else self.path.parent / given
+
+    @property
     def data_dir(self) -> Path:
         """``bot.data_dir`` (``~`` expanded) resolved against the config file's folder."""
         data_dir = self.bot.data_dir.expanduser()

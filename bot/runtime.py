@@ -613,7 +613,7 @@ class Runtime:
             log.info("inference engine not available (%s); skills that need models stay quiet", exc)
             return None
         try:
-            engine = Engine(self.config.inference, data_dir=self.data_dir)
+            engine = Engine(self.config.inference, data_dir=self.data_dir, models_dir=self.config.models_dir)
             await engine.start()
         except Exception as exc:  # noqa: BLE001 - a missing model must not stop the bot
             log.warning(

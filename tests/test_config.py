@@ -281,3 +281,12 @@ def test_a_byte_order_mark_is_ignored_and_a_table_written_twice_is_explained(tmp
     bad = write(tmp_path, '[bot]\nprefix = "?"\nprefix = "!"\n')
     with pytest.raises(ConfigError, match=r"line 3, .*defined twice, or a table written \[name\]"):
         load_config(bad, skill_classes=SKILLS)
+
+
+def test_models_dir_defaults_to_the_data_dir_and_resolves_against_the_config(tmp_path: Path) -> None:
+    # a second config with another data_dir converted the 1.1 GB story model again: models_dir shares it
+    config = load_config(write(tmp_path, '[bot]\ndata_dir = "d"\n'), skill_classes=SKILLS)
+    assert config.models_dir == tmp_path / "d" / "models"
+    config = load_config(write(tmp_path, '[bot]\ndata_dir = "d"\n[inference]\nmodels_dir = "../m"\n'),
+                         skill_classes=SKILLS)
+    assert config.models_dir == tmp_path / ".." / "m"

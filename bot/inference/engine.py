@@ -113,14 +113,15 @@ class Engine:
     """Owns every model and every batch. See the module docstring and ``bot.inference.api``.
 
     ``settings``: the ``[inference]`` table (defaults when None). ``data_dir``: where converted models are
-    cached (``<data_dir>/models``). ``embedder`` / ``generator``: already-loaded models to use instead of
-    loading the configured ones (tests, notebooks).
+    cached (``<data_dir>/models``) unless ``models_dir`` names the folder. ``embedder`` / ``generator``:
+    already-loaded models to use instead of loading the configured ones (tests, notebooks).
     """
 
     def __init__(self, settings: InferenceSettings | None = None, *, data_dir: Path = Path("chatcast-data"),
-                 embedder: Any = None, generator: Any = None) -> None:
+                 embedder: Any = None, generator: Any = None, models_dir: Path | None = None) -> None:
         self.settings = settings or InferenceSettings()
         self.data_dir = Path(data_dir)
+        self.models_dir = models_dir
         self._embedder_in = embedder
         self._generator_in = generator
         self.device: DeviceChoice | None = None
@@ -200,7 +201,8 @@ class Engine:
                 # its own thread, not the device worker: embeddings keep being served while it loads
                 lm = await asyncio.to_thread(
                     _load_with_cpu_fallback, "generation", self.device,
-                    lambda dev, dt: load_causal_lm(s.model, device=dev, dtype=dt, data_dir=self.data_dir))
+                    lambda dev, dt: load_causal_lm(s.model, device=dev, dtype=dt, data_dir=self.data_dir,
+                                                   models_dir=self.models_dir))
         except Exception as exc:  # a broken model disables generation, not the bot
             self._unavailable["generate"] = str(exc) if isinstance(exc, ModelUnavailable) else (
                 f"generation model {s.model!r} failed to load: {type(exc).__name__}: {exc}")

@@ -252,20 +252,22 @@ def _verified_cache(folder: Path, source_sha: str) -> bool:
     return True
 
 
-def convert_gguf_package(spec: str, data_dir: Path) -> Path:
-    """Make sure ``<data_dir>/models/<spec>`` holds the de-quantised safetensors of a GGUF model package,
-    converting once (~60 s on CPU). Returns the folder. Raises ``ModelNotFound``."""
+def convert_gguf_package(spec: str, data_dir: Path, *, models_dir: Path | None = None) -> Path:
+    """Make sure ``<models_dir>/<spec>`` (default ``models_dir``: ``<data_dir>/models``) holds the
+    de-quantised safetensors of a GGUF model package, converting once (~60 s on CPU, ~1.1 GB). Returns the
+    folder. Raises ``ModelNotFound``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     pkg = _package_for(spec)
     assert pkg is not None
     mod = _import_package(spec, pkg)
-    target = data_dir / "models" / pkg.requirement
+    models_dir = models_dir if models_dir is not None else data_dir / "models"
+    target = models_dir / pkg.requirement
     if _verified_cache(target, mod.EXPECTED_SHA256):
         return target
     t0 = time.monotonic()
     log.info("converting %s (GGUF, Q4_K_M) to safetensors in %s (about a minute, once)", spec, target)
-    work = data_dir / "models" / f".{pkg.requirement}.tmp"
+    work = models_dir / f".{pkg.requirement}.tmp"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
@@ -298,14 +300,19 @@ def convert_gguf_package(spec: str, data_dir: Path) -> Path:
     return target
 
 
-def load_causal_lm(spec: str, *, device: torch.device, dtype: torch.dtype, data_dir: Path) -> LoadedCausalLM:
+def load_causal_lm(spec: str, *, device: torch.device, dtype: torch.dtype, data_dir: Path,
+                   models_dir: Path | None = None) -> LoadedCausalLM:
     """Load the generation model named by ``spec``: the Gemma GGUF package (converted and cached under
-    ``data_dir``), a local folder or a Hugging Face id. Raises ``ModelNotFound``."""
+    ``models_dir``, default ``<data_dir>/models``), a local folder or a Hugging Face id. Raises
+    ``ModelNotFound``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     pkg = _package_for(spec)
     is_gguf = pkg is not None and "gguf" in pkg.module
-    where = str(convert_gguf_package(spec, data_dir)) if is_gguf else resolve_folder(spec)
+    if is_gguf:
+        where = str(convert_gguf_package(spec, data_dir, models_dir=models_dir))
+    else:
+        where = resolve_folder(spec)
     try:
         tok = AutoTokenizer.from_pretrained(where)
         model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype)

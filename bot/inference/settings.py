@@ -19,6 +19,7 @@ Every table forbids unknown keys so a typo is reported at start-up, naming the k
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -100,6 +101,9 @@ class InferenceSettings(BaseModel):
     ``background_load``: ``start()`` returns once the embedding model is loaded and the causal LM loads in
     the background (``available("generate")`` is true meanwhile; ``generate`` waits for it up to its
     timeout; ``wait_loaded()`` waits for it).
+    ``models_dir``: where converted models are cached (the Gemma package's ~1.1 GB safetensors); default
+    ``<data_dir>/models``; relative to the config file's folder. Point several configs (data dirs) at one
+    folder so the model is converted once.
     ``torch_threads``: CPU threads for torch's intra-op pool (0 = torch's default, one per core); on a
     machine shared with other busy processes 1 is often faster.
     """
@@ -117,5 +121,6 @@ class InferenceSettings(BaseModel):
     load_generator: bool = True
     background_load: bool = True
     torch_threads: int = Field(0, ge=0, le=256)
+    models_dir: Path | None = Field(None, strict=False)
     stats_log_interval_s: float = Field(300.0, ge=0.0, le=86_400)
     shutdown_grace_s: float = Field(2.0, ge=0.0, le=600)

@@ -89,6 +89,8 @@ class Reply:
 
     ``in_reply_to`` is the ``message_id`` of the chat message that caused it (``None`` for unsolicited
     posts such as timers). ``whisper_to`` sends it privately where the adapter can (``Adapter.can_whisper``).
+    ``addressee``: display name of the viewer it answers; when the text repeats the bot's last message
+    (which Twitch would drop), the outbox sends it as ``@addressee text`` instead of dropping it.
     """
 
     platform: str
@@ -98,6 +100,7 @@ class Reply:
     priority: Priority = Priority.HIGH
     whisper_to: str | None = None
     attachment: str | None = None  # path of a file to attach where the platform can (Discord)
+    addressee: str | None = None
 
 
 class PresenceKind(Enum):

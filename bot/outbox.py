@@ -20,7 +20,9 @@ with a chat-command character (``/ban``, ``.timeout``), whatever a template, a c
 put there; on single-line platforms (``PlatformLimits.multiline`` false) line breaks become spaces.
 
 Duplicates: Twitch silently drops a message identical to the bot's previous one in the same channel
-within 30 s, so the outbox drops it first (``limits.duplicate_window_s``; 0 disables) and counts it.
+within 30 s. A reply to a viewer (``Reply.addressee``) is then sent as ``@viewer text``, so the second
+viewer asking ``!discord`` gets the answer; anything else identical is dropped first
+(``limits.duplicate_window_s``; 0 disables) and counted.
 
 Clocks: with ``SystemClock`` the worker sleeps until the limiter allows the next send. With
 ``ManualClock`` (replay) nothing sleeps: the worker sends what the clock's current time allows whenever
@@ -292,6 +294,12 @@ class Outbox:
                     window > 0 and last is not None and last[0] == text and now - last[1] < window
                     and not (reply.attachment and len(item.parts) == 1)
                 ):
+                    addressed = f"@{reply.addressee} {text}" if reply.addressee else ""
+                    if (addressed and not text.startswith(f"@{reply.addressee}")
+                            and len(addressed) <= self.limits.max_message_len):
+                        # a second viewer asking the same thing gets the answer, addressed to them
+                        item.parts[0] = addressed
+                        continue
                     self.stats["dropped_duplicate"] += 1
                     item.parts.popleft()
                     log.info(  # said, not silent: a streamer testing in the console sees why

@@ -121,6 +121,7 @@ class Invocation:
         reply = Reply(
             platform=msg.platform, channel=msg.channel, text=text, in_reply_to=msg.message_id,
             priority=priority, whisper_to=msg.author.user_id if whisper else None,
+            addressee=msg.author.display_name or None,
         )
         await self._router._emit((msg.platform, msg.channel), self._slot, reply)
 

@@ -95,6 +95,7 @@ async def test_replay_answers_exactly_the_custom_commands(tmp_path: Path) -> Non
         "Hello mods",
         "carol hugs alice",
         "carol hugs carol",
+        "@carol carol hugs carol",  # the same text twice in 30 s (Twitch drops it): addressed, not dropped
         "mod hugs raider",  # a moderator may name anyone (a shoutout to a raider who never chatted)
         "Added !lurk (subscribers and up).",
         "erin is lurking",

@@ -127,6 +127,22 @@ def test_limiter_waits_exactly_until_oldest_leaves():
         SendRateLimiter(PlatformLimits(500, 0, 10.0, 5))
 
 
+async def test_a_repeated_answer_to_a_viewer_is_addressed_not_dropped():
+    # regression: viewer_c's !discord 11 s after viewer_a's (past the channel cooldown) got nothing: the
+    # identical reply was dropped for Twitch's 30 s duplicate rule
+    clock = ManualClock()
+    adapter = FakeAdapter(clock)
+    outbox = Outbox(adapter, clock=clock)
+    for who in ("Ann", "Cy", "Cy"):
+        await outbox.put(Reply("twitch", "a", "Join discord.gg/x", addressee=who))
+    await outbox.put(Reply("twitch", "a", "@Dee hi", addressee="Dee"))
+    await outbox.put(Reply("twitch", "a", "@Dee hi", addressee="Dee"))  # already addressed: dropped
+    await outbox.flush()
+    assert [t for _, _, t in adapter.sent] == ["Join discord.gg/x", "@Cy Join discord.gg/x",
+                                               "Join discord.gg/x", "@Dee hi"]
+    assert outbox.stats["dropped_duplicate"] == 1
+
+
 async def test_duplicates_dropped_within_window_only(caplog):
     caplog.set_level("INFO", logger="chatcast.outbox")
     clock = ManualClock()

@@ -153,7 +153,7 @@ async def test_engine_that_fails_to_start_leaves_engine_none(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     class Engine:
-        def __init__(self, settings: object, data_dir: Path) -> None:
+        def __init__(self, settings: object, data_dir: Path, **_: object) -> None:
             self.data_dir = data_dir
 
         async def start(self) -> None:

@@ -307,12 +307,16 @@ async def test_replies_name_commands_with_the_channels_prefix(tmp_path: Path) ->
         '{"ts": "2024-05-10T20:00:00Z", "user": "mod", "text": "?cmd add tea Tea!", "roles": ["moderator"]}',
         '{"ts": "2024-05-10T20:00:10Z", "user": "mod", "text": "?cmd add tea again", "roles": ["moderator"]}',
         '{"ts": "2024-05-10T20:00:20Z", "user": "mod", "text": "?cmd list", "roles": ["moderator"]}',
+        # regression: the name typed with the channel's own prefix was refused ("got '?qprefix'")
+        '{"ts": "2024-05-10T20:00:30Z", "user": "mod", "text": "?cmd add ?qprefix hi", "roles": ["mod"]}',
+        '{"ts": "2024-05-10T20:00:40Z", "user": "mod", "text": "?cmd remove ?qprefix", "roles": ["mod"]}',
         "",
     ])
     texts = await replay(tmp_path, config, log)
     assert texts[0] == "Added ?tea."
     assert texts[1] == "Not added: ?tea exists; use ?cmd edit."
     assert texts[2].startswith("Text commands: ?discord, ?modsonly (moderator), ?hug, ?tea.")
+    assert texts[3:5] == ["Added ?qprefix.", "Removed ?qprefix."]
     assert "!" not in " ".join(texts).replace("Tea!", "")
 
 

@@ -68,9 +68,15 @@ def check_response(
     return text
 
 
-def check_name(name: str) -> str:
-    """``"!Discord"`` -> ``"discord"``; raises ``ValueError`` unless 1-25 letters, digits or ``_``."""
-    clean = name.strip().lstrip("!").lower()
+def check_name(name: str, prefix: str = "!") -> str:
+    """``"!Discord"`` -> ``"discord"`` (a leading ``!`` or the channel's ``prefix``, as typed in chat, is
+    dropped); raises ``ValueError`` unless 1-25 letters, digits or ``_``."""
+    clean = name.strip()
+    for lead in (prefix, "!"):
+        if lead and clean.startswith(lead):
+            clean = clean[len(lead):]
+            break
+    clean = clean.lower()
     if not _NAME_RE.match(clean):
         raise ValueError(f"a command name is 1-25 letters, digits or _ (got {name[:30]!r})")
     return clean
@@ -170,7 +176,7 @@ class NewCommand:
     permission: str | None
 
 
-def parse_add(rest: str, *, command: str = "cmd add") -> NewCommand:
+def parse_add(rest: str, *, command: str = "cmd add", prefix: str = "!") -> NewCommand:
     """Parse ``NAME [-ul=ROLE] RESPONSE`` (Nightbot's ``-ul=`` sets the lowest role allowed); ``command``
     names the command in the usage message (``!cmd edit`` takes the same form).
 
@@ -181,7 +187,7 @@ def parse_add(rest: str, *, command: str = "cmd add") -> NewCommand:
     words = rest.split(None, 1)
     if len(words) < 2:
         raise ValueError(usage)
-    name = check_name(words[0])
+    name = check_name(words[0], prefix)
     response = words[1].strip()
     permission = None
     if response.lower().startswith("-ul"):

@@ -250,7 +250,7 @@ class CommandsSkill(Skill):
         p = self._prefix(ctx)
         platform, channel, settings = ctx.message.platform, ctx.channel, ctx.settings
         try:
-            new = parse_add(ctx.rest)
+            new = parse_add(ctx.rest, prefix=p)
         except ValueError as exc:
             await ctx.reply(f"Not added: {exc}")
             return
@@ -285,7 +285,7 @@ class CommandsSkill(Skill):
         p = self._prefix(ctx)
         platform, channel = ctx.message.platform, ctx.channel
         try:
-            new = parse_add(ctx.rest, command="cmd edit")
+            new = parse_add(ctx.rest, command="cmd edit", prefix=p)
         except ValueError as exc:
             await ctx.reply(f"Not changed: {exc}")
             return
@@ -305,7 +305,7 @@ class CommandsSkill(Skill):
         p = self._prefix(ctx)
         platform, channel = ctx.message.platform, ctx.channel
         try:
-            name = check_name_or_none(ctx.rest)
+            name = check_name_or_none(ctx.rest, p)
         except ValueError as exc:
             await ctx.reply(f"Not removed: {exc}.")
             return
@@ -376,7 +376,7 @@ def _sendable(text: str, what: str) -> bool:
     return reason is None
 
 
-def check_name_or_none(text: str) -> str | None:
+def check_name_or_none(text: str, prefix: str = "!") -> str | None:
     """The command name in ``!cmd remove NAME`` (``None`` when empty); raises ``ValueError`` when bad."""
     words = text.split()
-    return check_name(words[0]) if words else None
+    return check_name(words[0], prefix) if words else None

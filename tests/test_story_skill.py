@@ -174,10 +174,12 @@ async def test_whole_story_flow_on_a_replayed_log(tmp_path: Path) -> None:
     assert out[1].endswith("for days.")  # cut at the sentence end, the dangling "The" dropped
     assert any(t.startswith("Sorry, links") for t in out)  # carol's link refused politely
     assert any(t.startswith("Thanks! Please wait 5 s") for t in out)  # alice's cooldown (20 s - 15 s)
-    # the viewers' latest line leads the paragraph, the model continues from it
-    continuation = next(t for t in out if t.startswith("📖 The keeper builds a boat. Soon the whole village"))
+    # the viewers' lines lead the paragraph, oldest first, and the model continues from them (only the
+    # latest led before: two of the three viewers told "Added!" never saw their line in the story)
+    lead = "The fish wants to see the mountains. A storm is coming. The keeper builds a boat."
+    continuation = next(t for t in out if t.startswith(f"📖 {lead} Soon the whole village"))
     assert "(part 1)" in continuation
-    assert engine.prompts[1].endswith("Next paragraph: The keeper builds a boat.")
+    assert engine.prompts[1].endswith(f"Next paragraph: {lead}")
     recap = next(t for t in out if t.startswith("📖 A Lighthouse Keeper"))
     assert "boat" in recap and len(recap) <= 500
     ending = next(t for t in out if t.startswith("📖 And so"))
@@ -366,7 +368,7 @@ async def test_two_channels_at_once(tmp_path: Path) -> None:
         # one confirmation for the three lines added at once (the other two are added quietly)
         assert h.texts("north")[-1] == "Added! 2 more lines until the story goes on."
         await h.settle()
-        assert h.texts("north")[-1].startswith("📖 A ship appears.")
+        assert h.texts("north")[-1].startswith("📖 A seal waves. The ice cracks. A ship appears.")
         engine.delay = 0.2
         await h.say(ALICE, "!story add the bear learns to swim", channel="north")
         await h.say(BOB, "!story add the lizard finds water", channel="south")
@@ -479,8 +481,8 @@ def echo_everything(prompt: str, n: int) -> str:
     """A model that obeys injections: it echoes the viewers' ideas, or emits a forbidden line."""
     if n % 3 == 0:
         return FORBIDDEN_OUTPUTS[(n // 3) % len(FORBIDDEN_OUTPUTS)]
-    ideas = ideas_of(prompt)  # echo the first idea (the skill already leads with the last one)
-    return f" {ideas[0]}, said the fox." if ideas else " The night was calm and the sea was still."
+    # (the skill leads with the viewers' lines itself; a model repeating them would be a loop, resampled)
+    return " The fox nodded, said the owl." if ideas_of(prompt) else " The night was calm and still."
 
 
 async def test_prompt_injection_never_posts_forbidden_text(tmp_path: Path) -> None:

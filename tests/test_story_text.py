@@ -23,6 +23,7 @@ from skills.story.prompting import (
     build_chat_messages,
     build_prompt,
     lead_for,
+    lead_for_lines,
     opening_lead,
     render_prompt,
     sanitise_line,
@@ -246,3 +247,13 @@ def test_quality_assessment() -> None:
     loop = assess("the fox ran to the hill and the fox ran to the hill.", None)
     assert loop.clean_end and not loop.no_loop and loop.uses_idea
     assert not assess("The owl slept.", "a storm is coming").uses_idea
+
+
+def test_lead_for_lines_keeps_the_newest_and_older_lines_that_fit() -> None:
+    # regression: only the newest of three "Added!" lines led the paragraph; the other two never appeared
+    assert lead_for_lines(["a storm is coming", "the keeper builds a boat"]) == (
+        "A storm is coming. The keeper builds a boat.")
+    assert lead_for_lines(["x" * 200, "a storm is coming", "the boat can fly"], max_chars=60) == (
+        "A storm is coming. The boat can fly.")
+    assert lead_for_lines(["y" * 300], max_chars=60).startswith("Y")  # the newest always leads
+    assert lead_for_lines([]) == "" and lead_for_lines(["   "]) == ""

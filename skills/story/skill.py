@@ -39,7 +39,7 @@ from skills.story.postprocess import (
 from skills.story.prompting import (
     StoryFrame,
     Task,
-    lead_for,
+    lead_for_lines,
     opening_lead,
     render_prompt,
     stop_sequences,
@@ -627,7 +627,7 @@ class StorySkill(Skill):
             ideas = (st.premise,)
         lead = ""
         if settings.lead_with_idea and task is Task.CONTINUE and st.pending:
-            lead = lead_for(st.pending[-1].text)
+            lead = lead_for_lines([ln.text for ln in st.pending])
         elif settings.lead_with_idea and task is Task.OPENING and st.premise:
             lead = opening_lead(st.premise)
         return StoryFrame(st.title, st.genre, task, tuple(st.paragraphs()), ideas, settings.prompt_budget,

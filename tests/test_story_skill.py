@@ -227,9 +227,10 @@ async def test_vote_flow_counts_one_vote_per_viewer(tmp_path: Path) -> None:
         await h.say(STREAMER, "!story start a brave mouse")
         await h.say(STREAMER, "!story vote")
         out = h.texts()
-        assert out[-4].startswith("🗳️ What happens next? Type 1 or 2 or 3")
-        assert [t[:3] for t in out[-3:]] == ["1) ", "2) ", "3) "]
-        option2 = out[-2][3:]
+        # regression: the question and the three options were four messages; they fit in one
+        assert out[-1].startswith("🗳️ What happens next? Type 1 or 2 or 3 in chat (30 s). 1) ")
+        option2 = re.search(r" 2\) (.*) 3\) ", out[-1]).group(1)
+        assert option2.startswith("Option text number")
         for who, vote in ((ALICE, "2"), (ALICE, "1"), (BOB, "2"), (CAROL, "3"), (DAVE, "hello")):
             await h.say(who, vote)
         await h.say(STREAMER, "!story next")  # refused while the vote is open
@@ -662,3 +663,15 @@ async def test_forgetme_removes_the_viewers_words_the_bot_repeated(tmp_path: Pat
             assert "soon the whole village heard of it" in joined
         assert st.title == f"Story #{st.story_id}"
         assert store.get_story(h.db, st.story_id).title == f"Story #{st.story_id}"
+
+
+async def test_a_vote_too_long_for_one_message_asks_with_the_first_option(tmp_path: Path) -> None:
+    engine = FakeEngine(lambda p, n: f" Option text number {n} begins here and goes on for a while. More"
+                        if n else storyteller(p, n))
+    settings = StorySettings(vote_options=2, vote_window_s=30)
+    async with Harness(tmp_path, engine, settings, max_len={"chan": 120}) as h:
+        await h.say(STREAMER, "!story start a brave mouse")
+        await h.say(STREAMER, "!story vote")
+        out = h.texts()
+        assert out[-2].startswith("🗳️ What happens next? Type 1 or 2 in chat (30 s). 1) Option")
+        assert out[-1].startswith("2) Option") and all(len(t) <= 120 for t in out)

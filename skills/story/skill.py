@@ -778,9 +778,16 @@ class StorySkill(Skill):
         st.vote = VoteTally(len(options), self.ctx.clock.monotonic() + settings.vote_window_s,
                             seed=self._next_seed(settings, st, 99))
         choices = " or ".join(str(i + 1) for i in range(len(options)))
-        await self._post(st, f"🗳️ What happens next? Type {choices} in chat ({settings.vote_window_s:.0f} s).")
-        for i, option in enumerate(options, start=1):
-            await self._post(st, fit_message(option, max_len, prefix=f"{i}) "))
+        header = f"🗳️ What happens next? Type {choices} in chat ({settings.vote_window_s:.0f} s)."
+        # as few messages as fit (the bot has 20 per 30 s on Twitch): all in one, else the question with
+        # option 1, then one message per other option
+        whole = " ".join([header, *(f"{i}) {o}" for i, o in enumerate(options, start=1))])
+        if len(whole) <= max_len:
+            await self._post(st, whole)
+        else:
+            for i, option in enumerate(options, start=1):
+                head = f"{header} {i}) " if i == 1 else f"{i}) "
+                await self._post(st, fit_message(option, max_len, prefix=head))
         self._spawn(self._close_vote_later(st, settings.vote_window_s), timer=True)
 
     async def _close_vote_later(self, st: ChannelStory, delay: float) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import json
 import logging
 import os
 import signal
@@ -494,15 +495,19 @@ def _shadowed_custom_commands(cfg: Config) -> list[str]:
 def stats(
     config: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
     engine: bool = typer.Option(
-        False, "--engine", help="Also start the inference engine and show its stats."
+        False, "--engine",
+        help="Also start an inference engine now: checks the models load and on which device (its "
+        "counters start at zero; the running bot's are in bot-stats.json, shown without this flag).",
     ),
     db: Path | None = typer.Option(
         None, "--db", help="Database to inspect, e.g. a replay's report/chatcast.db (default: data dir's)."
     ),
     log_level: str | None = typer.Option(None, "--log-level", help=LOG_HELP),
 ) -> None:
-    """Show what the database holds (and the inference engine's stats with --engine)."""
-    from bot.runtime import DB_NAME
+    """Show what the database holds and the running (or last) bot's counters: messages, commands, replies
+    and, per model, batches, batch size, latency and shed requests (``bot-stats.json``, saved every minute
+    and at stop)."""
+    from bot.runtime import DB_NAME, STATS_FILE
     from storage.db import Database
     from storage.viewers import CORE_TABLES, migrate_core
 
@@ -531,8 +536,44 @@ def stats(
         out.print(table)
     else:
         out.print(f"no database yet at {path}", markup=False)
+    _print_bot_stats(path.parent / STATS_FILE)
     if engine:
         out.print_json(data=asyncio.run(_engine_stats(cfg)))
+
+
+def _print_bot_stats(path: Path) -> None:
+    """The counters a bot saved next to its database (``Runtime.save_stats``), as two tables."""
+    if not path.is_file():
+        out.print(f"no bot statistics yet ({path.name} is written by `chatcast run` every minute and at "
+                  "stop)", markup=False)
+        return
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        bot, engine = dict(data.get("bot") or {}), dict(data.get("engine") or {})
+    except (OSError, ValueError, TypeError) as exc:
+        err.print(f"warning: {path}: unreadable ({exc})", style="yellow", markup=False)
+        return
+    counters = Table(title=f"bot at {data.get('saved_at', '?')} ({path.name})")
+    counters.add_column("counter")
+    counters.add_column("value", justify="right")
+    for key in ("messages", "commands_handled", "commands_denied", "cooldown_hits", "viewer_throttled",
+                "replies_sent", "replies_dropped", "skill_errors", "skill_timeouts"):
+        if key in bot:
+            counters.add_row(key, str(bot[key]))
+    out.print(counters)
+    if not engine:
+        return
+    models = Table(title="inference engine")
+    for column in ("model", "batches", "mean batch", "p50 ms", "p95 ms", "p99 ms", "shed", "timeouts"):
+        models.add_column(column, justify="left" if column == "model" else "right")
+    for name, s in sorted(engine.items()):
+        if not isinstance(s, dict):
+            continue
+        models.add_row(name, f"{s.get('batches', 0):.0f}", f"{s.get('mean_batch_size', 0):.1f}",
+                       f"{s.get('latency_p50_ms', 0):.0f}", f"{s.get('latency_p95_ms', 0):.0f}",
+                       f"{s.get('latency_p99_ms', 0):.0f}", f"{s.get('shed', 0):.0f}",
+                       f"{s.get('timeouts', 0):.0f}")
+    out.print(models)
 
 
 async def _engine_stats(cfg: Config) -> dict[str, Any]:

@@ -23,6 +23,7 @@ call twice.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -49,6 +50,8 @@ DB_NAME = "chatcast.db"
 PURGE_EVERY_S = 24 * 3600.0
 REPLAY_SETTLE_S = 2.0  # replay: wall seconds a line's handlers get before the next line is read
 REPLAY_STEP_S = 120.0  # replay: wall seconds for skills' replay_step (a story paragraph, a bot move)
+STATS_FILE = "bot-stats.json"  # next to the database: what `chatcast stats` shows of the running bot
+STATS_EVERY_S = 60.0
 DRAIN_TIMEOUT_S = 300.0  # replay end: how long skills' background work may still run before the report
 
 
@@ -171,6 +174,8 @@ class Runtime:
         if self.daily_purge:
             self._spawn(self._purge_daily(), "chatcast-purge")
         self._spawn(self._flush_presence_periodically(), "chatcast-presence")
+        if self.db_path != ":memory:":
+            self._spawn(self._save_stats_periodically(), "chatcast-stats")
 
     async def stop(self) -> None:
         """Stop everything in reverse order; never raises (problems are logged)."""
@@ -189,6 +194,7 @@ class Runtime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for skill in reversed(self.skills):
             await _quietly(skill.stop(), f"skill {skill.name} stop")
+        self.save_stats()
         if self.engine is not None:
             await _quietly(self.engine.stop(), "engine stop")
         if self.recorder is not None:
@@ -634,6 +640,30 @@ class Runtime:
                 self.purge()
             except Exception:  # noqa: BLE001
                 log.exception("retention purge failed")
+
+    def save_stats(self) -> Path | None:
+        """Write ``bot-stats.json`` next to the database (``STATS_FILE``): the time, ``stats()`` (router and
+        outbox counters) and the engine's per-model stats, for ``chatcast stats`` to show while the bot
+        runs and after it stopped. Returns the path, ``None`` for an in-memory database or when writing
+        failed (logged, never raised)."""
+        if self.db_path == ":memory:":
+            return None
+        path = Path(self.db_path).parent / STATS_FILE
+        try:
+            engine = self.engine.stats() if self.engine is not None else {}
+            data = {"saved_at": self.clock.now().isoformat(), "bot": self.stats(), "engine": engine}
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+            tmp.replace(path)
+            return path
+        except Exception:  # noqa: BLE001 - statistics must never stop the bot
+            log.exception("could not write %s", path)
+            return None
+
+    async def _save_stats_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(STATS_EVERY_S)
+            self.save_stats()
 
     async def _flush_presence_periodically(self) -> None:
         assert self.recorder is not None

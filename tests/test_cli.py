@@ -415,3 +415,20 @@ def test_run_says_which_platforms_start_when_credentials_keep_the_console_closed
     result = runner.invoke(app, ["run", "--config", str(cfg), "--no-engine"], input="!help\n")
     assert result.exit_code == 0, result.output
     assert "platforms: twitch (credentials found); the console is not opened: add --console" in result.stderr
+
+
+def test_stats_shows_the_counters_the_bot_saved(tmp_path: Path) -> None:
+    # regression: `stats --engine` started a fresh engine, so its statistics were always zero; the bot now
+    # saves its counters next to its database and `stats` shows them
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[bot]\ndata_dir = "data"\n')
+    result = runner.invoke(app, ["stats", "--config", str(cfg)])
+    assert "no bot statistics yet" in result.stdout
+    result = runner.invoke(app, ["run", "--config", str(cfg), "--no-engine", "--console"],
+                           input="hello\n!help\n")
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "data" / "bot-stats.json").read_text())
+    assert saved["bot"]["messages"] == 2 and saved["bot"]["commands_handled"] == 1
+    result = runner.invoke(app, ["stats", "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"messages\s+│\s+2", result.stdout) and "bot-stats.json" in result.stdout

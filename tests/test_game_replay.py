@@ -76,10 +76,9 @@ async def test_chat_vote_game_closes_the_window_on_log_time_and_the_bot_answers(
     )
     summary, bot = await _replay(tmp_path, text)
     assert summary["undrained_skills"] == []
-    assert len(bot) == 3, bot
+    assert len(bot) == 2, bot  # one message per turn: chat's move with its votes, and the bot's answer
     assert "chat vs bot" in bot[0]
-    assert "Chat chose column 4" in bot[1]
-    assert "Chat played 4, bot played 3." in bot[2]
+    assert "Chat played 4 (2 of 3 votes), bot played 3." in bot[1]
 
 
 async def test_chat_vote_window_still_open_at_log_end_stays_open(tmp_path: Path) -> None:
@@ -125,8 +124,6 @@ async def test_chat_votes_after_the_bots_answer_count_on_log_time(tmp_path: Path
     )
     summary, bot = await _replay(tmp_path, text)
     assert summary["undrained_skills"] == []
-    assert "Chat chose column 4 (1 vote)" in bot[1]
-    assert "Chat played 4, bot played 3." in bot[2]
-    assert "Chat chose column 2 (3 votes)" in bot[3]  # hank 2, ann 2, bo 6
-    assert "Chat played 2, bot played 3." in bot[4]
-    assert len(bot) == 5, bot
+    assert "Chat played 4 (1 of 1 vote), bot played 3." in bot[1]
+    assert "Chat played 2 (2 of 3 votes), bot played 3." in bot[2]  # hank 2, ann 2, bo 6
+    assert len(bot) == 3, bot

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from fakes.commands import FakeCommandContext
 
-from bot.clock import ManualClock
+from bot.clock import ManualClock, SystemClock
 from bot.events import ChatMessage, Role, Viewer
 from skills.base import SkillContext
 from skills.game.player import BotPlayer
@@ -85,8 +85,8 @@ class Info:
 
 
 class Harness:
-    def __init__(self, platform="twitch", max_len=500, **settings):
-        self.clock = ManualClock()
+    def __init__(self, platform="twitch", max_len=500, clock=None, **settings):
+        self.clock = clock or ManualClock()
         self.db = Database(":memory:")
         migrate_core(self.db)
         self.posts: list[tuple[str, str, str]] = []
@@ -166,12 +166,13 @@ async def test_majority_vote_is_played_then_bot_answers(h):
     await h.skill.tick()
     assert match.board.moves == 0  # window still open
     h.clock.advance(1.5)
+    before = len(h.posts)
     await h.skill.tick()
-    assert "Chat chose column 2 (3 votes)" in h.posts[-1][2]
     assert match.board.history == (1,)
     await h.skill.settle()
     assert match.board.moves == 2 and not match.bot_thinking
-    assert "bot played" in h.posts[-1][2] and len(h.posts[-1][2]) <= 500
+    assert len(h.posts) == before + 1  # chat's move and the bot's answer in one message
+    assert "Chat played 2 (3 of 3 votes), bot played" in h.posts[-1][2] and len(h.posts[-1][2]) <= 500
     assert set(match.participants) == {"a", "b", "c"}
 
 
@@ -456,3 +457,106 @@ async def test_a_move_command_while_the_bot_thinks_is_answered(h):
     before = len(h.replies)
     await h.say("pat", "4")  # a bare number stays chat: no reply
     assert len(h.replies) == before and match.board.moves == 0
+
+
+async def _one_chat_turn(h: Harness, votes: list[tuple[str, str]]) -> list[str]:
+    """Start a chat game, cast ``votes``, close the window; the messages posted from the close on."""
+    await h.command("c4_start", "mod", roles=MOD)
+    for user, text in votes:
+        await h.say(user, text)
+    before = len(h.posts)
+    await h.skill.tick(h.clock.monotonic() + 21)  # the 20 s window is over
+    await h.skill.settle()
+    return [p[2] for p in h.posts[before:]]
+
+
+@pytest.mark.parametrize(("platform", "max_len"), [("twitch", 500), ("console", 500), ("discord", 2000)])
+async def test_a_chat_turn_is_one_message(platform, max_len):
+    # regression: "Chat chose column 4 (1 vote)." then "Chat played 4, bot played 5. ..." (twice the
+    # traffic on Twitch); the multi-line board of the console and Discord follows the one line
+    for clock in (ManualClock(), SystemClock()):  # replays, and live with a bot that answers at once
+        h = Harness(platform=platform, max_len=max_len, clock=clock)
+        await h.skill.start()
+        try:
+            posted = await _one_chat_turn(h, [("a", "4")])
+        finally:
+            await h.skill.stop()
+        assert len(posted) == 1, posted
+        first, *board = posted[0].split("\n")
+        assert first.startswith("Chat played 4 (1 of 1 vote), bot played ") and "Vote a column" in first
+        if platform == "twitch":
+            assert not board and "| last 4 " in first
+        else:
+            assert len(board) >= 7 and len(posted[0]) <= max_len
+
+
+async def test_the_vote_count_is_the_winners_of_all_votes(h):
+    # regression: votes 4, 4, 3 said "Chat chose column 4 (3 votes)" (the total, not the winner's)
+    posted = await _one_chat_turn(h, [("a", "4"), ("b", "4"), ("c", "3")])
+    assert posted[0].startswith("Chat played 4 (2 of 3 votes), bot played ")
+
+
+async def test_a_slow_bot_move_tells_chat_its_vote_first():
+    # live, chat hears its vote while a slow search runs; the answer then names the moves only
+    h = Harness(clock=SystemClock())
+    gate = asyncio.Event()
+
+    async def slow(states):
+        await gate.wait()
+        n = len(states)
+        return np.zeros((n, 7), dtype=np.float32), np.zeros(n, dtype=np.float32)
+
+    h.skill.player = BotPlayer(slow, seed=0)
+    h.skill.thinking_notice_s = 0.01
+    await h.skill.start()
+    try:
+        await h.command("c4_start", "mod", roles=MOD)
+        await h.say("a", "4")
+        before = len(h.posts)
+        await h.skill.tick(h.clock.monotonic() + 21)
+        for _ in range(200):
+            if len(h.posts) > before:
+                break
+            await asyncio.sleep(0.01)
+        assert [p[2] for p in h.posts[before:]] == ["Chat played 4 (1 of 1 vote); the bot is thinking..."]
+        gate.set()
+        await h.skill.settle()
+        assert len(h.posts) == before + 2
+        assert h.posts[-1][2].startswith("Chat played 4, bot played ")
+    finally:
+        await h.skill.stop()
+
+
+async def test_a_game_won_on_chats_move_is_one_message_with_the_votes(h):
+    await h.command("c4_start", "mod", roles=MOD)
+    from skills.game.rules import Board
+
+    h.skill.chat_games[("twitch", "chan")].board = Board.from_moves("172737")  # column 4 wins for chat
+    await h.say("a", "4")
+    before = len(h.posts)
+    await h.skill.tick(h.clock.monotonic() + 21)
+    posted = [p[2] for p in h.posts[before:]]
+    assert len(posted) == 1 and posted[0].startswith("Chat played 4 (1 of 1 vote). Chat won! 1:X"), posted
+
+
+async def test_top_lists_only_viewers_who_beat_the_bot(h):
+    # regression: "!c4 top" listed "1. viewer_a 0W 0D 1L" as a top
+    from datetime import UTC, datetime
+
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    ann, bob = Viewer("twitch", "ann", "Ann"), Viewer("twitch", "bob", "Bob")
+    game_store.record_result(h.db, "twitch", "chan", "chat", "easy", "loss", "4", when, [ann])
+    await h.command("c4_top", "zed")
+    assert h.replies[-1] == "Nobody has beaten the bot here yet: try !c4 challenge."
+    game_store.record_result(h.db, "twitch", "chan", "challenge", "easy", "win", "4", when, [bob])
+    await h.command("c4_top", "zed")
+    assert h.replies[-1] == "Connect Four top: 1. Bob 1W 0D 0L"
+
+
+def test_help_of_c4_names_its_subcommands():
+    # regression: "!help c4" said only how to vote, nothing about challenge / stats / top
+    from bot.builtin import describe_command
+
+    text = describe_command(GameSkill.c4.__chatcast_command__, "!")
+    assert all(f"!c4 {sub}" in text for sub in ("challenge", "forfeit", "stats", "top")), text
+    assert "start" in text and len(text) <= 200, text

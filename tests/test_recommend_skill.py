@@ -413,3 +413,40 @@ async def test_like_and_exclusion_read_the_same_live_category(tmp_path: Path) ->
     clock.advance(60)
     await skill.on_stream_status(StreamStatus("twitch", "chan", False, clock.now()))
     assert skill.live_category("twitch", "chan") is None
+
+
+async def _ask_rec(skill: RecommendSkill, settings: RecommendSettings, viewer: Viewer) -> str:
+    from fakes.commands import FakeCommandContext
+
+    from bot.events import ChatMessage
+
+    replies: list[str] = []
+    message = ChatMessage("twitch", "chan", "1", viewer, "!rec")
+    await skill.recommend(FakeCommandContext(message, settings, replies=replies))  # type: ignore[arg-type]
+    return replies[-1]
+
+
+async def test_without_a_catalog_rec_says_nothing_is_set_up_not_seen_it_all(tmp_path: Path) -> None:
+    # regression: with no [[skills.recommend.catalog]], !rec answered "you've seen it all!" to everyone
+    from bot.events import Role
+
+    settings = RecommendSettings(catalog=[])
+    skill, db, clock = harness(tmp_path, settings)
+    await skill.start()
+    assert await _ask_rec(skill, settings, Viewer("twitch", "ann", "Ann")) == (
+        "No recommendations are set up here yet."
+    )
+    mod = await _ask_rec(skill, settings, Viewer("twitch", "mo", "Mo", frozenset({Role.MODERATOR})))
+    assert mod.startswith("No recommendations are set up yet: add items under [[skills.recommend.catalog]]")
+    assert len(mod) <= 500
+
+
+async def test_seen_it_all_is_for_a_viewer_who_saw_the_whole_catalog(tmp_path: Path) -> None:
+    settings = RecommendSettings(catalog=catalog(("Minecraft", "category", "Minecraft", [])), new_item_days=0)
+    skill, db, clock = harness(tmp_path, settings)
+    await skill.start()
+    watch(db, clock, "Minecraft", ["a"], 1)
+    assert await _ask_rec(skill, settings, Viewer("twitch", "a", "a")) == (
+        "Nothing new to recommend right now — you've seen it all!"
+    )
+    assert (await _ask_rec(skill, settings, Viewer("twitch", "b", "b"))).startswith("@b try: Minecraft")

@@ -119,6 +119,10 @@ class GameSkill(Skill):
     # Router budget per handler: in a fast replay a move line waits for the bot's move before it (see
     # ``_catch_up``); live, handlers never wait for a search.
     time_budget_s: float = 60.0
+    # Live, a chat game's move is announced together with the bot's answer (one message per turn); when the
+    # bot has not answered after this many seconds, chat is told how its vote went meanwhile. Replays (a
+    # ``ManualClock``) never post this notice: the search takes no log time there.
+    thinking_notice_s: float = 3.0
     weights_path: str | None = None  # None: the shipped skills/game/weights/c4_net.pt
 
     def __init__(self, ctx: SkillContext) -> None:
@@ -224,10 +228,12 @@ class GameSkill(Skill):
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def _start_bot(self, match: Match, human_col: int | None = None, at: float | None = None) -> None:
+    def _start_bot(
+        self, match: Match, human_col: int | None = None, at: float | None = None, votes: str = ""
+    ) -> None:
         match.bot_thinking = True
         match.bot_since = self.ctx.clock.monotonic() if at is None else at
-        match.bot_task = self._spawn(self._bot_turn(match, human_col=human_col))
+        match.bot_task = self._spawn(self._bot_turn(match, human_col=human_col, votes=votes))
 
     def _line_time(self, message: ChatMessage) -> float:
         """``message``'s time on ``clock.monotonic()``. A fast replay reads lines ahead of their handlers,
@@ -276,7 +282,10 @@ class GameSkill(Skill):
 
     # --- commands -----------------------------------------------------------------------------------
     @command(
-        "c4", help="Connect Four: vote with 1-7 or !c4 <column>; !c4 alone shows the game.", usage="[1-7]"
+        "c4",
+        help="Connect Four vs the bot: vote 1-7 (or !c4 <column>); !c4 shows the game; !c4 challenge "
+        "[level] to play alone, !c4 forfeit, !c4 stats, !c4 top (moderators: start, stop).",
+        usage="[1-7]",
     )
     async def c4(self, ctx: CommandContext) -> None:
         async with self._lines_lock:
@@ -394,9 +403,11 @@ class GameSkill(Skill):
         "c4 top", help="Viewers with the most Connect Four wins against the bot here.", cooldown_channel=10
     )
     async def c4_top(self, ctx: CommandContext) -> None:
-        top = game_store.top_viewers(self.ctx.storage, ctx.message.platform, ctx.channel, limit=5)
+        ranked = game_store.top_viewers(self.ctx.storage, ctx.message.platform, ctx.channel, limit=5)
+        # ranked by wins first: dropping the winless keeps every viewer with a win that made the top 5
+        top = [r for r in ranked if r.record.wins > 0]
         if not top:
-            await ctx.reply("No Connect Four results yet.")
+            await ctx.reply("Nobody has beaten the bot here yet: try !c4 challenge.")
             return
         parts = [f"{i}. {r.display_name} {_fmt(r.record)}" for i, r in enumerate(top, start=1)]
         await ctx.reply("Connect Four top: " + " | ".join(parts))
@@ -474,20 +485,38 @@ class GameSkill(Skill):
         whose = "bot is thinking" if match.bot_thinking else self._prompt(match)
         return f"Connect Four ({match.difficulty}, {match.mode}), move {match.board.moves + 1}: {whose}"
 
-    async def _human_move(self, match: Match, col: int, at: float | None = None) -> None:
+    async def _human_move(self, match: Match, col: int, at: float | None = None, votes: str = "") -> None:
+        """Play the humans' ``col``; ``votes`` (e.g. ``" (2 of 3 votes)"``) is said with the move, in the
+        bot's answer or in the result when this move ends the game."""
         match.board = match.board.play(col)
         if match.board.is_over:
             await self._finish(
-                match, "win" if match.board.winner == match.human_side else "draw", f"played {col + 1}"
+                match,
+                "win" if match.board.winner == match.human_side else "draw",
+                f"{_side(match)} played {col + 1}{votes}",
             )
             return
-        self._start_bot(match, col, at)
+        self._start_bot(match, col, at, votes)
 
-    async def _bot_turn(self, match: Match, human_col: int | None = None) -> None:
+    async def _bot_turn(self, match: Match, human_col: int | None = None, votes: str = "") -> None:
+        """The bot's move, announced in one message with the humans' move before it. A chat game whose
+        bot takes longer than ``thinking_notice_s`` (live only) first hears how its vote went."""
+        notice = None
+        if match.owner is None and human_col is not None and not isinstance(self.ctx.clock, ManualClock):
+            notice = f"Chat played {human_col + 1}{votes}; the bot is thinking..."
         try:
             assert self.player is not None, "GameSkill.start() was not called"
             self.player.levels = levels_from(match.settings)
-            col = await self.player.choose(match.board, match.difficulty, rng=match.rng)
+            search = asyncio.ensure_future(self.player.choose(match.board, match.difficulty, rng=match.rng))
+            try:
+                if notice is not None:
+                    done, _ = await asyncio.wait({search}, timeout=self.thinking_notice_s)
+                    if not done and not match.finished:
+                        await self._post(match, notice, board=False)
+                        votes = ""  # said already: the answer below only names the move
+                col = await search
+            finally:
+                search.cancel()  # a no-op once done; stops the search when this turn is cancelled
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - engine down, weights missing: end the game politely
@@ -501,11 +530,7 @@ class GameSkill(Skill):
             return
         match.board = match.board.play(col)
         match.bot_thinking = False
-        said = (
-            f"{'Chat' if match.owner is None else 'You'} played {human_col + 1}, "
-            if human_col is not None
-            else ""
-        )
+        said = f"{_side(match)} played {human_col + 1}{votes}, " if human_col is not None else ""
         if match.board.is_over:
             result = "loss" if match.board.winner is not None else "draw"
             await self._finish(match, result, f"{said}bot played {col + 1}")
@@ -531,11 +556,12 @@ class GameSkill(Skill):
             col = w.winner(match.board.legal_moves(), match.rng)
             if col is not None:
                 match.window = None
-                n = sum(w.tally(match.board.legal_moves()).values())
-                await self._post(
-                    match, f"Chat chose column {col + 1} ({n} vote{'s' if n != 1 else ''}).", board=False
-                )
-                await self._human_move(match, col, now)
+                # said with the bot's answer (one message per turn), like the story vote: winner's votes
+                # of all votes counted (votes for full columns are dropped)
+                counts = w.tally(match.board.legal_moves())
+                total = sum(counts.values())
+                votes = f" ({counts[col]} of {total} vote{'s' if total != 1 else ''})"
+                await self._human_move(match, col, now, votes)
             elif not w.extended:
                 w.extend(match.settings.vote_extension_s)
                 await self._post(
@@ -582,8 +608,7 @@ class GameSkill(Skill):
             )
         except Exception:  # noqa: BLE001 - storage trouble must not leave the game hanging
             log.exception("could not store a Connect Four result")
-        side = "Chat" if match.owner is None else "You"
-        verdict = {"win": f"{side} won!", "draw": "Draw!", "loss": "The bot won."}[result]
+        verdict = {"win": f"{_side(match)} won!", "draw": "Draw!", "loss": "The bot won."}[result]
         await self._post(match, f"{how}. {verdict}")
 
     # --- privacy ------------------------------------------------------------------------------------
@@ -603,6 +628,11 @@ class GameSkill(Skill):
     async def user_data_summary(self, viewer: Viewer) -> str | None:
         rec = game_store.viewer_record(self.ctx.storage, viewer)
         return f"Connect Four: {_fmt(rec)}" if rec.games else None
+
+
+def _side(match: Match) -> str:
+    """Who plays against the bot, as the bot's messages name them."""
+    return "Chat" if match.owner is None else "You"
 
 
 def _fmt(r: game_store.Record) -> str:

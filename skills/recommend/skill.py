@@ -204,7 +204,7 @@ class RecommendSkill(Skill):
                 return
         recs = self.pick(cm, ctx.author, ctx.channel, ctx.settings, allowed=allowed)
         if not recs:
-            await ctx.reply("Nothing new to recommend right now — you've seen it all!")
+            await ctx.reply(self._nothing_to_offer(cm, ctx.author, ctx.channel, ctx.settings, allowed))
             return
         parts = [self._describe(cm, r, why) for r, why in recs]
         await ctx.reply(f"@{ctx.author.display_name} try: " + " | ".join(parts))
@@ -496,6 +496,31 @@ class RecommendSkill(Skill):
 
     def _on(self, ctx: CommandContext) -> bool:
         return store.channel_enabled(self.ctx.storage, ctx.message.platform, ctx.channel)
+
+    def _nothing_to_offer(
+        self,
+        cm: ChannelModel,
+        viewer: Viewer,
+        channel: str,
+        settings: RecommendSettings,
+        allowed: np.ndarray | None,
+    ) -> str:
+        """Why ``pick`` found nothing: the viewer has seen every item that may be offered, or there is no
+        such item at all (no catalog configured and no other category streamed yet; moderators are told
+        how to add items)."""
+        offerable = ~self._excluded(cm, viewer.platform, channel, settings)
+        if allowed is not None:
+            offerable &= allowed
+        if offerable.any():  # ``pick`` offers every unseen one of these: this viewer has seen them all
+            return "Nothing new to recommend right now — you've seen it all!"
+        if allowed is not None:
+            return "Nothing to recommend there right now; try !recommend alone."
+        if viewer.has(Role.MODERATOR):
+            return (
+                "No recommendations are set up yet: add items under [[skills.recommend.catalog]] in the "
+                "bot's config (see docs/recommend.md); categories streamed here join by themselves."
+            )
+        return "No recommendations are set up here yet."
 
     def resolve(self, cm: ChannelModel, text: str) -> int | None:
         """Item index named by ``text``: exact key, id, title (case-insensitive), then title substring."""

@@ -560,3 +560,9 @@ def test_help_of_c4_names_its_subcommands():
     text = describe_command(GameSkill.c4.__chatcast_command__, "!")
     assert all(f"!c4 {sub}" in text for sub in ("challenge", "forfeit", "stats", "top")), text
     assert "start" in text and len(text) <= 200, text
+
+
+def test_default_challenges_fit_twitchs_message_budget():
+    # regression: 5 challengers moving every ~6 s needed 25 bot messages per 30 s (Twitch allows 20): the
+    # outbox dropped players' boards as stale
+    assert GameSettings().max_challenges * 30 / 6 <= 17  # the 17 of 20 sends viewers' replies may use

@@ -57,7 +57,7 @@ class GameSettings(SkillSettings):
     challenge_move_timeout_s: float = Field(
         60.0, gt=0, le=3600, description="A challenger forfeits after this."
     )
-    max_challenges: int = Field(5, ge=0, le=100, description="Concurrent challenges per channel.")
+    max_challenges: int = Field(3, ge=0, le=100, description="Concurrent challenges per channel.")
     emoji_board: bool = Field(True, description="Emoji board where multi-line messages fit (Discord).")
     easy_simulations: int = Field(8, ge=1, le=20_000)
     normal_simulations: int = Field(100, ge=1, le=20_000)

@@ -31,7 +31,7 @@ def describe_command(spec: CommandSpec, prefix: str) -> str:
     if spec.usage:
         head += f" {spec.usage}"
     if spec.permission > Role.EVERYONE:
-        head += f" ({spec.permission.name.lower()}s and up)"
+        head += f" ({spec.permission.plural} and up)"
     bits = [f"{head}: {spec.help or 'no description.'}".rstrip()]
     if spec.aliases:
         bits.append("Aliases: " + ", ".join(prefix + a for a in spec.aliases) + ".")

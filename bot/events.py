@@ -37,6 +37,11 @@ class Role(IntEnum):
             valid = ", ".join(r.name.lower() for r in cls)
             raise ValueError(f"unknown role {name!r}; expected one of: {valid}") from None
 
+    @property
+    def plural(self) -> str:
+        """How chat replies name the people of this level: ``"moderators"``, ``"VIPs"``, ``"everyone"``."""
+        return {Role.EVERYONE: "everyone", Role.VIP: "VIPs"}.get(self, self.name.lower() + "s")
+
 
 class Priority(IntEnum):
     """Outgoing and inference priority. Lower value = served first."""

@@ -413,7 +413,7 @@ class Router:
                 slot.buffer.append(Reply(
                     msg.platform, msg.channel,
                     f"@{author.display_name} {self.prefix(msg.platform, msg.channel)}{name} is for "
-                    f"{needed.name.lower()}s and above.",
+                    f"{needed.plural} and above.",
                     in_reply_to=msg.message_id,
                 ))
                 await self._release(key)

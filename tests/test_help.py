@@ -146,3 +146,10 @@ def test_list_shows_short_aliases_beside_their_command():
     assert command_list(specs, "!", 500) == (
         "Commands: !help, !recommend/!rec [similar] (!help CMD for details)"
     )
+
+
+def test_levels_are_named_as_chat_writes_them() -> None:
+    # regression: "!vipsecret (vips and up)"
+    from bot.events import Role
+
+    assert [r.plural for r in Role] == ["everyone", "subscribers", "VIPs", "moderators", "broadcasters"]

@@ -274,7 +274,7 @@ class CommandsSkill(Skill):
             await ctx.reply(f"Not added: {p}{new.name} exists; use {p}cmd edit.")
             return
         self._reload(platform, channel)
-        who = "" if permission == "everyone" else f" ({permission}s and up)"
+        who = "" if permission == "everyone" else f" ({Role.parse(permission).plural} and up)"
         await ctx.reply(f"Added {p}{new.name}{who}.")
 
     @command(

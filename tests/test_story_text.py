@@ -257,3 +257,14 @@ def test_lead_for_lines_keeps_the_newest_and_older_lines_that_fit() -> None:
         "A storm is coming. The boat can fly.")
     assert lead_for_lines(["y" * 300], max_chars=60).startswith("Y")  # the newest always leads
     assert lead_for_lines([]) == "" and lead_for_lines(["   "]) == ""
+
+
+def test_unmatched_quotes_are_dropped() -> None:
+    # regression (demo): 'Will we be able to get through this fog all by ourselves?"' was posted
+    from skills.story.postprocess import balance_quotes
+
+    assert balance_quotes('What will happen? Will we get through this fog by ourselves?"') == (
+        "What will happen? Will we get through this fog by ourselves?")
+    assert balance_quotes('He said "hello" and left.') == 'He said "hello" and left.'
+    assert balance_quotes("“Run,” she said. Then ” he left.") == "“Run,” she said. Then he left."
+    assert balance_quotes("She whispered “come") == "She whispered come"

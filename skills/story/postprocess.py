@@ -31,6 +31,20 @@ def clean_generation(raw: str) -> str:
     return _SPACE_BEFORE_PUNCT.sub("", " ".join(text.split()))
 
 
+def balance_quotes(text: str) -> str:
+    """``text`` without quote marks that close or open nothing: an odd straight ``"`` (the last one), and
+    curly ``”``/``“`` beyond their partners' count (the last ones). The cut after the last sentence
+    often leaves ``...by ourselves?"`` with its opening quote in the part that was cut."""
+    if text.count('"') % 2:
+        i = text.rfind('"')
+        text = text[:i] + text[i + 1:]
+    for extra, partner in (("”", "“"), ("“", "”")):
+        while text.count(extra) > text.count(partner):
+            i = text.rfind(extra)
+            text = text[:i] + text[i + 1:]
+    return " ".join(text.split())
+
+
 def _is_abbreviation(text: str, end: int) -> bool:
     """True when the period ending at ``end`` closes an abbreviation or an initial (``Mr.``, ``J.``)."""
     match = re.search(r"(\w+)\.$", text[:end])

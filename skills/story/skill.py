@@ -27,6 +27,7 @@ from bot.inference.api import InferenceError, RequestPriority
 from skills.base import Skill, SkillSettings
 from skills.story.moderation import Moderator, NameList, Verdict
 from skills.story.postprocess import (
+    balance_quotes,
     clean_generation,
     copy_overlap,
     cut_at_sentence_end,
@@ -647,6 +648,7 @@ class StorySkill(Skill):
         channel's message length."""
         text = clean_generation(f"{lead} {raw}" if lead else raw)
         text, clean_end = cut_at_sentence_end(text, min_chars=len(lead) + 15)
+        text = balance_quotes(text)
         if not clean_end and not (last_attempt and len(text) >= len(lead) + 30):
             return None
         if find_loop(text):

@@ -257,6 +257,15 @@ async def test_faq_test_and_remove_commands(tmp_path: Path) -> None:
     c = Ctx("discord link please?", settings)
     await skill.faq_test(c)
     assert c.replies[0].startswith("would answer: best 'discord' score ")
+    # regression: "would answer 'game'" while {game} was unknown, and chat got no answer
+    entries = [e.model_copy(update={"answer": "We're playing {game}!"}) if e.id == "game" else e
+               for e in settings.entries]
+    settings_game = settings.model_copy(update={"entries": entries})
+    ctx.settings_for = lambda p, c: settings_game
+    c = Ctx("what game is this?", settings_game)
+    await skill.faq_test(c)
+    assert c.replies[0].startswith("would match, but not answer yet ({game} is not known")
+    ctx.settings_for = lambda p, c: settings
     c = Ctx("i love this song", settings)
     await skill.faq_test(c)
     assert c.replies[0].startswith("no answer (not a question): ") and c.replies[0].endswith("not a question")

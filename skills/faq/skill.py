@@ -195,8 +195,8 @@ class FaqSkill(Skill):
         The entries are embedded once per entry set, in the background; until that is done the index is
         ``None`` (keyword matching). ``wait_s``: how long to wait for an embedding in flight."""
         entries = self.entries_for(platform, channel, settings)
-        ekey = _entry_key(entries)
-        key = (settings.alpha, ekey)
+        ekey = _entry_key(entries)  # the embeddings depend on the questions only ...
+        key = (settings.alpha, ekey, tuple((e.answer, tuple(e.keywords)) for e in entries))  # ... replies not
         cached = self._indexes.get((platform, channel))
         if cached is not None and cached.key == key:
             return cached
@@ -418,6 +418,9 @@ class FaqSkill(Skill):
         chosen, match = should_answer(text, row, built.entries, settings, own)
         entry = built.entries[match.entry]
         verdict = "would answer" if chosen >= 0 else "no answer"
+        if chosen >= 0 and render_answer(entry.answer, self.ctx.channel_info(ctx.message.platform,
+                                                                            ctx.channel)) is None:
+            verdict = "would match, but not answer yet ({game} is not known: the stream's category is unset)"
         if chosen < 0:  # say which check refused it: score and margin can both pass
             verdict += f" ({refusal_reason(text, match, built.entries, settings, own)})"
         await ctx.reply(

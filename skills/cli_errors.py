@@ -1,0 +1,47 @@
+"""Clean errors for the skills' ``chatcast train`` / ``chatcast eval`` commands.
+
+A bad data file (missing, a folder, not UTF-8, wrong columns, broken JSON, empty) must end a command with
+one line naming the file and what is wrong, and exit code 2 (bad arguments, as ``bot.cli`` documents),
+never a traceback. ``data_errors()`` turns the exceptions data loaders raise into that; ``fail`` is the
+same for a check a command makes itself.
+
+    @eval_app.command("faq")
+    def eval_faq_cmd(...):
+        with data_errors():
+            result = evaluate(...)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import NoReturn
+
+import typer
+
+EXIT_BAD_INPUT = 2
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``error: message`` to stderr and exit with code 2 (raises ``typer.Exit``)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@contextlib.contextmanager
+def data_errors() -> Iterator[None]:
+    """Turn a data loader's ``FileNotFoundError``, ``IsADirectoryError``, ``PermissionError``,
+    ``UnicodeDecodeError``, ``json.JSONDecodeError`` and ``ValueError`` (our loaders' format errors
+    subclass it and name the file) into ``fail``. Other exceptions pass through (they are bugs)."""
+    try:
+        yield
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        where = getattr(exc, "filename", None)
+        fail(f"{where}: {exc.strerror or exc}" if where else str(exc))
+    except UnicodeDecodeError as exc:
+        fail(f"a data file is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8")
+    except json.JSONDecodeError as exc:
+        fail(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
+    except ValueError as exc:
+        fail(str(exc))

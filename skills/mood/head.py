@@ -11,6 +11,7 @@ for a linear head), ``W2``/``b2`` (output layer), ``bias`` (per-class logit offs
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,36 @@ class HeadWeights:
                 temperature=float(data["temperature"]),
                 meta=meta,
             )
+
+    @classmethod
+    def load_checked(cls, path: str | Path) -> HeadWeights:
+        """``load`` for a file a user named (``--weights``, ``[skills.mood] weights``): every way it can be
+        unreadable (missing, a folder, not an ``.npz``, not a head, made for other features) becomes a
+        ``ValueError`` whose message starts with the path and says what is wrong."""
+        path = Path(path)
+        if not path.exists():
+            raise ValueError(f"{path}: no such file")
+        if path.is_dir():
+            raise ValueError(f"{path}: is a folder, not a weights file (.npz)")
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f"{path}: not an .npz weights file")
+        try:
+            head = cls.load(path)
+        except ValueError as exc:
+            if str(exc).startswith(str(path)):
+                raise
+            raise ValueError(f"{path}: not a sentiment head weights file ({exc})") from None
+        except (OSError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+            why = f"{type(exc).__name__}: {exc}"
+            raise ValueError(f"{path}: not a sentiment head weights file ({why})") from None
+        missing = [k for k in ("mean", "std", "W2", "b2") if getattr(head, k) is None]
+        if missing:
+            raise ValueError(f"{path}: not a sentiment head weights file (no {', '.join(missing)})")
+        if head.W2.ndim != 2 or head.W2.shape[1] != 3:
+            raise ValueError(
+                f"{path}: not a sentiment head (output layer {head.W2.shape}, expected 3 classes)"
+            )
+        return head
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """``(n, f)`` features -> ``(n, 3)`` calibrated logits."""

@@ -2,13 +2,15 @@
 rolling mood per channel (1/5/15 min) and per stream; ``!mood``, ``!mood report``, plots and alerts.
 
 Scoring goes through ``engine.classify("sentiment", ...)`` (background priority, batched by the engine
-across channels); the head is registered at start (``skills.mood.head.SentimentHead``, shipped weights).
+across channels); the head is registered at start (``skills.mood.head.SentimentHead``: the shipped
+weights, or the file ``[skills.mood] weights`` names).
 Per-minute sums are stored (``storage.mood``): nothing about individual viewers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,13 +18,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bot.clock import ManualClock
 from bot.commands import CommandContext, command
 from bot.events import ChatMessage, Priority, Role, StreamStatus, Viewer
 from skills.base import Skill, SkillSettings
-from skills.mood.head import DEFAULT_WEIGHTS, SentimentHead
+from skills.mood.head import DEFAULT_WEIGHTS, HeadWeights, SentimentHead
 from skills.mood.timeline import plot_timeline, smoothed_scores, top_moments
 from skills.mood.window import WINDOWS_S, RollingMood, SpamDeweighter, mood_bar, mood_words
 from storage import mood as store
@@ -49,6 +51,26 @@ class MoodSettings(SkillSettings):
     alert_min_messages: int = Field(10, ge=1, le=100_000)
     alert_cooldown_s: float = Field(300.0, ge=0, le=86_400)
     max_pending: int = Field(256, ge=1, le=100_000)
+    # A head trained with `chatcast train sentiment --out FILE` (.npz); None: the shipped head. Global: the
+    # engine serves one sentiment head, so a channel's override of it is ignored (with a warning).
+    weights: str | None = None
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_file(cls, v: str | None) -> str | None:
+        """The weights file must exist and load as a sentiment head (``~`` expanded; a relative path is
+        from the folder chatcast runs in). Raises ``ValueError`` saying what is wrong with the file."""
+        if v is None:
+            return None
+        if not v.strip():
+            raise ValueError("empty path (leave `weights` out to use the shipped head)")
+        path = Path(v).expanduser()
+        try:
+            HeadWeights.load_checked(path)
+        except ValueError as exc:
+            hint = "expected a head written by `chatcast train sentiment --out FILE`"
+            raise ValueError(f"{exc} ({hint})") from None
+        return str(path)
 
 
 @dataclass
@@ -81,13 +103,22 @@ class MoodSkill(Skill):
         self._pending: set[asyncio.Task] = set()
         self._late: set[asyncio.Task] = set()  # !mood replies waiting for queued scores
         self.first_minute: dict[tuple[str, str], str] = {}  # first minute this run scored, per channel
+        self.head_path: Path = DEFAULT_WEIGHTS  # set in start() from [skills.mood] weights
+        self._weights_warned: set[tuple[str, str]] = set()  # channels told their weights override is ignored
 
     async def start(self) -> None:
         self.ctx.storage.migrate(store.COMPONENT, store.MIGRATIONS)
         self.started_at = self.ctx.clock.now()
+        try:
+            defaults: MoodSettings = self.ctx.settings_for("", "")
+            self.head_path = Path(defaults.weights) if defaults.weights else DEFAULT_WEIGHTS
+        except Exception:  # noqa: BLE001 - no defaults: the shipped head
+            self.head_path = DEFAULT_WEIGHTS
+        if self.head_path != DEFAULT_WEIGHTS:
+            log.info("mood: sentiment head from %s ([skills.mood] weights)", self.head_path)
         engine = self.ctx.engine
         if engine is not None and hasattr(engine, "register_classifier"):
-            engine.register_classifier("sentiment", load_head)
+            engine.register_classifier("sentiment", functools.partial(load_head, self.head_path))
 
     async def stop(self) -> None:
         tasks = [*self._pending, *self._late]
@@ -110,6 +141,8 @@ class MoodSkill(Skill):
         if not text or text.startswith("!") or self.ctx.engine is None:
             return
         settings: MoodSettings = self.ctx.settings_for(message.platform, message.channel)
+        if settings.weights and Path(settings.weights) != self.head_path:
+            self._warn_weights_override(message.platform, message.channel)
         if len(self._pending) >= settings.max_pending and isinstance(self.ctx.clock, ManualClock):
             # A replay reads the log faster than the model scores it: slow the replay down rather than
             # leave most of the stream unscored (live chat sheds instead; nobody waits on mood).
@@ -120,6 +153,14 @@ class MoodSkill(Skill):
         task = asyncio.create_task(self._score(message, text, settings), name="mood-score")
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+    def _warn_weights_override(self, platform: str, channel: str) -> None:
+        if (platform, channel) not in self._weights_warned:
+            self._weights_warned.add((platform, channel))
+            log.warning(
+                "mood: %s/%s: a channel's [skills.mood] weights is ignored: one head serves every channel "
+                "(%s); set weights in [skills.mood]", platform, channel, self.head_path,
+            )
 
     async def _score(self, message: ChatMessage, text: str, settings: MoodSettings) -> None:
         from bot.inference.api import RequestPriority
@@ -340,5 +381,6 @@ def _safe(name: str) -> str:
 
 
 def load_head(path: str | Path = DEFAULT_WEIGHTS) -> SentimentHead:
-    """Loader given to ``engine.register_classifier("sentiment", ...)``: the shipped head."""
+    """Loader given to ``engine.register_classifier("sentiment", ...)``: the shipped head, or the file
+    ``[skills.mood] weights`` names (``path``)."""
     return SentimentHead.load(path)

@@ -7,8 +7,10 @@ makes them; the engine micro-batches concurrent calls (embedding + head). Two ru
 - ``paced``: messages arrive at ``--rate`` per second for ``--seconds``: does scoring keep up (p50/p95
   latency, shed count)?
 
-Usage: ``python benchmarks/bench_mood.py [--log ../shared/data/twitch_chat/5-19-24.txt] [--n 2000]``.
-Prints a table and writes ``benchmarks/results/bench_mood.json``.
+Usage: ``python benchmarks/bench_mood.py [--log ../shared/data/twitch_chat/5-19-24.txt] [--n 2000]
+[--out FILE]``. Prints a table and writes ``--out`` (default ``benchmarks/results/bench_mood.json``, the
+committed results: pass ``--out /tmp/bench_mood.json`` to keep them). A missing, empty or non-UTF-8 log
+ends with one ``error:`` line and exit code 2.
 """
 
 from __future__ import annotations
@@ -43,8 +45,12 @@ async def score_one(engine: Engine, text: str, lat: list[float], errors: list[st
         errors.append(type(exc).__name__)
 
 
-async def main(args: argparse.Namespace) -> dict:
-    lines = read_chat_lines(args.log)
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "bench_mood.json"
+
+
+async def main(args: argparse.Namespace, lines: list[str]) -> dict:
+    """Run the burst and paced runs over the chat ``lines``; returns the JSON-able results."""
     settings = InferenceSettings(
         device="cpu",
         load_generator=False,
@@ -65,7 +71,7 @@ async def main(args: argparse.Namespace) -> dict:
             "threads": args.threads,
             "int8": args.int8,
             "max_length": args.max_length,
-            "device": f"cpu ({os.cpu_count()} cores, {platform.processor()})",
+            "device": f"cpu ({os.cpu_count()} cores, {platform.processor() or platform.machine()})",
             "load_average": os.getloadavg(),
         }
         # burst: distinct texts (the engine caches embeddings by text; chat repeats a lot, which helps it)
@@ -109,11 +115,10 @@ async def main(args: argparse.Namespace) -> dict:
     return out
 
 
-if __name__ == "__main__":
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (``argv``: default ``sys.argv[1:]``)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument(
-        "--log", default=str(Path(__file__).resolve().parents[1] / "../shared/data/twitch_chat/5-19-24.txt")
-    )
+    p.add_argument("--log", default=str(ROOT / "../shared/data/twitch_chat/5-19-24.txt"))
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--rate", type=float, default=200.0)
     p.add_argument("--seconds", type=float, default=4.0)
@@ -121,8 +126,31 @@ if __name__ == "__main__":
     p.add_argument("--int8", action="store_true", help="dynamic int8 quantisation of the embedder")
     p.add_argument("--max-length", type=int, default=64, help="tokens per message (chat lines are short)")
     p.add_argument("--batch", type=int, default=64, help="embedding and head batch size")
-    a = p.parse_args()
-    res = asyncio.run(main(a))
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help="JSON results file (default: the committed benchmarks/results/bench_mood.json)",
+    )
+    return p.parse_args(argv)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Read the log, benchmark, print the table, write ``--out``. Returns the exit code: 0, or 2 with one
+    ``error: ...`` line on stderr for a bad log (missing, a folder, empty, not UTF-8) or ``--out`` folder."""
+    a = parse_args(argv)
+    if a.out.is_dir():
+        print(f"error: {a.out}: --out is a folder; give a file name", file=sys.stderr)
+        return 2
+    try:
+        lines = read_chat_lines(a.log)
+    except OSError as exc:
+        print(f"error: {exc.filename or a.log}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # skills.faq.evaluate.DataFormatError names the file
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    res = asyncio.run(main(a, lines))
     print(f"{'run':<8} {'messages':>8} {'seconds':>8} {'msg/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}")
     b, q = res["burst"], res["paced"]
     print(
@@ -135,5 +163,11 @@ if __name__ == "__main__":
         f"{q['p95_ms']:>8.1f} {q['errors']:>7}"
     )
     print(f"load average during run: {res['load_average']}")
-    out = Path(__file__).resolve().parent / "results" / "bench_mood.json"
-    out.write_text(json.dumps(res, indent=2, default=str))
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps(res, indent=2, default=str))
+    print(f"wrote {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())

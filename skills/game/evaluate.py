@@ -15,16 +15,21 @@ Writes ``benchmarks/results/game_eval.json`` and prints a table.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import os
 import platform
 import random
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import typer
 
+from skills.cli_errors import data_errors, fail
 from skills.game.agents import GreedyAgent, MatchResult, RandomAgent, play_match
 from skills.game.mcts import Evaluate, Search, SearchConfig, run_searches, torch_evaluator
 from skills.game.player import DEFAULT_LEVELS, Difficulty
@@ -86,7 +91,11 @@ def _solved(positions: list[TestPosition], solver: SolverAgent | None) -> list[T
 
 
 def outcome_rates(agent: LevelAgent, positions: list[TestPosition], batch: int = 64) -> dict[str, float]:
-    """Outcome-preserving rate over all positions and over won/drawn ones; also exact best-move agreement."""
+    """Outcome-preserving rate over all positions and over won/drawn ones; also exact best-move agreement.
+
+    Raises ``ValueError`` for an empty ``positions``."""
+    if not positions:
+        raise ValueError("outcome_rates needs at least one position")
     ok, ok_nonlost, n_nonlost, best = 0, 0, 0, 0
     for i in range(0, len(positions), batch):
         chunk = positions[i : i + batch]
@@ -174,6 +183,111 @@ def throughput(evaluate: Evaluate, boards: list[Board], simulations: int = 100) 
     }
 
 
+class PositionsError(ValueError):
+    """A test-position file that cannot be evaluated; the message starts with the file's path."""
+
+
+MAX_REPORTED = 5
+"""Bad lines of a position file named one by one in the warning; the rest are only counted."""
+
+
+class _Collect(logging.Handler):
+    """Keeps the messages of the records it gets."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _bad_lines(path: Path) -> Iterator[list[str]]:
+    """Collect ``load_positions``' one-warning-per-bad-line log records (instead of printing them) as
+    ``line N: why`` / ``entry N: why``."""
+    logger = logging.getLogger("skills.game.positions")
+    handler, propagate = _Collect(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    out: list[str] = []
+    try:
+        yield out
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+        for message in handler.messages:
+            rest = message.removeprefix(str(path))
+            m = re.match(r"^:(\d+) skipped: (.*)$|^: entry (\d+) skipped: (.*)$", rest)
+            if m and m.group(1):
+                out.append(f"line {m.group(1)}: {m.group(2)}")
+            elif m:
+                out.append(f"entry {m.group(3)}: {m.group(4)}")
+            else:
+                out.append(message)
+
+
+def read_positions(
+    path: Path, solver: SolverAgent | None, max_positions: int = 0
+) -> tuple[list[TestPosition], list[str]]:
+    """The solved positions of one test file (the first ``max_positions``; 0 = all) and its bad lines.
+
+    Raises ``FileNotFoundError``/``IsADirectoryError`` (with the file name) and ``PositionsError`` naming the
+    file when it is not UTF-8, not a JSON array of objects (when it starts with ``[``), holds no valid
+    position, or holds Pons text positions while ``bitbully`` (their per-move scorer) is missing."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise PositionsError(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save it as UTF-8"
+        ) from None
+    if not text.strip():
+        raise PositionsError(f"{path}: empty file; expected '<moves> <score>' lines or a JSON array")
+    if text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PositionsError(
+                f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            ) from None
+        if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
+            raise PositionsError(f"{path}: expected a JSON array of {{sequence, score, analysis}} objects")
+    with _bad_lines(path) as bad:
+        loaded = load_positions(path)
+    if not loaded:
+        first = "; ".join(bad[:MAX_REPORTED])
+        raise PositionsError(
+            f"{path}: no valid position ('<moves> <score>' lines or a JSON array of {{sequence, score}}); "
+            f"{len(bad)} bad line(s): {first}"
+        )
+    loaded = loaded[:max_positions] if max_positions > 0 else loaded
+    try:
+        return _solved(loaded, solver), bad
+    except RuntimeError:
+        raise PositionsError(
+            f"{path}: Pons text positions need bitbully for per-move scores (pip install '.[eval]')"
+        ) from None
+
+
+def device_info(threads: int) -> dict[str, object]:
+    """Where the evaluation ran, as the benchmark JSONs record it: machine, processor, Python, CPUs, the
+    1-minute load average, the network's device (CPU) and torch's version and CPU threads."""
+    import torch
+
+    return {
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "model_device": "cpu",
+        "torch": torch.__version__,
+        "torch_threads": threads,
+    }
+
+
 def eval_game(
     files: list[Path] = typer.Argument(None, help="More test files (so `--positions A B C` works)."),
     positions: list[Path] = typer.Option(
@@ -186,7 +300,9 @@ def eval_game(
     max_positions: int = typer.Option(200, help="Positions per test set (first N; 0 = all)."),
     random_games: int = typer.Option(1000, help="Games vs the random player per level (both colours)."),
     greedy_games: int = typer.Option(200, help="Games vs the one-ply greedy player per level."),
-    solver_games: int = typer.Option(20, help="Games vs depth-limited bitbully per depth and level."),
+    solver_games: int = typer.Option(
+        20, help="Games vs depth-limited bitbully per depth and level (0: no solver games, the full one too)."
+    ),
     hard_match_games: int = typer.Option(
         100, help="Cap on games per match at 'hard' (800 simulations a move are costly on a shared CPU)."
     ),
@@ -198,47 +314,77 @@ def eval_game(
     out: Path = typer.Option(Path("benchmarks/results/game_eval.json"), help="JSON output."),
     threads: int = typer.Option(1, help="torch CPU threads."),
 ) -> None:
-    """Evaluate the Connect Four agent; prints a table and writes JSON (see skills/game/evaluate.py)."""
-    import torch
+    """Evaluate the Connect Four agent; prints a table and writes JSON (see skills/game/evaluate.py).
 
-    from skills.game.network import DEFAULT_WEIGHTS, count_parameters, load_network
-
-    torch.set_num_threads(threads)
-    net = load_network(weights or DEFAULT_WEIGHTS)
-    evaluate = torch_evaluator(net)
+    The options and every position file are checked before the network loads: a bad one (missing, a
+    folder, not UTF-8, no valid position) ends the command with one ``error: FILE: ...`` line and exit
+    code 2, and so does finding no position set at all."""
+    chosen = [s.strip() for s in levels.split(",") if s.strip()]
+    unknown = [lv for lv in chosen if lv not in DEFAULT_LEVELS]
+    if unknown or not chosen:
+        bad_level = unknown[0] if unknown else levels
+        fail(f"--levels: unknown level {bad_level!r}; expected easy, normal, hard")
+    try:
+        depth_list = [int(x) for x in depths.split(",") if x.strip()]
+    except ValueError:
+        fail(f"--depths: expected comma-separated integers, got {depths!r}")
+    if weights is not None and not weights.is_file():
+        fail(f"{weights}: {'is a directory' if weights.is_dir() else 'no such network file'}")
+    if out.is_dir():
+        fail(f"{out}: --out is a folder; give a file name")
     given = [*(positions or []), *(files or [])]
     paths = given if given else [DEFAULT_DATA / s for s in DEFAULT_SETS if (DEFAULT_DATA / s).exists()]
+    if not paths and not speed_only:
+        fail(f"{DEFAULT_DATA}: no test position set ({', '.join(DEFAULT_SETS)}); give --positions FILE")
+    old_report: dict | None = None
+    if update and out.exists():
+        with data_errors():
+            raw = out.read_bytes()
+        try:
+            old_report = json.loads(raw.decode("utf-8"))
+        except ValueError:  # not UTF-8 or not JSON (data_errors would not name the file)
+            fail(f"{out}: --update needs the JSON that eval game wrote; this file is not valid JSON")
+        if not isinstance(old_report, dict):
+            fail(f"{out}: --update needs the JSON object that eval game wrote")
     try:
         solver: SolverAgent | None = SolverAgent()
     except ImportError:
         solver = None
         typer.echo("bitbully not installed: solver matches and text-file scoring skipped", err=True)
-    chosen = [s.strip() for s in levels.split(",") if s.strip()]
-    for lv in chosen:
-        if lv not in DEFAULT_LEVELS:
-            raise typer.BadParameter(f"unknown level {lv!r}; expected easy, normal, hard")
+    sets: dict[str, list[TestPosition]] = {}
+    skipped: dict[str, int] = {}
+    with data_errors():
+        for p in [] if speed_only else paths:
+            sets[p.name], bad = read_positions(p, solver, max_positions)
+            skipped[p.name] = len(bad)
+            if bad:
+                more = "; ..." if len(bad) > MAX_REPORTED else ""
+                typer.echo(
+                    f"warning: {p}: skipped {len(bad)} bad line(s): {'; '.join(bad[:MAX_REPORTED])}{more}",
+                    err=True,
+                )
+
+    import torch
+
+    from skills.game.network import DEFAULT_WEIGHTS, count_parameters, load_network
+
+    torch.set_num_threads(threads)
+    with data_errors():
+        net = load_network(weights or DEFAULT_WEIGHTS)
+    evaluate = torch_evaluator(net)
     started = time.perf_counter()
     report: dict[str, object] = {
         "weights": str(weights or DEFAULT_WEIGHTS),
         "parameters": count_parameters(net),
-        "device": f"CPU ({platform.processor() or platform.machine()}), torch threads={threads}",
+        "device": device_info(threads),
         "levels": {lv: vars(DEFAULT_LEVELS[lv]) for lv in chosen},
+        "positions": {
+            name: {"positions": len(pos), "skipped_lines": skipped[name]} for name, pos in sets.items()
+        },
         "sets": {},
         "matches": {},
         "speed": {},
     }
-    sets: dict[str, list[TestPosition]] = {}
-    for p in paths:
-        try:
-            loaded = load_positions(p)
-        except OSError as exc:
-            typer.echo(f"skipped {p}: {exc}", err=True)
-            continue
-        loaded = loaded[:max_positions] if max_positions > 0 else loaded
-        try:
-            sets[p.name] = _solved(loaded, solver)
-        except RuntimeError as exc:
-            typer.echo(f"skipped {p}: {exc}", err=True)
     for name, pos in ({} if speed_only else sets).items():
         row = {}
         for lv in chosen:
@@ -258,8 +404,8 @@ def eval_game(
         cap = hard_match_games if lv == "hard" else None
         m["random"] = _match_row(play_match(agent, RandomAgent(seed=3), _cap(random_games, cap)))
         m["greedy"] = _match_row(play_match(agent, GreedyAgent(seed=4), _cap(greedy_games, cap)))
-        if solver is not None:
-            for d in [int(x) for x in depths.split(",") if x.strip()]:
+        if solver is not None and solver_games > 0:
+            for d in depth_list:
                 m[f"bitbully_depth_{d}"] = _match_row(play_match(agent, SolverAgent(d, seed=d), solver_games))
             r = play_match(agent, SolverAgent(-1, seed=9), 1)  # one game: our agent first, solver second
             m["full_solver_second"] = _match_row(r)
@@ -269,8 +415,8 @@ def eval_game(
     report["speed"] = throughput(evaluate, middle)
     report["elapsed_s"] = round(time.perf_counter() - started, 1)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if update and out.exists():
-        report = _merge(json.loads(out.read_text(encoding="utf-8")), report)
+    if old_report is not None:
+        report = _merge(old_report, report)
         chosen = list(report["levels"])
     out.write_text(json.dumps(report, indent=2), encoding="utf-8")
     _print_table(report, chosen)
@@ -292,6 +438,8 @@ def _merge(old: dict, new: dict) -> dict:
     merged["speed"] = new.get("speed", old.get("speed"))
     merged["elapsed_s"] = round(old.get("elapsed_s", 0) + new.get("elapsed_s", 0), 1)
     merged["weights"] = new["weights"]
+    merged["device"] = new.get("device", old.get("device"))
+    merged["positions"] = {**old.get("positions", {}), **new.get("positions", {})}
     return merged
 
 

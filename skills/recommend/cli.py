@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import errno
+import io
 import json
 import logging
+import os
 import platform
+import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
+
+from skills.cli_errors import data_errors, fail
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +44,67 @@ def register(train_app: typer.Typer, eval_app: typer.Typer) -> None:
         content: bool = typer.Option(True, help="use MiniLM embeddings of item texts (cached on disk)"),
         quick: bool = typer.Option(False, help="one grid point per method (smoke test)"),
     ) -> None:
-        """Recall@10, NDCG@10, coverage, ARP and Gini: ours vs popularity, implicit ALS and BPR."""
+        """Recall@10, NDCG@10, coverage, ARP and Gini: ours vs popularity, implicit ALS and BPR.
+
+        Every input is read and checked before a model is fitted: a bad file ends the command with one
+        ``error: FILE: ...`` line and exit code 2."""
+        if out.is_dir():
+            fail(f"{out}: --out is a folder; give a file name")
         results = run_all(ratings, movies, twitch if live else None, content=content, quick=quick,
                           progress=typer.echo)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2, default=str))
+        with data_errors():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(results, indent=2, default=str))
         typer.echo(f"wrote {out}")
+
+
+def check_movies(path: Path) -> None:
+    """Check a MovieLens ``movies.csv`` before it is read: UTF-8 with the columns ``movieId`` and ``title``.
+
+    Raises ``FileNotFoundError``/``IsADirectoryError`` (with the file name) and ``ValueError`` naming the
+    file otherwise."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ValueError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line})") from None
+    header = next(csv.reader(io.StringIO(text, newline="")), None)
+    if header is None:
+        raise ValueError(f"{path}: empty file; expected a header movieId,title,genres")
+    if not {"movieId", "title"} <= set(header):
+        raise ValueError(f"{path}: header must contain movieId,title; got {header}")
+
+
+def chat_logs(folder: Path) -> list[Path]:
+    """The ``*.txt`` chat logs of ``folder``. Raises ``NotADirectoryError``/``FileNotFoundError`` (with the
+    name) when it is not a folder and ``ValueError`` naming it when it holds no ``*.txt``."""
+    if not folder.exists():
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(folder))
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder of Twitch chat logs", str(folder))
+    logs = sorted(folder.glob("*.txt"))
+    if not logs:
+        raise ValueError(f"{folder}: no *.txt Twitch chat log in this folder")
+    return logs
+
+
+def device_info() -> dict[str, object]:
+    """Where the evaluation ran, as the benchmark JSONs record it: machine, processor, OS, Python, CPUs, the
+    1-minute load average, the MiniLM item-text model's device and torch threads (``None`` when torch was
+    never loaded: the embeddings came from the cache), and the ``implicit`` baselines' threads (1)."""
+    torch = sys.modules.get("torch")
+    return {
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "system": platform.system(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "model_device": "cpu",
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
+        "implicit_threads": 1,
+    }
 
 
 def run_all(
@@ -50,36 +114,48 @@ def run_all(
     *,
     content: bool = True,
     quick: bool = False,
-    progress=print,
+    progress: Callable[[str], object] = print,
 ) -> dict:
-    """Run both evaluations, print tables, return the JSON-able results."""
-    from skills.recommend import datasets
-    from skills.recommend.evaluate import grid, load_ratings, run_protocol, standard_methods
+    """Run both evaluations, print tables, return the JSON-able results.
 
-    if not ratings.exists():
-        raise typer.BadParameter(f"ratings file not found: {ratings}")
+    Every file is read and checked first (ratings, movies, chat logs, enough users for the splits); a bad
+    one ends the command with ``error: FILE: ...`` and exit code 2 (``typer.Exit``). A missing default
+    ``movies.csv`` or default chat-log folder only skips that part, with a note."""
+    from skills.recommend import datasets
+    from skills.recommend.evaluate import check_split, grid, load_ratings, run_protocol, standard_methods
+
     t0 = time.perf_counter()
-    data = load_ratings(ratings)
-    embeddings = None
-    movies = movies or ratings.parent / "movies.csv"
-    if content and movies.exists():
-        texts = datasets.movielens_item_texts(movies, data.item_ids)
-        embeddings = datasets.embed_texts_cached(texts)
+    with data_errors():
+        data = load_ratings(ratings)
+    with _named(ratings):
+        check_split(data)
+    movies_file = movies or ratings.parent / "movies.csv"
+    use_movies = content and (movies is not None or movies_file.exists())
+    if use_movies:
+        with data_errors():
+            check_movies(movies_file)
     elif content:
-        progress(f"no {movies}: evaluating without content embeddings")
-    results: dict = {
-        "device": f"{platform.processor() or platform.machine()}, {platform.system()}",
-        "ratings": str(ratings),
-    }
+        progress(f"no {movies_file}: evaluating without content embeddings")
+    live = presence = None
+    if twitch is not None and twitch == DEFAULT_TWITCH and not twitch.is_dir():
+        progress(f"no folder {twitch}: skipping the Twitch-chat evaluation")
+    elif twitch is not None:
+        with data_errors():
+            lines = datasets.read_chat_logs(chat_logs(twitch))
+        live = datasets.twitch_emote_interactions(lines)
+        presence = datasets.presence_sessions(lines)
+        with _named(twitch):
+            check_split(live, datasets.next_session_split, repeats=True)
+
+    embeddings = None
+    if use_movies:
+        texts = datasets.movielens_item_texts(movies_file, data.item_ids)
+        embeddings = datasets.embed_texts_cached(texts)
+    results: dict = {"device": {}, "ratings": str(ratings)}
     results["movielens"] = run_protocol(data, standard_methods(embeddings, quick=quick), progress=progress)
     print_table(f"{ratings.name}: per-user temporal split (last 20% test)", results["movielens"])
 
-    if twitch is not None and not Path(twitch).is_dir():
-        progress(f"no folder {twitch}: skipping the Twitch-chat evaluation")
-    elif twitch is not None:
-        lines = datasets.read_chat_logs(sorted(Path(twitch).glob("*.txt")))
-        live = datasets.twitch_emote_interactions(lines)
-        presence = datasets.presence_sessions(lines)
+    if live is not None and presence is not None:
         ours = grid(l2=[1.0, 10.0, 100.0], half_life_events=[None, 10.0], repeat_weight=[0.0, 1.0, 3.0])
         res = run_protocol(
             live,
@@ -95,8 +171,18 @@ def run_all(
         }
         results["twitch_next_session"] = res
         print_table("Twitch chat: next-session emote engagement (repeats allowed)", res)
+    results["device"] = device_info()
     results["elapsed_s"] = time.perf_counter() - t0
     return results
+
+
+@contextlib.contextmanager
+def _named(path: Path) -> Iterator[None]:
+    """Turn a ``ValueError`` without a file name (``check_split``) into ``error: PATH: message``, exit 2."""
+    try:
+        yield
+    except ValueError as exc:
+        fail(f"{path}: {exc}")
 
 
 def print_table(title: str, res: dict) -> None:

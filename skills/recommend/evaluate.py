@@ -23,6 +23,7 @@ import csv
 import itertools
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from skills.recommend.model import HybridParams, HybridRecommender, interaction_
 log = logging.getLogger(__name__)
 
 K = 10
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (read with ``surrogateescape``)
 
 
 @dataclass(frozen=True)
@@ -67,23 +69,27 @@ class Interactions:
 def load_ratings(path: str | Path) -> Interactions:
     """Read a MovieLens-format CSV (``userId,movieId,rating,timestamp``, header required) as implicit events.
 
-    Every rating counts as one interaction (the usual implicit-feedback reading of MovieLens). Rows with a
-    wrong field count or non-numeric values are logged and skipped. Raises ``ValueError`` when the header
-    lacks a needed column or no valid row is left.
+    Every rating counts as one interaction (the usual implicit-feedback reading of MovieLens). UTF-8 (an
+    Excel byte-order mark is fine). Rows with a wrong field count, non-numeric values or bytes that are not
+    UTF-8 are logged and skipped. Raises ``FileNotFoundError``/``IsADirectoryError`` (with the file name)
+    and ``ValueError`` naming the file when it is empty, the header lacks a needed column, or no valid row
+    is left.
     """
     user_ix: dict[str, int] = {}
     item_ix: dict[str, int] = {}
     us, its, ts = [], [], []
     skipped = 0
-    with open(path, newline="", encoding="utf-8") as fh:
+    with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
         reader = csv.DictReader(fh)
         need = {"userId", "movieId", "timestamp"}
-        if reader.fieldnames is None or not need <= set(reader.fieldnames):
+        if reader.fieldnames is None:
+            raise ValueError(f"{path}: empty file; expected a header userId,movieId,rating,timestamp")
+        if not need <= set(reader.fieldnames):
             raise ValueError(f"{path}: header must contain userId,movieId,timestamp; got {reader.fieldnames}")
         for row in reader:
             try:
                 u, i, t = row["userId"].strip(), row["movieId"].strip(), float(row["timestamp"])
-                if not u or not i or not math.isfinite(t):
+                if not u or not i or not math.isfinite(t) or _NOT_UTF8.search(u + i):
                     raise ValueError("empty field")
             except (ValueError, AttributeError, TypeError):
                 skipped += 1
@@ -328,15 +334,7 @@ def run_protocol(
     (:func:`select`, the same rule for every method): the highest validation coverage among the grid
     points within ``tolerance`` (relative) of the best validation NDCG@10.
     """
-    split = split or temporal_split
-    train_mask, test_mask = split(data)
-    train, test = data.subset(train_mask), data.subset(test_mask)
-    fit_mask, val_mask = split(train)
-    fit_part, val = train.subset(fit_mask), train.subset(val_mask)
-    if not repeats:  # a held-out repeat of a training pair cannot be recommended: drop it from the truth
-        test = test.subset(~_pairs_in(test, train))
-        val = val.subset(~_pairs_in(val, fit_part))
-
+    train_mask, test_mask, val_mask, (train, test, fit_part, val) = _splits(data, split, repeats)
     results: dict = {
         "split": {
             "train_events": int(train_mask.sum()),
@@ -384,6 +382,35 @@ def run_protocol(
             f"coverage {m['coverage']:.3f}"
         )
     return results
+
+
+def _splits(
+    data: Interactions, split: Split | None, repeats: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[Interactions, Interactions, Interactions, Interactions]]:
+    """``run_protocol``'s splits: the train/test and validation masks and (train, test, fit, validation)."""
+    split = split or temporal_split
+    train_mask, test_mask = split(data)
+    train, test = data.subset(train_mask), data.subset(test_mask)
+    fit_mask, val_mask = split(train)
+    fit_part, val = train.subset(fit_mask), train.subset(val_mask)
+    if not repeats:  # a held-out repeat of a training pair cannot be recommended: drop it from the truth
+        test = test.subset(~_pairs_in(test, train))
+        val = val.subset(~_pairs_in(val, fit_part))
+    return train_mask, test_mask, val_mask, (train, test, fit_part, val)
+
+
+def check_split(data: Interactions, split: Split | None = None, repeats: bool = False) -> None:
+    """Check, before any model is fitted, that ``run_protocol`` has users to test and to validate on.
+
+    Raises ``ValueError`` (no file name: the caller adds it) when the split leaves no test user or no
+    validation user (under the default 20 % temporal split a user needs 6 or more events for both)."""
+    _, _, _, (_, test, _, val) = _splits(data, split, repeats)
+    n_test, n_val = len(held_out(test)[0]), len(held_out(val)[0])
+    if not n_test or not n_val:
+        raise ValueError(
+            f"too little data to evaluate: {data.n_users} users and {len(data.users)} events leave "
+            f"{n_test} test and {n_val} validation users after the split"
+        )
 
 
 def select(tried: list[dict], tolerance: float = 0.01) -> tuple[dict, float]:

@@ -1,0 +1,111 @@
+"""``chatcast eval recommend`` on bad inputs (QA trial C, F16): one ``error: FILE: ...`` line and exit code 2
+before any model is fitted, never a traceback; rows with bytes that are not UTF-8 are skipped like other
+malformed rows; the JSON records the device. Files are a few lines written in the test."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from skills.recommend.evaluate import load_ratings
+
+runner = CliRunner()
+
+
+def invoke(args: list[str]):  # noqa: ANN201 - click.testing.Result
+    """``chatcast ARGS`` in-process. The root log handler that ``bot.cli`` binds to this run's captured
+    stderr is removed afterwards, so a later run does not log into a closed stream."""
+    try:
+        return runner.invoke(app, args)
+    finally:
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if getattr(h, "_chatcast", False)]:
+            root.removeHandler(handler)
+HEADER = "userId,movieId,rating,timestamp\n"
+
+
+def write(path: Path, content: str | bytes) -> Path:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def ratings(path: Path, users: int = 20, per_user: int = 10) -> Path:
+    """Enough ratings for the temporal split: each user rates ``per_user`` of 30 items over time."""
+    rows = [f"{u},{(u * 7 + k * 3) % 30},4,{1000 + k}" for u in range(users) for k in range(per_user)]
+    return write(path, HEADER + "\n".join(rows) + "\n")
+
+
+def one_error_line(result, where: str, what: str) -> None:
+    """Exit code 2, stderr ends with exactly one ``error: <where>: ...<what>`` line, no traceback."""
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    err = result.stderr
+    assert err.count("error: ") == 1 and "Traceback" not in err, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: ") and f"{where}:" in last and what in last, err
+
+
+@pytest.fixture()
+def no_fitting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if the protocol starts fitting models (bad inputs must be found before)."""
+
+    def run_protocol(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("models were fitted before the inputs were checked")
+
+    monkeypatch.setattr("skills.recommend.evaluate.run_protocol", run_protocol)
+
+
+def test_every_bad_input_is_one_error_line_with_exit_code_2(tmp_path: Path, no_fitting: None) -> None:
+    write(tmp_path / "empty.csv", "")
+    write(tmp_path / "wrongcols.csv", "label,text\n1,great\n")
+    write(tmp_path / "latin1.csv", HEADER.encode() + b"1,caf\xe9,4,100\n")
+    write(tmp_path / "tiny.csv", HEADER + "1,10,4,100\n1,11,4,101\n")
+    (tmp_path / "adir").mkdir()
+    good = ratings(tmp_path / "good.csv")
+    write(tmp_path / "badmovies.csv", "movieId,name\n1,x\n")
+    write(tmp_path / "latinmovies.csv", b"movieId,title\n1,caf\xe9\n")
+    out = str(tmp_path / "out.json")
+    cases = [
+        (["--ratings", str(tmp_path / "missing.csv")], "missing.csv", "No such file or directory"),
+        (["--ratings", str(tmp_path / "empty.csv")], "empty.csv", "empty file"),  # was a traceback
+        (["--ratings", str(tmp_path / "wrongcols.csv")], "wrongcols.csv", "header must contain"),
+        (["--ratings", str(tmp_path / "adir")], "adir", "Is a directory"),  # was IsADirectoryError
+        (["--ratings", str(tmp_path / "latin1.csv")], "latin1.csv", "no valid rating rows"),
+        (["--ratings", str(tmp_path / "tiny.csv")], "tiny.csv", "too little data"),
+        (["--ratings", str(good), "--movies", str(tmp_path / "badmovies.csv")], "badmovies.csv", "movieId"),
+        (["--ratings", str(good), "--movies", str(tmp_path / "latinmovies.csv")], "latinmovies.csv", "UTF-8"),
+        (["--ratings", str(good), "--movies", str(tmp_path / "nomovies.csv")], "nomovies.csv", "No such"),
+        (["--ratings", str(good), "--no-content", "--twitch", str(good)], "good.csv", "not a folder"),
+        (["--ratings", str(good), "--no-content", "--twitch", str(tmp_path / "adir")], "adir", "no *.txt"),
+        (["--ratings", str(good), "--no-content", "--twitch", str(tmp_path / "no")], "no", "No such file"),
+    ]
+    for args, where, what in cases:
+        one_error_line(invoke(["eval", "recommend", *args, "--quick", "--out", out]), where, what)
+    assert not Path(out).exists()
+
+
+def test_rows_that_are_not_utf8_are_skipped_like_other_malformed_rows(tmp_path: Path) -> None:
+    rows = b"1,10,4,100\n1,caf\xe9,4,101\n2,10,5,200\n"
+    path = write(tmp_path / "r.csv", b"\xef\xbb\xbf" + HEADER.encode() + rows)
+    data = load_ratings(path)  # was a UnicodeDecodeError without a file name (and the BOM hid userId)
+    assert (data.n_users, data.item_ids, len(data.users)) == (2, ["10"], 2)
+
+
+def test_eval_json_records_the_device(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    args = ["--ratings", str(ratings(tmp_path / "r.csv")), "--no-live", "--no-content", "--quick"]
+    result = invoke(["eval", "recommend", *args, "--out", str(out)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    report = json.loads(out.read_text())
+    assert report["movielens"]["split"]["test_users"] > 0
+    device = report["device"]
+    assert device["model_device"] == "cpu" and device["implicit_threads"] == 1 and device["cpus"]
+    assert "torch_threads" in device and "load_average_1m" in device

@@ -324,7 +324,7 @@ def test_eval_json_records_device_and_torch_threads(app: typer.Typer, tmp_path: 
     data, out = write(tmp_path / "d.csv", GOOD_CSV), tmp_path / "e.json"
     assert runner.invoke(app, ["eval", "sentiment", "--data", str(data), "--json", str(out)]).exit_code == 0
     device = json.loads(out.read_text())["device"]
-    assert device["embedding_device"] == "cpu" and "torch_threads" in device and device["cpu"]
+    assert device["embedding_device"] == "cpu" and "torch_threads" in device and device["processor"]
 
 
 # ---- F10: --weight and --c -----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import typer
 
 from skills.cli_errors import data_errors, fail
 from skills.faq import evaluate
+from skills.run_info import device_info
 
 
 def _config_table(config: Path) -> dict[str, Any]:
@@ -166,7 +167,7 @@ def _evaluate(inputs: _Inputs, shots: int, own_names: list[str], sample: int) ->
         )
         for text, entry, score in r["sample"]:
             typer.echo(f"  [{entry} {score:.2f}] {text[:120]}")
-    result["device"] = evaluate.device_info()
+    result["device"] = device_info()
     return result
 
 

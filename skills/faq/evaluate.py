@@ -17,7 +17,6 @@ import errno
 import io
 import json
 import os
-import platform
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -356,28 +355,6 @@ def intents(
         "best_in_scope_accuracy_at_oos_recall_0.95_(oracle_threshold)": at95,
         "sweep": sweep,
     }
-
-
-def device_info() -> dict[str, Any]:
-    """Where an evaluation ran, as the benchmark JSONs record it: machine, processor, Python, CPUs, the
-    1-minute load average, the embedding model's device (``skills.embedding_cache`` runs it on the CPU) and
-    torch's version and CPU threads (``None`` when torch is not installed)."""
-    info: dict[str, Any] = {
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
-        "model_device": "cpu",
-    }
-    try:
-        import torch
-
-        info["torch"] = torch.__version__
-        info["torch_threads"] = torch.get_num_threads()
-    except ImportError:
-        info["torch"] = info["torch_threads"] = None
-    return info
 
 
 _LOG_LINE = re.compile(r"^\[[^\]]+\]\s+([^:]+):\s?(.*)$")

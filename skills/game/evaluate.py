@@ -18,8 +18,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import platform
 import random
 import re
 import time
@@ -35,6 +33,7 @@ from skills.game.mcts import Evaluate, Search, SearchConfig, run_searches, torch
 from skills.game.player import DEFAULT_LEVELS, Difficulty
 from skills.game.positions import TestPosition, load_positions, preserves_outcome, sign
 from skills.game.rules import Board
+from skills.run_info import device_info
 
 DEFAULT_DATA = Path("../shared/data/connect4_positions")
 DEFAULT_SETS = ("Test_L3_R1", "Test_L2_R1", "Test_L2_R2", "Test_L1_R1", "Test_L1_R2")
@@ -271,23 +270,6 @@ def read_positions(
         ) from None
 
 
-def device_info(threads: int) -> dict[str, object]:
-    """Where the evaluation ran, as the benchmark JSONs record it: machine, processor, Python, CPUs, the
-    1-minute load average, the network's device (CPU) and torch's version and CPU threads."""
-    import torch
-
-    return {
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
-        "model_device": "cpu",
-        "torch": torch.__version__,
-        "torch_threads": threads,
-    }
-
-
 def eval_game(
     files: list[Path] = typer.Argument(None, help="More test files (so `--positions A B C` works)."),
     positions: list[Path] = typer.Option(
@@ -376,7 +358,7 @@ def eval_game(
     report: dict[str, object] = {
         "weights": str(weights or DEFAULT_WEIGHTS),
         "parameters": count_parameters(net),
-        "device": device_info(threads),
+        "device": device_info(torch_threads=threads),
         "levels": {lv: vars(DEFAULT_LEVELS[lv]) for lv in chosen},
         "positions": {
             name: {"positions": len(pos), "skipped_lines": skipped[name]} for name, pos in sets.items()

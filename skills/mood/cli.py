@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import platform
 import re
 import time
 from pathlib import Path
@@ -37,6 +35,7 @@ from skills.cli_errors import data_errors
 from skills.mood.datasets import LABELS, LabelledTexts, is_tweeteval, load_sentiment
 from skills.mood.head import DEFAULT_WEIGHTS, HeadWeights
 from skills.mood.metrics import classes_note, scores
+from skills.run_info import device_info
 
 DEFAULT_TRAIN = [
     "../shared/data/tweeteval_sentiment/val_text.txt",
@@ -90,27 +89,6 @@ def _same_file(path: str | Path) -> Path:
     if is_tweeteval(p):
         p = p.with_name(p.name.rsplit("_", 1)[0] + "_text.txt")
     return p.resolve()
-
-
-def device_info() -> dict[str, Any]:
-    """Where the numbers were computed, as the benchmark JSONs record it: the embedding model runs on the
-    CPU (``skills.embedding_cache``), the head in NumPy; torch's thread count, the CPU, the load."""
-    info: dict[str, Any] = {
-        "embedding_device": "cpu",
-        "head": "numpy",
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-    }
-    try:
-        import torch
-
-        info["torch"] = torch.__version__
-        info["torch_threads"] = torch.get_num_threads()
-    except ImportError:
-        info["torch"] = info["torch_threads"] = None
-    return info
 
 
 # ------------------------------------------------------------------------------------------- training
@@ -253,7 +231,7 @@ def train_sentiment(
     if out.resolve() == DEFAULT_WEIGHTS.resolve():
         typer.echo(f"note: this replaced the shipped head {DEFAULT_WEIGHTS}", err=True)
     result["out"] = str(out)
-    result["device"] = device_info()
+    result["device"] = device_info(embedding_device="cpu", head="numpy")
     result["date"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return result
 
@@ -285,7 +263,7 @@ def evaluate_head(data: LabelledTexts, head: HeadWeights) -> dict[str, Any]:
             "bad_rows": list(data.bad_rows),
             "in_sample": reason is not None,
             "in_sample_reason": reason,
-            "device": device_info(),
+            "device": device_info(embedding_device="cpu", head="numpy"),
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
     )

@@ -9,8 +9,6 @@ import io
 import json
 import logging
 import os
-import platform
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import typer
 
 from skills.cli_errors import data_errors, fail
+from skills.run_info import device_info
 
 log = logging.getLogger(__name__)
 
@@ -89,24 +88,6 @@ def chat_logs(folder: Path) -> list[Path]:
     return logs
 
 
-def device_info() -> dict[str, object]:
-    """Where the evaluation ran, as the benchmark JSONs record it: machine, processor, OS, Python, CPUs, the
-    1-minute load average, the MiniLM item-text model's device and torch threads (``None`` when torch was
-    never loaded: the embeddings came from the cache), and the ``implicit`` baselines' threads (1)."""
-    torch = sys.modules.get("torch")
-    return {
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
-        "system": platform.system(),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
-        "model_device": "cpu",
-        "torch_threads": torch.get_num_threads() if torch is not None else None,
-        "implicit_threads": 1,
-    }
-
-
 def run_all(
     ratings: Path,
     movies: Path | None,
@@ -171,7 +152,7 @@ def run_all(
         }
         results["twitch_next_session"] = res
         print_table("Twitch chat: next-session emote engagement (repeats allowed)", res)
-    results["device"] = device_info()
+    results["device"] = device_info(implicit_threads=1)
     results["elapsed_s"] = time.perf_counter() - t0
     return results
 

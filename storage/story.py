@@ -204,6 +204,17 @@ def viewer_story_ids(db: Database, platform: str, user_id: str) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
+def started_story_ids(db: Database, platform: str, user_id: str) -> list[int]:
+    """Ids of the stories a viewer started with a premise of their own."""
+    vid = find_viewer(db, platform, user_id)
+    if vid is None:
+        return []
+    rows = db.raw.execute(
+        "SELECT id FROM story_stories WHERE started_by = ? AND premise IS NOT NULL ORDER BY id", [vid]
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
 def count_viewer_lines(db: Database, platform: str, user_id: str) -> int:
     """How many story lines a viewer wrote (0 when unknown)."""
     vid = find_viewer(db, platform, user_id)

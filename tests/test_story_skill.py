@@ -675,3 +675,32 @@ async def test_a_vote_too_long_for_one_message_asks_with_the_first_option(tmp_pa
         out = h.texts()
         assert out[-2].startswith("🗳️ What happens next? Type 1 or 2 in chat (30 s). 1) Option")
         assert out[-1].startswith("2) Option") and all(len(t) <= 120 for t in out)
+
+
+async def test_two_similar_viewer_lines_do_not_make_every_attempt_a_loop(tmp_path: Path) -> None:
+    # regression: "the princess goes to the castle" + "the prince goes to the castle too" in the lead
+    # repeated a 4-gram, every attempt failed the loop check and the paragraph was skipped with its lines
+    settings = StorySettings(continue_every_lines=2, contribution_cooldown_s=0, writing_notice_after_s=5.0)
+    async with Harness(tmp_path, FakeEngine(storyteller), settings) as h:
+        await h.say(STREAMER, "!story start a quiet village")
+        await h.say(ALICE, "!story add the princess goes to the castle")
+        await h.say(BOB, "!story add the prince goes to the castle too")
+        assert h.texts()[-1].startswith(
+            "📖 The princess goes to the castle. The prince goes to the castle too. Soon the whole village")
+
+
+async def test_forgetme_of_a_copycat_keeps_the_words_others_wrote(tmp_path: Path) -> None:
+    # regression: a troll copied Alice's line and the premise, typed !forgetme, and the bot's sentences
+    # repeating them (and so Alice's and the starter's words) were removed from the story
+    settings = StorySettings(continue_every_lines=1, contribution_cooldown_s=0, writing_notice_after_s=5.0)
+    async with Harness(tmp_path, FakeEngine(storyteller), settings) as h:
+        await h.say(STREAMER, "!story start a fox who hides a golden key")
+        await h.say(ALICE, "!story add the fox buries the key under the old oak")
+        await h.say(BOB, "!story add the fox buries the key under the old oak")
+        await h.say(BOB, "!story add a fox who hides a golden key")
+        await h.skill.delete_user_data(BOB)
+        st = h.skill.stories[("twitch", "chan")]
+        told = " ".join(ln.text for ln in store.story_lines(h.db, st.story_id)).lower()
+        assert "under the old oak" in told and "hides a golden key" in told
+        viewer_lines = [ln.text for ln in st.lines if ln.kind == "viewer"]
+        assert viewer_lines == ["the fox buries the key under the old oak"]

@@ -498,10 +498,13 @@ def common_words() -> frozenset[str]:
 class NameList:
     """The names of a channel's chatters, so story text cannot be about them (``Moderator.check(chatters=)``).
 
-    ``add(name)`` normalises a name as blocked terms are and keeps its digest as a prefix term
-    ("pixelpanda" also catches "PixelPandas", "p1xelpanda", "pixel panda"). Names shorter than 3 letters
-    and common English words (``common_words``: a chatter called "dragon" must not block every dragon)
-    are not kept. At most ``limit`` names, least recently seen dropped first."""
+    ``add(name)`` normalises a name as blocked terms are and keeps its digest, matched as a whole word
+    (with plural/verb endings, leetspeak, and two words written as one: "PixelPandas", "p1xelpanda",
+    "pixel panda"), never as the start of a longer word: a chatter called "ther_" stopped every story
+    with "there" in it. A name ending in digits or underscores is also kept without them
+    ("pixelpanda99" -> "pixelpanda"). Names shorter than 3 letters and common English words
+    (``common_words``: a chatter called "dragon" must not block every dragon) are not kept. At most
+    ``limit`` names, least recently seen dropped first."""
 
     def __init__(self, limit: int = 5000) -> None:
         self.limit = limit
@@ -518,22 +521,23 @@ class NameList:
         self._raw[name] = None
         if len(self._raw) > 2 * self.limit:
             self._raw.clear()
-        try:
-            normal = normalise_term(name).replace(" ", "")
-        except ValueError:
-            return
-        if len(normal) < 3 or normal in common_words():
-            return
-        digest = term_digest(normal)
-        self._digests.pop(digest, None)
-        self._digests[digest] = None
+        bare = name.strip().rstrip("0123456789_")
+        for form in dict.fromkeys((name, bare)):
+            try:
+                normal = normalise_term(form).replace(" ", "")
+            except ValueError:
+                continue
+            if len(normal) < 3 or normal in common_words():
+                continue
+            digest = term_digest(normal)
+            self._digests.pop(digest, None)
+            self._digests[digest] = None
         while len(self._digests) > self.limit:
             del self._digests[next(iter(self._digests))]
 
     def hits(self, readings: Readings) -> bool:
-        """True when a word of the text (or two words written as one) is, or starts with, a kept name."""
-        kept = self._digests.keys()
-        return not kept.isdisjoint(readings.exact) or not kept.isdisjoint(readings.starts)
+        """True when a word of the text (or two words written as one) is a kept name."""
+        return not self._digests.keys().isdisjoint(readings.exact)
 
 
 class Moderator:

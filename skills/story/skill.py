@@ -36,6 +36,7 @@ from skills.story.postprocess import (
     find_loop,
     fit_message,
     recap,
+    words_of,
 )
 from skills.story.prompting import (
     StoryFrame,
@@ -645,22 +646,31 @@ class StorySkill(Skill):
         """A generated text made postable, or ``None`` when it must be retried: ``lead`` + the cleaned
         generation, cut at a sentence end after at least 15 generated characters (or, on the last attempt,
         kept with an ellipsis), no loop, not a copy of the story so far, passing moderation, fitted to the
-        channel's message length."""
+        channel's message length. The loop check looks at the model's own words: two viewers'
+        similar lines in the lead ("the princess goes to the castle", "the prince goes to the castle too")
+        made every attempt a "loop" and the paragraph was dropped."""
         text = clean_generation(f"{lead} {raw}" if lead else raw)
         text, clean_end = cut_at_sentence_end(text, min_chars=len(lead) + 15)
         text = balance_quotes(text)
         if not clean_end and not (last_attempt and len(text) >= len(lead) + 30):
             return None
-        if find_loop(text):
+        led = clean_generation(lead) if lead else ""
+        own = text[len(led):].strip() if led and text.startswith(led) else text
+        if find_loop(own) or (led and copy_overlap(own, led) >= 0.5):  # a model repeating the lead loops too
             return None
         story = " ".join(st.paragraphs())  # echoing viewers' new lines is fine, repeating the story is not
-        if copy_overlap(text, story) >= 0.5:
+        if copy_overlap(text, story) >= 0.5:  # the paragraph as posted
             return None
         text = drop_copied_sentences(text, story)
         if len(text) < 15:
             return None
         text = fit_message(text, self.max_len(st.platform, st.channel) - len(STORY_PREFIX) - 4)
-        if not self.check(text, st.platform, st.channel, settings).allowed:
+        # the model's words against every rule; the whole text without the chatters' names (the lead's
+        # lines passed when they were added; a chatter who joined since must not block the paragraph)
+        if not self.check(own, st.platform, st.channel, settings).allowed:
+            return None
+        people = self.people(st.platform, st.channel)
+        if not self.moderator(settings).check(text, people=people).allowed:
             return None
         return text
 
@@ -864,11 +874,20 @@ class StorySkill(Skill):
         # the bot repeats a viewer's line as its paragraph's first sentence and the premise in the opening:
         # those sentences go too (they stayed in the stories and exports after "deleted")
         words = store.viewer_words(db, viewer.platform, viewer.user_id)
-        started = {s for s in story_ids if (row := store.get_story(db, s)) is not None and row.premise
-                   and s in words and row.premise in words[s]}
+        started = set(store.started_story_ids(db, viewer.platform, viewer.user_id))
         removed = store.delete_viewer_contributions(db, viewer.platform, viewer.user_id)
-        for story_id, quotes in words.items():
-            for ln in store.story_lines(db, story_id):
+        for story_id, quotes in list(words.items()):
+            lines = store.story_lines(db, story_id)
+            # words someone else also wrote stay: a troll who copied other viewers' lines (or the premise)
+            # and then typed !forgetme removed their sentences and the opening
+            row = store.get_story(db, story_id)
+            theirs = {_words(ln.text) for ln in lines if ln.kind == "viewer"}
+            if row is not None and row.premise and story_id not in started:
+                theirs.add(_words(row.premise))
+            quotes = words[story_id] = [q for q in quotes if _words(q) not in theirs]
+            for ln in lines:
+                if ln.kind == "viewer" or not quotes:  # only the bot's paragraphs repeat a viewer's words
+                    continue
                 text = drop_sentences_quoting(ln.text, quotes)
                 if text != ln.text:
                     store.set_line_text(db, story_id, ln.seq, text)
@@ -878,7 +897,8 @@ class StorySkill(Skill):
             quotes = words.get(st.story_id, [])
             st.lines = [ln for ln in st.lines if ln.author_key != key]
             if quotes:  # (unchanged lines stay the same objects: ``pending`` holds some of them)
-                redacted = [(ln, drop_sentences_quoting(ln.text, quotes)) for ln in st.lines]
+                redacted = [(ln, ln.text if ln.kind == "viewer" else drop_sentences_quoting(ln.text, quotes))
+                            for ln in st.lines]
                 st.lines = [ln if text == ln.text else Line(ln.kind, text, ln.author_key)
                             for ln, text in redacted if text]
             if st.story_id in started:
@@ -906,3 +926,8 @@ class StorySkill(Skill):
     async def report(self, report_dir: Path) -> dict[str, Any]:
         """Replay summary: counters (paragraphs, attempts, rejections, skipped, lines, refused, votes)."""
         return {"stories_running": len(self.stories), **self.counters}
+
+
+def _words(text: str) -> str:
+    """``text`` compared word for word (case and punctuation ignored)."""
+    return " ".join(words_of(text))

@@ -122,8 +122,8 @@ REASONS: dict[Category, str] = {
 PEOPLE_WORDS = frozenset({
     "streamer", "streamers", "mod", "mods", "moderator", "moderators", "broadcaster",
     # misspellings and other names for the people on stream a QA trial got through
-    "streamr", "stremer", "streemer", "strimmer", "strimer", "vtuber", "vtubers", "modz", "admin", "admins",
-    "chatters", "viewers", "content creator", "our host", "person streaming", "this streamer",
+    "streamr", "stremer", "streemer", "strimmer", "strimer", "streamor", "vtuber", "vtubers", "modz",
+    "chatters", "content creator", "our host", "person streaming", "this streamer", "stream host",
 })
 IDENTITY_TERMS = frozenset("""
 afghan afghans african africans albanian american americans arab arabs arabic armenian armenians asian
@@ -144,36 +144,73 @@ foreigner foreigners holocaust deport deported deporting deportation deportation
 """.split()) | {"black people", "white people", "brown people", "asian people", "jewish people"}
 # Not "black" or "white" (a black cat, white snow), "polish" (polished armour) or "persian" (a Persian cat).
 
-# Claims about women or men as a group ("women are inferior to men"); "the men are tired" stays a story.
-_SEX_GROUP = r"(?:women|men|girls|boys|females|males|wives|husbands|woman|man)"
+# Claims about women or men as a group ("women are inferior to men", "women can't drive"); "the men are
+# tired" and "the woman is evil" (one character) stay a story: plural group words only, not after "the",
+# a number or a possessive.
+_SEX_GROUP = r"(?:women|men|girls|boys|females|males|wives|husbands)"
+_GROUP_START = r"(?<!\bthe )(?<!\bthese )(?<!\bthose )(?<!\bhis )(?<!\bher )(?<!\btwo )(?<!\bsome )"
 _GENERALISATION = re.compile(
-    rf"\b{_SEX_GROUP}\s+(?:are|r|is)\s+(?:all\s+|just\s+|naturally\s+)?(?:inferior|superior|stupid|dumb|"
-    rf"worthless|trash|garbage|property|objects|useless|animals|evil|subhuman|weaker|smarter|better|worse)\b"
-    rf"|\b(?:inferior|superior)\s+to\s+(?:all\s+)?{_SEX_GROUP}\b"
-    rf"|\b{_SEX_GROUP}\s+(?:belong|should\s+stay)\s+in\s+the\s+kitchen\b"
+    rf"{_GROUP_START}\b{_SEX_GROUP}\s+(?:are|r)\s+(?:all\s+|just\s+|naturally\s+|only\s+)?(?:inferior|"
+    rf"superior|stupid|dumb|dumber|worthless|trash|garbage|property|objects|useless|animals|subhuman|pigs|"
+    rf"weak|weaker|less\s+than|only\s+good\s+for|good\s+only\s+for)"
+    rf"|\b(?:inferior|superior|dumber|smarter|better|worse|less)\s+(?:to|than)\s+(?:all\s+)?{_SEX_GROUP}\b"
+    rf"|{_GROUP_START}\b{_SEX_GROUP}\s+(?:can'?t|cannot|can\s+not|should\s+not\s+be\s+allowed|"
+    rf"shouldn'?t\s+be\s+allowed|should\s+obey|must\s+obey|belong|should\s+stay)\b"
+    rf"|\b(?:woman|women)'?s?\s+place\s+is\b"
 )
-# Wishes and threats of violence ("X should be shot", "I will kill...", "death to X"). Stories have fights
-# ("the knight fought the dragon"); what this refuses is the wish or the threat, which is how viewers
-# made the bot say a real politician "should be shot" in its own voice.
-_HARM = r"(?:shot|killed|murdered|hanged|hung|lynched|executed|raped|stabbed|beheaded|gassed|die|dead)"
+# Wishes and threats of violence ("X should be shot", "someone should shoot X", "I will kill...", "death
+# to X"). Stories have fights ("the knight will kill the dragon", "the fox gets shot by the hunter"); what
+# this refuses is the wish or threat aimed at someone named or addressed, which is how viewers made the
+# bot say a real politician "should be shot" in its own voice. Matched on the folded text and on its
+# leet-decoded words ("sh0t"), with the usual misspellings of "should".
+_MODAL = (r"(?:should|shoud|shuld|sould|shoul|shld|must|deserves?\s+to|needs?\s+to|ought\s+to|has\s+to|"
+          r"have\s+to|gonna|going\s+to|wants?\s+to|gotta)")
+_HARMED = (r"(?:shot|killed|murdered|hanged|hung|lynched|executed|raped|stabbed|beheaded|gassed|"
+           r"assassinated|put\s+down|shot\s+dead)")
+_KILL = r"(?:kill|shoot|murder|rape|stab|hang|lynch|behead|assassinate|execute|gas)"
 _THREAT = re.compile(
-    rf"\b(?:should|must|deserves?\s+to|needs?\s+to|ought\s+to|has\s+to|have\s+to|gonna|going\s+to|"
-    rf"will|shall|wants?\s+to|gotta)\s+(?:be\s+|get\s+|all\s+)?{_HARM}\b"
+    rf"\b{_MODAL}\s+(?:be\s+|b\s+|get\s+|all\s+)?{_HARMED}\b"
+    rf"|\b{_MODAL}\s+{_KILL}\s+(?!the\b|a\b|an\b|this\b|that\b|its\b|his\s+(?:dragon|enemy)\b)\w"
+    rf"|\b(?:let'?s|lets|please|someone|somebody|pls|plz)\s+(?:go\s+)?{_KILL}\s+(?!the\b|a\b|an\b)\w"
     rf"|\bi\s*(?:'ll|will|am\s+going\s+to|'m\s+going\s+to|'m\s+gonna|am\s+gonna|want\s+to|wanna)\s+"
-    rf"(?:kill|shoot|murder|rape|stab|hang|behead|hurt|find)\b"
+    rf"{_KILL}\s+(?:you|u|him|her|them|everyone|all)\b"
     rf"|\b(?:kill|shoot|murder|rape|gas|hang|lynch|exterminate)\s+(?:all|every|them\s+all)\b"
-    rf"|\bdeath\s+to\b"
+    rf"|\bdeath\s+to\b(?!\s+the\s+(?:evil|wicked))|\bdeserves?\s+(?:a\s+bullet|to\s+die)\b"
+    rf"|\bbullet\s+in\s+(?:his|her|their|your)\s+head\b|\bhope\s+\w+\s+(?:gets?|is)\s+{_HARMED}\b"
+    rf"|\b(?:you|u)\s+should\s+die\b|\bgo\s+die\b"
 )
+
+
+def _plain(folded: str) -> str:
+    return re.sub(r"[^\w'\s]", " ", folded)
+
+
+def _decoded(text: str) -> str:
+    """The text's words leet-decoded and joined ("Trump should be sh0t" -> "trump should be shot")."""
+    return " ".join(readings[0] for readings in normalised_tokens(text))
 
 
 def contains_threat(folded: str) -> bool:
-    """True for a wish or threat of killing and harm (``_THREAT``) in folded text."""
-    return bool(_THREAT.search(re.sub(r"[^\w'\s]", " ", folded)))
+    """True for a wish or threat of killing and harm (``_THREAT``) in folded text or its leet-decoded
+    words."""
+    return bool(_THREAT.search(_plain(folded)) or _THREAT.search(_decoded(folded)))
 
 
 def contains_generalisation(folded: str) -> bool:
-    """True for a claim about women or men as a group (``_GENERALISATION``) in folded text."""
-    return bool(_GENERALISATION.search(re.sub(r"[^\w'\s]", " ", folded)))
+    """True for a claim about women or men as a group (``_GENERALISATION``) in folded text or its
+    leet-decoded words ("w0men are inferior")."""
+    return bool(_GENERALISATION.search(_plain(folded)) or _GENERALISATION.search(_decoded(folded)))
+
+
+# Long phrases (the term lists match up to three words)
+_LONG_PHRASES = re.compile(
+    r"\bday\s+of\s+the\s+rope\b|\bjump\s+off\s+a\s+(?:bridge|building|roof)\b"
+    r"|\b(?:6|six)\s*(?:million|m)\s+(?:was(?:n'?t|\s+not)\s+enough|wasnt\s+enough)\b"
+)
+
+# Hate symbols that are not words: swastikas (U+534D, U+5350), the SS runes written with lightning signs,
+# and "(((echo)))" brackets.
+_HATE_SYMBOLS = re.compile(r"[\u534d\u5350\u0fd5-\u0fd8]|\u03df\s*\u03df|\({3}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,9 +379,12 @@ _EMAIL = re.compile(
 # "12 Main Street": a house number, one to three name words (not "3 miles down the road"), a street type
 _STREET_WORD = (r"(?:(?!(?:the|a|an|down|up|along|to|of|in|on|miles?|km|steps?|feet|foot|yards?|times|days?|"
                 r"years?|hours?|little|big|old)\b)[a-z]+\s+)")
+# (not "drive", "way", "close", "court", "place": "the 3 bears drive to the beach", "the 7 dwarfs close the
+# door"); also the European order "Main Street 12", "Hauptstrasse 5"
 _STREET = re.compile(
-    rf"\b\d{{1,5}}\s+{_STREET_WORD}{{1,3}}(?:street|st|avenue|ave|road|rd|lane|ln|drive|dr|boulevard|blvd|"
-    r"court|ct|place|pl|way|terrace|crescent|close|strasse)\b"
+    rf"\b\d{{1,5}}[a-z]?,?\s+{_STREET_WORD}{{1,3}}(?:street|st|avenue|ave|road|rd|lane|ln|boulevard|blvd|"
+    r"terrace|crescent|strasse|str)\b"
+    r"|\b[a-z]+\s+(?:street|avenue|road|lane)\s+\d{1,5}\b|\b[a-z]+(?:strasse|straße|str\.?|weg|gasse)\s+\d{1,5}\b"
 )
 _PHONE_CANDIDATE = re.compile(r"(?<![\w])\+?\(?\d[\d\s().\-/]{5,40}\d(?![\w])")
 
@@ -358,6 +398,16 @@ _PROMOTION = re.compile(
     r"|\b(?:twitch|youtube|tiktok|instagram|discord|kick)\s*(?:dot\s*)?(?:tv|com|gg)?\s*(?:slash|/)"
     r"|\bignore\s+(?:the|all|any|your|previous|prior|above|earlier)\b(?:\s+\w+){0,3}?\s*"
     r"(?:story|instructions?|rules|prompt|messages?|lines?)\b"
+    # "follow spammer123", "come watch x_y live": a channel name has digits or an underscore
+    r"|\b(?:follow|subscribe\s+to|sub\s+to|go\s+watch|come\s+watch|check\s+out)\s+@?(?:\w*\d\w*|\w+_\w+)"
+    r"|\b(?:find|add|follow)\s+me\s+on\b|\b(?:ttv|twitchtv)\b"
+    r"|\b(?:disregard|forget)\s+(?:the\s+story|(?:all\s+)?(?:previous|prior|above|earlier)\s+\w+)"
+    r"|\bignore\s+(?:everything|previous|prior)\b|^\s*system\s*:"
+)
+# spelled-out domains the dot rules miss: "evil .com", "evil dotcom", "discord gg abc", "bit ly slash x"
+_SPELLED_LINK = re.compile(
+    r"\b[a-z0-9-]{2,63}\s+\.\s*(?:com|net|org|gg|tv|io|be|ly|me)\b|\b\w+\s*dot\s*(?:com|net|org|gg|tv)\b"
+    r"|\b(?:discord|bit|yt|youtu)\s*(?:\.|dot)?\s*(?:gg|ly|be)\s*(?:/|slash)?\s*\w"
 )
 
 
@@ -365,6 +415,8 @@ def contains_link(folded: str) -> bool:
     """True for a URL, ``www.``, a bare ``name.tld`` or an obfuscated ``name dot tld`` / ``name,com`` in
     folded text."""
     if _SCHEME.search(folded) or _DOMAIN.search(folded) or _COMMA_DOT.search(folded):
+        return True
+    if _SPELLED_LINK.search(folded) or _SPELLED_LINK.search(" ".join(folded.split()).replace("d0t", "dot")):
         return True
     return bool(_DOMAIN.search(_OBFUSCATED_DOT.sub(".", folded)))
 
@@ -596,6 +648,7 @@ class Moderator:
             return Verdict.refuse(Category.LINK)
         if contains_promotion(folded):
             return Verdict.refuse(Category.PROMOTION)
-        if self.blocklist.hits(readings):
+        if (self.blocklist.hits(readings) or _HATE_SYMBOLS.search(text)
+                or _LONG_PHRASES.search(_plain(folded))):
             return Verdict.refuse(Category.BLOCKED_TERM)
         return Verdict.ok()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.adapters.replay import ReplayAdapter
+from bot.adapters.replay import TYPO_JUMP, ReplayAdapter
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.report import build_summary, default_report_dir, write_report
@@ -97,7 +97,13 @@ async def run_replay(
         chatters = {user for _, user in adapter.viewers}
         # every chatter got a row (checked before the purge, which may rightly remove some) ...
         without = len(chatters - _stored_users(runtime, adapter))
-        purged = runtime.purge(adapter.last_time) if adapter.last_time is not None else {}
+        if adapter.largest_jump > TYPO_JUMP:  # a typo'd year moved the clock: the purge would wipe the log
+            log.warning("retention purge skipped: the log's clock jumped %d days (see line_warnings)",
+                        adapter.largest_jump.days)
+            purged: dict[str, Any] = {"skipped": f"the log's clock jumped {adapter.largest_jump.days} days "
+                                                 "(a typo'd date? see line_warnings)"}
+        else:
+            purged = runtime.purge(adapter.last_time) if adapter.last_time is not None else {}
         summary = build_summary(
             adapter,
             runtime.stats(),

@@ -338,7 +338,8 @@ async def test_retention_purge_of_a_replay_follows_the_log_clock(tmp_path: Path)
 async def test_summary_counts_presence_rows_after_the_purge_and_warns_of_a_clock_jump(tmp_path: Path) -> None:
     # regression (QA): a typo'd year (2026 in a 2024 log, before "now + 1 day" so not skipped as future)
     # moved the clock, the purge deleted the 2024 rows, and the summary still said presence_rows 2 (the
-    # count before the purge) while the database held 1; nothing told the user about the jump
+    # count before the purge) while the database held 1; nothing told the user about the jump. Now the
+    # jump is warned about and the purge is skipped (a re-test: the data was still purged)
     from storage.db import Database
 
     log = tmp_path / "typo.txt"
@@ -349,11 +350,11 @@ async def test_summary_counts_presence_rows_after_the_purge_and_warns_of_a_clock
     db = Database(folder / "chatcast.db")
     in_db = db.raw.execute("SELECT COUNT(*) FROM presence").fetchone()[0]
     db.close()
-    assert summary["purged"]["presence"] == 1 and in_db == 1
+    assert "clock jumped 730 days" in summary["purged"]["skipped"] and in_db == 2
     assert summary["presence_rows"] == in_db and summary["viewers_without_presence"] == 0
     assert (summary["messages"], summary["lines_skipped"], summary["lines_warned"]) == (2, 0, 1)
     on_disk = json.loads((folder / "summary.json").read_text())
-    assert on_disk["presence_rows"] == 1
+    assert on_disk["presence_rows"] == 2
     assert on_disk["line_warnings"] == [
         {"line": 2, "reason": "line 2 is 730 days after line 1 (a typo'd date?)",
          "text": "[2026-10-10 12:00:00 UTC] ben: typo"}

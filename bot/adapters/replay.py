@@ -47,6 +47,8 @@ JUMP_WARNING = timedelta(days=30)
 MAX_WAIT_S = 10.0
 """With ``speed`` > 0, the longest real wait between two lines (seconds); the clock still jumps the whole gap
 (a log of two streams a week apart replayed at speed 1 waited a week)."""
+TYPO_JUMP = timedelta(days=180)
+"""A jump this long in a log is taken for a typo'd date: the retention purge after the replay is skipped."""
 MIN_SPEED = 0.1
 """The slowest positive ``speed`` (ten times slower than real time); 0 means no waiting at all."""
 MAX_LISTED = 100
@@ -149,6 +151,7 @@ class ReplayAdapter(Adapter):
         self.messages = 0
         self.skipped: list[SkippedLine] = []
         self.lines_warned = 0
+        self.largest_jump = timedelta(0)  # the longest gap between two message lines
         self.line_warnings: list[LineWarning] = []
         self.viewers: set[tuple[str, str]] = set()  # (channel, user_id)
         self.transcript: list[TranscriptEntry] = []
@@ -232,6 +235,7 @@ class ReplayAdapter(Adapter):
                     continue
                 if previous is not None and when - previous[0] > JUMP_WARNING:  # kept: streams weeks apart
                     days = (when - previous[0]).days
+                    self.largest_jump = max(self.largest_jump, when - previous[0])
                     self._warn(line_no, f"line {line_no} is {days} days after line {previous[1]} "
                                "(a typo'd date?)", raw)
                 previous = (when, line_no)

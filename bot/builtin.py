@@ -3,7 +3,8 @@
 The router hands itself to this skill (``attach_router``), so help always matches what is declared,
 enabled in the channel and allowed to the viewer who asks. ``!help`` fits in one message of the
 channel's platform (names only, cut with an ellipsis if there are very many); ``!help CMD`` shows one
-command's help text, usage, aliases, who may use it and its cooldowns.
+command's help text, usage, aliases, who may use it and its cooldowns, as "About !CMD ...": no help line
+starts with the prefix, which another bot in the channel would run as its command.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ class BuiltinSettings(SkillSettings):
 
 
 def describe_command(spec: CommandSpec, prefix: str) -> str:
-    """One line for ``!help CMD``, e.g. ``!so <user> (moderators): Shout out a streamer. Cooldown 30 s.``"""
-    head = f"{prefix}{spec.name}"
+    """One line for ``!help CMD``, e.g. ``About !so <user> (moderators and up): Shout out a streamer.
+    Cooldown: 30 s per channel.`` It starts with a word, never with the command: a line starting
+    ``!cmd ...`` would be run as a command by another bot in the channel (StreamElements' ``!cmd``)."""
+    head = f"About {prefix}{spec.name}"
     if spec.usage:
         head += f" {spec.usage}"
     if spec.permission > Role.EVERYONE:

@@ -557,7 +557,7 @@ def _print_bot_stats(path: Path) -> None:
     counters.add_column("counter")
     counters.add_column("value", justify="right")
     for key in ("messages", "commands_handled", "commands_denied", "cooldown_hits", "viewer_throttled",
-                "replies_sent", "replies_dropped", "skill_errors", "skill_timeouts"):
+                "staff_throttled", "replies_sent", "replies_dropped", "skill_errors", "skill_timeouts"):
         if key in bot:
             counters.add_row(key, str(bot[key]))
     out.print(counters)

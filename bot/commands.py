@@ -20,7 +20,7 @@ Names may have two words (``"faq add"``): the router matches the longest declare
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -53,7 +53,13 @@ class CommandSpec:
     ``permission_setting``: for a command whose level a streamer sets in config (the story's
     ``control_role``, the game's ``start_permission``), the key of the skill's settings holding that role
     name (``"moderator"``...). The router checks it like ``permission`` (the higher of the two applies)
-    and ``!help`` lists the command only to viewers of that level."""
+    and ``!help`` lists the command only to viewers of that level.
+
+    ``budget``: whether a use counts against the per-viewer command budget (``bot.flood``, checked by the
+    router): ``True`` (the default), ``False`` (never: a request that must not be dropped silently, such as
+    ``!forgetme``), or a function of the arguments (a list of str; true = counted), e.g. a game move
+    ``!c4 4`` free while ``!c4`` alone counts. A command that is not counted may be used without limit:
+    it must not answer every use with a reply of its own (or must rate-limit that reply itself)."""
 
     name: str
     aliases: tuple[str, ...] = ()
@@ -63,6 +69,7 @@ class CommandSpec:
     cooldown: Cooldown = field(default_factory=Cooldown)
     time_budget_s: float | None = None  # None = the router's default
     permission_setting: str | None = None
+    budget: bool | Callable[[Sequence[str]], bool] = True
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -112,16 +119,20 @@ def command(
     cooldown_user: float = 0.0,
     time_budget_s: float | None = None,
     permission_setting: str | None = None,
+    budget: bool | Callable[[Sequence[str]], bool] = True,
 ) -> Callable[[Handler], Handler]:
-    """Declare a skill method as a chat command (see module docstring).
+    """Declare a skill method as a chat command (see module docstring and ``CommandSpec``).
 
-    Raises ``ValueError`` at import time for an empty name, more than two words, or a negative cooldown.
+    Raises ``ValueError`` at import time for an empty name, more than two words, a negative cooldown, or a
+    ``budget`` that is neither a bool nor callable.
     """
     clean = " ".join(name.lower().split())
     if not clean or len(clean.split()) > 2:
         raise ValueError(f"command name must be one or two words, got {name!r}")
     if min(cooldown_global, cooldown_channel, cooldown_user) < 0:
         raise ValueError(f"command {name!r}: cooldowns must be >= 0 seconds")
+    if not isinstance(budget, bool) and not callable(budget):
+        raise ValueError(f"command {name!r}: budget must be a bool or a function of the arguments")
     spec = CommandSpec(
         name=clean,
         aliases=tuple(" ".join(a.lower().split()) for a in aliases),
@@ -131,6 +142,7 @@ def command(
         cooldown=Cooldown(cooldown_global, cooldown_channel, cooldown_user),
         time_budget_s=time_budget_s,
         permission_setting=permission_setting,
+        budget=budget,
     )
 
     def mark(func: Handler) -> Handler:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from skills.base import SkillSettings
 
@@ -73,6 +73,9 @@ class BotSettings(BaseModel):
     - ``mods_bypass_cooldowns``: moderators and the broadcaster skip command cooldowns.
     - ``viewer_commands_per_30s``: commands one viewer (below moderator) may use in a channel per 30 s; more
       are ignored (one viewer must not take over the bot's 20 messages per 30 s); 0 = no limit.
+    - ``staff_commands_per_30s``: the same for each moderator and the broadcaster; unset = 3 x
+      ``viewer_commands_per_30s`` (Twitch's 20 messages per 30 s are per connection: one channel's staff
+      must not take them from every other channel); 0 = no limit. Below the viewers' budget is an error.
     - ``notify_denied``: answer a viewer who uses a command above their permission level with one short
       line ("@ann !story start is for moderators and above."); default false: silent, as Nightbot.
     - ``time_budget_s``: seconds a skill handler may run before it is cancelled and counted as a timeout.
@@ -92,6 +95,7 @@ class BotSettings(BaseModel):
     mods_bypass_cooldowns: bool = True
     notify_denied: bool = False
     viewer_commands_per_30s: int = Field(4, ge=0, le=1000)
+    staff_commands_per_30s: int | None = Field(None, ge=0, le=3000)
     time_budget_s: float = Field(10.0, gt=0, le=600)
     overflow: Literal["split", "truncate"] = "split"
     backlog: int = Field(200, ge=1, le=100_000)
@@ -107,6 +111,16 @@ class BotSettings(BaseModel):
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _staff_budget(self) -> BotSettings:
+        staff, viewers = self.staff_commands_per_30s, self.viewer_commands_per_30s
+        if staff and viewers and staff < viewers:
+            raise ValueError(
+                f"staff_commands_per_30s ({staff}) is below viewer_commands_per_30s ({viewers}): moderators "
+                "would get fewer commands than viewers"
+            )
+        return self
 
 
 class TwitchSettings(BaseModel):

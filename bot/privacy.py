@@ -10,6 +10,12 @@
 
 A handler still running for an earlier message of the same viewer may write after the deletion; a second
 ``!forgetme`` removes that too (documented in ``docs/core.md``).
+
+``!forgetme`` is exempt from the per-viewer command budget (``bot.flood``): a deletion request must never be
+dropped silently because the viewer used a few commands before. So that it cannot be used to make the bot
+talk without limit, a repeat within ``REPEAT_QUIET_S`` seconds that deleted nothing more still runs but is
+not answered again (the viewer already has the confirmation). ``!mydata`` stays budgeted: alternating it
+with other commands was how one viewer took over the bot's replies.
 """
 
 from __future__ import annotations
@@ -22,6 +28,10 @@ from bot.events import Viewer
 from skills.base import Skill, SkillContext
 from storage.viewers import delete_viewer_data, viewer_summary
 from storage.watch import PresenceRecorder
+
+REPEAT_QUIET_S = 30.0
+"""Seconds (message time) after an answered ``!forgetme`` during which a repeat that deleted nothing is
+not answered."""
 
 
 class PrivacySkill(Skill):
@@ -47,6 +57,8 @@ class PrivacySkill(Skill):
         super().__init__(ctx)
         self._skills = skills
         self._recorder = recorder
+        # (platform, channel, user id) -> message time (epoch s) of an answered !forgetme, last 30 s only
+        self._answered: dict[tuple[str, str, str], float] = {}
 
     async def forget(self, viewer: Viewer) -> tuple[int, list[str]]:
         """Delete every stored item about ``viewer``; returns ``(items removed, failed skill names)``."""
@@ -89,9 +101,16 @@ class PrivacySkill(Skill):
                 lines.append(line if named else f"{skill.name}: {line}")
         return lines
 
-    @command("forgetme", help="Delete everything the bot stores about you.")
+    @command("forgetme", help="Delete everything the bot stores about you.", budget=False)
     async def forgetme(self, ctx: CommandContext) -> None:
         removed, failed = await self.forget(ctx.author)
+        msg = ctx.message
+        key, now = (msg.platform, msg.channel, ctx.author.user_id), msg.timestamp.timestamp()
+        # only the last 30 s are kept: no id of a viewer who asked to be forgotten lingers in memory
+        self._answered = {k: t for k, t in self._answered.items() if 0 <= now - t < REPEAT_QUIET_S}
+        if not removed and not failed and key in self._answered:
+            return  # already confirmed; unbudgeted, so a spammed !forgetme must not make the bot talk
+        self._answered[key] = now
         text = f"@{ctx.author.display_name} done: deleted {removed} stored item(s) about you."
         if failed:
             text += f" Could not clean: {', '.join(failed)} (the streamer's log has details)."

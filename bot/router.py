@@ -9,6 +9,9 @@ What it owns (see ``docs/routing.md``):
   A viewer who is denied sees nothing, as on Nightbot and Fossabot (both ignore a command the viewer may
   not use and one that is cooling down: a reply would itself be spam). ``notify_denied=True``
   (``bot.notify_denied``) answers a permission denial with one short line instead. Denials are counted.
+  Then the per-viewer budget (``bot.flood``): viewers ``viewer_commands_per_30s``, moderators and the
+  broadcaster ``staff_commands_per_30s`` commands per 30 s in a channel; a use stopped by a cooldown or
+  the permission check is not counted, nor one the command declares free (``CommandSpec.budget``).
 - **Custom commands.** A skill that overrides ``custom_command`` (``skills.commands``: a streamer's text
   commands, defined in config or added from chat) is asked about a one-word ``<prefix><name>`` that no
   skill declared; what it returns goes through the same permission, cooldown, ordering and isolation as
@@ -126,6 +129,10 @@ class Invocation:
         await self._router._emit((msg.platform, msg.channel), self._slot, reply)
 
 
+STAFF_BUDGET_FACTOR = 3
+"""Without ``staff_commands_per_30s``, moderators and the broadcaster may use this many times the viewers'
+commands per 30 s (12 with the default 4)."""
+
 DENIED_NOTICE_COOLDOWN = Cooldown(channel_s=5.0, user_s=30.0)
 """With ``notify_denied``: one "is for moderators" notice per viewer and command every 30 s, one per
 command and channel every 5 s (a viewer spamming a moderator command must not make the bot spam)."""
@@ -169,9 +176,12 @@ class Router:
     - ``notify_denied``: answer a permission denial with a short line (default: silent, like Nightbot).
     - ``viewer_commands_per_30s``: commands one viewer (below moderator) may use per 30 s in a channel;
       more are ignored silently and counted as ``viewer_throttled`` (``bot.flood``); 0 = no limit.
+    - ``staff_commands_per_30s``: the same for each moderator and the broadcaster (counted as
+      ``staff_throttled``); ``None`` = 3 x ``viewer_commands_per_30s``; 0 = no limit. Twitch's 20
+      messages per 30 s are per connection, so one channel's moderator must not use them all.
 
     Skills with an ``attach_router(router)`` method (``bot.builtin.BuiltinSkill``) get this router.
-    Raises ``ValueError`` for a non-positive ``time_budget_s`` or ``max_in_flight``.
+    Raises ``ValueError`` for a non-positive ``time_budget_s`` or ``max_in_flight``, or a negative budget.
     """
 
     def __init__(
@@ -189,6 +199,7 @@ class Router:
         notify_denied: bool = False,
         cooldowns: CooldownBuckets | None = None,
         viewer_commands_per_30s: int = 4,
+        staff_commands_per_30s: int | None = None,
     ) -> None:
         if time_budget_s <= 0:
             raise ValueError(f"time_budget_s must be > 0, got {time_budget_s}")
@@ -206,10 +217,13 @@ class Router:
         self.notify_denied = notify_denied
         self.cooldowns = cooldowns or CooldownBuckets(clock)
         self.viewer_budget = ViewerBudget(clock, viewer_commands_per_30s, 30.0)
+        if staff_commands_per_30s is None:
+            staff_commands_per_30s = STAFF_BUDGET_FACTOR * viewer_commands_per_30s
+        self.staff_budget = ViewerBudget(clock, staff_commands_per_30s, 30.0)
         self.stats: dict[str, int] = {
             "messages": 0, "commands_handled": 0, "commands_denied": 0, "cooldown_hits": 0,
-            "viewer_throttled": 0, "skill_errors": 0, "skill_timeouts": 0, "hooks_run": 0, "replies": 0,
-            "send_errors": 0, "events_rejected": 0,
+            "viewer_throttled": 0, "staff_throttled": 0, "skill_errors": 0, "skill_timeouts": 0,
+            "hooks_run": 0, "replies": 0, "send_errors": 0, "events_rejected": 0,
         }
         self._routes: dict[str, _Route] = {}
         self._specs: list[tuple[str, CommandSpec]] = []
@@ -418,19 +432,24 @@ class Router:
                 ))
                 await self._release(key)
             return
-        if level < Role.MODERATOR and not self.viewer_budget.allow(msg.platform, msg.channel, author.user_id):
-            self.stats["viewer_throttled"] += 1
-            log.debug("%s: %s used more than %d commands in 30 s", name, author.user_id,
-                      self.viewer_budget.limit)
-            return
-        if not (self.mods_bypass_cooldowns and level >= Role.MODERATOR):
-            hit = self.cooldowns.try_acquire(
-                spec.name, spec.cooldown, platform=msg.platform, channel=msg.channel, user_id=author.user_id
+        cd = spec.cooldown
+        cooling = (cd.global_s > 0 or cd.channel_s > 0 or cd.user_s > 0) and not (
+            self.mods_bypass_cooldowns and level >= Role.MODERATOR
+        )
+        if cooling:  # before the budget: a use the cooldown stops (no reply) must not use it up
+            hit = self.cooldowns.check(
+                spec.name, cd, platform=msg.platform, channel=msg.channel, user_id=author.user_id
             )
             if hit is not None:
                 self.stats["cooldown_hits"] += 1
                 log.debug("%s on %s cooldown for %.1f s", name, hit.kind.value, hit.remaining_s)
                 return
+        if not self._within_budget(msg, spec, name, args):
+            return
+        if cooling:  # cannot hit: checked above, nothing awaited since
+            self.cooldowns.try_acquire(
+                spec.name, cd, platform=msg.platform, channel=msg.channel, user_id=author.user_id
+            )
         self.stats["commands_handled"] += 1
         key = (msg.platform, msg.channel)
         slot = self._new_slot(key)
@@ -440,6 +459,30 @@ class Router:
         if len(self._tasks) >= self.max_in_flight:
             await self._wait_capacity()
         self._start(self._run_command(route, ctx, key, slot, what), skill.name, what, budget, key, slot)
+
+    def _within_budget(self, msg: ChatMessage, spec: CommandSpec, name: str, args: list[str]) -> bool:
+        """True when this use may run, counting it: not counted at all (``spec.budget`` false, or its
+        function of ``args`` returns false), or within the author's budget (``staff_budget`` for
+        moderators and the broadcaster, else ``viewer_budget``). False is counted (``viewer_throttled`` /
+        ``staff_throttled``) and logged at debug level. A ``spec.budget`` function that raises counts the
+        use (logged). Never raises."""
+        counted = spec.budget
+        if counted is not True and counted is not False:
+            try:
+                counted = bool(counted(args))  # type: ignore[operator]
+            except Exception:  # noqa: BLE001 - a skill's predicate must not stop the command
+                log.exception("budget check of %s failed; counted", name)
+                counted = True
+        if not counted:
+            return True
+        author = msg.author
+        staff = author.level >= Role.MODERATOR
+        budget = self.staff_budget if staff else self.viewer_budget
+        if budget.allow(msg.platform, msg.channel, author.user_id):
+            return True
+        self.stats["staff_throttled" if staff else "viewer_throttled"] += 1
+        log.debug("%s: %s used more than %d commands in 30 s", name, author.user_id, budget.limit)
+        return False
 
     async def _dispatch_custom(self, msg: ChatMessage, text: str) -> bool:
         """Run ``<prefix><name>`` as a custom command if a skill defines ``name`` here; True if one did."""

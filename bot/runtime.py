@@ -168,6 +168,7 @@ class Runtime:
             mods_bypass_cooldowns=bot.mods_bypass_cooldowns,
             notify_denied=bot.notify_denied,
             viewer_commands_per_30s=bot.viewer_commands_per_30s,
+            staff_commands_per_30s=bot.staff_commands_per_30s,
             time_budget_s=bot.time_budget_s,
             max_in_flight=self.max_in_flight,
         )

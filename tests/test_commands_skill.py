@@ -284,14 +284,14 @@ async def test_help_lists_custom_commands_by_permission_level(tmp_path: Path) ->
     shadowed = await replay(tmp_path, CONFIG.replace('aliases = ["dc"]', 'aliases = ["dc", "mydata"]'),
                             "[2024-05-10 20:00:00 UTC] alice: !help\n")
     assert "!discord/!dc," in shadowed[0] and "/!mydata" not in shadowed[0]
-    assert texts[2] == "!discord: A text command (config). Aliases: !dc. Cooldown: 30 s per channel."
+    assert texts[2] == "About !discord: A text command (config). Aliases: !dc. Cooldown: 30 s per channel."
 
 
 async def test_config_command_named_like_a_builtin_is_reported_not_run(tmp_path: Path, caplog) -> None:
     config = CONFIG.replace('name = "modsonly"', 'name = "help"')
     log = "[2024-05-10 20:00:00 UTC] alice: !help hug\n"
     texts = await replay(tmp_path, config, log)
-    assert texts == ["!hug: A text command (config)."]  # the built-in !help answered
+    assert texts == ["About !hug: A text command (config)."]  # the built-in !help answered
     assert "command 'help' is never run: 'help' is a built-in command" in caplog.text
     # regression: !cmd list offered "!help" among the text commands although the built-in answers it
     (tmp_path / "list").mkdir()
@@ -344,6 +344,25 @@ async def test_a_response_never_makes_the_bot_type_another_bots_command(tmp_path
     run.spec = skill.custom_command("twitch", "chan", "old")
     await skill.run_custom(run)
     assert run.replies == []
+
+
+async def test_a_response_cannot_start_with_a_look_alike_of_the_exclamation_mark(tmp_path: Path) -> None:
+    # regression (QA D13): "!cmd add r1 ！cmd add pwn hi" (U+FF01; also ﹗ U+FE57, ¡, ǃ U+01C3) was added and
+    # said; a bot that NFKC-normalises reads "！" as "!"
+    settings = CommandsSettings()
+    skill, _, _ = harness(tmp_path, settings)
+    await skill.start()
+    for char in ["\uff01", "\ufe57", "\u01c3", "\u2800\uff01"]:
+        add = mod_ctx(f"r1 {char}cmd add pwn hi", settings)
+        await skill.cmd_add(add)
+        assert add.replies[0].startswith("Not added: the response cannot start with"), add.replies
+        assert "a look-alike of '!': another bot in the channel" in add.replies[0], add.replies
+    assert skill.custom_command("twitch", "chan", "r1") is None
+    with pytest.raises(ValueError, match="cannot start with '\uff0e'"):  # the full-width dot too
+        TimedMessage(id="t", message="\uff0etimeout someone")
+    assert TimedMessage(id="es", message="\u00a1Hola! Bienvenidos").message.startswith("\u00a1")  # Spanish
+    await skill.cmd_add(mod_ctx("r1 hi \uff01 ok", settings))  # only the start matters
+    assert skill.custom_command("twitch", "chan", "r1") is not None
 
 
 def test_config_responses_and_timers_cannot_start_with_another_bots_command(tmp_path: Path) -> None:

@@ -290,3 +290,14 @@ def test_models_dir_defaults_to_the_data_dir_and_resolves_against_the_config(tmp
     config = load_config(write(tmp_path, '[bot]\ndata_dir = "d"\n[inference]\nmodels_dir = "../m"\n'),
                          skill_classes=SKILLS)
     assert config.models_dir == tmp_path / ".." / "m"
+
+
+def test_staff_command_budget_defaults_to_three_times_the_viewers(tmp_path: Path) -> None:
+    # regression (QA D15): moderators and the broadcaster had no command budget at all
+    assert load_config(None, skill_classes=SKILLS).bot.staff_commands_per_30s is None  # the router: 3 x 4
+    config = load_config(write(tmp_path, "[bot]\nstaff_commands_per_30s = 20\n"), skill_classes=SKILLS)
+    assert config.bot.staff_commands_per_30s == 20
+    assert problems(tmp_path, "[bot]\nviewer_commands_per_30s = 6\nstaff_commands_per_30s = 5\n") == [
+        "config.toml: bot: staff_commands_per_30s (5) is below viewer_commands_per_30s (6): moderators would "
+        "get fewer commands than viewers"
+    ]

@@ -493,8 +493,25 @@ def test_a_question_addressed_to_another_viewer_is_theirs() -> None:
     assert addressed_to("@sam @quietquokka do you have a youtube?", own) == "quietquokka"
     assert addressed_to("@SAM what keyboard do you use?", own) is None
     assert addressed_to("@chatcast: what keyboard do you use?", own) is None
-    assert addressed_to("what keyboard do you use, @mossy_dev?", own) is None  # not first: asked of all
     assert addressed_to("@mossy_dev what keyboard do you use?", ()) == "mossy_dev"
+
+
+def test_a_question_mentioning_another_viewer_anywhere_is_theirs() -> None:
+    # regression (QA D19): only a leading ASCII "@name" was seen; these got the streamer's gear list
+    from skills.faq.question import addressed_to
+
+    own = {"cozycoder", "chatcast"}
+    assert addressed_to("hey @mossy_dev what keyboard do you use?", own) == "mossy_dev"
+    assert addressed_to("what keyboard do you use @mossy_dev?", own) == "mossy_dev"
+    assert addressed_to("what keyboard do you use, @mossy_dev?", own) == "mossy_dev"
+    assert addressed_to("\uff20mossy_dev what keyboard do you use?", own) == "mossy_dev"  # full-width
+    assert addressed_to("@ mossy_dev what keyboard do you use?", own) == "mossy_dev"
+    assert addressed_to("what game is this @retro_rita", own) == "retro_rita"
+    assert addressed_to("@CozyCoder what game is this? @chatcast", own) is None  # every mention is ours
+    assert addressed_to("what is @cozycoder's keyboard?", own) is None
+    assert addressed_to("\uff20CozyCoder what keyboard?", {"\uff20cozycoder"}) is None
+    assert addressed_to("is cozy@mail.com your email?", own) is None  # not a mention
+    assert addressed_to("@cozycoder is @mossy_dev a mod?", own) == "mossy_dev"
 
 
 def _faq_ctx(tmp_path: Path, settings: object, engine: object, posted: list[str]) -> object:
@@ -527,6 +544,8 @@ async def test_chat_does_not_answer_a_question_addressed_to_another_viewer(tmp_p
         await skill.on_message(ChatMessage("twitch", "sam", f"m{minute}", viewer, text, when))
 
     await say(0, "@quietquokka which game are you playing?")
+    await say(10, "hey @quietquokka which game are you playing?")  # regression (QA D19): not only first
+    await say(20, "which game are you playing \uff20quietquokka")
     assert posted == []
     await say(2, "@Sam which game are you playing?")  # asked of the streamer
     await say(4, "@ChatCast which game are you playing?")  # asked of the bot
@@ -551,9 +570,10 @@ async def test_faq_test_says_a_question_to_another_viewer_is_not_answered(
     settings = FaqSettings(**tomllib.loads(CONFIG)["skills"]["faq"])
     skill = FaqSkill(_faq_ctx(tmp_path, settings, engine, []))
     await skill.start()
-    c = Ctx("@mossy_dev which game are you playing?", settings)
-    await skill.faq_test(c)
-    assert c.replies[0].startswith(expected), c.replies
+    for text in ["@mossy_dev which game are you playing?", "which game are you playing @mossy_dev?"]:
+        c = Ctx(text, settings)  # regression (QA D19): the trailing mention was answered, and said so
+        await skill.faq_test(c)
+        assert c.replies[0].startswith(expected), c.replies
     c = Ctx("@sam which game are you playing?", settings)
     await skill.faq_test(c)
     assert c.replies[0].startswith("would answer"), c.replies

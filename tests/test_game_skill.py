@@ -566,3 +566,12 @@ def test_default_challenges_fit_twitchs_message_budget():
     # regression: 5 challengers moving every ~6 s needed 25 bot messages per 30 s (Twitch allows 20): the
     # outbox dropped players' boards as stale
     assert GameSettings().max_challenges * 30 / 6 <= 17  # the 17 of 20 sends viewers' replies may use
+
+
+def test_c4_moves_are_not_counted_against_the_command_budget():
+    # regression (QA D11): a challenger's 4th "!c4 N" within 30 s was dropped by the per-viewer budget and
+    # the player forfeited on time; "!c4" alone (the board) and "!c4 99" still count
+    budget = GameSkill.c4.__chatcast_command__.budget
+    assert callable(budget)
+    assert budget(["4"]) is False and budget(["7", "please"]) is False
+    assert budget([]) is True and budget(["99"]) is True and budget(["x"]) is True

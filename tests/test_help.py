@@ -87,11 +87,11 @@ async def test_help_hides_disabled_skills_and_uses_channel_prefix():
 async def test_help_for_one_command():
     router, sent = build(Faq(None))  # type: ignore[arg-type]
     text = await ask(router, sent, "!help faq")
-    assert text == "!faq <question>: Answer a question. Cooldown: 5 s per user."
+    assert text == "About !faq <question>: Answer a question. Cooldown: 5 s per user."
     text = await ask(router, sent, "!help !faq add", Role.MODERATOR)
-    assert text.startswith("!faq add (moderators and up): Add an entry.") and "!addfaq" in text
+    assert text.startswith("About !faq add (moderators and up): Add an entry.") and "!addfaq" in text
     denied = await ask(router, sent, "!help faq add")  # not a moderator: falls back to "faq"
-    assert denied.startswith("!faq <question>")
+    assert denied.startswith("About !faq <question>")
     missing = await ask(router, sent, "!help nope")
     assert missing == "No such command here. Try !help for the list."
     # regression: "!help <slur or link>" made the bot repeat it ("No command !<slur> here")
@@ -113,7 +113,7 @@ async def test_help_fits_one_message():
 
 def test_describe_and_list_helpers():
     spec = Faq.faq_add.__chatcast_command__
-    assert describe_command(spec, "!").startswith("!faq add (moderators and up)")
+    assert describe_command(spec, "!").startswith("About !faq add (moderators and up)")
     assert command_list([spec], "!", 500) == "Commands: !faq add (!help CMD for details)"
 
 
@@ -153,3 +153,11 @@ def test_levels_are_named_as_chat_writes_them() -> None:
     from bot.events import Role
 
     assert [r.plural for r in Role] == ["everyone", "subscribers", "VIPs", "moderators", "broadcasters"]
+
+
+async def test_help_for_a_command_never_starts_with_the_command():
+    # regression (QA D25): "!help cmd" answered "!cmd (moderators and up): ...", which StreamElements (a
+    # moderator beside the bot, whose own command is !cmd) would run
+    router, sent = build(Faq(None), prefix="?")  # type: ignore[arg-type]
+    text = await ask(router, sent, "?help faq add", Role.MODERATOR)
+    assert text.startswith("About ?faq add (moderators and up): Add an entry."), text

@@ -369,6 +369,26 @@ async def test_no_part_starts_with_a_chat_command_character_and_twitch_gets_one_
                     "\u2024timeout bob 600", "a/b. ok"]
 
 
+async def test_no_part_starts_with_an_exclamation_mark_or_a_look_alike():
+    # regression (QA D13/D25): "!help cmd" answered "!cmd (moderators and up): ..." and a text command
+    # answered "！cmd add pwn hi" (also ﹗ ¡ ǃ): another bot with moderator rights (StreamElements' !cmd)
+    # would run it
+    clock = ManualClock()
+    adapter = FakeAdapter(clock)
+    outbox = Outbox(adapter, clock=clock)
+    long = "x" * 497 + " !cmd add pwn hi"
+    texts = ["!cmd a", "\uff01cmd b", "\ufe57cmd c", "\u00a1Hola d", "\u01c3cmd e", "\ufe15cmd f",
+             "\u2d51cmd g", "\u200b \u2800!cmd h", long, "hi!cmd", "\u2755 ok"]
+    for text in texts:
+        await outbox.put(Reply("twitch", "b", text))
+    await outbox.flush()
+    sent = [t for _, _, t in adapter.sent]
+    assert sent == ["\u2755cmd a", "\u2755cmd b", "\u2755cmd c", "\u00a1Hola d", "\u2755cmd e", "\u2755cmd f",
+                    "\u2755cmd g", "\u200b \u2800\u2755cmd h", "x" * 497, "\u2755cmd add pwn hi", "hi!cmd",
+                    "\u2755 ok"]
+    assert all(len(t) <= 500 for t in sent)  # one character for one: a fitted part stays fitted
+
+
 @pytest.mark.parametrize(
     ("limits", "text"),
     [

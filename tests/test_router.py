@@ -216,7 +216,7 @@ async def test_one_viewer_cannot_take_over_the_bots_replies():
         clock.advance(0.5)
     await router.handle(msg("!say hi", other))
     for i in range(6):
-        await router.handle(msg(f"!say m{i}", mod))  # moderators have no budget
+        await router.handle(msg(f"!say m{i}", mod))  # moderators have a larger budget (12)
     await router.handle(msg("!say x", spammer, channel="other"))  # per channel
     await router.drain()
     said = [t for t in texts(sent) if t.startswith("echo")]
@@ -447,3 +447,96 @@ async def test_replies_to_moderators_and_the_broadcaster_go_out_as_staff():
         await router.handle(msg("!say hi", who))
     await router.drain()
     assert [r.priority for r in sent[::2]] == [Priority.HIGH, Priority.STAFF, Priority.STAFF]
+
+
+async def test_the_broadcaster_and_moderators_have_a_budget_too():
+    # regression (QA D15): one channel's broadcaster typing !help every 0.7 s took 117 of the connection's
+    # 120 messages while other channels starved: moderators and the broadcaster were unbudgeted
+    clock = ManualClock()
+    router, sent = make_router(Echo(), clock=clock)
+    owner, mod = viewer("b", Role.BROADCASTER), viewer("m", Role.MODERATOR)
+    for i in range(13):
+        await router.handle(msg(f"!say {i}", owner))
+        clock.advance(0.7)
+    await router.handle(msg("!say mod", mod))  # per person: the moderator still has all 12
+    await router.drain()
+    said = [t for t in texts(sent) if t.startswith("echo")]
+    assert said == [f"echo {i}" for i in range(12)] + ["echo mod"]
+    assert router.stats["staff_throttled"] == 1 and router.stats["viewer_throttled"] == 0
+    router, sent = make_router(Echo(), clock=clock, viewer_commands_per_30s=2, staff_commands_per_30s=3)
+    for _ in range(4):
+        await router.handle(msg("!say x", owner))
+    await router.drain()
+    assert router.staff_budget.limit == 3 and texts(sent).count("echo x") == 3
+
+
+class Free(Skill):
+    """Commands the budget must never drop silently."""
+
+    name = "free"
+
+    def __init__(self) -> None:
+        super().__init__(None)  # type: ignore[arg-type]
+
+    @command("forget", budget=False)
+    async def forget(self, ctx) -> None:
+        await ctx.reply("forgotten")
+
+    @command("move", budget=lambda args: not (args and args[0].isdigit()))
+    async def move(self, ctx) -> None:
+        await ctx.reply(f"move {ctx.rest or 'board'}")
+
+    @command("bad", budget=lambda args: 1 / 0)
+    async def bad(self, ctx) -> None:
+        await ctx.reply("bad ran")
+
+
+async def test_a_command_declared_free_is_never_throttled():
+    # regression (QA D11/D14): after 4 commands in 30 s a viewer's "!forgetme" (a deletion request) and
+    # Connect Four moves "!c4 4" (the player then lost on time) were dropped silently
+    router, sent = make_router(Echo(), Free())
+    v = viewer("v")
+    for i in range(4):
+        await router.handle(msg(f"!say {i}", v))
+    for text in ["!forget", "!move 4", "!move 5", "!move", "!bad", "!say late"]:
+        await router.handle(msg(text, v))
+    await router.drain()
+    answered = [t for t in texts(sent) if not t.startswith(("echo", "again"))]
+    assert answered == ["forgotten", "move 4", "move 5"]  # "!move" (no column) and "!bad" are counted
+    assert "echo late" not in texts(sent) and router.stats["viewer_throttled"] == 3
+
+
+def test_budget_must_be_a_bool_or_a_function():
+    with pytest.raises(ValueError, match="budget must be a bool or a function"):
+        command("x", budget="no")  # type: ignore[arg-type]
+
+
+async def test_a_use_stopped_by_its_cooldown_does_not_use_up_the_budget():
+    # regression (QA D12): "!socials" on cooldown (no reply) still used one of the viewer's 4 commands
+    router, sent = make_router(Echo())
+    v = viewer("v")
+    await router.handle(msg("!hug", v))
+    await router.handle(msg("!hug", v))  # user cooldown 10 s: silent, not counted
+    for i in range(3):
+        await router.handle(msg(f"!say {i}", v))
+    await router.drain()
+    assert [t for t in texts(sent) if not t.startswith("again")] == ["hug v", "echo 0", "echo 1", "echo 2"]
+    assert router.stats["cooldown_hits"] == 1 and router.stats["viewer_throttled"] == 0
+    await router.handle(msg("!say 3", v))  # the 5th counted use in 30 s is throttled as before
+    await router.drain()
+    assert "echo 3" not in texts(sent) and router.stats["viewer_throttled"] == 1
+
+
+async def test_a_throttled_use_does_not_start_the_commands_cooldown():
+    # the cooldown is checked first but started only when the command runs: a throttled "!hug" must not
+    # keep the next one cooling down
+    clock = ManualClock()
+    router, sent = make_router(Echo(), clock=clock)
+    v = viewer("v")
+    for i in range(4):
+        await router.handle(msg(f"!say {i}", v))
+    await router.handle(msg("!hug", v))  # throttled
+    clock.advance(30)
+    await router.handle(msg("!hug", v))
+    await router.drain()
+    assert texts(sent)[-1] == "hug v" and router.stats["cooldown_hits"] == 0

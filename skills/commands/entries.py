@@ -5,22 +5,23 @@ variables of ``skills.templating`` plus ``{user}`` (who typed it), ``{touser}`` 
 it names a viewer seen in the channel, or any user name when a moderator typed it, as in a shoutout;
 else who typed it: the bot never repeats a viewer's free text) and
 ``{count}`` (how many times it was used in the channel). A response never starts with ``/`` or ``.``:
-chat clients read those as chat commands (``/ban``, ``.timeout``); nor with ``!``: another bot in the
-channel (StreamElements, Nightbot, often with moderator rights) would run it as its command, so a text
-command ``!r`` answering ``!cmd add pwn hi`` let any viewer add commands through the bot. Leading
-whitespace and invisible characters (zero-width spaces, ...) do not hide these.
+chat clients read those as chat commands (``/ban``, ``.timeout``); nor with ``!`` or a look-alike of it
+(``！`` ``﹗`` ``ǃ``...): another bot in the channel (StreamElements, Nightbot, often with moderator
+rights) would run it as its command, so a text command ``!r`` answering ``!cmd add pwn hi`` let any viewer
+add commands through the bot. Leading whitespace and invisible characters (zero-width spaces, ...) do not
+hide these.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.defuse import BANG_CHARS, COMMAND_CHARS, first_visible
 from bot.events import Role
 from skills.base import repeated
 from skills.templating import CHANNEL_VARIABLES, check_template
@@ -34,24 +35,24 @@ NOT_USERS = frozenset({"everyone", "here", "channel", "chat"})  # "@{touser}" mu
 RoleName = Literal["everyone", "subscriber", "vip", "moderator", "broadcaster"]
 
 
-# characters that show nothing: a line starting with them still reads as starting with what follows
-_BLANKS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
-
-
 def command_start(text: str) -> str | None:
     """Why ``text`` must not be sent as typed, when its first visible character (after whitespace and
     invisible characters: zero-width and other format characters, combining marks, blank-looking
-    letters) makes it a command: ``/`` or ``.`` (chat clients run ``/ban``, ``.timeout``) or ``!``
-    (another bot would run it); ``None`` when it is plain text."""
-    for char in text:
-        if char.isspace() or char in _BLANKS or unicodedata.category(char) in ("Cf", "Cc", "Mn", "Me"):
-            continue
-        if char in "/.":
-            return f"cannot start with '{char}' (chat would read it as a chat command)"
-        if char == "!":
-            return ("cannot start with '!' (another bot in the channel, such as StreamElements or Nightbot, "
-                    "would run it as a command)")
+    letters; ``bot.defuse.invisible``) makes it a command: ``/`` or ``.`` (chat clients run ``/ban``,
+    ``.timeout``; full-width ``／`` ``．`` too) or ``!`` or a character another bot may read as ``!``
+    (``bot.defuse.BANG_CHARS``: ``！`` ``﹗`` ``︕`` ``ǃ`` ``ⵑ``); ``None`` when it is plain text. The
+    outbox would defuse such a reply anyway; refusing it at ``!cmd add`` says so instead of sending a
+    response that reads differently from what was typed."""
+    i = first_visible(text)
+    if i is None:
         return None
+    char = text[i]
+    if char in BANG_CHARS:
+        what = "" if char == "!" else f"U+{ord(char):04X}, a look-alike of '!': "
+        return (f"cannot start with '{char}' ({what}another bot in the channel, such as StreamElements or "
+                "Nightbot, would run it as a command)")
+    if char in COMMAND_CHARS:
+        return f"cannot start with '{char}' (chat would read it as a chat command)"
     return None
 
 

@@ -405,7 +405,7 @@ def chat_false_answers(
 ) -> dict[str, Any]:
     """Run the bot's answer decision over every chat line (no cooldowns): how many would get an answer
     and which (a sample for a human to judge). ``own_names``: the bot's and the streamer's names (a line
-    starting with ``@`` anyone else is addressed to that viewer: ``should_answer``)."""
+    that ``@``-mentions anyone else is addressed to that viewer: ``should_answer``)."""
     questions = [q for e in entries for q in e.questions]
     owners = [i for i, e in enumerate(entries) for _ in e.questions]
     idx = FaqIndex(embed(questions), owners, len(entries), alpha=settings.alpha)

@@ -24,8 +24,8 @@ def should_answer(
 
     ``row``: ``(len(entries),)`` scores from ``FaqIndex.scores``; ``entries`` have ``.keywords``;
     ``settings`` has ``threshold``, ``margin``, ``require_question``, ``keyword_bypass``, ``min_chars``;
-    ``own_names``: the bot's and the streamer's names (a line starting with an ``@mention`` of anyone else
-    is addressed to them and gets no answer; with none given, no line starting with a mention does).
+    ``own_names``: the bot's and the streamer's names (a line with an ``@mention`` of anyone else, anywhere
+    in it, is addressed to them and gets no answer; with none given, no line with a mention does).
     """
     match = decide(row, settings.threshold, settings.margin)
     text = text.strip()

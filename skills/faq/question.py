@@ -5,14 +5,18 @@ Chat is mostly statements and emotes; answering them is spam. A line counts as a
 ("what", "how", "is", "does", ...), the usual form of questions typed without a question mark
 ("what game is this"). Known limits: other languages, and rhetorical questions.
 
-A line that starts with an ``@mention`` of someone else (another viewer: "@mossy_dev what keyboard do you
-use?") is addressed to that person, whatever it asks: ``addressed_to`` finds it, so that the FAQ does not
-answer for them. Mentions of the streamer or the bot are the usual ways to ask the channel.
+A line that ``@mentions`` someone else anywhere (another viewer: "@mossy_dev what keyboard do you use?",
+"hey @mossy_dev what keyboard do you use?", "what keyboard do you use @mossy_dev") is addressed to that
+person, whatever it asks: ``addressed_to`` finds it, so that the FAQ does not answer for them. Mentions of
+the streamer or the bot are the usual ways to ask the channel. The text is NFKC-normalised first, so the
+full-width ``＠`` of phone keyboards counts, and ``@ name`` (one space) too; an ``@`` inside a word (an
+e-mail address) does not. Known limit: a viewer named without ``@`` ("mossy what keyboard...").
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 QUESTION_OPENERS = frozenset(
@@ -22,6 +26,9 @@ QUESTION_OPENERS = frozenset(
 )
 _WORD = re.compile(r"[a-z']+")
 _MENTIONS = re.compile(r"^(?:@\S+[\s,:]*)+")
+# "@name" or "@ name" not preceded by a word character (so not "me@mail.com"); the name up to punctuation
+_ANY_MENTION = re.compile(r"(?<![\w@])@+ ?([^\s,:;.!?@\"()\[\]{}<>]+)")
+_POSSESSIVE = re.compile(r"['’]s$")
 
 
 def is_question(text: str) -> bool:
@@ -31,7 +38,7 @@ def is_question(text: str) -> bool:
         return False
     if "?" in text:
         return True
-    words = _WORD.findall(_MENTIONS.sub("", text.lower()))
+    words = _WORD.findall(_MENTIONS.sub("", unicodedata.normalize("NFKC", text).lower()))
     return bool(words) and words[0] in QUESTION_OPENERS and len(words) >= 2
 
 
@@ -45,13 +52,23 @@ def leading_mentions(text: str) -> list[str]:
     return [name.lower() for name in names if name]
 
 
+def mentions(text: str) -> list[str]:
+    """Names (lower-case, without ``@``, trailing punctuation or possessive ``'s``) of every ``@mention``
+    anywhere in ``text``, NFKC-normalised first (full-width ``＠`` counts), in order: ``"hey @Mossy_Dev,
+    is ＠sam's pc new?"`` -> ``["mossy_dev", "sam"]``. ``@ name`` with one space counts; ``a@b.com`` not."""
+    text = unicodedata.normalize("NFKC", text)
+    names = (_POSSESSIVE.sub("", m.group(1).rstrip("'’-")).lower() for m in _ANY_MENTION.finditer(text))
+    return [name for name in names if name]
+
+
 def addressed_to(text: str, own_names: Iterable[str]) -> str | None:
-    """The first ``@mention`` ``text`` starts with that is none of ``own_names`` (the bot's and the
-    streamer's names; compared case-insensitively, as Twitch names are; ``@`` optional), lower-case and
-    without its ``@``; ``None`` when the line starts with no mention or only with theirs. A line addressed
-    to another viewer ("@mossy_dev what keyboard do you use?") is theirs to answer."""
-    own = {name.strip().lstrip("@").lower() for name in own_names if name}
-    return next((name for name in leading_mentions(text) if name not in own), None)
+    """The first ``@mention`` anywhere in ``text`` (``mentions``) that is none of ``own_names`` (the bot's
+    and the streamer's names; compared case-insensitively, as Twitch names are; ``@`` optional),
+    lower-case and without its ``@``; ``None`` when the line mentions nobody or only them. A line that
+    mentions another viewer ("hey @mossy_dev what keyboard do you use?") is theirs to answer: only a
+    question whose every mention is of the streamer or the bot is asked of the channel."""
+    own = {unicodedata.normalize("NFKC", name).strip().lstrip("@").lower() for name in own_names if name}
+    return next((name for name in mentions(text) if name not in own), None)
 
 
 def keyword_hit(text: str, keywords: list[str] | tuple[str, ...]) -> bool:

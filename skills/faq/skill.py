@@ -1,7 +1,7 @@
 """The FAQ skill: answers chat questions that match an FAQ entry; ``!faq add/remove/list/test``.
 
-Flow for a non-command message: question gate and addressee (``skills.faq.question``: a line starting
-with an ``@mention`` of another viewer is theirs to answer) -> one ``engine.embed`` call ->
+Flow for a non-command message: question gate and addressee (``skills.faq.question``: a line with an
+``@mention`` of another viewer anywhere in it is theirs to answer) -> one ``engine.embed`` call ->
 ``FaqIndex`` score, threshold and margin (``skills.faq.matcher``) -> keyword cross-check -> cooldowns
 (``skills.faq.gate``) -> a low-priority reply ``@viewer <answer>``. Without an engine (or when embedding
 fails) it falls back to keywords: a question that hits the keywords of exactly one entry.
@@ -232,10 +232,10 @@ class FaqSkill(Skill):
         return built.index.scores(np.asarray(vec))[0]
 
     def own_names(self, platform: str, channel: str) -> frozenset[str]:
-        """The names a chat line may start with as ``@name`` and still be asked of the channel: the
+        """The names a chat line may mention as ``@name`` and still be asked of the channel: the
         streamer's and the channel's (``ChannelInfo.streamer``/``channel``) and the bot's, where the core
-        tells it (a ``bot_name`` on the channel info); lower-case. Anyone else's ``@name`` first makes the
-        line theirs to answer."""
+        tells it (a ``bot_name`` on the channel info); lower-case. Anyone else's ``@name``, anywhere in the
+        line, makes it theirs to answer."""
         info = self.ctx.channel_info(platform, channel)
         names = (getattr(info, key, None) for key in ("streamer", "channel", "bot_name"))
         return frozenset(n.strip().lstrip("@").lower() for n in names if isinstance(n, str) and n.strip())

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -104,6 +104,13 @@ class Match:
     @property
     def humans_to_move(self) -> bool:
         return not self.board.is_over and self.board.to_move == self.human_side
+
+
+def is_move(args: Sequence[str]) -> bool:
+    """True when ``!c4`` arguments are a move or vote (``["4"]``): those are not counted against the
+    per-viewer command budget (``bot.flood``), since the game has its own turns and move timeout and a
+    challenger whose ``!c4 4`` was dropped silently lost on time. ``!c4`` alone, ``!c4 99`` are counted."""
+    return bool(args) and parse_vote(args[0]) is not None
 
 
 class GameSkill(Skill):
@@ -286,6 +293,7 @@ class GameSkill(Skill):
         help="Connect Four vs the bot: vote 1-7 (or !c4 <column>); !c4 shows the game; !c4 challenge "
         "[level] to play alone, !c4 forfeit, !c4 stats, !c4 top (moderators: start, stop).",
         usage="[1-7]",
+        budget=lambda args: not is_move(args),
     )
     async def c4(self, ctx: CommandContext) -> None:
         async with self._lines_lock:

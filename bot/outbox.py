@@ -58,6 +58,7 @@ log = logging.getLogger("chatcast.outbox")
 STAFF_RESERVE = 3
 """Sends of each rate-limit window (3 of Twitch's 20 per 30 s) only replies to the streamer and moderators
 may use: under a viewer flood the streamer's command is still answered within seconds."""
+FAIR_WINDOW = 64  # queued replies looked at when choosing the channel whose turn it is
 _MAX_REMEMBERED = 10_000  # channels/whisper targets whose last message is kept for duplicate checks
 
 
@@ -185,6 +186,8 @@ class Outbox:
             "send_errors": 0, "send_retries": 0, "rejected": 0, "dropped_unsent": 0,
         }
         self._queues: tuple[deque[_Pending], ...] = tuple(deque() for _ in Priority)
+        self._turn = 0  # replies taken so far; _last_turn: the turn each channel was last served
+        self._last_turn: dict[str, int] = {}
         self._current: _Pending | None = None
         self._size = 0
         self._last: dict[tuple[str, str | None], tuple[str, float]] = {}  # (channel, whisper) -> text, t
@@ -250,10 +253,31 @@ class Outbox:
             return self._current
         for queue in self._queues:
             if queue:
-                self._current = queue.popleft()
+                self._current = self._take(queue)
                 self._size -= 1
+                self._turn += 1
+                self._last_turn[self._current.reply.channel] = self._turn
+                if len(self._last_turn) > _MAX_REMEMBERED:
+                    self._last_turn.clear()
                 return self._current
         return None
+
+    def _take(self, queue: deque[_Pending]) -> _Pending:
+        """The next reply of a priority queue, channels taking turns: among the first ``FAIR_WINDOW``
+        queued, the oldest reply of the channel served longest ago (a flood in one channel of a multi-channel
+        connection kept every other channel waiting). A channel's own replies keep their order."""
+        first: dict[str, int] = {}
+        for i, item in enumerate(queue):
+            if i >= FAIR_WINDOW:
+                break
+            first.setdefault(item.reply.channel, i)
+        if len(first) <= 1:
+            return queue.popleft()
+        channel = min(first, key=lambda c: self._last_turn.get(c, 0))
+        index = first[channel]
+        item = queue[index]
+        del queue[index]
+        return item
 
     def _drop_stale(self) -> None:
         """Drop the current reply: minutes late, it answers a chat that has moved on (a flood of 400 !mydata

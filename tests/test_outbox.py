@@ -253,8 +253,23 @@ async def test_send_errors_counted_queue_survives(caplog):
     await asyncio.sleep(0)
     await outbox.flush()
     await outbox.stop()
-    assert [t for _, _, t in adapter.sent] == ["one", "two", "three"]
+    assert [t for _, _, t in adapter.sent] == ["one", "three", "two"]  # channels take turns
     assert outbox.stats["send_errors"] == 1 and outbox.stats["rejected"] == 1
+
+
+async def test_channels_of_one_connection_take_turns():
+    # regression (QA D15): a flood of replies in one channel kept every other channel of the connection
+    # waiting until it was sent; now the channels alternate, each channel's replies in their order
+    clock = ManualClock()
+    adapter = FakeAdapter(clock)
+    outbox = Outbox(adapter, clock=clock)
+    for i in range(6):
+        await outbox.put(Reply("twitch", "busy", f"busy {i}"))
+    await outbox.put(Reply("twitch", "calm", "calm 0"))
+    await outbox.put(Reply("twitch", "calm", "calm 1"))
+    await outbox.flush()
+    assert [t for _, _, t in adapter.sent] == ["busy 0", "calm 0", "busy 1", "calm 1", "busy 2", "busy 3",
+                                               "busy 4", "busy 5"]
 
 
 def test_bad_config_raises():

@@ -100,6 +100,7 @@ def test_rows_that_are_not_utf8_are_skipped_like_other_malformed_rows(tmp_path: 
 
 
 def test_eval_json_records_the_device(tmp_path: Path) -> None:
+    pytest.importorskip("implicit", reason="the baselines need the eval extra (pip install -e '.[eval]')")
     out = tmp_path / "out.json"
     args = ["--ratings", str(ratings(tmp_path / "r.csv")), "--no-live", "--no-content", "--quick"]
     result = invoke(["eval", "recommend", *args, "--out", str(out)])

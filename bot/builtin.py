@@ -129,8 +129,9 @@ class BuiltinSkill(Skill):
                 pass
         return DEFAULT_MAX_LEN
 
+    # a raid's 30 "!help" in 20 s got the same list up to 6 times, late: one per channel every 5 s
     @command("help", aliases=("commands",), help="List the commands you can use, or explain one.",
-             usage="[command]")
+             usage="[command]", cooldown_channel=5, cooldown_user=15)
     async def help(self, ctx: CommandContext) -> None:
         """``!help``: the commands the caller may use here; ``!help CMD``: one command in detail."""
         router = self.router

@@ -473,10 +473,15 @@ def config_check(
 
 
 def _shadowed_custom_commands(cfg: Config) -> list[str]:
-    """``[skills.commands]`` entries named like a built-in command: they would never run."""
-    settings = cfg.skill_defaults.get("commands")
-    entries = getattr(settings, "entries", None) or []
-    if not entries:
+    """``[skills.commands]`` entries (global, and each channel's own) named like a built-in command: they
+    would never run."""
+    lists = [("skills.commands", getattr(cfg.skill_defaults.get("commands"), "entries", None) or [])]
+    for (platform, channel), merged in cfg.channel_skills.items():
+        ours = getattr(merged.get("commands"), "entries", None) or []
+        global_names = {e.name for e in lists[0][1]}
+        lists.append((f"channel {platform}/{channel}: skills.commands",
+                      [e for e in ours if e.name not in global_names]))
+    if not any(entries for _, entries in lists):
         return []
     from bot.builtin import BuiltinSkill
     from bot.commands import declared_names
@@ -487,8 +492,9 @@ def _shadowed_custom_commands(cfg: Config) -> list[str]:
     declared: set[str] = set()
     for cls in (BuiltinSkill, PrivacySkill, *registry().values()):
         declared |= declared_names(cls)
-    where = f"{cfg.path or 'config'}: skills.commands"
-    return [f"{where}: {line}" for line in shadowed(entries, declared.__contains__)]
+    label = cfg.path or "config"
+    return [f"{label}: {where}: {line}" for where, entries in lists
+            for line in shadowed(entries, declared.__contains__)]
 
 
 @app.command()

@@ -444,7 +444,9 @@ class Router:
                 self.stats["cooldown_hits"] += 1
                 log.debug("%s on %s cooldown for %.1f s", name, hit.kind.value, hit.remaining_s)
                 return
-        if not self._within_budget(msg, spec, name, args):
+        if needed < Role.MODERATOR and not self._within_budget(msg, spec, name, args):
+            # (moderator-level commands, !cmd edit, !faq remove, !c4 stop, are never throttled: a moderator
+            # fixing a command mid-raid must not have it silently ignored; their replies are one short line)
             return
         if cooling:  # cannot hit: checked above, nothing awaited since
             self.cooldowns.try_acquire(
@@ -481,7 +483,10 @@ class Router:
         if budget.allow(msg.platform, msg.channel, author.user_id):
             return True
         self.stats["staff_throttled" if staff else "viewer_throttled"] += 1
-        log.debug("%s: %s used more than %d commands in 30 s", name, author.user_id, budget.limit)
+        # a moderator's ignored command is said in the log (a viewer flood would fill it)
+        (log.info if staff else log.debug)(
+            "%s ignored: %s used more than %d commands in 30 s (bot.%s_commands_per_30s)", name,
+            author.display_name if staff else author.user_id, budget.limit, "staff" if staff else "viewer")
         return False
 
     async def _dispatch_custom(self, msg: ChatMessage, text: str) -> bool:

@@ -432,3 +432,18 @@ def test_stats_shows_the_counters_the_bot_saved(tmp_path: Path) -> None:
     result = runner.invoke(app, ["stats", "--config", str(cfg)])
     assert result.exit_code == 0, result.output
     assert re.search(r"messages\s+│\s+2", result.stdout) and "bot-stats.json" in result.stdout
+
+
+def test_config_check_warns_about_a_channels_own_command_named_like_a_builtin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # regression (trial): the same entry under [[channels.skills.commands.entries]] passed silently
+    from skills.commands.skill import CommandsSkill
+
+    monkeypatch.setattr("skills.registry", lambda: {"commands": CommandsSkill})
+    path = tmp_path / "c.toml"
+    path.write_text('[[channels]]\nplatform = "twitch"\nname = "mine"\n'
+                    '[[channels.skills.commands.entries]]\nname = "help"\nresponse = "hi"\n')
+    result = runner.invoke(app, ["config", "check", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "channel twitch/mine: skills.commands: command 'help' is never run" in result.stderr

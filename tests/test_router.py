@@ -540,3 +540,18 @@ async def test_a_throttled_use_does_not_start_the_commands_cooldown():
     await router.handle(msg("!hug", v))
     await router.drain()
     assert texts(sent)[-1] == "hug v" and router.stats["cooldown_hits"] == 0
+
+
+async def test_moderator_level_commands_are_never_throttled(caplog):
+    # regression (trial): a moderator's 10th command in 30 s (`!cmd edit`, `!delcom`) was silently ignored
+    # by the staff budget; moderator-level commands are never counted, and an ignored one is logged
+    caplog.set_level("INFO", logger="chatcast.router")
+    router, sent = make_router(Echo())
+    mod = viewer("m", Role.MODERATOR)
+    for _ in range(15):
+        await router.handle(msg("!ban x", mod))
+    for i in range(15):
+        await router.handle(msg(f"!say {i}", mod))  # everyone-level: the staff budget (12) applies
+    await router.drain()
+    assert texts(sent).count("banned") == 15 and router.stats["staff_throttled"] == 3
+    assert "say ignored: M used more than 12 commands in 30 s" in caplog.text

@@ -575,3 +575,20 @@ def test_c4_moves_are_not_counted_against_the_command_budget():
     assert callable(budget)
     assert budget(["4"]) is False and budget(["7", "please"]) is False
     assert budget([]) is True and budget(["99"]) is True and budget(["x"]) is True
+
+
+async def test_moderators_can_stop_challenges(h):
+    # regression (trial): three trolls' idle challenges filled max_challenges for a minute and `!c4 stop`
+    # only stopped the chat game
+    for who in ("troll2", "troll3", "troll4"):
+        await h.command("c4_challenge", who, ["hard"])
+    assert len(h.skill.challenges) == 3
+    await h.command("c4_stop", "mod", ["@Troll3"], roles=MOD)
+    assert h.replies[-1] == "Stopped 1 Connect Four game." and len(h.skill.challenges) == 2
+    await h.command("c4_start", "mod", roles=MOD)
+    await h.command("c4_stop", "mod", ["all"], roles=MOD)
+    assert h.replies[-1] == "Stopped 3 Connect Four games."
+    assert not h.skill.challenges and not h.skill.chat_games
+    await h.command("c4_stop", "mod", ["@nobody"], roles=MOD)
+    assert h.replies[-1] == "No Connect Four game of @nobody is running here."
+    assert game_store.viewer_record(h.db, Viewer("twitch", "troll3", "Troll3")).games == 0

@@ -390,14 +390,31 @@ class GameSkill(Skill):
             return
         await self._finish(match, "loss", "forfeited")
 
-    @command("c4 stop", permission=Role.MODERATOR, help="End the chat Connect Four game without a result.")
+    @command("c4 stop", permission=Role.MODERATOR, usage="[@viewer|all]",
+             help="End the chat Connect Four game without a result; @viewer: that viewer's challenge; all: "
+                  "every game here.")
     async def c4_stop(self, ctx: CommandContext) -> None:
-        match = self.chat_games.pop((ctx.message.platform, ctx.channel), None)
-        if match is None:
-            await ctx.reply("No chat game is running.")
+        platform, channel = ctx.message.platform, ctx.channel
+        target = ctx.args[0].lstrip("@").lower() if ctx.args else ""
+        if target:  # three trolls' idle challenges locked everyone else out until their move timeouts
+            ended = [m for k, m in list(self.challenges.items())
+                     if k[:2] == (platform, channel) and (target == "all" or k[2].lower() == target
+                                                          or m.owner.display_name.lower() == target)]
+            for match in ended:
+                self._drop(match)
+            chat = self.chat_games.get((platform, channel)) if target == "all" else None
+            if chat is not None:
+                self._drop(chat)
+            stopped = len(ended) + (chat is not None)
+            await ctx.reply(f"Stopped {stopped} Connect Four game{'s' if stopped != 1 else ''}."
+                            if stopped else f"No Connect Four game of {ctx.args[0]} is running here.")
             return
-        match.finished = True
-        self.ctx.votes.release(match.platform, match.channel, VOTE_OWNER)
+        match = self.chat_games.get((platform, channel))
+        if match is None:
+            await ctx.reply("No chat game is running (!c4 stop @viewer ends a challenge, !c4 stop all every "
+                            "game).")
+            return
+        self._drop(match)
         await ctx.reply("Connect Four game stopped.")
 
     @command("c4 stats", help="Connect Four record of this channel and yours.", cooldown_user=10)

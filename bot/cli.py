@@ -425,13 +425,31 @@ def init(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(starter_config(), encoding="utf-8")
     out.print(f"wrote {path}; check it with: chatcast config check --config {path}", markup=False)
+    out.print("its FAQ entries and recommendation catalog are commented out: they describe an example "
+              "streamer; write your own (docs/faq.md, docs/recommend.md)", markup=False)
+
+
+EXAMPLE_ONLY = ("[[skills.faq.entries]]", "[[skills.recommend.catalog]]")
+"""Tables of ``config.example.toml`` that describe its example streamer (where they stream from, their PC,
+a Discord invite, partner channels): ``chatcast init`` writes them commented out, so a new bot never
+tells viewers someone else's facts."""
 
 
 def starter_config() -> str:
-    """The starter config: ``config.example.toml`` of the source tree, else a minimal built-in one."""
+    """The starter config: ``config.example.toml`` of the source tree with its example streamer's FAQ
+    entries and catalog commented out (``EXAMPLE_ONLY``), else a minimal built-in one."""
     example = Path(__file__).resolve().parents[1] / "config.example.toml"
     if example.is_file():
-        return example.read_text(encoding="utf-8")
+        out: list[str] = []
+        commenting = False
+        for line in example.read_text(encoding="utf-8").splitlines():
+            if line.startswith("["):
+                starts = line.startswith(EXAMPLE_ONLY)
+                if starts and not commenting:
+                    out.append("# The example streamer's entries: uncomment, then write your own.")
+                commenting = starts
+            out.append(f"# {line}" if commenting and line.strip() else line)
+        return "\n".join(out) + "\n"
     return (
         '# Chatcast configuration; reference: docs/core.md\n[bot]\nname = "chatcast"\nprefix = "!"\n'
         'data_dir = "chatcast-data"\nretention_days = 90\n\n[[channels]]\nplatform = "console"\n'

@@ -35,6 +35,19 @@ def test_init_then_check(tmp_path: Path) -> None:
     check = runner.invoke(app, ["config", "check", "--config", str(path)])
     assert check.exit_code == 0, check.stderr
     assert f"{path}: ok" in check.stdout and "channel console/console" in check.stdout
+    # regression (trial): the starter config answered viewers with the example streamer's facts (streams
+    # from Germany, their PC, discord.gg/example); those entries are written commented out
+    from bot.config import load_config
+    from skills.commands.skill import CommandsSkill
+    from skills.faq.skill import FaqSkill
+    from skills.recommend.skill import RecommendSkill
+
+    cfg = load_config(path, skill_classes={"faq": FaqSkill, "recommend": RecommendSkill,
+                                           "commands": CommandsSkill})
+    assert cfg.settings_for("faq", "twitch", "x").entries == []
+    assert cfg.settings_for("recommend", "twitch", "x").catalog == []
+    assert "# [[skills.faq.entries]]" in path.read_text() and "Germany" in path.read_text()
+    assert cfg.settings_for("commands", "twitch", "x").entries  # the generic text commands stay
 
 
 def test_config_check_reports_errors(tmp_path: Path) -> None:

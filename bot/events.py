@@ -29,7 +29,11 @@ class Role(IntEnum):
     def parse(cls, name: str) -> Role:
         """``"moderator"``/``"mod"`` -> ``Role.MODERATOR``. Raises ``ValueError`` naming the valid roles."""
         key = name.strip().lower()
-        aliases = {"mod": "moderator", "sub": "subscriber", "owner": "broadcaster", "streamer": "broadcaster"}
+        aliases = {"mod": "moderator", "sub": "subscriber", "owner": "broadcaster", "streamer": "broadcaster",
+                   # Twitch's badge names and plurals: a founder is one of the first subscribers
+                   "founder": "subscriber", "viewer": "everyone", "viewers": "everyone",
+                   "mods": "moderator", "moderators": "moderator", "subscribers": "subscriber",
+                   "subs": "subscriber", "vips": "vip"}
         key = aliases.get(key, key)
         try:
             return cls[key.upper()]

@@ -595,3 +595,17 @@ async def test_replies_held_by_the_rate_limit_go_out_during_a_quiet_gap(tmp_path
                                   report_dir=tmp_path / "r", use_engine=False, skill_classes=classes)
     assert summary["replies_sent"] == 40 and summary["replies_dropped"] == 0
     assert 30 <= summary["reply_delay_s"]["max"] <= 90  # the last ones waited for the third window
+
+
+def test_twitch_badges_in_roles_are_read_or_ignored_not_fatal() -> None:
+    # regression (trial): a JSON line whose roles held Twitch's "founder" badge (or "viewer", "turbo") was
+    # dropped whole as malformed
+    from bot.adapters.chatlog import parse_line
+    from bot.events import Role
+
+    line = parse_line('{"ts": 1728583202, "user": "ann", "text": "hi", "roles": ["founder", "turbo"]}')
+    assert line is not None and line.roles == frozenset({Role.SUBSCRIBER})
+    line = parse_line('{"ts": 1728583202, "user": "bo", "text": "hi", "roles": ["viewer", "bits", "vips"]}')
+    assert line is not None and line.roles == frozenset({Role.EVERYONE, Role.VIP})
+    with pytest.raises(ValueError, match="unknown role 'moderater'"):  # a typo is still an error
+        parse_line('{"ts": 1728583202, "user": "cy", "text": "hi", "roles": ["moderater"]}')

@@ -82,6 +82,14 @@ def parse_line(line: str) -> LogLine | None:
     return LogLine(datetime.fromisoformat(stamp).replace(tzinfo=UTC), user, text)
 
 
+NON_ROLE_BADGES = frozenset({
+    "turbo", "premium", "partner", "staff", "admin", "global_mod", "artist", "artist-badge", "bits",
+    "bits-leader", "sub-gifter", "sub-gift-leader", "glhf-pledge", "no_audio", "no_video", "predictions",
+    "hype-train", "moments", "clips-leader", "verified",
+})
+"""Twitch badge names a JSON log may list in ``roles`` that give no permission level: ignored."""
+
+
 def parse_channel(value: object, what: str = '"channel"') -> str:
     """A channel name (letters, digits, ``_ . -``, 1-100 characters, optional leading ``#``) without the
     ``#``, as given (not lower-cased). ``what`` names the field in the error: ``'"channel"'`` for a JSON
@@ -165,8 +173,8 @@ def _parse_json(line: str) -> LogLine:
         roles_raw = [roles_raw]
     if not isinstance(roles_raw, list) or not all(isinstance(r, str) for r in roles_raw):
         raise LogLineError('"roles" must be a list of role names')
-    try:
-        roles = frozenset(Role.parse(r) for r in roles_raw)
+    try:  # Twitch badges that are not permission levels (turbo, partner, bits...) are ignored
+        roles = frozenset(Role.parse(r) for r in roles_raw if r.strip().lower() not in NON_ROLE_BADGES)
     except ValueError as exc:
         raise LogLineError(str(exc)) from None
     channel = obj.get("channel")

@@ -578,3 +578,12 @@ async def test_faq_test_says_a_question_to_another_viewer_is_not_answered(
     await skill.faq_test(c)
     assert c.replies[0].startswith("would answer"), c.replies
     await skill.stop()
+
+
+def test_ids_of_added_entries_are_made_of_content_words() -> None:
+    # regression (trial): !faq add made ids like "what-is-the", "what-is-the-2" ... "what-is-the-12"
+    from skills.faq.entries import slug
+
+    assert slug("What game is this?") == "game"
+    assert slug("what is the wifi password", ["wifi-password"]) == "wifi-password-2"
+    assert slug("how do i join?") == "join" and slug("is it?") == "is-it" and slug("??") == "entry"

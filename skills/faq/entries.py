@@ -60,9 +60,18 @@ def normalise_question(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
 
 
+_ID_SKIP = frozenset("""a an the is are was were be do does did can could will would should i you your
+yours we our they he she it this that these those what whats which who whom how when where why to of in
+on for at with and or me my mine there here any some""".split())
+
+
 def slug(text: str, taken: Iterable[str] = ()) -> str:
-    """A short unique id from a question: ``"What game is this?"`` -> ``"what-game-is"`` (``-2`` if taken)."""
-    base = "-".join(re.findall(r"[a-z0-9]+", text.lower())[:3])[:30] or "entry"
+    """A short unique id from a question's first three content words: ``"What game is this?"`` ->
+    ``"game"``, ``"what is the wifi password"`` -> ``"wifi-password"`` (``-2`` if taken). Ids of question
+    words ("what-is-the", "what-is-the-2" ...) told moderators nothing."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    content = [w for w in words if w not in _ID_SKIP] or words
+    base = "-".join(content[:3])[:30] or "entry"
     taken = set(taken)
     candidate, n = base, 2
     while candidate in taken:

@@ -218,7 +218,11 @@ def register(app: typer.Typer) -> None:
                     scopes,
                     port=port,
                     timeout_s=timeout,
-                    show=lambda url: typer.echo(f"\n   {url}\n"),
+                    show=lambda url: typer.echo(
+                        f"\n   {url}\n\n3. Waiting up to {timeout:.0f} s for Twitch to send the browser back "
+                        f"to {redirect_uri(port)}: open the link on THIS machine (a streamer elsewhere "
+                        "cannot reach it; see docs/twitch.md for a remote bot). Ctrl-C stops."
+                    ),
                 )
             )
         except (InviteError, OSError) as exc:

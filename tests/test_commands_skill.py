@@ -157,8 +157,8 @@ def test_parse_add_validation() -> None:
     # regression: config wanted "discord" exactly ("expected a string, got "!discord"") and refused "mod"
     entry = CustomCommand(name="!Discord", response="x", permission="Mod")
     assert (entry.name, entry.permission) == ("discord", "moderator")
-    with pytest.raises(ValueError, match="unknown role 'mods'"):
-        CustomCommand(name="x", response="x", permission="mods")
+    with pytest.raises(ValueError, match="unknown role 'moderatorz'"):
+        CustomCommand(name="x", response="x", permission="moderatorz")
 
 
 def harness(tmp_path: Path, settings: CommandsSettings, *, live: bool = True):
@@ -381,3 +381,13 @@ def test_cmd_add_refuses_a_second_user_level_flag() -> None:
         parse_add("w3 -ul=everyone -ul=broadcaster hi")
     with pytest.raises(ValueError, match=r"give -ul= once.*usage: !cmd edit"):
         parse_add("w3 -ul=mod -UL=vip hi", command="cmd edit")
+
+
+async def test_a_moderators_shoutout_to_no_valid_name_is_a_usage_hint(tmp_path: Path) -> None:
+    # regression (trial): "!so /ban pixelcove" (or a typo) by mia said "Go follow mia at twitch.tv/mia!"
+    config = CONFIG + (
+        '[[skills.commands.entries]]\nname = "so"\npermission = "moderator"\n'
+        'response = "Go follow {touser} at twitch.tv/{touser}!"\n')
+    log = '{"ts": "2024-05-10T20:00:00Z", "user": "mia", "text": "!so /ban pixelcove", "roles": ["mod"]}\n'
+    texts = await replay(tmp_path, config, log)
+    assert texts == ["That is not a user name. Usage: !so @name"]

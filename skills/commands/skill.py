@@ -179,10 +179,14 @@ class CommandsSkill(Skill):
         _remember(self._channel(platform, ctx.channel), ctx.author)
         extra = {"user": ctx.author.display_name}
         if "{touser}" in template:
-            extra["touser"] = (
-                self._touser(platform, ctx.channel, ctx.args, trusted=ctx.author.level >= Role.MODERATOR)
-                or ctx.author.display_name
-            )
+            trusted = ctx.author.level >= Role.MODERATOR
+            named = self._touser(platform, ctx.channel, ctx.args, trusted=trusted)
+            if named is None and trusted and ctx.args:
+                # "!so /ban x" or a typo: a moderator's shoutout to themselves is no use; say how instead
+                await ctx.reply(f"That is not a user name. Usage: {self._prefix(ctx)}"
+                                f"{ctx.spec.name} @name")  # type: ignore[attr-defined]
+                return
+            extra["touser"] = named or ctx.author.display_name
         if "{count}" in template:
             extra["count"] = str(store.count_use(self.ctx.storage, platform, ctx.channel, found[0].name))
         text = render_template(template, self.ctx.channel_info(platform, ctx.channel), extra)

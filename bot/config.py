@@ -376,9 +376,13 @@ def validate_config(
             if name in skill_classes:
                 base = config.skill_defaults.get(name)
                 base_dict = base.model_dump(exclude_unset=True) if base is not None else {}
+                seen_problems = len(problems)
                 settings = _validate(
                     skill_classes[name].Settings, merge_override(base_dict, override), swhere, label, problems
                 )
+                # an error in a channel's own entry names its index in the file, not in the merged list
+                problems[seen_problems:] = [_file_index(p, swhere, base_dict, override)
+                                            for p in problems[seen_problems:]]
                 if settings is not None:
                     merged[name] = settings
             elif name not in known_names:
@@ -409,6 +413,22 @@ def merge_override(base: dict[str, Any], override: dict[str, Any]) -> dict[str, 
         else:
             out[key] = value
     return out
+
+
+def _file_index(problem: str, swhere: str, base: dict[str, Any], override: dict[str, Any]) -> str:
+    """``problem`` about ``<swhere>.<key>[i]`` of a merged list (``merge_override``) with ``i`` rewritten to
+    the entry's index in the channel's own list, as written in the file (the global entries come first in
+    the merged list: a channel's first command was reported as ``entries[2]``)."""
+    def fix(match: re.Match[str]) -> str:
+        key, index = match.group(1), int(match.group(2))
+        ident = _list_identity(base.get(key))
+        ours = override.get(key)
+        if ident is None or not isinstance(ours, list) or _list_identity(ours) != ident:
+            return match.group(0)
+        kept = len([i for i in base[key] if i[ident] not in {o[ident] for o in ours}])
+        return f"{swhere}.{key}[{index - kept}]" if index >= kept else match.group(0)
+
+    return re.sub(rf"{re.escape(swhere)}\.(\w+)\[(\d+)\]", fix, problem, count=1)
 
 
 def _list_identity(items: Any) -> str | None:

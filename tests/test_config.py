@@ -301,3 +301,20 @@ def test_staff_command_budget_defaults_to_three_times_the_viewers(tmp_path: Path
         "config.toml: bot: staff_commands_per_30s (5) is below viewer_commands_per_30s (6): moderators would "
         "get fewer commands than viewers"
     ]
+
+
+def test_an_error_in_a_channels_own_entry_names_its_index_in_the_file(tmp_path: Path) -> None:
+    # regression (trial): the index was the merged list's (global entries first): the channel's first
+    # command was "entries[2]", its 2nd FAQ entry "faq.entries[9]"
+    from skills.commands.skill import CommandsSkill
+
+    text = (
+        '[[skills.commands.entries]]\nname = "discord"\nresponse = "x"\n'
+        '[[skills.commands.entries]]\nname = "lurk"\nresponse = "y"\n'
+        '[[channels]]\nplatform = "twitch"\nname = "mine"\n'
+        '[[channels.skills.commands.entries]]\nname = "so"\nresponse = "z"\n'
+        '[[channels.skills.commands.entries]]\nname = "merch"\nresponse = "m"\ncooldown_user_s = -5\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), skill_classes={"commands": CommandsSkill})
+    assert "channels[0].skills.commands.entries[1].cooldown_user_s" in str(info.value), str(info.value)

@@ -9,29 +9,14 @@ set, well under a second per test."""
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes.cli import invoke, one_error_line, write
 from fakes.text_engine import bow_embed
-from typer.testing import CliRunner
 
-from bot.cli import app
 from skills.faq import evaluate
-
-runner = CliRunner()
-
-
-def invoke(args: list[str]):  # noqa: ANN201 - click.testing.Result
-    """``chatcast ARGS`` in-process. The root log handler that ``bot.cli`` binds to this run's captured
-    stderr is removed afterwards, so a later run does not log into a closed stream."""
-    try:
-        return runner.invoke(app, args)
-    finally:
-        root = logging.getLogger()
-        for handler in [h for h in root.handlers if getattr(h, "_chatcast", False)]:
-            root.removeHandler(handler)
 
 
 @pytest.fixture()
@@ -47,14 +32,6 @@ def embedded(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     return calls
 
 
-def write(path: Path, content: str | bytes) -> Path:
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content, encoding="utf-8")
-    return path
-
-
 def config(tmp: Path, entries: bool = False) -> Path:
     """A config whose FAQ answers 'what game is this' (with ``entries``)."""
     faq = '[[skills.faq.entries]]\nid = "game"\nquestions = ["what game is this"]\nanswer = "Chess"\n'
@@ -65,15 +42,6 @@ def eval_faq(tmp: Path, *args: str, entries: bool = False):  # noqa: ANN201
     """``chatcast eval faq ARGS`` with the test config and ``tmp/out.json``."""
     cfg, out = config(tmp, entries), tmp / "out.json"
     return invoke(["eval", "faq", *args, "--config", str(cfg), "--json", str(out)])
-
-
-def one_error_line(result, where: str, what: str) -> None:
-    """Exit code 2, stderr is exactly one ``error: <where>: ...<what>`` line, no traceback."""
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    err = result.stderr
-    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
-    assert f"{where}:" in err and what in err, err
 
 
 GOOD_TRAIN = (

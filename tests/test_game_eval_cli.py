@@ -8,27 +8,12 @@ the timing parts of a full run are stubbed, so each test takes well under a seco
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from fakes.cli import invoke, one_error_line, write
 
-from bot.cli import app
 from skills.game import evaluate
-
-runner = CliRunner()
-
-
-def invoke(args: list[str]):  # noqa: ANN201 - click.testing.Result
-    """``chatcast ARGS`` in-process. The root log handler that ``bot.cli`` binds to this run's captured
-    stderr is removed afterwards, so a later run does not log into a closed stream."""
-    try:
-        return runner.invoke(app, args)
-    finally:
-        root = logging.getLogger()
-        for handler in [h for h in root.handlers if getattr(h, "_chatcast", False)]:
-            root.removeHandler(handler)
 
 WON = {"sequence": "112233", "score": 18, "analysis": [-1, -1, -1, 18, -1, -1, -1]}
 QUICK = ["--levels", "easy", "--random-games", "0", "--greedy-games", "0", "--solver-games", "0"]
@@ -42,23 +27,6 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("the network was loaded before the inputs were checked")
 
     monkeypatch.setattr("skills.game.network.load_network", load_network)
-
-
-def write(path: Path, content: str | bytes) -> Path:
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content, encoding="utf-8")
-    return path
-
-
-def one_error_line(result, where: str, what: str) -> None:
-    """Exit code 2, stderr is exactly one ``error: <where>: ...<what>`` line, no traceback."""
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    err = result.stderr
-    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
-    assert f"{where}:" in err and what in err, err
 
 
 def test_no_readable_position_set_is_an_error_not_an_empty_success(

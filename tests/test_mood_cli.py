@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import typer
+from fakes.cli import one_error_line, write
 from fakes.text_engine import bow_embed
 from typer.testing import CliRunner
 
@@ -43,23 +44,6 @@ def app(monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     root.add_typer(eval_app, name="eval")
     root.embedded = calls  # type: ignore[attr-defined]
     return root
-
-
-def write(path: Path, content: str | bytes) -> Path:
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content, encoding="utf-8")
-    return path
-
-
-def one_error_line(result, where: str, what: str) -> None:
-    """Exit code 2, stderr is exactly one ``error: <where>...<what>`` line, no traceback."""
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    err = result.stderr
-    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
-    assert where in err and what in err, err
 
 
 # ---- F2: every bad input: one line, exit code 2, nothing embedded ------------------------------------

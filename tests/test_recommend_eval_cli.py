@@ -5,52 +5,20 @@ malformed rows; the JSON records the device. Files are a few lines written in th
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from fakes.cli import invoke, one_error_line, write
 
-from bot.cli import app
 from skills.recommend.evaluate import load_ratings
 
-runner = CliRunner()
-
-
-def invoke(args: list[str]):  # noqa: ANN201 - click.testing.Result
-    """``chatcast ARGS`` in-process. The root log handler that ``bot.cli`` binds to this run's captured
-    stderr is removed afterwards, so a later run does not log into a closed stream."""
-    try:
-        return runner.invoke(app, args)
-    finally:
-        root = logging.getLogger()
-        for handler in [h for h in root.handlers if getattr(h, "_chatcast", False)]:
-            root.removeHandler(handler)
 HEADER = "userId,movieId,rating,timestamp\n"
-
-
-def write(path: Path, content: str | bytes) -> Path:
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content, encoding="utf-8")
-    return path
 
 
 def ratings(path: Path, users: int = 20, per_user: int = 10) -> Path:
     """Enough ratings for the temporal split: each user rates ``per_user`` of 30 items over time."""
     rows = [f"{u},{(u * 7 + k * 3) % 30},4,{1000 + k}" for u in range(users) for k in range(per_user)]
     return write(path, HEADER + "\n".join(rows) + "\n")
-
-
-def one_error_line(result, where: str, what: str) -> None:
-    """Exit code 2, stderr ends with exactly one ``error: <where>: ...<what>`` line, no traceback."""
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    err = result.stderr
-    assert err.count("error: ") == 1 and "Traceback" not in err, err
-    last = err.strip().splitlines()[-1]
-    assert last.startswith("error: ") and f"{where}:" in last and what in last, err
 
 
 @pytest.fixture()
@@ -88,7 +56,8 @@ def test_every_bad_input_is_one_error_line_with_exit_code_2(tmp_path: Path, no_f
         (["--ratings", str(good), "--no-content", "--twitch", str(tmp_path / "no")], "no", "No such file"),
     ]
     for args, where, what in cases:
-        one_error_line(invoke(["eval", "recommend", *args, "--quick", "--out", out]), where, what)
+        one_error_line(invoke(["eval", "recommend", *args, "--quick", "--out", out]), where, what,
+                       last_line_only=True)
     assert not Path(out).exists()
 
 

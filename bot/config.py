@@ -377,12 +377,10 @@ def validate_config(
                 base = config.skill_defaults.get(name)
                 base_dict = base.model_dump(exclude_unset=True) if base is not None else {}
                 seen_problems = len(problems)
-                settings = _validate(
-                    skill_classes[name].Settings, merge_override(base_dict, override), swhere, label, problems
-                )
+                merged_dict, kept = merge_override(base_dict, override)
+                settings = _validate(skill_classes[name].Settings, merged_dict, swhere, label, problems)
                 # an error in a channel's own entry names its index in the file, not in the merged list
-                problems[seen_problems:] = [_file_index(p, swhere, base_dict, override)
-                                            for p in problems[seen_problems:]]
+                problems[seen_problems:] = [_file_index(p, swhere, kept) for p in problems[seen_problems:]]
                 if settings is not None:
                     merged[name] = settings
             elif name not in known_names:
@@ -397,36 +395,38 @@ def validate_config(
 _IDENTITY_KEYS = ("id", "name")
 
 
-def merge_override(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def merge_override(base: dict[str, Any], override: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int]]:
     """A channel's ``[channels.skills.<name>]`` over the skill's ``[skills.<name>]``: each key of
     ``override`` replaces the base's, except lists of tables whose items carry an ``id`` or ``name``
     (FAQ entries, text commands): those are merged, a channel item replacing the global item of the same
     ``id``/``name`` and the others added after the global ones. (One per-channel FAQ entry used to drop
-    every global entry in that channel.) Lists of plain values (``keywords``) are replaced."""
+    every global entry in that channel.) Lists of plain values (``keywords``) are replaced.
+
+    Returns ``(merged, kept)``: ``kept[key]`` is how many global items come before the channel's own in a
+    merged list (``_file_index`` maps an error's index back to the file)."""
     out = dict(base)
+    kept: dict[str, int] = {}
     for key, value in override.items():
         old = base.get(key)
         ident = _list_identity(old) if isinstance(value, list) else None
         if ident is not None and _list_identity(value) == ident:
             ours = {item[ident] for item in value}
-            out[key] = [item for item in old if item[ident] not in ours] + list(value)
+            globals_kept = [item for item in old if item[ident] not in ours]
+            kept[key] = len(globals_kept)
+            out[key] = globals_kept + list(value)
         else:
             out[key] = value
-    return out
+    return out, kept
 
 
-def _file_index(problem: str, swhere: str, base: dict[str, Any], override: dict[str, Any]) -> str:
-    """``problem`` about ``<swhere>.<key>[i]`` of a merged list (``merge_override``) with ``i`` rewritten to
-    the entry's index in the channel's own list, as written in the file (the global entries come first in
-    the merged list: a channel's first command was reported as ``entries[2]``)."""
+def _file_index(problem: str, swhere: str, kept: dict[str, int]) -> str:
+    """``problem`` about ``<swhere>.<key>[i]`` of a merged list (``merge_override``'s ``kept``) with ``i``
+    rewritten to the entry's index in the channel's own list, as written in the file (the global entries
+    come first in the merged list: a channel's first command was reported as ``entries[2]``)."""
     def fix(match: re.Match[str]) -> str:
         key, index = match.group(1), int(match.group(2))
-        ident = _list_identity(base.get(key))
-        ours = override.get(key)
-        if ident is None or not isinstance(ours, list) or _list_identity(ours) != ident:
-            return match.group(0)
-        kept = len([i for i in base[key] if i[ident] not in {o[ident] for o in ours}])
-        return f"{swhere}.{key}[{index - kept}]" if index >= kept else match.group(0)
+        offset = kept.get(key)
+        return match.group(0) if offset is None or index < offset else f"{swhere}.{key}[{index - offset}]"
 
     return re.sub(rf"{re.escape(swhere)}\.(\w+)\[(\d+)\]", fix, problem, count=1)
 

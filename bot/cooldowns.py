@@ -86,6 +86,12 @@ class CooldownBuckets:
         hit = self.check(command, cooldown, platform=platform, channel=channel, user_id=user_id)
         if hit is not None:
             return hit
+        self.start(command, cooldown, platform=platform, channel=channel, user_id=user_id)
+        return None
+
+    def start(self, command: str, cooldown: Cooldown, *, platform: str, channel: str, user_id: str) -> None:
+        """Start every configured bucket now, without checking them (the caller checked with ``check``
+        and decided to run the command)."""
         now = self._clock.monotonic()
         durations = (cooldown.global_s, cooldown.channel_s, cooldown.user_s)
         for key, dur in zip(self._keys(command, platform, channel, user_id), durations, strict=True):
@@ -94,7 +100,6 @@ class CooldownBuckets:
         self._acquires += 1
         if self._acquires % self._sweep_every == 0 or len(self._until) > self._max_keys:
             self.sweep()
-        return None
 
     def reset(self, command: str | None = None) -> None:
         """Forget every timer (``command=None``) or those of one command."""

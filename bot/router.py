@@ -448,8 +448,8 @@ class Router:
             # (moderator-level commands, !cmd edit, !faq remove, !c4 stop, are never throttled: a moderator
             # fixing a command mid-raid must not have it silently ignored; their replies are one short line)
             return
-        if cooling:  # cannot hit: checked above, nothing awaited since
-            self.cooldowns.try_acquire(
+        if cooling:  # checked above, nothing awaited since
+            self.cooldowns.start(
                 spec.name, cd, platform=msg.platform, channel=msg.channel, user_id=author.user_id
             )
         self.stats["commands_handled"] += 1

@@ -152,22 +152,21 @@ def command(
     return mark
 
 
+def _declared_on(cls: type) -> list[tuple[CommandSpec, str]]:
+    """``(spec, attribute name)`` of every command declared on ``cls``."""
+    found = []
+    for attr in dir(cls):
+        spec = getattr(getattr(cls, attr, None), COMMAND_ATTR, None)
+        if isinstance(spec, CommandSpec):
+            found.append((spec, attr))
+    return found
+
+
 def declared_commands(obj: object) -> list[tuple[CommandSpec, Callable[[CommandContext], Awaitable[None]]]]:
     """All ``(spec, bound handler)`` pairs declared on ``obj``'s class, in definition order."""
-    found = []
-    for attr in dir(type(obj)):
-        func = getattr(type(obj), attr, None)
-        spec = getattr(func, COMMAND_ATTR, None)
-        if isinstance(spec, CommandSpec):
-            found.append((spec, getattr(obj, attr)))
-    return found
+    return [(spec, getattr(obj, attr)) for spec, attr in _declared_on(type(obj))]
 
 
 def declared_names(cls: type) -> set[str]:
     """Every command name and alias (lower-case, one or two words) declared on a skill class."""
-    names: set[str] = set()
-    for attr in dir(cls):
-        spec = getattr(getattr(cls, attr, None), COMMAND_ATTR, None)
-        if isinstance(spec, CommandSpec):
-            names.update(spec.names)
-    return names
+    return {name for spec, _ in _declared_on(cls) for name in spec.names}

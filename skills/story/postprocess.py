@@ -110,16 +110,18 @@ def copy_overlap(text: str, story: str, *, n: int = 5) -> float:
     return sum(g in seen for g in grams) / len(grams)
 
 
+def plain_words(text: str) -> str:
+    """``text`` as its lower-case words joined by one space (``words_of``): for comparing word for word,
+    case and punctuation ignored."""
+    return " ".join(words_of(text))
+
+
 def drop_copied_sentences(text: str, story: str) -> str:
     """``text`` without the sentences (of 4+ words) that appear word for word in ``story``."""
-    story_norm = " ".join(words_of(story))
-    kept, start = [], 0
-    for end in [*sentence_ends(text), len(text)]:
-        sentence = text[start:end].strip()
-        start = end
-        if not sentence:
-            continue
-        norm = " ".join(words_of(sentence))
+    story_norm = plain_words(story)
+    kept = []
+    for sentence in sentences(text):
+        norm = plain_words(sentence)
         if len(norm.split()) >= 4 and norm in story_norm:
             continue
         kept.append(sentence)
@@ -140,12 +142,12 @@ def drop_sentences_quoting(text: str, quotes: Sequence[str]) -> str:
     """``text`` without its sentences that repeat one of ``quotes`` (a viewer's lines, compared word for
     word, case and punctuation ignored): a sentence holding a quoted sentence of 2+ words, or one of 2+
     words that a quote holds. For ``!forgetme``: the bot leads a paragraph with the viewer's line."""
-    quoted = [" ".join(words_of(q)) for quote in quotes for q in sentences(quote)]
+    quoted = [plain_words(q) for quote in quotes for q in sentences(quote)]
     quoted = [q for q in quoted if len(q.split()) >= 2]
-    whole = [" ".join(words_of(q)) for q in quotes]
+    whole = [plain_words(q) for q in quotes]
     kept = []
     for sentence in sentences(text):
-        norm = " ".join(words_of(sentence))
+        norm = plain_words(sentence)
         padded = f" {norm} "
         if any(f" {q} " in padded for q in quoted) or (
                 len(norm.split()) >= 2 and any(f" {norm} " in f" {w} " for w in whole)):

@@ -35,8 +35,8 @@ from skills.story.postprocess import (
     drop_sentences_quoting,
     find_loop,
     fit_message,
+    plain_words,
     recap,
-    words_of,
 )
 from skills.story.prompting import (
     StoryFrame,
@@ -881,10 +881,10 @@ class StorySkill(Skill):
             # words someone else also wrote stay: a troll who copied other viewers' lines (or the premise)
             # and then typed !forgetme removed their sentences and the opening
             row = store.get_story(db, story_id)
-            theirs = {_words(ln.text) for ln in lines if ln.kind == "viewer"}
+            theirs = {plain_words(ln.text) for ln in lines if ln.kind == "viewer"}
             if row is not None and row.premise and story_id not in started:
-                theirs.add(_words(row.premise))
-            quotes = words[story_id] = [q for q in quotes if _words(q) not in theirs]
+                theirs.add(plain_words(row.premise))
+            quotes = words[story_id] = [q for q in quotes if plain_words(q) not in theirs]
             for ln in lines:
                 if ln.kind == "viewer" or not quotes:  # only the bot's paragraphs repeat a viewer's words
                     continue
@@ -927,7 +927,3 @@ class StorySkill(Skill):
         """Replay summary: counters (paragraphs, attempts, rejections, skipped, lines, refused, votes)."""
         return {"stories_running": len(self.stories), **self.counters}
 
-
-def _words(text: str) -> str:
-    """``text`` compared word for word (case and punctuation ignored)."""
-    return " ".join(words_of(text))

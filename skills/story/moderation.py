@@ -185,21 +185,24 @@ def _plain(folded: str) -> str:
     return re.sub(r"[^\w'\s]", " ", folded)
 
 
-def _decoded(text: str) -> str:
-    """The text's words leet-decoded and joined ("Trump should be sh0t" -> "trump should be shot")."""
-    return " ".join(readings[0] for readings in normalised_tokens(text))
+def _forms(folded: str, decoded: str | None = None) -> tuple[str, str]:
+    """The folded text with punctuation as spaces, and its words leet-decoded and joined ("Trump should be
+    sh0t" -> "trump should be shot"; ``decoded`` when the caller has it: ``Readings.decoded``)."""
+    if decoded is None:
+        decoded = " ".join(readings[0] for readings in normalised_tokens(folded))
+    return _plain(folded), decoded
 
 
-def contains_threat(folded: str) -> bool:
+def contains_threat(folded: str, decoded: str | None = None) -> bool:
     """True for a wish or threat of killing and harm (``_THREAT``) in folded text or its leet-decoded
-    words."""
-    return bool(_THREAT.search(_plain(folded)) or _THREAT.search(_decoded(folded)))
+    words (``decoded``: see ``_forms``)."""
+    return any(_THREAT.search(form) for form in _forms(folded, decoded))
 
 
-def contains_generalisation(folded: str) -> bool:
+def contains_generalisation(folded: str, decoded: str | None = None) -> bool:
     """True for a claim about women or men as a group (``_GENERALISATION``) in folded text or its
-    leet-decoded words ("w0men are inferior")."""
-    return bool(_GENERALISATION.search(_plain(folded)) or _GENERALISATION.search(_decoded(folded)))
+    leet-decoded words ("w0men are inferior"; ``decoded``: see ``_forms``)."""
+    return any(_GENERALISATION.search(form) for form in _forms(folded, decoded))
 
 
 # Long phrases (the term lists match up to three words)
@@ -314,14 +317,15 @@ def _word_variants(word: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def candidate_phrases(text: str) -> tuple[set[str], set[str]]:
+def candidate_phrases(text: str, tokens: list[list[str]] | None = None) -> tuple[set[str], set[str]]:
     """``(exact_candidates, words_for_prefix_match)`` for matching a text against blocked terms.
 
     Exact candidates: every word reading and its variants, runs of short words joined (``"s h i t"``,
     ``"sh it"``), and two/three-word phrases joined by a space. Prefix words: every word reading, for
-    terms marked ``prefix``.
+    terms marked ``prefix``. ``tokens``: ``normalised_tokens(text)`` when the caller has them already.
     """
-    tokens = normalised_tokens(text)
+    if tokens is None:
+        tokens = normalised_tokens(text)
     exact: set[str] = set()
     words: set[str] = set()
     for readings in tokens:
@@ -499,22 +503,27 @@ class BlockList:
 @dataclass(frozen=True, slots=True)
 class Readings:
     """Digests of a text's normalised readings (``candidate_phrases``): ``exact`` candidates, and the
-    ``starts`` of its words (3 to ``_MAX_PREFIX_TERM`` letters, shorter than the word) for prefix terms.
-    Computed once per text, whatever the number of lists it is checked against."""
+    ``starts`` of its words (3 to ``_MAX_PREFIX_TERM`` letters, shorter than the word) for prefix terms;
+    ``decoded``: the first reading of each word joined by spaces, for the phrase rules (threats, group
+    claims) to see leetspeak decoded. Computed once per text, whatever the number of lists and rules it
+    is checked against."""
 
     exact: frozenset[str]
     starts: frozenset[str]
+    decoded: str = ""
 
     @classmethod
     def of(cls, text: str) -> Readings:
-        exact, words = candidate_phrases(text)
+        tokens = normalised_tokens(text)
+        exact, words = candidate_phrases(text, tokens)
         starts = {
             term_digest(variant[:end])
             for word in words
             for variant in {word, _squash_repeats(word, 1), _squash_repeats(word, 2)}
             for end in range(3, min(len(variant), _MAX_PREFIX_TERM + 1))
         }
-        return cls(frozenset(term_digest(c) for c in exact), frozenset(starts))
+        decoded = " ".join(readings[0] for readings in tokens)
+        return cls(frozenset(term_digest(c) for c in exact), frozenset(starts), decoded)
 
 
 def load_default_digests() -> tuple[set[str], set[str]]:
@@ -634,9 +643,9 @@ class Moderator:
         if self.people_words.hits(readings) or names.hits(readings) or (
                 chatters is not None and chatters.hits(readings)):
             return Verdict.refuse(Category.REAL_PEOPLE)
-        if self.identity_terms.hits(readings) or contains_generalisation(folded):
+        if self.identity_terms.hits(readings) or contains_generalisation(folded, readings.decoded):
             return Verdict.refuse(Category.IDENTITY)
-        if contains_threat(folded):
+        if contains_threat(folded, readings.decoded):
             return Verdict.refuse(Category.THREAT)
         if starts_like_command(folded) or starts_like_command(text):
             return Verdict.refuse(Category.COMMAND)

@@ -13,9 +13,11 @@ same for a check a command makes itself.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import NoReturn
 
 import typer
@@ -45,3 +47,18 @@ def data_errors() -> Iterator[None]:
         fail(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
     except ValueError as exc:
         fail(str(exc))
+
+
+def decode_utf8(path: str | Path, raw: bytes, *, error: type[ValueError] = ValueError,
+                encoding: str = "utf-8-sig") -> str:
+    """``raw`` (the bytes of ``path``) as UTF-8 text; ``utf-8-sig`` drops a byte-order mark. Raises ``error``
+    naming ``path`` for UTF-16 text (PowerShell, Excel) and for a byte that is not UTF-8, with its line."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise error(f"{path}: UTF-16 text; save it as UTF-8")
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise error(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save it as UTF-8"
+        ) from None

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from skills import cli_errors
 from skills.faq.matcher import FaqIndex
 from skills.faq.policy import should_answer
 
@@ -55,17 +56,8 @@ _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (``surrog
 
 
 def decode_utf8(path: str | Path, raw: bytes) -> str:
-    """``raw`` as UTF-8 text (a byte-order mark dropped). Raises ``DataFormatError`` naming ``path``, the
-    line and the byte when it is not UTF-8 (UTF-16 included)."""
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise DataFormatError(f"{path}: UTF-16 text; save it as UTF-8")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataFormatError(
-            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save it as UTF-8"
-        ) from None
+    """``raw`` as UTF-8 text (``skills.cli_errors.decode_utf8``); raises ``DataFormatError``."""
+    return cli_errors.decode_utf8(path, raw, error=DataFormatError)
 
 
 def read_json(path: str | Path) -> Any:

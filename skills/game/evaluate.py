@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from skills.cli_errors import data_errors, fail
+from skills.cli_errors import data_errors, decode_utf8, fail
 from skills.game.agents import GreedyAgent, MatchResult, RandomAgent, play_match
 from skills.game.mcts import Evaluate, Search, SearchConfig, run_searches, torch_evaluator
 from skills.game.player import DEFAULT_LEVELS, Difficulty
@@ -234,14 +234,7 @@ def read_positions(
     Raises ``FileNotFoundError``/``IsADirectoryError`` (with the file name) and ``PositionsError`` naming the
     file when it is not UTF-8, not a JSON array of objects (when it starts with ``[``), holds no valid
     position, or holds Pons text positions while ``bitbully`` (their per-move scorer) is missing."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise PositionsError(
-            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save it as UTF-8"
-        ) from None
+    text = decode_utf8(path, path.read_bytes(), error=PositionsError, encoding="utf-8")
     if not text.strip():
         raise PositionsError(f"{path}: empty file; expected '<moves> <score>' lines or a JSON array")
     if text.lstrip().startswith("["):

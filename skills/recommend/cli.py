@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from skills.cli_errors import data_errors, fail
+from skills.cli_errors import data_errors, decode_utf8, fail
 from skills.run_info import device_info
 
 log = logging.getLogger(__name__)
@@ -62,12 +62,7 @@ def check_movies(path: Path) -> None:
 
     Raises ``FileNotFoundError``/``IsADirectoryError`` (with the file name) and ``ValueError`` naming the
     file otherwise."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ValueError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line})") from None
+    text = decode_utf8(path, path.read_bytes())
     header = next(csv.reader(io.StringIO(text, newline="")), None)
     if header is None:
         raise ValueError(f"{path}: empty file; expected a header movieId,title,genres")

@@ -42,16 +42,6 @@ def is_question(text: str) -> bool:
     return bool(words) and words[0] in QUESTION_OPENERS and len(words) >= 2
 
 
-def leading_mentions(text: str) -> list[str]:
-    """Names (lower-case, without ``@`` and trailing punctuation) of the ``@mentions`` ``text`` starts with,
-    after optional whitespace: ``"@Mossy_Dev, @sam what?"`` -> ``["mossy_dev", "sam"]``."""
-    match = _MENTIONS.match(text.strip())
-    if match is None:
-        return []
-    names = (word.lstrip("@").rstrip(",:;.!?") for word in match.group(0).split())
-    return [name.lower() for name in names if name]
-
-
 def mentions(text: str) -> list[str]:
     """Names (lower-case, without ``@``, trailing punctuation or possessive ``'s``) of every ``@mention``
     anywhere in ``text``, NFKC-normalised first (full-width ``＠`` counts), in order: ``"hey @Mossy_Dev,

@@ -286,6 +286,11 @@ async def test_faq_test_and_remove_commands(tmp_path: Path) -> None:
     assert c.replies == ['Added FAQ entry \'discord-2\' (1 question(s)): "discord?" -> "new link"']
     assert await skill.delete_user_data(c.author) == 1  # the creator id is dropped, the entry stays
     assert [e.id for e in skill.entries_for("console", "chan", settings)] == ["game", "discord-2"]
+    # regression: an example shorter than min_chars was added silently, yet typed alone it never answers
+    c = Ctx('"mic?|is your mic broken" it is fine', settings.model_copy(update={"min_chars": 6}))
+    await skill.faq_add(c)
+    assert c.replies == ['Added FAQ entry \'mic\' (2 question(s)): "mic?" -> "it is fine" Note: chat lines '
+                         'shorter than 6 characters get no answer, so "mic?" alone will not trigger it.']
 
 
 async def test_faq_is_embedded_once_at_start_and_shared_by_concurrent_questions(tmp_path: Path) -> None:

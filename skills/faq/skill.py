@@ -358,8 +358,13 @@ class FaqSkill(Skill):
             return text if len(text) <= n else text[: n - 1] + "…"
 
         # the parsed question and answer, so a mis-typed add is seen at once
-        await ctx.reply(f"Added FAQ entry '{entry_id}' ({len(new.questions)} question(s)): "
-                        f"\"{cut(new.questions[0])}\" -> \"{cut(new.answer)}\"")
+        reply = (f"Added FAQ entry '{entry_id}' ({len(new.questions)} question(s)): "
+                 f"\"{cut(new.questions[0])}\" -> \"{cut(new.answer)}\"")
+        short = [q for q in new.questions if len(q) < ctx.settings.min_chars]
+        if short:  # still a useful example for longer questions, but typed alone it is never answered
+            reply += (f" Note: chat lines shorter than {ctx.settings.min_chars} characters get no answer, "
+                      f"so \"{cut(short[0], 20)}\" alone will not trigger it.")
+        await ctx.reply(reply)
         if self.ctx.engine is not None:  # embed the new entry set now, in the background
             entries = self.entries_for(platform, channel, ctx.settings)
             self._embedding(_entry_key(entries), entries)

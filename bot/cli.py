@@ -381,6 +381,8 @@ def _print_summary(summary: dict[str, Any], folder: Path | None) -> None:
                 "viewers_without_presence", "wall_s"):
         table.add_row(key, str(summary.get(key)))
     out.print(table)
+    if summary.get("wall_s_span"):  # the progress bar's time is longer: say what each one counts
+        out.print(f"wall_s: {summary['wall_s_span']}; the progress bar's time counts them too.", markup=False)
     for example in summary.get("skipped_examples", [])[:5]:
         err.print(f"skipped line {example['line']}: {example['reason']}", style="yellow", markup=False)
     warnings = summary.get("line_warnings", [])

@@ -16,7 +16,9 @@
   ``storage_errors`` (should be 0): presence flushes or event recordings that failed (rows dropped);
 - ``db``: the database replayed into (default: ``chatcast.db`` in the report folder); ``purged``: rows
   removed by the retention purge, run after the log relative to the log's last timestamp;
-- ``log_start`` / ``log_end``: the log's first and last timestamps; ``wall_s``;
+- ``log_start`` / ``log_end``: the log's first and last timestamps;
+- ``wall_s``: wall seconds of ``WALL_S_SPAN`` (also written to the summary as ``wall_s_span``): the replay
+  itself, not start-up (model loading) nor writing the report, which the CLI's progress bar also counts;
 - ``engine``: the inference engine's ``stats()`` when it ran; ``skills``: each skill's ``report()``
   section; ``disabled_skills``: skills that failed to start, with the reason.
 
@@ -46,6 +48,13 @@ from typing import Any
 from bot.adapters.replay import ReplayAdapter, TranscriptEntry
 
 log = logging.getLogger("chatcast.report")
+
+WALL_S_SPAN = (
+    "from reading the log's first line to the last reply flushed (skills' background work included); "
+    "start-up, model loading, the retention purge, the report and shutdown are not counted"
+)
+"""What ``wall_s`` (and so ``messages_per_s``) measures: ``Runtime.replay`` times ``pump`` and
+``finish_pending``."""
 
 # The keys the issue requires in every summary.json (tests check them).
 REQUIRED_KEYS: tuple[str, ...] = (
@@ -89,6 +98,7 @@ def build_summary(
         "storage_errors": int(stats.get("storage_errors", 0)),
         "messages_per_s": round(messages / wall_s, 1) if wall_s > 0 else 0.0,
         "wall_s": round(wall_s, 3),
+        "wall_s_span": WALL_S_SPAN,
         "log_start": adapter.first_time.isoformat() if adapter.first_time else None,
         "log_end": adapter.last_time.isoformat() if adapter.last_time else None,
         "presence_rows": presence_rows,

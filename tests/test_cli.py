@@ -96,6 +96,24 @@ def test_replay_writes_report(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "no such database file" in result.stderr
 
 
+def test_replay_summary_says_what_wall_s_measures(tmp_path: Path) -> None:
+    # regression (trial): the summary's wall_s (0.02) and the progress bar's time (0:00:02, start-up and the
+    # report included) measured different spans and nothing said which
+    from bot.report import WALL_S_SPAN
+
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-01-01 10:00:00 UTC] ann: hi\n", encoding="utf-8")
+    report = tmp_path / "rep"
+    result = runner.invoke(app, ["replay", str(log), "--report", str(report), "--no-engine", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["wall_s_span"] == WALL_S_SPAN
+    assert WALL_S_SPAN.startswith("from reading the log's first line to the last reply flushed")
+    assert "model loading" in WALL_S_SPAN
+    printed = " ".join(result.stdout.split())
+    assert f"wall_s: {WALL_S_SPAN}; the progress bar's time counts them too." in printed
+
+
 def test_replay_missing_log(tmp_path: Path) -> None:
     result = runner.invoke(app, ["replay", str(tmp_path / "nope.txt"), "--no-engine"])
     assert result.exit_code == 2 and "chat log not found" in result.stderr

@@ -53,6 +53,13 @@ class ViewerBudget:
         times.append(now)
         return True
 
+    def retry_in(self, platform: str, channel: str, user_id: str) -> float:
+        """Seconds until ``allow`` would let this viewer's next command through (0.0 when it would now)."""
+        times = self._used.get((platform, channel, user_id))
+        if self.limit == 0 or times is None or len(times) < self.limit:
+            return 0.0
+        return max(0.0, times[0] + self.window_s - self.clock.monotonic())
+
     def _forget_idle(self, now: float) -> None:
         idle = [k for k, t in self._used.items() if not t or now - t[-1] >= self.window_s]
         for k in idle:

@@ -12,12 +12,15 @@ What it owns (see ``docs/routing.md``):
   Then the per-viewer budget (``bot.flood``): viewers ``viewer_commands_per_30s``, moderators and the
   broadcaster ``staff_commands_per_30s`` commands per 30 s in a channel; a use stopped by a cooldown or
   the permission check is not counted, nor one the command declares free (``CommandSpec.budget``).
+  A viewer over the budget is ignored silently; a moderator or the broadcaster is told, at most once per
+  30 s (``THROTTLED_NOTICE_COOLDOWN``), that they are sending commands too fast.
 - **Custom commands.** A skill that overrides ``custom_command`` (``skills.commands``: a streamer's text
   commands, defined in config or added from chat) is asked about a one-word ``<prefix><name>`` that no
   skill declared; what it returns goes through the same permission, cooldown, ordering and isolation as
   a declared command. A declared command always wins over a custom one of the same name.
 - **Hooks.** Every chat message that is not a command goes to ``on_message`` of every skill enabled in
-  that channel; presence and stream status to ``on_presence`` / ``on_stream_status``. Hooks a skill did
+  that channel; presence and stream status to ``on_presence`` / ``on_stream_status``. Every chat message,
+  commands included, first goes to ``note_chatter`` (synchronous: who chatted where). Hooks a skill did
   not override are detected once, at construction, and never scheduled.
 - **Concurrency and order.** Every handler runs in its own task, so a slow skill never delays another.
   ``ctx.reply`` is buffered per invoking message and released in the order the messages arrived in that
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import replace
@@ -133,6 +137,10 @@ STAFF_BUDGET_FACTOR = 3
 """Without ``staff_commands_per_30s``, moderators and the broadcaster may use this many times the viewers'
 commands per 30 s (12 with the default 4)."""
 
+THROTTLED_NOTICE_COOLDOWN = Cooldown(user_s=30.0)
+"""One "you are sending commands too fast" notice per moderator (or broadcaster) and channel every 30 s,
+whatever the command: further ignored commands in that time are silent."""
+
 DENIED_NOTICE_COOLDOWN = Cooldown(channel_s=5.0, user_s=30.0)
 """With ``notify_denied``: one "is for moderators" notice per viewer and command every 30 s, one per
 command and channel every 5 s (a viewer spamming a moderator command must not make the bot spam)."""
@@ -177,8 +185,9 @@ class Router:
     - ``viewer_commands_per_30s``: commands one viewer (below moderator) may use per 30 s in a channel;
       more are ignored silently and counted as ``viewer_throttled`` (``bot.flood``); 0 = no limit.
     - ``staff_commands_per_30s``: the same for each moderator and the broadcaster (counted as
-      ``staff_throttled``); ``None`` = 3 x ``viewer_commands_per_30s``; 0 = no limit. Twitch's 20
-      messages per 30 s are per connection, so one channel's moderator must not use them all.
+      ``staff_throttled``, and answered with one "too fast" notice per person every 30 s);
+      ``None`` = 3 x ``viewer_commands_per_30s``; 0 = no limit. Twitch's 20 messages per 30 s are per
+      connection, so one channel's moderator must not use them all.
 
     Skills with an ``attach_router(router)`` method (``bot.builtin.BuiltinSkill``) get this router.
     Raises ``ValueError`` for a non-positive ``time_budget_s`` or ``max_in_flight``, or a negative budget.
@@ -246,6 +255,7 @@ class Router:
         self._custom_sources = [skill for skill in self.skills if _overrides(skill, "custom_command")]
         self._custom_parser = CommandParser(_OneWordNames())
         self._message_hooks = self._hooks("on_message")
+        self._chatter_hooks = [skill for skill in self.skills if _overrides(skill, "note_chatter")]
         self._presence_hooks = self._hooks("on_presence")
         self._status_hooks = self._hooks("on_stream_status")
         # in-flight task -> (loop-time deadline, budget s, skill name, what it runs, channel key, slot)
@@ -387,6 +397,8 @@ class Router:
             stats["events_rejected"] += 1
             log.warning("router: malformed chat message %r skipped", msg.message_id)
             return
+        if self._chatter_hooks:
+            self._note_chatter(msg)
         parsed = None
         if self._routes:
             parsed = self._parser.parse(text, self.prefix(msg.platform, msg.channel))
@@ -399,6 +411,17 @@ class Router:
             return
         if self._message_hooks:
             await self._fan_out(self._message_hooks, "on_message", msg)
+
+    def _note_chatter(self, msg: ChatMessage) -> None:
+        """``note_chatter`` of every enabled skill that overrides it (a command counts as chat too: a viewer
+        who only typed ``!mood`` had not "chatted" for ``{touser}``). Never raises."""
+        for skill in self._chatter_hooks:
+            try:
+                if self._enabled_for(skill.name, msg.platform, msg.channel):
+                    skill.note_chatter(msg)
+            except Exception:  # noqa: BLE001 - isolation, as for the other hooks
+                self.stats["skill_errors"] += 1
+                log.exception("skill %s: note_chatter failed", skill.name)
 
     async def _dispatch_command(
         self, msg: ChatMessage, route: _Route, name: str, args: list[str], rest: str
@@ -447,6 +470,8 @@ class Router:
         if needed < Role.MODERATOR and not self._within_budget(msg, spec, name, args):
             # (moderator-level commands, !cmd edit, !faq remove, !c4 stop, are never throttled: a moderator
             # fixing a command mid-raid must not have it silently ignored; their replies are one short line)
+            if level >= Role.MODERATOR:
+                await self._notify_throttled(msg, name)
             return
         if cooling:  # checked above, nothing awaited since
             self.cooldowns.start(
@@ -488,6 +513,31 @@ class Router:
             "%s ignored: %s used more than %d commands in 30 s (bot.%s_commands_per_30s)", name,
             author.display_name if staff else author.user_id, budget.limit, "staff" if staff else "viewer")
         return False
+
+    async def _notify_throttled(self, msg: ChatMessage, name: str) -> None:
+        """Tell a moderator or the broadcaster that a command was ignored for the staff budget, at most
+        once per ``THROTTLED_NOTICE_COOLDOWN`` (a moderator is not a flood, and a silently ignored command
+        looks like a broken bot). Viewers over their budget are not told: a notice per flood message would
+        be the flood."""
+        author = msg.author
+        if self.cooldowns.try_acquire(
+            "throttled:staff", THROTTLED_NOTICE_COOLDOWN,
+            platform=msg.platform, channel=msg.channel, user_id=author.user_id,
+        ) is not None:
+            return
+        budget = self.staff_budget
+        wait = math.ceil(budget.retry_in(msg.platform, msg.channel, author.user_id))
+        key = (msg.platform, msg.channel)
+        slot = self._new_slot(key)
+        slot.done = True
+        slot.buffer.append(Reply(
+            msg.platform, msg.channel,
+            f"@{author.display_name} you are sending commands too fast ({budget.limit} per "
+            f"{budget.window_s:g} s): {self.prefix(msg.platform, msg.channel)}{name} was ignored; try again "
+            f"in {max(1, wait)} s.",
+            in_reply_to=msg.message_id, priority=Priority.STAFF,
+        ))
+        await self._release(key)
 
     async def _dispatch_custom(self, msg: ChatMessage, text: str) -> bool:
         """Run ``<prefix><name>`` as a custom command if a skill defines ``name`` here; True if one did."""

@@ -105,6 +105,11 @@ class Skill:
     async def on_message(self, message: ChatMessage) -> None:
         """Called for every chat message that is not a command (mood scoring, FAQ matching, votes)."""
 
+    def note_chatter(self, message: ChatMessage) -> None:
+        """Called for every chat message, commands included, before it is routed: who has chatted in a
+        channel (``{touser}``, names kept out of stories). Synchronous, on the event loop: must be quick
+        (a dict update); an exception is logged and counted as a skill error."""
+
     async def on_presence(self, presence: Presence) -> None:
         """Viewer joined / was seen / left."""
 

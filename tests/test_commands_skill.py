@@ -106,6 +106,14 @@ async def test_replay_answers_exactly_the_custom_commands(tmp_path: Path) -> Non
     ]
 
 
+async def test_touser_names_a_viewer_who_only_typed_a_builtin_command(tmp_path: Path) -> None:
+    # regression (trial): alice had only typed !help, which never reached the skill's on_message, so
+    # "!hug @alice" by a viewer said "carol hugs carol"
+    log = "[2024-05-10 20:00:00 UTC] alice: !help\n[2024-05-10 20:00:01 UTC] carol: !hug @alice\n"
+    texts = await replay(tmp_path, CONFIG, log)
+    assert texts[0].startswith("Commands: !help") and texts[1:] == ["carol hugs alice"]
+
+
 def test_config_errors_name_the_key(tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
     cases = [

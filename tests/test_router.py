@@ -119,6 +119,37 @@ def texts(sent: list[Reply]) -> list[str]:
     return [r.text for r in sent]
 
 
+class Chatters(Skill):
+    """Keeps who chatted, with ``note_chatter`` (commands included)."""
+
+    name = "chatters"
+
+    def __init__(self) -> None:
+        super().__init__(None)  # type: ignore[arg-type]
+        self.noted: list[tuple[str, str]] = []
+
+    def note_chatter(self, message: ChatMessage) -> None:
+        if message.text == "crash":
+            raise ValueError("hook bug")
+        self.noted.append((message.author.user_id, message.text))
+
+
+async def test_note_chatter_sees_every_message_commands_included():
+    # regression (trial): skills learnt who chatted from on_message, which commands never reach, so a
+    # viewer who had only typed !mood was unknown to {touser}
+    chatters = Chatters()
+    router, sent = make_router(Echo(), chatters)
+    for text in ("!say hi", "hello", "!nosuch", "crash"):
+        await router.handle(msg(text, viewer("bob")))
+    await router.drain()
+    assert chatters.noted == [("bob", "!say hi"), ("bob", "hello"), ("bob", "!nosuch")]
+    assert texts(sent) == ["echo hi", "again hi"]  # the failing hook did not stop the message
+    assert router.stats["skill_errors"] == 1
+    router, _ = make_router(chatters, disabled={"chatters"})
+    await router.handle(msg("!say x"))
+    assert len(chatters.noted) == 3  # not in a channel where the skill is disabled
+
+
 async def test_command_reaches_handler_with_context():
     router, sent = make_router(Echo())
     await router.handle(msg('!SAY hi "there you"'))
@@ -468,6 +499,33 @@ async def test_the_broadcaster_and_moderators_have_a_budget_too():
         await router.handle(msg("!say x", owner))
     await router.drain()
     assert router.staff_budget.limit == 3 and texts(sent).count("echo x") == 3
+
+
+async def test_a_moderator_over_the_staff_budget_is_told_once_per_30_s():
+    # regression (trial): a moderator's everyone-level command over the staff budget was ignored with only
+    # a log line, so the bot looked broken to them; a viewer over theirs is still ignored silently
+    from bot.events import Priority
+
+    clock = ManualClock()
+    router, sent = make_router(Echo(), clock=clock)
+    mod, spammer = viewer("m", Role.MODERATOR), viewer("v")
+    for i in range(14):  # 12 pass (one a second), the 13th gets the notice, the 14th is silent
+        await router.handle(msg(f"!say {i}", mod))
+        clock.advance(1)
+    for i in range(6):
+        await router.handle(msg(f"!say {i}", spammer))
+    await router.drain()
+    notice = "@M you are sending commands too fast (12 per 30 s): !say was ignored; try again in 18 s."
+    assert [r for r in sent if "too fast" in r.text] == [
+        Reply("twitch", "chan", notice, in_reply_to=sent[24].in_reply_to, priority=Priority.STAFF)
+    ]
+    assert sent[24].text == notice and router.stats["staff_throttled"] == 2
+    assert router.stats["viewer_throttled"] == 2  # and no notice for the viewer
+    clock.advance(30)
+    for i in range(13):
+        await router.handle(msg(f"!say again {i}", mod))
+    await router.drain()
+    assert [t for t in texts(sent) if "too fast" in t][1:] == [notice.replace("18 s", "30 s")]
 
 
 class Free(Skill):

@@ -19,7 +19,14 @@ from bot.events import ChatMessage, Reply, Role, Viewer
 from bot.inference.api import EngineBusy
 from bot.router import Router
 from skills.base import SkillContext
-from skills.story.skill import BUSY_LINE, NEUTRAL_LINE, WRITING_NOTICE, StorySettings, StorySkill
+from skills.story.skill import (
+    BUSY_LINE,
+    ENDING_NOTICE,
+    NEUTRAL_LINE,
+    WRITING_NOTICE,
+    StorySettings,
+    StorySkill,
+)
 from storage import story as store
 from storage.db import Database
 from storage.viewers import migrate_core
@@ -704,3 +711,94 @@ async def test_forgetme_of_a_copycat_keeps_the_words_others_wrote(tmp_path: Path
         assert "under the old oak" in told and "hides a golden key" in told
         viewer_lines = [ln.text for ln in st.lines if ln.kind == "viewer"]
         assert viewer_lines == ["the fox buries the key under the old oak"]
+
+
+class GatedEngine(FakeEngine):
+    """``FakeEngine`` whose generations wait until ``gate`` is set (a paragraph still being written)."""
+
+    def __init__(self, reply: Callable[[str, int], str]) -> None:
+        super().__init__(reply)
+        self.gate = asyncio.Event()
+
+    async def generate(self, prompt: str, **kwargs) -> str:
+        await self.gate.wait()
+        return await super().generate(prompt, **kwargs)
+
+
+async def send(h: Harness, who: Viewer, text: str) -> None:
+    """One chat line through the router, without waiting for the story's background work."""
+    await h.router.handle(ChatMessage("twitch", "chan", f"m{next(_ids)}", who, text, timestamp=h.clock.now()))
+    await h.router.drain()
+
+
+async def test_an_end_typed_before_the_opening_is_written_follows_the_premise(tmp_path: Path) -> None:
+    # regression (trial): "!story end" right after "!story start" threw the opening away when it arrived,
+    # and the ending's prompt had neither the opening nor the premise ("Story: " and nothing else)
+    engine = GatedEngine(storyteller)
+    async with Harness(tmp_path, engine) as h:
+        await send(h, STREAMER, "!story start a fox who finds a lantern")
+        await send(h, STREAMER, "!story end")
+        engine.gate.set()
+        await h.settle()
+    opening = "Once upon a time there lived a fox who finds a lantern."
+    assert "Story: " + opening in engine.prompts[-1]
+    assert engine.prompts[-1].endswith("Final paragraph:")
+    assert [t for t in h.texts() if t.startswith("📖 Once") or t.startswith("📖 And")] == [
+        f"📖 {opening} Soon the whole village heard of it (part 0). Everyone talked about it for days.",
+        "📖 And so, because the night was quiet, all went home happy (ending 1).",
+    ]
+    rows = store.story_lines(h.db, 1)
+    assert [r.kind for r in rows] == ["opening", "ending"]
+
+
+async def test_an_ending_without_an_opening_still_tells_the_premise(tmp_path: Path) -> None:
+    # regression: when the opening could not be written (engine busy), the ending ignored the premise
+    def busy_first(prompt: str, n: int) -> str:
+        if n == 0:
+            raise EngineBusy("queue full")
+        return storyteller(prompt, n)
+
+    engine = FakeEngine(busy_first)
+    async with Harness(tmp_path, engine) as h:
+        await h.say(STREAMER, "!story start a fox who finds a lantern")
+        assert h.texts()[-1] == BUSY_LINE
+        await h.say(STREAMER, "!story end")
+    assert ideas_of(engine.prompts[-1]) == ["a fox who finds a lantern"]
+    assert "📖 And so, because a fox who finds a lantern, all went home happy (ending 1)." in h.texts()
+
+
+async def test_story_show_while_the_opening_is_written_says_so(tmp_path: Path) -> None:
+    # regression (trial): "!story show" right after "!story start" said "the story has not started yet"
+    engine = GatedEngine(storyteller)
+    async with Harness(tmp_path, engine) as h:
+        await send(h, STREAMER, "!story start a fox who finds a lantern")
+        await send(h, ALICE, "!story show")
+        assert h.texts()[-1] == ("📖 A Fox Who Finds a Lantern: the storyteller is writing the opening... "
+                                 "Premise: a fox who finds a lantern")
+        engine.gate.set()
+        await h.settle()
+
+
+async def test_the_notice_after_story_end_says_the_ending_is_written(tmp_path: Path) -> None:
+    # regression (trial): the opening still being written when "!story end" came posted "writing the next
+    # part of the story..." though chat was waiting for the ending
+    engine = GatedEngine(storyteller)
+    async with Harness(tmp_path, engine, StorySettings(writing_notice_after_s=0.01)) as h:
+        await send(h, STREAMER, "!story start a fox")
+        await send(h, STREAMER, "!story end")
+        await asyncio.sleep(0.1)  # past the notice delay while the opening waits for the model
+        engine.gate.set()
+        await h.settle()
+    assert ENDING_NOTICE == "✍️ writing the ending of the story..."
+    assert h.texts().count(ENDING_NOTICE) == 1 and WRITING_NOTICE not in h.texts()
+
+
+async def test_a_line_about_a_viewer_who_only_typed_commands_is_refused(tmp_path: Path) -> None:
+    # regression (trial): a viewer who had only typed commands (here "!story show") had not "chatted", so
+    # a line insulting them by name went into the story
+    async with Harness(tmp_path, FakeEngine(storyteller)) as h:
+        await h.say(STREAMER, "!story start a quiet village")
+        await h.say(viewer("PixelPanda"), "!story show")
+        await h.say(ALICE, "!story add pixelpanda is ugly")
+        assert h.texts()[-1] == ("Sorry, the story is about its characters: please leave the streamer and "
+                                 "chat out of it.")

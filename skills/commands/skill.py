@@ -176,7 +176,6 @@ class CommandsSkill(Skill):
         if found is None:  # removed between the lookup and now
             return
         _, template = found
-        _remember(self._channel(platform, ctx.channel), ctx.author)
         extra = {"user": ctx.author.display_name}
         if "{touser}" in template:
             trusted = ctx.author.level >= Role.MODERATOR
@@ -325,11 +324,14 @@ class CommandsSkill(Skill):
 
     # ---- timers ---------------------------------------------------------------------------------
 
+    def note_chatter(self, message: ChatMessage) -> None:
+        """Remember the chatter for ``{touser}``: any message, commands included (the router calls this for
+        every chat message; a viewer who had only typed ``!mood`` or ``!help`` was unknown)."""
+        _remember(self._channel(message.platform, message.channel), message.author)
+
     async def on_message(self, message: ChatMessage) -> None:
-        """Remember the chatter (for ``{touser}``), count chat for the timers and post the first timer that
-        is due (at most one per message)."""
+        """Count chat for the timers and post the first timer that is due (at most one per message)."""
         state = self._channel(message.platform, message.channel)
-        _remember(state, message.author)
         settings: CommandsSettings = self.ctx.settings_for(message.platform, message.channel)
         if not settings.timers:
             return

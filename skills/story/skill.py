@@ -52,6 +52,7 @@ DEFAULT_MAX_LEN = 500
 BUSY_BACKOFF_S = 30.0  # automatic continuations pause this long after the engine said it was busy
 STORY_PREFIX = "📖 "
 WRITING_NOTICE = "✍️ writing the next part of the story..."
+ENDING_NOTICE = "✍️ writing the ending of the story..."  # the notice once "!story end" was typed
 ACK_EVERY_S = 10.0  # seconds between two "Added!" confirmations in one channel
 VOTE_OWNER = "a story vote"  # what bot.votes tells another skill that wants chat's numbers
 NEUTRAL_LINE = "📖 (The storyteller pauses for a moment. Add a line with !story add to keep it going.)"
@@ -243,12 +244,14 @@ class StorySkill(Skill):
             )
         return self._moderators[key]
 
-    def _note_chatter(self, platform: str, channel: str, author: Viewer) -> None:
-        names = self.chatters.get((platform, channel))
+    def note_chatter(self, message: ChatMessage) -> None:
+        """Remember who chatted in the channel (any message, commands included: the router calls this for
+        every chat message): story text must not be about them."""
+        names = self.chatters.get((message.platform, message.channel))
         if names is None:
-            names = self.chatters[(platform, channel)] = NameList()
-        names.add(author.user_id)
-        names.add(author.display_name)
+            names = self.chatters[(message.platform, message.channel)] = NameList()
+        names.add(message.author.user_id)
+        names.add(message.author.display_name)
 
     def check(self, text: str, platform: str, channel: str, settings: StorySettings) -> Verdict:
         """``Moderator.check`` with this channel's people: the channel, the streamer and its chatters."""
@@ -383,7 +386,6 @@ class StorySkill(Skill):
         platform, channel = ctx.message.platform, ctx.channel
         st = self.stories.get((platform, channel))
         settings = self.settings(platform, channel)
-        self._note_chatter(platform, channel, ctx.author)  # commands do not reach on_message
         if st is None:
             await ctx.reply("No story is running. A moderator can start one with !story start.")
             return
@@ -470,7 +472,17 @@ class StorySkill(Skill):
         if st is None:
             await ctx.reply("No story is running. See finished ones with !story list.")
             return
-        await ctx.reply(recap(st.title, st.paragraphs(), self.max_len(st.platform, st.channel)))
+        max_len = self.max_len(st.platform, st.channel)
+        if st.paragraphs():
+            await ctx.reply(recap(st.title, st.paragraphs(), max_len))
+            return
+        # no paragraph yet: the opening is still being written (or was skipped); the premise is what exists
+        if st.busy:
+            state = f"the storyteller is writing the {'ending' if st.end_requested else 'opening'}..."
+        else:
+            state = "no paragraph written yet."
+        about = f" Premise: {st.premise}" if st.premise else ""
+        await ctx.reply(fit_message(f"{state}{about}", max_len, prefix=f"{STORY_PREFIX}{st.title}: "))
 
     @command("story end", help="Write the ending and finish the story.", permission_setting="control_role")
     async def story_end(self, ctx: CommandContext) -> None:
@@ -543,9 +555,8 @@ class StorySkill(Skill):
     # ---- hooks and triggers ---------------------------------------------------------------------------
 
     async def on_message(self, message: ChatMessage) -> None:
-        """Remembers the chatter (story text must not be about them), counts votes (``1``/``2``/``3``) while
-        a vote is open, then checks the channel's timed triggers."""
-        self._note_chatter(message.platform, message.channel, message.author)
+        """Counts votes (``1``/``2``/``3``) while a vote is open, then checks the channel's timed triggers
+        (``note_chatter`` remembered the chatter)."""
         st = self.stories.get((message.platform, message.channel))
         if st is None:
             return
@@ -607,13 +618,14 @@ class StorySkill(Skill):
     async def _with_notice(self, st: ChannelStory, work: Awaitable[Any], settings: StorySettings,
                            notice: str | None = WRITING_NOTICE) -> Any:
         """Await ``work``; post one ``notice`` ("writing...") when it takes longer than the notice delay
-        (``None``: no notice)."""
+        (``None``: no notice; ``ENDING_NOTICE`` instead once the story's end was requested)."""
         task = asyncio.ensure_future(work)
         try:
             done, _ = await asyncio.wait({task}, timeout=settings.writing_notice_after_s)
             if not done and not st.notice_out and notice:
                 st.notice_out = True
-                await self._post(st, notice, priority=Priority.LOW)
+                # after "!story end" the chat waits for the ending, whatever part is being written now
+                await self._post(st, ENDING_NOTICE if st.end_requested else notice, priority=Priority.LOW)
             return await task
         finally:
             if not task.done():
@@ -627,6 +639,8 @@ class StorySkill(Skill):
         ideas = tuple(ln.text for ln in st.pending)
         if task is Task.OPENING and st.premise:
             ideas = (st.premise,)
+        elif task is Task.ENDING and st.premise and not st.paragraphs():
+            ideas = (st.premise, *ideas)  # no opening was written (skipped, busy): the ending tells it
         lead = ""
         if settings.lead_with_idea and task is Task.CONTINUE and st.pending:
             lead = lead_for_lines([ln.text for ln in st.pending])
@@ -740,9 +754,13 @@ class StorySkill(Skill):
             st.last_paragraph_at = self.ctx.clock.monotonic()
             await self._post(st, NEUTRAL_LINE, in_reply_to=in_reply_to)
             return
-        if st.end_requested or self.stories.get((st.platform, st.channel)) is not st:
+        if self.stories.get((st.platform, st.channel)) is not st:
             return
-        self._record(st, "opening" if task is Task.OPENING and not st.paragraphs() else "bot", text)
+        opening = task is Task.OPENING and not st.paragraphs()
+        if st.end_requested and not opening:  # overtaken by "!story end": its lines go into the ending
+            return
+        # an opening is kept even then: "!story end" waits for it, and the ending follows on from it
+        self._record(st, "opening" if opening else "bot", text)
         await self._post(st, STORY_PREFIX + text, in_reply_to=in_reply_to)
 
     async def _run_vote(self, st: ChannelStory) -> None:

@@ -347,7 +347,7 @@ async def test_catalog_embedding_runs_once_in_the_background_not_in_a_query(tmp_
     await skill.start()
     watch(db, clock, "Minecraft", ["a"], 1)
     cm = await asyncio.wait_for(skill.model_for("twitch", "chan"), timeout=2)  # does not wait for embed
-    assert cm.model.embeddings is None and not cm.content
+    assert not cm.content and cm.model.embeddings.shape[1] != 64  # the catalog's word vectors meanwhile
     await asyncio.wait_for(skill.retrain("twitch", "chan"), timeout=2)
     assert calls == [2]  # single flight: the second training did not embed again
     gate.set()
@@ -356,7 +356,7 @@ async def test_catalog_embedding_runs_once_in_the_background_not_in_a_query(tmp_
         await asyncio.sleep(0.01)
         if skill.models[("twitch", "chan")].content:
             break
-    assert skill.models[("twitch", "chan")].model.embeddings is not None and calls == [2]
+    assert skill.models[("twitch", "chan")].model.embeddings.shape == (2, 64) and calls == [2]
 
 
 async def test_the_category_live_right_now_is_not_recommended(tmp_path: Path) -> None:
@@ -399,6 +399,12 @@ async def test_unknown_titles_are_not_repeated_back_to_chat(tmp_path: Path) -> N
     said = [line for line in (folder / "transcript.txt").read_text().splitlines() if "chatcast:" in line]
     assert len(said) == 3, said
     assert not any(w in line for line in said for w in ("evil", "badword123", "zzzcategory")), said
+    # regression: the refusals were not addressed, so in a busy chat nobody knew whose they were
+    assert [line.split("chatcast: ", 1)[1] for line in said] == [
+        "@ann I don't know that title.",
+        "@bo I don't know that title; try !watched <title>.",
+        "@cy nothing here matches that; try !recommend alone.",
+    ]
 
 
 async def test_like_and_exclusion_read_the_same_live_category(tmp_path: Path) -> None:
@@ -450,3 +456,24 @@ async def test_seen_it_all_is_for_a_viewer_who_saw_the_whole_catalog(tmp_path: P
         "Nothing new to recommend right now — you've seen it all!"
     )
     assert (await _ask_rec(skill, settings, Viewer("twitch", "b", "b"))).startswith("@b try: Minecraft")
+
+
+async def test_without_embeddings_a_like_moves_the_next_rec_and_nobody_watched_is_not_popular(
+    tmp_path: Path,
+) -> None:
+    """Regression (no engine, no watch history): every !rec said "Stardew Valley (popular here)", before
+    and after "!like Minecraft hardcore day 1", for an item nobody had watched; the shared tag was ignored."""
+    settings = RecommendSettings(catalog=catalog(
+        ("v1", "vod", "Minecraft hardcore day 1", ["minecraft"]),
+        ("v2", "vod", "Stardew Valley farm tour", ["stardew"]),
+        ("c1", "clip", "Funniest creeper explosion", ["minecraft", "funny"]),
+    ), diversity=0.0, new_item_days=0, max_items=1)
+    skill, db, clock = harness(tmp_path, settings)  # no engine: no sentence embeddings
+    await skill.start()
+    alice = Viewer("twitch", "alice", "Alice")
+    cm = await skill.retrain("twitch", "chan")
+    (first, why), = skill.pick(cm, alice, "chan", settings)
+    assert why == "on the streamer's list"  # nobody watched anything: not "popular here"
+    store.add_signal(db, alice, "twitch", "chan", "vod:v1", "like", clock.now())
+    (rec, why), = skill.pick(cm, alice, "chan", settings)
+    assert (cm.rows[rec.item].title, why) == ("Funniest creeper explosion", "like what you watch")

@@ -34,6 +34,7 @@ The pieces and where they come from:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Literal
@@ -52,6 +53,7 @@ class Reason(Enum):
     SIMILAR_VIEWERS = "similar_viewers"  # collaborative signal spread over the history
     CONTENT = "content"  # driven by text similarity to the history
     POPULAR = "popular"  # cold start: trending with everyone
+    LISTED = "listed"  # cold start, but nobody has watched it yet: only on the streamer's list
     NEW = "new"  # lifted by the new-item bonus
 
 
@@ -308,6 +310,43 @@ def content_neighbors(E: np.ndarray, k: int, *, chunk: int = 1024) -> sp.csr_mat
     return sp.vstack(blocks, format="csr").astype(np.float32)
 
 
+TEXT_FEATURES_MAX = 4096
+"""Vocabulary size cap of ``text_vectors`` (the most frequent words of the catalog)."""
+
+_WORD = re.compile(r"[^\W_]{2,}")
+_STOP_WORDS = frozenset(
+    "the and for with from this that what you your are was were its it's not all new vod clip category "
+    "channel tags of in on at to by an or is be".split()
+)
+
+
+def text_vectors(texts: list[str]) -> np.ndarray:
+    """TF-IDF bag-of-words vectors of item texts, ``(len(texts), vocab)`` float32 with unit rows (a row
+    with no known word is all zeros); ``vocab <= TEXT_FEATURES_MAX``.
+
+    The content signal when no sentence-embedding model is available (``--no-engine``, the model missing):
+    items sharing a tag or a title word ("minecraft") are neighbours. Weights: ``(1 + log tf) * (log((1 +
+    n) / (1 + df)) + 1)``, the smoothed, sublinear TF-IDF of Salton & Buckley 1988 as scikit-learn writes
+    it."""
+    docs = [[w for w in _WORD.findall(t.lower()) if w not in _STOP_WORDS] for t in texts]
+    df: dict[str, int] = {}
+    for doc in docs:
+        for w in set(doc):
+            df[w] = df.get(w, 0) + 1
+    vocab = sorted(df, key=lambda w: (-df[w], w))[:TEXT_FEATURES_MAX]
+    col = {w: i for i, w in enumerate(vocab)}
+    out = np.zeros((len(texts), len(vocab)), dtype=np.float32)
+    n = len(texts)
+    for r, doc in enumerate(docs):
+        counts: dict[str, int] = {}
+        for w in doc:
+            if w in col:
+                counts[w] = counts.get(w, 0) + 1
+        for w, c in counts.items():
+            out[r, col[w]] = (1.0 + np.log(c)) * (np.log((1 + n) / (1 + df[w])) + 1.0)
+    return l2_normalise(out) if len(vocab) else np.zeros((len(texts), 1), dtype=np.float32)
+
+
 def l2_normalise(E: np.ndarray) -> np.ndarray:
     """Rows of ``E`` scaled to unit L2 norm (zero rows stay zero). float32."""
     E = np.asarray(E, dtype=np.float32)
@@ -492,12 +531,15 @@ class HybridRecommender:
         score = float(s[j])
         if bonus is not None and bonus[j] > 0 and bonus[j] >= 0.5 * abs(score):
             return Recommendation(j, score, Reason.NEW)
+        # "popular" only for an item somebody interacted with (it was said of items nobody had watched)
+        popular = Reason.POPULAR if self.popularity is not None and self.popularity[j] > 0 else Reason.LISTED
         if h.nnz == 0 or votes is None:
-            return Recommendation(j, score, Reason.POPULAR)
+            return Recommendation(j, score, popular)
         contrib = h.data * votes
         total = contrib[contrib > 0].sum()
         if total <= 0:
-            return Recommendation(j, score, Reason.CONTENT if self.embeddings is not None else Reason.POPULAR)
+            content = self.C is not None and self.params.content_weight > 0 and score > 0
+            return Recommendation(j, score, Reason.CONTENT if content else popular)
         top = int(np.argmax(contrib))
         if contrib[top] >= 0.5 * total:
             return Recommendation(j, score, Reason.BECAUSE, anchor=int(h.indices[top]))

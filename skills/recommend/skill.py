@@ -25,7 +25,7 @@ from bot.commands import CommandContext, command
 from bot.events import Role, StreamStatus, Viewer
 from skills.base import Skill, SkillSettings, repeated
 from skills.recommend.history import build_matrix, category_key, signal_events, watch_events
-from skills.recommend.model import HybridParams, HybridRecommender, Reason, Recommendation
+from skills.recommend.model import HybridParams, HybridRecommender, Reason, Recommendation, text_vectors
 from storage import recommend as store
 
 EPOCH = "1970-01-01T00:00:00+00:00"
@@ -101,6 +101,7 @@ REASON_TEXT = {
     Reason.SIMILAR_VIEWERS: "popular with viewers like you",
     Reason.CONTENT: "like what you watch",
     Reason.POPULAR: "popular here",
+    Reason.LISTED: "on the streamer's list",
     Reason.NEW: "new",
 }
 
@@ -200,7 +201,8 @@ class RecommendSkill(Skill):
             allowed = self._filter(cm, ctx.rest)
             if not allowed.any():
                 # never repeat a viewer's words: the bot would say whatever they typed
-                await ctx.reply("I don't know that category; try !recommend alone.")
+                name = ctx.author.display_name
+                await ctx.reply(f"@{name} nothing here matches that; try !recommend alone.")
                 return
         recs = self.pick(cm, ctx.author, ctx.channel, ctx.settings, allowed=allowed)
         if not recs:
@@ -219,7 +221,7 @@ class RecommendSkill(Skill):
         cm = await self.model_for(ctx.message.platform, ctx.channel)
         j = self.resolve(cm, ctx.rest)
         if j is None:
-            await ctx.reply("I don't know that title.")
+            await ctx.reply(f"@{ctx.author.display_name} I don't know that title.")
             return
         history = np.zeros(len(cm.keys), dtype=np.float32)
         history[j] = 1.0
@@ -323,7 +325,11 @@ class RecommendSkill(Skill):
             events.extend(watch_events(watched, spans))
             events.extend(signal_events(sigs, like=settings.like_weight, watched=settings.watched_weight))
             X = build_matrix(events, users, items, now=now, half_life_days=params.half_life_days)
-            return HybridRecommender(params).fit(X, embeddings)
+            # without sentence embeddings (no engine, model missing, not embedded yet) shared tags and
+            # title words still make items neighbours, so "!like X" moves the next "!rec" at once
+            content = embeddings if embeddings is not None or not rows else text_vectors(
+                [item_text(r) for r in rows])
+            return HybridRecommender(params).fit(X, content)
 
         t0 = time.perf_counter()
         model = await asyncio.to_thread(fit)
@@ -641,7 +647,7 @@ class RecommendSkill(Skill):
             key, title = (category_key(cat), cat) if cat else (None, None)
         if key is None:
             what = "that title" if ctx.rest else "what is live right now"
-            await ctx.reply(f"I don't know {what}; try !{kind} <title>.")
+            await ctx.reply(f"@{ctx.author.display_name} I don't know {what}; try !{kind} <title>.")
             return
         store.add_signal(
             self.ctx.storage, ctx.author, platform, ctx.channel, key, kind, ctx.message.timestamp

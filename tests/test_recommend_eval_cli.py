@@ -4,6 +4,7 @@ malformed rows; the JSON records the device. Files are a few lines written in th
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -13,6 +14,15 @@ from fakes.cli import invoke, one_error_line, write
 from skills.recommend.evaluate import load_ratings
 
 HEADER = "userId,movieId,rating,timestamp\n"
+spec = importlib.util.find_spec  # the real one, for the monkeypatched lookups
+
+
+def without_implicit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``implicit`` look not installed (the README's install has no eval extra)."""
+    def find_spec(name: str, *args: object) -> object:
+        return None if name == "implicit" else spec(name, *args)
+
+    monkeypatch.setattr("importlib.util.find_spec", find_spec)
 
 
 def ratings(path: Path, users: int = 20, per_user: int = 10) -> Path:
@@ -68,8 +78,9 @@ def test_rows_that_are_not_utf8_are_skipped_like_other_malformed_rows(tmp_path: 
     assert (data.n_users, data.item_ids, len(data.users)) == (2, ["10"], 2)
 
 
-def test_eval_json_records_the_device(tmp_path: Path) -> None:
-    pytest.importorskip("implicit", reason="the baselines need the eval extra (pip install -e '.[eval]')")
+def test_eval_json_records_the_device(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the device record does not depend on the baselines: they are skipped without the eval extra
+    without_implicit(monkeypatch)
     out = tmp_path / "out.json"
     args = ["--ratings", str(ratings(tmp_path / "r.csv")), "--no-live", "--no-content", "--quick"]
     result = invoke(["eval", "recommend", *args, "--out", str(out)])
@@ -79,3 +90,17 @@ def test_eval_json_records_the_device(tmp_path: Path) -> None:
     device = report["device"]
     assert device["model_device"] == "cpu" and device["implicit_threads"] == 1 and device["cpus"]
     assert "torch_threads" in device and "load_average_1m" in device
+
+
+def test_without_the_implicit_library_the_baselines_are_skipped_with_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: after the README's install (no eval extra) the command printed our results, then a
+    40-line traceback ending in ModuleNotFoundError: implicit."""
+    without_implicit(monkeypatch)
+    out = tmp_path / "out.json"
+    args = ["--ratings", str(ratings(tmp_path / "r.csv")), "--no-live", "--no-content", "--quick"]
+    result = invoke(["eval", "recommend", *args, "--out", str(out)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "the implicit library is not installed: the ALS and BPR baselines are skipped" in result.output
+    assert list(json.loads(out.read_text())["movielens"]["methods"]) == ["ours (EASE hybrid)", "popularity"]

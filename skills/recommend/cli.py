@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import importlib.util
 import io
 import json
 import logging
@@ -12,7 +13,9 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import typer
 
 from skills.cli_errors import data_errors, decode_utf8, fail
@@ -83,6 +86,14 @@ def chat_logs(folder: Path) -> list[Path]:
     return logs
 
 
+IMPLICIT_MISSING = (
+    "the implicit library is not installed: the ALS and BPR baselines are skipped "
+    "(pip install -e '.[eval]' adds them)"
+)
+"""Said (not an error) when ``implicit`` is missing: the README's install has no ``eval`` extra, and the
+evaluation of our model needs no baseline."""
+
+
 def run_all(
     ratings: Path,
     movies: Path | None,
@@ -123,19 +134,27 @@ def run_all(
         with _named(twitch):
             check_split(live, datasets.next_session_split, repeats=True)
 
+    baselines = importlib.util.find_spec("implicit") is not None
+    if not baselines:
+        progress(IMPLICIT_MISSING)
+
+    def methods(emb: np.ndarray | None, **kw: Any) -> list:
+        specs = standard_methods(emb, quick=quick, **kw)
+        return specs if baselines else [m for m in specs if not m.name.startswith("implicit")]
+
     embeddings = None
     if use_movies:
         texts = datasets.movielens_item_texts(movies_file, data.item_ids)
         embeddings = datasets.embed_texts_cached(texts)
     results: dict = {"device": {}, "ratings": str(ratings)}
-    results["movielens"] = run_protocol(data, standard_methods(embeddings, quick=quick), progress=progress)
+    results["movielens"] = run_protocol(data, methods(embeddings), progress=progress)
     print_table(f"{ratings.name}: per-user temporal split (last 20% test)", results["movielens"])
 
     if live is not None and presence is not None:
         ours = grid(l2=[1.0, 10.0, 100.0], half_life_events=[None, 10.0], repeat_weight=[0.0, 1.0, 3.0])
         res = run_protocol(
             live,
-            standard_methods(None, quick=quick, ours_grid=ours),
+            methods(None, ours_grid=ours),
             split=datasets.next_session_split,
             repeats=True,
             progress=progress,

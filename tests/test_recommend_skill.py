@@ -477,3 +477,32 @@ async def test_without_embeddings_a_like_moves_the_next_rec_and_nobody_watched_i
     store.add_signal(db, alice, "twitch", "chan", "vod:v1", "like", clock.now())
     (rec, why), = skill.pick(cm, alice, "chan", settings)
     assert (cm.rows[rec.item].title, why) == ("Funniest creeper explosion", "like what you watch")
+
+
+async def test_a_like_needs_a_title_it_names_clearly(tmp_path: Path) -> None:
+    """Regression: "!like c" liked "FriendChannel" (the first title holding a "c"), stored as the viewer's
+    signal; "!similar CAFE" did not find "Café chill stream"."""
+    from fakes.commands import FakeCommandContext
+
+    from bot.events import ChatMessage
+
+    settings = RecommendSettings(catalog=catalog(
+        ("fc", "channel", "FriendChannel", []), ("cafe", "vod", "Café chill stream", []),
+        ("m1", "vod", "Minecraft hardcore day 1", []), ("m2", "vod", "Minecraft hardcore day 2", []),
+    ), diversity=0.0, new_item_days=0)
+    skill, db, clock = harness(tmp_path, settings)
+    await skill.start()
+    ann = Viewer("twitch", "ann", "Ann")
+
+    async def say(handler, rest: str) -> str:
+        replies: list[str] = []
+        message = ChatMessage("twitch", "chan", "1", ann, "!x " + rest, clock.now())
+        await handler(FakeCommandContext(message, settings, rest, replies=replies))  # type: ignore[arg-type]
+        return replies[-1]
+
+    assert await say(skill.like, "c") == "@Ann I don't know that title; try !like <title>."
+    assert await say(skill.like, "minecraft hard") == (
+        "@Ann which one? Minecraft hardcore day 1 | Minecraft hardcore day 2")
+    assert store.signals(db, "twitch", "chan", "ann") == []  # nothing stored for a vague name
+    assert await say(skill.like, "CAFE") == "Noted: you liked Café chill stream."
+    assert await say(skill.like, "day 2") == "Noted: you liked Minecraft hardcore day 2."

@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Literal
@@ -221,7 +222,7 @@ class RecommendSkill(Skill):
         cm = await self.model_for(ctx.message.platform, ctx.channel)
         j = self.resolve(cm, ctx.rest)
         if j is None:
-            await ctx.reply(f"@{ctx.author.display_name} I don't know that title.")
+            await self._unresolved(ctx, cm, "I don't know that title.")
             return
         history = np.zeros(len(cm.keys), dtype=np.float32)
         history[j] = 1.0
@@ -528,18 +529,35 @@ class RecommendSkill(Skill):
             )
         return "No recommendations are set up here yet."
 
-    def resolve(self, cm: ChannelModel, text: str) -> int | None:
-        """Item index named by ``text``: exact key, id, title (case-insensitive), then title substring."""
-        q = " ".join(text.strip().lower().split())
+    def matches(self, cm: ChannelModel, text: str) -> list[int]:
+        """Items ``text`` names: an exact key, id or title (one item), else the titles with a word starting
+        with it (``MIN_PARTIAL_CHARS`` or more). Case- and accent-insensitive (``"CAFE"`` finds ``Café``)."""
+        q = fold(text)
         if not q:
-            return None
+            return []
         for i, r in enumerate(cm.rows):
-            if q == r.item_key or q == r.item_key.split(":", 1)[1] or q == r.title.lower():
-                return i
-        for i, r in enumerate(cm.rows):
-            if q in r.title.lower():
-                return i
-        return None
+            if q in (fold(r.item_key), fold(r.item_key.split(":", 1)[1]), fold(r.title)):
+                return [i]
+        if len(q) < MIN_PARTIAL_CHARS:  # "!like c" liked whichever title held a "c"
+            return []
+        start = re.compile(r"(?<!\w)" + re.escape(q))
+        return [i for i, r in enumerate(cm.rows) if start.search(fold(r.title))]
+
+    def resolve(self, cm: ChannelModel, text: str) -> int | None:
+        """The one item ``text`` names (``matches``); ``None`` when none or several do."""
+        found = self.matches(cm, text)
+        return found[0] if len(found) == 1 else None
+
+    async def _unresolved(self, ctx: CommandContext, cm: ChannelModel, unknown: str) -> None:
+        """Reply to an item name that ``resolve`` could not pin down: the candidates when several titles
+        match (the catalog's titles, never the viewer's words), else ``unknown``."""
+        found = self.matches(cm, ctx.rest)
+        name = ctx.author.display_name
+        if len(found) > 1:
+            shown = " | ".join(cm.rows[i].title for i in found[:4]) + (" | ..." if len(found) > 4 else "")
+            await ctx.reply(f"@{name} which one? {shown}")
+        else:
+            await ctx.reply(f"@{name} {unknown}")
 
     def _filter(self, cm: ChannelModel, text: str) -> np.ndarray:
         """Items whose kind, tags or title mention ``text`` (a category filter)."""
@@ -646,8 +664,11 @@ class RecommendSkill(Skill):
             cat = self.live_category(platform, ctx.channel)
             key, title = (category_key(cat), cat) if cat else (None, None)
         if key is None:
-            what = "that title" if ctx.rest else "what is live right now"
-            await ctx.reply(f"@{ctx.author.display_name} I don't know {what}; try !{kind} <title>.")
+            if ctx.rest:
+                await self._unresolved(ctx, cm, f"I don't know that title; try !{kind} <title>.")
+            else:
+                await ctx.reply(f"@{ctx.author.display_name} I don't know what is live right now; "
+                                f"try !{kind} <title>.")
             return
         store.add_signal(
             self.ctx.storage, ctx.author, platform, ctx.channel, key, kind, ctx.message.timestamp
@@ -662,13 +683,24 @@ class RecommendSkill(Skill):
         cm = await self.model_for(ctx.message.platform, ctx.channel)
         j = self.resolve(cm, ctx.rest)
         if j is None:
-            await ctx.reply("I don't know that item.")
+            await self._unresolved(ctx, cm, "I don't know that item.")
             return
         store.set_override(
             self.ctx.storage, ctx.message.platform, ctx.channel, cm.keys[j], action, self.ctx.clock.now()
         )
         done = {"pin": "pinned", "exclude": "excluded", None: "cleared"}[action]
         await ctx.reply(f"{cm.rows[j].title}: {done}.")
+
+
+MIN_PARTIAL_CHARS = 3
+"""A name shorter than this must match a title, id or key exactly (no partial match)."""
+
+
+def fold(text: str) -> str:
+    """``text`` for comparing names: accents removed (NFKD), case-folded, whitespace collapsed."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.casefold().split())
 
 
 def _text_hash(text: str) -> str:

@@ -531,7 +531,7 @@ def stats(
     log_level: str | None = typer.Option(None, "--log-level", help=LOG_HELP),
 ) -> None:
     """Show what the database holds and the running (or last) bot's counters: messages, commands, replies
-    and, per model, batches, batch size, latency and shed requests (``bot-stats.json``, saved every minute
+    and, per model, batches, batch size, latency and shed requests (bot-stats.json, saved every minute
     and at stop)."""
     from bot.runtime import DB_NAME, STATS_FILE
     from storage.db import Database

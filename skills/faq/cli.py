@@ -92,7 +92,7 @@ def register(train_app: typer.Typer, eval_app: typer.Typer) -> None:
         """FAQ matching: StackFAQ P@1/MRR, intent sets with out-of-scope, answer rate on chat logs.
 
         Every input is read and checked before the model loads: a bad file ends the command with one
-        ``error: FILE: ...`` line and exit code 2. Intent CSVs: bad rows are counted, the first few reported
+        "error: FILE: ..." line and exit code 2. Intent CSVs: bad rows are counted, the first few reported
         with their line numbers, and skipped (never counted as out-of-scope)."""
         if data is None and not chat:
             fail("nothing to evaluate: give --data FILE (StackFAQ/CLINC150 JSON or CSV) and/or --chat LOG")

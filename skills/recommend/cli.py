@@ -49,7 +49,7 @@ def register(train_app: typer.Typer, eval_app: typer.Typer) -> None:
         """Recall@10, NDCG@10, coverage, ARP and Gini: ours vs popularity, implicit ALS and BPR.
 
         Every input is read and checked before a model is fitted: a bad file ends the command with one
-        ``error: FILE: ...`` line and exit code 2."""
+        "error: FILE: ..." line and exit code 2."""
         if out.is_dir():
             fail(f"{out}: --out is a folder; give a file name")
         results = run_all(ratings, movies, twitch if live else None, content=content, quick=quick,

@@ -1,7 +1,9 @@
 """The outgoing queue of one connection: split, deduplicate, rate-limit, bounded backlog.
 
-One ``Outbox`` per adapter (Twitch's limit is per connection, not per channel). ``put`` never blocks:
-it splits (or truncates) the reply to ``adapter.limits.max_message_len`` and appends it to a backlog of
+One ``Outbox`` per adapter (Twitch's limit is per connection, not per channel). ``put`` never blocks
+and returns a future of the reply's send time (``clock.monotonic()`` when its first part went out; ``None``
+when it was dropped or rejected unsent), so a skill can start a timer when chat sees its message. It
+splits (or truncates) the reply to ``adapter.limits.max_message_len`` and appends it to a backlog of
 at most ``backlog`` replies, one FIFO per ``Priority``. When the backlog is full, the oldest reply of the
 lowest priority present is dropped and counted. A worker (``start``) or ``flush`` sends parts in
 priority order (FIFO within a priority; the parts of one reply stay together and in order).
@@ -125,6 +127,12 @@ class _Pending:
     retries: int = 0  # failed attempts of the current part
     queued_at: float = 0.0  # clock.monotonic() when put
     started: bool = False  # a part went out: the rest follows, in order, whatever its age
+    sent: asyncio.Future[float | None] | None = None  # put's answer: first part's send time, or None
+
+    def settle(self, at: float | None) -> None:
+        """Resolve ``sent`` once: the send time of the first part, or ``None`` (dropped unsent)."""
+        if self.sent is not None and not self.sent.done():
+            self.sent.set_result(at)
 
 
 class Outbox:
@@ -202,26 +210,34 @@ class Outbox:
 
     # ---- intake ------------------------------------------------------------------------------------
 
-    async def put(self, reply: Reply) -> None:
-        """Queue ``reply`` (split/truncated to the platform's length). Never blocks, never raises."""
+    async def put(self, reply: Reply) -> asyncio.Future[float | None]:
+        """Queue ``reply`` (split/truncated to the platform's length). Never blocks, never raises.
+
+        Returns a future resolved with ``clock.monotonic()`` when the reply's first part was sent, or with
+        ``None`` when it is dropped or rejected before any part went out (never awaited by most callers)."""
+        sent: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
         try:
             if not isinstance(reply, Reply) or not isinstance(reply.text, str):
                 self.stats["rejected"] += 1
                 log.warning("outbox: rejected %r (not a Reply with text)", type(reply).__name__)
-                return
+                sent.set_result(None)
+                return sent
             max_len = self.limits.max_message_len
             text = reply.text if getattr(self.limits, "multiline", False) else single_line(reply.text)
             parts = [defuse(p) for p in fit_message(text, max_len, self.overflow, max_parts=self.max_parts)]
             if not parts:
                 if not reply.attachment:
-                    return
+                    sent.set_result(None)
+                    return sent
                 parts = [""]  # a file with no caption
             if len(parts) > 1:
                 self.stats["split_parts"] += len(parts)
             elif len(reply.text.strip()) > max_len:
                 self.stats["truncated"] += 1
             priority = reply.priority if isinstance(reply.priority, Priority) else Priority.NORMAL
-            self._queues[priority].append(_Pending(reply, deque(parts), queued_at=self.clock.monotonic()))
+            self._queues[priority].append(
+                _Pending(reply, deque(parts), queued_at=self.clock.monotonic(), sent=sent)
+            )
             self._size += 1
             while self._size > self.backlog:
                 self._drop_one()
@@ -229,11 +245,15 @@ class Outbox:
         except Exception:  # noqa: BLE001 - intake must never fail the caller
             self.stats["rejected"] += 1
             log.exception("outbox: could not queue a reply for %s", getattr(reply, "channel", "?"))
+            if not sent.done():
+                sent.set_result(None)
+        return sent
 
     def _drop_one(self) -> None:
         for queue in reversed(self._queues):  # LOW first
             if queue:
                 dropped = queue.popleft()
+                dropped.settle(None)
                 self._size -= 1
                 self.stats["dropped_backlog"] += 1
                 log.warning(
@@ -282,6 +302,8 @@ class Outbox:
     def _drop_stale(self) -> None:
         """Drop the current reply: minutes late, it answers a chat that has moved on (a flood of 400 !mydata
         kept the bot sending for 6 minutes). Counted; said once per burst."""
+        if self._current is not None:
+            self._current.settle(None)
         self._current = None
         self.stats["dropped_stale"] += 1
         if self.stats["dropped_stale"] % 100 == 1:
@@ -306,6 +328,7 @@ class Outbox:
                 if item is None:
                     return None
                 if not item.parts:
+                    item.settle(None)  # every part was a dropped duplicate or failed (sent ones settled)
                     self._current = None
                     continue
                 reply = item.reply
@@ -355,6 +378,7 @@ class Outbox:
                 )
                 outcome = await self._send(part, now)
                 if outcome == "sent":
+                    item.settle(now)
                     item.retries = 0
                     self._last[key] = (text, now)
                     if len(self._last) > _MAX_REMEMBERED:
@@ -467,7 +491,11 @@ class Outbox:
     def _discard_all(self) -> None:
         left = len(self)
         for queue in self._queues:
+            for item in queue:
+                item.settle(None)
             queue.clear()
+        if self._current is not None:
+            self._current.settle(None)
         self._current = None
         self._size = 0
         self.stats["dropped_unsent"] += left

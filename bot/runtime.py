@@ -487,16 +487,17 @@ class Runtime:
         priority: Priority = Priority.NORMAL,
         in_reply_to: str | None = None,
         attachment: str | None = None,
-    ) -> None:
-        """Send an unprompted message (``skills.base.Poster``) through the platform's outbox."""
-        await self._send(Reply(platform, channel, text, in_reply_to, priority, attachment=attachment))
+    ) -> asyncio.Future[float | None] | None:
+        """Send an unprompted message (``skills.base.Poster``) through the platform's outbox; returns the
+        outbox's future of its send time (``Outbox.put``), ``None`` when no adapter serves the platform."""
+        return await self._send(Reply(platform, channel, text, in_reply_to, priority, attachment=attachment))
 
-    async def _send(self, reply: Reply) -> None:
+    async def _send(self, reply: Reply) -> asyncio.Future[float | None] | None:
         outbox = self.outboxes.get(reply.platform)
         if outbox is None:
             log.warning("runtime: no adapter for platform %r; reply dropped", reply.platform)
-            return
-        await outbox.put(self._with_prefix(reply))
+            return None
+        return await outbox.put(self._with_prefix(reply))
 
     def _with_prefix(self, reply: Reply) -> Reply:
         """Skills write command hints with ``!`` (``"try !c4 challenge"``); in a channel whose prefix is

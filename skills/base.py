@@ -7,6 +7,7 @@ A skill never imports an adapter, never opens the database file and never loads 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -53,10 +54,13 @@ class ChannelInfo(Protocol):
 
 
 class Poster(Protocol):
+    """``ctx.post``: queue a message; returns a future of its send time (``clock.monotonic()`` when it
+    reached the platform, ``None`` if the outbox dropped it), or ``None`` where nothing can tell."""
+
     async def __call__(
         self, platform: str, channel: str, text: str, *, priority: Priority = Priority.NORMAL,
         in_reply_to: str | None = None, attachment: str | None = None,
-    ) -> None: ...
+    ) -> asyncio.Future[float | None] | None: ...
 
 
 @dataclass

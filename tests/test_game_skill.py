@@ -21,7 +21,7 @@ from storage.viewers import migrate_core
 
 
 def test_parse_vote():
-    assert parse_vote("3") == 2 and parse_vote(" 7 ") == 6 and parse_vote("!c4 1") == 0
+    assert parse_vote("3") == 2 and parse_vote(" 7 ") == 6
     assert parse_vote("8") is None and parse_vote("0") is None and parse_vote("3 4") is None
     assert parse_vote("gg") is None and parse_vote("33") is None
 
@@ -85,11 +85,15 @@ class Info:
 
 
 class Harness:
-    def __init__(self, platform="twitch", max_len=500, clock=None, **settings):
+    """The skill with a fake poster. ``held``: ``post`` returns a future of the send time (as an outbox that
+    holds messages behind the rate limit would), kept in ``self.sends`` for the test to resolve."""
+
+    def __init__(self, platform="twitch", max_len=500, clock=None, held=False, **settings):
         self.clock = clock or ManualClock()
         self.db = Database(":memory:")
         migrate_core(self.db)
         self.posts: list[tuple[str, str, str]] = []
+        self.sends: list[asyncio.Future] = []
         self.replies: list[str] = []
         self.settings = GameSettings(**settings)
         self.platform = platform
@@ -97,6 +101,9 @@ class Harness:
 
         async def post(platform, channel, text, *, priority=None, in_reply_to=None, attachment=None):
             self.posts.append((platform, channel, text))
+            if held:
+                self.sends.append(asyncio.get_running_loop().create_future())
+                return self.sends[-1]
 
         ctx = SkillContext(
             storage=self.db,
@@ -133,6 +140,11 @@ class Harness:
 
     async def say(self, user, text, channel="chan"):
         await self.skill.on_message(self.msg(user, text, channel=channel))
+
+    async def send_last(self, sent=True):
+        """The outbox sends the last post now (``sent=False``: drops it)."""
+        self.sends[-1].set_result(self.clock.monotonic() if sent else None)
+        await asyncio.sleep(0)  # the done-callback runs
 
 
 MOD = frozenset({Role.MODERATOR})
@@ -592,3 +604,118 @@ async def test_moderators_can_stop_challenges(h):
     await h.command("c4_stop", "mod", ["@nobody"], roles=MOD)
     assert h.replies[-1] == "No Connect Four game of @nobody is running here."
     assert game_store.viewer_record(h.db, Viewer("twitch", "troll3", "Troll3")).games == 0
+
+
+async def test_stop_all_with_nothing_running_says_so(h):
+    # regression (trial 5, F8): "No Connect Four game of all is running here." ("all" read as a viewer)
+    await h.command("c4_stop", "mod", ["all"], roles=MOD)
+    assert h.replies[-1] == "No Connect Four game is running here."
+
+
+async def test_a_word_instead_of_a_column_gets_told_the_range(h):
+    # regression (trial 5, F8): "!c4 four" showed the board as if "!c4" had been typed
+    await h.command("c4_start", "mod", roles=MOD)
+    await h.command("c4", "viewer", ["four"])
+    assert h.replies == ["Columns are 1-7: !c4 <column>, or just type the number."]
+    assert h.skill.chat_games[("twitch", "chan")].window.votes == {}
+
+
+async def test_a_c4_line_that_is_not_a_command_here_is_not_a_vote(h):
+    # regression (trial 5, F9): in a channel whose prefix is "?" (moved off "!" because another bot answers
+    # there) "!c4 4" is no command, so it reaches on_message, and it was counted as a vote
+    await h.command("c4_start", "mod", roles=MOD)
+    await h.say("a", "!c4 4")
+    assert h.skill.chat_games[("twitch", "chan")].window.votes == {}
+    await h.say("a", "4")
+    assert h.skill.chat_games[("twitch", "chan")].window.votes == {"a": 3}
+
+
+async def test_a_challengers_timer_counts_from_when_the_board_is_sent():
+    # regression (trial 5, F7): the outbox held the board 13 s behind Twitch's rate limit and the
+    # challenger forfeited 18 s after seeing "(30 s)"
+    h = Harness(held=True, challenge_move_timeout_s=30.0)
+    await h.skill.start()
+    await h.command("c4_challenge", "ann", ["easy"])
+    h.clock.advance(13)
+    await h.send_last()  # the board reaches chat at 13 s
+    h.clock.advance(18)  # 31 s after the bot's move, 18 s after the board was seen
+    await h.skill.tick()
+    assert ("twitch", "chan", "ann") in h.skill.challenges
+    assert not any("time is up" in p[2] for p in h.posts)
+    h.clock.advance(12.5)  # 30.5 s after the board was seen
+    await h.skill.tick()
+    assert h.posts[-1][2].startswith("@Ann time is up: forfeited. The bot won.")
+    assert not h.skill.challenges
+    await h.skill.stop()
+
+
+async def test_a_chat_vote_window_counts_from_when_the_board_is_sent():
+    # regression (trial 5, F7): chat got 12 s of the "(20 s)" window and the "No votes yet" extension
+    h = Harness(held=True)
+    await h.skill.start()
+    await h.command("c4_start", "mod", roles=MOD)
+    match = h.skill.chat_games[("twitch", "chan")]
+    h.clock.advance(12)
+    await h.send_last()  # shown at 12 s: the window closes at 32 s
+    h.clock.advance(9)
+    await h.skill.tick()
+    assert len(h.posts) == 1  # no "No votes yet" at 21 s
+    await h.say("a", "5")  # a vote 9 s after the board was seen counts
+    h.clock.advance(11.5)
+    await h.skill.tick()
+    assert match.board.history[0] == 4
+    await h.skill.settle()
+    assert h.posts[-1][2].startswith("Chat played 5 (1 of 1 vote), bot played")
+    await h.send_last()  # sent at once: the next window runs from now
+    h.clock.advance(20.5)  # nobody votes: "No votes yet" is posted (and held 10 s)
+    await h.skill.tick()
+    assert h.posts[-1][2] == "No votes yet: 20 more seconds to vote a column 1-7."
+    h.clock.advance(10)
+    await h.send_last()
+    h.clock.advance(19.5)
+    await h.skill.tick()
+    assert ("twitch", "chan") in h.skill.chat_games  # 19.5 s of the 20 more seconds
+    h.clock.advance(1)
+    await h.skill.tick()
+    assert h.posts[-1][2].startswith("No votes: chat forfeits. The bot won.")
+    await h.skill.stop()
+
+
+async def test_a_held_boards_timer_starts_when_dropped_or_after_post_wait_max_s():
+    h = Harness(held=True, challenge_move_timeout_s=30.0)
+    await h.skill.start()
+    await h.command("c4_challenge", "ann")
+    h.clock.advance(90)
+    await h.send_last(sent=False)  # the outbox dropped it as stale: 30 s from now
+    h.clock.advance(29)
+    await h.skill.tick()
+    assert ("twitch", "chan", "ann") in h.skill.challenges
+    h.clock.advance(1.5)
+    await h.skill.tick()
+    assert not h.skill.challenges
+    await h.command("c4_challenge", "ben")  # its board is never sent nor dropped
+    h.clock.advance(h.skill.post_wait_max_s + 29)
+    await h.skill.tick()
+    assert ("twitch", "chan", "ben") in h.skill.challenges
+    h.clock.advance(1.5)
+    await h.skill.tick()
+    assert h.posts[-1][2].startswith("@Ben time is up: forfeited.")
+    await h.skill.stop()
+
+
+async def test_a_move_typed_while_the_board_is_held_is_played():
+    h = Harness(held=True, challenge_move_timeout_s=30.0)
+    await h.skill.start()
+    await h.command("c4_challenge", "ann")
+    match = h.skill.challenges[("twitch", "chan", "ann")]
+    first = h.sends[-1]
+    h.clock.advance(5)
+    await h.say("ann", "4")  # the empty board needs no looking at
+    await h.skill.settle()
+    assert match.board.moves == 2 and match.move_deadline == float("inf")  # the answer is held too
+    first.set_result(h.clock.monotonic())  # the first board goes out late: it must not start this turn
+    await asyncio.sleep(0)
+    assert match.move_deadline == float("inf")
+    await h.send_last()
+    assert match.move_deadline == h.clock.monotonic() + 30.0
+    await h.skill.stop()

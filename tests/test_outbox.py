@@ -453,3 +453,20 @@ async def test_a_staff_reply_during_a_viewer_flood_goes_out_within_seconds():
     await outbox.put(Reply("twitch", "a", "help for the streamer", priority=Priority.STAFF))
     await outbox.pump()
     assert adapter.sent[-1][2] == "help for the streamer" and adapter.sent[-1][0] == 5.0
+
+
+async def test_put_answers_the_send_time_or_none_when_dropped():
+    # a game's "(30 s)" timer must start when chat sees the board, not when it was queued behind the limit
+    clock = ManualClock()
+    outbox = Outbox(FakeAdapter(clock), clock=clock)
+    fill = [await outbox.put(Reply("twitch", "c", f"m{i}")) for i in range(20)]
+    board = await outbox.put(Reply("twitch", "c", "board"))
+    await outbox.flush()
+    assert fill[0].result() == 0.0 and board.result() == pytest.approx(WINDOW + 0.05)
+    again = await outbox.put(Reply("twitch", "c", "board"))
+    await outbox.flush()
+    assert again.result() is None  # dropped: a duplicate within 30 s
+    stale = Outbox(FakeAdapter(clock), clock=clock, max_age_s=20.0)
+    held = [await stale.put(Reply("twitch", "c", f"n{i}")) for i in range(20)]
+    await stale.flush()
+    assert [f.result() for f in held[17:]] == [None] * 3  # held past max_age_s behind 3 staff sends

@@ -5,8 +5,11 @@ Commands: ``!c4 start [easy|normal|hard]``, votes ``1``-``7`` or ``!c4 3``, ``!c
 
 Time: vote windows and challenge move timers are deadlines on ``ctx.clock.monotonic()``; ``tick()`` (run
 every ``tick_interval_s`` by a background task, or called by tests after moving a ``ManualClock``) closes
-them. The bot's moves run in skill-owned tasks (a hard search can outlast a command's time budget); its
-leaf evaluations go through ``ctx.engine.policy("c4", ...)`` so concurrent games share network batches.
+them. A timer counts from when its message reaches chat: when ``ctx.post`` returns a future of the send
+time (the outbox held the board behind the platform's rate limit), the deadline waits for it (see
+``_hold_timer``); a ``post`` that returns nothing starts the timer when the message is queued. The
+bot's moves run in skill-owned tasks (a hard search can outlast a command's time budget); its leaf
+evaluations go through ``ctx.engine.policy("c4", ...)`` so concurrent games share network batches.
 
 Replays (a ``ManualClock`` that moves only with the log): each line is timed by its own log timestamp and
 closes the deadlines before it; a move line stamped after a bot move started waits for that move (the search
@@ -93,6 +96,10 @@ class Match:
     bot_thinking: bool = False
     bot_task: asyncio.Task | None = None
     bot_since: float = 0.0  # clock.monotonic() when the bot's move started
+    # the message that announced the running timer while the outbox still holds it (see GameSkill._hold_timer)
+    timer_post: asyncio.Future | None = None
+    timer_from: float = 0.0  # clock.monotonic() the timer was set to count from
+    timer_s: float = 0.0  # the timer's length, counted from the send
     finished: bool = False
     participants: dict[str, Viewer] = field(default_factory=dict)
     rng: np.random.Generator = field(default_factory=np.random.default_rng)
@@ -130,6 +137,9 @@ class GameSkill(Skill):
     # bot has not answered after this many seconds, chat is told how its vote went meanwhile. Replays (a
     # ``ManualClock``) never post this notice: the search takes no log time there.
     thinking_notice_s: float = 3.0
+    # A timer whose message the outbox has neither sent nor dropped after this many seconds starts anyway
+    # (the outbox drops a reply held longer than ``[bot] reply_max_age_s``, default 90 s).
+    post_wait_max_s: float = 120.0
     weights_path: str | None = None  # None: the shipped skills/game/weights/c4_net.pt
 
     def __init__(self, ctx: SkillContext) -> None:
@@ -281,11 +291,69 @@ class GameSkill(Skill):
             out = f"{text} {render_compact(match.board)}"
         return out[:limit]
 
-    async def _post(self, match: Match, text: str, *, board: bool = True) -> None:
+    async def _post(
+        self, match: Match, text: str, *, board: bool = True, timer_from: float | None = None
+    ) -> None:
+        """Post about ``match`` (``@challenger`` first, the board unless ``board=False``). ``timer_from``: the
+        text announces the timer just set to count from then; it counts from the send instead
+        (``_hold_timer``)."""
         if match.owner is not None and match.platform != "console":
             text = f"@{match.owner.display_name} {text}"
         out = self.render(match, text) if board else text[: self._max_len(match.platform, match.channel)]
-        await self.ctx.post(match.platform, match.channel, out, priority=Priority.HIGH)
+        sent = await self.ctx.post(match.platform, match.channel, out, priority=Priority.HIGH)
+        if timer_from is not None:
+            self._hold_timer(match, sent, timer_from)
+
+    # --- timers that count from the send --------------------------------------------------------------
+    def _deadline(self, match: Match) -> float | None:
+        if match.owner is None:
+            return match.window.deadline if match.window is not None else None
+        return match.move_deadline
+
+    def _set_deadline(self, match: Match, deadline: float) -> None:
+        if match.owner is None:
+            if match.window is not None:
+                match.window.deadline = deadline
+        else:
+            match.move_deadline = deadline
+
+    def _hold_timer(self, match: Match, sent: object, start: float) -> None:
+        """Make the timer just set (to count from ``start``) count from when its message reaches chat.
+        ``sent``: what ``ctx.post`` returned; an ``asyncio.Future`` of the send time (``clock.monotonic()``;
+        ``None``: the outbox dropped the message) holds the deadline until it resolves, then sets it to the
+        send time plus the timer's length. Under Twitch's 20 messages / 30 s the outbox held a board for 12 s,
+        so a challenger had 18 s of the "(30 s)" it promised and forfeited. Anything else (``None``):
+        the timer runs from ``start``, as set."""
+        deadline = self._deadline(match)
+        if not isinstance(sent, asyncio.Future) or deadline is None or match.finished:
+            return
+        match.timer_post, match.timer_from = sent, start
+        match.timer_s = max(deadline - start, 0.0)
+        self._set_deadline(match, float("inf"))  # nothing expires before chat has seen it
+        if sent.done():
+            self._timer_shown(match, sent)
+        else:
+            sent.add_done_callback(lambda fut: self._timer_shown(match, fut))
+
+    def _timer_shown(self, match: Match, fut: asyncio.Future) -> None:
+        """The held message was sent (or dropped): its timer starts now."""
+        if match.timer_post is not fut:
+            return  # a later turn's message holds the timer now
+        match.timer_post = None
+        at = None if fut.cancelled() or fut.exception() is not None else fut.result()
+        if not isinstance(at, int | float):  # dropped: it starts when we learn that
+            at = self.ctx.clock.monotonic()
+        self._start_held(match, max(float(at), match.timer_from))
+
+    def _start_held(self, match: Match, shown: float) -> None:
+        if self._deadline(match) == float("inf"):  # not closed meanwhile (a move, a vote in anarchy)
+            self._set_deadline(match, shown + match.timer_s)
+
+    def _check_held(self, match: Match, now: float) -> None:
+        """A message the outbox holds for more than ``post_wait_max_s``: its timer starts anyway."""
+        if match.timer_post is not None and now >= match.timer_from + self.post_wait_max_s:
+            match.timer_post = None
+            self._start_held(match, match.timer_from + self.post_wait_max_s)
 
     # --- commands -----------------------------------------------------------------------------------
     @command(
@@ -305,7 +373,7 @@ class GameSkill(Skill):
         if ctx.args and (col := parse_vote(ctx.args[0])) is not None:
             await self._handle_move(ctx.message, col, ctx, at)
             return
-        if ctx.args and ctx.args[0].lstrip("-").isdigit():  # "!c4 99": say what a column is
+        if ctx.args:  # "!c4 99", "!c4 four": not a column (the sub-commands have their own handlers)
             await ctx.reply("Columns are 1-7: !c4 <column>, or just type the number.")
             return
         key = (ctx.message.platform, ctx.channel)
@@ -407,7 +475,8 @@ class GameSkill(Skill):
                 self._drop(chat)
             stopped = len(ended) + (chat is not None)
             await ctx.reply(f"Stopped {stopped} Connect Four game{'s' if stopped != 1 else ''}."
-                            if stopped else f"No Connect Four game of {ctx.args[0]} is running here.")
+                            if stopped else "No Connect Four game is running here." if target == "all"
+                            else f"No Connect Four game of {ctx.args[0]} is running here.")
             return
         match = self.chat_games.get((platform, channel))
         if match is None:
@@ -487,18 +556,20 @@ class GameSkill(Skill):
 
     async def _begin(self, match: Match, intro: str, at: float | None = None) -> None:
         if match.humans_to_move:
-            self._open_turn(match, at)
-            await self._post(match, f"{intro} {self._prompt(match)}")
+            start = self._open_turn(match, at)
+            await self._post(match, f"{intro} {self._prompt(match)}", timer_from=start)
         else:
             await self._post(match, f"{intro} The bot starts.", board=False)
             self._start_bot(match, at=at)
 
-    def _open_turn(self, match: Match, at: float | None = None) -> None:
+    def _open_turn(self, match: Match, at: float | None = None) -> float:
+        """Open the humans' turn (vote window or move timer) from ``at`` (default: now); returns that time."""
         now = self.ctx.clock.monotonic() if at is None else at
         if match.owner is None:
             match.window = VoteWindow(now, now + match.settings.vote_window_s)
         else:
             match.move_deadline = now + match.settings.challenge_move_timeout_s
+        return now
 
     def _prompt(self, match: Match) -> str:
         if match.owner is None:
@@ -561,8 +632,8 @@ class GameSkill(Skill):
             await self._finish(match, result, f"{said}bot played {col + 1}")
             return
         # a replay's search takes no log time: the turn opens when the move started, as it would live
-        self._open_turn(match, match.bot_since if isinstance(self.ctx.clock, ManualClock) else None)
-        await self._post(match, f"{said}bot played {col + 1}. {self._prompt(match)}")
+        start = self._open_turn(match, match.bot_since if isinstance(self.ctx.clock, ManualClock) else None)
+        await self._post(match, f"{said}bot played {col + 1}. {self._prompt(match)}", timer_from=start)
 
     # --- timers -------------------------------------------------------------------------------------
     async def tick(self, now: float | None = None) -> None:
@@ -574,6 +645,8 @@ class GameSkill(Skill):
             await self._tick(self.ctx.clock.monotonic() if now is None else now)
 
     async def _tick(self, now: float) -> None:
+        for match in [*self.chat_games.values(), *self.challenges.values()]:
+            self._check_held(match, now)
         for match in list(self.chat_games.values()):
             w = match.window
             if w is None or match.bot_thinking or not w.expired(now):
@@ -588,12 +661,14 @@ class GameSkill(Skill):
                 votes = f" ({counts[col]} of {total} vote{'s' if total != 1 else ''})"
                 await self._human_move(match, col, now, votes)
             elif not w.extended:
+                start = w.deadline
                 w.extend(match.settings.vote_extension_s)
                 await self._post(
                     match,
                     f"No votes yet: {int(match.settings.vote_extension_s)} more seconds "
                     "to vote a column 1-7.",
                     board=False,
+                    timer_from=start,
                 )
             else:
                 match.window = None

@@ -36,13 +36,14 @@ class FakeNetGame(GameSkill):
 SKILLS = {"game": FakeNetGame}
 
 
-async def _replay(tmp_path: Path, text: str, speed: float = 0.0) -> tuple[dict, list[str]]:
+async def _replay(
+    tmp_path: Path, text: str, speed: float = 0.0, config: Path | None = None
+) -> tuple[dict, list[str]]:
     log = tmp_path / "chat.txt"
     log.write_text(text, encoding="utf-8")
-    config = load_config(None, skill_classes=SKILLS)
     summary, folder = await run_replay(
-        config, log, speed=speed, report_dir=tmp_path / "r", db_path=tmp_path / "c.db", use_engine=False,
-        skill_classes=SKILLS,
+        load_config(config, skill_classes=SKILLS), log, speed=speed, report_dir=tmp_path / "r",
+        db_path=tmp_path / "c.db", use_engine=False, skill_classes=SKILLS,
     )
     assert folder is not None
     lines = (folder / "transcript.txt").read_text(encoding="utf-8").splitlines()
@@ -126,4 +127,22 @@ async def test_chat_votes_after_the_bots_answer_count_on_log_time(tmp_path: Path
     assert summary["undrained_skills"] == []
     assert "Chat played 4 (1 of 1 vote), bot played 3." in bot[1]
     assert "Chat played 2 (2 of 3 votes), bot played 3." in bot[2]  # hank 2, ann 2, bo 6
+    assert len(bot) == 3, bot
+
+
+async def test_a_bang_c4_line_is_no_vote_where_the_prefix_is_another(tmp_path: Path) -> None:
+    """Regression (trial 5, F9): with ``prefix = "?"`` (a streamer moved Chatcast off ``!``, where another
+    bot answers), ``!c4 4`` was still counted as a vote; ``?c4 4`` and a bare ``4`` are the votes there."""
+    config = tmp_path / "config.toml"
+    config.write_text('[bot]\nprefix = "?"\n', encoding="utf-8")
+    text = (
+        '{"ts": "2024-10-10T18:00:00Z", "user": "mia", "text": "?c4 start", "roles": ["mod"]}\n'
+        "[2024-10-10 18:00:05 UTC] hank: !c4 4\n"
+        "[2024-10-10 18:00:25 UTC] hank: gg\n"  # the 20 s window is over
+        "[2024-10-10 18:00:26 UTC] ann: ?c4 6\n"
+        "[2024-10-10 18:00:50 UTC] hank: gg\n"
+    )
+    _, bot = await _replay(tmp_path, text, config=config)
+    assert "No votes yet: 20 more seconds to vote a column 1-7." in bot[1], bot
+    assert "Chat played 6 (1 of 1 vote), bot played 3." in bot[2], bot
     assert len(bot) == 3, bot

@@ -13,11 +13,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-_VOTE = re.compile(r"^\s*(?:!c4\s+)?([1-7])\s*$", re.IGNORECASE)
+_VOTE = re.compile(r"^\s*([1-7])\s*$")
 
 
 def parse_vote(text: str) -> int | None:
-    """``"3"`` or ``"!c4 3"`` -> 0-indexed column 2; others (``"8"``, ``"3 4"``) -> ``None``."""
+    """A bare column ``"3"`` -> 0-indexed column 2; others (``"8"``, ``"3 4"``, ``"!c4 3"``) -> ``None``.
+
+    ``!c4 3`` is the command (the router hands the skill its argument ``"3"``); a chat line that only looks
+    like it, such as ``!c4 3`` in a channel whose prefix is ``?`` (moved off ``!`` because another bot
+    answers there), is not a vote."""
     m = _VOTE.match(text)
     return int(m.group(1)) - 1 if m else None
 

@@ -292,7 +292,7 @@ def eval_game(
     """Evaluate the Connect Four agent; prints a table and writes JSON (see skills/game/evaluate.py).
 
     The options and every position file are checked before the network loads: a bad one (missing, a
-    folder, not UTF-8, no valid position) ends the command with one ``error: FILE: ...`` line and exit
+    folder, not UTF-8, no valid position) ends the command with one "error: FILE: ..." line and exit
     code 2, and so does finding no position set at all."""
     chosen = [s.strip() for s in levels.split(",") if s.strip()]
     unknown = [lv for lv in chosen if lv not in DEFAULT_LEVELS]

@@ -181,6 +181,7 @@ def run(
     from bot.adapters.console import ConsoleAdapter
     from bot.clock import SystemClock
     from bot.events import Role
+    from bot.instance import AlreadyRunning, single_instance
     from bot.runtime import Runtime
 
     cfg, secrets = _load(config, log_level)
@@ -224,10 +225,14 @@ def run(
             await runtime.stop()
 
     try:
-        failed = asyncio.run(serve())
+        with single_instance(cfg.data_dir):  # a second bot on this data folder would answer everything twice
+            failed = asyncio.run(serve())
     except (KeyboardInterrupt, asyncio.CancelledError):
         err.print("stopped.", style="dim")
         return
+    except AlreadyRunning as exc:
+        err.print(f"error: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from None
     except SchemaTooNew as exc:
         err.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(2) from None

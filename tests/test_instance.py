@@ -1,0 +1,64 @@
+"""One bot per data folder (``bot.instance``): a second ``chatcast run`` must refuse, not double-answer."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.instance import PID_NAME, AlreadyRunning, single_instance
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from bot.instance import single_instance
+with single_instance(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(30)
+"""
+
+
+def test_a_second_bot_on_the_same_data_folder_is_refused_and_named(tmp_path: Path) -> None:
+    """Regression: two ``chatcast run`` on one config both started (every command answered twice)."""
+    root = Path(__file__).resolve().parents[1]
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], cwd=root, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(AlreadyRunning) as info, single_instance(tmp_path):
+            pass
+        assert f"data folder {tmp_path} (pid {holder.pid})" in str(info.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    deadline = time.monotonic() + 5
+    while True:  # the OS released the dead holder's lock: no stale lock after a crash
+        try:
+            with single_instance(tmp_path):
+                assert (tmp_path / PID_NAME).exists()
+            break
+        except AlreadyRunning:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert not (tmp_path / PID_NAME).exists()  # removed when the bot stops
+
+
+def test_chatcast_run_refuses_while_another_bot_holds_the_data_folder(tmp_path: Path) -> None:
+    from fakes.cli import invoke, one_error_line
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[bot]\ndata_dir = "data"\n', encoding="utf-8")
+    root = Path(__file__).resolve().parents[1]
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "data")], cwd=root,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        result = invoke(["run", "--config", str(cfg), "--no-engine", "--console"])
+        one_error_line(result, str(tmp_path / "data"), "another chatcast is already running",
+                       last_line_only=True)
+    finally:
+        holder.kill()
+        holder.wait()

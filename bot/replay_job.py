@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -66,6 +67,7 @@ async def run_replay(
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise NotADirectoryError(f"{folder}: a file is in the way of the report folder") from None
+    kept_db = db_path is not None  # a database that outlives the report (e.g. the live one: an import)
     if db_path is None:
         db_path = folder / DB_NAME
         if db_path.exists():  # a report folder given twice: start fresh, never on top of an old replay
@@ -113,6 +115,10 @@ async def run_replay(
         )
         summary["db"] = str(db_path)
         summary["purged"] = purged
+        note = retention_note(config, adapter, summary["presence_rows"]) if kept_db else None
+        if note:
+            log.warning("%s", note)
+            summary["retention_note"] = note
         if runtime.engine is not None:
             try:
                 summary["engine"] = runtime.engine.stats()
@@ -134,6 +140,26 @@ async def run_replay(
     finally:
         await runtime.stop()
     return summary, folder
+
+
+def retention_note(
+    config: Config, adapter: ReplayAdapter, rows: int, now: datetime | None = None
+) -> str | None:
+    """What the next ``chatcast run`` on a kept database will purge of this replay (``None``: nothing).
+
+    A replay purges by the log's clock, so an old log imported into the live database (``--db``) keeps
+    its rows, and the next start purges them by the real date: 170 imported viewers were gone at the next
+    ``chatcast run``, and the replay had said nothing. ``now``: the real date (default: the system's)."""
+    days = config.bot.retention_days
+    last = adapter.last_time
+    if days <= 0 or last is None or rows <= 0:
+        return None
+    now = now or datetime.now(UTC)
+    if last >= now - timedelta(days=days):
+        return None
+    return (f"this log ended {last.date()}, more than retention_days ({days}) ago: the next chatcast run on "
+            f"this database purges its watch history ({rows} presence rows); set [bot] retention_days = 0 "
+            "(keep everything) or a larger value to keep it")
 
 
 def _stored_users(runtime: Runtime, adapter: ReplayAdapter) -> set[str]:

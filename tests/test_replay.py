@@ -609,3 +609,20 @@ def test_twitch_badges_in_roles_are_read_or_ignored_not_fatal() -> None:
     assert line is not None and line.roles == frozenset({Role.EVERYONE, Role.VIP})
     with pytest.raises(ValueError, match="unknown role 'moderater'"):  # a typo is still an error
         parse_line('{"ts": 1728583202, "user": "cy", "text": "hi", "roles": ["moderater"]}')
+
+
+async def test_importing_an_old_log_into_a_kept_database_says_the_next_run_purges_it(tmp_path: Path) -> None:
+    """Regression: ``replay old.txt --db data/chatcast.db`` imported 170 viewers, printed nothing, and the
+    next ``chatcast run`` purged them all (the replay purges by the log's clock, the bot by the real date)."""
+    log = tmp_path / "old.txt"
+    log.write_text("[2024-05-19 18:00:00 UTC] ann: hi\n[2024-05-19 18:00:05 UTC] bo: hey\n", encoding="utf-8")
+    config = load_config(None, skill_classes={})
+    summary, _ = await run_replay(config, log, report_dir=tmp_path / "r1", db_path=tmp_path / "live.db",
+                                  use_engine=False, skill_classes={})
+    assert summary["retention_note"] == (
+        "this log ended 2024-05-19, more than retention_days (90) ago: the next chatcast run on this "
+        "database purges its watch history (2 presence rows); set [bot] retention_days = 0 (keep "
+        "everything) or a larger value to keep it")
+    # the replay's own database is thrown away with the report: nothing to warn about
+    summary, _ = await run_replay(config, log, report_dir=tmp_path / "r2", use_engine=False, skill_classes={})
+    assert "retention_note" not in summary

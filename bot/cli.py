@@ -33,7 +33,7 @@ from bot.config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config
 from bot.logs import quiet_progress_bars, setup_logging
 from bot.report import REQUIRED_KEYS
 from bot.runtime import DRAIN_TIMEOUT_S
-from bot.secrets import SECRET_NAMES, Secrets, SecretsError, load_secrets
+from bot.secrets import SECRET_NAMES, Secrets, SecretsError, credential_warnings, load_secrets
 from storage.db import SchemaTooNew
 
 log = logging.getLogger("chatcast.cli")
@@ -123,22 +123,21 @@ def _load(path: Path | None, log_level: str | None) -> tuple[Config, Secrets]:
         config = load_config(resolved)
     except ConfigError as exc:
         for line in exc.problems:
-            err.print("error: " + line, style="red", highlight=False, markup=False)
+            err.print("error: " + line, style="red", highlight=False, markup=False, emoji=False)
         raise typer.Exit(2) from None
     for warning in config.warnings:
-        err.print("warning: " + warning, style="yellow", highlight=False, markup=False)
-    secrets_file = config.bot.secrets_file
-    if secrets_file is not None and not secrets_file.is_absolute() and config.path is not None:
-        secrets_file = config.path.parent / secrets_file
-    if secrets_file is not None and not secrets_file.exists():  # named in the config, so it was meant
-        err.print(f"warning: bot.secrets_file: {secrets_file} not found; credentials come only from the "
-                  "environment", style="yellow", highlight=False, markup=False)
+        err.print("warning: " + warning, style="yellow", highlight=False, markup=False, emoji=False)
+    secrets_file, named_by = config.bot.secrets_file, None
+    if secrets_file is not None:  # named in the config, so it was meant: missing is an error, as for the env
+        named_by = f"[bot] secrets_file in {config.path}" if config.path else "[bot] secrets_file"
+        if not secrets_file.is_absolute() and config.path is not None:
+            secrets_file = config.path.parent / secrets_file
     if secrets_file is None and config.path is not None and (config.path.parent / "secrets.toml").exists():
         secrets_file = config.path.parent / "secrets.toml"
     try:
-        secrets = load_secrets(secrets_file)
+        secrets = load_secrets(secrets_file, named_by=named_by)
     except SecretsError as exc:
-        err.print("error: " + str(exc), style="red", highlight=False, markup=False)
+        err.print("error: " + str(exc), style="red", highlight=False, markup=False, emoji=False)
         raise typer.Exit(2) from None
     level = log_level or (_state["log_level"] if _state["log_level"] != "info" else config.bot.log_level)
     _setup_logging(level, secrets)
@@ -194,6 +193,8 @@ def run(
         err.print(f"error: --role: {exc}", style="red", markup=False)
         raise typer.Exit(2) from None
     clock = SystemClock()
+    if not console:  # a mistyped variable name left the bot on the console without a word
+        _warn_missing_credentials(cfg, secrets)
     adapters = [] if console else _live_adapters(cfg, secrets, clock)
     if adapters:  # say so: piped console input was silently ignored when a secrets file was found
         names = ", ".join(sorted({a.platform for a in adapters}))
@@ -474,8 +475,8 @@ def config_check(
     """Validate the config and secrets; print what the bot would run. Exit code 2 on problems."""
     cfg, secrets = _load(config, log_level)
     where = str(cfg.path) if cfg.path else "(no file: defaults)"
-    out.print(f"{where}: ok", markup=False)
-    out.print(f"data dir: {cfg.data_dir}", markup=False)
+    out.print(f"{where}: ok", markup=False, emoji=False)
+    out.print(f"data dir: {cfg.data_dir}", markup=False, emoji=False)
     if not cfg.channels:
         err.print(
             "warning: no channels configured ([[channels]]): `chatcast run` only has the console; add a "
@@ -487,16 +488,24 @@ def config_check(
         out.print(
             f"channel {entry.platform}/{entry.name}: prefix {cfg.prefix_for(entry.platform, entry.name)!r}, "
             f"skills: {', '.join(skills) or 'none'}",
-            markup=False,
+            markup=False, emoji=False,  # a name such as "a:x:b" is not an emoji code
         )
     for warning in _shadowed_custom_commands(cfg):
-        err.print(f"warning: {warning}", style="yellow", highlight=False, markup=False)
+        err.print(f"warning: {warning}", style="yellow", highlight=False, markup=False, emoji=False)
+    _warn_missing_credentials(cfg, secrets)
     missing = list(cfg.skill_raw)
     if missing:
         out.print(f"not installed (sections not checked): {', '.join(missing)}", markup=False)
     # names only, never values; each comes from its env var or the 0600 secrets file
     configured = [n for n in SECRET_NAMES if getattr(secrets, n)]
     out.print(f"secrets set (env or secrets file): {', '.join(configured) or 'none'}", markup=False)
+
+
+def _warn_missing_credentials(cfg: Config, secrets: Secrets) -> None:
+    """A warning per live platform whose ``[[channels]]`` cannot be served for lack of credentials (the
+    names of the missing variables, never a value); ``config check`` and ``run`` both say it."""
+    for line in credential_warnings(((c.platform, c.name) for c in cfg.channels), secrets):
+        err.print(f"warning: {line}", style="yellow", highlight=False, markup=False, emoji=False)
 
 
 def _shadowed_custom_commands(cfg: Config) -> list[str]:

@@ -9,10 +9,12 @@ Layout (see ``config.example.toml`` and ``docs/core.md``)::
     [skills.<name>]        defaults for every channel, validated against the skill class's ``Settings``
     [[channels]]           platform, name, optional prefix, optional [channels.skills.<name>] overrides
 
-Every problem is reported with the file, the key path, what was expected and what was found, e.g.
-``config.toml: channels[0].skills.faq.threshold: expected a number between 0 and 1, got "high"``.
-Unknown keys are errors with a did-you-mean (``difflib``). All problems of one file are reported together
-in one ``ConfigError``.
+Every problem is reported with the file, the line, the key path, what was expected and what was found,
+e.g. ``config.toml: line 12: channels[0].skills.faq.threshold: expected a number between 0 and 1, got
+"high"`` (lines from ``bot.config_lines``; a missing key or a whole-table problem names the line of its
+table's header). Unknown keys are errors with a did-you-mean (``difflib``); a key that looks like a
+secret says where secrets go instead. All problems of one file are reported together in one
+``ConfigError``; see ``validate_config`` for the few checks that wait for valid values.
 """
 
 from __future__ import annotations
@@ -28,8 +30,18 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from bot.config_lines import KeyPath, key_lines, line_of
+from bot.secrets import SECRET_NAMES, env_var
 from skills.base import SkillSettings
 
 log = logging.getLogger(__name__)
@@ -37,7 +49,9 @@ log = logging.getLogger(__name__)
 PLATFORMS = ("twitch", "discord", "console", "replay")
 TOP_LEVEL_KEYS = ("bot", "twitch", "discord", "inference", "skills", "channels")
 DEFAULT_CONFIG_NAME = "config.toml"
-
+LEFT_OUT = "left_out"
+"""Validation context key: the keys ``bot.config`` left out of a second validation pass because they are
+invalid (a check comparing keys skips one that is not really there; see ``validate_config``)."""
 
 
 def check_prefix(prefix: str) -> str:
@@ -54,7 +68,8 @@ def check_prefix(prefix: str) -> str:
     return prefix
 
 class ConfigError(ValueError):
-    """The config is invalid. ``problems`` holds one line per problem (``file: key.path: message``)."""
+    """The config is invalid. ``problems`` holds one line per problem (``file: line N: key.path: message``;
+    without ``line N:`` when the key is not in the file)."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
@@ -113,8 +128,11 @@ class BotSettings(BaseModel):
         return value.lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _staff_budget(self) -> BotSettings:
+    def _staff_budget(self, info: ValidationInfo) -> BotSettings:
         staff, viewers = self.staff_commands_per_30s, self.viewer_commands_per_30s
+        left_out = (info.context or {}).get(LEFT_OUT, ())
+        if {"staff_commands_per_30s", "viewer_commands_per_30s"} & set(left_out):
+            return self  # one of them is invalid (reported): the default standing in for it proves nothing
         if staff and viewers and staff < viewers:
             raise ValueError(
                 f"staff_commands_per_30s ({staff}) is below viewer_commands_per_30s ({viewers}): moderators "
@@ -269,7 +287,7 @@ def load_config(path: str | Path | None, *, skill_classes: dict[str, type] | Non
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read config file: {exc}"]) from None
     data = parse_toml(text, label)
-    return validate_config(data, label=label, path=path, skill_classes=skill_classes)
+    return validate_config(data, label=label, path=path, skill_classes=skill_classes, text=text)
 
 
 _TOML_HINTS = {  # tomllib's words for the usual mistakes
@@ -297,99 +315,253 @@ def parse_toml(text: str, label: str) -> dict[str, Any]:
 
 
 def validate_config(
-    data: dict[str, Any], *, label: str, path: Path | None, skill_classes: dict[str, type] | None = None
+    data: dict[str, Any],
+    *,
+    label: str,
+    path: Path | None,
+    skill_classes: dict[str, type] | None = None,
+    text: str | None = None,
 ) -> Config:
-    """Validate parsed TOML ``data`` (see ``load_config``); ``label`` prefixes every message."""
+    """Validate parsed TOML ``data`` (see ``load_config``); ``label`` prefixes every message, ``text`` (the
+    file's text) gives each its line.
+
+    Every problem is found in one pass, with these exceptions, which wait for the values they depend on:
+    a check comparing keys of one table (``staff_commands_per_30s`` against ``viewer_commands_per_30s``,
+    a skill's duplicate ids) compares only keys and list entries that are valid themselves; a duplicate
+    channel is found only among entries whose ``platform`` and ``name`` are valid; a channel's skill
+    overrides are checked merged over ``[skills.<name>]`` when that section is valid, else on their own.
+    """
     if skill_classes is None:
         from skills import registry
 
         skill_classes = registry()
     skill_classes = {**core_skill_classes(), **skill_classes}
-    problems: list[str] = []
+    report = _Report(label, _lines(text))
     config = Config(path=path, skill_classes=skill_classes)
 
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            problems.append(f"{label}: {key}: {_unknown_key(key, TOP_LEVEL_KEYS)}")
+            report.add((key,), _unknown_key(key, TOP_LEVEL_KEYS, section=""))
 
     bot_raw = data.get("bot", {})
-    if _expect_table(bot_raw, "bot", label, problems):
-        config.bot = _validate(BotSettings, bot_raw, "bot", label, problems) or BotSettings()
+    if report.expect_table(bot_raw, ("bot",)):
+        config.bot = report.validate(BotSettings, bot_raw, ("bot",)) or BotSettings()
     for key, model in (("twitch", TwitchSettings), ("discord", DiscordSettings)):
         raw = data.get(key, {})
-        if _expect_table(raw, key, label, problems):
-            setattr(config, key, _validate(model, raw, key, label, problems) or model())
+        if report.expect_table(raw, (key,)):
+            setattr(config, key, report.validate(model, raw, (key,)) or model())
 
-    config.inference = _validate_inference(data.get("inference", {}), label, problems)
+    config.inference = _validate_inference(data.get("inference", {}), report)
 
     skills_raw = data.get("skills", {})
     known_names = _known_skill_names(skill_classes)
-    if _expect_table(skills_raw, "skills", label, problems):
+    if report.expect_table(skills_raw, ("skills",)):
         for name, table in skills_raw.items():
-            where = f"skills.{name}"
-            if not _expect_table(table, where, label, problems):
+            where = ("skills", name)
+            if not report.expect_table(table, where):
                 continue
             if name in skill_classes:
-                settings = _validate(skill_classes[name].Settings, table, where, label, problems)
+                settings = report.validate(skill_classes[name].Settings, table, where)
                 if settings is not None:
                     config.skill_defaults[name] = settings
+                    report.settings_warnings(settings, where)
             elif name in known_names:
                 config.skill_raw[name] = table
-                config.warnings.append(
-                    f"{label}: {where}: skill {name!r} is not installed; section not checked"
-                )
+                report.warn(where, f"skill {name!r} is not installed; section not checked")
             else:
-                problems.append(f"{label}: {where}: {_unknown_key(name, known_names, what='skill')}")
+                report.add(where, _unknown_key(name, known_names, what="skill"))
     for name, cls in skill_classes.items():
         if name not in config.skill_defaults:
             try:
                 config.skill_defaults[name] = cls.Settings()
             except ValidationError as exc:
-                problems.extend(_format_errors(exc, cls.Settings, f"skills.{name}", label, {}))
+                report.add_errors(exc, cls.Settings, ("skills", name))
 
     channels_raw = data.get("channels", [])
     if not isinstance(channels_raw, list):
-        problems.append(
-            f"{label}: channels: expected a list of [[channels]] tables, got {_show(channels_raw)}"
-        )
+        report.add(("channels",), f"expected a list of [[channels]] tables, got {_show(channels_raw)}")
         channels_raw = []
     seen: dict[tuple[str, str], int] = {}
     for i, entry in enumerate(channels_raw):
-        where = f"channels[{i}]"
-        if not _expect_table(entry, where, label, problems):
+        where = ("channels", i)
+        if not report.expect_table(entry, where):
             continue
-        channel = _validate(ChannelConfig, entry, where, label, problems)
-        if channel is None:
-            continue
-        key = (channel.platform, channel.name.lower())
-        if key in seen:
-            problems.append(
-                f"{label}: {where}: channel {channel.platform}/{channel.name} is already configured as "
-                f"channels[{seen[key]}]"
-            )
-            continue
-        seen[key] = i
-        config.channels.append(channel)
-        merged: dict[str, SkillSettings] = {}
-        for name, override in channel.skills.items():
-            swhere = f"{where}.skills.{name}"
-            if name in skill_classes:
-                base = config.skill_defaults.get(name)
-                base_dict = base.model_dump(exclude_unset=True) if base is not None else {}
-                seen_problems = len(problems)
-                merged_dict, kept = merge_override(base_dict, override)
-                settings = _validate(skill_classes[name].Settings, merged_dict, swhere, label, problems)
-                # an error in a channel's own entry names its index in the file, not in the merged list
-                problems[seen_problems:] = [_file_index(p, swhere, kept) for p in problems[seen_problems:]]
-                if settings is not None:
-                    merged[name] = settings
-            elif name not in known_names:
-                problems.append(f"{label}: {swhere}: {_unknown_key(name, known_names, what='skill')}")
-        config.channel_skills[key] = merged
+        channel = report.validate(ChannelConfig, entry, where)
+        # from the raw entry, so that another problem in it (an unknown key) does not hide a duplicate
+        ident = _channel_ident(entry)
+        key = (ident[0], ident[1].lower()) if ident is not None else None
+        duplicate = key is not None and key in seen
+        if duplicate:
+            report.add(where, f"channel {ident[0]}/{ident[1]} is already configured as channels[{seen[key]}]")
+        elif key is not None:
+            seen[key] = i
+        # every override is checked, also in an entry with other problems (a platform typo hid them)
+        merged = _channel_overrides(entry.get("skills"), where, config, known_names, report)
+        if channel is not None and not duplicate and key is not None:
+            config.channels.append(channel)
+            config.channel_skills[key] = merged
 
-    if problems:
-        raise ConfigError(problems)
+    config.warnings = report.warnings
+    if report.problems:
+        raise ConfigError(report.in_file_order())
     return config
+
+
+def _channel_ident(entry: dict[str, Any]) -> tuple[str, str] | None:
+    """``(platform, name)`` of a raw ``[[channels]]`` entry (as ``ChannelConfig`` reads them: platform in
+    lower case, name stripped), or ``None`` when either is invalid."""
+    platform, name = entry.get("platform"), entry.get("name")
+    if not (isinstance(platform, str) and platform.lower() in PLATFORMS and isinstance(name, str)):
+        return None
+    return (platform.lower(), name.strip()) if name.strip() else None
+
+
+def _channel_overrides(
+    overrides: Any, where: KeyPath, config: Config, known_names: tuple[str, ...], report: _Report
+) -> dict[str, SkillSettings]:
+    """A channel's ``[channels.skills.<name>]`` tables validated merged over ``[skills.<name>]``; what is
+    not a table was reported by ``ChannelConfig``."""
+    merged: dict[str, SkillSettings] = {}
+    if not isinstance(overrides, dict):
+        return merged
+    for name, override in overrides.items():
+        swhere = (*where, "skills", name)
+        if name not in config.skill_classes:
+            if name not in known_names:
+                report.add(swhere, _unknown_key(name, known_names, what="skill"))
+            continue
+        if not isinstance(override, dict):
+            continue
+        base = config.skill_defaults.get(name)
+        base_dict = base.model_dump(exclude_unset=True) if base is not None else {}
+        merged_dict, kept = merge_override(base_dict, override)
+        # an error in a channel's own list entry names its index in the file, not in the merged list
+        settings = report.validate(config.skill_classes[name].Settings, merged_dict, swhere, kept=kept)
+        if settings is not None:
+            merged[name] = settings
+            report.settings_warnings(settings, swhere, own=override)
+    return merged
+
+
+def _lines(text: str | None) -> dict[KeyPath, int]:
+    """``key_lines(text)``; none when there is no text or the scanner cannot read it (a message without a
+    line is better than no message)."""
+    if text is None:
+        return {}
+    try:
+        return key_lines(text)
+    except (ValueError, IndexError) as exc:  # pragma: no cover - tomllib accepted the text
+        log.debug("config line numbers unavailable: %s", exc)
+        return {}
+
+
+class _Report:
+    """Collects problems and warnings as ``file: line N: key.path: message`` lines."""
+
+    def __init__(self, label: str, lines: dict[KeyPath, int]) -> None:
+        self.label = label
+        self.lines = lines
+        self.problems: list[str] = []
+        self.warnings: list[str] = []
+        self._order: list[int] = []
+
+    def where(self, path: KeyPath) -> str:
+        """``file: line N: key.path`` (without the line when not even the path's table is in the file)."""
+        line = line_of(self.lines, path)
+        at = f"line {line}: " if line is not None else ""
+        return f"{self.label}: {at}{_keypath(path)}"
+
+    def add(self, path: KeyPath, message: str) -> None:
+        """One problem about ``path``."""
+        text = f"{self.where(path)}: {message}"
+        if text not in self.problems:
+            self.problems.append(text)
+            self._order.append(line_of(self.lines, path) or 0)
+
+    def in_file_order(self) -> list[str]:
+        """The problems by line (those without a line first), so the file can be fixed top to bottom."""
+        return [self.problems[i] for i in sorted(range(len(self.problems)), key=self._order.__getitem__)]
+
+    def warn(self, path: KeyPath, message: str) -> None:
+        """One warning about ``path``."""
+        self.warnings.append(f"{self.where(path)}: {message}")
+
+    def expect_table(self, value: Any, path: KeyPath) -> bool:
+        """Whether ``value`` is a table; else a problem."""
+        if isinstance(value, dict):
+            return True
+        self.add(path, f"expected a table, got {_show(value)}")
+        return False
+
+    def validate(
+        self, model: type[BaseModel], raw: dict[str, Any], where: KeyPath,
+        *, kept: dict[str, int] | None = None
+    ) -> Any:
+        """``model.model_validate(raw)``, or ``None`` with every problem added: the field errors, then the
+        checks across keys that pydantic skipped because of them (``_checks_left_out``)."""
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            self.add_errors(exc, model, where, kept=kept)
+            for path, message in _checks_left_out(model, raw, exc, where):
+                self.add(path, message)
+            return None
+
+    def add_errors(
+        self, exc: ValidationError, model: type[BaseModel], where: KeyPath,
+        *, kept: dict[str, int] | None = None
+    ) -> None:
+        """The problems of a ``ValidationError`` of ``model`` validated at ``where``."""
+        for path, message in _format_errors(exc.errors(include_url=False), model, where, kept=kept):
+            self.add(path, message)
+
+    def settings_warnings(self, settings: Any, where: KeyPath, *, own: dict[str, Any] | None = None) -> None:
+        """A skill's own warnings about valid settings (``Settings.config_warnings()``: ``(loc, message)``
+        pairs, e.g. a recommend pin that names no catalog item); in a channel (``own``: its override table)
+        only those about keys the channel sets itself (the global ones are warned about once)."""
+        found = getattr(settings, "config_warnings", None)
+        if not callable(found):
+            return
+        for loc, message in found():
+            if own is None or (loc and loc[0] in own):
+                self.warn((*where, *loc), message)
+
+
+def _checks_left_out(
+    model: type[BaseModel], raw: dict[str, Any], exc: ValidationError, where: KeyPath
+) -> list[tuple[KeyPath, str]]:
+    """The checks across keys that pydantic skips while a key is invalid (model validators: duplicate ids,
+    the staff budget below the viewers'; a list's validator while an entry is invalid): run once more
+    without the invalid keys and list entries. The validators learn which keys were left out (context
+    ``LEFT_OUT``), so that none compares a default standing in for a value the file gave wrongly."""
+    if not isinstance(raw, dict):
+        return []
+    keys: set[str] = set()
+    entries: dict[str, set[int]] = {}
+    for err in exc.errors(include_url=False):
+        loc = _clean_loc(err["loc"])
+        if not loc:
+            continue
+        head = str(loc[0])
+        if len(loc) > 1 and isinstance(loc[1], int) and isinstance(raw.get(head), list):
+            entries.setdefault(head, set()).add(loc[1])
+        else:
+            keys.add(head)
+    if not keys and not entries:
+        return []
+    pruned = {k: v for k, v in raw.items() if k not in keys}
+    for head, bad in entries.items():
+        if head in pruned:
+            pruned[head] = [v for i, v in enumerate(pruned[head]) if i not in bad]
+    try:
+        model.model_validate(pruned, context={LEFT_OUT: frozenset(keys)})
+    except ValidationError as again:
+        # only our validators' own words: a "missing" key here is one left out above
+        errors = [e for e in again.errors(include_url=False) if e["type"] == "value_error"]
+        return _format_errors(errors, model, where)
+    except Exception:  # noqa: BLE001 - a second look must never break the first one's report
+        log.debug("second validation pass of %s failed", _keypath(where), exc_info=True)
+    return []
 
 
 _IDENTITY_KEYS = ("id", "name")
@@ -403,7 +575,7 @@ def merge_override(base: dict[str, Any], override: dict[str, Any]) -> tuple[dict
     every global entry in that channel.) Lists of plain values (``keywords``) are replaced.
 
     Returns ``(merged, kept)``: ``kept[key]`` is how many global items come before the channel's own in a
-    merged list (``_file_index`` maps an error's index back to the file)."""
+    merged list (``_file_loc`` maps an error's index back to the file)."""
     out = dict(base)
     kept: dict[str, int] = {}
     for key, value in override.items():
@@ -419,16 +591,16 @@ def merge_override(base: dict[str, Any], override: dict[str, Any]) -> tuple[dict
     return out, kept
 
 
-def _file_index(problem: str, swhere: str, kept: dict[str, int]) -> str:
-    """``problem`` about ``<swhere>.<key>[i]`` of a merged list (``merge_override``'s ``kept``) with ``i``
-    rewritten to the entry's index in the channel's own list, as written in the file (the global entries
-    come first in the merged list: a channel's first command was reported as ``entries[2]``)."""
-    def fix(match: re.Match[str]) -> str:
-        key, index = match.group(1), int(match.group(2))
-        offset = kept.get(key)
-        return match.group(0) if offset is None or index < offset else f"{swhere}.{key}[{index - offset}]"
-
-    return re.sub(rf"{re.escape(swhere)}\.(\w+)\[(\d+)\]", fix, problem, count=1)
+def _file_loc(loc: KeyPath, kept: dict[str, int] | None) -> KeyPath:
+    """``loc`` in a channel's merged settings (``merge_override``'s ``kept``) with an index into a merged
+    list rewritten to the entry's index in the channel's own list, as written in the file (the global
+    entries come first in the merged list: a channel's first command was reported as ``entries[2]``)."""
+    if not kept or len(loc) < 2 or not isinstance(loc[1], int):
+        return loc
+    offset = kept.get(str(loc[0]))
+    if offset is None or loc[1] < offset:
+        return loc
+    return (loc[0], loc[1] - offset, *loc[2:])
 
 
 def _list_identity(items: Any) -> str | None:
@@ -458,70 +630,56 @@ def _known_skill_names(skill_classes: dict[str, type]) -> tuple[str, ...]:
     return tuple(sorted(names | set(skill_classes)))
 
 
-def _validate_inference(raw: Any, label: str, problems: list[str]) -> Any:
-    if not _expect_table(raw, "inference", label, problems):
+def _validate_inference(raw: Any, report: _Report) -> Any:
+    if not report.expect_table(raw, ("inference",)):
         return {}
     try:
         from bot.inference.settings import InferenceSettings
     except ImportError:
         return dict(raw)
-    return _validate(InferenceSettings, raw, "inference", label, problems) or dict(raw)
-
-
-def _expect_table(value: Any, where: str, label: str, problems: list[str]) -> bool:
-    if isinstance(value, dict):
-        return True
-    problems.append(f"{label}: {where}: expected a table, got {_show(value)}")
-    return False
-
-
-def _validate(
-    model: type[BaseModel], raw: dict[str, Any], where: str, label: str, problems: list[str]
-) -> Any:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        problems.extend(_format_errors(exc, model, where, label, raw))
-        return None
+    return report.validate(InferenceSettings, raw, ("inference",)) or dict(raw)
 
 
 # ------------------------------------------------------------------------------------ error messages
 
 
 def _format_errors(
-    exc: ValidationError, model: type[BaseModel], where: str, label: str, raw: dict[str, Any]
-) -> list[str]:
-    lines = []
-    for err in exc.errors(include_url=False):
+    errors: list[Any], model: type[BaseModel], where: KeyPath, *, kept: dict[str, int] | None = None
+) -> list[tuple[KeyPath, str]]:
+    """``(path, message)`` per pydantic error of ``model`` validated at ``where``: what was expected and
+    what was found, in TOML words. ``kept``: see ``_file_loc`` (a channel's merged lists)."""
+    lines: list[tuple[KeyPath, str]] = []
+    for err in errors:
         loc = tuple(err["loc"])
-        keypath = _join(where, loc)
+        path = (*where, *_file_loc(_clean_loc(loc), kept))
         if err["type"] == "extra_forbidden":
             parent = _model_at(model, loc[:-1])
             choices = tuple(parent.model_fields) if parent is not None else ()
-            lines.append(f"{label}: {keypath}: {_unknown_key(str(loc[-1]), choices)}")
+            section = next((str(p) for p in reversed(path[:-1]) if isinstance(p, str)), "")
+            lines.append((path, _unknown_key(str(loc[-1]), choices, section=section)))
             continue
         if err["type"] == "missing":
-            lines.append(f"{label}: {keypath}: missing required key")
+            lines.append((path, "missing required key"))
             continue
         if err["type"] == "value_error":  # our validators' own words say what is wrong
             cause = (err.get("ctx") or {}).get("error")
             message = str(cause) if cause is not None else str(err["msg"]).removeprefix("Value error, ")
-            lines.append(f"{label}: {keypath}: {message}")
+            lines.append((path, message))
             continue
         info = _field_at(model, loc)
         expected = _expected(info) if info is not None else None
         if err["type"] == "string_pattern_mismatch":
             pattern = str((err.get("ctx") or {}).get("pattern", ""))
             rule = _PATTERN_WORDS.get(pattern, f"matching the pattern {pattern}")
-            lines.append(f"{label}: {keypath}: expected {rule}, got {_show(err.get('input'))}")
+            lines.append((path, f"expected {rule}, got {_show(err.get('input'))}"))
             continue
         if expected and expected.startswith("a list") and loc and isinstance(loc[-1], int):
             expected = _item_expected(info)  # a bad item, not a bad list: say what an item must be
         found = _show(err.get("input"))
         if expected:
-            lines.append(f"{label}: {keypath}: expected {expected}, got {found}")
+            lines.append((path, f"expected {expected}, got {found}"))
         else:
-            lines.append(f"{label}: {keypath}: {err['msg'][0].lower() + err['msg'][1:]}, got {found}")
+            lines.append((path, f"{err['msg'][0].lower() + err['msg'][1:]}, got {found}"))
     return lines
 
 
@@ -531,13 +689,21 @@ _PATTERN_WORDS = {  # the patterns our settings use, said in words ("Emotes!" wa
 }
 
 
-def _join(where: str, loc: tuple[Any, ...]) -> str:
-    out = where
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif not str(part).startswith(("function-", "literal[", "union[")) and part not in _TYPE_TAGS:
-            out += f".{part}" if out else str(part)
+def _clean_loc(loc: tuple[Any, ...]) -> KeyPath:
+    """A pydantic error location without its type tags (``function-after[...]``, ``str``, ...): the keys
+    and list indexes as written in the file."""
+    return tuple(
+        part for part in loc
+        if isinstance(part, int)
+        or not (str(part).startswith(("function-", "literal[", "union[")) or part in _TYPE_TAGS)
+    )
+
+
+def _keypath(path: KeyPath) -> str:
+    """``("channels", 0, "skills", "faq")`` -> ``channels[0].skills.faq``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
@@ -691,10 +857,40 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _unknown_key(key: str, choices: tuple[str, ...] | list[str], *, what: str = "key") -> str:
+SECRET_WORDS = ("token", "secret", "password", "passwd", "oauth", "api_key", "apikey", "credential")
+"""An unknown key with one of these in its name is taken for a pasted secret (``_secret_hint``)."""
+
+
+def _unknown_key(
+    key: str, choices: tuple[str, ...] | list[str], *, what: str = "key", section: str | None = None
+) -> str:
+    """``unknown key`` with a did-you-mean, or the keys there are; for a key that looks like a secret
+    (``section``: the table it is in), where secrets go instead (``_secret_hint``)."""
+    hint = _secret_hint(key, section) if section is not None else None
+    if hint is not None:
+        return f"unknown {what}: {hint}"
     close = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
     if close:
         return f'unknown {what}; did you mean "{close[0]}"?'
     if choices:
         return f"unknown {what}; expected one of: {', '.join(sorted(choices))}"
     return f"unknown {what}"
+
+
+def _secret_hint(key: str, section: str) -> str | None:
+    """Where a secret pasted into the config belongs, or ``None`` when ``key`` does not look like one.
+
+    ``[bot] twitch_token``, ``[twitch] token`` and ``[twitch] client_id`` name ``twitch_token`` /
+    ``twitch_client_id`` of ``bot.secrets``; other secret-like keys (``SECRET_WORDS``) get the token
+    variables. Never the value: it is a secret."""
+    low = key.strip().lower().replace("-", "_")
+    name = next((n for n in (low, f"{section}_{low}") if n in SECRET_NAMES), None)
+    if name is None and not any(word in low for word in SECRET_WORDS):
+        return None
+    if name is not None:
+        where = f"set the environment variable {env_var(name)} or put {name} in the secrets file"
+    else:
+        tokens = [n for n in SECRET_NAMES if n.endswith("_token") and "refresh" not in n]
+        where = (f"set an environment variable ({' or '.join(env_var(n) for n in tokens)}) or put its key "
+                 f"({' or '.join(tokens)}) in the secrets file")
+    return f"secrets never go in the config file; {where} (chmod 600; see docs/core.md, Secrets)"

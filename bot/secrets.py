@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -102,16 +102,33 @@ def env_var(name: str) -> str:
     return ENV_PREFIX + name.upper()
 
 
+_TOML_TYPES = {bool: "true or false", int: "an integer", float: "a number", list: "a list", dict: "a table"}
+
+
+def _toml_type(value: object) -> str:
+    """What a TOML value is, in words (never the value itself: it may be a secret)."""
+    for kind, words in _TOML_TYPES.items():
+        if type(value) is kind:
+            return words
+    return "a date or time" if hasattr(value, "isoformat") else "a " + type(value).__name__
+
+
 def read_secrets_file(path: Path) -> dict[str, str]:
     """Read a secrets TOML file that must have mode 0600 (or stricter).
 
-    Raises ``SecretsError`` naming the file when it is group/world accessible, is not valid TOML, has an
-    unknown key or a value that is not a string.
+    Raises ``SecretsError`` naming the file when it is a folder or another non-file, is group/world
+    accessible, is not valid TOML, has an unknown key or a value that is not a string.
     """
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        info = path.stat()
     except OSError as exc:
         raise SecretsError(f"{path}: cannot read secrets file: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise SecretsError(f"{path}: is a folder, not a secrets file: name the TOML file itself "
+                           f"(e.g. {path / 'secrets.toml'})")
+    if not stat.S_ISREG(info.st_mode):
+        raise SecretsError(f"{path}: is not a regular file: name the secrets TOML file itself")
+    mode = stat.S_IMODE(info.st_mode)
     if mode & 0o077:
         raise SecretsError(
             f"{path}: secrets file has mode {mode:04o}, so other users can read it; "
@@ -130,24 +147,76 @@ def read_secrets_file(path: Path) -> dict[str, str]:
             hint = f'; did you mean "{close[0]}"?' if close else f"; known keys: {', '.join(SECRET_NAMES)}"
             raise SecretsError(f"{path}: {key}: unknown key{hint}")
         if not isinstance(value, str):
-            raise SecretsError(f"{path}: {key}: expected a string, got a {type(value).__name__}")
+            raise SecretsError(f'{path}: {key}: expected a string in quotes ({key} = "..."), got '
+                               f"{_toml_type(value)}")
         out[key] = value
     return out
 
 
-def load_secrets(file: Path | None = None, env: Mapping[str, str] | None = None) -> Secrets:
+def load_secrets(
+    file: Path | None = None, env: Mapping[str, str] | None = None, *, named_by: str | None = None
+) -> Secrets:
     """Credentials from ``file`` (optional, see ``read_secrets_file``) overlaid by environment variables.
 
-    ``file`` defaults to ``$CHATCAST_SECRETS_FILE`` when set; a missing default file is not an error, a
-    missing file named explicitly is. Empty values count as not configured.
+    ``file`` defaults to ``$CHATCAST_SECRETS_FILE`` when set. A file named explicitly (``file``, or the
+    variable) must exist: else ``SecretsError`` "secrets file named by ``named_by`` does not exist" (a
+    typo'd path must not leave the bot without credentials and without a word). Callers pass only a
+    ``secrets.toml`` found next to the config, never a default that may be absent. Empty values count as
+    not configured.
     """
     env = os.environ if env is None else env
     if file is None and env.get(SECRETS_FILE_ENV):
-        file = Path(env[SECRETS_FILE_ENV])
-        if not file.exists():
-            raise SecretsError(f"{file}: secrets file named by {SECRETS_FILE_ENV} does not exist")
-    values: dict[str, str] = read_secrets_file(file) if file is not None and file.exists() else {}
+        file, named_by = Path(env[SECRETS_FILE_ENV]), SECRETS_FILE_ENV
+    if file is not None and not file.exists() and not file.is_symlink():
+        by = f" named by {named_by}" if named_by else ""
+        raise SecretsError(f"{file}: secrets file{by} does not exist")
+    values: dict[str, str] = read_secrets_file(file) if file is not None else {}
     for name in SECRET_NAMES:
         if env.get(env_var(name)):
             values[name] = env[env_var(name)]
     return Secrets(**{k: Secret(v) for k, v in values.items() if v})
+
+
+PLATFORM_SECRETS: dict[str, tuple[str, ...]] = {
+    "twitch": ("twitch_client_id", "twitch_client_secret", "twitch_token"),
+    "discord": ("discord_token",),
+}
+"""What a live platform needs to serve its channels: Twitch logs in with the application's id and secret
+and the bot account's token (``chatcast invite twitch --bot``); Discord with the bot token."""
+
+_PLATFORM_DOCS = {"twitch": "docs/twitch.md", "discord": "docs/discord.md"}
+
+
+def missing_credentials(platform: str, secrets: Secrets) -> list[str]:
+    """The secrets (``SECRET_NAMES``) ``platform`` needs that are not set; ``[]`` for platforms that need
+    none (console, replay)."""
+    return [name for name in PLATFORM_SECRETS.get(platform, ()) if not getattr(secrets, name)]
+
+
+def credential_warnings(channels: Iterable[tuple[str, str]], secrets: Secrets) -> list[str]:
+    """One line per live platform that has configured ``(platform, name)`` channels but lacks credentials:
+    which channels will not be served and which variables (or secrets-file keys) are missing. Names only,
+    never a value. ``[]`` when every configured platform can log in."""
+    wanted: dict[str, list[str]] = {}
+    for platform, name in channels:
+        wanted.setdefault(platform, []).append(name)
+    lines = []
+    for platform, names in wanted.items():
+        missing = missing_credentials(platform, secrets)
+        if not missing:
+            continue
+        shown = ", ".join(f"{platform}/{n}" for n in names)
+        what = "channel" if len(names) == 1 else "channels"
+        plural = "s" if len(missing) > 1 else ""
+        variables = _and([env_var(m) for m in missing])
+        line = (f"{what} {shown} will not be served: missing {variables} (environment"
+                f" variable{plural}, or {_and(missing)} in the secrets file; see {_PLATFORM_DOCS[platform]})")
+        if platform == "twitch" and "twitch_token" in missing:
+            line += "; the bot's token comes from `chatcast invite twitch --bot`"
+        lines.append(line)
+    return lines
+
+
+def _and(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

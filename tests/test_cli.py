@@ -55,8 +55,9 @@ def test_config_check_reports_errors(tmp_path: Path) -> None:
     path.write_text('[bot]\nprefx = "?"\nretention_days = -3\n')
     result = runner.invoke(app, ["config", "check", "--config", str(path)])
     assert result.exit_code == 2
-    assert 'config.toml: bot.prefx: unknown key; did you mean "prefix"?' in result.stderr
-    assert "config.toml: bot.retention_days: expected an integer between 0 and 36500, got -3" in result.stderr
+    assert 'config.toml: line 2: bot.prefx: unknown key; did you mean "prefix"?' in result.stderr
+    assert ("config.toml: line 3: bot.retention_days: expected an integer between 0 and 36500, got -3"
+            in result.stderr)
 
 
 def test_bad_log_level_is_a_clear_error() -> None:
@@ -419,13 +420,51 @@ def test_replay_speed_zero_and_the_minimum_are_allowed_and_the_help_says_so(tmp_
     assert "0 = no waiting; otherwise at least 0.1 (10 times slower than real time)" in help_text
 
 
-def test_a_secrets_file_named_in_the_config_but_missing_is_warned_about(tmp_path: Path) -> None:
-    # regression: `config check` said ok and "secrets set: none" without a word about the missing file
+def test_a_secrets_file_named_in_the_config_but_missing_is_an_error(tmp_path: Path) -> None:
+    # regressions: `config check` said ok and "secrets set: none" without a word about the missing file; then
+    # (trial 5, F15) only a warning, while the same path in CHATCAST_SECRETS_FILE is an error
     path = tmp_path / "c.toml"
-    path.write_text('[bot]\nsecrets_file = "secrets.toml"\n')
+    path.write_text('[bot]\nsecrets_file = "nothere.toml"\n')
     result = runner.invoke(app, ["config", "check", "--config", str(path)])
-    assert result.exit_code == 0, result.output
-    assert "warning: bot.secrets_file:" in result.stderr and "secrets.toml not found" in result.stderr
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"error: {tmp_path / 'nothere.toml'}: secrets file named by [bot] secrets_file "
+                             f"in {path} does not exist\n")
+    result = runner.invoke(app, ["run", "--config", str(path), "--no-engine"], input="")
+    assert result.exit_code == 2 and "nothere.toml: secrets file named by [bot] secrets_file" in result.stderr
+
+
+CREDENTIALS = ("CHATCAST_TWITCH_CLIENT_ID", "CHATCAST_TWITCH_CLIENT_SECRET", "CHATCAST_TWITCH_TOKEN",
+               "CHATCAST_TWITCH_REFRESH_TOKEN", "CHATCAST_DISCORD_TOKEN", "CHATCAST_DISCORD_CLIENT_ID",
+               "CHATCAST_SECRETS_FILE")
+
+
+def test_channels_without_credentials_are_warned_about_in_check_and_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # regression (trial 5, F10): twitch and discord channels without credentials: `config check` said ok and
+    # `run` silently opened the console only; a mistyped variable name looked like a live bot
+    for name in CREDENTIALS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CHATCAST_TWITCH_TOKEN", "tok-SECRETVALUE")  # the token alone cannot log in
+    path = tmp_path / "config.toml"
+    path.write_text('[bot]\ndata_dir = "data"\n[[channels]]\nplatform = "twitch"\nname = "mystreamchan"\n'
+                    '[[channels]]\nplatform = "discord"\nname = "1/2"\n[[channels]]\nplatform = "discord"\n'
+                    'name = "1/3"\n[[channels]]\nplatform = "console"\nname = "console"\n')
+    twitch = ("warning: channel twitch/mystreamchan will not be served: missing CHATCAST_TWITCH_CLIENT_ID "
+              "and CHATCAST_TWITCH_CLIENT_SECRET (environment variables, or twitch_client_id and "
+              "twitch_client_secret in the secrets file; see docs/twitch.md)\n")
+    discord = ("warning: channels discord/1/2, discord/1/3 will not be served: missing "
+               "CHATCAST_DISCORD_TOKEN (environment variable, or discord_token in the secrets file; see "
+               "docs/discord.md)\n")
+    check = runner.invoke(app, ["config", "check", "--config", str(path)])
+    assert check.exit_code == 0, check.output
+    assert check.stderr == twitch + discord
+    monkeypatch.setattr("bot.cli._live_adapters", lambda *a: [])  # no network in a test
+    run = runner.invoke(app, ["run", "--config", str(path), "--no-engine"], input="")
+    assert run.exit_code == 0, run.output
+    assert twitch + discord in run.stderr and "SECRETVALUE" not in run.output
+    quiet = runner.invoke(app, ["run", "--config", str(path), "--no-engine", "--console"], input="")
+    assert quiet.exit_code == 0 and "will not be served" not in quiet.stderr  # the console was asked for
 
 
 def test_run_says_which_platforms_start_when_credentials_keep_the_console_closed(

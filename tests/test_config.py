@@ -56,18 +56,18 @@ def test_defaults_without_file() -> None:
 def test_channel_value_error_names_file_path_expected_and_found(tmp_path: Path) -> None:
     text = '[[channels]]\nplatform = "twitch"\nname = "a"\n[channels.skills.faq]\nthreshold = "high"\n'
     assert problems(tmp_path, text) == [
-        'config.toml: channels[0].skills.faq.threshold: expected a number between 0 and 1, got "high"'
+        'config.toml: line 5: channels[0].skills.faq.threshold: expected a number between 0 and 1, got "high"'
     ]
 
 
 def test_bot_section_errors(tmp_path: Path) -> None:
     text = '[bot]\nprefx = "?"\noverflow = "wrap"\ntime_budget_s = -1\nmods_bypass_cooldowns = "maybe"\n'
-    assert sorted(problems(tmp_path, text)) == sorted([
-        'config.toml: bot.prefx: unknown key; did you mean "prefix"?',
-        'config.toml: bot.overflow: expected one of "split", "truncate", got "wrap"',
-        "config.toml: bot.time_budget_s: expected a number > 0 and <= 600, got -1",
-        'config.toml: bot.mods_bypass_cooldowns: expected true or false, got "maybe"',
-    ])
+    assert problems(tmp_path, text) == [  # in the file's order
+        'config.toml: line 2: bot.prefx: unknown key; did you mean "prefix"?',
+        'config.toml: line 3: bot.overflow: expected one of "split", "truncate", got "wrap"',
+        "config.toml: line 4: bot.time_budget_s: expected a number > 0 and <= 600, got -1",
+        'config.toml: line 5: bot.mods_bypass_cooldowns: expected true or false, got "maybe"',
+    ]
 
 
 def test_unknown_skill_top_level_and_channel_keys(tmp_path: Path) -> None:
@@ -77,20 +77,20 @@ def test_unknown_skill_top_level_and_channel_keys(tmp_path: Path) -> None:
         '[[channels]]\nplatform = "twich"\nname = "b"\n'
     )
     assert problems(tmp_path, text) == [
-        'config.toml: skils: unknown key; did you mean "skills"?',
-        'config.toml: skills.fqa: unknown skill; did you mean "faq"?',
-        'config.toml: skills.faq.max_answer: unknown key; did you mean "max_answers"?',
-        "config.toml: channels[0].name: missing required key",
-        'config.toml: channels[0].nme: unknown key; did you mean "name"?',
-        'config.toml: channels[1].platform: expected one of "twitch", "discord", "console", "replay", '
-        'got "twich"',
+        'config.toml: line 1: skils: unknown key; did you mean "skills"?',
+        'config.toml: line 2: skills.fqa: unknown skill; did you mean "faq"?',
+        'config.toml: line 5: skills.faq.max_answer: unknown key; did you mean "max_answers"?',
+        "config.toml: line 6: channels[0].name: missing required key",  # at its [[channels]] header
+        'config.toml: line 8: channels[0].nme: unknown key; did you mean "name"?',
+        'config.toml: line 10: channels[1].platform: expected one of "twitch", "discord", "console", '
+        '"replay", got "twich"',
     ]
 
 
 def test_duplicate_channel(tmp_path: Path) -> None:
     text = '[[channels]]\nplatform = "twitch"\nname = "A"\n[[channels]]\nplatform = "twitch"\nname = "a"\n'
     assert problems(tmp_path, text) == [
-        "config.toml: channels[1]: channel twitch/a is already configured as channels[0]"
+        "config.toml: line 4: channels[1]: channel twitch/a is already configured as channels[0]"
     ]
 
 
@@ -207,9 +207,9 @@ def test_twitch_and_discord_sections(tmp_path: Path) -> None:
     assert defaults.twitch.open_joins is False and defaults.discord.mod_roles == []
     bad = '[twitch]\nopen_join = true\n[discord]\nmod_roles = ["a", 3]\nroles = []\n'
     assert problems(tmp_path, bad) == [
-        'config.toml: twitch.open_join: unknown key; did you mean "open_joins"?',
-        "config.toml: discord.mod_roles[1]: expected a string, got 3",
-        'config.toml: discord.roles: unknown key; did you mean "vip_roles"?',
+        'config.toml: line 2: twitch.open_join: unknown key; did you mean "open_joins"?',
+        "config.toml: line 4: discord.mod_roles[1]: expected a string, got 3",
+        'config.toml: line 5: discord.roles: unknown key; did you mean "vip_roles"?',
     ]
 
 
@@ -237,7 +237,7 @@ def test_errors_name_the_config_path_as_given(tmp_path: Path) -> None:
     (tmp_path / "configs" / "stream.toml").write_text("[bot]\nprefx = '!'\n", encoding="utf-8")
     with contextlib.chdir(tmp_path), pytest.raises(ConfigError) as info:
         load_config("configs/stream.toml", skill_classes=SKILLS)
-    assert info.value.problems[0].startswith("configs/stream.toml: bot.prefx: unknown key")
+    assert info.value.problems[0].startswith("configs/stream.toml: line 2: bot.prefx: unknown key")
 
 
 def test_loose_values_are_refused_with_short_messages(tmp_path: Path) -> None:
@@ -246,17 +246,18 @@ def test_loose_values_are_refused_with_short_messages(tmp_path: Path) -> None:
     # a list, got a list", and a 100 KB value was printed whole
     long = "x" * 100_000
     assert problems(tmp_path, f'[bot]\nmods_bypass_cooldowns = "yes"\nprefix = "/"\nname = "{long}"\n') == [
-        'config.toml: bot.name: expected a string of 1 to 64 characters, got "' + "x" * 60
+        'config.toml: line 2: bot.mods_bypass_cooldowns: expected true or false, got "yes"',
+        "config.toml: line 3: bot.prefix: the prefix cannot start with '/': chat clients read /help and "
+        ".help as their own commands",
+        'config.toml: line 4: bot.name: expected a string of 1 to 64 characters, got "' + "x" * 60
         + '..." (100000 characters)',
-        "config.toml: bot.prefix: the prefix cannot start with '/': chat clients read /help and .help as "
-        "their own commands",
-        'config.toml: bot.mods_bypass_cooldowns: expected true or false, got "yes"',
     ]
     assert problems(tmp_path, '[bot]\nprefix = "\\u200b"\n') == [
-        'config.toml: bot.prefix: the prefix "\\u200b" has spaces, control or invisible characters'
+        'config.toml: line 2: bot.prefix: the prefix "\\u200b" has spaces, control or invisible characters'
     ]
     text = '[[channels]]\nplatform = "twitch"\nname = "a"\nprefix = ".."\n'
-    assert problems(tmp_path, text)[0].startswith("config.toml: channels[0].prefix: the prefix cannot start")
+    assert problems(tmp_path, text)[0].startswith(
+        "config.toml: line 4: channels[0].prefix: the prefix cannot start")
 
 
 def test_empty_list_says_how_many_items_are_needed(tmp_path: Path) -> None:
@@ -266,7 +267,7 @@ def test_empty_list_says_how_many_items_are_needed(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info, contextlib.chdir(tmp_path):
         load_config("config.toml", skill_classes={"faq": FaqSkill})
     assert info.value.problems == [
-        "config.toml: skills.faq.entries[0].questions: expected a list of 1 to 20 items, "
+        "config.toml: line 3: skills.faq.entries[0].questions: expected a list of 1 to 20 items, "
         "got a list of 0 items"
     ]
 
@@ -298,8 +299,8 @@ def test_staff_command_budget_defaults_to_three_times_the_viewers(tmp_path: Path
     config = load_config(write(tmp_path, "[bot]\nstaff_commands_per_30s = 20\n"), skill_classes=SKILLS)
     assert config.bot.staff_commands_per_30s == 20
     assert problems(tmp_path, "[bot]\nviewer_commands_per_30s = 6\nstaff_commands_per_30s = 5\n") == [
-        "config.toml: bot: staff_commands_per_30s (5) is below viewer_commands_per_30s (6): moderators would "
-        "get fewer commands than viewers"
+        "config.toml: line 1: bot: staff_commands_per_30s (5) is below viewer_commands_per_30s (6): "
+        "moderators would get fewer commands than viewers"
     ]
 
 
@@ -318,3 +319,106 @@ def test_an_error_in_a_channels_own_entry_names_its_index_in_the_file(tmp_path: 
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, text), skill_classes={"commands": CommandsSkill})
     assert "channels[0].skills.commands.entries[1].cooldown_user_s" in str(info.value), str(info.value)
+
+
+def test_every_problem_names_the_line_of_its_key(tmp_path: Path) -> None:
+    # regression (trial 5, F2): problems named the file and key path but no line ("channels[3]" meant
+    # counting [[channels]] tables by hand); a missing key or a whole-table problem names its table's header
+    from skills.commands.skill import CommandsSkill
+
+    text = (
+        '[bot]\n'                                                  # 1
+        'name = """a\n[fake]\nprefx = 1\n"""\n'                    # 2-5: a multi-line string hides nothing
+        'log_level = "loud"\n'                                     # 6
+        '[[skills.commands.entries]]\nname = "a"\nresponse = "x"\n'  # 7-9
+        '[[channels]]\nplatform = "twitch"\nname = "one"\n'        # 10-12
+        '[[channels]]\nplatform = "twitch"\n'                      # 13-14: name missing
+        '[channels.skills.faq]\n'                                  # 15
+        'threshold = [\n  0.5,\n]\n'                               # 16-18: a multi-line array
+        '[[channels.skills.commands.entries]]\nname = "b"\nresponse = "y"\n'    # 19-21
+        '[[channels.skills.commands.entries]]\nname = "c"\nresponse = "z"\ncooldown_user_s = -5\n'  # 22-25
+        '"quoted key" = 1\n'                                       # 26: in the entry above
+    )
+    assert problems_with(tmp_path, text, {"faq": FakeFaq, "commands": CommandsSkill}) == [
+        'config.toml: line 6: bot.log_level: expected one of "debug", "info", "warning", "error", got "loud"',
+        "config.toml: line 13: channels[1].name: missing required key",
+        "config.toml: line 16: channels[1].skills.faq.threshold: expected a number between 0 and 1, got a "
+        "list of 1 item",
+        # the channel's own 2nd command: its index and line in the file, not in the merged list
+        "config.toml: line 25: channels[1].skills.commands.entries[1].cooldown_user_s: expected a number "
+        "between 0 and 86400, got -5",
+        "config.toml: line 26: channels[1].skills.commands.entries[1].quoted key: unknown key; expected one "
+        "of: aliases, cooldown_channel_s, cooldown_user_s, name, permission, response",
+    ]
+
+
+def problems_with(tmp_path: Path, text: str, skills: dict[str, type]) -> list[str]:
+    """``problems`` with other skill classes."""
+    with pytest.raises(ConfigError) as info, contextlib.chdir(tmp_path):
+        load_config(write(tmp_path, text).name, skill_classes=skills)
+    return info.value.problems
+
+
+def test_all_problems_of_a_file_are_reported_together(tmp_path: Path) -> None:
+    # regressions (trial 5, F1): a platform typo hid the channel's skill-override errors; an unknown key in
+    # an entry hid that it duplicates another; another [bot] error hid staff < viewer budget
+    text = (
+        '[bot]\nprefx = "!"\nviewer_commands_per_30s = 10\nstaff_commands_per_30s = 2\n'   # 1-4
+        '[[channels]]\nplatform = "twich"\nname = "a"\n'                                     # 5-7
+        '[channels.skills.faq]\nthreshhold = 0.5\n[channels.skills.gaem]\nenabled = false\n'  # 8-11
+        '[[channels]]\nplatform = "twitch"\nname = "b"\n'                                    # 12-14
+        '[[channels]]\nplatform = "twitch"\nname = "B"\n[channels.nonsense]\nx = 1\n'        # 15-19
+    )
+    assert problems(tmp_path, text) == [
+        "config.toml: line 1: bot: staff_commands_per_30s (2) is below viewer_commands_per_30s (10): "
+        "moderators would get fewer commands than viewers",
+        'config.toml: line 2: bot.prefx: unknown key; did you mean "prefix"?',
+        'config.toml: line 6: channels[0].platform: expected one of "twitch", "discord", "console", '
+        '"replay", got "twich"',
+        'config.toml: line 9: channels[0].skills.faq.threshhold: unknown key; did you mean "threshold"?',
+        'config.toml: line 10: channels[0].skills.gaem: unknown skill; did you mean "game"?',
+        "config.toml: line 15: channels[2]: channel twitch/B is already configured as channels[1]",
+        "config.toml: line 18: channels[2].nonsense: unknown key; expected one of: name, platform, prefix, "
+        "skills",
+    ]
+
+
+def test_a_check_across_keys_waits_for_the_values_it_compares(tmp_path: Path) -> None:
+    # with viewer_commands_per_30s invalid, its default (4) must not be compared with staff = 2
+    text = '[bot]\nviewer_commands_per_30s = "ten"\nstaff_commands_per_30s = 2\n'
+    assert problems(tmp_path, text) == [
+        'config.toml: line 2: bot.viewer_commands_per_30s: expected an integer between 0 and 1000, got "ten"'
+    ]
+
+
+def test_a_secret_pasted_into_the_config_says_where_secrets_go_and_never_shows_it(tmp_path: Path) -> None:
+    # regression (trial 5, F3): "[bot] twitch_token" got "unknown key; expected one of: backlog, ..." and a
+    # streamer would try the next key name
+    text = (
+        'twitch_token = "oauth:TOPSECRET1"\n[bot]\ntwitch_token = "oauth:TOPSECRET2"\n'
+        '[twitch]\ntoken = "TOPSECRET3"\nclient_secret = "TOPSECRET4"\n[discord]\ntoken = "TOPSECRET5"\n'
+        '[skills.faq]\napi_password = "TOPSECRET6"\n'
+    )
+    found = problems(tmp_path, text)
+    hint = "unknown key: secrets never go in the config file; set the environment variable {} or put {} in " \
+           "the secrets file (chmod 600; see docs/core.md, Secrets)"
+    assert found == [
+        "config.toml: line 1: twitch_token: " + hint.format("CHATCAST_TWITCH_TOKEN", "twitch_token"),
+        "config.toml: line 3: bot.twitch_token: " + hint.format("CHATCAST_TWITCH_TOKEN", "twitch_token"),
+        "config.toml: line 5: twitch.token: " + hint.format("CHATCAST_TWITCH_TOKEN", "twitch_token"),
+        "config.toml: line 6: twitch.client_secret: "
+        + hint.format("CHATCAST_TWITCH_CLIENT_SECRET", "twitch_client_secret"),
+        "config.toml: line 8: discord.token: " + hint.format("CHATCAST_DISCORD_TOKEN", "discord_token"),
+        "config.toml: line 10: skills.faq.api_password: unknown key: secrets never go in the config file; "
+        "set an environment variable (CHATCAST_TWITCH_TOKEN or CHATCAST_DISCORD_TOKEN) or put its key "
+        "(twitch_token or discord_token) in the secrets file (chmod 600; see docs/core.md, Secrets)",
+    ]
+    assert "TOPSECRET" not in "\n".join(found)
+
+
+def test_a_config_without_its_text_still_validates_without_lines() -> None:
+    from bot.config import validate_config
+
+    with pytest.raises(ConfigError) as info:
+        validate_config({"bot": {"prefx": "!"}}, label="c.toml", path=None, skill_classes=SKILLS)
+    assert info.value.problems == ['c.toml: bot.prefx: unknown key; did you mean "prefix"?']

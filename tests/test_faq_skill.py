@@ -217,7 +217,7 @@ def test_config_errors_name_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="duplicate FAQ entry") as dup:
         load_config(cfg, skill_classes={"faq": FaqSkill})
     # regression: "skills.faq: value error, duplicate FAQ entry id(s): game, got a table"
-    assert str(dup.value).endswith("c.toml: skills.faq: duplicate FAQ entry id(s): game")
+    assert str(dup.value).endswith("c.toml: line 9: skills.faq: duplicate FAQ entry id(s): game")
     cfg.write_text(CONFIG.replace("Join the Discord", "Join {nope}"))
     with pytest.raises(ConfigError, match=r"entries\[1\]\.answer") as var:
         load_config(cfg, skill_classes={"faq": FaqSkill})

@@ -1,0 +1,86 @@
+"""``bot.secrets``: the secrets file's errors and the credentials each live platform needs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.secrets import SecretsError, load_secrets
+
+
+def private(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    os.chmod(path, 0o600)
+    return path
+
+
+def test_a_secrets_file_named_explicitly_must_exist(tmp_path: Path) -> None:
+    # regression (trial 5, F15): a missing file passed to load_secrets (the config's [bot] secrets_file) was
+    # silently ignored, although the docstring said it is an error, as it is for CHATCAST_SECRETS_FILE
+    missing = tmp_path / "nothere.toml"
+    with pytest.raises(SecretsError) as info:
+        load_secrets(missing, env={})
+    assert str(info.value) == f"{missing}: secrets file does not exist"
+    with pytest.raises(SecretsError) as info:
+        load_secrets(missing, env={}, named_by="[bot] secrets_file in config.toml")
+    assert str(info.value) == (f"{missing}: secrets file named by [bot] secrets_file in config.toml does not "
+                               "exist")
+    with pytest.raises(SecretsError) as info:
+        load_secrets(None, env={"CHATCAST_SECRETS_FILE": str(missing)})
+    assert str(info.value) == f"{missing}: secrets file named by CHATCAST_SECRETS_FILE does not exist"
+
+
+def test_a_folder_given_as_the_secrets_file_is_called_a_folder(tmp_path: Path) -> None:
+    # regression (trial 5, F15): "secrets file has mode 0755, so other users can read it" for a folder
+    folder = tmp_path / "d.toml"
+    folder.mkdir(mode=0o755)
+    with pytest.raises(SecretsError) as info:
+        load_secrets(folder, env={})
+    assert str(info.value) == (f"{folder}: is a folder, not a secrets file: name the TOML file itself "
+                               f"(e.g. {folder / 'secrets.toml'})")
+
+
+@pytest.mark.parametrize(("value", "found"), [
+    ("123456789012", "an integer"), ("1.5", "a number"), ("true", "true or false"), ('["a"]', "a list"),
+    ("{ a = 'b' }", "a table"), ("2024-01-01", "a date or time"),
+])
+def test_a_value_that_is_not_a_string_is_named_in_toml_words_without_showing_it(
+    tmp_path: Path, value: str, found: str
+) -> None:
+    # regression (trial 5, F11): "twitch_token: expected a string, got a int"
+    path = private(tmp_path / "secrets.toml", f"twitch_token = {value}\n")
+    with pytest.raises(SecretsError) as info:
+        load_secrets(path, env={})
+    assert str(info.value) == (f'{path}: twitch_token: expected a string in quotes (twitch_token = "..."), '
+                               f"got {found}")
+
+
+def test_what_each_platform_needs_and_the_warning_names_only_the_missing_names(tmp_path: Path) -> None:
+    # regression (trial 5, F10): nothing said which credentials a configured channel lacked
+    from bot.secrets import credential_warnings, missing_credentials
+
+    path = private(tmp_path / "secrets.toml", 'twitch_token = "tok-VALUE1"\n')
+    secrets = load_secrets(path, env={"CHATCAST_TWITCH_CLIENT_ID": "id-VALUE2"})
+    assert missing_credentials("twitch", secrets) == ["twitch_client_secret"]
+    assert missing_credentials("console", secrets) == [] and missing_credentials("replay", secrets) == []
+    channels = [("twitch", "a"), ("console", "console"), ("twitch", "b"), ("discord", "1/2")]
+    assert credential_warnings(channels, secrets) == [
+        "channels twitch/a, twitch/b will not be served: missing CHATCAST_TWITCH_CLIENT_SECRET (environment "
+        "variable, or twitch_client_secret in the secrets file; see docs/twitch.md)",
+        "channel discord/1/2 will not be served: missing CHATCAST_DISCORD_TOKEN (environment variable, or "
+        "discord_token in the secrets file; see docs/discord.md)",
+    ]
+    none = load_secrets(None, env={})
+    assert credential_warnings([("twitch", "a")], none) == [
+        "channel twitch/a will not be served: missing CHATCAST_TWITCH_CLIENT_ID, "
+        "CHATCAST_TWITCH_CLIENT_SECRET and CHATCAST_TWITCH_TOKEN (environment variables, or "
+        "twitch_client_id, twitch_client_secret and twitch_token in the secrets file; see docs/twitch.md); "
+        "the bot's token comes from `chatcast invite twitch --bot`"
+    ]
+    everything = load_secrets(None, env={
+        "CHATCAST_TWITCH_CLIENT_ID": "i", "CHATCAST_TWITCH_CLIENT_SECRET": "s", "CHATCAST_TWITCH_TOKEN": "t",
+        "CHATCAST_DISCORD_TOKEN": "d",
+    })
+    assert credential_warnings(channels, everything) == []

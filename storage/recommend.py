@@ -229,6 +229,20 @@ def watch_rows(
     return [tuple(r) for r in db.raw.execute(sql + " ORDER BY p.first_seen, v.user_id", args).fetchall()]
 
 
+def activity(db: Database, platform: str, channel: str) -> int:
+    """Explicit signals plus presence rows of a channel: a cheap count whose growth tells the skill its
+    model has new data to learn from (``RecommendSkill.model_for``)."""
+    sig = db.raw.execute(
+        "SELECT COUNT(*) FROM rec_signals WHERE platform = ? AND channel = ?", [platform, channel.lower()]
+    ).fetchone()[0]
+    pres = db.raw.execute(
+        "SELECT COUNT(*) FROM presence p JOIN channels c ON c.id = p.channel_id "
+        "WHERE c.platform = ? AND c.name = ?",
+        [platform, channel.lower()],
+    ).fetchone()[0]
+    return int(sig) + int(pres)
+
+
 def set_override(
     db: Database,
     platform: str,

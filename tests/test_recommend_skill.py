@@ -506,3 +506,86 @@ async def test_a_like_needs_a_title_it_names_clearly(tmp_path: Path) -> None:
     assert store.signals(db, "twitch", "chan", "ann") == []  # nothing stored for a vague name
     assert await say(skill.like, "CAFE") == "Noted: you liked Café chill stream."
     assert await say(skill.like, "day 2") == "Noted: you liked Minecraft hardcore day 2."
+
+
+async def test_a_stream_of_likes_retrains_the_model_within_a_minute_not_15(tmp_path: Path) -> None:
+    """Regression: the model trained at a stream's first "!like" on 0 events, and the 24 likes after it were
+    not learnt for ``retrain_interval_s`` (900 s): every "!rec" said items nobody had watched."""
+    import asyncio
+
+    settings = RecommendSettings(catalog=catalog(
+        ("a", "vod", "Alpha run", []), ("b", "vod", "Beta run", []), ("c", "vod", "Gamma run", []),
+    ), diversity=0.0, new_item_days=0)
+    skill, db, clock = harness(tmp_path, settings)
+    await skill.start()
+    first = await skill.model_for("twitch", "chan")
+    assert first.activity == 0 and first.model.popularity.sum() == 0
+    for i in range(6):  # six viewers like Alpha and Beta during the stream
+        viewer = Viewer("twitch", f"v{i}", f"V{i}")
+        store.add_signal(db, viewer, "twitch", "chan", "vod:a", "like", clock.now())
+        store.add_signal(db, viewer, "twitch", "chan", "vod:b", "like", clock.now())
+    clock.advance(30)
+    assert await skill.model_for("twitch", "chan") is first  # not before EARLY_RETRAIN_S
+    clock.advance(31)
+    await skill.model_for("twitch", "chan")
+    await asyncio.gather(*skill._training.values())
+    retrained = skill.models[("twitch", "chan")]
+    assert retrained is not first and retrained.activity == 12
+    assert retrained.model.popularity[retrained.index["vod:a"]] > 0
+    ann = Viewer("twitch", "ann", "Ann")
+    store.add_signal(db, ann, "twitch", "chan", "vod:a", "like", clock.now())
+    (rec, why), *_ = skill.pick(retrained, ann, "chan", settings)
+    assert (retrained.rows[rec.item].title, why) == ("Beta run", "because you watched Alpha run")
+
+
+def test_config_check_warns_about_pins_and_exclusions_that_name_no_single_item(tmp_path: Path) -> None:
+    """Regression (trial 5, F4): a pin or exclusion naming no catalog item (a typo: the streamer's pick never
+    showed) passed ``config check`` silently. A warning, not an error: a category streamed later joins the
+    catalog and may be the item meant. The same id under two kinds is allowed (an item is kind:id)."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[skills.recommend]\n'
+        'pins = ["nothere", "x", "Elden", "vod:x", "v2"]\n'        # 2
+        'exclude = [\n  "Minecraft hardcore",\n]\n'                # 3-5
+        '[[skills.recommend.catalog]]\nid = "x"\nkind = "vod"\ntitle = "Elden Ring blind run"\n'  # 6-9
+        '[[skills.recommend.catalog]]\nid = "x"\nkind = "clip"\ntitle = "Elden Ring boss"\n'     # 10-13
+        '[[skills.recommend.catalog]]\nid = "v2"\ntitle = "Minecraft"\n'                          # 14-16
+        '[[channels]]\nplatform = "twitch"\nname = "chan"\n[channels.skills.recommend]\nexclude = ["nope"]\n'
+    )
+    config = load_config(cfg, skill_classes={"recommend": RecommendSkill})
+    assert config.warnings == [
+        f'{cfg}: line 2: skills.recommend.pins[0]: "nothere" names no catalog item (an id, kind:id or '
+        "title), so it pins nothing unless a category of that name is streamed here",
+        f'{cfg}: line 2: skills.recommend.pins[1]: "x" is the id of 2 catalog items (clip:x, vod:x) and pins '
+        "only clip:x: write kind:id",
+        f'{cfg}: line 2: skills.recommend.pins[2]: "Elden" matches 2 catalog titles (Elden Ring boss | Elden '
+        "Ring blind run), so it pins nothing: give an id or a whole title",
+        f'{cfg}: line 4: skills.recommend.exclude[0]: "Minecraft hardcore" names no catalog item (an id, '
+        "kind:id or title), so it excludes nothing unless a category of that name is streamed here",
+        # a channel's own list is checked against its catalog; the global pins are not repeated per channel
+        f'{cfg}: line 21: channels[0].skills.recommend.exclude[0]: "nope" names no catalog item (an id, '
+        "kind:id or title), so it excludes nothing unless a category of that name is streamed here",
+    ]
+
+
+def test_two_catalog_entries_of_the_same_kind_and_id_are_an_error_even_beside_another_problem(
+    tmp_path: Path,
+) -> None:
+    import pytest
+
+    from bot.config import ConfigError
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[[skills.recommend.catalog]]\nid = "x"\ntitle = "A"\n'
+        '[[skills.recommend.catalog]]\nid = "x"\ntitle = "B"\n'
+        '[[skills.recommend.catalog]]\nid = "y"\ntitle = "C"\nadded = "soon"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg, skill_classes={"recommend": RecommendSkill})
+    assert info.value.problems == [
+        f"{cfg}: line 1: skills.recommend.catalog: duplicate catalog items: vod:x (each kind and id once; "
+        "the same id with another kind is another item)",
+        f'{cfg}: line 10: skills.recommend.catalog[2].added: input should be a valid date or datetime, input '
+        'is too short, got "soon"',
+    ]

@@ -4,14 +4,16 @@ Per (platform, channel) the skill keeps a :class:`ChannelModel`: the catalog (co
 categories seen live), the item-text embeddings (through ``ctx.engine.embed``) and a trained
 :class:`~skills.recommend.model.HybridRecommender`. Training reads watch history and signals from storage
 on the event loop (small queries) and fits in ``asyncio.to_thread``; it runs at the first query and again
-when the model is older than ``retrain_interval_s`` (in the background: queries keep using the old model).
-A viewer's own newest watches count at once (their history is read at query time).
+when the model is older than ``retrain_interval_s``, or sooner (``EARLY_RETRAIN_S``) once the channel's
+signals and presence rows grew by ``EARLY_RETRAIN_EVENTS`` or 10 % (in the background: queries keep using the
+old model). A viewer's own newest watches count at once (their history is read at query time).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import re
 import time
 import unicodedata
@@ -76,10 +78,38 @@ class RecommendSettings(SkillSettings):
     @field_validator("catalog")
     @classmethod
     def _unique_ids(cls, v: list[CatalogEntry]) -> list[CatalogEntry]:
+        # an item is its kind and id (``CatalogEntry.key``): the same id under another kind is another item
         dupes = repeated([e.key for e in v])
         if dupes:
-            raise ValueError(f"duplicate catalog items: {', '.join(dupes)}")
+            raise ValueError(f"duplicate catalog items: {', '.join(dupes)} (each kind and id once; the same "
+                             "id with another kind is another item)")
         return v
+
+    def config_warnings(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """``(loc, message)`` for each ``pins`` / ``exclude`` name that would pin or exclude nothing, or not
+        what it seems, in this catalog (the rule of ``!recommend pin``: ``name_matches``): no item, several
+        titles, or an id several kinds share (it names only the first ``kind:id``). Warnings, not errors: a
+        category streamed later joins the catalog and may be the item meant. ``bot.config`` shows them in
+        ``chatcast config check`` and at start-up."""
+        items = sorted((e.key, e.title) for e in self.catalog)  # the skill's rows are ordered by key too
+        out: list[tuple[tuple[str | int, ...], str]] = []
+        for key in ("pins", "exclude"):
+            verb = "pins" if key == "pins" else "excludes"
+            for i, name in enumerate(getattr(self, key)):
+                shown = json.dumps(name, ensure_ascii=False)
+                found = name_matches(items, name)
+                shared = [k for k, _ in items if fold(k.split(":", 1)[1]) == fold(name)]
+                if not found:
+                    out.append(((key, i), f"{shown} names no catalog item (an id, kind:id or title), so it "
+                                f"{verb} nothing unless a category of that name is streamed here"))
+                elif len(found) > 1:
+                    titles = " | ".join(items[j][1] for j in found[:4]) + (" | ..." if len(found) > 4 else "")
+                    out.append(((key, i), f"{shown} matches {len(found)} catalog titles ({titles}), so it "
+                                f"{verb} nothing: give an id or a whole title"))
+                elif len(shared) > 1:
+                    out.append(((key, i), f"{shown} is the id of {len(shared)} catalog items "
+                                f"({', '.join(shared)}) and {verb} only {shared[0]}: write kind:id"))
+        return out
 
 
 @dataclass
@@ -92,6 +122,7 @@ class ChannelModel:
     trained_at: float  # clock.monotonic() at the end of training
     users: dict[str, int] = field(default_factory=dict)  # user ids in the training data
     content: bool = True  # False: trained without item embeddings (not ready yet): CF/popularity only
+    activity: int = 0  # storage.recommend.activity when training began (new likes and viewers since: retrain)
 
     @property
     def index(self) -> dict[str, int]:
@@ -291,6 +322,10 @@ class RecommendSkill(Skill):
         stale = cm is None or self.ctx.clock.monotonic() - cm.trained_at >= settings.retrain_interval_s
         if cm is not None and not cm.content and self._embeddings_ready(cm.rows):
             stale = True  # the catalog embeddings arrived since: add the content part
+        if not stale and cm is not None and self.ctx.clock.monotonic() - cm.trained_at >= EARLY_RETRAIN_S:
+            # trained on a stream's first "!like", a model knew nothing of the 24 likes after it for 15 min
+            grown = store.activity(self.ctx.storage, platform, channel) - cm.activity
+            stale = grown >= max(EARLY_RETRAIN_EVENTS, 0.1 * cm.activity)
         if stale and key not in self._training:  # one training run per channel at a time
             task = asyncio.create_task(self.retrain(platform, channel), name=f"recommend-train-{channel}")
             self._training[key] = task
@@ -309,6 +344,7 @@ class RecommendSkill(Skill):
         settings: RecommendSettings = self.ctx.settings_for(platform, channel)
         db = self.ctx.storage
         epoch = self._forget_epoch
+        activity = store.activity(db, platform, channel)
         self._sync_catalog(platform, channel, settings)
         rows = store.catalog(db, platform, channel)
         keys = [r.item_key for r in rows]
@@ -343,7 +379,8 @@ class RecommendSkill(Skill):
             time.perf_counter() - t0,
         )
         cm = ChannelModel(
-            keys, rows, model, self.ctx.clock.monotonic(), users, content=embeddings is not None or not rows
+            keys, rows, model, self.ctx.clock.monotonic(), users, content=embeddings is not None or not rows,
+            activity=activity,
         )
         if epoch == self._forget_epoch:  # else a viewer asked to be forgotten meanwhile: use once, don't keep
             self.models[(platform, channel.lower())] = cm
@@ -530,18 +567,8 @@ class RecommendSkill(Skill):
         return "No recommendations are set up here yet."
 
     def matches(self, cm: ChannelModel, text: str) -> list[int]:
-        """Items ``text`` names: an exact key, id or title (one item), else the titles with a word starting
-        with it (``MIN_PARTIAL_CHARS`` or more). Case- and accent-insensitive (``"CAFE"`` finds ``Café``)."""
-        q = fold(text)
-        if not q:
-            return []
-        for i, r in enumerate(cm.rows):
-            if q in (fold(r.item_key), fold(r.item_key.split(":", 1)[1]), fold(r.title)):
-                return [i]
-        if len(q) < MIN_PARTIAL_CHARS:  # "!like c" liked whichever title held a "c"
-            return []
-        start = re.compile(r"(?<!\w)" + re.escape(q))
-        return [i for i, r in enumerate(cm.rows) if start.search(fold(r.title))]
+        """Items ``text`` names (``name_matches`` over the channel's catalog rows)."""
+        return name_matches([(r.item_key, r.title) for r in cm.rows], text)
 
     def resolve(self, cm: ChannelModel, text: str) -> int | None:
         """The one item ``text`` names (``matches``); ``None`` when none or several do."""
@@ -692,8 +719,30 @@ class RecommendSkill(Skill):
         await ctx.reply(f"{cm.rows[j].title}: {done}.")
 
 
+EARLY_RETRAIN_S = 60.0
+"""A model at least this old (seconds) is retrained before ``retrain_interval_s`` when the channel gained
+``EARLY_RETRAIN_EVENTS`` (or 10 %) signals and presence rows since it was trained."""
+EARLY_RETRAIN_EVENTS = 5
+
 MIN_PARTIAL_CHARS = 3
 """A name shorter than this must match a title, id or key exactly (no partial match)."""
+
+
+def name_matches(items: list[tuple[str, str]], text: str) -> list[int]:
+    """Indexes of the ``(item_key, title)`` pairs ``text`` names: an exact key, id or title (the first such
+    item, one), else the titles with a word starting with it (``MIN_PARTIAL_CHARS`` or more). Case- and
+    accent-insensitive (``"CAFE"`` finds ``Café``). The one rule of ``!like``, ``!recommend pin``, the
+    config's pins and exclusions, and their check (``RecommendSettings.config_warnings``)."""
+    q = fold(text)
+    if not q:
+        return []
+    for i, (key, title) in enumerate(items):
+        if q in (fold(key), fold(key.split(":", 1)[1]), fold(title)):
+            return [i]
+    if len(q) < MIN_PARTIAL_CHARS:  # "!like c" liked whichever title held a "c"
+        return []
+    start = re.compile(r"(?<!\w)" + re.escape(q))
+    return [i for i, (_, title) in enumerate(items) if start.search(fold(title))]
 
 
 def fold(text: str) -> str:

@@ -33,7 +33,14 @@ from bot.config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config
 from bot.logs import quiet_progress_bars, setup_logging
 from bot.report import REQUIRED_KEYS
 from bot.runtime import DRAIN_TIMEOUT_S
-from bot.secrets import SECRET_NAMES, Secrets, SecretsError, credential_warnings, load_secrets
+from bot.secrets import (
+    SECRET_NAMES,
+    Secrets,
+    SecretsError,
+    credential_warnings,
+    load_secrets,
+    secrets_location,
+)
 from storage.db import SchemaTooNew
 
 log = logging.getLogger("chatcast.cli")
@@ -127,13 +134,10 @@ def _load(path: Path | None, log_level: str | None) -> tuple[Config, Secrets]:
         raise typer.Exit(2) from None
     for warning in config.warnings:
         err.print("warning: " + warning, style="yellow", highlight=False, markup=False, emoji=False)
-    secrets_file, named_by = config.bot.secrets_file, None
-    if secrets_file is not None:  # named in the config, so it was meant: missing is an error, as for the env
-        named_by = f"[bot] secrets_file in {config.path}" if config.path else "[bot] secrets_file"
-        if not secrets_file.is_absolute() and config.path is not None:
-            secrets_file = config.path.parent / secrets_file
-    if secrets_file is None and config.path is not None and (config.path.parent / "secrets.toml").exists():
-        secrets_file = config.path.parent / "secrets.toml"
+    secrets_file: Path | None
+    secrets_file, named_by = secrets_location(config.bot.secrets_file, config.path)
+    if named_by is None and not secrets_file.exists():
+        secrets_file = None
     try:
         secrets = load_secrets(secrets_file, named_by=named_by)
     except SecretsError as exc:

@@ -84,3 +84,26 @@ def test_what_each_platform_needs_and_the_warning_names_only_the_missing_names(t
         "CHATCAST_DISCORD_TOKEN": "d",
     })
     assert credential_warnings(channels, everything) == []
+
+
+def test_the_bot_reads_the_secrets_file_the_invite_flow_writes(tmp_path: Path, monkeypatch) -> None:
+    """Regression: with both ``[bot] secrets_file`` and ``$CHATCAST_SECRETS_FILE`` set, ``chatcast run`` read
+    the config's file and ``chatcast invite`` wrote refreshed tokens to the variable's."""
+    from types import SimpleNamespace
+
+    from bot.adapters.cli import secrets_path
+    from bot.secrets import secrets_location
+
+    config_path = tmp_path / "config.toml"
+    monkeypatch.setenv("CHATCAST_SECRETS_FILE", str(tmp_path / "env.toml"))
+    read, named_by = secrets_location(Path("mine.toml"), config_path)
+    config = SimpleNamespace(bot=SimpleNamespace(secrets_file=Path("mine.toml")), path=config_path)
+    assert read == secrets_path(config) == tmp_path / "mine.toml"
+    assert named_by is not None and named_by.startswith("[bot] secrets_file")
+    # without the config key: the variable, for both
+    config.bot.secrets_file = None
+    assert secrets_location(None, config_path) == (tmp_path / "env.toml", "CHATCAST_SECRETS_FILE")
+    assert secrets_path(config) == tmp_path / "env.toml"
+    monkeypatch.delenv("CHATCAST_SECRETS_FILE")
+    assert secrets_location(None, config_path) == (tmp_path / "secrets.toml", None)
+    assert secrets_path(config) == tmp_path / "secrets.toml"

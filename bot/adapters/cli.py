@@ -4,7 +4,7 @@
 live adapters for every platform that has credentials (Twitch: a bot token; Discord: a bot token).
 
 Where things are kept:
-- tokens: the secrets file (``secrets_path(config)``: ``$CHATCAST_SECRETS_FILE``, ``[bot] secrets_file``,
+- tokens: the secrets file (``secrets_path(config)``: ``[bot] secrets_file``, ``$CHATCAST_SECRETS_FILE``,
   else ``secrets.toml`` next to the config), created with mode 0600;
 - Twitch channels joined through the invite flow or ``!join``: ``<data_dir>/twitch_channels.json``.
 """
@@ -22,20 +22,16 @@ from typing import Any
 import typer
 
 from bot.commands import COMMAND_ATTR, CommandSpec
+from bot.secrets import secrets_location
 
 JOINED_FILE = "twitch_channels.json"
 
 
 def secrets_path(config: Any) -> Path:
-    """The secrets file the bot reads and the invite flow writes (see module docstring)."""
-    env = os.environ.get("CHATCAST_SECRETS_FILE")
-    if env:
-        return Path(env)
+    """The secrets file the bot reads and the invite flow writes (``bot.secrets.secrets_location``)."""
     configured = getattr(config.bot, "secrets_file", None)
-    base = config.path.parent if getattr(config, "path", None) is not None else Path.cwd()
-    if configured is not None:
-        return configured if Path(configured).is_absolute() else base / configured
-    return base / "secrets.toml"
+    return secrets_location(Path(configured) if configured is not None else None,
+                            getattr(config, "path", None))[0]
 
 
 def commands_from_classes(skill_classes: dict[str, type]) -> list[tuple[str, CommandSpec]]:

@@ -168,6 +168,12 @@ class DiscordSettings(BaseModel):
     subscriber_roles: list[str] = Field(default_factory=list)
 
 
+TWITCH_LOGIN = re.compile(r"[A-Za-z0-9_]{1,25}")
+"""A Twitch login (the channel's name in its URL); Twitch's own rule is 4-25 letters, digits and ``_``."""
+DISCORD_CHANNEL = re.compile(r"\d{1,20}/\d{1,20}")
+"""``guild_id/channel_id``: Discord snowflakes (``bot.adapters.discord_adapter`` names channels so)."""
+
+
 class ChannelConfig(BaseModel):
     """One ``[[channels]]`` entry. ``skills`` holds raw per-skill overrides (validated by ``load_config``)."""
 
@@ -192,6 +198,24 @@ class ChannelConfig(BaseModel):
     @classmethod
     def _strip_name(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("name")
+    @classmethod
+    def _joinable_name(cls, name: str, info: ValidationInfo) -> str:
+        """A name the platform can join: a Twitch login (a leading ``#`` is dropped), a Discord
+        ``guild_id/channel_id`` pair. "general" or "#My Channel!" passed the check and were never joined."""
+        platform = info.data.get("platform")  # validated first (declared first); absent when it was invalid
+        shown = json.dumps(name, ensure_ascii=False)
+        if platform == "twitch":
+            login = name.removeprefix("#")
+            if not TWITCH_LOGIN.fullmatch(login):
+                raise ValueError(f"a Twitch channel is named by its login as in twitch.tv/<login> (letters, "
+                                 f"digits and _, at most 25), got {shown}")
+            return login
+        if platform == "discord" and not DISCORD_CHANNEL.fullmatch(name):
+            raise ValueError(f"a Discord channel is named <server id>/<channel id> (two numbers; copy them "
+                             f"with Developer Mode, see docs/discord.md), got {shown}")
+        return name
 
 
 @dataclass

@@ -422,3 +422,23 @@ def test_a_config_without_its_text_still_validates_without_lines() -> None:
     with pytest.raises(ConfigError) as info:
         validate_config({"bot": {"prefx": "!"}}, label="c.toml", path=None, skill_classes=SKILLS)
     assert info.value.problems == ['c.toml: bot.prefx: unknown key; did you mean "prefix"?']
+
+
+def test_channel_names_the_platform_cannot_join_are_errors(tmp_path: Path) -> None:
+    # regression (trial 5, F16): "general" for Discord and "#My Channel!" for Twitch passed config check,
+    # and the bot started and never joined them
+    text = (
+        '[[channels]]\nplatform = "discord"\nname = "general"\n'       # 1-3
+        '[[channels]]\nplatform = "twitch"\nname = "#My Channel!"\n'   # 4-6
+        '[[channels]]\nplatform = "twitch"\nname = "#Mossy_Dev"\n'     # 7-9: the # is dropped
+        '[[channels]]\nplatform = "discord"\nname = "123/456"\n'       # 10-12
+    )
+    assert problems_with(tmp_path, text, {}) == [
+        'config.toml: line 3: channels[0].name: a Discord channel is named <server id>/<channel id> (two '
+        'numbers; copy them with Developer Mode, see docs/discord.md), got "general"',
+        'config.toml: line 6: channels[1].name: a Twitch channel is named by its login as in '
+        'twitch.tv/<login> (letters, digits and _, at most 25), got "#My Channel!"',
+    ]
+    config = load_config(write(tmp_path, text.replace("general", "1/2").replace("#My Channel!", "b")),
+                         skill_classes={})
+    assert [c.name for c in config.channels] == ["1/2", "b", "Mossy_Dev", "123/456"]

@@ -154,7 +154,7 @@ async def test_replayed_streams_record_exact_watch_rows_and_drive_the_commands(t
         assert "FriendStream https://twitch.tv/friend" in rec  # co-liked with Speedrun night by carol
         offered = [part.split(" (")[0] for part in rec.removeprefix("@alice try: ").split(" | ")]
         assert not {"Cozy chat", "Speedrun night", "Minecraft"} & set(offered)  # excluded / seen / seen
-        assert "(because you watched Speedrun night)" in rec
+        assert "(because you liked Speedrun night)" in rec
         similar = next(t for t in texts if t.startswith("Like Speedrun night:"))
         assert "FriendStream" in similar and "Cozy chat" not in similar
         assert not any(t.startswith("@bob try:") and "Cozy" in t for t in texts)
@@ -535,7 +535,7 @@ async def test_a_stream_of_likes_retrains_the_model_within_a_minute_not_15(tmp_p
     ann = Viewer("twitch", "ann", "Ann")
     store.add_signal(db, ann, "twitch", "chan", "vod:a", "like", clock.now())
     (rec, why), *_ = skill.pick(retrained, ann, "chan", settings)
-    assert (retrained.rows[rec.item].title, why) == ("Beta run", "because you watched Alpha run")
+    assert (retrained.rows[rec.item].title, why) == ("Beta run", "because you liked Alpha run")
 
 
 def test_config_check_warns_about_pins_and_exclusions_that_name_no_single_item(tmp_path: Path) -> None:
@@ -589,3 +589,26 @@ def test_two_catalog_entries_of_the_same_kind_and_id_are_an_error_even_beside_an
         f'{cfg}: line 10: skills.recommend.catalog[2].added: input should be a valid date or datetime, input '
         'is too short, got "soon"',
     ]
+
+
+async def test_a_like_is_named_as_a_like_and_a_future_item_waits_for_its_date(tmp_path: Path) -> None:
+    """Regressions (trial 5): after "Noted: you liked Alpha run" the reason said "because you watched Alpha
+    run"; an item with ``added = 2030-01-01`` was recommended at once."""
+    import asyncio
+
+    settings = RecommendSettings(catalog=[
+        *catalog(("a", "vod", "Alpha run", []), ("b", "vod", "Beta run", [])),
+        {"id": "f", "title": "Future VOD", "added": "2030-01-01"},
+    ], diversity=0.0, new_item_days=0)
+    skill, db, clock = harness(tmp_path, settings)
+    await skill.start()
+    for i in range(6):
+        viewer = Viewer("twitch", f"v{i}", f"V{i}")
+        store.add_signal(db, viewer, "twitch", "chan", "vod:a", "like", clock.now())
+        store.add_signal(db, viewer, "twitch", "chan", "vod:b", "like", clock.now())
+    cm = await skill.model_for("twitch", "chan")
+    await asyncio.gather(*skill._training.values())
+    ann = Viewer("twitch", "ann", "Ann")
+    store.add_signal(db, ann, "twitch", "chan", "vod:a", "like", clock.now())
+    picks = skill.pick(cm, ann, "chan", settings)
+    assert [(cm.rows[r.item].title, why) for r, why in picks] == [("Beta run", "because you liked Alpha run")]

@@ -12,6 +12,7 @@ old model). A viewer's own newest watches count at once (their history is read a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import re
@@ -436,7 +437,9 @@ class RecommendSkill(Skill):
             allowed=allowed,
             bonus=self._new_bonus(cm, settings),
         )
-        out += [(r, self._reason(cm, r, h)) for r in recs]
+        liked = {key for _, key, kind, _ in store.signals(self.ctx.storage, platform, channel, viewer.user_id)
+                 if kind == "like"}
+        out += [(r, self._reason(cm, r, h, liked)) for r in recs]
         return out
 
     # ---- helpers --------------------------------------------------------------------------------
@@ -622,6 +625,12 @@ class RecommendSkill(Skill):
                 mask[idx[key]] = True
         for j in self._named(cm, s.exclude):
             mask[j] = True
+        # an item whose "added" date is still to come is not out yet (it was recommended at once)
+        now = self.ctx.clock.now()
+        for j, r in enumerate(cm.rows):
+            with contextlib.suppress(ValueError, TypeError):
+                if r.source == "config" and datetime.fromisoformat(r.added_at) > now:
+                    mask[j] = True
         # what the channel is live in right now: viewers are already watching it
         live_category = self.live_category(platform, channel)
         live = idx.get(category_key(live_category)) if live_category else None
@@ -664,9 +673,14 @@ class RecommendSkill(Skill):
                 bonus[i] = NEW_BONUS * (1 - 0.5 * age / max(s.new_item_days, 1e-9))
         return bonus
 
-    def _reason(self, cm: ChannelModel, r: Recommendation, h: np.ndarray) -> str:
+    def _reason(
+        self, cm: ChannelModel, r: Recommendation, h: np.ndarray, liked: set[str] = frozenset()
+    ) -> str:
+        """The reason in words; ``liked``: item keys the viewer ``!like``d ("because you liked X": after
+        "Noted: you liked X" the bot said "because you watched X")."""
         if r.reason is Reason.BECAUSE and r.anchor is not None:
-            return f"because you watched {cm.rows[r.anchor].title}"
+            verb = "liked" if cm.keys[r.anchor] in liked else "watched"
+            return f"because you {verb} {cm.rows[r.anchor].title}"
         return REASON_TEXT[r.reason]
 
     def _title_link(self, cm: ChannelModel, j: int) -> str:

@@ -612,3 +612,30 @@ async def test_a_like_is_named_as_a_like_and_a_future_item_waits_for_its_date(tm
     store.add_signal(db, ann, "twitch", "chan", "vod:a", "like", clock.now())
     picks = skill.pick(cm, ann, "chan", settings)
     assert [(cm.rows[r.item].title, why) for r, why in picks] == [("Beta run", "because you liked Alpha run")]
+
+
+async def test_a_pin_over_an_exclusion_says_so_and_a_moderator_hears_that_rec_is_off(tmp_path: Path) -> None:
+    """Regressions (trial 5, F19): "!recommend pin X" on an excluded X silently lifted the exclusion; with
+    recommendations off, a moderator's own "!rec" was silent."""
+    from fakes.commands import FakeCommandContext
+
+    from bot.events import ChatMessage, Role
+
+    settings = RecommendSettings(catalog=catalog(("a", "vod", "Alpha run", [])), new_item_days=0)
+    skill, db, clock = harness(tmp_path, settings)
+    await skill.start()
+    mod = Viewer("twitch", "mo", "Mo", frozenset({Role.MODERATOR}))
+    ann = Viewer("twitch", "ann", "Ann")
+
+    async def say(handler, viewer: Viewer, rest: str = "") -> list[str]:
+        replies: list[str] = []
+        message = ChatMessage("twitch", "chan", "1", viewer, "!x " + rest, clock.now())
+        await handler(FakeCommandContext(message, settings, rest, replies=replies))  # type: ignore[arg-type]
+        return replies
+
+    assert await say(skill.exclude, mod, "Alpha run") == ["Alpha run: excluded."]
+    assert await say(skill.pin, mod, "Alpha run") == ["Alpha run: pinned (it was excluded; no longer)."]
+    await say(skill.off, mod)
+    assert await say(skill.recommend, mod) == [
+        "Recommendations are off in this channel (!recommend on turns them back on)."]
+    assert await say(skill.recommend, ann) == []  # viewers: silent, as before

@@ -226,7 +226,7 @@ class RecommendSkill(Skill):
         help="Up to 3 things to watch next that you have not seen; !recommend <category> narrows it.",
     )
     async def recommend(self, ctx: CommandContext) -> None:
-        if not self._on(ctx):
+        if not await self._on(ctx):
             return
         cm = await self.model_for(ctx.message.platform, ctx.channel)
         allowed = None
@@ -246,7 +246,7 @@ class RecommendSkill(Skill):
 
     @command("similar", usage="<item>", cooldown_user=10, help="Items like the one named.")
     async def similar(self, ctx: CommandContext) -> None:
-        if not self._on(ctx):
+        if not await self._on(ctx):
             return
         if not ctx.rest:
             await ctx.reply("Usage: !similar <item title or id>")
@@ -541,8 +541,14 @@ class RecommendSkill(Skill):
                 self._training[key] = task
                 task.add_done_callback(lambda _t, key=key: self._training.pop(key, None))
 
-    def _on(self, ctx: CommandContext) -> bool:
-        return store.channel_enabled(self.ctx.storage, ctx.message.platform, ctx.channel)
+    async def _on(self, ctx: CommandContext) -> bool:
+        """Whether the skill is on in this channel. While it is off, a moderator is reminded (their own
+        ``!rec`` went silent and looked broken); viewers get nothing, as before."""
+        if store.channel_enabled(self.ctx.storage, ctx.message.platform, ctx.channel):
+            return True
+        if ctx.author.level >= Role.MODERATOR:
+            await ctx.reply("Recommendations are off in this channel (!recommend on turns them back on).")
+        return False
 
     def _nothing_to_offer(
         self,
@@ -693,7 +699,7 @@ class RecommendSkill(Skill):
         return f"{self._title_link(cm, r.item)} ({why})"
 
     async def _signal(self, ctx: CommandContext, kind: Literal["like", "watched"]) -> None:
-        if not self._on(ctx):
+        if not await self._on(ctx):
             return
         platform = ctx.message.platform
         cm = await self.model_for(platform, ctx.channel)
@@ -726,11 +732,15 @@ class RecommendSkill(Skill):
         if j is None:
             await self._unresolved(ctx, cm, "I don't know that item.")
             return
+        before = store.overrides(self.ctx.storage, ctx.message.platform, ctx.channel).get(cm.keys[j])
         store.set_override(
             self.ctx.storage, ctx.message.platform, ctx.channel, cm.keys[j], action, self.ctx.clock.now()
         )
         done = {"pin": "pinned", "exclude": "excluded", None: "cleared"}[action]
-        await ctx.reply(f"{cm.rows[j].title}: {done}.")
+        # a pin replaces an exclusion (and the reverse): say so, it used to happen silently
+        was = {"pin": " (it was pinned; no longer)", "exclude": " (it was excluded; no longer)"}
+        note = was[before] if before is not None and before != action and action is not None else ""
+        await ctx.reply(f"{cm.rows[j].title}: {done}{note}.")
 
 
 EARLY_RETRAIN_S = 60.0

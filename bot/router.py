@@ -444,16 +444,9 @@ class Router:
                 f"denied:{spec.name}", DENIED_NOTICE_COOLDOWN,
                 platform=msg.platform, channel=msg.channel, user_id=author.user_id,
             ) is None:
-                key = (msg.platform, msg.channel)
-                slot = self._new_slot(key)
-                slot.done = True
-                slot.buffer.append(Reply(
-                    msg.platform, msg.channel,
-                    f"@{author.display_name} {self.prefix(msg.platform, msg.channel)}{name} is for "
-                    f"{needed.plural} and above.",
-                    in_reply_to=msg.message_id,
-                ))
-                await self._release(key)
+                prefix = self.prefix(msg.platform, msg.channel)
+                who = author.display_name
+                await self._notice(msg, f"@{who} {prefix}{name} is for {needed.plural} and above.")
             return
         cd = spec.cooldown
         cooling = (cd.global_s > 0 or cd.channel_s > 0 or cd.user_s > 0) and not (
@@ -527,16 +520,22 @@ class Router:
             return
         budget = self.staff_budget
         wait = math.ceil(budget.retry_in(msg.platform, msg.channel, author.user_id))
-        key = (msg.platform, msg.channel)
-        slot = self._new_slot(key)
-        slot.done = True
-        slot.buffer.append(Reply(
-            msg.platform, msg.channel,
+        await self._notice(
+            msg,
             f"@{author.display_name} you are sending commands too fast ({budget.limit} per "
             f"{budget.window_s:g} s): {self.prefix(msg.platform, msg.channel)}{name} was ignored; try again "
             f"in {max(1, wait)} s.",
-            in_reply_to=msg.message_id, priority=Priority.STAFF,
-        ))
+            Priority.STAFF,
+        )
+
+    async def _notice(self, msg: ChatMessage, text: str, priority: Priority = Priority.NORMAL) -> None:
+        """Reply ``text`` to ``msg`` from the router itself (no handler ran), in the channel's reply order."""
+        key = (msg.platform, msg.channel)
+        slot = self._new_slot(key)
+        slot.done = True
+        slot.buffer.append(
+            Reply(msg.platform, msg.channel, text, in_reply_to=msg.message_id, priority=priority)
+        )
         await self._release(key)
 
     async def _dispatch_custom(self, msg: ChatMessage, text: str) -> bool:

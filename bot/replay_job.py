@@ -9,6 +9,7 @@ presence rows left, collects the engine's and each skill's report sections and w
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -62,11 +63,44 @@ async def run_replay(
     """
     clock = ManualClock()
     adapter = ReplayAdapter(source, clock=clock, channel=channel, speed=speed)  # checks speed and channel
+    created = report_dir is None or not report_dir.exists()  # default_report_dir makes a new one
     folder = report_dir if report_dir is not None else default_report_dir(config.data_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise NotADirectoryError(f"{folder}: a file is in the way of the report folder") from None
+    try:
+        return await _replay_into(
+            config, adapter, folder, db_path, use_engine, skill_classes, drain_timeout_s, on_adapter
+        )
+    except BaseException:
+        if created:  # a replay that failed before its report leaves no empty report folder behind
+            _remove_if_empty(folder)
+        raise
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Delete ``folder`` and its sub-folders when no file is in any of them (never a file)."""
+    with contextlib.suppress(OSError):
+        if any(p.is_file() for p in folder.rglob("*")):
+            return
+        for sub in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            sub.rmdir()
+        folder.rmdir()
+
+
+async def _replay_into(
+    config: Config,
+    adapter: ReplayAdapter,
+    folder: Path,
+    db_path: str | Path | None,
+    use_engine: bool,
+    skill_classes: dict[str, type[Skill]] | None,
+    drain_timeout_s: float | None,
+    on_adapter: Callable[[ReplayAdapter], None] | None,
+) -> tuple[dict[str, Any], Path | None]:
+    """``run_replay`` once its report folder exists."""
+    clock = adapter.clock
     kept_db = db_path is not None  # a database that outlives the report (e.g. the live one: an import)
     if db_path is None:
         db_path = folder / DB_NAME

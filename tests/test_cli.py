@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -289,10 +290,13 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     log = tmp_path / "one.txt"
     log.write_text("[2024-10-10 18:00:05 UTC] alice: hello\n")
     for args in (["stats", "--db", str(notes)], ["replay", str(log), "--no-engine", "--db", str(notes)]):
-        result = runner.invoke(app, args)
+        with contextlib.chdir(tmp_path):  # the default report folder is under ./chatcast-data: not the repo's
+            result = runner.invoke(app, args)
         assert result.exit_code == 2, args
         assert f"{notes}: not a Chatcast database" in result.output
         assert "Traceback" not in result.output
+    # regression (trial 6): the failed replay left an empty chatcast-data/reports/replay-... folder behind
+    assert not list((tmp_path / "chatcast-data" / "reports").glob("*"))
 
 
 def test_sigterm_stops_a_replay_like_ctrl_c(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ import json
 import logging
 import re
 import tomllib
+import typing
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -700,6 +701,15 @@ def _format_errors(
         if expected and expected.startswith("a list") and loc and isinstance(loc[-1], int):
             expected = _item_expected(info)  # a bad item, not a bad list: say what an item must be
         found = _show(err.get("input"))
+        if expected and expected.startswith("a list") and isinstance(err.get("input"), dict):
+            # [skills.recommend.catalog] where [[skills.recommend.catalog]] was meant: the usual TOML slip
+            name = ".".join(str(p) for p in path if isinstance(p, str))
+            found += f" (write each entry under [[{name}]], with double brackets)"
+        if err["type"] == "literal_error" and isinstance(err.get("input"), str) and info is not None:
+            choices = [str(c) for c in typing.get_args(info.annotation) if isinstance(c, str)]
+            close = difflib.get_close_matches(err["input"].lower(), choices, n=1)
+            if close:
+                found += f'; did you mean "{close[0]}"?'
         if expected:
             lines.append((path, f"expected {expected}, got {found}"))
         else:

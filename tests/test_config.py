@@ -83,7 +83,7 @@ def test_unknown_skill_top_level_and_channel_keys(tmp_path: Path) -> None:
         "config.toml: line 6: channels[0].name: missing required key",  # at its [[channels]] header
         'config.toml: line 8: channels[0].nme: unknown key; did you mean "name"?',
         'config.toml: line 10: channels[1].platform: expected one of "twitch", "discord", "console", '
-        '"replay", got "twich"',
+        '"replay", got "twich"; did you mean "twitch"?',
     ]
 
 
@@ -374,7 +374,7 @@ def test_all_problems_of_a_file_are_reported_together(tmp_path: Path) -> None:
         "moderators would get fewer commands than viewers",
         'config.toml: line 2: bot.prefx: unknown key; did you mean "prefix"?',
         'config.toml: line 6: channels[0].platform: expected one of "twitch", "discord", "console", '
-        '"replay", got "twich"',
+        '"replay", got "twich"; did you mean "twitch"?',
         'config.toml: line 9: channels[0].skills.faq.threshhold: unknown key; did you mean "threshold"?',
         'config.toml: line 10: channels[0].skills.gaem: unknown skill; did you mean "game"?',
         "config.toml: line 15: channels[2]: channel twitch/B is already configured as channels[1]",
@@ -442,3 +442,17 @@ def test_channel_names_the_platform_cannot_join_are_errors(tmp_path: Path) -> No
     config = load_config(write(tmp_path, text.replace("general", "1/2").replace("#My Channel!", "b")),
                          skill_classes={})
     assert [c.name for c in config.channels] == ["1/2", "b", "Mossy_Dev", "123/456"]
+
+
+def test_single_brackets_for_a_list_and_a_typo_in_a_choice_get_a_hint(tmp_path: Path) -> None:
+    # regressions (trial 6): "[skills.recommend.catalog]" said only "expected a list, got a table"; a
+    # platform "twich" got no did-you-mean (keys do)
+    from skills.recommend.skill import RecommendSkill
+
+    text = '[skills.recommend.catalog]\nid = "x"\ntitle = "X"\n[[channels]]\nplatform = "twich"\nname = "a"\n'
+    assert problems_with(tmp_path, text, {"recommend": RecommendSkill}) == [
+        "config.toml: line 1: skills.recommend.catalog: expected a list, got a table (write each entry under "
+        "[[skills.recommend.catalog]], with double brackets)",
+        'config.toml: line 5: channels[0].platform: expected one of "twitch", "discord", "console", '
+        '"replay", got "twich"; did you mean "twitch"?',
+    ]

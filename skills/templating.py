@@ -11,6 +11,8 @@ import string
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bot.defuse import BANG_CHARS, COMMAND_CHARS, first_visible
+
 CHANNEL_VARIABLES = ("game", "streamer", "uptime", "title", "channel")
 
 
@@ -92,3 +94,24 @@ def render_template(template: str, info: Any, extra: Mapping[str, str] | None = 
         return template.format_map(values)
     except (KeyError, ValueError, IndexError, AttributeError):
         return template
+
+
+def command_start(text: str) -> str | None:
+    """Why ``text`` must not be sent as typed, when its first visible character (after whitespace and
+    invisible characters: zero-width and other format characters, combining marks, blank-looking
+    letters; ``bot.defuse.invisible``) makes it a command: ``/`` or ``.`` (chat clients run ``/ban``,
+    ``.timeout``; full-width ``／`` ``．`` too) or ``!`` or a character another bot may read as ``!``
+    (``bot.defuse.BANG_CHARS``: ``！`` ``﹗`` ``︕`` ``ǃ`` ``ⵑ``); ``None`` when it is plain text. The
+    outbox would defuse such a reply anyway; refusing it at ``!cmd add`` / ``!faq add`` says so instead
+    of sending a response that reads differently from what was typed."""
+    i = first_visible(text)
+    if i is None:
+        return None
+    char = text[i]
+    if char in BANG_CHARS:
+        what = "" if char == "!" else f"U+{ord(char):04X}, a look-alike of '!': "
+        return (f"cannot start with '{char}' ({what}another bot in the channel, such as StreamElements or "
+                "Nightbot, would run it as a command)")
+    if char in COMMAND_CHARS:
+        return f"cannot start with '{char}' (chat would read it as a chat command)"
+    return None

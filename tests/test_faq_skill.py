@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -206,6 +207,19 @@ def test_answer_rendering_never_fails() -> None:
     assert answer == "cozycoder is not live right now."
     with pytest.raises(ValueError, match="unbalanced"):
         check_answer("oops {game")
+    # regression (trial 6): "{title}" with no title known was posted as a bare "@viewer"
+    assert render_answer("{title}", None) is None
+    assert render_answer(" {title} ", SimpleNamespace(title="")) is None
+
+
+def test_faq_add_reads_bracketed_keywords_and_refuses_a_command_answer() -> None:
+    # regressions (trial 6): "... Celeste! [keywords: game]", as the usage line shows it, left "[" in the
+    # answer posted to chat and made "game]" the keyword; ".ban everyone" passed !faq add but not !cmd add
+    new = parse_add('"what game is this|which game" We are playing Celeste! [keywords: game, title]', [])
+    assert (new.answer, new.keywords) == ("We are playing Celeste!", ["game", "title"])
+    for answer, char in ((".ban everyone", "."), ("\u202e/ban x", "/"), ("!hi", "!")):
+        with pytest.raises(ValueError, match=f"the answer cannot start with '{re.escape(char)}'"):
+            parse_add('"why?" ' + answer, [])
 
 
 def test_config_errors_name_the_key(tmp_path: Path) -> None:

@@ -21,10 +21,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.defuse import BANG_CHARS, COMMAND_CHARS, first_visible
 from bot.events import Role
 from skills.base import repeated
-from skills.templating import CHANNEL_VARIABLES, check_template
+from skills.templating import CHANNEL_VARIABLES, check_template, command_start
 
 COMMAND_VARIABLES = (*CHANNEL_VARIABLES, "user", "touser", "count")
 MAX_RESPONSE_CHARS = 400
@@ -33,27 +32,6 @@ _NAME_RE = re.compile(NAME_PATTERN)
 _USER_RE = re.compile(r"^@?([A-Za-z0-9_]{1,25})$")
 NOT_USERS = frozenset({"everyone", "here", "channel", "chat"})  # "@{touser}" must never become "@everyone"
 RoleName = Literal["everyone", "subscriber", "vip", "moderator", "broadcaster"]
-
-
-def command_start(text: str) -> str | None:
-    """Why ``text`` must not be sent as typed, when its first visible character (after whitespace and
-    invisible characters: zero-width and other format characters, combining marks, blank-looking
-    letters; ``bot.defuse.invisible``) makes it a command: ``/`` or ``.`` (chat clients run ``/ban``,
-    ``.timeout``; full-width ``／`` ``．`` too) or ``!`` or a character another bot may read as ``!``
-    (``bot.defuse.BANG_CHARS``: ``！`` ``﹗`` ``︕`` ``ǃ`` ``ⵑ``); ``None`` when it is plain text. The
-    outbox would defuse such a reply anyway; refusing it at ``!cmd add`` says so instead of sending a
-    response that reads differently from what was typed."""
-    i = first_visible(text)
-    if i is None:
-        return None
-    char = text[i]
-    if char in BANG_CHARS:
-        what = "" if char == "!" else f"U+{ord(char):04X}, a look-alike of '!': "
-        return (f"cannot start with '{char}' ({what}another bot in the channel, such as StreamElements or "
-                "Nightbot, would run it as a command)")
-    if char in COMMAND_CHARS:
-        return f"cannot start with '{char}' (chat would read it as a chat command)"
-    return None
 
 
 def check_response(

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from skills.templating import CHANNEL_VARIABLES, check_template, render_template
+from skills.templating import CHANNEL_VARIABLES, check_template, command_start, render_template
 
 VARIABLES = CHANNEL_VARIABLES
 MAX_QUESTIONS = 20
@@ -23,8 +23,14 @@ MAX_KEYWORDS = 20
 
 
 def check_answer(answer: str) -> str:
-    """Validate an answer template; returns it stripped. Raises ``ValueError`` with the reason."""
-    return check_template(answer, known=VARIABLES, max_chars=MAX_ANSWER_CHARS)
+    """Validate an answer template; returns it stripped. Raises ``ValueError`` with the reason, also for
+    an answer starting with ``/``, ``.`` or ``!`` (``command_start``: the rule of ``!cmd add``; the two
+    add commands disagreed, and ``!faq add "why ban?" .ban everyone`` was accepted)."""
+    answer = check_template(answer, known=VARIABLES, max_chars=MAX_ANSWER_CHARS)
+    reason = command_start(answer)
+    if reason is not None:
+        raise ValueError(f"the answer {reason}")
+    return answer
 
 
 class FaqEntry(BaseModel):
@@ -98,9 +104,10 @@ def parse_add(rest: str, existing: Sequence[FaqEntry], *, max_entries: int = 100
     The first argument holds ``|``-separated example questions, in quotes (straight, or a phone's curly
     ``“…”``/``‘…’``, or ``«…»``); without quotes the questions run to the first ``?``
     (``!faq add what is love? baby don't hurt me``). The rest of the line is the answer; an optional
-    trailing ``keywords: a, b`` sets keywords. Raises ``ValueError`` with a message fit for chat: no quotes
-    and no ``?`` (the first word used to become the whole question), empty, too long, too many, unknown
-    variable, or a duplicate of a question of another entry.
+    trailing ``keywords: a, b`` (or ``[keywords: a, b]``) sets keywords. Raises ``ValueError`` with a
+    message fit for chat: no quotes and no ``?`` (the first word used to become the whole question), empty,
+    too long, too many, unknown variable, an answer starting with ``/ . !``, or a duplicate of a question
+    of another entry.
     """
     rest = rest.strip()
     if not rest:
@@ -119,9 +126,10 @@ def parse_add(rest: str, existing: Sequence[FaqEntry], *, max_entries: int = 100
     else:
         raise ValueError(f"put the questions in quotes or end them with '?'; {USAGE}")
     keywords: list[str] = []
-    m = re.search(r"\s*\bkeywords:\s*(.*)$", answer, flags=re.I)
+    # "keywords: a, b" or, as the usage line shows it, "[keywords: a, b]" (the bracket stayed in the answer)
+    m = re.search(r"\s*(\[\s*)?\bkeywords:\s*(.*?)\s*(?(1)\]|)\s*$", answer, flags=re.I)
     if m:
-        keywords = [k.strip() for k in m.group(1).split(",") if k.strip()]
+        keywords = [k.strip() for k in m.group(2).split(",") if k.strip()]
         answer = answer[: m.start()]
     questions = [q.strip() for q in raw_q.split("|") if q.strip()]
     if not questions:
@@ -147,5 +155,7 @@ def parse_add(rest: str, existing: Sequence[FaqEntry], *, max_entries: int = 100
 
 def render_answer(template: str, info: Any) -> str | None:
     """An FAQ answer filled from a ``ChannelInfo`` (``skills.templating.render_template``): ``None`` when
-    it needs ``{game}`` and none is known. Never raises."""
-    return render_template(template, info)
+    it needs ``{game}`` and none is known, or when nothing is left once filled (``"{title}"`` with no
+    title known was posted as a bare ``@viewer``). Never raises."""
+    text = render_template(template, info)
+    return text if text is not None and text.strip() else None

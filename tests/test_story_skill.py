@@ -269,12 +269,16 @@ async def test_loops_and_copies_are_retried(tmp_path: Path) -> None:
         assert len({kw["seed"] for kw in engine.kwargs[1:]}) == 3  # each retry samples differently
 
 
-async def test_refused_generation_is_retried_then_skipped_with_neutral_line(tmp_path: Path) -> None:
+async def test_refused_generation_is_retried_then_skipped_with_neutral_line(tmp_path: Path, caplog) -> None:
     engine = FakeEngine(lambda p, n: " Everyone should visit example.com now." if n else storyteller(p, n))
     async with Harness(tmp_path, engine, StorySettings(max_attempts=3, contribution_cooldown_s=0)) as h:
         await h.say(STREAMER, "!story start a fox")
-        await h.say(STREAMER, "!story next")
+        with caplog.at_level("INFO"):
+            await h.say(STREAMER, "!story next")
         assert h.texts()[-1] == NEUTRAL_LINE
+        # regression (trial 6): a skipped part said nothing in the log about why
+        assert "every attempt at the next part in twitch/chan was refused (last: the story filter: link)" in (
+            caplog.text)
         assert len(engine.prompts) == 4 and h.skill.counters["skipped_generations"] == 1
         for line in ("a hen", "a goose", "a duck"):  # the third line triggers a continuation by itself
             await h.say(ALICE, f"!story add {line}")

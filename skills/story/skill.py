@@ -143,6 +143,7 @@ class ChannelStory:
     job: asyncio.Task[None] | None = None
     end_requested: bool = False
     notice_out: bool = False
+    last_refusal: str = ""  # why ``accept`` refused the last generation (logged when a part is skipped)
     rounds: int = 0
     auto_paused_until: float = 0.0  # after the engine was busy, automatic triggers wait (monotonic s)
 
@@ -667,24 +668,29 @@ class StorySkill(Skill):
         text, clean_end = cut_at_sentence_end(text, min_chars=len(lead) + 15)
         text = balance_quotes(text)
         if not clean_end and not (last_attempt and len(text) >= len(lead) + 30):
+            st.last_refusal = "no sentence end"
             return None
         led = clean_generation(lead) if lead else ""
         own = text[len(led):].strip() if led and text.startswith(led) else text
         if find_loop(own) or (led and copy_overlap(own, led) >= 0.5):  # a model repeating the lead loops too
+            st.last_refusal = "a loop or a copy of the viewers' lines"
             return None
         story = " ".join(st.paragraphs())  # echoing viewers' new lines is fine, repeating the story is not
         if copy_overlap(text, story) >= 0.5:  # the paragraph as posted
+            st.last_refusal = "a copy of the story so far"
             return None
         text = drop_copied_sentences(text, story)
         if len(text) < 15:
+            st.last_refusal = "too short"
             return None
         text = fit_message(text, self.max_len(st.platform, st.channel) - len(STORY_PREFIX) - 4)
         # the model's words against every rule; the whole text without the chatters' names (the lead's
         # lines passed when they were added; a chatter who joined since must not block the paragraph)
-        if not self.check(own, st.platform, st.channel, settings).allowed:
-            return None
-        people = self.people(st.platform, st.channel)
-        if not self.moderator(settings).check(text, people=people).allowed:
+        verdict = self.check(own, st.platform, st.channel, settings)
+        if verdict.allowed:
+            verdict = self.moderator(settings).check(text, people=self.people(st.platform, st.channel))
+        if not verdict.allowed:
+            st.last_refusal = f"the story filter: {getattr(verdict.category, 'value', verdict.category)}"
             return None
         return text
 
@@ -748,6 +754,9 @@ class StorySkill(Skill):
             return
         if text is None:
             # skip this turn: the waiting lines stay in the transcript but are not retried forever
+            part = {Task.OPENING: "opening", Task.ENDING: "ending"}.get(task, "next part")
+            self.ctx.log.info("story: every attempt at the %s in %s/%s was refused (last: %s); skipped",
+                              part, st.platform, st.channel, st.last_refusal or "no text")
             self.counters["skipped_generations"] += 1
             st.rounds += 1
             self._consume_prompted(st)

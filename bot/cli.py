@@ -270,8 +270,8 @@ def replay(
     ),
     db: Path | None = typer.Option(
         None, "--db",
-        help="Database to replay into (default: a fresh chatcast.db in the report folder; give the live "
-        "<data_dir>/chatcast.db to import watch history).",
+        help="Database to replay into and keep (default: a fresh chatcast.db in the report folder). Its rows "
+        "are stored under the platform 'replay', apart from live Twitch and Discord viewers.",
     ),
     no_engine: bool = typer.Option(False, "--no-engine", help="Do not load models."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),

@@ -47,7 +47,7 @@ async def run_replay(
     ``report_dir``: where to write the report (``None``: a new folder under ``<data_dir>/reports``;
     ``Path("")`` is not allowed). ``db_path``: the database replayed into (``None``: a fresh
     ``chatcast.db`` inside the report folder, so replays never share state with the live database or with
-    each other; give the live ``<data_dir>/chatcast.db`` to import watch history). The retention purge of a
+    each other; a kept database holds the rows under the platform ``replay``). The retention purge of a
     replay runs once after the log ends, relative to the log's last timestamp, never the wall clock.
     ``on_adapter`` receives the adapter before the replay starts (progress
     bars read ``bytes_read`` / ``bytes_total`` from it). ``drain_timeout_s``: how long each skill with a

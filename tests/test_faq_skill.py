@@ -606,3 +606,22 @@ def test_ids_of_added_entries_are_made_of_content_words() -> None:
     assert slug("What game is this?") == "game"
     assert slug("what is the wifi password", ["wifi-password"]) == "wifi-password-2"
     assert slug("how do i join?") == "join" and slug("is it?") == "is-it" and slug("??") == "entry"
+
+
+async def test_faq_test_with_one_entry_shows_no_margin(tmp_path: Path) -> None:
+    # regression (trial 6): with one entry the margin read "1.21" (score minus a runner-up of -1)
+    import tomllib
+
+    from skills.base import SkillContext
+    from skills.faq.skill import FaqSettings
+
+    full = FaqSettings(**tomllib.loads(CONFIG)["skills"]["faq"])
+    settings = full.model_copy(update={"entries": [e for e in full.entries if e.id == "discord"]})
+    ctx = SkillContext(storage=Database(":memory:"), engine=FakeEngine(), post=None,
+                       settings_for=lambda p, c: settings, channel_info=lambda p, c: None, data_dir=tmp_path)
+    skill = FaqSkill(ctx)
+    await skill.start()
+    c = Ctx("discord link please?", settings)
+    await skill.faq_test(c)
+    assert c.replies[0].startswith("would answer: best 'discord' score ")
+    assert "margin n/a (one entry)" in c.replies[0]

@@ -425,12 +425,17 @@ class FaqSkill(Skill):
         verdict = "would answer" if chosen >= 0 else "no answer"
         if chosen >= 0 and render_answer(entry.answer, self.ctx.channel_info(ctx.message.platform,
                                                                             ctx.channel)) is None:
-            verdict = "would match, but not answer yet ({game} is not known: the stream's category is unset)"
+            verdict = ("would match, but not answer yet ({game} is not known: the stream's category is unset)"
+                       if "{game}" in entry.answer else
+                       "would match, but not answer yet (its answer is empty with what is known now)")
         if chosen < 0:  # say which check refused it: score and margin can both pass
             verdict += f" ({refusal_reason(text, match, built.entries, settings, own)})"
+        # with one entry there is no second best: the margin (score - (-1)) read as 1.21 on a 0-1 scale
+        margin = (f"margin {match.margin:.2f} (min {settings.margin:.2f})" if len(built.entries) > 1
+                  else "margin n/a (one entry)")
         await ctx.reply(
             f"{verdict}: best '{entry.id}' score {match.score:.2f} (threshold {settings.threshold:.2f}), "
-            f"margin {match.margin:.2f} (min {settings.margin:.2f}); {question}"
+            f"{margin}; {question}"
         )
 
     # ---- privacy --------------------------------------------------------------------------------

@@ -77,6 +77,13 @@ class ConfigError(ValueError):
         super().__init__("\n".join(problems))
 
 
+KNOWN_CHAT_BOTS: tuple[str, ...] = (
+    "nightbot", "streamelements", "fossabot", "moobot", "streamlabs", "wizebot", "sery_bot", "botrixoficial",
+    "soundalerts", "kofistreambot", "pokemoncommunitygame", "own3d", "commanderroot",
+)
+"""Chat bots common on Twitch (their login names): the default ``[bot] ignored_users``."""
+
+
 class BotSettings(BaseModel):
     """``[bot]``: the core's settings.
 
@@ -99,6 +106,10 @@ class BotSettings(BaseModel):
     - ``backlog``: outgoing messages queued per connection before the oldest low-priority ones are dropped.
     - ``reply_max_age_s``: a reply the rate limit held back this long is dropped (the chat has moved on).
     - ``secrets_file``: optional path of the secrets TOML (mode 0600); see ``bot.secrets``.
+    - ``ignored_users``: accounts whose chat is ignored entirely (no commands, FAQ answers, mood, story or
+      watch history): other chat bots by default (``KNOWN_CHAT_BOTS``), so the FAQ never answers a
+      Nightbot timer that ends in "?" and two bots never talk to each other. Names are compared
+      case-insensitively, a leading ``@`` dropped; ``[]`` ignores nobody.
     """
 
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -117,11 +128,20 @@ class BotSettings(BaseModel):
     backlog: int = Field(200, ge=1, le=100_000)
     reply_max_age_s: float = Field(90.0, ge=5, le=3600)
     secrets_file: Path | None = Field(None, strict=False)
+    ignored_users: list[str] = Field(default_factory=lambda: list(KNOWN_CHAT_BOTS), max_length=1000)
 
     @field_validator("prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
         return check_prefix(value)
+
+    @field_validator("ignored_users")
+    @classmethod
+    def _user_names(cls, value: list[str]) -> list[str]:
+        names = [v.strip().removeprefix("@").lower() for v in value]
+        if any(not n for n in names):
+            raise ValueError("an ignored user name is empty")
+        return names
 
     @field_validator("log_level", "overflow", mode="before")
     @classmethod

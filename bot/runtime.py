@@ -117,6 +117,8 @@ class Runtime:
         self.daily_purge = daily_purge
         self.purge_on_start = purge_on_start
         self.storage_errors = 0  # presence flushes that failed (their batch was dropped)
+        self.ignored_events = 0  # chat and presence of [bot] ignored_users (other chat bots), dropped
+        self._ignored = frozenset(config.bot.ignored_users)
         self._hint_re: re.Pattern[str] | None = None  # "!name" of declared commands (see _with_prefix)
         self.db: Database | None = None
         self.engine: Any = None
@@ -409,6 +411,12 @@ class Runtime:
 
         Lone surrogates in its text fields are replaced first (``bot.events.scrub``)."""
         event = scrub(event)
+        who = getattr(event, "author", None) or getattr(event, "viewer", None)
+        if who is not None and self._ignored and (
+            who.user_id.lower() in self._ignored or who.display_name.lower() in self._ignored
+        ):
+            self.ignored_events += 1  # another chat bot ([bot] ignored_users): not a viewer, not a command
+            return
         try:
             kind = type(event)
             if kind is ChatMessage:
@@ -531,6 +539,7 @@ class Runtime:
         out["replies_sent"] = sent
         out["replies_dropped"] = dropped
         out["storage_errors"] = self.storage_errors
+        out["ignored_users_events"] = self.ignored_events
         out["outbox"] = {p: dict(o.stats) for p, o in self.outboxes.items()}
         return out
 

@@ -626,3 +626,23 @@ async def test_importing_an_old_log_into_a_kept_database_says_the_next_run_purge
     # the replay's own database is thrown away with the report: nothing to warn about
     summary, _ = await run_replay(config, log, report_dir=tmp_path / "r2", use_engine=False, skill_classes={})
     assert "retention_note" not in summary
+
+
+async def test_other_chat_bots_are_ignored_entirely(tmp_path: Path) -> None:
+    """Nightbot's and StreamElements' lines are no commands, no chat and no watch history (a Nightbot timer
+    ending in "?" could get an FAQ answer, and two bots answering each other is a loop); ``[bot]
+    ignored_users = []`` turns that off."""
+    log = tmp_path / "bots.txt"
+    log.write_text("[2024-10-10 18:00:00 UTC] Nightbot: !help\n"
+                   "[2024-10-10 18:00:01 UTC] StreamElements: !help\n"
+                   "[2024-10-10 18:00:02 UTC] ann: !help\n", encoding="utf-8")
+    summary, folder = await run_replay(load_config(None, skill_classes={}), log, report_dir=tmp_path / "r1",
+                                       use_engine=False, skill_classes={})
+    said = [line for line in (folder / "transcript.txt").read_text().splitlines() if "in reply to" in line]
+    assert len(said) == 1 and said[0].endswith("ann: !help")
+    assert (summary["presence_rows"], summary["viewers_without_presence"]) == (1, 0)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[bot]\nignored_users = []\n", encoding="utf-8")
+    summary, _ = await run_replay(load_config(cfg, skill_classes={}), log, report_dir=tmp_path / "r2",
+                                  use_engine=False, skill_classes={})
+    assert summary["presence_rows"] == 3

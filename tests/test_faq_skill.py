@@ -483,7 +483,6 @@ async def test_faq_test_says_not_ready_when_the_engine_is_still_busy(tmp_path: P
     import tomllib
 
     from bot.inference.api import EngineBusy
-    from skills.base import SkillContext
     from skills.faq.skill import FaqSettings
 
     monkeypatch.setattr("skills.faq.skill.COMMAND_WAIT_S", 0.05)
@@ -493,10 +492,7 @@ async def test_faq_test_says_not_ready_when_the_engine_is_still_busy(tmp_path: P
             raise EngineBusy("embed: loading")
 
     settings = FaqSettings(**tomllib.loads(CONFIG)["skills"]["faq"])
-    ctx = SkillContext(storage=Database(":memory:"), engine=Loading(), post=None,
-                       settings_for=lambda p, c: settings, channel_info=lambda p, c: None, data_dir=tmp_path)
-    skill = FaqSkill(ctx)
-    await skill.start()
+    skill = await started_skill(tmp_path, settings, Loading())
     c = Ctx("what game is this?", settings)
     await skill.faq_test(c)
     assert "the FAQ's embeddings are not ready yet, try again in a few seconds" in c.replies[0]
@@ -612,16 +608,23 @@ async def test_faq_test_with_one_entry_shows_no_margin(tmp_path: Path) -> None:
     # regression (trial 6): with one entry the margin read "1.21" (score minus a runner-up of -1)
     import tomllib
 
-    from skills.base import SkillContext
     from skills.faq.skill import FaqSettings
 
     full = FaqSettings(**tomllib.loads(CONFIG)["skills"]["faq"])
     settings = full.model_copy(update={"entries": [e for e in full.entries if e.id == "discord"]})
-    ctx = SkillContext(storage=Database(":memory:"), engine=FakeEngine(), post=None,
-                       settings_for=lambda p, c: settings, channel_info=lambda p, c: None, data_dir=tmp_path)
-    skill = FaqSkill(ctx)
-    await skill.start()
+    skill = await started_skill(tmp_path, settings, FakeEngine())
     c = Ctx("discord link please?", settings)
     await skill.faq_test(c)
     assert c.replies[0].startswith("would answer: best 'discord' score ")
     assert "margin n/a (one entry)" in c.replies[0]
+
+
+async def started_skill(tmp_path: Path, settings, engine) -> FaqSkill:
+    """A started ``FaqSkill`` on an in-memory database with ``settings`` everywhere and no channel info."""
+    from skills.base import SkillContext
+
+    ctx = SkillContext(storage=Database(":memory:"), engine=engine, post=None,
+                       settings_for=lambda p, c: settings, channel_info=lambda p, c: None, data_dir=tmp_path)
+    skill = FaqSkill(ctx)
+    await skill.start()
+    return skill

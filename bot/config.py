@@ -19,18 +19,15 @@ secret says where secrets go instead. All problems of one file are reported toge
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import re
 import tomllib
-import typing
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal
 
-import annotated_types
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -41,8 +38,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.config_errors import clean_loc, format_errors, keypath_text, show_value, unknown_key
 from bot.config_lines import KeyPath, key_lines, line_of
-from bot.secrets import SECRET_NAMES, env_var
 from skills.base import SkillSettings
 
 log = logging.getLogger(__name__)
@@ -386,7 +383,7 @@ def validate_config(
 
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            report.add((key,), _unknown_key(key, TOP_LEVEL_KEYS, section=""))
+            report.add((key,), unknown_key(key, TOP_LEVEL_KEYS, section=""))
 
     bot_raw = data.get("bot", {})
     if report.expect_table(bot_raw, ("bot",)):
@@ -414,7 +411,7 @@ def validate_config(
                 config.skill_raw[name] = table
                 report.warn(where, f"skill {name!r} is not installed; section not checked")
             else:
-                report.add(where, _unknown_key(name, known_names, what="skill"))
+                report.add(where, unknown_key(name, known_names, what="skill"))
     for name, cls in skill_classes.items():
         if name not in config.skill_defaults:
             try:
@@ -424,7 +421,7 @@ def validate_config(
 
     channels_raw = data.get("channels", [])
     if not isinstance(channels_raw, list):
-        report.add(("channels",), f"expected a list of [[channels]] tables, got {_show(channels_raw)}")
+        report.add(("channels",), f"expected a list of [[channels]] tables, got {show_value(channels_raw)}")
         channels_raw = []
     seen: dict[tuple[str, str], int] = {}
     for i, entry in enumerate(channels_raw):
@@ -473,7 +470,7 @@ def _channel_overrides(
         swhere = (*where, "skills", name)
         if name not in config.skill_classes:
             if name not in known_names:
-                report.add(swhere, _unknown_key(name, known_names, what="skill"))
+                report.add(swhere, unknown_key(name, known_names, what="skill"))
             continue
         if not isinstance(override, dict):
             continue
@@ -514,7 +511,7 @@ class _Report:
         """``file: line N: key.path`` (without the line when not even the path's table is in the file)."""
         line = line_of(self.lines, path)
         at = f"line {line}: " if line is not None else ""
-        return f"{self.label}: {at}{_keypath(path)}"
+        return f"{self.label}: {at}{keypath_text(path)}"
 
     def add(self, path: KeyPath, message: str) -> None:
         """One problem about ``path``."""
@@ -535,7 +532,7 @@ class _Report:
         """Whether ``value`` is a table; else a problem."""
         if isinstance(value, dict):
             return True
-        self.add(path, f"expected a table, got {_show(value)}")
+        self.add(path, f"expected a table, got {show_value(value)}")
         return False
 
     def validate(
@@ -557,7 +554,7 @@ class _Report:
         *, kept: dict[str, int] | None = None
     ) -> None:
         """The problems of a ``ValidationError`` of ``model`` validated at ``where``."""
-        for path, message in _format_errors(exc.errors(include_url=False), model, where, kept=kept):
+        for path, message in format_errors(exc.errors(include_url=False), model, where, kept=kept):
             self.add(path, message)
 
     def settings_warnings(self, settings: Any, where: KeyPath, *, own: dict[str, Any] | None = None) -> None:
@@ -584,7 +581,7 @@ def _checks_left_out(
     keys: set[str] = set()
     entries: dict[str, set[int]] = {}
     for err in exc.errors(include_url=False):
-        loc = _clean_loc(err["loc"])
+        loc = clean_loc(err["loc"])
         if not loc:
             continue
         head = str(loc[0])
@@ -603,9 +600,9 @@ def _checks_left_out(
     except ValidationError as again:
         # only our validators' own words: a "missing" key here is one left out above
         errors = [e for e in again.errors(include_url=False) if e["type"] == "value_error"]
-        return _format_errors(errors, model, where)
+        return format_errors(errors, model, where)
     except Exception:  # noqa: BLE001 - a second look must never break the first one's report
-        log.debug("second validation pass of %s failed", _keypath(where), exc_info=True)
+        log.debug("second validation pass of %s failed", keypath_text(where), exc_info=True)
     return []
 
 
@@ -620,7 +617,7 @@ def merge_override(base: dict[str, Any], override: dict[str, Any]) -> tuple[dict
     every global entry in that channel.) Lists of plain values (``keywords``) are replaced.
 
     Returns ``(merged, kept)``: ``kept[key]`` is how many global items come before the channel's own in a
-    merged list (``_file_loc`` maps an error's index back to the file)."""
+    merged list (``file_loc`` maps an error's index back to the file)."""
     out = dict(base)
     kept: dict[str, int] = {}
     for key, value in override.items():
@@ -634,18 +631,6 @@ def merge_override(base: dict[str, Any], override: dict[str, Any]) -> tuple[dict
         else:
             out[key] = value
     return out, kept
-
-
-def _file_loc(loc: KeyPath, kept: dict[str, int] | None) -> KeyPath:
-    """``loc`` in a channel's merged settings (``merge_override``'s ``kept``) with an index into a merged
-    list rewritten to the entry's index in the channel's own list, as written in the file (the global
-    entries come first in the merged list: a channel's first command was reported as ``entries[2]``)."""
-    if not kept or len(loc) < 2 or not isinstance(loc[1], int):
-        return loc
-    offset = kept.get(str(loc[0]))
-    if offset is None or loc[1] < offset:
-        return loc
-    return (loc[0], loc[1] - offset, *loc[2:])
 
 
 def _list_identity(items: Any) -> str | None:
@@ -683,268 +668,3 @@ def _validate_inference(raw: Any, report: _Report) -> Any:
     except ImportError:
         return dict(raw)
     return report.validate(InferenceSettings, raw, ("inference",)) or dict(raw)
-
-
-# ------------------------------------------------------------------------------------ error messages
-
-
-def _format_errors(
-    errors: list[Any], model: type[BaseModel], where: KeyPath, *, kept: dict[str, int] | None = None
-) -> list[tuple[KeyPath, str]]:
-    """``(path, message)`` per pydantic error of ``model`` validated at ``where``: what was expected and
-    what was found, in TOML words. ``kept``: see ``_file_loc`` (a channel's merged lists)."""
-    lines: list[tuple[KeyPath, str]] = []
-    for err in errors:
-        loc = tuple(err["loc"])
-        path = (*where, *_file_loc(_clean_loc(loc), kept))
-        if err["type"] == "extra_forbidden":
-            parent = _model_at(model, loc[:-1])
-            choices = tuple(parent.model_fields) if parent is not None else ()
-            section = next((str(p) for p in reversed(path[:-1]) if isinstance(p, str)), "")
-            lines.append((path, _unknown_key(str(loc[-1]), choices, section=section)))
-            continue
-        if err["type"] == "missing":
-            lines.append((path, "missing required key"))
-            continue
-        if err["type"] == "value_error":  # our validators' own words say what is wrong
-            cause = (err.get("ctx") or {}).get("error")
-            message = str(cause) if cause is not None else str(err["msg"]).removeprefix("Value error, ")
-            lines.append((path, message))
-            continue
-        info = _field_at(model, loc)
-        expected = _expected(info) if info is not None else None
-        if err["type"] == "string_pattern_mismatch":
-            pattern = str((err.get("ctx") or {}).get("pattern", ""))
-            rule = _PATTERN_WORDS.get(pattern, f"matching the pattern {pattern}")
-            lines.append((path, f"expected {rule}, got {_show(err.get('input'))}"))
-            continue
-        if expected and expected.startswith("a list") and loc and isinstance(loc[-1], int):
-            expected = _item_expected(info)  # a bad item, not a bad list: say what an item must be
-        found = _show(err.get("input"))
-        if expected and expected.startswith("a list") and isinstance(err.get("input"), dict):
-            # [skills.recommend.catalog] where [[skills.recommend.catalog]] was meant: the usual TOML slip
-            name = ".".join(str(p) for p in path if isinstance(p, str))
-            found += f" (write each entry under [[{name}]], with double brackets)"
-        if err["type"] == "literal_error" and isinstance(err.get("input"), str) and info is not None:
-            choices = [str(c) for c in typing.get_args(info.annotation) if isinstance(c, str)]
-            close = difflib.get_close_matches(err["input"].lower(), choices, n=1)
-            if close:
-                found += f'; did you mean "{close[0]}"?'
-        if expected:
-            lines.append((path, f"expected {expected}, got {found}"))
-        else:
-            lines.append((path, f"{err['msg'][0].lower() + err['msg'][1:]}, got {found}"))
-    return lines
-
-
-_PATTERN_WORDS = {  # the patterns our settings use, said in words ("Emotes!" was "expected a string")
-    r"^[a-z0-9][a-z0-9_-]*$": "lower-case letters, digits, _ and - (a letter or digit first)",
-    r"^[a-z0-9][a-z0-9_]{0,24}$": "1-25 lower-case letters, digits or _ (a letter or digit first)",
-}
-
-
-def _clean_loc(loc: tuple[Any, ...]) -> KeyPath:
-    """A pydantic error location without its type tags (``function-after[...]``, ``str``, ...): the keys
-    and list indexes as written in the file."""
-    return tuple(
-        part for part in loc
-        if isinstance(part, int)
-        or not (str(part).startswith(("function-", "literal[", "union[")) or part in _TYPE_TAGS)
-    )
-
-
-def _keypath(path: KeyPath) -> str:
-    """``("channels", 0, "skills", "faq")`` -> ``channels[0].skills.faq``."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-_TYPE_TAGS = {
-    "str",
-    "int",
-    "float",
-    "bool",
-    "list[str]",
-    "dict",
-    "list",
-    "is-instance[Path]",
-    "lax-or-strict",
-}
-
-
-def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
-            continue
-        info = current.model_fields.get(str(part))
-        if info is None:
-            return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-        current = _inner_model(info.annotation)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def _inner_model(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _field_at(model: type[BaseModel], loc: tuple[Any, ...]) -> Any:
-    current: Any = model
-    info = None
-    for part in loc:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            break
-        if isinstance(part, int):
-            continue
-        info = current.model_fields.get(str(part))
-        if info is None:
-            break
-        current = _inner_model(info.annotation)
-    return info
-
-
-def _expected(info: Any) -> str | None:
-    """Plain-English description of what a pydantic field accepts, from its type and bounds."""
-    ann = info.annotation
-    args = get_args(ann)
-    if args and type(None) in args and get_origin(ann) is not Literal:
-        rest = [a for a in args if a is not type(None)]
-        ann = rest[0] if len(rest) == 1 else ann
-    lo = hi = None
-    lo_open = hi_open = False
-    min_len = max_len = None
-    for meta in info.metadata:
-        if isinstance(meta, annotated_types.Ge):
-            lo = meta.ge
-        elif isinstance(meta, annotated_types.Gt):
-            lo, lo_open = meta.gt, True
-        elif isinstance(meta, annotated_types.Le):
-            hi = meta.le
-        elif isinstance(meta, annotated_types.Lt):
-            hi, hi_open = meta.lt, True
-        elif isinstance(meta, annotated_types.MinLen):
-            min_len = meta.min_length
-        elif isinstance(meta, annotated_types.MaxLen):
-            max_len = meta.max_length
-    if get_origin(ann) is Literal:
-        text = "one of " + ", ".join(json.dumps(v) for v in get_args(ann))
-    elif ann is bool:
-        text = "true or false"
-    elif ann in (int, float):
-        noun = "an integer" if ann is int else "a number"
-        text = noun + _bounds(lo, hi, lo_open, hi_open)
-    elif ann is str:
-        text = "a string"
-        if min_len is not None and max_len is not None:
-            text += f" of {min_len} to {max_len} characters"
-        elif min_len:
-            text = "a non-empty string"
-    elif ann is Path:
-        text = "a path (string)"
-    elif get_origin(ann) in (list, tuple, set, frozenset):
-        text = "a list"
-        if min_len and max_len is not None:
-            text += f" of {min_len} to {max_len} items"
-        elif min_len:
-            text += f" of at least {min_len} item{'' if min_len == 1 else 's'}"
-        elif max_len is not None:
-            text += f" of at most {max_len} items"
-    elif get_origin(ann) is dict or ann is dict:
-        text = "a table"
-    else:
-        return None
-    return text
-
-
-def _item_expected(info: Any) -> str | None:
-    """What one item of a ``list[X]`` field accepts (``a string`` for ``list[str]``)."""
-    args = [a for a in get_args(info.annotation) if a is not type(None)]
-    inner = get_args(args[0]) if len(args) == 1 and get_args(args[0]) else args
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
-    return names.get(inner[0]) if len(inner) == 1 else None
-
-
-def _bounds(lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> str:
-    if lo is not None and hi is not None and not lo_open and not hi_open:
-        return f" between {_num(lo)} and {_num(hi)}"
-    parts = []
-    if lo is not None:
-        parts.append(f"{'>' if lo_open else '>='} {_num(lo)}")
-    if hi is not None:
-        parts.append(f"{'<' if hi_open else '<='} {_num(hi)}")
-    return (" " + " and ".join(parts)) if parts else ""
-
-
-def _num(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-SHOW_MAX_CHARS = 60
-"""A found string longer than this is shown cut, with its length (a 100 KB value must not flood the
-terminal)."""
-
-
-def _show(value: Any) -> str:
-    """A found value as it would be written in TOML: strings in double quotes (cut to ``SHOW_MAX_CHARS``),
-    booleans lower-case, lists by their length."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        if len(value) > SHOW_MAX_CHARS:
-            cut = json.dumps(value[:SHOW_MAX_CHARS], ensure_ascii=False)[:-1]
-            return cut + f'..." ({len(value)} characters)'
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return f"a list of {len(value)} item{'' if len(value) == 1 else 's'}"
-    return str(value)
-
-
-SECRET_WORDS = ("token", "secret", "password", "passwd", "oauth", "api_key", "apikey", "credential")
-"""An unknown key with one of these in its name is taken for a pasted secret (``_secret_hint``)."""
-
-
-def _unknown_key(
-    key: str, choices: tuple[str, ...] | list[str], *, what: str = "key", section: str | None = None
-) -> str:
-    """``unknown key`` with a did-you-mean, or the keys there are; for a key that looks like a secret
-    (``section``: the table it is in), where secrets go instead (``_secret_hint``)."""
-    hint = _secret_hint(key, section) if section is not None else None
-    if hint is not None:
-        return f"unknown {what}: {hint}"
-    close = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
-    if close:
-        return f'unknown {what}; did you mean "{close[0]}"?'
-    if choices:
-        return f"unknown {what}; expected one of: {', '.join(sorted(choices))}"
-    return f"unknown {what}"
-
-
-def _secret_hint(key: str, section: str) -> str | None:
-    """Where a secret pasted into the config belongs, or ``None`` when ``key`` does not look like one.
-
-    ``[bot] twitch_token``, ``[twitch] token`` and ``[twitch] client_id`` name ``twitch_token`` /
-    ``twitch_client_id`` of ``bot.secrets``; other secret-like keys (``SECRET_WORDS``) get the token
-    variables. Never the value: it is a secret."""
-    low = key.strip().lower().replace("-", "_")
-    name = next((n for n in (low, f"{section}_{low}") if n in SECRET_NAMES), None)
-    if name is None and not any(word in low for word in SECRET_WORDS):
-        return None
-    if name is not None:
-        where = f"set the environment variable {env_var(name)} or put {name} in the secrets file"
-    else:
-        tokens = [n for n in SECRET_NAMES if n.endswith("_token") and "refresh" not in n]
-        where = (f"set an environment variable ({' or '.join(env_var(n) for n in tokens)}) or put its key "
-                 f"({' or '.join(tokens)}) in the secrets file")
-    return f"secrets never go in the config file; {where} (chmod 600; see docs/core.md, Secrets)"

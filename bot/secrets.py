@@ -149,7 +149,7 @@ def read_secrets_file(path: Path) -> dict[str, str]:
         if not isinstance(value, str):
             raise SecretsError(f'{path}: {key}: expected a string in quotes ({key} = "..."), got '
                                f"{_toml_type(value)}")
-        out[key] = value
+        out[key] = value.strip()  # a token pasted with a space or newline around it failed to log in
     return out
 
 

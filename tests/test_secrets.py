@@ -107,3 +107,9 @@ def test_the_bot_reads_the_secrets_file_the_invite_flow_writes(tmp_path: Path, m
     monkeypatch.delenv("CHATCAST_SECRETS_FILE")
     assert secrets_location(None, config_path) == (tmp_path / "secrets.toml", None)
     assert secrets_path(config) == tmp_path / "secrets.toml"
+
+
+def test_a_token_pasted_with_spaces_around_it_is_trimmed(tmp_path: Path) -> None:
+    # regression (trial 5, F11): "  oauth:abc  " was kept with its spaces and the login failed
+    secrets = load_secrets(private(tmp_path / "s.toml", 'twitch_token = "  abc123 \\n"\n'), env={})
+    assert secrets.twitch_token is not None and secrets.twitch_token.reveal() == "abc123"

@@ -458,7 +458,9 @@ class Router:
             )
             if hit is not None:
                 self.stats["cooldown_hits"] += 1
-                log.debug("%s on %s cooldown for %.1f s", name, hit.kind.value, hit.remaining_s)
+                # said at info in the console, where one person testing saw commands vanish without a word
+                (log.info if msg.platform == "console" else log.debug)(
+                    "%s on %s cooldown for %.1f s: no reply", name, hit.kind.value, hit.remaining_s)
                 return
         if needed < Role.MODERATOR and not self._within_budget(msg, spec, name, args):
             # (moderator-level commands, !cmd edit, !faq remove, !c4 stop, are never throttled: a moderator
@@ -502,7 +504,7 @@ class Router:
             return True
         self.stats["staff_throttled" if staff else "viewer_throttled"] += 1
         # a moderator's ignored command is said in the log (a viewer flood would fill it)
-        (log.info if staff else log.debug)(
+        (log.info if staff or msg.platform == "console" else log.debug)(
             "%s ignored: %s used more than %d commands in 30 s (bot.%s_commands_per_30s)", name,
             author.display_name if staff else author.user_id, budget.limit, "staff" if staff else "viewer")
         return False

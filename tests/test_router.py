@@ -613,3 +613,18 @@ async def test_moderator_level_commands_are_never_throttled(caplog):
     await router.drain()
     assert texts(sent).count("banned") == 15 and router.stats["staff_throttled"] == 3
     assert "say ignored: M used more than 12 commands in 30 s" in caplog.text
+
+
+async def test_in_the_console_a_command_stopped_by_its_cooldown_is_said_in_the_log(caplog):
+    # regression (trial 6): testing in the console, "!commands" right after "!help" got nothing and the
+    # reason (a cooldown, the per-viewer budget) was only in the debug log
+    router, sent = make_router(Echo(), clock=ManualClock())
+    tester = Viewer("console", "mia", "Mia")
+    with caplog.at_level("INFO", logger="chatcast.router"):
+        for _ in range(2):
+            await router.handle(ChatMessage("console", "console", f"m{next(_ids)}", tester, "!hug"))
+        await router.handle(msg("!hug"))  # on Twitch: debug only (a flood would fill the log)
+        await router.handle(msg("!hug"))
+        await router.drain()
+    assert [r.getMessage() for r in caplog.records if r.levelname == "INFO"] == [
+        "hug on global cooldown for 1.0 s: no reply"]

@@ -123,6 +123,19 @@ def resolve_config_path(path: Path | None) -> Path | None:
     return None
 
 
+def _load_secrets(configured: Path | None, config_path: Path | None) -> Secrets | None:
+    """The secrets (``bot.secrets.secrets_location``), or ``None`` after printing what is wrong with them."""
+    secrets_file: Path | None
+    secrets_file, named_by = secrets_location(configured, config_path)
+    if named_by is None and not secrets_file.exists():
+        secrets_file = None
+    try:
+        return load_secrets(secrets_file, named_by=named_by)
+    except SecretsError as exc:
+        err.print("error: " + str(exc), style="red", highlight=False, markup=False, emoji=False)
+        return None
+
+
 def _load(path: Path | None, log_level: str | None) -> tuple[Config, Secrets]:
     """Config + secrets, or a clear error and exit code 2. Applies the config's log level unless given."""
     resolved = resolve_config_path(path)
@@ -131,18 +144,15 @@ def _load(path: Path | None, log_level: str | None) -> tuple[Config, Secrets]:
     except ConfigError as exc:
         for line in exc.problems:
             err.print("error: " + line, style="red", highlight=False, markup=False, emoji=False)
+        # the secrets file's own problems in the same run (they came only after the config was fixed);
+        # where [bot] secrets_file points is not known from a config that failed: the other places
+        _load_secrets(None, resolved if resolved is not None and resolved.exists() else None)
         raise typer.Exit(2) from None
     for warning in config.warnings:
         err.print("warning: " + warning, style="yellow", highlight=False, markup=False, emoji=False)
-    secrets_file: Path | None
-    secrets_file, named_by = secrets_location(config.bot.secrets_file, config.path)
-    if named_by is None and not secrets_file.exists():
-        secrets_file = None
-    try:
-        secrets = load_secrets(secrets_file, named_by=named_by)
-    except SecretsError as exc:
-        err.print("error: " + str(exc), style="red", highlight=False, markup=False, emoji=False)
-        raise typer.Exit(2) from None
+    secrets = _load_secrets(config.bot.secrets_file, config.path)
+    if secrets is None:
+        raise typer.Exit(2)
     level = log_level or (_state["log_level"] if _state["log_level"] != "info" else config.bot.log_level)
     _setup_logging(level, secrets)
     return config, secrets

@@ -113,3 +113,22 @@ def test_a_token_pasted_with_spaces_around_it_is_trimmed(tmp_path: Path) -> None
     # regression (trial 5, F11): "  oauth:abc  " was kept with its spaces and the login failed
     secrets = load_secrets(private(tmp_path / "s.toml", 'twitch_token = "  abc123 \\n"\n'), env={})
     assert secrets.twitch_token is not None and secrets.twitch_token.reveal() == "abc123"
+
+
+def test_config_check_lists_the_secrets_files_problem_with_the_configs(tmp_path: Path, monkeypatch) -> None:
+    # regression (trial 6): a world-readable secrets.toml was reported only once the config's own errors
+    # were fixed (one more round trip for a new streamer)
+    from fakes.cli import invoke
+
+    monkeypatch.delenv("CHATCAST_SECRETS_FILE", raising=False)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[bot]\nprefx = "!"\n', encoding="utf-8")
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('twitch_token = "abc"\n', encoding="utf-8")
+    os.chmod(secrets, 0o644)
+    result = invoke(["config", "check", "--config", str(cfg)])
+    assert result.exit_code == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2 and "bot.prefx: unknown key" in errors[0]
+    assert errors[1].startswith(f"error: {secrets}: secrets file has mode 0644")
+    assert "abc" not in result.stderr

@@ -354,6 +354,8 @@ def parse_toml(text: str, label: str) -> dict[str, Any]:
                 [f"{label}: line {match.group(1)}, column {match.group(2)}: invalid TOML: {reason}"]
             ) from None
         raise ConfigError([f"{label}: invalid TOML: {message}"]) from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ConfigError([f"{label}: invalid TOML: arrays or inline tables nested too deeply"]) from None
 
 
 def validate_config(
@@ -492,7 +494,7 @@ def _lines(text: str | None) -> dict[KeyPath, int]:
         return {}
     try:
         return key_lines(text)
-    except (ValueError, IndexError) as exc:  # pragma: no cover - tomllib accepted the text
+    except (ValueError, IndexError, RecursionError) as exc:  # pragma: no cover - tomllib accepted it
         log.debug("config line numbers unavailable: %s", exc)
         return {}
 

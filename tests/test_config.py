@@ -100,6 +100,13 @@ def test_toml_syntax_error_names_line(tmp_path: Path) -> None:
     ]
 
 
+def test_arrays_nested_too_deeply_are_an_error_not_a_traceback(tmp_path: Path) -> None:
+    # regression: "x = [[[[...]]]]" 5,000 deep ended config check with a RecursionError traceback
+    assert problems(tmp_path, "x = " + "[" * 5000 + "]" * 5000 + "\n") == [
+        "config.toml: invalid TOML: arrays or inline tables nested too deeply"
+    ]
+
+
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.toml", skill_classes=SKILLS)

@@ -138,6 +138,10 @@ def read_secrets_file(path: Path) -> dict[str, str]:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SecretsError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise SecretsError(f"{path}: invalid TOML: arrays or inline tables nested too deeply") from None
+    except OSError as exc:  # e.g. a 0600 file of another user: stat works, reading does not
+        raise SecretsError(f"{path}: cannot read secrets file: {exc.strerror}") from None
     out: dict[str, str] = {}
     for key, value in data.items():
         if key not in SECRET_NAMES:

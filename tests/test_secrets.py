@@ -132,3 +132,9 @@ def test_config_check_lists_the_secrets_files_problem_with_the_configs(tmp_path:
     assert len(errors) == 2 and "bot.prefx: unknown key" in errors[0]
     assert errors[1].startswith(f"error: {secrets}: secrets file has mode 0644")
     assert "abc" not in result.stderr
+
+
+def test_a_secrets_file_nested_too_deeply_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    path = private(tmp_path / "s.toml", "x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(SecretsError, match="nested too deeply"):
+        load_secrets(path, env={})

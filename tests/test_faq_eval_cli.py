@@ -74,11 +74,13 @@ def bad_inputs(tmp: Path) -> list[tuple[list[str], str, str]]:
     write(tmp / "chat_empty.txt", "")
     write(tmp / "chat_wrong.txt", "no timestamps here\n")
     write(tmp / "chat_cols.csv", "user,body\nann,hi\n")
+    write(tmp / "deep.json", "[" * 100_000 + "]" * 100_000)  # was a RecursionError traceback
     t = str(train)
     return [
         (["--data", str(tmp / "missing.json")], "missing.json", "No such file or directory"),
         (["--data", str(tmp / "empty.json")], "empty.json", "empty file"),
         (["--data", str(tmp / "broken.json")], "broken.json", "invalid JSON at line 1"),
+        (["--data", str(tmp / "deep.json")], "deep.json", "nested too deeply"),
         (["--data", str(tmp / "other.json")], "other.json", "expected StackFAQ JSON"),
         (["--data", str(tmp / "list.json")], "list.json", "got a JSON list"),
         (["--data", str(tmp / "emptyfaq.json")], "emptyfaq.json", "non-empty list root.qapair"),

@@ -37,6 +37,7 @@ def test_no_readable_position_set_is_an_error_not_an_empty_success(
     write(tmp_path / "latin1.txt", b"4 caf\xe9\n")
     write(tmp_path / "ints.json", "[1, 2]")
     write(tmp_path / "broken.json", "[{")
+    write(tmp_path / "deep.json", "[" * 100_000 + "]" * 100_000)
     (tmp_path / "adir").mkdir()
     out = tmp_path / "out.json"
     cases = [
@@ -47,6 +48,7 @@ def test_no_readable_position_set_is_an_error_not_an_empty_success(
         ("latin1.txt", "not UTF-8 text (byte 0xe9 on line 1)"),
         ("ints.json", "expected a JSON array of {sequence, score, analysis} objects"),  # was AttributeError
         ("broken.json", "invalid JSON at line 1"),
+        ("deep.json", "nested too deeply"),  # was a RecursionError traceback
     ]
     for name, what in cases:
         args = ["eval", "game", "--positions", str(tmp_path / name), *QUICK, "--out", str(out)]

@@ -72,6 +72,8 @@ def read_json(path: str | Path) -> Any:
         raise DataFormatError(
             f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise DataFormatError(f"{path}: invalid JSON: nested too deeply") from None
 
 
 def json_kind(path: str | Path) -> str:

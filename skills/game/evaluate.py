@@ -244,6 +244,8 @@ def read_positions(
             raise PositionsError(
                 f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
             ) from None
+        except RecursionError:
+            raise PositionsError(f"{path}: invalid JSON: nested too deeply") from None
         if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
             raise PositionsError(f"{path}: expected a JSON array of {{sequence, score, analysis}} objects")
     with _bad_lines(path) as bad:

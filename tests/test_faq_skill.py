@@ -628,3 +628,26 @@ async def started_skill(tmp_path: Path, settings, engine) -> FaqSkill:
     skill = FaqSkill(ctx)
     await skill.start()
     return skill
+
+
+def test_advice_for_the_viewer_is_not_answered_by_an_entry_about_the_stream() -> None:
+    # regression (trial 4): "what game should I play after this?" scored 0.68 against "what game is this"
+    # and got "We're playing {game}"
+    from skills.faq.policy import refusal_reason, should_answer
+
+    settings = FaqSettingsStub()
+    game = FaqEntry(id="game", questions=["what game is this", "what are you playing"], answer="{game}")
+    gear = FaqEntry(id="gear", questions=["should i use a capture card"], answer="yes")
+    row = np.asarray([0.68, 0.1], np.float32)
+    for text, expected in (("what game should I play after this?", -1), ("what game is this?", 0),
+                           ("where can I buy this game?", 0)):  # "can I": left alone (15 % of StackFAQ)
+        assert should_answer(text, row, [game, gear], settings)[0] == expected, text
+    chosen, match = should_answer("what game should I play after this?", row, [game, gear], settings)
+    assert refusal_reason("what game should I play after this?", match, [game, gear], settings).startswith(
+        "asks for advice for the viewer")
+    # an entry whose examples speak as the viewer takes such questions
+    assert should_answer("should I get a capture card?", row[::-1].copy(), [game, gear], settings)[0] == 1
+
+
+class FaqSettingsStub:
+    threshold, margin, require_question, keyword_bypass, min_chars = 0.6, 0.04, True, 0.92, 6

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from skills.faq.matcher import Match, decide
-from skills.faq.question import addressed_to, is_question, keyword_hit
+from skills.faq.question import about_the_asker, addressed_to, is_question, keyword_hit
 
 
 def keywords_ok(text: str, keywords: Sequence[str], score: float, bypass: float) -> bool:
@@ -39,6 +39,8 @@ def should_answer(
         return -1, match
     if not keywords_ok(text, entries[match.entry].keywords, match.score, settings.keyword_bypass):
         return -1, match
+    if match.score < settings.keyword_bypass and about_the_asker(text, entries[match.entry].questions):
+        return -1, match  # "what game should I play after this?" scored 0.68 against "what game is this"
     return match.entry, match
 
 
@@ -68,4 +70,6 @@ def refusal_reason(
     keywords = entries[match.entry].keywords
     if not keywords_ok(text, keywords, match.score, settings.keyword_bypass):
         return f"none of its keywords ({', '.join(keywords[:5])}) is in the message"
+    if match.score < settings.keyword_bypass and about_the_asker(text, entries[match.entry].questions):
+        return "asks for advice for the viewer (should I ...); the entry's examples ask about the stream"
     return "no reason found"

@@ -457,7 +457,10 @@ def _channel_ident(entry: dict[str, Any]) -> tuple[str, str] | None:
     platform, name = entry.get("platform"), entry.get("name")
     if not (isinstance(platform, str) and platform.lower() in PLATFORMS and isinstance(name, str)):
         return None
-    return (platform.lower(), name.strip()) if name.strip() else None
+    name = name.strip()
+    if platform.lower() == "twitch":  # as ChannelConfig keeps it (overrides of "#mychan" were lost)
+        name = name.removeprefix("#")
+    return (platform.lower(), name) if name else None
 
 
 def _channel_overrides(

@@ -463,3 +463,16 @@ def test_single_brackets_for_a_list_and_a_typo_in_a_choice_get_a_hint(tmp_path: 
         'config.toml: line 5: channels[0].platform: expected one of "twitch", "discord", "console", '
         '"replay", got "twich"; did you mean "twitch"?',
     ]
+
+
+def test_a_twitch_channel_written_with_a_hash_keeps_its_overrides_and_is_a_duplicate(tmp_path: Path) -> None:
+    # regression (trial 7): name = "#mychan" stored its [channels.skills.*] under "#mychan" while the bot
+    # asks for "mychan": faq and game stayed on; "mychan" next to "#MYCHAN" was no duplicate
+    from skills.faq.skill import FaqSkill
+
+    text = '[[channels]]\nplatform = "twitch"\nname = "#mychan"\n[channels.skills.faq]\nenabled = false\n'
+    config = load_config(write(tmp_path, text), skill_classes={"faq": FaqSkill})
+    assert not config.enabled_for("faq", "twitch", "mychan")
+    text += '[[channels]]\nplatform = "twitch"\nname = "#MYCHAN"\n'
+    assert problems_with(tmp_path, text, {"faq": FaqSkill}) == [
+        "config.toml: line 6: channels[1]: channel twitch/MYCHAN is already configured as channels[0]"]

@@ -195,8 +195,8 @@ def load_secrets(
         raise SecretsError(f"{file}: secrets file{by} does not exist")
     values: dict[str, str] = read_secrets_file(file) if file is not None else {}
     for name in SECRET_NAMES:
-        if env.get(env_var(name)):
-            values[name] = env[env_var(name)]
+        if env.get(env_var(name), "").strip():  # trimmed as the file's values; blank is not set
+            values[name] = env[env_var(name)].strip()
     return Secrets(**{k: Secret(v) for k, v in values.items() if v})
 
 

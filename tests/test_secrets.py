@@ -138,3 +138,11 @@ def test_a_secrets_file_nested_too_deeply_is_an_error_not_a_traceback(tmp_path: 
     path = private(tmp_path / "s.toml", "x = " + "[" * 5000 + "]" * 5000 + "\n")
     with pytest.raises(SecretsError, match="nested too deeply"):
         load_secrets(path, env={})
+
+
+def test_environment_values_are_trimmed_and_blank_ones_are_not_set() -> None:
+    # regression (trial 7): CHATCAST_TWITCH_TOKEN="  " counted as set (no "missing credentials" warning)
+    # and " x " kept its spaces; only the secrets file's values were trimmed
+    secrets = load_secrets(None, env={"CHATCAST_TWITCH_TOKEN": "  ", "CHATCAST_TWITCH_CLIENT_ID": " x \n"})
+    assert secrets.twitch_token is None
+    assert secrets.twitch_client_id is not None and secrets.twitch_client_id.reveal() == "x"

@@ -194,7 +194,7 @@ def run(
     from bot.adapters.console import ConsoleAdapter
     from bot.clock import SystemClock
     from bot.events import Role
-    from bot.instance import AlreadyRunning, single_instance
+    from bot.instance import DataFolderError, single_instance
     from bot.runtime import Runtime
 
     cfg, secrets = _load(config, log_level)
@@ -245,7 +245,7 @@ def run(
     except (KeyboardInterrupt, asyncio.CancelledError):
         err.print("stopped.", style="dim")
         return
-    except AlreadyRunning as exc:
+    except DataFolderError as exc:  # another bot holds it, or it cannot be locked at all
         err.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(2) from None
     except SchemaTooNew as exc:
@@ -352,12 +352,18 @@ def replay(
             if adapter is not None:
                 bar.update(task, completed=adapter.bytes_read, messages=adapter.messages)
 
+    from bot.instance import DataFolderError, single_instance
+
     try:
-        with bar:
+        # a kept database is written like a running bot's: never both at once (the lock of its folder)
+        with single_instance(db.parent) if db is not None else contextlib.nullcontext(), bar:
             summary, folder = asyncio.run(job())
     except (KeyboardInterrupt, asyncio.CancelledError):
         err.print("replay interrupted.", style="yellow")
         raise typer.Exit(1) from None
+    except DataFolderError as exc:
+        err.print(f"error: --db: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from None
     except (ConnectionError, SchemaTooNew) as exc:
         err.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(2) from None

@@ -19,7 +19,11 @@ LOCK_NAME = "chatcast.lock"
 PID_NAME = "chatcast.pid"
 
 
-class AlreadyRunning(RuntimeError):
+class DataFolderError(RuntimeError):
+    """The data folder cannot hold the lock (a file in the way, no permission); the message names it."""
+
+
+class AlreadyRunning(DataFolderError):
     """Another process holds the data folder's lock; the message names the folder and its pid."""
 
 
@@ -27,12 +31,13 @@ class AlreadyRunning(RuntimeError):
 def single_instance(data_dir: Path) -> Iterator[None]:
     """Hold ``data_dir``'s bot lock for the ``with`` block (the folder is created if missing).
 
-    Raises ``AlreadyRunning`` at once (no waiting) when another process holds it, ``OSError`` when the
-    folder cannot be created or written."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    Raises ``AlreadyRunning`` at once (no waiting) when another process holds it, ``DataFolderError``
+    when the folder cannot be created or locked (a file named like it, no permission)."""
+    data_dir = data_dir.absolute()
     lock = FileLock(data_dir / LOCK_NAME)
     pid_file = data_dir / PID_NAME
     try:
+        data_dir.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=0)
     except Timeout:
         holder = ""
@@ -42,6 +47,11 @@ def single_instance(data_dir: Path) -> Iterator[None]:
             f"another chatcast is already running with the data folder {data_dir}{holder}: stop it first "
             "(two bots answer every command twice and share the platform's message limit), or give this one "
             "its own [bot] data_dir"
+        ) from None
+    except OSError as exc:  # after Timeout, an OSError too; a file named like the folder was a traceback
+        raise DataFolderError(
+            f"{data_dir}: cannot use it as the data folder ({exc.strerror or exc}): give [bot] data_dir a "
+            "folder you can write to"
         ) from None
     try:
         pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")

@@ -62,3 +62,34 @@ def test_chatcast_run_refuses_while_another_bot_holds_the_data_folder(tmp_path: 
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_file_in_the_way_of_the_data_folder_is_one_error_line(tmp_path: Path) -> None:
+    # regression (trial 7): data_dir = "afile" (an existing file) ended "chatcast run" in a FileExistsError
+    # traceback from the lock
+    from fakes.cli import invoke, one_error_line
+
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[bot]\ndata_dir = "afile"\n', encoding="utf-8")
+    result = invoke(["run", "--config", str(cfg), "--no-engine", "--console"])
+    one_error_line(result, str(tmp_path / "afile"), "cannot use it as the data folder", last_line_only=True)
+
+
+def test_a_replay_into_a_running_bots_database_is_refused(tmp_path: Path) -> None:
+    # regression (trial 7): "replay LOG --db data/chatcast.db" wrote into the database a running bot used
+    from fakes.cli import invoke, one_error_line
+
+    log = tmp_path / "log.txt"
+    log.write_text("[2024-10-10 18:00:00 UTC] ann: hi\n", encoding="utf-8")
+    root = Path(__file__).resolve().parents[1]
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "data")], cwd=root,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        result = invoke(["replay", str(log), "--no-engine", "--speed", "0", "--report", str(tmp_path / "r"),
+                         "--db", str(tmp_path / "data" / "chatcast.db")])
+        one_error_line(result, "--db", "another chatcast is already running", last_line_only=True)
+    finally:
+        holder.kill()
+        holder.wait()

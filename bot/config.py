@@ -109,7 +109,7 @@ class BotSettings(BaseModel):
       case-insensitively, a leading ``@`` dropped; ``[]`` ignores nobody.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     name: str = Field("chatcast", min_length=1, max_length=64)
     prefix: str = Field("!", min_length=1, max_length=3)
@@ -166,7 +166,7 @@ class TwitchSettings(BaseModel):
       remove the bot from their channel (see docs/twitch.md).
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     open_joins: bool = False
 
@@ -179,7 +179,7 @@ class DiscordSettings(BaseModel):
     ``subscriber_roles`` (e.g. the role Discord's Twitch integration gives subscribers).
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     mod_roles: list[str] = Field(default_factory=list)
     vip_roles: list[str] = Field(default_factory=list)
@@ -195,7 +195,7 @@ DISCORD_CHANNEL = re.compile(r"\d{1,20}/\d{1,20}")
 class ChannelConfig(BaseModel):
     """One ``[[channels]]`` entry. ``skills`` holds raw per-skill overrides (validated by ``load_config``)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     platform: Literal["twitch", "discord", "console", "replay"]
     name: str = Field(min_length=1)

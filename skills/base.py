@@ -35,7 +35,7 @@ def repeated(values: list[str]) -> list[str]:
 class SkillSettings(BaseModel):
     """Base of every skill's settings model: unknown keys are errors, ``enabled`` switches it per channel."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     enabled: bool = True
 
 

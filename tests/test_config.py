@@ -476,3 +476,15 @@ def test_a_twitch_channel_written_with_a_hash_keeps_its_overrides_and_is_a_dupli
     text += '[[channels]]\nplatform = "twitch"\nname = "#MYCHAN"\n'
     assert problems_with(tmp_path, text, {"faq": FaqSkill}) == [
         "config.toml: line 6: channels[1]: channel twitch/MYCHAN is already configured as channels[0]"]
+
+
+def test_inf_and_nan_are_no_numbers_for_the_settings(tmp_path: Path) -> None:
+    # regression (trial 7): "l2 = inf" passed config check and the recommender divided by it (NaN scores)
+    from skills.recommend.skill import RecommendSkill
+
+    text = "[skills.recommend]\nl2 = inf\nlike_weight = nan\n[bot]\ntime_budget_s = inf\n"
+    assert problems_with(tmp_path, text, {"recommend": RecommendSkill}) == [
+        "config.toml: line 2: skills.recommend.l2: expected a number > 0, got inf",
+        "config.toml: line 3: skills.recommend.like_weight: expected a number >= 0, got nan",
+        "config.toml: line 5: bot.time_budget_s: expected a number > 0 and <= 600, got inf",
+    ]

@@ -35,7 +35,7 @@ class BatchSettings(BaseModel):
     ones or are refused as busy.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     max_batch_size: int = Field(32, ge=1, le=4096)
     max_wait_ms: float = Field(5.0, ge=0.0, le=10_000.0)
@@ -108,7 +108,7 @@ class InferenceSettings(BaseModel):
     machine shared with other busy processes 1 is often faster.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     enabled: bool = True
     device: Literal["auto", "cpu", "cuda"] = "auto"

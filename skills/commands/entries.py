@@ -74,7 +74,7 @@ class CustomCommand(BaseModel):
     """``[[skills.commands.entries]]``: ``name`` (without the prefix), ``response`` (template),
     ``aliases``, ``permission`` (lowest role allowed), cooldowns in seconds (per viewer, per channel)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     name: str
     response: str
@@ -111,7 +111,7 @@ class TimedMessage(BaseModel):
     came since the last post, so a quiet chat is never spammed;
     ``only_when_live``: only while the stream is live (as Nightbot's timers)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     id: str = Field(pattern=NAME_PATTERN)
     message: str

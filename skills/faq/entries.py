@@ -38,7 +38,7 @@ class FaqEntry(BaseModel):
     ``answer`` (template, <= 400 characters), ``keywords`` (optional; when set, at least one must occur in
     the message unless it is a near-verbatim example)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     id: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     questions: list[str] = Field(min_length=1, max_length=MAX_QUESTIONS)

@@ -43,7 +43,7 @@ ItemKind = Literal["vod", "clip", "category", "channel"]
 class CatalogEntry(BaseModel):
     """One recommendable item from the config: ``id`` is unique per kind; ``added`` marks it new."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     id: str = Field(min_length=1)
     title: str = Field(min_length=1)
     kind: ItemKind = "vod"

@@ -148,8 +148,11 @@ def read_secrets_file(path: Path) -> dict[str, str]:
             import difflib
 
             close = difflib.get_close_matches(key, SECRET_NAMES, n=1)
-            hint = f'; did you mean "{close[0]}"?' if close else f"; known keys: {', '.join(SECRET_NAMES)}"
-            raise SecretsError(f"{path}: {key}: unknown key{hint}")
+            if close:  # a typo of a known name: safe to show
+                raise SecretsError(f'{path}: {key}: unknown key; did you mean "{close[0]}"?')
+            # not shown: in a secrets file an unknown "key" may be a token pasted in the wrong place
+            raise SecretsError(f"{path}: an unknown key (not shown, it may be a secret); known keys: "
+                               f"{', '.join(SECRET_NAMES)}")
         if not isinstance(value, str):
             raise SecretsError(f'{path}: {key}: expected a string in quotes ({key} = "..."), got '
                                f"{_toml_type(value)}")

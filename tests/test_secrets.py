@@ -146,3 +146,13 @@ def test_environment_values_are_trimmed_and_blank_ones_are_not_set() -> None:
     secrets = load_secrets(None, env={"CHATCAST_TWITCH_TOKEN": "  ", "CHATCAST_TWITCH_CLIENT_ID": " x \n"})
     assert secrets.twitch_token is None
     assert secrets.twitch_client_id is not None and secrets.twitch_client_id.reveal() == "x"
+
+
+def test_an_unknown_key_that_may_be_a_token_is_not_shown(tmp_path: Path) -> None:
+    # regression (trial 7): "SECRETTOKENASKEY: unknown key" printed a token pasted in as a key
+    with pytest.raises(SecretsError) as info:
+        load_secrets(private(tmp_path / "s.toml", 'oauthabcdef0123456789 = "x"\n'), env={})
+    message = str(info.value)
+    assert "oauthabcdef0123456789" not in message and "known keys: twitch_client_id" in message
+    with pytest.raises(SecretsError, match='twich_token: unknown key; did you mean "twitch_token"'):
+        load_secrets(private(tmp_path / "t.toml", 'twich_token = "x"\n'), env={})

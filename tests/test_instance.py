@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,19 +23,26 @@ with single_instance(Path(sys.argv[1])):
 """
 
 
-def test_a_second_bot_on_the_same_data_folder_is_refused_and_named(tmp_path: Path) -> None:
-    """Regression: two ``chatcast run`` on one config both started (every command answered twice)."""
+@contextlib.contextmanager
+def held(folder: Path) -> Iterator[subprocess.Popen]:
+    """Another process holding ``folder``'s bot lock for the ``with`` block (killed at its end)."""
     root = Path(__file__).resolve().parents[1]
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], cwd=root, stdout=subprocess.PIPE,
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(folder)], cwd=root, stdout=subprocess.PIPE,
                               text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        with pytest.raises(AlreadyRunning) as info, single_instance(tmp_path):
-            pass
-        assert f"data folder {tmp_path} (pid {holder.pid})" in str(info.value)
+        yield holder
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_second_bot_on_the_same_data_folder_is_refused_and_named(tmp_path: Path) -> None:
+    """Regression: two ``chatcast run`` on one config both started (every command answered twice)."""
+    with held(tmp_path) as holder:
+        with pytest.raises(AlreadyRunning) as info, single_instance(tmp_path):
+            pass
+        assert f"data folder {tmp_path} (pid {holder.pid})" in str(info.value)
     deadline = time.monotonic() + 5
     while True:  # the OS released the dead holder's lock: no stale lock after a crash
         try:
@@ -51,17 +60,10 @@ def test_chatcast_run_refuses_while_another_bot_holds_the_data_folder(tmp_path: 
 
     cfg = tmp_path / "config.toml"
     cfg.write_text('[bot]\ndata_dir = "data"\n', encoding="utf-8")
-    root = Path(__file__).resolve().parents[1]
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "data")], cwd=root,
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with held(tmp_path / "data"):
         result = invoke(["run", "--config", str(cfg), "--no-engine", "--console"])
         one_error_line(result, str(tmp_path / "data"), "another chatcast is already running",
                        last_line_only=True)
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_a_file_in_the_way_of_the_data_folder_is_one_error_line(tmp_path: Path) -> None:
@@ -82,14 +84,7 @@ def test_a_replay_into_a_running_bots_database_is_refused(tmp_path: Path) -> Non
 
     log = tmp_path / "log.txt"
     log.write_text("[2024-10-10 18:00:00 UTC] ann: hi\n", encoding="utf-8")
-    root = Path(__file__).resolve().parents[1]
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "data")], cwd=root,
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with held(tmp_path / "data"):
         result = invoke(["replay", str(log), "--no-engine", "--speed", "0", "--report", str(tmp_path / "r"),
                          "--db", str(tmp_path / "data" / "chatcast.db")])
         one_error_line(result, "--db", "another chatcast is already running", last_line_only=True)
-    finally:
-        holder.kill()
-        holder.wait()

@@ -188,7 +188,7 @@ class DiscordSettings(BaseModel):
 
 TWITCH_LOGIN = re.compile(r"[A-Za-z0-9_]{1,25}")
 """A Twitch login (the channel's name in its URL); Twitch's own rule is 4-25 letters, digits and ``_``."""
-DISCORD_CHANNEL = re.compile(r"\d{1,20}/\d{1,20}")
+DISCORD_CHANNEL = re.compile(r"[0-9]{1,20}/[0-9]{1,20}")
 """``guild_id/channel_id``: Discord snowflakes (``bot.adapters.discord_adapter`` names channels so)."""
 
 

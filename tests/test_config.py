@@ -439,16 +439,19 @@ def test_channel_names_the_platform_cannot_join_are_errors(tmp_path: Path) -> No
         '[[channels]]\nplatform = "twitch"\nname = "#My Channel!"\n'   # 4-6
         '[[channels]]\nplatform = "twitch"\nname = "#Mossy_Dev"\n'     # 7-9: the # is dropped
         '[[channels]]\nplatform = "discord"\nname = "123/456"\n'       # 10-12
+        '[[channels]]\nplatform = "discord"\nname = "１２３/４５６"\n'   # 13-15: full-width digits (trial 7)
     )
     assert problems_with(tmp_path, text, {}) == [
         'config.toml: line 3: channels[0].name: a Discord channel is named <server id>/<channel id> (two '
         'numbers; copy them with Developer Mode, see docs/discord.md), got "general"',
         'config.toml: line 6: channels[1].name: a Twitch channel is named by its login as in '
         'twitch.tv/<login> (letters, digits and _, at most 25), got "#My Channel!"',
+        'config.toml: line 15: channels[4].name: a Discord channel is named <server id>/<channel id> (two '
+        'numbers; copy them with Developer Mode, see docs/discord.md), got "１２３/４５６"',
     ]
-    config = load_config(write(tmp_path, text.replace("general", "1/2").replace("#My Channel!", "b")),
-                         skill_classes={})
-    assert [c.name for c in config.channels] == ["1/2", "b", "Mossy_Dev", "123/456"]
+    text = text.replace("general", "1/2").replace("#My Channel!", "b").replace("１２３/４５６", "7/8")
+    config = load_config(write(tmp_path, text), skill_classes={})
+    assert [c.name for c in config.channels] == ["1/2", "b", "Mossy_Dev", "123/456", "7/8"]
 
 
 def test_single_brackets_for_a_list_and_a_typo_in_a_choice_get_a_hint(tmp_path: Path) -> None:

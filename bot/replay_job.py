@@ -148,6 +148,8 @@ async def _replay_into(
             presence_rows=len(_stored_users(runtime, adapter)),  # ... and the rows left at the end
             viewers_without_presence=without,
         )
+        summary["distinct_viewers"] = len(chatters)  # other chat bots ([bot] ignored_users) are no viewers
+        summary["ignored_users_events"] = runtime.ignored_events
         summary["db"] = str(db_path)
         summary["purged"] = purged
         note = retention_note(config, adapter, summary["presence_rows"]) if kept_db else None

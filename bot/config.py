@@ -132,6 +132,13 @@ class BotSettings(BaseModel):
     def _prefix(cls, value: str) -> str:
         return check_prefix(value)
 
+    @field_validator("secrets_file", "data_dir", mode="before")
+    @classmethod
+    def _path_given(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():  # Path("") is ".": the config's own folder
+            raise ValueError("an empty path: name a file or folder, or leave the key out")
+        return value
+
     @field_validator("ignored_users")
     @classmethod
     def _user_names(cls, value: list[str]) -> list[str]:

@@ -491,3 +491,11 @@ def test_inf_and_nan_are_no_numbers_for_the_settings(tmp_path: Path) -> None:
         "config.toml: line 3: skills.recommend.like_weight: expected a number >= 0, got nan",
         "config.toml: line 5: bot.time_budget_s: expected a number > 0 and <= 600, got inf",
     ]
+
+
+def test_an_empty_path_is_an_error_not_the_config_folder(tmp_path: Path) -> None:
+    # regression (trial 7): secrets_file = "" became "." and was reported as ".: is a folder"
+    assert problems_with(tmp_path, '[bot]\nsecrets_file = ""\ndata_dir = " "\n', {}) == [
+        "config.toml: line 2: bot.secrets_file: an empty path: name a file or folder, or leave the key out",
+        "config.toml: line 3: bot.data_dir: an empty path: name a file or folder, or leave the key out",
+    ]

@@ -641,7 +641,8 @@ async def test_other_chat_bots_are_ignored_entirely(tmp_path: Path) -> None:
     said = [line for line in (folder / "transcript.txt").read_text().splitlines() if "in reply to" in line]
     assert len(said) == 1 and said[0].endswith("ann: !help")
     assert (summary["presence_rows"], summary["viewers_without_presence"]) == (1, 0)
-    assert (summary["distinct_viewers"], summary["ignored_users_events"]) == (1, 2)  # the bots: no viewers
+    # the bots are no viewers; each sent one line and was "seen" once (a presence event): 2 x 2 dropped
+    assert (summary["distinct_viewers"], summary["ignored_users_events"]) == (1, 4)
     cfg = tmp_path / "c.toml"
     cfg.write_text("[bot]\nignored_users = []\n", encoding="utf-8")
     summary, _ = await run_replay(load_config(cfg, skill_classes={}), log, report_dir=tmp_path / "r2",

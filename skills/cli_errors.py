@@ -62,3 +62,14 @@ def decode_utf8(path: str | Path, raw: bytes, *, error: type[ValueError] = Value
         raise error(
             f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save it as UTF-8"
         ) from None
+
+
+def parse_json(path: str | Path, text: str, *, error: type[ValueError] = ValueError) -> object:
+    """``json.loads(text)`` (the text of ``path``). Raises ``error`` naming ``path``: the line and column of
+    invalid JSON, or "nested too deeply" (the decoder's ``RecursionError`` was a traceback)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise error(f"{path}: invalid JSON: nested too deeply") from None

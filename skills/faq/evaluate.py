@@ -15,7 +15,6 @@ import codecs
 import csv
 import errno
 import io
-import json
 import os
 import re
 from collections import defaultdict
@@ -66,14 +65,7 @@ def read_json(path: str | Path) -> Any:
     text = decode_utf8(path, Path(path).read_bytes())
     if not text.strip():
         raise DataFormatError(f"{path}: empty file; expected JSON")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(
-            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
-    except RecursionError:
-        raise DataFormatError(f"{path}: invalid JSON: nested too deeply") from None
+    return cli_errors.parse_json(path, text, error=DataFormatError)
 
 
 def json_kind(path: str | Path) -> str:

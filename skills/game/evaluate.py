@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from skills.cli_errors import data_errors, decode_utf8, fail
+from skills.cli_errors import data_errors, decode_utf8, fail, parse_json
 from skills.game.agents import GreedyAgent, MatchResult, RandomAgent, play_match
 from skills.game.mcts import Evaluate, Search, SearchConfig, run_searches, torch_evaluator
 from skills.game.player import DEFAULT_LEVELS, Difficulty
@@ -238,14 +238,7 @@ def read_positions(
     if not text.strip():
         raise PositionsError(f"{path}: empty file; expected '<moves> <score>' lines or a JSON array")
     if text.lstrip().startswith("["):
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PositionsError(
-                f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-            ) from None
-        except RecursionError:
-            raise PositionsError(f"{path}: invalid JSON: nested too deeply") from None
+        items = parse_json(path, text, error=PositionsError)
         if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
             raise PositionsError(f"{path}: expected a JSON array of {{sequence, score, analysis}} objects")
     with _bad_lines(path) as bad:

@@ -130,8 +130,8 @@ async def _replay_into(
             await wait_loaded()
         await runtime.attach(adapter)
         wall_s = await runtime.replay(adapter, drain_timeout_s=drain_timeout_s)
-        ignored = set(config.bot.ignored_users)  # other chat bots get no presence row, by design
-        chatters = {user for _, user in adapter.viewers if user.lower() not in ignored}
+        # other chat bots ([bot] ignored_users) get no presence row, by design
+        chatters = {user for _, user in adapter.viewers if not runtime.ignores(user)}
         # every chatter got a row (checked before the purge, which may rightly remove some) ...
         without = len(chatters - _stored_users(runtime, adapter))
         if adapter.largest_jump > TYPO_JUMP:  # a typo'd year moved the clock: the purge would wipe the log

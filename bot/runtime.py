@@ -406,15 +406,18 @@ class Runtime:
 
     # ---- events -----------------------------------------------------------------------------------
 
+    def ignores(self, *names: str) -> bool:
+        """Whether any of ``names`` (a user id, a display name) is in ``[bot] ignored_users`` (another chat
+        bot: its events are dropped by ``dispatch``), case-insensitively."""
+        return bool(self._ignored) and any(n.lower() in self._ignored for n in names)
+
     async def dispatch(self, event: Event) -> None:
         """Record presence / stream sessions for ``event``, then route it. Never raises.
 
         Lone surrogates in its text fields are replaced first (``bot.events.scrub``)."""
         event = scrub(event)
         who = getattr(event, "author", None) or getattr(event, "viewer", None)
-        if who is not None and self._ignored and (
-            who.user_id.lower() in self._ignored or who.display_name.lower() in self._ignored
-        ):
+        if who is not None and self.ignores(who.user_id, who.display_name):
             self.ignored_events += 1  # another chat bot ([bot] ignored_users): not a viewer, not a command
             return
         try:

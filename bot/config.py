@@ -199,6 +199,11 @@ DISCORD_CHANNEL = re.compile(r"[0-9]{1,20}/[0-9]{1,20}")
 """``guild_id/channel_id``: Discord snowflakes (``bot.adapters.discord_adapter`` names channels so)."""
 
 
+def channel_name(platform: str, name: str) -> str:
+    """A configured channel name as the bot keeps it: a Twitch name without the ``#`` chat clients show."""
+    return name.removeprefix("#") if platform == "twitch" else name
+
+
 class ChannelConfig(BaseModel):
     """One ``[[channels]]`` entry. ``skills`` holds raw per-skill overrides (validated by ``load_config``)."""
 
@@ -232,7 +237,7 @@ class ChannelConfig(BaseModel):
         platform = info.data.get("platform")  # validated first (declared first); absent when it was invalid
         shown = json.dumps(name, ensure_ascii=False)
         if platform == "twitch":
-            login = name.removeprefix("#")
+            login = channel_name(platform, name)
             if not TWITCH_LOGIN.fullmatch(login):
                 raise ValueError(f"a Twitch channel is named by its login as in twitch.tv/<login> (letters, "
                                  f"digits and _, at most 25), got {shown}")
@@ -464,9 +469,7 @@ def _channel_ident(entry: dict[str, Any]) -> tuple[str, str] | None:
     platform, name = entry.get("platform"), entry.get("name")
     if not (isinstance(platform, str) and platform.lower() in PLATFORMS and isinstance(name, str)):
         return None
-    name = name.strip()
-    if platform.lower() == "twitch":  # as ChannelConfig keeps it (overrides of "#mychan" were lost)
-        name = name.removeprefix("#")
+    name = channel_name(platform.lower(), name.strip())  # as ChannelConfig keeps it
     return (platform.lower(), name) if name else None
 
 

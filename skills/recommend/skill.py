@@ -20,6 +20,7 @@ import time
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -125,9 +126,21 @@ class ChannelModel:
     content: bool = True  # False: trained without item embeddings (not ready yet): CF/popularity only
     activity: int = 0  # storage.recommend.activity when training began (new likes and viewers since: retrain)
 
-    @property
+    @cached_property
     def index(self) -> dict[str, int]:
+        """Item key -> column (built once: every query looked it up three times)."""
         return {k: i for i, k in enumerate(self.keys)}
+
+    @cached_property
+    def config_added_s(self) -> np.ndarray:
+        """``(n_items,)`` float64 epoch seconds of each config item's ``added`` date; NaN for other items
+        and unreadable dates. Parsed once, for the "new" bonus and the future-date exclusion of each query."""
+        out = np.full(len(self.rows), np.nan)
+        for i, r in enumerate(self.rows):
+            if r.source == "config":
+                with contextlib.suppress(ValueError, TypeError):
+                    out[i] = datetime.fromisoformat(r.added_at).timestamp()
+        return out
 
 
 REASON_TEXT = {
@@ -388,12 +401,15 @@ class RecommendSkill(Skill):
         return cm
 
     def history(
-        self, cm: ChannelModel, viewer: Viewer, platform: str, channel: str, settings: RecommendSettings
+        self, cm: ChannelModel, viewer: Viewer, platform: str, channel: str, settings: RecommendSettings,
+        sigs: list[tuple[str, str, str, str]] | None = None,
     ) -> np.ndarray:
-        """The viewer's current decayed history vector (n_items,), read from storage now."""
+        """The viewer's current decayed history vector (n_items,), read from storage now (``sigs``: the
+        viewer's ``store.signals`` when the caller has read them already)."""
         db = self.ctx.storage
         rows = store.watch_rows(db, platform, channel, viewer.user_id)
-        sigs = store.signals(db, platform, channel, viewer.user_id)
+        if sigs is None:
+            sigs = store.signals(db, platform, channel, viewer.user_id)
         events = watch_events(rows, store.category_spans(db, platform, channel))
         events += signal_events(sigs, like=settings.like_weight, watched=settings.watched_weight)
         X = build_matrix(
@@ -419,7 +435,8 @@ class RecommendSkill(Skill):
         platform = viewer.platform
         if not cm.keys:
             return []
-        h = self.history(cm, viewer, platform, channel, settings)
+        sigs = store.signals(self.ctx.storage, platform, channel, viewer.user_id)
+        h = self.history(cm, viewer, platform, channel, settings, sigs)
         excluded = self._excluded(cm, platform, channel, settings)
         seen = h > 0
         out: list[tuple[Recommendation, str]] = []
@@ -437,8 +454,7 @@ class RecommendSkill(Skill):
             allowed=allowed,
             bonus=self._new_bonus(cm, settings),
         )
-        liked = {key for _, key, kind, _ in store.signals(self.ctx.storage, platform, channel, viewer.user_id)
-                 if kind == "like"}
+        liked = {key for _, key, kind, _ in sigs if kind == "like"}
         out += [(r, self._reason(cm, r, h, liked)) for r in recs]
         return out
 
@@ -632,11 +648,8 @@ class RecommendSkill(Skill):
         for j in self._named(cm, s.exclude):
             mask[j] = True
         # an item whose "added" date is still to come is not out yet (it was recommended at once)
-        now = self.ctx.clock.now()
-        for j, r in enumerate(cm.rows):
-            with contextlib.suppress(ValueError, TypeError):
-                if r.source == "config" and datetime.fromisoformat(r.added_at) > now:
-                    mask[j] = True
+        with np.errstate(invalid="ignore"):
+            mask |= cm.config_added_s > self.ctx.clock.now().timestamp()  # NaN (no date) compares False
         # what the channel is live in right now: viewers are already watching it
         live_category = self.live_category(platform, channel)
         live = idx.get(category_key(live_category)) if live_category else None
@@ -668,15 +681,11 @@ class RecommendSkill(Skill):
     def _new_bonus(self, cm: ChannelModel, s: RecommendSettings) -> np.ndarray | None:
         if s.new_item_days <= 0:
             return None
-        now = self.ctx.clock.now().timestamp()
+        age = (self.ctx.clock.now().timestamp() - cm.config_added_s) / 86_400  # days; NaN: no date
+        with np.errstate(invalid="ignore"):
+            new = (age >= 0) & (age <= s.new_item_days)
         bonus = np.zeros(len(cm.keys), dtype=np.float32)
-        for i, r in enumerate(cm.rows):
-            try:
-                age = (now - datetime.fromisoformat(r.added_at).timestamp()) / 86_400
-            except ValueError:
-                continue
-            if 0 <= age <= s.new_item_days and r.source == "config":
-                bonus[i] = NEW_BONUS * (1 - 0.5 * age / max(s.new_item_days, 1e-9))
+        bonus[new] = NEW_BONUS * (1 - 0.5 * age[new] / max(s.new_item_days, 1e-9))
         return bonus
 
     def _reason(

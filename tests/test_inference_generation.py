@@ -184,3 +184,45 @@ def test_sample_batch_mixes_greedy_and_sampled_rows():
     hot = _Sequence([0], SamplingParams(temperature=1.0, top_p=0.5, repetition_penalty=1.0), 0, None)
     hot.generator = torch.Generator().manual_seed(1)
     assert sample_batch(logits, [greedy, hot]) == [1, 0]
+
+
+def _full_sort_draw(probs: torch.Tensor, top_p: float, gen: torch.Generator) -> int:
+    """The textbook nucleus draw (Holtzman et al. 2020): sort everything, keep the smallest prefix."""
+    v, i = torch.sort(probs, descending=True)
+    cum = torch.cumsum(v, dim=-1)
+    n = max(1, int((cum - v < top_p).sum()))
+    return int(i[int(torch.multinomial(v[:n] / v[:n].sum(), 1, generator=gen))])
+
+
+def test_nucleus_search_steps_equal_the_full_sort_draw():
+    from bot.inference.generation import _NUCLEUS_STEPS, _nucleus_candidates, _Sequence, sample_batch
+
+    vocab = 4 * _NUCLEUS_STEPS[1]
+    logits = torch.randn(3, vocab, generator=torch.Generator().manual_seed(3)) * 2.0
+    params = [SamplingParams(temperature=1.0, top_p=p, repetition_penalty=1.0) for p in (0.3, 0.9, 0.999)]
+    probs = torch.softmax(logits, dim=-1)
+    cands = _nucleus_candidates(probs, [p.top_p for p in params])
+    sizes = [len(v) for v, _ in cands]
+    assert sizes == [_NUCLEUS_STEPS[0], _NUCLEUS_STEPS[1], vocab]  # each step of the search is used
+    assert all(float(v.sum()) >= p.top_p for (v, _), p in zip(cands, params, strict=True))
+    for seed in range(20):
+        seqs = []
+        for p in params:
+            s = _Sequence([0], p, 0, None)
+            s.generator = torch.Generator().manual_seed(seed)
+            seqs.append(s)
+        want = [_full_sort_draw(probs[r], p.top_p, torch.Generator().manual_seed(seed))
+                for r, p in enumerate(params)]
+        assert sample_batch(logits, seqs) == want
+
+
+def test_rows_without_a_nucleus_sort_nothing(monkeypatch):
+    from bot.inference.generation import _Sequence, sample_batch
+
+    def no_sort(*a, **k):
+        raise AssertionError("top_p = 1 needs no sorted vocabulary")
+
+    monkeypatch.setattr(torch, "sort", no_sort)
+    seq = _Sequence([0], SamplingParams(temperature=1.0, top_p=1.0, repetition_penalty=1.0), 0, None)
+    seq.generator = torch.Generator().manual_seed(0)
+    assert 0 <= sample_batch(torch.zeros(1, 5000), [seq])[0] < 5000

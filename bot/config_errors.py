@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import typing
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -66,7 +67,7 @@ def format_errors(
         found = show_value(err.get("input"))
         if expected and expected.startswith("a list") and isinstance(err.get("input"), dict):
             # [skills.recommend.catalog] where [[skills.recommend.catalog]] was meant: the usual TOML slip
-            name = ".".join(str(p) for p in path if isinstance(p, str))
+            name = ".".join(key_text(p) for p in path if isinstance(p, str))
             found += f" (write each entry under [[{name}]], with double brackets)"
         if err["type"] == "literal_error" and isinstance(err.get("input"), str) and info is not None:
             choices = [str(c) for c in typing.get_args(info.annotation) if isinstance(c, str)]
@@ -96,11 +97,24 @@ def clean_loc(loc: tuple[Any, ...]) -> KeyPath:
     )
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def key_text(key: str) -> str:
+    """One TOML key as written in a file: bare when it can be (``prefix``), else quoted (``"bot.prefix"``,
+    ``"my key"``), so a quoted key with a dot is not read as two keys."""
+    return key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+
+
 def keypath_text(path: KeyPath) -> str:
-    """``("channels", 0, "skills", "faq")`` -> ``channels[0].skills.faq``."""
+    """``("channels", 0, "skills", "faq")`` -> ``channels[0].skills.faq``; keys that need quotes in TOML
+    keep them: ``("bot", "bot.prefix")`` -> ``bot."bot.prefix"``."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{key_text(str(part))}" if out else key_text(str(part))
     return out
 
 

@@ -87,6 +87,15 @@ def test_unknown_skill_top_level_and_channel_keys(tmp_path: Path) -> None:
     ]
 
 
+def test_quoted_keys_keep_their_quotes_in_errors(tmp_path: Path) -> None:
+    # regression: '"bot.prefix" = "!"' under [bot] was reported as bot.bot.prefix, three keys deep
+    text = '[bot]\n"bot.prefix" = "!"\n[skills."faq.x"]\n'
+    assert problems(tmp_path, text) == [
+        'config.toml: line 2: bot."bot.prefix": unknown key; did you mean "prefix"?',
+        'config.toml: line 3: skills."faq.x": unknown skill; did you mean "faq"?',
+    ]
+
+
 def test_duplicate_channel(tmp_path: Path) -> None:
     text = '[[channels]]\nplatform = "twitch"\nname = "A"\n[[channels]]\nplatform = "twitch"\nname = "a"\n'
     assert problems(tmp_path, text) == [
@@ -354,7 +363,7 @@ def test_every_problem_names_the_line_of_its_key(tmp_path: Path) -> None:
         # the channel's own 2nd command: its index and line in the file, not in the merged list
         "config.toml: line 25: channels[1].skills.commands.entries[1].cooldown_user_s: expected a number "
         "between 0 and 86400, got -5",
-        "config.toml: line 26: channels[1].skills.commands.entries[1].quoted key: unknown key; expected one "
+        "config.toml: line 26: channels[1].skills.commands.entries[1]."quoted key": unknown key; expected one "
         "of: aliases, cooldown_channel_s, cooldown_user_s, name, permission, response",
     ]
 

@@ -363,8 +363,8 @@ def test_every_problem_names_the_line_of_its_key(tmp_path: Path) -> None:
         # the channel's own 2nd command: its index and line in the file, not in the merged list
         "config.toml: line 25: channels[1].skills.commands.entries[1].cooldown_user_s: expected a number "
         "between 0 and 86400, got -5",
-        "config.toml: line 26: channels[1].skills.commands.entries[1]."quoted key": unknown key; expected one "
-        "of: aliases, cooldown_channel_s, cooldown_user_s, name, permission, response",
+        'config.toml: line 26: channels[1].skills.commands.entries[1]."quoted key": unknown key; expected '
+        "one of: aliases, cooldown_channel_s, cooldown_user_s, name, permission, response",
     ]
 
 

@@ -132,6 +132,12 @@ async def open_loop(e: Engine, lines: list[str], rate: float, duration: float, t
     }
 
 
+def ms_list(values: list[float]) -> list[int | str]:
+    """Latencies (ms) rounded for printing; a run that served nothing has a NaN p99, printed "nan" (it
+    raised ValueError in ``round`` and lost the whole run's JSON)."""
+    return [round(x) if np.isfinite(x) else "nan" for x in values]
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -218,7 +224,7 @@ async def main() -> None:
     print(
         f"capacity: batched {caps['batched']:.1f}/s, unbatched {caps['unbatched']:.1f}/s -> {speedup:.1f}x; "
         f"p99 at 80% of batched capacity ({rate80}/s): {p99_80:.0f} ms "
-        f"(median of {[round(x) for x in p99_at80]})"
+        f"(median of {ms_list(p99_at80)})"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))

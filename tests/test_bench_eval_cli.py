@@ -64,7 +64,8 @@ def test_a_bad_log_is_one_error_line(bench_mood, tmp_path: Path, capsys: pytest.
 def test_bench_inference_prints_a_run_that_served_nothing() -> None:
     # regression: under heavy contention every request timed out, p99 was NaN and round(NaN) raised
     # ValueError after the whole run, so its JSON was never written
-    spec = importlib.util.spec_from_file_location("bench_inference", ROOT / "benchmarks" / "bench_inference.py")
+    path = ROOT / "benchmarks" / "bench_inference.py"
+    spec = importlib.util.spec_from_file_location("bench_inference", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -79,13 +79,15 @@ class Secrets:
 
     @property
     def has_twitch(self) -> bool:
-        """A Twitch token is configured (enough to connect to chat)."""
-        return bool(self.twitch_token)
+        """Every credential Twitch needs is configured (``PLATFORM_SECRETS``: the application's id and
+        secret and the bot's token). A token alone used to start the adapter, which could not log in,
+        while ``config check`` said the channels would not be served."""
+        return not missing_credentials("twitch", self)
 
     @property
     def has_discord(self) -> bool:
-        """A Discord bot token is configured."""
-        return bool(self.discord_token)
+        """The Discord bot token is configured (``PLATFORM_SECRETS``)."""
+        return not missing_credentials("discord", self)
 
     def values(self) -> list[str]:
         """Every non-empty secret value, longest first (for redaction)."""

@@ -181,7 +181,7 @@ def test_secrets_file_must_be_private(tmp_path: Path) -> None:
     secrets = load_secrets(path, env={"CHATCAST_TWITCH_TOKEN": "tok-from-env"})
     assert secrets.twitch_token is not None and secrets.twitch_token.reveal() == "tok-from-env"
     assert secrets.discord_token is not None and secrets.discord_token.reveal() == "disc"
-    assert secrets.has_twitch and secrets.has_discord
+    assert not secrets.has_twitch and secrets.has_discord  # Twitch also needs the app's id and secret
     path.write_text('twitch_tokn = "x"\n')
     with pytest.raises(SecretsError, match='twitch_tokn: unknown key; did you mean "twitch_token"'):
         load_secrets(path, env={})
@@ -245,6 +245,16 @@ def test_build_adapters_reads_twitch_and_discord_sections(tmp_path: Path) -> Non
     assert twitch._open_joins is True
     assert discord.settings_for("123").mod_roles == ("Mods",)
     assert discord.settings_for("123").subscriber_roles == ("Subs",)
+
+
+def test_a_twitch_token_alone_starts_no_twitch_adapter(tmp_path: Path) -> None:
+    # regression: has_twitch was "a token is set", so the adapter started without the application's id
+    # and secret (and could not log in) while `config check` said the channels would not be served
+    from bot.adapters.cli import build_adapters
+
+    config = load_config(write(tmp_path, "[bot]\n"), skill_classes={})
+    secrets = load_secrets(None, env={"CHATCAST_TWITCH_TOKEN": "t"})
+    assert not secrets.has_twitch and build_adapters(config, secrets) == []
 
 
 def test_errors_name_the_config_path_as_given(tmp_path: Path) -> None:

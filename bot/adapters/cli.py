@@ -86,8 +86,9 @@ def discord_guild_settings(config: Any) -> dict[str, Any]:
 def build_adapters(config: Any, secrets: Any, *, clock: Any = None) -> list[Any]:
     """Live adapters for the platforms with credentials. ``clock`` is unused (live platforms use real time).
 
-    - Twitch when ``twitch_token`` is set (also needs client id and secret): channels from ``[[channels]]``
-      with ``platform = "twitch"`` plus ``<data_dir>/twitch_channels.json``; ``[twitch] open_joins``.
+    - Twitch when its client id, client secret and token are set (``Secrets.has_twitch``): channels from
+      ``[[channels]]`` with ``platform = "twitch"`` plus ``<data_dir>/twitch_channels.json``;
+      ``[twitch] open_joins``.
     - Discord when ``discord_token`` is set: slash commands from the configured skills' declarations.
     """
     from bot.adapters.token_store import SecretsFileStore

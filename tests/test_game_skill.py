@@ -612,6 +612,15 @@ async def test_stop_all_with_nothing_running_says_so(h):
     assert h.replies[-1] == "No Connect Four game is running here."
 
 
+async def test_a_column_or_a_word_with_no_game_running_says_no_game(h):
+    # regression (trial 8): "!c4 four" with no game got the column hint, "!c4 4" no answer at all
+    for args in (["four"], ["4"]):
+        await h.command("c4", "viewer", args)
+    no_game = ("No Connect Four game running. !c4 start [easy|normal|hard] (chat vs bot) or "
+               "!c4 challenge (you vs bot).")
+    assert h.replies == [no_game, no_game]
+
+
 async def test_a_word_instead_of_a_column_gets_told_the_range(h):
     # regression (trial 5, F8): "!c4 four" showed the board as if "!c4" had been typed
     await h.command("c4_start", "mod", roles=MOD)

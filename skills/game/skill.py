@@ -370,21 +370,20 @@ class GameSkill(Skill):
     async def _c4(self, ctx: CommandContext) -> None:
         at = self._line_time(ctx.message)
         await self.tick(at)
+        key = (ctx.message.platform, ctx.channel)
+        await self._catch_up(self.challenges.get((*key, ctx.author.user_id)) or self.chat_games.get(key), at)
+        match = self.challenges.get((*key, ctx.author.user_id)) or self.chat_games.get(key)
+        if match is None:  # also for "!c4 4" and "!c4 four": no column hint when there is nothing to play
+            await ctx.reply(
+                "No Connect Four game running. !c4 start [easy|normal|hard] (chat vs bot) or "
+                "!c4 challenge (you vs bot)."
+            )
+            return
         if ctx.args and (col := parse_vote(ctx.args[0])) is not None:
             await self._handle_move(ctx.message, col, ctx, at)
             return
         if ctx.args:  # "!c4 99", "!c4 four": not a column (the sub-commands have their own handlers)
             await ctx.reply("Columns are 1-7: !c4 <column>, or just type the number.")
-            return
-        key = (ctx.message.platform, ctx.channel)
-        await self._catch_up(self.challenges.get((*key, ctx.author.user_id)) or self.chat_games.get(key), at)
-        mine = self.challenges.get((*key, ctx.author.user_id))
-        match = mine or self.chat_games.get(key)
-        if match is None:
-            await ctx.reply(
-                "No Connect Four game running. !c4 start [easy|normal|hard] (chat vs bot) or "
-                "!c4 challenge (you vs bot)."
-            )
             return
         await ctx.reply(self.render(match, self._status(match)))
 

@@ -21,6 +21,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,6 +169,22 @@ def sample_next(logits: torch.Tensor, seq: _Sequence) -> int:
     return sample_batch(logits.unsqueeze(0), [seq])[0]
 
 
+def attention_backends(device: torch.device) -> AbstractContextManager[Any]:
+    """The scaled-dot-product-attention backends the decode loop may use: on CUDA every backend except
+    cuDNN, elsewhere no restriction. With the loop's explicit padding mask torch 2.11 chose cuDNN
+    attention, which builds an execution plan for every new (batch, length) shape, and a continuous
+    batcher meets a new one almost every step: on an NVIDIA H200 a decode step of Gemma 3 270M at batch 16
+    took 112.8 ms on new shapes (28.9 ms once the same shapes came again), 35.8 ms with cuDNN left out
+    whatever the shape; at batch 1, 35.6 ms against 27.5 (``benchmarks/results/gpu/step_diag.txt``).
+    The flags are process-wide while the context is open, so it wraps only model calls, which all run on
+    the device's one worker thread."""
+    if device.type != "cuda":
+        return nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
+
+
 class _DecodeState:
     """The running batch: rows, their shared left-padded KV cache and 2-D attention mask. Only touched on
     the device worker thread."""
@@ -202,9 +219,10 @@ class _DecodeState:
             mask[i, width - len(s.prompt_ids):] = 1
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache()
-        out = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                         position_ids=pos.to(self.device), use_cache=True, logits_to_keep=1,
-                         **{self.cache_arg: cache})
+        with attention_backends(self.device):
+            out = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                             position_ids=pos.to(self.device), use_cache=True, logits_to_keep=1,
+                             **{self.cache_arg: cache})
         logits = out.logits[:, -1, :]  # sampled where it is: see sample_batch
         new_kv = [(layer.keys, layer.values) for layer in cache.layers]
         for s in joiners:
@@ -253,9 +271,10 @@ class _DecodeState:
         mask = torch.cat([self.mask, self.mask.new_ones((b, 1))], dim=1)
         cache = DynamicCache(ddp_cache_data=self.kv)
         t = self.mask.shape[1]
-        out = self.model(input_ids=self.last.view(b, 1), attention_mask=mask,
-                         position_ids=self.positions.view(b, 1), use_cache=True, **{self.cache_arg: cache},
-                         cache_position=torch.tensor([t], device=self.device))
+        with attention_backends(self.device):
+            out = self.model(input_ids=self.last.view(b, 1), attention_mask=mask,
+                             position_ids=self.positions.view(b, 1), use_cache=True,
+                             **{self.cache_arg: cache}, cache_position=torch.tensor([t], device=self.device))
         self.kv = [(layer.keys, layer.values) for layer in cache.layers]
         self.mask = mask
         self.positions = self.positions + 1

@@ -71,10 +71,11 @@ def format_uptime(seconds: float | None) -> str:
 def render_template(template: str, info: Any, extra: Mapping[str, str] | None = None) -> str | None:
     """Fill the channel variables from a ``ChannelInfo`` (and ``extra`` ones) into ``template``.
 
-    ``None`` when the template needs the game and the platform has not said which (no category: "We're
-    playing unknown!" is worse than no reply). A template using ``{uptime}`` while the channel is not live
-    (``uptime_s`` is ``None``) becomes ``"<streamer> is not live right now."``. Missing title or channel
-    give ``""``, a missing streamer ``"the streamer"``. Never raises."""
+    ``None`` when the template needs the game or the title and the platform has not said which (no
+    category: "We're playing unknown!" is worse than no reply; "merch at {title}" read "merch at"). A
+    template using ``{uptime}`` while the channel is not live (``uptime_s`` is ``None``) becomes
+    ``"<streamer> is not live right now."``. A missing channel gives ``""``, a missing streamer ``"the
+    streamer"``. Never raises."""
     streamer = getattr(info, "streamer", None) or getattr(info, "channel", None) or "the streamer"
     if "{uptime}" in template and getattr(info, "uptime_s", None) is None:
         # "x has been live for offline" reads as a bug; say what is true instead
@@ -82,11 +83,14 @@ def render_template(template: str, info: Any, extra: Mapping[str, str] | None = 
     game = getattr(info, "category", None)
     if "{game}" in template and not game:
         return None
+    title = getattr(info, "title", None)
+    if "{title}" in template and not title:
+        return None  # "merch at {title}" was posted as "@fay merch at"
     values = {
         "game": game or "",
         "streamer": streamer,
         "uptime": format_uptime(getattr(info, "uptime_s", None)),
-        "title": getattr(info, "title", None) or "",
+        "title": title or "",
         "channel": getattr(info, "channel", None) or "",
         **(extra or {}),
     }

@@ -197,7 +197,10 @@ def test_answer_rendering_never_fails() -> None:
         category, streamer, uptime_s, title, channel = "Celeste", "Sam", 5025.0, "t", "sam"
 
     assert render_answer("{game} by {streamer}, {uptime}", Info()) == "Celeste by Sam, 1h 23m"
-    assert render_answer("{title}!", None) == "!"
+    # regression (trial 9, F5): "merch at {title}" with no title known was posted as "@fay merch at"
+    assert render_answer("{title}!", None) is None
+    assert render_answer("merch at {title}", SimpleNamespace(title="")) is None
+    assert render_answer("merch at {title}", SimpleNamespace(title="shop.example")) == "merch at shop.example"
     # regression: with no category known the example FAQ said "We're playing unknown!"; now: no answer
     assert render_answer("We're playing {game}!", None) is None
     assert render_answer("We're playing {game}!", SimpleNamespace(category="")) is None

@@ -38,7 +38,16 @@ from pydantic import (
     model_validator,
 )
 
-from bot.config_errors import clean_loc, format_errors, keypath_text, show_value, unknown_key
+from bot.config_errors import (
+    clean_loc,
+    format_errors,
+    is_secret_key,
+    keypath_text,
+    looks_like_token,
+    show_value,
+    token_in_config,
+    unknown_key,
+)
 from bot.config_lines import KeyPath, key_lines, line_of
 from skills.base import SkillSettings
 
@@ -457,10 +466,24 @@ def validate_config(
             config.channels.append(channel)
             config.channel_skills[key] = merged
 
+    for where in _token_values(data, ()):  # "name = 'oauth:...'" was accepted, and echoed in errors
+        report.add(where, token_in_config())
     config.warnings = report.warnings
     if report.problems:
         raise ConfigError(report.in_file_order())
     return config
+
+
+def _token_values(value: Any, where: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Key paths of every string in parsed TOML ``value`` that looks like a token (``looks_like_token``)."""
+    if isinstance(value, str):  # under a secret's key name the unknown-key message already says it
+        named = bool(where) and isinstance(where[-1], str) and is_secret_key(where[-1])
+        return [where] if looks_like_token(value) and not named else []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _token_values(v, (*where, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _token_values(v, (*where, i))]
+    return []
 
 
 def _channel_ident(entry: dict[str, Any]) -> tuple[str, str] | None:

@@ -251,11 +251,36 @@ SHOW_MAX_CHARS = 60
 terminal)."""
 
 
+_TOKEN_SHAPES = (
+    re.compile(r"oauth:\S*", re.IGNORECASE),  # a Twitch chat token as the old token generators gave it
+    re.compile(r"(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])[a-z0-9]{30}"),  # a Twitch access token
+    re.compile(r"[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}"),  # a Discord bot token
+)
+TOKEN_LOOKALIKE = "a value that looks like a token (not shown)"
+
+
+def looks_like_token(value: str) -> bool:
+    """Whether a config string has the shape of a Twitch or Discord token (``_TOKEN_SHAPES``): such a value
+    is never shown in a message, and in the config it is an error (``token_in_config``)."""
+    text = value.strip()
+    return any(shape.fullmatch(text) for shape in _TOKEN_SHAPES)
+
+
+def token_in_config() -> str:
+    """The problem of a token-shaped value anywhere in the config (its key is no secret's name)."""
+    tokens = [n for n in SECRET_NAMES if n.endswith("_token") and "refresh" not in n]
+    return (f"{TOKEN_LOOKALIKE}: secrets never go in the config file; set an environment variable "
+            f"({' or '.join(env_var(n) for n in tokens)}) or put it in the secrets file (chmod 600; see "
+            f"docs/core.md, Secrets)")
+
+
 def show_value(value: Any) -> str:
     """A found value as it would be written in TOML: strings in double quotes (cut to ``SHOW_MAX_CHARS``),
-    booleans lower-case, lists by their length."""
+    booleans lower-case, lists by their length; a token-shaped string (``looks_like_token``) is not shown."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and looks_like_token(value):
+        return TOKEN_LOOKALIKE
     if isinstance(value, str):
         if len(value) > SHOW_MAX_CHARS:
             cut = json.dumps(value[:SHOW_MAX_CHARS], ensure_ascii=False)[:-1]
@@ -286,6 +311,13 @@ def unknown_key(
     if choices:
         return f"unknown {what}; expected one of: {', '.join(sorted(choices))}"
     return f"unknown {what}"
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether ``key`` reads as a secret's name (``SECRET_WORDS``, ``SECRET_NAMES``): the unknown-key
+    message of such a key says where secrets go."""
+    low = key.strip().lower().replace("-", "_")
+    return low in SECRET_NAMES or any(word in low for word in SECRET_WORDS)
 
 
 def _secret_hint(key: str, section: str) -> str | None:

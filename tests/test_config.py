@@ -518,3 +518,26 @@ def test_an_empty_path_is_an_error_not_the_config_folder(tmp_path: Path) -> None
         "config.toml: line 2: bot.secrets_file: an empty path: name a file or folder, or leave the key out",
         "config.toml: line 3: bot.data_dir: an empty path: name a file or folder, or leave the key out",
     ]
+
+
+def test_a_token_pasted_as_a_value_is_an_error_and_never_shown(tmp_path: Path) -> None:
+    # regression (trial 9, F9): name = "oauth:..." was accepted and a token in log_level was echoed back
+    twitch = "oauth:abcdef0123456789abcdef012345"
+    discord = "MTA5ODc2NTQzMjEwOTg3NjU0.GhIjKl.abcdefghijklmnopqrstuvwxyz0123"
+    text = f'[bot]\nname = "{twitch}"\nlog_level = "{discord}"\n[twitch]\nopen_joins = "oauth:x1"\n'
+    found = problems(tmp_path, text)
+    hint = ("a value that looks like a token (not shown): secrets never go in the config file; set an "
+            "environment variable (CHATCAST_TWITCH_TOKEN or CHATCAST_DISCORD_TOKEN) or put it in the secrets "
+            "file (chmod 600; see docs/core.md, Secrets)")
+    assert found == [
+        f"config.toml: line 2: bot.name: {hint}",
+        'config.toml: line 3: bot.log_level: expected one of "debug", "info", "warning", "error", got a '
+        "value that looks like a token (not shown)",
+        f"config.toml: line 3: bot.log_level: {hint}",
+        "config.toml: line 5: twitch.open_joins: expected true or false, got a value that looks like a token "
+        "(not shown)",
+        f"config.toml: line 5: twitch.open_joins: {hint}",
+    ]
+    assert not any(secret in line for line in found for secret in (twitch, discord, "oauth:x1"))
+    # ordinary values are not taken for tokens
+    assert load_config(write(tmp_path, '[bot]\nname = "chatcast_bot_2024"\n'), skill_classes={}).bot.name

@@ -185,6 +185,11 @@ def run(
         "everyone", "--role", help="Console: everyone, subscriber, vip, moderator, broadcaster."
     ),
     console: bool = typer.Option(False, "--console", help="Use the console even when credentials are set."),
+    category: str | None = typer.Option(
+        None, "--category", help="Console: the stream's category (fills {game}), e.g. 'Stardew Valley'."
+    ),
+    title: str | None = typer.Option(None, "--title", help="Console: the stream's title (fills {title})."),
+    offline: bool = typer.Option(False, "--offline", help="Console: play an offline stream (default: live)."),
     no_engine: bool = typer.Option(
         False, "--no-engine", help="Do not load models (skills that need them stay quiet)."
     ),
@@ -217,7 +222,8 @@ def run(
     if not adapters:
         console_channel = next((c.name for c in cfg.channels if c.platform == "console"), "console")
         adapters = [
-            ConsoleAdapter(user=as_, role=viewer_role, channel=console_channel, bot_name=cfg.bot.name)
+            ConsoleAdapter(user=as_, role=viewer_role, channel=console_channel, bot_name=cfg.bot.name,
+                           live=not offline, category=category, title=title)
         ]
 
     async def serve() -> dict[str, BaseException]:

@@ -521,3 +521,31 @@ def test_config_check_warns_about_a_channels_own_command_named_like_a_builtin(
     result = runner.invoke(app, ["config", "check", "--config", str(path)])
     assert result.exit_code == 0, result.output
     assert "channel twitch/mine: skills.commands: command 'help' is never run" in result.stderr
+
+
+def test_console_plays_a_live_stream_with_the_category_given(tmp_path: Path, monkeypatch, caplog) -> None:
+    # regression (trial 9, F11): the console had no category, so "what game is this?" got no answer, and
+    # the next FAQ question was held back by the viewer cooldown without a word
+    from skills.faq.skill import FaqSkill
+
+    monkeypatch.setattr("skills.registry", lambda: {"faq": FaqSkill})
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[bot]\ndata_dir = "data"\n[skills.faq]\nviewer_cooldown_s = 30\n'
+        '[[skills.faq.entries]]\nid = "game"\nquestions = ["what game is this"]\nanswer = "We play {game}!"\n'
+        'keywords = ["game"]\n'
+        '[[skills.faq.entries]]\nid = "discord"\nquestions = ["is there a discord"]\n'
+        'answer = "discord.gg/x"\nkeywords = ["discord"]\n'
+        '[[channels]]\nplatform = "console"\nname = "console"\n'
+    )
+    caplog.set_level("INFO", logger="skills.faq.skill")
+    result = runner.invoke(
+        app, ["run", "--config", str(cfg), "--as", "Mia", "--no-engine", "--console",
+              "--category", "Celeste"],
+        input="what game is this?\nis there a discord?\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "chatting as Mia (everyone) in #console (live, category Celeste)" in result.stdout
+    assert "chatcast: @Mia We play Celeste!" in result.stdout and "discord.gg/x" not in result.stdout
+    assert ("'is there a discord?' matches 'discord' but is not answered: this viewer got an FAQ answer less "
+            "than 30 s ago (viewer_cooldown_s)") in caplog.text

@@ -2,7 +2,10 @@
 
 ``chatcast run --as NAME --role moderator`` (roles: everyone, subscriber, vip, moderator, broadcaster).
 Each input line is a ``ChatMessage`` from that viewer in channel ``console``; the first line also emits
-``Presence(SEEN)``. End of input (Ctrl-D) or ``close()`` ends ``listen``.
+``Presence(SEEN)``. End of input (Ctrl-D) or ``close()`` ends ``listen``. The console plays a live stream
+(``--offline`` for an offline one) whose category and title come from ``--category`` / ``--title``: one
+``StreamStatus`` before the first line, so FAQ answers and commands with ``{game}``, ``{title}`` and
+``{uptime}`` can be tried (without a category "what game is this?" got no answer at all).
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ from typing import TextIO
 
 from bot.adapters.base import CONSOLE_LIMITS, Adapter
 from bot.clock import Clock, SystemClock
-from bot.events import ChatMessage, Event, Presence, PresenceKind, Reply, Role, Viewer
+from bot.events import ChatMessage, Event, Presence, PresenceKind, Reply, Role, StreamStatus, Viewer
 
 
 class ConsoleAdapter(Adapter):
     """Reads viewer lines from ``stdin`` and prints replies to ``stdout`` as ``<bot_name>: text``.
 
-    ``user``: the viewer's name (also the user id, lower-cased); ``role``: their permission level.
+    ``user``: the viewer's name (also the user id, lower-cased); ``role``: their permission level;
+    ``live``, ``category``, ``title``: the stream the console plays (see the module docstring).
     """
 
     platform = "console"
@@ -37,7 +41,13 @@ class ConsoleAdapter(Adapter):
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
         clock: Clock | None = None,
+        live: bool = True,
+        category: str | None = None,
+        title: str | None = None,
     ) -> None:
+        self.live = live
+        self.category = (category or "").strip() or None
+        self.title = (title or "").strip() or None
         roles = frozenset({Role.EVERYONE, role})
         if user.lower() == channel.lower():
             roles |= {Role.BROADCASTER}
@@ -51,10 +61,13 @@ class ConsoleAdapter(Adapter):
         self._count = 0
 
     async def connect(self) -> None:
-        """Print a one-line greeting saying who you are."""
+        """Print a one-line greeting saying who you are and which stream the console plays."""
+        stream = "live" if self.live else "offline"
+        stream += (f", category {self.category}" if self.category
+                   else ", no category (--category NAME sets it)")
         self._print(
             f"[console] chatting as {self.viewer.display_name} ({self.viewer.level.name.lower()}) "
-            f"in #{self.channel}; Ctrl-D to quit"
+            f"in #{self.channel} ({stream}); Ctrl-D to quit"
         )
 
     async def listen(self) -> AsyncIterator[Event]:
@@ -76,6 +89,8 @@ class ConsoleAdapter(Adapter):
                     return
 
         threading.Thread(target=read, name="chatcast-console-stdin", daemon=True).start()
+        yield StreamStatus(self.platform, self.channel, self.live, self.clock.now(), title=self.title,
+                           category=self.category)
         while not self._closed:
             line = await lines.get()
             if not line:

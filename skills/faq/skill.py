@@ -286,7 +286,12 @@ class FaqSkill(Skill):
         self.gate.viewer_entry_s = settings.viewer_entry_cooldown_s
         self.gate.viewer_s = settings.viewer_cooldown_s
         viewer = message.author.user_id
-        if self.gate.allowed(message.platform, message.channel, viewer, entry.id, now) is not None:
+        blocked = self.gate.allowed(message.platform, message.channel, viewer, entry.id, now)
+        if blocked is not None:
+            # said where a streamer tries the bot (the console): three FAQ questions in a row looked broken
+            say = log.info if message.platform == "console" else log.debug
+            say("faq: %r matches '%s' but is not answered: %s", text, entry.id,
+                _cooldown_words(blocked, settings))
             return
         info = self.ctx.channel_info(message.platform, message.channel)
         answer = render_answer(entry.answer, info)
@@ -447,6 +452,18 @@ class FaqSkill(Skill):
     async def user_data_summary(self, viewer: Viewer) -> str | None:
         n = store.created_count(self.ctx.storage, viewer.platform, viewer.user_id)
         return f"faq: you added {n} FAQ entr{'y' if n == 1 else 'ies'}" if n else None
+
+
+def _cooldown_words(rule: str, settings: FaqSettings) -> str:
+    """Which ``AnswerGate`` rule held an answer back, with its setting."""
+    return {
+        "entry": f"this entry was answered in the channel less than {settings.entry_cooldown_s:g} s ago "
+                 "(entry_cooldown_s)",
+        "viewer_entry": f"this viewer got this answer less than {settings.viewer_entry_cooldown_s:g} s ago "
+                        "(viewer_entry_cooldown_s)",
+        "viewer": f"this viewer got an FAQ answer less than {settings.viewer_cooldown_s:g} s ago "
+                  "(viewer_cooldown_s)",
+    }.get(rule, rule)
 
 
 def _entry_key(entries: list[FaqEntry]) -> tuple[Any, ...]:

@@ -140,6 +140,32 @@ def test_index_blends_best_example_and_centroid() -> None:
         FaqIndex(ex, [0, 0, 0], 2)
 
 
+def test_a_not_question_vetoes_its_entry_for_queries_closer_to_it() -> None:
+    # regression (trial 9, F1): "where can I buy this game?" scored 0.66 against "what game is this" and
+    # got "We're playing ..."; a near miss listed under not_questions keeps the entry out
+    from skills.faq.matcher import VETOED, index_from
+
+    game, buy, social = (np.array(v, np.float32) for v in ([1, 0, 0], [0.6, 0.8, 0], [0, 0, 1]))
+    idx = index_from(np.stack([game, social, buy]), [0, 1], [0], 2, alpha=1.0)
+    near_buy = np.array([0.7, 0.7, 0.0], np.float32)  # cos 0.71 to the example, 0.99 to the not_question
+    near_game = np.array([0.9, 0.3, 0.0], np.float32)  # cos 0.95 to the example, 0.82 to the not_question
+    rows = idx.scores(np.stack([near_buy, near_game]))
+    assert rows[0, 0] == VETOED and rows[1, 0] > 0.9 and rows[0, 1] == rows[1, 1] == 0.0
+    (veto,) = idx.vetoes(near_buy)
+    assert (veto.entry, veto.negative) == (0, 0) and veto.negative_cos > veto.example_cos
+    assert idx.vetoes(near_game) == []
+    assert not decide(rows[0], 0.5).accepted and decide(rows[1], 0.5).entry == 0
+
+
+def test_not_questions_are_checked_like_questions() -> None:
+    entry = FaqEntry(id="game", questions=["what game is this"], answer="x", not_questions=[" who made it "])
+    assert entry.not_questions == ["who made it"]
+    with pytest.raises(ValueError, match="both an example question and a not_question"):
+        FaqEntry(id="game", questions=["what game is this"], answer="x", not_questions=["What game is this?"])
+    with pytest.raises(ValueError, match="a not_question is empty"):
+        FaqEntry(id="game", questions=["q"], answer="x", not_questions=[" "])
+
+
 def test_cooldowns_per_entry_viewer_and_entry_viewer() -> None:
     gate = AnswerGate(entry_s=60, viewer_entry_s=600, viewer_s=30)
     assert gate.allowed("t", "c", "bob", "game", 0) is None

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from skills.templating import CHANNEL_VARIABLES, check_template, command_start, render_template
 
@@ -36,7 +36,9 @@ def check_answer(answer: str) -> str:
 class FaqEntry(BaseModel):
     """``[[skills.faq.entries]]``: ``id`` (short name, unique), ``questions`` (1-20 examples),
     ``answer`` (template, <= 400 characters), ``keywords`` (optional; when set, at least one must occur in
-    the message unless it is a near-verbatim example)."""
+    the message unless it is a near-verbatim example), ``not_questions`` (optional, 0-20: near misses that
+    must not get this answer; a message closer to one of them than to every example is not answered with
+    this entry, ``skills.faq.matcher``)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
@@ -44,21 +46,41 @@ class FaqEntry(BaseModel):
     questions: list[str] = Field(min_length=1, max_length=MAX_QUESTIONS)
     answer: str
     keywords: list[str] = Field(default_factory=list, max_length=MAX_KEYWORDS)
+    not_questions: list[str] = Field(default_factory=list, max_length=MAX_QUESTIONS)
 
-    @field_validator("questions")
+    @field_validator("questions", "not_questions")
     @classmethod
-    def _questions(cls, value: list[str]) -> list[str]:
+    def _questions(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        what = "an example question" if info.field_name == "questions" else "a not_question"
         out = [q.strip() for q in value]
         if any(not q for q in out):
-            raise ValueError("an example question is empty")
+            raise ValueError(f"{what} is empty")
         if any(len(q) > MAX_QUESTION_CHARS for q in out):
-            raise ValueError(f"example questions are at most {MAX_QUESTION_CHARS} characters")
+            raise ValueError(f"{what.split(' ', 1)[1]}s are at most {MAX_QUESTION_CHARS} characters")
         return out
+
+    @model_validator(mode="after")
+    def _not_an_example(self) -> FaqEntry:
+        both = {normalise_question(q) for q in self.questions}
+        both &= {normalise_question(q) for q in self.not_questions}
+        if both:
+            raise ValueError(f"{sorted(both)[0]!r} is both an example question and a not_question")
+        return self
 
     @field_validator("answer")
     @classmethod
     def _answer(cls, value: str) -> str:
         return check_answer(value)
+
+
+def index_texts(entries: Sequence[Any]) -> tuple[list[str], list[int], list[int]]:
+    """What to embed for an entry set (``matcher.index_from``): every example question, then every "not"
+    question; the entry index of each example and of each "not" question."""
+    texts = [q for e in entries for q in e.questions]
+    owners = [i for i, e in enumerate(entries) for _ in e.questions]
+    nots = [getattr(e, "not_questions", ()) for e in entries]  # entries of other shapes have none
+    texts += [q for qs in nots for q in qs]
+    return texts, owners, [i for i, qs in enumerate(nots) for _ in qs]
 
 
 def normalise_question(text: str) -> str:

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from skills import cli_errors
-from skills.faq.matcher import FaqIndex
+from skills.faq.entries import index_texts
+from skills.faq.matcher import FaqIndex, index_from
 from skills.faq.policy import should_answer
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -392,9 +393,8 @@ def chat_false_answers(
     """Run the bot's answer decision over every chat line (no cooldowns): how many would get an answer
     and which (a sample for a human to judge). ``own_names``: the bot's and the streamer's names (a line
     that ``@``-mentions anyone else is addressed to that viewer: ``should_answer``)."""
-    questions = [q for e in entries for q in e.questions]
-    owners = [i for i, e in enumerate(entries) for _ in e.questions]
-    idx = FaqIndex(embed(questions), owners, len(entries), alpha=settings.alpha)
+    texts, owners, negative_owners = index_texts(entries)  # what the skill embeds, "not" questions too
+    idx = index_from(embed(texts), owners, negative_owners, len(entries), alpha=settings.alpha)
     scores = idx.scores(embed(list(lines))) if lines else np.zeros((0, len(entries)))
     answered = []
     for text, row in zip(lines, scores, strict=True):

@@ -21,9 +21,9 @@ from pydantic import Field, model_validator
 from bot.commands import CommandContext, command
 from bot.events import ChatMessage, Priority, Role, Viewer
 from skills.base import Skill, SkillSettings, repeated
-from skills.faq.entries import FaqEntry, normalise_question, parse_add, render_answer, slug
+from skills.faq.entries import FaqEntry, index_texts, normalise_question, parse_add, render_answer, slug
 from skills.faq.gate import AnswerGate
-from skills.faq.matcher import FaqIndex
+from skills.faq.matcher import FaqIndex, index_from
 from skills.faq.policy import addressee_reason, refusal_reason, should_answer
 from skills.faq.question import addressed_to, example_overlap, is_question, keyword_hit
 from storage import faq as store
@@ -154,7 +154,7 @@ class FaqSkill(Skill):
         failed = self._failed_at.get(key)
         if failed is not None and self.ctx.clock.monotonic() - failed < RETRY_AFTER_S:
             return None
-        questions = [q for e in entries for q in e.questions]
+        questions = index_texts(entries)[0]
         task = asyncio.create_task(self._embed_entries(key, questions), name="faq-embed")
         self._inflight[key] = task
         return task
@@ -213,23 +213,28 @@ class FaqSkill(Skill):
             vecs = self._vectors.get(ekey)
         if vecs is None:
             return _ChannelIndex(key, entries, None)  # not cached: asked again until the vectors are in
-        owners = [i for i, e in enumerate(entries) for _ in e.questions]
-        built = _ChannelIndex(key, entries, FaqIndex(vecs, owners, len(entries), alpha=settings.alpha))
+        _, owners, negative_owners = index_texts(entries)
+        built = _ChannelIndex(key, entries, index_from(vecs, owners, negative_owners, len(entries),
+                                                       alpha=settings.alpha))
         self._indexes[(platform, channel)] = built
         return built
 
     async def scores(self, text: str, built: _ChannelIndex) -> np.ndarray | None:
         """``(n_entries,)`` scores of ``text``; ``None`` when no embedding could be computed."""
+        vec = await self._vector(text, built)
+        return None if vec is None or built.index is None else built.index.scores(vec)[0]
+
+    async def _vector(self, text: str, built: _ChannelIndex) -> np.ndarray | None:
+        """``(1, d)`` embedding of ``text``; ``None`` without an index or when the engine failed."""
         if built.index is None or self.ctx.engine is None:
             return None
         from bot.inference.api import RequestPriority
 
         try:
-            vec = await self.ctx.engine.embed([text], priority=RequestPriority.INTERACTIVE)
+            return np.asarray(await self.ctx.engine.embed([text], priority=RequestPriority.INTERACTIVE))
         except Exception as exc:  # noqa: BLE001 - busy engine: no answer rather than a crash
             log.debug("faq: embed failed: %s", exc)
             return None
-        return built.index.scores(np.asarray(vec))[0]
 
     def own_names(self, platform: str, channel: str) -> frozenset[str]:
         """The names a chat line may mention as ``@name`` and still be asked of the channel: the
@@ -413,7 +418,8 @@ class FaqSkill(Skill):
             return
         question = "question" if is_question(text) else "not a question"
         own = self.own_names(ctx.message.platform, ctx.channel)
-        row = await self.scores(text, built)
+        vec = await self._vector(text, built)
+        row = None if vec is None or built.index is None else built.index.scores(vec)[0]
         if row is None:
             hit = self._keyword_only(text, built.entries, own)  # what on_message would do
             verdict = f"would answer '{built.entries[hit].id}'" if hit >= 0 else "no answer"
@@ -438,9 +444,16 @@ class FaqSkill(Skill):
         # with one entry there is no second best: the margin (score - (-1)) read as 1.21 on a 0-1 scale
         margin = (f"margin {match.margin:.2f} (min {settings.margin:.2f})" if len(built.entries) > 1
                   else "margin n/a (one entry)")
+        vetoed = ""
+        vetoes = built.index.vetoes(vec[0]) if built.index is not None and vec is not None else []
+        if vetoes:  # the entry a near miss resembled, and the "not" question that kept it out
+            v = vetoes[0]
+            not_q = [q for e in built.entries for q in e.not_questions][v.negative]
+            vetoed = (f"; '{built.entries[v.entry].id}' left out: closer to its not_question '{not_q}' "
+                      f"({v.negative_cos:.2f}) than to its examples ({v.example_cos:.2f})")
         await ctx.reply(
             f"{verdict}: best '{entry.id}' score {match.score:.2f} (threshold {settings.threshold:.2f}), "
-            f"{margin}; {question}"
+            f"{margin}; {question}{vetoed}"
         )
 
     # ---- privacy --------------------------------------------------------------------------------
@@ -467,4 +480,4 @@ def _cooldown_words(rule: str, settings: FaqSettings) -> str:
 
 
 def _entry_key(entries: list[FaqEntry]) -> tuple[Any, ...]:
-    return tuple((e.id, tuple(e.questions)) for e in entries)
+    return tuple((e.id, tuple(e.questions), tuple(e.not_questions)) for e in entries)

@@ -166,6 +166,21 @@ def test_not_questions_are_checked_like_questions() -> None:
         FaqEntry(id="game", questions=["q"], answer="x", not_questions=[" "])
 
 
+def test_the_text_matched_drops_mentions_of_the_channel_and_folds_full_width() -> None:
+    # regression (trial 9): "@cozycoder what game is this?" scored 0.70 (0.97 without the mention) and
+    # "hey @cozycoder what pc do you have?" got no answer; full-width "ｗｈａｔ ｇａｍｅ" scored 0.15
+    from skills.faq.question import matching_text
+
+    own = ["cozycoder", "chatcast"]
+    assert matching_text("@CozyCoder what game is this?", own) == "what game is this?"
+    assert matching_text("hey @cozycoder, what pc do you have?", own) == "hey, what pc do you have?"
+    assert matching_text("what game is this @chatcast", own) == "what game is this"
+    assert matching_text("ｗｈａｔ ｇａｍｅ ｉｓ ｔｈｉｓ？", own) == "what game is this?"
+    assert matching_text("@retro_rita what game?", own) == "@retro_rita what game?"  # not ours: kept
+    assert matching_text("@cozycoder", own) == "@cozycoder"  # nothing left: the text itself
+    assert matching_text("mail me@cozycoder.com", own) == "mail me@cozycoder.com"
+
+
 def test_cooldowns_per_entry_viewer_and_entry_viewer() -> None:
     gate = AnswerGate(entry_s=60, viewer_entry_s=600, viewer_s=30)
     assert gate.allowed("t", "c", "bob", "game", 0) is None

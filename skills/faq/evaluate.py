@@ -29,6 +29,7 @@ from skills import cli_errors
 from skills.faq.entries import index_texts
 from skills.faq.matcher import FaqIndex, index_from
 from skills.faq.policy import should_answer
+from skills.faq.question import matching_text
 
 Embed = Callable[[list[str]], np.ndarray]
 OOS = "oos"
@@ -395,7 +396,8 @@ def chat_false_answers(
     that ``@``-mentions anyone else is addressed to that viewer: ``should_answer``)."""
     texts, owners, negative_owners = index_texts(entries)  # what the skill embeds, "not" questions too
     idx = index_from(embed(texts), owners, negative_owners, len(entries), alpha=settings.alpha)
-    scores = idx.scores(embed(list(lines))) if lines else np.zeros((0, len(entries)))
+    queries = [matching_text(t, own_names) for t in lines]  # as the skill embeds them
+    scores = idx.scores(embed(queries)) if lines else np.zeros((0, len(entries)))
     answered = []
     for text, row in zip(lines, scores, strict=True):
         chosen, match = should_answer(text, row, entries, settings, own_names)

@@ -25,7 +25,7 @@ from skills.faq.entries import FaqEntry, index_texts, normalise_question, parse_
 from skills.faq.gate import AnswerGate
 from skills.faq.matcher import FaqIndex, index_from
 from skills.faq.policy import addressee_reason, refusal_reason, should_answer
-from skills.faq.question import addressed_to, example_overlap, is_question, keyword_hit
+from skills.faq.question import addressed_to, example_overlap, is_question, keyword_hit, matching_text
 from storage import faq as store
 
 log = logging.getLogger(__name__)
@@ -278,7 +278,7 @@ class FaqSkill(Skill):
         built = await self.index_for(message.platform, message.channel, settings, wait_s=MESSAGE_WAIT_S)
         if not built.entries:
             return
-        row = await self.scores(text, built)
+        row = await self.scores(matching_text(text, own), built)
         if row is None:
             chosen = self._keyword_only(text, built.entries, own)
         else:
@@ -418,7 +418,7 @@ class FaqSkill(Skill):
             return
         question = "question" if is_question(text) else "not a question"
         own = self.own_names(ctx.message.platform, ctx.channel)
-        vec = await self._vector(text, built)
+        vec = await self._vector(matching_text(text, own), built)
         row = None if vec is None or built.index is None else built.index.scores(vec)[0]
         if row is None:
             hit = self._keyword_only(text, built.entries, own)  # what on_message would do

@@ -68,11 +68,22 @@ def format_uptime(seconds: float | None) -> str:
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
 
 
+NON_GAME_CATEGORIES = frozenset(c.casefold() for c in (
+    "Just Chatting", "IRL", "Music", "Art", "ASMR", "Talk Shows & Podcasts", "Special Events",
+    "Pools, Hot Tubs, and Beaches", "Software and Game Development", "Science & Technology",
+    "Makers & Crafting", "Food & Drink", "Travel & Outdoors", "Sports", "Fitness & Health", "Politics",
+    "Beauty & Body Art", "Animals, Aquariums, and Zoos", "Co-working & Studying", "Crypto",
+))
+"""Twitch categories that are not games: ``{game}`` counts as unknown in them ("We're playing Just
+Chatting!" answered "what are you playing now?" in a real Just Chatting stream)."""
+
+
 def render_template(template: str, info: Any, extra: Mapping[str, str] | None = None) -> str | None:
     """Fill the channel variables from a ``ChannelInfo`` (and ``extra`` ones) into ``template``.
 
     ``None`` when the template needs the game or the title and the platform has not said which (no
-    category: "We're playing unknown!" is worse than no reply; "merch at {title}" read "merch at"). A
+    category, or one of ``NON_GAME_CATEGORIES``: "We're playing unknown!" is worse than no reply; "merch
+    at {title}" read "merch at"). A
     template using ``{uptime}`` while the channel is not live (``uptime_s`` is ``None``) becomes
     ``"<streamer> is not live right now."``. A missing channel gives ``""``, a missing streamer ``"the
     streamer"``. Never raises."""
@@ -81,6 +92,8 @@ def render_template(template: str, info: Any, extra: Mapping[str, str] | None = 
         # "x has been live for offline" reads as a bug; say what is true instead
         return f"{streamer} is not live right now."
     game = getattr(info, "category", None)
+    if game and game.strip().casefold() in NON_GAME_CATEGORIES:
+        game = None
     if "{game}" in template and not game:
         return None
     title = getattr(info, "title", None)

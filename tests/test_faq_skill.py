@@ -238,6 +238,9 @@ def test_answer_rendering_never_fails() -> None:
         category, streamer, uptime_s, title, channel = "Celeste", "Sam", 5025.0, "t", "sam"
 
     assert render_answer("{game} by {streamer}, {uptime}", Info()) == "Celeste by Sam, 1h 23m"
+    # regression (trial 9): "We're playing Just Chatting!" answered "what are you playing now?"
+    assert render_answer("We're playing {game}!", SimpleNamespace(category="Just Chatting")) is None
+    assert render_answer("{game}", SimpleNamespace(category="Stardew Valley")) == "Stardew Valley"
     # regression (trial 9, F5): "merch at {title}" with no title known was posted as "@fay merch at"
     assert render_answer("{title}!", None) is None
     assert render_answer("merch at {title}", SimpleNamespace(title="")) is None

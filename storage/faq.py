@@ -115,6 +115,16 @@ def hide_entry(db: Database, platform: str, channel: str, entry_id: str) -> None
         )
 
 
+def unhide_entry(db: Database, platform: str, channel: str, entry_id: str) -> bool:
+    """Show a hidden config entry again (``!faq restore``); returns whether it was hidden."""
+    with db.transaction() as raw:
+        cur = raw.execute(
+            "DELETE FROM faq_hidden WHERE platform = ? AND channel = ? AND entry_id = ?",
+            [platform, channel, entry_id],
+        )
+    return cur.rowcount > 0
+
+
 def hidden_entries(db: Database, platform: str, channel: str) -> set[str]:
     """Ids of config entries hidden in a channel."""
     rows = db.raw.execute(

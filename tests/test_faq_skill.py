@@ -337,8 +337,18 @@ async def test_faq_test_and_remove_commands(tmp_path: Path) -> None:
     assert c.replies[0].startswith("no answer (none of its keywords (invite) is in the message): ")
     c = Ctx("discord", settings)
     await skill.faq_remove(c)
-    assert c.replies == ["Hid config FAQ entry 'discord' in this channel."]
+    assert c.replies == [
+        "Hid config FAQ entry 'discord' in this channel (!faq restore discord brings it back)."]
     assert [e.id for e in skill.entries_for("console", "chan", settings)] == ["game"]
+    # regression (trial 9): a hidden config entry could not be brought back from chat
+    for text, reply in (("discord", "Restored config FAQ entry 'discord' in this channel."),
+                        ("discord", "FAQ entry 'discord' is not hidden here."),
+                        ("nope", "No config FAQ entry 'nope' (only config entries can be restored).")):
+        c = Ctx(text, settings)
+        await skill.faq_restore(c)
+        assert c.replies == [reply]
+    assert [e.id for e in skill.entries_for("console", "chan", settings)] == ["game", "discord"]
+    await skill.faq_remove(Ctx("discord", settings))
     c = Ctx("nope", settings)
     await skill.faq_remove(c)
     assert c.replies == ["No FAQ entry 'nope' (see !faq list)."]

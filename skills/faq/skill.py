@@ -396,9 +396,28 @@ class FaqSkill(Skill):
             await ctx.reply(f"Removed FAQ entry '{entry_id}'.")
         elif any(e.id == entry_id for e in ctx.settings.entries):
             store.hide_entry(self.ctx.storage, platform, channel, entry_id)
-            await ctx.reply(f"Hid config FAQ entry '{entry_id}' in this channel.")
+            await ctx.reply(f"Hid config FAQ entry '{entry_id}' in this channel "
+                            f"(!faq restore {entry_id} brings it back).")
         else:
             await ctx.reply(f"No FAQ entry '{entry_id}' (see !faq list).")
+
+    @command(
+        "faq restore",
+        permission=Role.MODERATOR,
+        usage="<id>",
+        help="Bring back a config FAQ entry hidden with !faq remove in this channel.",
+    )
+    async def faq_restore(self, ctx: CommandContext) -> None:
+        entry_id = ctx.rest.strip().lower()
+        if not entry_id:
+            await ctx.reply("usage: !faq restore <id>")
+            return
+        if store.unhide_entry(self.ctx.storage, ctx.message.platform, ctx.channel, entry_id):
+            await ctx.reply(f"Restored config FAQ entry '{entry_id}' in this channel.")
+        elif any(e.id == entry_id for e in ctx.settings.entries):
+            await ctx.reply(f"FAQ entry '{entry_id}' is not hidden here.")
+        else:
+            await ctx.reply(f"No config FAQ entry '{entry_id}' (only config entries can be restored).")
 
     @command(
         "faq test",

@@ -378,8 +378,13 @@ def replay(
         raise typer.Exit(2) from None
     _print_summary(summary, folder)
     if not summary.get("messages") and summary.get("lines_skipped"):
+        why = "(see the skipped lines above and docs/core.md for the formats)"
+        if str(log_file).lower().endswith(".csv"):
+            why = ("(a CSV is no chat log: replay reads '[YYYY-MM-DD HH:MM:SS UTC] user: text' lines or "
+                   "JSON Lines with ts, user and text; a CSV with a comment column can be measured with "
+                   "`chatcast eval faq --chat`)")
         err.print(f"error: {log_file}: none of its {summary['lines_skipped']} line(s) is a chat message "
-                  "(see the skipped lines above and docs/core.md for the formats)", style="red", markup=False)
+                  f"{why}", style="red", markup=False)
         raise typer.Exit(1)
 
 

@@ -20,12 +20,15 @@ filter in ``bot.logs`` redacts every loaded value from log records as a second l
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 ENV_PREFIX = "CHATCAST_"
 SECRETS_FILE_ENV = "CHATCAST_SECRETS_FILE"
@@ -137,27 +140,35 @@ def read_secrets_file(path: Path) -> dict[str, str]:
             f"it must be private: run `chmod 600 {path}`"
         )
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SecretsError(f"{path}: invalid TOML: {exc}") from None
     except RecursionError:
         raise SecretsError(f"{path}: invalid TOML: arrays or inline tables nested too deeply") from None
     except OSError as exc:  # e.g. a 0600 file of another user: stat works, reading does not
         raise SecretsError(f"{path}: cannot read secrets file: {exc.strerror}") from None
+    from bot.config_lines import key_lines, line_of
+
+    lines = key_lines(text)
     out: dict[str, str] = {}
     for key, value in data.items():
+        line = line_of(lines, (key,))
+        at = f"{path}: line {line}" if line is not None else f"{path}"
         if key not in SECRET_NAMES:
             import difflib
 
             close = difflib.get_close_matches(key, SECRET_NAMES, n=1)
             if close:  # a typo of a known name: safe to show
-                raise SecretsError(f'{path}: {key}: unknown key; did you mean "{close[0]}"?')
+                raise SecretsError(f'{at}: {key}: unknown key; did you mean "{close[0]}"?')
             # not shown: in a secrets file an unknown "key" may be a token pasted in the wrong place
-            raise SecretsError(f"{path}: an unknown key (not shown, it may be a secret); known keys: "
+            raise SecretsError(f"{at}: an unknown key (not shown, it may be a secret); known keys: "
                                f"{', '.join(SECRET_NAMES)}")
         if not isinstance(value, str):
-            raise SecretsError(f'{path}: {key}: expected a string in quotes ({key} = "..."), got '
+            raise SecretsError(f'{at}: {key}: expected a string in quotes ({key} = "..."), got '
                                f"{_toml_type(value)}")
+        if not value.strip():  # "twitch_token = ''" was accepted without a word, as if never set
+            log.warning("%s: %s is empty, so it counts as not set", at, key)
         out[key] = value.strip()  # a token pasted with a space or newline around it failed to log in
     return out
 

@@ -549,3 +549,13 @@ def test_console_plays_a_live_stream_with_the_category_given(tmp_path: Path, mon
     assert "chatcast: @Mia We play Celeste!" in result.stdout and "discord.gg/x" not in result.stdout
     assert ("'is there a discord?' matches 'discord' but is not answered: this viewer got an FAQ answer less "
             "than 30 s ago (viewer_cooldown_s)") in caplog.text
+
+
+def test_replay_of_a_csv_says_a_csv_is_no_chat_log(tmp_path: Path) -> None:
+    # regression (trial 9, F13): the hasanabi CSV (",comment" rows) had 84,670 lines skipped with only the
+    # generic format hint
+    log = tmp_path / "chat.csv"
+    log.write_text(",comment\n0,Live DinkDonk\n1,PogU\n")
+    result = runner.invoke(app, ["replay", str(log), "--no-engine", "--speed", "0", "--report",
+                                 str(tmp_path / "r")])
+    assert result.exit_code == 1 and "a CSV is no chat log" in result.stderr

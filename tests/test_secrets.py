@@ -53,8 +53,8 @@ def test_a_value_that_is_not_a_string_is_named_in_toml_words_without_showing_it(
     path = private(tmp_path / "secrets.toml", f"twitch_token = {value}\n")
     with pytest.raises(SecretsError) as info:
         load_secrets(path, env={})
-    assert str(info.value) == (f'{path}: twitch_token: expected a string in quotes (twitch_token = "..."), '
-                               f"got {found}")
+    assert str(info.value) == (f'{path}: line 1: twitch_token: expected a string in quotes (twitch_token = '
+                               f'"..."), got {found}')
 
 
 def test_what_each_platform_needs_and_the_warning_names_only_the_missing_names(tmp_path: Path) -> None:
@@ -156,3 +156,16 @@ def test_an_unknown_key_that_may_be_a_token_is_not_shown(tmp_path: Path) -> None
     assert "oauthabcdef0123456789" not in message and "known keys: twitch_client_id" in message
     with pytest.raises(SecretsError, match='twich_token: unknown key; did you mean "twitch_token"'):
         load_secrets(private(tmp_path / "t.toml", 'twich_token = "x"\n'), env={})
+
+
+def test_secrets_file_problems_name_their_line_and_an_empty_value_is_warned_about(tmp_path: Path,
+                                                                                   caplog) -> None:
+    # regression (trial 9, F10): no line in secrets-file errors; twitch_token = "" accepted without a word
+    path = private(tmp_path / "secrets.toml", '# mine\ndiscord_token = "d"\ntwitch_tokne = "x"\n')
+    with pytest.raises(SecretsError, match=r'secrets.toml: line 3: twitch_tokne: unknown key; did you mean'):
+        load_secrets(path, env={})
+    path.write_text('\ntwitch_token = ""\n')
+    with caplog.at_level("WARNING", logger="bot.secrets"):
+        secrets = load_secrets(path, env={})
+    assert secrets.twitch_token is None
+    assert "secrets.toml: line 2: twitch_token is empty, so it counts as not set" in caplog.text

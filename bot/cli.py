@@ -422,8 +422,9 @@ def _print_summary(summary: dict[str, Any], folder: Path | None) -> None:
         out.print(f"wall_s: {summary['wall_s_span']}; the progress bar's time counts them too.", markup=False)
     for example in summary.get("skipped_examples", [])[:5]:
         err.print(f"skipped line {example['line']}: {example['reason']}", style="yellow", markup=False)
-    if summary.get("retention_note"):
-        err.print(f"warning: {summary['retention_note']}", style="yellow", markup=False)
+    for note in ("retention_note", "channel_note"):
+        if summary.get(note):
+            err.print(f"warning: {summary[note]}", style="yellow", markup=False)
     warnings = summary.get("line_warnings", [])
     for warning in warnings[:5]:
         err.print(f"warning: {warning['reason']}", style="yellow", markup=False)

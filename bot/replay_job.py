@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.adapters.replay import TYPO_JUMP, ReplayAdapter
+from bot.adapters.replay import DEFAULT_CHANNEL, TYPO_JUMP, ReplayAdapter
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.report import build_summary, default_report_dir, write_report
@@ -156,6 +156,10 @@ async def _replay_into(
         if note:
             log.warning("%s", note)
             summary["retention_note"] = note
+        if adapter.channel == DEFAULT_CHANNEL and summary.get("replies_sent"):  # trial 9: "Follow replay"
+            summary["channel_note"] = (f"the replies name the streamer '{DEFAULT_CHANNEL}': give the "
+                                       "channel with --channel NAME or a '# channel: NAME' line at the top "
+                                       "of the log")
         if runtime.engine is not None:
             try:
                 summary["engine"] = runtime.engine.stats()

@@ -559,3 +559,14 @@ def test_replay_of_a_csv_says_a_csv_is_no_chat_log(tmp_path: Path) -> None:
     result = runner.invoke(app, ["replay", str(log), "--no-engine", "--speed", "0", "--report",
                                  str(tmp_path / "r")])
     assert result.exit_code == 1 and "a CSV is no chat log" in result.stderr
+
+
+def test_replay_without_a_channel_warns_that_replies_name_the_streamer_replay(tmp_path: Path) -> None:
+    # regression (trial 9, F12): a real log replayed without --channel posted "Follow replay so you know..."
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-10-10 18:00:00 UTC] ann: !help\n")
+    args = ["replay", str(log), "--no-engine", "--speed", "0", "--report", str(tmp_path / "r")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and "the replies name the streamer 'replay'" in result.stderr
+    result = runner.invoke(app, [*args[:-1], str(tmp_path / "r2"), "--channel", "dorozea"])
+    assert result.exit_code == 0 and "name the streamer" not in result.stderr

@@ -150,4 +150,9 @@ class BuiltinSkill(Skill):
         if spec is None:  # never repeat the viewer's word: the bot would say whatever they typed
             await ctx.reply(f"No such command here. Try {prefix}help for the list.")
             return
-        await ctx.reply(truncate_message(describe_command(spec, prefix), max_len))
+        text = describe_command(spec, prefix)
+        # "!help faq" told a moderator only the viewer form: name the sub-commands they may use too
+        subs = sorted({s.name for _, s in visible if s.name.startswith(spec.name + " ")})
+        if subs:
+            text += " Also: " + ", ".join(prefix + name for name in subs) + "."
+        await ctx.reply(truncate_message(text, max_len))

@@ -92,7 +92,10 @@ async def test_help_for_one_command():
     text = await ask(router, sent, "!help !faq add", Role.MODERATOR)
     assert text.startswith("About !faq add (moderators and up): Add an entry.") and "!addfaq" in text
     denied = await ask(router, sent, "!help faq add")  # not a moderator: falls back to "faq"
-    assert denied.startswith("About !faq <question>")
+    assert denied.startswith("About !faq <question>") and "!faq add" not in denied
+    # regression (trial 9): "!help faq" told a moderator only the viewer form
+    mod = await ask(router, sent, "!help faq", Role.MODERATOR)
+    assert mod == "About !faq <question>: Answer a question. Cooldown: 5 s per user. Also: !faq add."
     missing = await ask(router, sent, "!help nope")
     assert missing == "No such command here. Try !help for the list."
     # regression: "!help <slur or link>" made the bot repeat it ("No command !<slur> here")

@@ -708,3 +708,14 @@ def test_advice_for_the_viewer_is_not_answered_by_an_entry_about_the_stream() ->
 
 class FaqSettingsStub:
     threshold, margin, require_question, keyword_bypass, min_chars = 0.6, 0.04, True, 0.92, 6
+
+
+def test_a_short_request_that_is_a_near_verbatim_example_is_asked() -> None:
+    # regression (trial 9): "discord link" scored 0.92 against the example "discord link?" and got no answer
+    from skills.faq.policy import asks
+
+    s = SimpleNamespace(require_question=True, keyword_bypass=0.85)
+    assert asks("discord link", 0.92, s) and asks("what game is this", 0.1, s)
+    assert not asks("discord link", 0.84, s)  # short but not near-verbatim
+    assert not asks("the discord link is in the panels", 0.92, s)  # a statement, not a short request
+    assert asks("nice", 0.0, SimpleNamespace(require_question=False, keyword_bypass=0.85))

@@ -112,15 +112,16 @@ class FaqIndex:
             best[:, e] = sims[:, self.owners == e].max(axis=1)
         return best
 
-    def scores(self, queries: np.ndarray) -> np.ndarray:
+    def scores(self, queries: np.ndarray, *, veto: bool = True) -> np.ndarray:
         """``(n, n_entries)`` blended scores of each query against each entry (cosine scale, <= 1);
-        ``VETOED`` where the query is closer to one of the entry's "not" examples."""
+        ``VETOED`` where the query is closer to one of the entry's "not" examples (``veto=False``: the
+        scores before that, for explaining a decision)."""
         q = _normalise(np.atleast_2d(np.asarray(queries, dtype=np.float32)))
         if self.n_entries == 0:
             return np.zeros((len(q), 0), np.float32)
         best = self._nearest(q)
         out = self.alpha * best + (1 - self.alpha) * (q @ self.centroids.T)
-        for v in self._vetoes(q, best):
+        for v in self._vetoes(q, best) if veto else ():
             out[v[0], v[1].entry] = VETOED
         return out
 

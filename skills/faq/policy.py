@@ -11,6 +11,19 @@ import numpy as np
 from skills.faq.matcher import Match, decide
 from skills.faq.question import about_the_asker, addressed_to, is_question, keyword_hit
 
+SHORT_REQUEST_WORDS = 3
+"""A message of at most this many words that is no question ("discord link", "game name") is asked
+anyway when it is a near-verbatim example (score >= ``keyword_bypass``): such requests are how viewers
+type a question ("discord link" scored 0.92 against the example "discord link?" and got no answer)."""
+
+
+def asks(text: str, score: float, settings: Any) -> bool:
+    """Whether ``text`` counts as asked: a question (``is_question``), or a short request that is a
+    near-verbatim example (``SHORT_REQUEST_WORDS``); always when ``require_question`` is off."""
+    if not settings.require_question or is_question(text):
+        return True
+    return len(text.split()) <= SHORT_REQUEST_WORDS and score >= settings.keyword_bypass
+
 
 def keywords_ok(text: str, keywords: Sequence[str], score: float, bypass: float) -> bool:
     """An entry with keywords needs one of them in ``text`` unless ``score >= bypass`` (near-verbatim)."""
@@ -33,7 +46,7 @@ def should_answer(
         return -1, match
     if addressed_to(text, own_names) is not None:
         return -1, match
-    if settings.require_question and not is_question(text):
+    if not asks(text, match.score, settings):
         return -1, match
     if not match.accepted:
         return -1, match
@@ -61,7 +74,7 @@ def refusal_reason(
     other = addressed_to(text, own_names)
     if other is not None:
         return addressee_reason(other)
-    if settings.require_question and not is_question(text):
+    if not asks(text, match.score, settings):
         return "not a question"
     if match.score < settings.threshold:
         return "score below the threshold"

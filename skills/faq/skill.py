@@ -24,7 +24,7 @@ from skills.base import Skill, SkillSettings, repeated
 from skills.faq.entries import FaqEntry, index_texts, normalise_question, parse_add, render_answer, slug
 from skills.faq.gate import AnswerGate
 from skills.faq.matcher import FaqIndex, index_from
-from skills.faq.policy import addressee_reason, refusal_reason, should_answer
+from skills.faq.policy import SHORT_REQUEST_WORDS, addressee_reason, asks, refusal_reason, should_answer
 from skills.faq.question import addressed_to, example_overlap, is_question, keyword_hit, matching_text
 from storage import faq as store
 
@@ -269,9 +269,8 @@ class FaqSkill(Skill):
         text = message.text.strip()
         if len(text) < settings.min_chars or text.startswith("!"):
             return
-        asked = is_question(text)
-        if settings.require_question and not asked:
-            return
+        if settings.require_question and not is_question(text) and len(text.split()) > SHORT_REQUEST_WORDS:
+            return  # a short request ("discord link") may still be asked: policy.asks decides on its score
         own = self.own_names(message.platform, message.channel)
         if addressed_to(text, own) is not None:  # "@mossy_dev what keyboard do you use?": not ours
             return
@@ -451,6 +450,8 @@ class FaqSkill(Skill):
             await ctx.reply(f"{verdict} (keyword matching only: {state}): {why}; {question}")
             return
         chosen, match = should_answer(text, row, built.entries, settings, own)
+        if question == "not a question" and asks(text, match.score, settings):
+            question = "a short request that is a near-verbatim example"
         entry = built.entries[match.entry]
         verdict = "would answer" if chosen >= 0 else "no answer"
         if chosen >= 0 and render_answer(entry.answer, self.ctx.channel_info(ctx.message.platform,
@@ -465,6 +466,10 @@ class FaqSkill(Skill):
                   else "margin n/a (one entry)")
         vetoed = ""
         vetoes = built.index.vetoes(vec[0]) if built.index is not None and vec is not None else []
+        raw = built.index.scores(vec, veto=False)[0] if vetoes and built.index is not None else None
+        # only a veto that changed the outcome: the entry would have been the best and above the threshold
+        floor = max(match.score, settings.threshold)
+        vetoes = [v for v in vetoes if raw is not None and raw[v.entry] >= floor]
         if vetoes:  # the entry a near miss resembled, and the "not" question that kept it out
             v = vetoes[0]
             not_q = [q for e in built.entries for q in e.not_questions][v.negative]

@@ -96,14 +96,19 @@ def channel_entries(db: Database, platform: str, channel: str) -> list[StoredEnt
     return [StoredEntry(r[0], json.loads(r[1]), r[2], json.loads(r[3]), r[4]) for r in rows]
 
 
-def remove_entry(db: Database, platform: str, channel: str, entry_id: str) -> bool:
-    """Delete an added entry; returns whether one was deleted."""
+def _delete(db: Database, table: str, platform: str, channel: str, entry_id: str) -> bool:
+    """Delete one channel's row of ``entry_id`` from ``table`` (one of ours); whether there was one."""
     with db.transaction() as raw:
         cur = raw.execute(
-            "DELETE FROM faq_entries WHERE platform = ? AND channel = ? AND entry_id = ?",
+            f"DELETE FROM {table} WHERE platform = ? AND channel = ? AND entry_id = ?",  # noqa: S608
             [platform, channel, entry_id],
         )
     return cur.rowcount > 0
+
+
+def remove_entry(db: Database, platform: str, channel: str, entry_id: str) -> bool:
+    """Delete an added entry; returns whether one was deleted."""
+    return _delete(db, "faq_entries", platform, channel, entry_id)
 
 
 def hide_entry(db: Database, platform: str, channel: str, entry_id: str) -> None:
@@ -117,12 +122,7 @@ def hide_entry(db: Database, platform: str, channel: str, entry_id: str) -> None
 
 def unhide_entry(db: Database, platform: str, channel: str, entry_id: str) -> bool:
     """Show a hidden config entry again (``!faq restore``); returns whether it was hidden."""
-    with db.transaction() as raw:
-        cur = raw.execute(
-            "DELETE FROM faq_hidden WHERE platform = ? AND channel = ? AND entry_id = ?",
-            [platform, channel, entry_id],
-        )
-    return cur.rowcount > 0
+    return _delete(db, "faq_hidden", platform, channel, entry_id)
 
 
 def hidden_entries(db: Database, platform: str, channel: str) -> set[str]:

@@ -124,13 +124,20 @@ def test_replay_missing_log(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "is a folder, not a chat log" in result.stderr
 
 
-def test_replay_of_a_file_without_one_chat_line_fails(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "content", "said"), [
     # regression: a binary file had every line skipped and the replay still exited 0
-    junk = tmp_path / "junk.bin"
-    junk.write_bytes(b"\x00\x01binary\xff\n\x02\x03\n")
-    result = runner.invoke(app, ["replay", str(junk), "--no-engine", "--speed", "0", "--report",
+    ("junk.bin", b"\x00\x01binary\xff\n\x02\x03\n", "none of its 2 line(s) is a chat message"),
+    # regression (trial 9, F13): the hasanabi CSV (",comment" rows) had 84,670 lines skipped with only the
+    # generic format hint
+    ("chat.csv", b",comment\n0,Live DinkDonk\n1,PogU\n", "a CSV is no chat log"),
+])
+def test_replay_of_a_file_without_one_chat_line_fails(tmp_path: Path, name: str, content: bytes,
+                                                      said: str) -> None:
+    log = tmp_path / name
+    log.write_bytes(content)
+    result = runner.invoke(app, ["replay", str(log), "--no-engine", "--speed", "0", "--report",
                                  str(tmp_path / "r")])
-    assert result.exit_code == 1 and "none of its 2 line(s) is a chat message" in result.stderr
+    assert result.exit_code == 1 and said in result.stderr
 
 
 def test_run_console_as_moderator(tmp_path: Path) -> None:
@@ -549,16 +556,6 @@ def test_console_plays_a_live_stream_with_the_category_given(tmp_path: Path, mon
     assert "chatcast: @Mia We play Celeste!" in result.stdout and "discord.gg/x" not in result.stdout
     assert ("'is there a discord?' matches 'discord' but is not answered: this viewer got an FAQ answer less "
             "than 30 s ago (viewer_cooldown_s)") in caplog.text
-
-
-def test_replay_of_a_csv_says_a_csv_is_no_chat_log(tmp_path: Path) -> None:
-    # regression (trial 9, F13): the hasanabi CSV (",comment" rows) had 84,670 lines skipped with only the
-    # generic format hint
-    log = tmp_path / "chat.csv"
-    log.write_text(",comment\n0,Live DinkDonk\n1,PogU\n")
-    result = runner.invoke(app, ["replay", str(log), "--no-engine", "--speed", "0", "--report",
-                                 str(tmp_path / "r")])
-    assert result.exit_code == 1 and "a CSV is no chat log" in result.stderr
 
 
 def test_replay_without_a_channel_warns_that_replies_name_the_streamer_replay(tmp_path: Path) -> None:

@@ -715,7 +715,13 @@ def test_a_short_request_that_is_a_near_verbatim_example_is_asked() -> None:
     from skills.faq.policy import asks
 
     s = SimpleNamespace(require_question=True, keyword_bypass=0.85)
-    assert asks("discord link", 0.92, s) and asks("what game is this", 0.1, s)
-    assert not asks("discord link", 0.84, s)  # short but not near-verbatim
-    assert not asks("the discord link is in the panels", 0.92, s)  # a statement, not a short request
+    discord = SimpleNamespace(questions=["discord link?"], keywords=["server"])
+    specs = SimpleNamespace(questions=["pc specs?"], keywords=[])
+    assert asks("discord link", 0.92, s, discord) and asks("what game is this", 0.1, s)
+    assert asks("discord server", 0.86, s, discord)  # a keyword counts as said
+    assert not asks("discord link", 0.84, s, discord)  # short but not near-verbatim
+    assert not asks("the discord link is in the panels", 0.92, s, discord)  # a statement
+    # regression (trial 10): a compliment that shares the example's words is no request
+    assert not asks("nice pc specs", 0.87, s, specs)
+    assert asks("pc specs pls", 0.86, s, specs)  # a filler is no new word
     assert asks("nice", 0.0, SimpleNamespace(require_question=False, keyword_bypass=0.85))

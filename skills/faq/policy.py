@@ -9,7 +9,14 @@ from typing import Any
 import numpy as np
 
 from skills.faq.matcher import Match, decide
-from skills.faq.question import about_the_asker, addressed_to, is_question, keyword_hit
+from skills.faq.question import (
+    about_the_asker,
+    addressed_to,
+    covered,
+    is_question,
+    keyword_hit,
+    matching_text,
+)
 
 SHORT_REQUEST_WORDS = 3
 """A message of at most this many words that is no question ("discord link", "game name") is asked
@@ -17,12 +24,16 @@ anyway when it is a near-verbatim example (score >= ``keyword_bypass``): such re
 type a question ("discord link" scored 0.92 against the example "discord link?" and got no answer)."""
 
 
-def asks(text: str, score: float, settings: Any) -> bool:
+def asks(text: str, score: float, settings: Any, entry: Any = None) -> bool:
     """Whether ``text`` counts as asked: a question (``is_question``), or a short request that is a
-    near-verbatim example (``SHORT_REQUEST_WORDS``); always when ``require_question`` is off."""
+    near-verbatim example (``SHORT_REQUEST_WORDS``) of ``entry`` and says nothing its examples and
+    keywords do not ("nice pc specs" scored 0.87 against "pc specs?"); always when ``require_question``
+    is off."""
     if not settings.require_question or is_question(text):
         return True
-    return len(text.split()) <= SHORT_REQUEST_WORDS and score >= settings.keyword_bypass
+    if len(text.split()) > SHORT_REQUEST_WORDS or score < settings.keyword_bypass:
+        return False
+    return entry is not None and covered(text, [*entry.questions, *getattr(entry, "keywords", ())])
 
 
 def keywords_ok(text: str, keywords: Sequence[str], score: float, bypass: float) -> bool:
@@ -46,7 +57,8 @@ def should_answer(
         return -1, match
     if addressed_to(text, own_names) is not None:
         return -1, match
-    if not asks(text, match.score, settings):
+    if not asks(matching_text(text, own_names), match.score, settings,
+                entries[match.entry] if match.entry >= 0 else None):
         return -1, match
     if not match.accepted:
         return -1, match
@@ -74,7 +86,8 @@ def refusal_reason(
     other = addressed_to(text, own_names)
     if other is not None:
         return addressee_reason(other)
-    if not asks(text, match.score, settings):
+    if not asks(matching_text(text, own_names), match.score, settings,
+                entries[match.entry] if match.entry >= 0 else None):
         return "not a question"
     if match.score < settings.threshold:
         return "score below the threshold"

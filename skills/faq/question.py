@@ -96,6 +96,18 @@ def _content_words(text: str) -> frozenset[str]:
     return frozenset(w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS)
 
 
+_REQUEST_FILLERS = frozenset("pls plz please pleaseee thx ty bro chat again rn".split())
+
+
+def covered(text: str, examples: Iterable[str]) -> bool:
+    """Whether every content word of ``text`` (stop words and request fillers such as "pls" left out)
+    occurs in ``examples``."""
+    known: set[str] = set(_REQUEST_FILLERS)
+    for example in examples:
+        known |= _content_words(example)
+    return _content_words(text) <= known
+
+
 def example_overlap(text: str, examples: list[str] | tuple[str, ...]) -> float:
     """Highest Jaccard similarity (0..1) between the content words of ``text`` and of any of ``examples``
     (stop words left out); 0 when there are no examples."""

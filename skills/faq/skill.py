@@ -450,7 +450,8 @@ class FaqSkill(Skill):
             await ctx.reply(f"{verdict} (keyword matching only: {state}): {why}; {question}")
             return
         chosen, match = should_answer(text, row, built.entries, settings, own)
-        if question == "not a question" and asks(text, match.score, settings):
+        if question == "not a question" and asks(matching_text(text, own), match.score, settings,
+                                                 built.entries[match.entry]):
             question = "a short request that is a near-verbatim example"
         entry = built.entries[match.entry]
         verdict = "would answer" if chosen >= 0 else "no answer"

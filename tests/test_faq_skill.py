@@ -160,8 +160,10 @@ def test_a_not_question_vetoes_its_entry_for_queries_closer_to_it() -> None:
 def test_not_questions_are_checked_like_questions() -> None:
     entry = FaqEntry(id="game", questions=["what game is this"], answer="x", not_questions=[" who made it "])
     assert entry.not_questions == ["who made it"]
-    with pytest.raises(ValueError, match="both an example question and a not_question"):
+    with pytest.raises(ValueError, match="'What game is this\\?' is also an example question of this entry"):
         FaqEntry(id="game", questions=["what game is this"], answer="x", not_questions=["What game is this?"])
+    with pytest.raises(ValueError, match="'Who made it\\?' is listed twice"):  # regression (trial 10, F4)
+        FaqEntry(id="game", questions=["q"], answer="x", not_questions=["who made it", "Who made it?"])
     with pytest.raises(ValueError, match="a not_question is empty"):
         FaqEntry(id="game", questions=["q"], answer="x", not_questions=[" "])
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from skills.templating import CHANNEL_VARIABLES, check_template, command_start, render_template
 
@@ -59,13 +59,20 @@ class FaqEntry(BaseModel):
             raise ValueError(f"{what.split(' ', 1)[1]}s are at most {MAX_QUESTION_CHARS} characters")
         return out
 
-    @model_validator(mode="after")
-    def _not_an_example(self) -> FaqEntry:
-        both = {normalise_question(q) for q in self.questions}
-        both &= {normalise_question(q) for q in self.not_questions}
-        if both:
-            raise ValueError(f"{sorted(both)[0]!r} is both an example question and a not_question")
-        return self
+    @field_validator("not_questions")
+    @classmethod
+    def _not_an_example(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        """Checked at the ``not_questions`` key (its line), after ``_questions`` trimmed the items."""
+        examples = {normalise_question(q) for q in info.data.get("questions", [])}
+        seen: set[str] = set()
+        for q in value:
+            key = normalise_question(q)
+            if key in examples:
+                raise ValueError(f"{q!r} is also an example question of this entry")
+            if key in seen:
+                raise ValueError(f"{q!r} is listed twice")
+            seen.add(key)
+        return value
 
     @field_validator("answer")
     @classmethod

@@ -72,7 +72,8 @@ NON_GAME_CATEGORIES = frozenset(c.casefold() for c in (
     "Just Chatting", "IRL", "Music", "Art", "ASMR", "Talk Shows & Podcasts", "Special Events",
     "Pools, Hot Tubs, and Beaches", "Software and Game Development", "Science & Technology",
     "Makers & Crafting", "Food & Drink", "Travel & Outdoors", "Sports", "Fitness & Health", "Politics",
-    "Beauty & Body Art", "Animals, Aquariums, and Zoos", "Co-working & Studying", "Crypto",
+    "Beauty & Body Art", "Animals, Aquariums, and Zoos", "Co-working & Studying", "Crypto", "DJs",
+    "I'm Only Sleeping", "Always On", "Games + Demos", "Retro", "Writing & Reading",
 ))
 """Twitch categories that are not games: ``{game}`` counts as unknown in them ("We're playing Just
 Chatting!" answered "what are you playing now?" in a real Just Chatting stream)."""

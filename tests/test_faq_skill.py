@@ -241,7 +241,8 @@ def test_answer_rendering_never_fails() -> None:
 
     assert render_answer("{game} by {streamer}, {uptime}", Info()) == "Celeste by Sam, 1h 23m"
     # regression (trial 9): "We're playing Just Chatting!" answered "what are you playing now?"
-    assert render_answer("We're playing {game}!", SimpleNamespace(category="Just Chatting")) is None
+    for category in ("Just Chatting", "DJs", "I'm Only Sleeping", "Games + Demos"):  # trial 10, F5 too
+        assert render_answer("We're playing {game}!", SimpleNamespace(category=category)) is None
     assert render_answer("{game}", SimpleNamespace(category="Stardew Valley")) == "Stardew Valley"
     # regression (trial 9, F5): "merch at {title}" with no title known was posted as "@fay merch at"
     assert render_answer("{title}!", None) is None

@@ -351,6 +351,15 @@ async def test_faq_test_and_remove_commands(tmp_path: Path) -> None:
         await skill.faq_restore(c)
         assert c.replies == [reply]
     assert [e.id for e in skill.entries_for("console", "chan", settings)] == ["game", "discord"]
+    # regression (trial 10, F11): a restored entry sharing a question with an added one was not mentioned
+    await skill.faq_remove(Ctx("discord", settings))
+    await skill.faq_add(Ctx('"discord link" ours is private', settings))
+    c = Ctx("discord", settings)
+    await skill.faq_restore(c)
+    assert c.replies == [
+        "Restored config FAQ entry 'discord' in this channel. Entry 'discord-link' has the same question "
+        "'discord link': remove one, or chat gets either answer or none."]
+    await skill.faq_remove(Ctx("discord-link", settings))
     await skill.faq_remove(Ctx("discord", settings))
     c = Ctx("nope", settings)
     await skill.faq_remove(c)

@@ -412,7 +412,13 @@ class FaqSkill(Skill):
             await ctx.reply("usage: !faq restore <id>")
             return
         if store.unhide_entry(self.ctx.storage, ctx.message.platform, ctx.channel, entry_id):
-            await ctx.reply(f"Restored config FAQ entry '{entry_id}' in this channel.")
+            restored = next(e for e in ctx.settings.entries if e.id == entry_id)
+            mine = {normalise_question(q) for q in restored.questions}
+            clash = next(((e.id, q) for e in self.entries_for(ctx.message.platform, ctx.channel, ctx.settings)
+                          if e.id != entry_id for q in e.questions if normalise_question(q) in mine), None)
+            note = (f" Entry '{clash[0]}' has the same question '{clash[1]}': remove one, or chat gets "
+                    "either answer or none." if clash else "")
+            await ctx.reply(f"Restored config FAQ entry '{entry_id}' in this channel.{note}")
         elif any(e.id == entry_id for e in ctx.settings.entries):
             await ctx.reply(f"FAQ entry '{entry_id}' is not hidden here.")
         else:
@@ -474,11 +480,14 @@ class FaqSkill(Skill):
         if vetoes:  # the entry a near miss resembled, and the "not" question that kept it out
             v = vetoes[0]
             not_q = [q for e in built.entries for q in e.not_questions][v.negative]
-            vetoed = (f"; '{built.entries[v.entry].id}' left out: closer to its not_question '{not_q}' "
+            vetoed = (f"'{built.entries[v.entry].id}' left out: closer to its not_question '{not_q}' "
                       f"({v.negative_cos:.2f}) than to its examples ({v.example_cos:.2f})")
+            if chosen < 0:  # the veto is the reason: say it first, not the runner-up's low score
+                verdict = f"no answer ({vetoed})"
+                vetoed = ""
         await ctx.reply(
             f"{verdict}: best '{entry.id}' score {match.score:.2f} (threshold {settings.threshold:.2f}), "
-            f"{margin}; {question}{vetoed}"
+            f"{margin}; {question}{'; ' + vetoed if vetoed else ''}"
         )
 
     # ---- privacy --------------------------------------------------------------------------------

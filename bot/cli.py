@@ -30,6 +30,7 @@ from rich.table import Table
 from bot import __version__
 from bot.adapters.replay import MIN_SPEED
 from bot.config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config
+from bot.config_errors import redact_tokens
 from bot.logs import quiet_progress_bars, setup_logging
 from bot.report import REQUIRED_KEYS
 from bot.runtime import DRAIN_TIMEOUT_S
@@ -132,7 +133,8 @@ def _load_secrets(configured: Path | None, config_path: Path | None) -> Secrets 
     try:
         return load_secrets(secrets_file, named_by=named_by)
     except SecretsError as exc:
-        err.print("error: " + str(exc), style="red", highlight=False, markup=False, emoji=False)
+        err.print("error: " + redact_tokens(str(exc)), style="red", highlight=False, markup=False,
+                  emoji=False)
         return None
 
 

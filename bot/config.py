@@ -44,6 +44,7 @@ from bot.config_errors import (
     is_secret_key,
     keypath_text,
     looks_like_token,
+    redact_tokens,
     show_value,
     token_in_config,
     unknown_key,
@@ -552,8 +553,8 @@ class _Report:
         return f"{self.label}: {at}{keypath_text(path)}"
 
     def add(self, path: KeyPath, message: str) -> None:
-        """One problem about ``path``."""
-        text = f"{self.where(path)}: {message}"
+        """One problem about ``path`` (token-shaped parts of it redacted: ``redact_tokens``)."""
+        text = redact_tokens(f"{self.where(path)}: {message}")
         if text not in self.problems:
             self.problems.append(text)
             self._order.append(line_of(self.lines, path) or 0)
@@ -564,7 +565,7 @@ class _Report:
 
     def warn(self, path: KeyPath, message: str) -> None:
         """One warning about ``path``."""
-        self.warnings.append(f"{self.where(path)}: {message}")
+        self.warnings.append(redact_tokens(f"{self.where(path)}: {message}"))
 
     def expect_table(self, value: Any, path: KeyPath) -> bool:
         """Whether ``value`` is a table; else a problem."""

@@ -251,19 +251,30 @@ SHOW_MAX_CHARS = 60
 terminal)."""
 
 
-_TOKEN_SHAPES = (
-    re.compile(r"oauth:\S*", re.IGNORECASE),  # a Twitch chat token as the old token generators gave it
-    re.compile(r"(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])[a-z0-9]{30}"),  # a Twitch access token
-    re.compile(r"[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}"),  # a Discord bot token
+_DISTINCT_TOKENS = (  # shapes no ordinary text has: found anywhere in a value
+    re.compile(r"oauth:[A-Za-z0-9]{6,}", re.IGNORECASE),  # a Twitch chat token as token generators gave it
+    re.compile(r"(?<![\w.-])[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}"),  # Discord bot
 )
+_TWITCH_TOKEN = re.compile(r"(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])[a-z0-9]{30}")  # only as a whole value
+_TWITCH_TOKEN_WORD = re.compile(r"(?<![\w/])(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])[a-z0-9]{30}(?![\w/])")
 TOKEN_LOOKALIKE = "a value that looks like a token (not shown)"
 
 
 def looks_like_token(value: str) -> bool:
-    """Whether a config string has the shape of a Twitch or Discord token (``_TOKEN_SHAPES``): such a value
-    is never shown in a message, and in the config it is an error (``token_in_config``)."""
+    """Whether a config string is, or holds, a Twitch or Discord token: an ``oauth:`` token or a Discord
+    bot token anywhere in it (a paste into a command response would be posted to chat), or a whole value
+    of 30 lower-case letters and digits (a Twitch access token; inside text that shape is too common).
+    Such a value is never shown in a message, and in the config it is an error (``token_in_config``)."""
     text = value.strip()
-    return any(shape.fullmatch(text) for shape in _TOKEN_SHAPES)
+    return bool(_TWITCH_TOKEN.fullmatch(text)) or any(shape.search(text) for shape in _DISTINCT_TOKENS)
+
+
+def redact_tokens(text: str) -> str:
+    """``text`` (an error message, a key path) with every token-shaped part replaced, so no message
+    repeats a token whichever validator wrote it ("a command name is 1-25 letters ... (got '<token>')")."""
+    for shape in (*_DISTINCT_TOKENS, _TWITCH_TOKEN_WORD):
+        text = shape.sub("<a value that looks like a token>", text)
+    return text
 
 
 def token_in_config() -> str:
@@ -271,7 +282,8 @@ def token_in_config() -> str:
     tokens = [n for n in SECRET_NAMES if n.endswith("_token") and "refresh" not in n]
     return (f"{TOKEN_LOOKALIKE}: secrets never go in the config file; set an environment variable "
             f"({' or '.join(env_var(n) for n in tokens)}) or put it in the secrets file (chmod 600; see "
-            f"docs/core.md, Secrets)")
+            f"docs/core.md, Secrets); not a token? a whole value of 30 lower-case letters and digits reads "
+            f"as one")
 
 
 def show_value(value: Any) -> str:

@@ -524,11 +524,12 @@ def test_a_token_pasted_as_a_value_is_an_error_and_never_shown(tmp_path: Path) -
     # regression (trial 9, F9): name = "oauth:..." was accepted and a token in log_level was echoed back
     twitch = "oauth:abcdef0123456789abcdef012345"
     discord = "MTA5ODc2NTQzMjEwOTg3NjU0.GhIjKl.abcdefghijklmnopqrstuvwxyz0123"
-    text = f'[bot]\nname = "{twitch}"\nlog_level = "{discord}"\n[twitch]\nopen_joins = "oauth:x1"\n'
+    text = f'[bot]\nname = "{twitch}"\nlog_level = "{discord}"\n[twitch]\nopen_joins = "oauth:opensecret42"\n'
     found = problems(tmp_path, text)
     hint = ("a value that looks like a token (not shown): secrets never go in the config file; set an "
             "environment variable (CHATCAST_TWITCH_TOKEN or CHATCAST_DISCORD_TOKEN) or put it in the secrets "
-            "file (chmod 600; see docs/core.md, Secrets)")
+            "file (chmod 600; see docs/core.md, Secrets); not a token? a whole value of 30 lower-case "
+            "letters and digits reads as one")
     assert found == [
         f"config.toml: line 2: bot.name: {hint}",
         'config.toml: line 3: bot.log_level: expected one of "debug", "info", "warning", "error", got a '
@@ -538,6 +539,22 @@ def test_a_token_pasted_as_a_value_is_an_error_and_never_shown(tmp_path: Path) -
         "(not shown)",
         f"config.toml: line 5: twitch.open_joins: {hint}",
     ]
-    assert not any(secret in line for line in found for secret in (twitch, discord, "oauth:x1"))
+    assert not any(secret in line for line in found for secret in (twitch, discord, "opensecret42"))
     # ordinary values are not taken for tokens
     assert load_config(write(tmp_path, '[bot]\nname = "chatcast_bot_2024"\n'), skill_classes={}).bot.name
+
+
+def test_no_config_error_repeats_a_token_whichever_check_wrote_it(tmp_path: Path) -> None:
+    # regression (trial 10, F6/F7): validators of their own quoted the value ("a command name is 1-25 letters
+    # ... (got '<token>')", "unknown role '<token>'", a key path), and a token inside a command response or
+    # FAQ answer, text the bot posts to chat, passed
+    token = "k3j4h5g6f7d8s9a0q1w2e3r4t5y6u7"
+    discord = "MTA5ODc2NTQzMjEwOTg3NjU0.GhIjKl.abcdefghijklmnopqrstuvwxyz0123"
+    text = (f'[[skills.commands.entries]]\nname = "{token}"\nresponse = "hi"\npermission = "{token}"\n'
+            f'[[skills.commands.entries]]\nname = "lurk"\nresponse = "{{user}} lurks {discord}"\n'
+            f'[skills."oauth:{token}"]\n')
+    from skills.commands.skill import CommandsSkill
+
+    found = problems_with(tmp_path, text, {"commands": CommandsSkill})
+    assert found and not any(token in line or discord in line for line in found)
+    assert any("entries[1].response: a value that looks like a token (not shown)" in line for line in found)

@@ -310,6 +310,11 @@ def replay(
         err.print(f"error: {log_file}: {why}", style="red", markup=False)
         raise typer.Exit(2)
     _check_replay_args(speed, channel, report)
+    if log_file != "-" and _is_csv(Path(log_file)):  # said before any model loads or report is written
+        err.print(f"error: {log_file}: a CSV is no chat log: replay reads '[YYYY-MM-DD HH:MM:SS UTC] user: "
+                  "text' lines or JSON Lines with ts, user and text (a CSV of messages can be measured with "
+                  "`chatcast eval faq --chat` or `chatcast eval sentiment`)", style="red", markup=False)
+        raise typer.Exit(2)
     bar = Progress(
         TextColumn("replay"),
         BarColumn(),
@@ -380,14 +385,21 @@ def replay(
         raise typer.Exit(2) from None
     _print_summary(summary, folder)
     if not summary.get("messages") and summary.get("lines_skipped"):
-        why = "(see the skipped lines above and docs/core.md for the formats)"
-        if str(log_file).lower().endswith(".csv"):
-            why = ("(a CSV is no chat log: replay reads '[YYYY-MM-DD HH:MM:SS UTC] user: text' lines or "
-                   "JSON Lines with ts, user and text; a CSV with a comment column can be measured with "
-                   "`chatcast eval faq --chat`)")
         err.print(f"error: {log_file}: none of its {summary['lines_skipped']} line(s) is a chat message "
-                  f"{why}", style="red", markup=False)
+                  "(see the skipped lines above and docs/core.md for the formats)", style="red", markup=False)
         raise typer.Exit(1)
+
+
+def _is_csv(path: Path) -> bool:
+    """A ``.csv`` file whose first line is no chat-log line (``[time] user: text``, JSON, ``#`` header)."""
+    if path.suffix.lower() != ".csv":
+        return False
+    try:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            first = f.readline().lstrip("\ufeff").strip()
+    except OSError:
+        return False
+    return not first.startswith(("[", "{", "#"))
 
 
 def _check_replay_args(speed: float, channel: str | None, report: Path | None) -> None:

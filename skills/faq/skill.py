@@ -299,8 +299,10 @@ class FaqSkill(Skill):
             return
         info = self.ctx.channel_info(message.platform, message.channel)
         answer = render_answer(entry.answer, info)
-        if answer is None:
-            log.debug("faq: %s matched but the channel's game is not known yet; not answered", entry.id)
+        if answer is None:  # said on the console, where a streamer tries it (cooldowns are said there too)
+            say = log.info if message.platform == "console" else log.debug
+            say("faq: %r matches '%s' but is not answered: its answer needs {game} or {title}, which the "
+                "stream has not set (or its category is no game)", text, entry.id)
             return
         self.gate.record(message.platform, message.channel, viewer, entry.id, now)
         await self.ctx.post(

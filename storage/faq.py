@@ -38,7 +38,18 @@ MIGRATIONS: list[str] = [
         entry_id TEXT NOT NULL,
         PRIMARY KEY (platform, channel, entry_id)
     );
+    """,
     """
+    CREATE TABLE faq_not (      -- not_questions moderators add with !faq not, per channel and entry
+        platform TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        entry_id TEXT NOT NULL,
+        question TEXT NOT NULL,
+        created_by TEXT,          -- platform user id of the moderator; NULL after !forgetme
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (platform, channel, entry_id, question)
+    );
+    """,
 ]
 
 
@@ -133,13 +144,48 @@ def hidden_entries(db: Database, platform: str, channel: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def forget_creator(db: Database, platform: str, user_id: str) -> int:
-    """Remove a viewer's id from the entries they added (the entries stay: they belong to the channel).
+def add_not_question(
+    db: Database, platform: str, channel: str, entry_id: str, question: str, *, created_by: str | None
+) -> bool:
+    """Store a not_question of an entry in one channel (``!faq not``); ``False`` when it is there."""
+    with db.transaction() as raw:
+        cur = raw.execute(
+            "INSERT OR IGNORE INTO faq_not (platform, channel, entry_id, question, created_by, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [platform, channel, entry_id, question, created_by,
+             datetime.now(UTC).isoformat(timespec="seconds")],
+        )
+    return cur.rowcount > 0
 
-    Returns the number of rows changed."""
-    return clear_creator(db, "faq_entries", platform, user_id)
+
+def remove_not_question(db: Database, platform: str, channel: str, entry_id: str, question: str) -> bool:
+    """Delete a stored not_question (``!faq unnot``); whether there was one."""
+    with db.transaction() as raw:
+        cur = raw.execute(
+            "DELETE FROM faq_not WHERE platform = ? AND channel = ? AND entry_id = ? AND question = ?",
+            [platform, channel, entry_id, question],
+        )
+    return cur.rowcount > 0
+
+
+def not_questions(db: Database, platform: str, channel: str) -> dict[str, list[str]]:
+    """Stored not_questions of a channel by entry id, oldest first."""
+    rows = db.raw.execute(
+        "SELECT entry_id, question FROM faq_not WHERE platform = ? AND channel = ? ORDER BY rowid",
+        [platform, channel],
+    ).fetchall()
+    out: dict[str, list[str]] = {}
+    for entry_id, question in rows:
+        out.setdefault(entry_id, []).append(question)
+    return out
+
+
+def forget_creator(db: Database, platform: str, user_id: str) -> int:
+    """Remove a viewer's id from the entries and not_questions they added (the rows stay: they belong to
+    the channel). Returns the number of rows changed."""
+    return sum(clear_creator(db, table, platform, user_id) for table in ("faq_entries", "faq_not"))
 
 
 def created_count(db: Database, platform: str, user_id: str) -> int:
-    """How many entries a viewer added (for ``!mydata``)."""
-    return count_created(db, "faq_entries", platform, user_id)
+    """How many entries and not_questions a viewer added (for ``!mydata``)."""
+    return sum(count_created(db, table, platform, user_id) for table in ("faq_entries", "faq_not"))

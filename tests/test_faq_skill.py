@@ -737,3 +737,44 @@ def test_a_short_request_that_is_a_near_verbatim_example_is_asked() -> None:
     assert not asks("nice pc specs", 0.87, s, specs)
     assert asks("pc specs pls", 0.86, s, specs)  # a filler is no new word
     assert asks("nice", 0.0, SimpleNamespace(require_question=False, keyword_bypass=0.85))
+
+
+async def test_moderators_add_and_remove_not_questions_from_chat(tmp_path: Path) -> None:
+    # trial 9/10: not_questions could only be set in the config; a moderator who saw a wrong answer live
+    # could not stop it from chat
+    import tomllib
+
+    from bot.events import Viewer
+    from skills.base import SkillContext
+    from skills.faq.skill import FaqSettings
+    from storage.db import Database
+
+    settings = FaqSettings(**tomllib.loads(CONFIG)["skills"]["faq"])
+    ctx = SkillContext(storage=Database(":memory:"), engine=FakeEngine(), post=None,
+                       settings_for=lambda p, c: settings, channel_info=lambda p, c: None, data_dir=tmp_path)
+    skill = FaqSkill(ctx)
+    await skill.start()
+    replies = []
+    for rest in ("discord is   discord down?", "discord is discord down?", "discord discord link", "nope x",
+                 "discord"):
+        c = Ctx(rest, settings)
+        await skill.faq_not(c)
+        replies += c.replies
+    assert replies == [
+        "Added: 'discord' will not answer messages closer to \"is discord down?\" than to its examples "
+        "(!faq unnot discord <question> removes it).",
+        "'discord' already has that not_question.",
+        "Not added: that is an example question of 'discord'.",
+        "No FAQ entry 'nope' here (see !faq list).",
+        "Not for 'discord': \"is discord down?\"",
+    ]
+    (discord,) = [e for e in skill.entries_for("console", "chan", settings) if e.id == "discord"]
+    assert discord.not_questions == ["is discord down?"]
+    built = await skill.index_for("console", "chan", settings, wait_s=5)
+    assert built.index is not None and len(built.index.negatives) == 1  # the matcher uses it
+    assert await skill.user_data_summary(Viewer("console", "mod", "Mod")) == (
+        "faq: you added 1 FAQ entry or not_question(s)")
+    c = Ctx("discord is discord down?", settings)
+    await skill.faq_unnot(c)
+    assert c.replies == ["Removed the not_question \"is discord down?\" of 'discord'."]
+    assert [e.not_questions for e in skill.entries_for("console", "chan", settings)] == [[], []]

@@ -21,7 +21,16 @@ from pydantic import Field, model_validator
 from bot.commands import CommandContext, command
 from bot.events import ChatMessage, Priority, Role, Viewer
 from skills.base import Skill, SkillSettings, repeated
-from skills.faq.entries import FaqEntry, index_texts, normalise_question, parse_add, render_answer, slug
+from skills.faq.entries import (
+    MAX_QUESTION_CHARS,
+    MAX_QUESTIONS,
+    FaqEntry,
+    index_texts,
+    normalise_question,
+    parse_add,
+    render_answer,
+    slug,
+)
 from skills.faq.gate import AnswerGate
 from skills.faq.matcher import FaqIndex, index_from
 from skills.faq.policy import SHORT_REQUEST_WORDS, addressee_reason, asks, refusal_reason, should_answer
@@ -143,7 +152,9 @@ class FaqSkill(Skill):
                 log.warning(
                     "faq entry %s in %s/%s is invalid, skipped: %s", row.entry_id, platform, channel, exc
                 )
-        return out
+        added = store.not_questions(db, platform, channel)  # !faq not: near misses a moderator listed
+        return [e.model_copy(update={"not_questions": [*e.not_questions, *added[e.id]]})
+                if e.id in added else e for e in out]
 
     def _embedding(self, key: tuple[Any, ...], entries: list[FaqEntry]) -> asyncio.Task | None:
         """The in-flight embedding of an entry set, started when missing (one per set: single flight).
@@ -403,6 +414,58 @@ class FaqSkill(Skill):
             await ctx.reply(f"No FAQ entry '{entry_id}' (see !faq list).")
 
     @command(
+        "faq not",
+        permission=Role.MODERATOR,
+        usage="<id> [question]",
+        help="Add a near miss that must not get an entry's answer here; with only the id, list them.",
+    )
+    async def faq_not(self, ctx: CommandContext) -> None:
+        platform, channel = ctx.message.platform, ctx.channel
+        entry_id, _, question = ctx.rest.strip().partition(" ")
+        entry_id, question = entry_id.lower(), " ".join(question.split())
+        entries = {e.id: e for e in self.entries_for(platform, channel, ctx.settings)}
+        entry = entries.get(entry_id)
+        if entry is None:
+            await ctx.reply("usage: !faq not <id> <question that must not get its answer> (see !faq list)"
+                            if not entry_id else f"No FAQ entry '{entry_id}' here (see !faq list).")
+            return
+        if not question:
+            listed = "; ".join(f'"{q}"' for q in entry.not_questions) or "none"
+            await ctx.reply(f"Not for '{entry_id}': {listed}")
+            return
+        if len(question) > MAX_QUESTION_CHARS or len(entry.not_questions) >= MAX_QUESTIONS:
+            await ctx.reply(f"Not added: at most {MAX_QUESTIONS} not_questions of {MAX_QUESTION_CHARS} "
+                            "characters per entry.")
+            return
+        key = normalise_question(question)
+        if key in {normalise_question(q) for q in entry.questions}:
+            await ctx.reply(f"Not added: that is an example question of '{entry_id}'.")
+            return
+        if key in {normalise_question(q) for q in entry.not_questions} or not store.add_not_question(
+                self.ctx.storage, platform, channel, entry_id, question, created_by=ctx.author.user_id):
+            await ctx.reply(f"'{entry_id}' already has that not_question.")
+            return
+        await ctx.reply(f"Added: '{entry_id}' will not answer messages closer to \"{question}\" than to its "
+                        f"examples (!faq unnot {entry_id} <question> removes it).")
+
+    @command(
+        "faq unnot",
+        permission=Role.MODERATOR,
+        usage="<id> <question>",
+        help="Remove a not_question added with !faq not in this channel.",
+    )
+    async def faq_unnot(self, ctx: CommandContext) -> None:
+        entry_id, _, question = ctx.rest.strip().partition(" ")
+        entry_id, question = entry_id.lower(), " ".join(question.split())
+        if not question:
+            await ctx.reply("usage: !faq unnot <id> <question>")
+            return
+        if store.remove_not_question(self.ctx.storage, ctx.message.platform, ctx.channel, entry_id, question):
+            await ctx.reply(f"Removed the not_question \"{question}\" of '{entry_id}'.")
+        else:
+            await ctx.reply(f"'{entry_id}' has no not_question \"{question}\" added here (config ones stay).")
+
+    @command(
         "faq restore",
         permission=Role.MODERATOR,
         usage="<id>",
@@ -500,7 +563,7 @@ class FaqSkill(Skill):
 
     async def user_data_summary(self, viewer: Viewer) -> str | None:
         n = store.created_count(self.ctx.storage, viewer.platform, viewer.user_id)
-        return f"faq: you added {n} FAQ entr{'y' if n == 1 else 'ies'}" if n else None
+        return f"faq: you added {n} FAQ entr{'y' if n == 1 else 'ies'} or not_question(s)" if n else None
 
 
 def _cooldown_words(rule: str, settings: FaqSettings) -> str:

@@ -478,7 +478,8 @@ def validate_config(
 def _token_values(value: Any, where: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     """Key paths of every string in parsed TOML ``value`` that looks like a token (``looks_like_token``)."""
     if isinstance(value, str):  # under a secret's key name the unknown-key message already says it
-        named = bool(where) and isinstance(where[-1], str) and is_secret_key(where[-1])
+        named = (bool(where) and isinstance(where[-1], str) and is_secret_key(where[-1])
+                 and where[-1] != "secrets_file")  # a real key: its value is a path, checked here too
         return [where] if looks_like_token(value) and not named else []
     if isinstance(value, dict):
         return [p for k, v in value.items() for p in _token_values(v, (*where, k))]

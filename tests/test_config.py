@@ -557,4 +557,8 @@ def test_no_config_error_repeats_a_token_whichever_check_wrote_it(tmp_path: Path
 
     found = problems_with(tmp_path, text, {"commands": CommandsSkill})
     assert found and not any(token in line or discord in line for line in found)
+    # a token pasted as [bot] secrets_file was no error (the key reads as a secret's name) and was printed
+    # as "error: <token>: secrets file named by [bot] secrets_file ... does not exist"
+    assert problems(tmp_path, f'[bot]\nsecrets_file = "{token}"\n')[0].startswith(
+        "config.toml: line 2: bot.secrets_file: a value that looks like a token (not shown)")
     assert any("entries[1].response: a value that looks like a token (not shown)" in line for line in found)

@@ -467,20 +467,21 @@ def validate_config(
             config.channels.append(channel)
             config.channel_skills[key] = merged
 
-    for where in _token_values(data, ()):  # "name = 'oauth:...'" was accepted, and echoed in errors
-        report.add(where, token_in_config())
+    for where, value in _token_values(data, ()):  # "name = 'oauth:...'" was accepted, and echoed in errors
+        report.add(where, token_in_config(value))
     config.warnings = report.warnings
     if report.problems:
         raise ConfigError(report.in_file_order())
     return config
 
 
-def _token_values(value: Any, where: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    """Key paths of every string in parsed TOML ``value`` that looks like a token (``looks_like_token``)."""
+def _token_values(value: Any, where: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
+    """``(key path, value)`` of every string in parsed TOML ``value`` that looks like a token
+    (``looks_like_token``)."""
     if isinstance(value, str):  # under a secret's key name the unknown-key message already says it
         named = (bool(where) and isinstance(where[-1], str) and is_secret_key(where[-1])
                  and where[-1] != "secrets_file")  # a real key: its value is a path, checked here too
-        return [where] if looks_like_token(value) and not named else []
+        return [(where, value)] if looks_like_token(value) and not named else []
     if isinstance(value, dict):
         return [p for k, v in value.items() for p in _token_values(v, (*where, k))]
     if isinstance(value, list):

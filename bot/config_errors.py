@@ -252,7 +252,7 @@ terminal)."""
 
 
 _DISTINCT_TOKENS = (  # shapes no ordinary text has: found anywhere in a value
-    re.compile(r"oauth:[A-Za-z0-9]{6,}", re.IGNORECASE),  # a Twitch chat token as token generators gave it
+    re.compile(r"oauth:\s*[A-Za-z0-9]{20,}", re.IGNORECASE),  # a Twitch chat token, as generators gave it
     re.compile(r"(?<![\w.-])[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}"),  # Discord bot
 )
 _TWITCH_TOKEN = re.compile(r"(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])[a-z0-9]{30}")  # only as a whole value
@@ -269,21 +269,30 @@ def looks_like_token(value: str) -> bool:
     return bool(_TWITCH_TOKEN.fullmatch(text)) or any(shape.search(text) for shape in _DISTINCT_TOKENS)
 
 
+_TOKEN_PIECES = (  # what a validator that cut a value to N characters leaves of a token
+    re.compile(r"oauth:\s*[A-Za-z0-9]{6,}", re.IGNORECASE),
+    re.compile(r"(?<![\w.-])[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{2,}"),  # a Discord token's head and dot
+)
+
+
 def redact_tokens(text: str) -> str:
     """``text`` (an error message, a key path) with every token-shaped part replaced, so no message
-    repeats a token whichever validator wrote it ("a command name is 1-25 letters ... (got '<token>')")."""
-    for shape in (*_DISTINCT_TOKENS, _TWITCH_TOKEN_WORD):
+    repeats a token whichever validator wrote it ("a command name is 1-25 letters ... (got '<token>')"),
+    also a token cut short by the validator ("(got 'MTA5ODc2NTQzMjEwOTg3NjU0.GhIjK')")."""
+    for shape in (*_DISTINCT_TOKENS, *_TOKEN_PIECES, _TWITCH_TOKEN_WORD):
         text = shape.sub("<a value that looks like a token>", text)
     return text
 
 
-def token_in_config() -> str:
-    """The problem of a token-shaped value anywhere in the config (its key is no secret's name)."""
+def token_in_config(value: str = "") -> str:
+    """The problem of a token-shaped ``value`` anywhere in the config (its key is no secret's name); the
+    "not a token?" hint only for the bare 30-character shape, the one ordinary ids can have."""
     tokens = [n for n in SECRET_NAMES if n.endswith("_token") and "refresh" not in n]
+    hint = ("; not a token? a whole value of 30 lower-case letters and digits reads as one"
+            if _TWITCH_TOKEN.fullmatch(value.strip()) else "")
     return (f"{TOKEN_LOOKALIKE}: secrets never go in the config file; set an environment variable "
             f"({' or '.join(env_var(n) for n in tokens)}) or put it in the secrets file (chmod 600; see "
-            f"docs/core.md, Secrets); not a token? a whole value of 30 lower-case letters and digits reads "
-            f"as one")
+            f"docs/core.md, Secrets){hint}")
 
 
 def show_value(value: Any) -> str:

@@ -118,8 +118,12 @@ def _delete(db: Database, table: str, platform: str, channel: str, entry_id: str
 
 
 def remove_entry(db: Database, platform: str, channel: str, entry_id: str) -> bool:
-    """Delete an added entry; returns whether one was deleted."""
-    return _delete(db, "faq_entries", platform, channel, entry_id)
+    """Delete an added entry and its not_questions (a new entry of that id must not inherit them);
+    returns whether an entry was deleted."""
+    removed = _delete(db, "faq_entries", platform, channel, entry_id)
+    if removed:
+        _delete(db, "faq_not", platform, channel, entry_id)
+    return removed
 
 
 def hide_entry(db: Database, platform: str, channel: str, entry_id: str) -> None:

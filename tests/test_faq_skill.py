@@ -778,3 +778,39 @@ async def test_moderators_add_and_remove_not_questions_from_chat(tmp_path: Path)
     await skill.faq_unnot(c)
     assert c.replies == ["Removed the not_question \"is discord down?\" of 'discord'."]
     assert [e.not_questions for e in skill.entries_for("console", "chan", settings)] == [[], []]
+
+
+async def test_not_question_commands_fold_like_the_matcher_and_die_with_their_entry(tmp_path: Path) -> None:
+    # regressions (trial 11): full-width and "whats" copies of an example were accepted as not_questions,
+    # "?" alone was stored, quotes were kept, !faq unnot needed the exact case, and the not_questions of a
+    # removed entry came back on a new entry of the same id
+    import tomllib
+
+    from skills.base import SkillContext
+    from skills.faq.skill import FaqSettings
+    from storage.db import Database
+
+    settings = FaqSettings(**tomllib.loads(CONFIG)["skills"]["faq"])
+    ctx = SkillContext(storage=Database(":memory:"), engine=None, post=None,
+                       settings_for=lambda p, c: settings, channel_info=lambda p, c: None, data_dir=tmp_path)
+    skill = FaqSkill(ctx)
+    await skill.start()  # migrates its tables
+
+    async def say(handler, rest: str) -> str:
+        c = Ctx(rest, settings)
+        await handler(c)
+        return c.replies[0]
+
+    full_width = await say(skill.faq_not, "discord ｄｉｓｃｏｒｄ ｌｉｎｋ")
+    assert full_width.startswith("Not added: that is an example")
+    assert await say(skill.faq_not, "discord ?") == "Not added: a not_question needs words."
+    assert (await say(skill.faq_not, 'discord "is discord dead"')).startswith(
+        "Added: 'discord' will not answer messages closer to \"is discord dead\"")
+    assert await say(skill.faq_unnot, "discord IS DISCORD DEAD?") == (
+        "Removed the not_question \"is discord dead\" of 'discord'.")
+    added = await say(skill.faq_add, '"what is love" baby')
+    entry_id = added.split("'")[1]  # "Added FAQ entry 'love' ..."
+    await say(skill.faq_not, f"{entry_id} what is love island")
+    await say(skill.faq_remove, entry_id)
+    assert await say(skill.faq_add, '"what is love" baby') == added
+    assert await say(skill.faq_not, entry_id) == f"Not for '{entry_id}': none"

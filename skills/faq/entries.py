@@ -7,6 +7,7 @@ An entry is several example questions, one answer and optional keywords. Answers
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -91,8 +92,10 @@ def index_texts(entries: Sequence[Any]) -> tuple[list[str], list[int], list[int]
 
 
 def normalise_question(text: str) -> str:
-    """Lower-case words only (for duplicate detection): ``"What game?!"`` -> ``"what game"``."""
-    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+    """Lower-case words only (for duplicate detection): ``"What game?!"`` -> ``"what game"``; NFKC first
+    (full-width letters fold, as the matcher folds them) and apostrophes dropped (``what's`` = ``whats``)."""
+    folded = unicodedata.normalize("NFKC", text).lower().replace("'", "").replace("\u2019", "")
+    return " ".join(re.findall(r"[a-z0-9]+", folded))
 
 
 _ID_SKIP = frozenset("""a an the is are was were be do does did can could will would should i you your

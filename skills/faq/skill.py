@@ -421,8 +421,7 @@ class FaqSkill(Skill):
     )
     async def faq_not(self, ctx: CommandContext) -> None:
         platform, channel = ctx.message.platform, ctx.channel
-        entry_id, _, question = ctx.rest.strip().partition(" ")
-        entry_id, question = entry_id.lower(), " ".join(question.split())
+        entry_id, question = _id_and_question(ctx.rest)
         entries = {e.id: e for e in self.entries_for(platform, channel, ctx.settings)}
         entry = entries.get(entry_id)
         if entry is None:
@@ -438,6 +437,9 @@ class FaqSkill(Skill):
                             "characters per entry.")
             return
         key = normalise_question(question)
+        if not key:
+            await ctx.reply("Not added: a not_question needs words.")
+            return
         if key in {normalise_question(q) for q in entry.questions}:
             await ctx.reply(f"Not added: that is an example question of '{entry_id}'.")
             return
@@ -455,13 +457,16 @@ class FaqSkill(Skill):
         help="Remove a not_question added with !faq not in this channel.",
     )
     async def faq_unnot(self, ctx: CommandContext) -> None:
-        entry_id, _, question = ctx.rest.strip().partition(" ")
-        entry_id, question = entry_id.lower(), " ".join(question.split())
+        entry_id, question = _id_and_question(ctx.rest)
         if not question:
             await ctx.reply("usage: !faq unnot <id> <question>")
             return
-        if store.remove_not_question(self.ctx.storage, ctx.message.platform, ctx.channel, entry_id, question):
-            await ctx.reply(f"Removed the not_question \"{question}\" of '{entry_id}'.")
+        platform, channel = ctx.message.platform, ctx.channel
+        stored = store.not_questions(self.ctx.storage, platform, channel).get(entry_id, [])
+        # as !faq not compares them: case, punctuation and full-width letters do not matter
+        match = next((q for q in stored if normalise_question(q) == normalise_question(question)), question)
+        if store.remove_not_question(self.ctx.storage, platform, channel, entry_id, match):
+            await ctx.reply(f"Removed the not_question \"{match}\" of '{entry_id}'.")
         else:
             await ctx.reply(f"'{entry_id}' has no not_question \"{question}\" added here (config ones stay).")
 
@@ -564,6 +569,16 @@ class FaqSkill(Skill):
     async def user_data_summary(self, viewer: Viewer) -> str | None:
         n = store.created_count(self.ctx.storage, viewer.platform, viewer.user_id)
         return f"faq: you added {n} FAQ entr{'y' if n == 1 else 'ies'} or not_question(s)" if n else None
+
+
+def _id_and_question(rest: str) -> tuple[str, str]:
+    """``!faq not`` / ``!faq unnot`` arguments: the entry id (lower case) and the question, spaces
+    collapsed and one pair of surrounding quotes dropped (as ``!faq add`` reads questions)."""
+    entry_id, _, question = rest.strip().partition(" ")
+    question = " ".join(question.split())
+    if len(question) >= 2 and question[0] == question[-1] and question[0] in "\"'":
+        question = question[1:-1].strip()
+    return entry_id.lower(), question
 
 
 def _cooldown_words(rule: str, settings: FaqSettings) -> str:

@@ -778,6 +778,11 @@ async def test_moderators_add_and_remove_not_questions_from_chat(tmp_path: Path)
     await skill.faq_unnot(c)
     assert c.replies == ["Removed the not_question \"is discord down?\" of 'discord'."]
     assert [e.not_questions for e in skill.entries_for("console", "chan", settings)] == [[], []]
+    # trial 11: a not_question worded like an example took the right question too, without a word
+    c = Ctx("discord discord link please", settings)
+    await skill.faq_not(c)
+    assert c.replies[0].endswith('Careful: it is 0.82 close to the example "discord link", so right '
+                                 "questions worded like it lose the answer too.")
 
 
 async def test_not_question_commands_fold_like_the_matcher_and_die_with_their_entry(tmp_path: Path) -> None:

@@ -447,8 +447,31 @@ class FaqSkill(Skill):
                 self.ctx.storage, platform, channel, entry_id, question, created_by=ctx.author.user_id):
             await ctx.reply(f"'{entry_id}' already has that not_question.")
             return
+        warning = await self._close_example(question, entry)
         await ctx.reply(f"Added: '{entry_id}' will not answer messages closer to \"{question}\" than to its "
-                        f"examples (!faq unnot {entry_id} <question> removes it).")
+                        f"examples (!faq unnot {entry_id} <question> removes it).{warning}")
+
+    async def _close_example(self, question: str, entry: FaqEntry) -> str:
+        """A warning when ``question`` is as close to one of ``entry``'s examples as paraphrases are
+        (cosine >= ``CLOSE_TO_EXAMPLE``): right questions worded like it lose the answer too (trial 11:
+        "is there a discord server" against the example "do you have a discord server", 0.89). ``""``
+        otherwise, or when the embeddings are not at hand."""
+        from bot.inference.api import RequestPriority
+
+        vecs = [self._qvecs.get(q) for q in entry.questions]
+        if self.ctx.engine is None or any(v is None for v in vecs):
+            return ""
+        try:
+            vec = np.asarray(await self.ctx.engine.embed([question], priority=RequestPriority.INTERACTIVE))[0]
+        except Exception:  # noqa: BLE001 - a busy engine: no warning rather than no reply
+            return ""
+        examples = np.stack(vecs)
+        sims = examples @ vec / np.maximum(np.linalg.norm(examples, axis=1) * np.linalg.norm(vec), 1e-12)
+        best = int(np.argmax(sims))
+        if sims[best] < CLOSE_TO_EXAMPLE:
+            return ""
+        return (f" Careful: it is {sims[best]:.2f} close to the example \"{entry.questions[best]}\", so "
+                "right questions worded like it lose the answer too.")
 
     @command(
         "faq unnot",
@@ -569,6 +592,10 @@ class FaqSkill(Skill):
     async def user_data_summary(self, viewer: Viewer) -> str | None:
         n = store.created_count(self.ctx.storage, viewer.platform, viewer.user_id)
         return f"faq: you added {n} FAQ entr{'y' if n == 1 else 'ies'} or not_question(s)" if n else None
+
+
+CLOSE_TO_EXAMPLE = 0.8
+"""Cosine from which ``!faq not`` warns that a not_question reads like one of the entry's examples."""
 
 
 def _id_and_question(rest: str) -> tuple[str, str]:

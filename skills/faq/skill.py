@@ -237,13 +237,18 @@ class FaqSkill(Skill):
 
     async def _vector(self, text: str, built: _ChannelIndex) -> np.ndarray | None:
         """``(1, d)`` embedding of ``text``; ``None`` without an index or when the engine failed."""
-        if built.index is None or self.ctx.engine is None:
+        return None if built.index is None else await self._embed_one(text)
+
+    async def _embed_one(self, text: str) -> np.ndarray | None:
+        """``(1, d)`` embedding of ``text`` at interactive priority; ``None`` without an engine or when it
+        failed (busy, shutting down): no answer or no warning rather than a crash."""
+        if self.ctx.engine is None:
             return None
         from bot.inference.api import RequestPriority
 
         try:
             return np.asarray(await self.ctx.engine.embed([text], priority=RequestPriority.INTERACTIVE))
-        except Exception as exc:  # noqa: BLE001 - busy engine: no answer rather than a crash
+        except Exception as exc:  # noqa: BLE001 - see the docstring
             log.debug("faq: embed failed: %s", exc)
             return None
 
@@ -303,17 +308,13 @@ class FaqSkill(Skill):
         viewer = message.author.user_id
         blocked = self.gate.allowed(message.platform, message.channel, viewer, entry.id, now)
         if blocked is not None:
-            # said where a streamer tries the bot (the console): three FAQ questions in a row looked broken
-            say = log.info if message.platform == "console" else log.debug
-            say("faq: %r matches '%s' but is not answered: %s", text, entry.id,
-                _cooldown_words(blocked, settings))
+            _held_back(message.platform, text, entry.id, _cooldown_words(blocked, settings))
             return
         info = self.ctx.channel_info(message.platform, message.channel)
         answer = render_answer(entry.answer, info)
-        if answer is None:  # said on the console, where a streamer tries it (cooldowns are said there too)
-            say = log.info if message.platform == "console" else log.debug
-            say("faq: %r matches '%s' but is not answered: its answer needs {game} or {title}, which the "
-                "stream has not set (or its category is no game)", text, entry.id)
+        if answer is None:
+            _held_back(message.platform, text, entry.id, "its answer needs {game} or {title}, which the "
+                       "stream has not set (or its category is no game)")
             return
         self.gate.record(message.platform, message.channel, viewer, entry.id, now)
         await self.ctx.post(
@@ -456,15 +457,11 @@ class FaqSkill(Skill):
         (cosine >= ``CLOSE_TO_EXAMPLE``): right questions worded like it lose the answer too (trial 11:
         "is there a discord server" against the example "do you have a discord server", 0.89). ``""``
         otherwise, or when the embeddings are not at hand."""
-        from bot.inference.api import RequestPriority
-
         vecs = [self._qvecs.get(q) for q in entry.questions]
-        if self.ctx.engine is None or any(v is None for v in vecs):
+        found = None if any(v is None for v in vecs) else await self._embed_one(question)
+        if found is None:
             return ""
-        try:
-            vec = np.asarray(await self.ctx.engine.embed([question], priority=RequestPriority.INTERACTIVE))[0]
-        except Exception:  # noqa: BLE001 - a busy engine: no warning rather than no reply
-            return ""
+        vec = found[0]
         examples = np.stack(vecs)
         sims = examples @ vec / np.maximum(np.linalg.norm(examples, axis=1) * np.linalg.norm(vec), 1e-12)
         best = int(np.argmax(sims))
@@ -606,6 +603,13 @@ def _id_and_question(rest: str) -> tuple[str, str]:
     if len(question) >= 2 and question[0] == question[-1] and question[0] in "\"'":
         question = question[1:-1].strip()
     return entry_id.lower(), question
+
+
+def _held_back(platform: str, text: str, entry_id: str, why: str) -> None:
+    """Log a matched question that gets no answer, and why: at info level on the console, where a
+    streamer tries the bot (three FAQ questions in a row looked broken), at debug level elsewhere."""
+    say = log.info if platform == "console" else log.debug
+    say("faq: %r matches '%s' but is not answered: %s", text, entry_id, why)
 
 
 def _cooldown_words(rule: str, settings: FaqSettings) -> str:

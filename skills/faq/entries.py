@@ -176,13 +176,19 @@ def parse_add(rest: str, existing: Sequence[FaqEntry], *, max_entries: int = 100
     answer = check_answer(answer)
     if len(existing) >= max_entries:
         raise ValueError(f"this channel already has {len(existing)} FAQ entries (max {max_entries})")
-    seen = {normalise_question(q): e.id for e in existing for q in e.questions}
-    for q in questions:
-        if normalise_question(q) in seen:
-            raise ValueError(f"{q!r} is already a question of entry '{seen[normalise_question(q)]}'")
+    taken = question_owner(questions, existing)
+    if taken is not None:
+        raise ValueError(f"{taken[2]!r} is already a question of entry '{taken[0]}'")
     if len({normalise_question(q) for q in questions}) < len(questions):
         raise ValueError("the same question is listed twice")
     return NewEntry(questions, answer, keywords)
+
+
+def question_owner(questions: Iterable[str], entries: Iterable[Any]) -> tuple[str, str, str] | None:
+    """The first of ``questions`` that one of ``entries`` already has as an example (compared by
+    ``normalise_question``): ``(entry id, the entry's wording, the question as given)``; ``None``."""
+    seen = {normalise_question(q): (e.id, q) for e in entries for q in e.questions}
+    return next(((*seen[k], q) for q in questions if (k := normalise_question(q)) in seen), None)
 
 
 def render_answer(template: str, info: Any) -> str | None:

@@ -28,6 +28,7 @@ from skills.faq.entries import (
     index_texts,
     normalise_question,
     parse_add,
+    question_owner,
     render_answer,
     slug,
 )
@@ -503,9 +504,9 @@ class FaqSkill(Skill):
             return
         if store.unhide_entry(self.ctx.storage, ctx.message.platform, ctx.channel, entry_id):
             restored = next(e for e in ctx.settings.entries if e.id == entry_id)
-            mine = {normalise_question(q) for q in restored.questions}
-            clash = next(((e.id, q) for e in self.entries_for(ctx.message.platform, ctx.channel, ctx.settings)
-                          if e.id != entry_id for q in e.questions if normalise_question(q) in mine), None)
+            others = [e for e in self.entries_for(ctx.message.platform, ctx.channel, ctx.settings)
+                      if e.id != entry_id]
+            clash = question_owner(restored.questions, others)
             note = (f" Entry '{clash[0]}' has the same question '{clash[1]}': remove one, or chat gets "
                     "either answer or none." if clash else "")
             await ctx.reply(f"Restored config FAQ entry '{entry_id}' in this channel.{note}")

@@ -36,6 +36,13 @@ def asks(text: str, score: float, settings: Any, entry: Any = None) -> bool:
     return entry is not None and covered(text, [*entry.questions, *getattr(entry, "keywords", ())])
 
 
+def asked(text: str, match: Match, entries: Sequence[Any], settings: Any, own_names: Iterable[str] = ()
+          ) -> bool:
+    """``asks`` for a chat message as the bot matched it: its ``matching_text`` and best entry."""
+    entry = entries[match.entry] if match.entry >= 0 else None
+    return asks(matching_text(text, own_names), match.score, settings, entry)
+
+
 def keywords_ok(text: str, keywords: Sequence[str], score: float, bypass: float) -> bool:
     """An entry with keywords needs one of them in ``text`` unless ``score >= bypass`` (near-verbatim)."""
     return not keywords or score >= bypass or keyword_hit(text, list(keywords))
@@ -57,8 +64,7 @@ def should_answer(
         return -1, match
     if addressed_to(text, own_names) is not None:
         return -1, match
-    if not asks(matching_text(text, own_names), match.score, settings,
-                entries[match.entry] if match.entry >= 0 else None):
+    if not asked(text, match, entries, settings, own_names):
         return -1, match
     if not match.accepted:
         return -1, match
@@ -86,8 +92,7 @@ def refusal_reason(
     other = addressed_to(text, own_names)
     if other is not None:
         return addressee_reason(other)
-    if not asks(matching_text(text, own_names), match.score, settings,
-                entries[match.entry] if match.entry >= 0 else None):
+    if not asked(text, match, entries, settings, own_names):
         return "not a question"
     if match.score < settings.threshold:
         return "score below the threshold"

@@ -47,8 +47,18 @@ def mentions(text: str) -> list[str]:
     anywhere in ``text``, NFKC-normalised first (full-width ``＠`` counts), in order: ``"hey @Mossy_Dev,
     is ＠sam's pc new?"`` -> ``["mossy_dev", "sam"]``. ``@ name`` with one space counts; ``a@b.com`` not."""
     text = unicodedata.normalize("NFKC", text)
-    names = (_POSSESSIVE.sub("", m.group(1).rstrip("'’-")).lower() for m in _ANY_MENTION.finditer(text))
+    names = (_mention_name(m) for m in _ANY_MENTION.finditer(text))
     return [name for name in names if name]
+
+
+def _mention_name(m: re.Match[str]) -> str:
+    """The name of one ``_ANY_MENTION`` match: lower case, without trailing punctuation or ``'s``."""
+    return _POSSESSIVE.sub("", m.group(1).rstrip("'’-")).lower()
+
+
+def _own(own_names: Iterable[str]) -> set[str]:
+    """The streamer's and bot's names as mentions compare them: NFKC, lower case, no ``@``."""
+    return {unicodedata.normalize("NFKC", name).strip().lstrip("@").lower() for name in own_names if name}
 
 
 def addressed_to(text: str, own_names: Iterable[str]) -> str | None:
@@ -57,7 +67,7 @@ def addressed_to(text: str, own_names: Iterable[str]) -> str | None:
     lower-case and without its ``@``; ``None`` when the line mentions nobody or only them. A line that
     mentions another viewer ("hey @mossy_dev what keyboard do you use?") is theirs to answer: only a
     question whose every mention is of the streamer or the bot is asked of the channel."""
-    own = {unicodedata.normalize("NFKC", name).strip().lstrip("@").lower() for name in own_names if name}
+    own = _own(own_names)
     return next((name for name in mentions(text) if name not in own), None)
 
 
@@ -67,13 +77,9 @@ def matching_text(text: str, own_names: Iterable[str]) -> str:
     only say whom the question is for ("@cozycoder what game is this?" scored 0.70, without the mention
     0.97). The text itself when nothing would be left."""
     text = unicodedata.normalize("NFKC", text)
-    own = {unicodedata.normalize("NFKC", n).strip().lstrip("@").lower() for n in own_names if n}
-
-    def drop(m: re.Match[str]) -> str:
-        name = _POSSESSIVE.sub("", m.group(1).rstrip("'’-")).lower()
-        return "" if name in own else m.group(0)
-
-    cleaned = " ".join(_ANY_MENTION.sub(drop, text).split())
+    own = _own(own_names)
+    kept = _ANY_MENTION.sub(lambda m: "" if _mention_name(m) in own else m.group(0), text)
+    cleaned = " ".join(kept.split())
     cleaned = re.sub(r"\s+([,.;:!?])", r"\1", cleaned).lstrip(",.;:!- ").strip()
     return cleaned or text
 

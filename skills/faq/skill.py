@@ -34,7 +34,7 @@ from skills.faq.entries import (
 )
 from skills.faq.gate import AnswerGate
 from skills.faq.matcher import FaqIndex, index_from
-from skills.faq.policy import SHORT_REQUEST_WORDS, addressee_reason, asks, refusal_reason, should_answer
+from skills.faq.policy import SHORT_REQUEST_WORDS, addressee_reason, asked, refusal_reason, should_answer
 from skills.faq.question import addressed_to, example_overlap, is_question, keyword_hit, matching_text
 from storage import faq as store
 
@@ -547,8 +547,7 @@ class FaqSkill(Skill):
             await ctx.reply(f"{verdict} (keyword matching only: {state}): {why}; {question}")
             return
         chosen, match = should_answer(text, row, built.entries, settings, own)
-        if question == "not a question" and asks(matching_text(text, own), match.score, settings,
-                                                 built.entries[match.entry]):
+        if question == "not a question" and asked(text, match, built.entries, settings, own):
             question = "a short request that is a near-verbatim example"
         entry = built.entries[match.entry]
         verdict = "would answer" if chosen >= 0 else "no answer"

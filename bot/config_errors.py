@@ -284,15 +284,18 @@ def redact_tokens(text: str) -> str:
     return text
 
 
-def token_in_config(value: str = "") -> str:
+_TOKEN_NAMES = [n for n in SECRET_NAMES if n.endswith("_token") and "refresh" not in n]
+_TOKEN_VARIABLES = f"an environment variable ({' or '.join(env_var(n) for n in _TOKEN_NAMES)})"
+_SECRETS_DOC = "(chmod 600; see docs/core.md, Secrets)"
+
+
+def token_in_config(value: str) -> str:
     """The problem of a token-shaped ``value`` anywhere in the config (its key is no secret's name); the
     "not a token?" hint only for the bare 30-character shape, the one ordinary ids can have."""
-    tokens = [n for n in SECRET_NAMES if n.endswith("_token") and "refresh" not in n]
     hint = ("; not a token? a whole value of 30 lower-case letters and digits reads as one"
             if _TWITCH_TOKEN.fullmatch(value.strip()) else "")
-    return (f"{TOKEN_LOOKALIKE}: secrets never go in the config file; set an environment variable "
-            f"({' or '.join(env_var(n) for n in tokens)}) or put it in the secrets file (chmod 600; see "
-            f"docs/core.md, Secrets){hint}")
+    return (f"{TOKEN_LOOKALIKE}: secrets never go in the config file; set {_TOKEN_VARIABLES} or put it in "
+            f"the secrets file {_SECRETS_DOC}{hint}")
 
 
 def show_value(value: Any) -> str:
@@ -349,12 +352,10 @@ def _secret_hint(key: str, section: str) -> str | None:
     variables. Never the value: it is a secret."""
     low = key.strip().lower().replace("-", "_")
     name = next((n for n in (low, f"{section}_{low}") if n in SECRET_NAMES), None)
-    if name is None and not any(word in low for word in SECRET_WORDS):
+    if name is None and not is_secret_key(key):
         return None
     if name is not None:
         where = f"set the environment variable {env_var(name)} or put {name} in the secrets file"
     else:
-        tokens = [n for n in SECRET_NAMES if n.endswith("_token") and "refresh" not in n]
-        where = (f"set an environment variable ({' or '.join(env_var(n) for n in tokens)}) or put its key "
-                 f"({' or '.join(tokens)}) in the secrets file")
-    return f"secrets never go in the config file; {where} (chmod 600; see docs/core.md, Secrets)"
+        where = f"set {_TOKEN_VARIABLES} or put its key ({' or '.join(_TOKEN_NAMES)}) in the secrets file"
+    return f"secrets never go in the config file; {where} {_SECRETS_DOC}"

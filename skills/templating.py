@@ -84,10 +84,9 @@ def render_template(template: str, info: Any, extra: Mapping[str, str] | None = 
 
     ``None`` when the template needs the game or the title and the platform has not said which (no
     category, or one of ``NON_GAME_CATEGORIES``: "We're playing unknown!" is worse than no reply; "merch
-    at {title}" read "merch at"). A
-    template using ``{uptime}`` while the channel is not live (``uptime_s`` is ``None``) becomes
-    ``"<streamer> is not live right now."``. A missing channel gives ``""``, a missing streamer ``"the
-    streamer"``. Never raises."""
+    at {title}" read "merch at"). A template using ``{uptime}`` while the channel is not live
+    (``uptime_s`` is ``None``) becomes ``"<streamer> is not live right now."``. A missing channel gives
+    ``""``, a missing streamer ``"the streamer"``. Never raises."""
     streamer = getattr(info, "streamer", None) or getattr(info, "channel", None) or "the streamer"
     if "{uptime}" in template and getattr(info, "uptime_s", None) is None:
         # "x has been live for offline" reads as a bug; say what is true instead

@@ -166,14 +166,14 @@ async def test_model_failure_fails_only_that_request(lm, worker):
 
 
 def test_wide_nucleus_falls_back_to_the_full_vocabulary():
-    from bot.inference.generation import _NUCLEUS_K, _Sequence, sample_batch
+    from bot.inference.generation import _NUCLEUS_STEPS, _Sequence, sample_batch
 
-    vocab = 4 * _NUCLEUS_K
+    vocab = 4 * _NUCLEUS_STEPS[0]
     logits = torch.zeros(vocab)  # flat: the 0.9 nucleus holds ~90 % of the vocabulary, far beyond the top-k
     seq = _Sequence([0], SamplingParams(temperature=1.0, top_p=0.9, repetition_penalty=1.0), 0, None)
     seq.generator = torch.Generator().manual_seed(0)
     drawn = {sample_batch(logits.unsqueeze(0), [seq])[0] for _ in range(800)}
-    assert len(drawn) > _NUCLEUS_K
+    assert len(drawn) > _NUCLEUS_STEPS[0]
 
 
 def test_sample_batch_mixes_greedy_and_sampled_rows():

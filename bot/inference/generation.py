@@ -70,7 +70,6 @@ _NUCLEUS_STEPS = (256, 4096)
 soon as its candidates hold ``top_p`` of the mass. Gemma 3 270M at temperature 0.8 needed more than 256
 candidates in most rows of a long story continuation (sorting 262k tokens per row was 58 of a 304 ms
 step on the CPU)."""
-_NUCLEUS_K = _NUCLEUS_STEPS[0]
 
 
 def _apply_repetition_penalty(logits: torch.Tensor, seqs: Sequence[_Sequence]) -> torch.Tensor:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -651,16 +652,19 @@ def _print_bot_stats(path: Path) -> None:
     out.print(counters)
     if not engine:
         return
-    models = Table(title="inference engine")
-    for column in ("model", "batches", "mean batch", "p50 ms", "p95 ms", "p99 ms", "shed", "timeouts"):
+    # no inner borders and short headers: the table fits the 80 characters a pipe or a small terminal gets
+    models = Table(title="inference engine (mean: requests per batch; latency: p50/p95/p99 ms)",
+                   box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("model", "served", "batches", "mean", "latency", "shed", "timeouts"):
         models.add_column(column, justify="left" if column == "model" else "right")
     for name, s in sorted(engine.items()):
         if not isinstance(s, dict):
             continue
-        models.add_row(name, f"{s.get('batches', 0):.0f}", f"{s.get('mean_batch_size', 0):.1f}",
-                       f"{s.get('latency_p50_ms', 0):.0f}", f"{s.get('latency_p95_ms', 0):.0f}",
-                       f"{s.get('latency_p99_ms', 0):.0f}", f"{s.get('shed', 0):.0f}",
-                       f"{s.get('timeouts', 0):.0f}")
+        # a generation model's batch is one decoding step of the sequences running together
+        batches = f"{s.get('batches', 0):.0f}" + (" steps" if "tokens" in s else "")
+        latency = "/".join(f"{s.get(f'latency_p{p}_ms', 0):.0f}" for p in (50, 95, 99))
+        models.add_row(name, f"{s.get('requests', 0):.0f}", batches, f"{s.get('mean_batch_size', 0):.1f}",
+                       latency, f"{s.get('shed', 0):.0f}", f"{s.get('timeouts', 0):.0f}")
     out.print(models)
 
 

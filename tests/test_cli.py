@@ -517,6 +517,23 @@ def test_stats_shows_the_counters_the_bot_saved(tmp_path: Path) -> None:
     assert re.search(r"messages\s+│\s+2", result.stdout) and "bot-stats.json" in result.stdout
 
 
+def test_stats_table_counts_requests_and_calls_generation_batches_steps(tmp_path: Path) -> None:
+    # trial 12: the generation row's "batches" were decoding steps (hundreds per story) shown as if they
+    # were requests; the table now has a "served" column and says "steps" on a generation model's row
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[bot]\ndata_dir = "data"\n')
+    (tmp_path / "data").mkdir()
+    engine = {"embed": {"requests": 7.0, "batches": 2.0, "mean_batch_size": 3.5, "latency_p99_ms": 1203.0},
+              "classify:sentiment": {"requests": 10000.0, "batches": 900.0, "latency_p50_ms": 12.3},
+              "generate": {"requests": 2.0, "batches": 120.0, "mean_batch_size": 1.9, "tokens": 230.0}}
+    (tmp_path / "data" / "bot-stats.json").write_text(json.dumps({"bot": {"messages": 3}, "engine": engine}))
+    result = runner.invoke(app, ["stats", "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    assert "served" in result.stdout and "…" not in result.stdout, result.stdout  # fits 80 columns
+    assert re.search(r"generate\s+2\s+120 steps\s+1\.9", result.stdout), result.stdout
+    assert re.search(r"embed\s+7\s+2\s+3\.5", result.stdout), result.stdout
+
+
 def test_config_check_warns_about_a_channels_own_command_named_like_a_builtin(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

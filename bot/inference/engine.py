@@ -585,10 +585,10 @@ class Engine:
         return out
 
     def stats(self) -> dict[str, dict[str, float]]:
-        """Per model: ``batches``, ``mean_batch_size``, ``max_batch_size``, ``queue_wait_p50/p95/p99_ms``,
-        ``latency_p50/p95/p99_ms``, ``shed``, ``timeouts``, ``errors``, ``oom_splits``; ``embed`` adds
-        ``cache_hits`` / ``cache_misses``; ``generate`` adds ``tokens`` and ``ttft_p50/p95/p99_ms`` (its
-        ``batches`` are decoding steps)."""
+        """Per model: ``requests`` (answered), ``batches``, ``mean_batch_size``, ``max_batch_size``,
+        ``queue_wait_p50/p95/p99_ms``, ``latency_p50/p95/p99_ms``, ``shed``, ``timeouts``, ``errors``,
+        ``oom_splits``; ``embed`` adds ``cache_hits`` / ``cache_misses``; ``generate`` adds ``tokens`` and
+        ``ttft_p50/p95/p99_ms`` (its ``batches`` are decoding steps)."""
         out = {name: st.summary() for name, st in self._named_stats().items()}
         if "embed" in out:
             out["embed"]["cache_hits"] = float(self.cache.hits)

@@ -14,7 +14,8 @@ class ModelStats:
     """Counters and recent-latency windows of one served model. Thread-safe (the worker thread and the
     event loop both record).
 
-    ``summary()`` returns floats: ``batches``, ``items``, ``mean_batch_size``, ``max_batch_size``,
+    ``summary()`` returns floats: ``requests`` (answered, all time), ``batches`` (for generation: decoding
+    steps), ``items``, ``mean_batch_size``, ``max_batch_size``,
     ``queue_wait_p50_ms`` / ``p95`` / ``p99``, ``latency_p50_ms`` / ``p95`` / ``p99``, ``shed``,
     ``timeouts``, ``errors``, ``oom_splits``, ``queued``, ``fused_items`` (classifier items served inside
     an embedding batch instead of their own batches) and, for generation, ``ttft_p50_ms`` / ``p95``
@@ -24,6 +25,7 @@ class ModelStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.batches = 0
+        self.requests = 0
         self.items = 0
         self.max_batch = 0
         self.shed = 0
@@ -49,7 +51,9 @@ class ModelStats:
             self._waits.append(seconds)
 
     def record_latency(self, seconds: float) -> None:
+        """One request was answered, ``seconds`` after it was queued."""
         with self._lock:
+            self.requests += 1
             self._latencies.append(seconds)
 
     def record_ttft(self, seconds: float) -> None:
@@ -73,6 +77,7 @@ class ModelStats:
         with self._lock:
             waits, lats, ttft = list(self._waits), list(self._latencies), list(self._ttft)
             out: dict[str, float] = {
+                "requests": float(self.requests),
                 "batches": float(self.batches),
                 "items": float(self.items),
                 "mean_batch_size": self.items / self.batches if self.batches else 0.0,

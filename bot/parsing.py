@@ -31,6 +31,8 @@ import unicodedata
 from collections.abc import Container
 from dataclasses import dataclass
 
+from bot.defuse import BLANK_LETTERS
+
 MAX_COMMAND_CHARS = 10_000
 """Longest input parsed; the rest is cut (Discord's longest message is 4,000 characters, Twitch's 500)."""
 
@@ -103,10 +105,14 @@ def clean_text(text: str, *, max_chars: int = MAX_COMMAND_CHARS) -> str:
 
 
 def normalize_name(word: str) -> str:
-    """Command-name form of one word: NFKC, lower-case, format characters (category Cf) removed."""
+    """Command-name form of one word: NFKC, lower-case, with format characters (category Cf), combining
+    marks (Mn: the grapheme joiner U+034F) and blank-looking letters (``BLANK_LETTERS``: the braille blank and
+    Hangul fillers that chat tools glue on to get round Twitch's duplicate check) removed: ``!lurk⠀`` is
+    ``!lurk``."""
     word = unicodedata.normalize("NFKC", word)
     if not word.isascii():
-        word = "".join(ch for ch in word if unicodedata.category(ch) != "Cf")
+        word = "".join(ch for ch in word
+                       if ch not in BLANK_LETTERS and unicodedata.category(ch) not in ("Cf", "Mn"))
     return word.lower()
 
 

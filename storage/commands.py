@@ -70,14 +70,17 @@ def add_command(
 
 
 def update_command(
-    db: Database, platform: str, channel: str, name: str, response: str, permission: str | None = None,
+    db: Database, platform: str, channel: str, name: str, response: str | None, permission: str | None = None,
+    *, cooldown_channel_s: float | None = None,
 ) -> bool:
-    """Change a command's response (and permission when given); returns whether it exists."""
+    """Change a command's response, permission and per-channel cooldown (seconds); ``None`` keeps that
+    one. Returns whether the command exists."""
     with db.transaction() as raw:
         cur = raw.execute(
-            "UPDATE custom_commands SET response = ?, permission = COALESCE(?, permission) "
+            "UPDATE custom_commands SET response = COALESCE(?, response), "
+            "permission = COALESCE(?, permission), cooldown_channel_s = COALESCE(?, cooldown_channel_s) "
             "WHERE platform = ? AND channel = ? AND name = ?",
-            [response, permission, platform, channel, name],
+            [response, permission, cooldown_channel_s, platform, channel, name],
         )
     return cur.rowcount > 0
 

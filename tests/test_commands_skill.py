@@ -17,7 +17,15 @@ from bot.config import ConfigError, load_config
 from bot.events import ChatMessage, Role, Viewer
 from bot.runtime import Runtime
 from skills.base import SkillContext
-from skills.commands.entries import CustomCommand, TimedMessage, check_name, mentioned_name, parse_add
+from skills.commands.entries import (
+    MAX_OUTPUT_CHARS,
+    CustomCommand,
+    NewCommand,
+    TimedMessage,
+    check_name,
+    mentioned_name,
+    parse_add,
+)
 from skills.commands.skill import CommandsSettings, CommandsSkill
 from storage import commands as store
 from storage.db import Database
@@ -214,7 +222,7 @@ async def test_cmd_add_edit_remove_limits_and_count_survives_a_restart(tmp_path:
     assert run.replies == ["GG 1", "GG 2"]
     edit = mod_ctx("gg -ul=vip GG now {count}", settings)
     await skill.cmd_edit(edit)
-    assert edit.replies == ["Changed !gg."]
+    assert edit.replies == ["Changed !gg (VIPs and up)."]
     assert skill.custom_command("twitch", "chan", "gg").permission is Role.VIP
     again = CommandsSkill(skill.ctx)  # a restart: the count is stored
     await again.start()
@@ -388,7 +396,68 @@ def test_cmd_add_refuses_a_second_user_level_flag() -> None:
     with pytest.raises(ValueError, match=r"give -ul= once, before the response; usage: !cmd add <name>"):
         parse_add("w3 -ul=everyone -ul=broadcaster hi")
     with pytest.raises(ValueError, match=r"give -ul= once.*usage: !cmd edit"):
-        parse_add("w3 -ul=mod -UL=vip hi", command="cmd edit")
+        parse_add("w3 -ul=mod -UL=vip hi", edit=True)
+
+
+def test_cmd_add_options_are_parsed_or_refused_never_posted() -> None:
+    # trial 13: "-cd=60 hi" and "-a=!lurk hi" became the public reply, "hi -ul=mod" a public command
+    # saying "hi -ul=mod", and "!cmd edit so -ul=everyone" needed the whole response typed again
+    new = parse_add("a3 -cd=60 -ul=mod hi")
+    assert (new.response, new.permission, new.cooldown_s) == ("hi", "moderator", 60.0)
+    assert parse_add("so -ul=everyone", edit=True) == NewCommand("so", None, "everyone", None)
+    assert parse_add("so -cd=0", edit=True).cooldown_s == 0.0
+    assert parse_add("book -ulysses is a book").response == "-ulysses is a book"  # not an option
+    for rest, edit, reason in [
+        ("a4 -a=!lurk hi", False, "unknown option -a="),
+        ("w8 hi -ul=mod", False, "right after the name"),
+        ("w8 hi -CD=5", True, "right after the name"),
+        ("a3 -cd=soon hi", False, "cooldown in seconds"),
+        ("a3 -cd=-5 hi", False, "cooldown in seconds"),
+        ("a3 -cd=nan hi", False, "cooldown in seconds"),
+        ("a3 -cd=5 -cd=6 hi", False, "give -cd= once"),
+        ("a3 -ul mod hi", False, "write the options as -ul=moderator"),
+        ("so -ul=everyone", False, "usage: !cmd add"),  # add needs a response
+        ("so", True, "usage: !cmd edit"),  # edit needs something to change
+    ]:
+        with pytest.raises(ValueError, match=reason):
+            parse_add(rest, edit=edit)
+
+
+async def test_cmd_edit_changes_only_the_options_given(tmp_path: Path) -> None:
+    # trial 13: "!cmd edit so -ul=everyone" said "Not changed: the response is empty"; -cd= set no cooldown
+    settings = CommandsSettings()
+    skill, db, _ = harness(tmp_path, settings)
+    await skill.start()
+    add = mod_ctx("so -ul=mod -cd=30 Go follow {touser}", settings)
+    await skill.cmd_add(add)
+    assert add.replies == ["Added !so (moderators and up, cooldown 30 s)."]
+    spec = skill.custom_command("twitch", "chan", "so")
+    assert spec.permission is Role.MODERATOR and spec.cooldown.channel_s == 30
+    edit = mod_ctx("so -ul=everyone", settings)
+    await skill.cmd_edit(edit)
+    assert edit.replies == ["Changed !so (everyone)."]
+    spec = skill.custom_command("twitch", "chan", "so")
+    assert spec.permission is Role.EVERYONE and spec.cooldown.channel_s == 30
+    assert [c.response for c in store.channel_commands(db, "twitch", "chan")] == ["Go follow {touser}"]
+    edit = mod_ctx("so -cd=5", settings)
+    await skill.cmd_edit(edit)
+    assert skill.custom_command("twitch", "chan", "so").cooldown.channel_s == 5
+
+
+async def test_a_reply_full_of_variables_is_one_message_at_most(tmp_path: Path) -> None:
+    # trial 13: 66 x {user} (396 characters, accepted) expanded to 1,700 characters for a 26-character name:
+    # 4 bot messages per viewer command, above Twitch's rate limit when viewers take turns
+    settings = CommandsSettings()
+    skill, _, _ = harness(tmp_path, settings)
+    await skill.start()
+    add = mod_ctx("big " + "{user} " * 56, settings)
+    await skill.cmd_add(add)
+    assert add.replies == ["Added !big."]
+    run = mod_ctx("", settings, user="a" * 26, role=Role.EVERYONE)
+    run.spec = skill.custom_command("twitch", "chan", "big")
+    await skill.run_custom(run)
+    assert len(run.replies) == 1 and len(run.replies[0]) <= MAX_OUTPUT_CHARS
+    assert run.replies[0].endswith("…") and run.replies[0].startswith("a" * 26 + " ")
 
 
 async def test_a_moderators_shoutout_to_no_valid_name_is_a_usage_hint(tmp_path: Path) -> None:

@@ -85,6 +85,19 @@ def test_zero_width_and_tag_characters_are_stripped():
     assert clean_text("abc\u202edef") == "abcdef"
 
 
+GLUED = ["\u2800", "\u3164", "\u115f", "\u1160", "\uffa0", "\u034f", "\u2800\u034f"]
+
+
+@pytest.mark.parametrize("glued", GLUED, ids=["braille", "hangul", "choseong", "jungseong", "halfwidth",
+                                              "cgj", "both"])
+def test_blank_letters_glued_to_the_command_name_are_dropped(glued):
+    # trial 13: "!lurk⠀" (braille blank glued on by a chat tool) and "!lurk\u034f" were silently ignored
+    parsed = CommandParser({"lurk"}).parse(f"!lurk{glued} now")
+    assert parsed is not None and parsed.name == "lurk" and parsed.rest == "now"
+    assert CommandParser({"lurk"}).parse(f"!lu{glued}rk") is not None  # inside the name too
+    assert CommandParser({"lurk"}).parse(f"!lurkx{glued}") is None
+
+
 def test_control_characters_become_spaces():
     cmd = parse("!so\tbob\nalice\x00eve\x1b[31m")
     assert cmd.name == "so"

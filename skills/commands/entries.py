@@ -147,37 +147,80 @@ def unique_names(entries: list[CustomCommand]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class NewCommand:
-    """A parsed ``!cmd add`` / ``!cmd edit``: name, response and optional permission (``None``: unchanged
-    on edit, everyone on add)."""
+    """A parsed ``!cmd add`` / ``!cmd edit``: name, response, permission and per-channel cooldown in
+    seconds. ``None`` means unchanged on edit; on add, everyone / the configured cooldown (a response is
+    always given on add)."""
 
     name: str
-    response: str
+    response: str | None
     permission: str | None
+    cooldown_s: float | None = None
 
 
-def parse_add(rest: str, *, command: str = "cmd add", prefix: str = "!") -> NewCommand:
-    """Parse ``NAME [-ul=ROLE] RESPONSE`` (Nightbot's ``-ul=`` sets the lowest role allowed); ``command``
-    names the command in the usage message (``!cmd edit`` takes the same form).
+MAX_OUTPUT_CHARS = 500
+"""A custom command's reply after its variables are filled is cut to this many characters: one Twitch chat
+message (Twitch's limit; Nightbot cuts at 400), so one viewer's command is never several bot messages."""
 
-    Raises ``ValueError`` with a message fit for chat: missing name or response, bad name, unknown role,
-    a second ``-ul=`` (``-ul=everyone -ul=broadcaster hi`` stored ``-ul=broadcaster hi`` as the response),
-    bad response."""
-    usage = f"usage: !{command} <name> [-ul=moderator] <response>"
-    words = rest.split(None, 1)
-    if len(words) < 2:
-        raise ValueError(usage)
-    name = check_name(words[0], prefix)
-    response = words[1].strip()
-    permission = None
-    if response.lower().startswith("-ul"):
-        m = re.match(r"^-ul=(\S+)\s*", response, flags=re.I)
-        if m is None:
+MAX_COOLDOWN_S = 86_400
+_OPTION_RE = re.compile(r"^-([a-z]+)=(\S*)(?:\s+|$)", re.I)
+_BARE_OPTION_RE = re.compile(r"^-(?:ul|cd)\b", re.I)
+_TRAILING_OPTION_RE = re.compile(r"\s-(?:ul|cd)=\S*$", re.I)
+
+
+def _option_value(key: str, value: str) -> str | float:
+    """The value of a ``-ul=`` (a role name) or ``-cd=`` (seconds) option; ``ValueError`` fit for chat."""
+    if key == "ul":
+        if not value:
             raise ValueError(
                 "write the level as -ul=moderator (everyone, subscriber, vip, moderator, broadcaster)"
             )
-        permission = Role.parse(m.group(1)).name.lower()
+        return Role.parse(value).name.lower()
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= MAX_COOLDOWN_S:  # also NaN
+        raise ValueError(f"write the cooldown in seconds, 0 to {MAX_COOLDOWN_S}, as -cd=30")
+    return seconds
+
+
+def parse_add(rest: str, *, edit: bool = False, prefix: str = "!") -> NewCommand:
+    """Parse ``NAME [-ul=ROLE] [-cd=SECONDS] RESPONSE`` (Nightbot's options: ``-ul=`` the lowest role
+    allowed, ``-cd=`` the command's cooldown per channel, seconds). ``edit``: ``!cmd edit`` takes the same
+    form and may leave out the response when it changes an option (``!cmd edit so -ul=everyone``).
+
+    Raises ``ValueError`` with a message fit for chat: missing name or response, bad name, unknown role,
+    bad cooldown, an option given twice (``-ul=everyone -ul=broadcaster hi`` stored ``-ul=broadcaster hi``
+    as the response) or one that is not ``-ul=``/``-cd=`` (Nightbot's ``-a=`` was posted as the reply), an
+    option after the response (``hi -ul=mod`` made a public command that said ``hi -ul=mod``), a bad
+    response."""
+    usage = f"usage: !cmd {'edit' if edit else 'add'} <name> [-ul=moderator] [-cd=seconds] <response>"
+    words = rest.split(None, 1)
+    if not words:
+        raise ValueError(usage)
+    name = check_name(words[0], prefix)
+    response = words[1].strip() if len(words) > 1 else ""
+    options: dict[str, str | float] = {}
+    while (m := _OPTION_RE.match(response)) is not None or _BARE_OPTION_RE.match(response):
+        if m is None:  # "-ul mod hi", "-cd 30 hi": no "="
+            raise ValueError(f"write the options as -ul=moderator and -cd=30; {usage}")
+        key = m.group(1).lower()
+        if key not in ("ul", "cd"):
+            raise ValueError(f"unknown option -{key}=: the options are -ul= and -cd=; {usage}")
+        if key in options:
+            raise ValueError(f"give -{key}= once, before the response; {usage}")
+        options[key] = _option_value(key, m.group(2))
         response = response[m.end():]
-        if response.lower().startswith("-ul"):
-            raise ValueError(f"give -ul= once, before the response; {usage}")
-    return NewCommand(name, check_response(response), permission)
+    if _TRAILING_OPTION_RE.search(response):
+        raise ValueError(f"put -ul= and -cd= right after the name, before the response; {usage}")
+    if not response and not (edit and options):
+        raise ValueError(usage)
+    permission = options.get("ul")
+    cooldown = options.get("cd")
+    return NewCommand(
+        name,
+        check_response(response) if response else None,
+        permission if isinstance(permission, str) else None,
+        cooldown if isinstance(cooldown, float) else None,
+    )
 

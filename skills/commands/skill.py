@@ -20,9 +20,12 @@ from pydantic import Field, model_validator
 
 from bot.commands import CommandContext, CommandSpec, Cooldown, command
 from bot.events import ChatMessage, Priority, Role, Viewer
+from bot.splitting import truncate_message
 from skills.base import Skill, SkillSettings, repeated
 from skills.commands.entries import (
+    MAX_OUTPUT_CHARS,
     CustomCommand,
+    NewCommand,
     TimedMessage,
     check_name,
     command_start,
@@ -188,7 +191,9 @@ class CommandsSkill(Skill):
             extra["touser"] = named or ctx.author.display_name
         if "{count}" in template:
             extra["count"] = str(store.count_use(self.ctx.storage, platform, ctx.channel, found[0].name))
-        text = render_template(template, self.ctx.channel_info(platform, ctx.channel), extra)
+        # one message at most: 66 x {user} of a 400-character response made 4 messages per viewer command
+        info = self.ctx.channel_info(platform, ctx.channel)
+        text = truncate_message(render_template(template, info, extra), MAX_OUTPUT_CHARS)
         where = f"{platform}/{ctx.channel} command {found[0].name!r}"
         if text and _sendable(text, where):
             await ctx.reply(text)
@@ -246,7 +251,7 @@ class CommandsSkill(Skill):
 
     @command(
         "cmd add", aliases=("addcom", "commands add"), permission=Role.MODERATOR,
-        usage="<name> [-ul=moderator] <response>",
+        usage="<name> [-ul=moderator] [-cd=seconds] <response>",
         help="Add a text command to this channel ({user} {touser} {count} {game} {uptime} work).",
     )
     async def cmd_add(self, ctx: CommandContext) -> None:
@@ -267,28 +272,31 @@ class CommandsSkill(Skill):
             await ctx.reply(f"Not added: {reason}.")
             return
         permission = new.permission or "everyone"
+        assert new.response is not None  # parse_add requires one on add
         try:
             store.add_command(
                 self.ctx.storage, platform, channel, new.name, new.response, permission,
                 cooldown_user_s=settings.added_cooldown_user_s,
-                cooldown_channel_s=settings.added_cooldown_channel_s, created_by=ctx.author.user_id,
+                cooldown_channel_s=(settings.added_cooldown_channel_s if new.cooldown_s is None
+                                    else new.cooldown_s),
+                created_by=ctx.author.user_id,
             )
         except sqlite3.IntegrityError:
             await ctx.reply(f"Not added: {p}{new.name} exists; use {p}cmd edit.")
             return
         self._reload(platform, channel)
-        who = "" if permission == "everyone" else f" ({Role.parse(permission).plural} and up)"
-        await ctx.reply(f"Added {p}{new.name}{who}.")
+        await ctx.reply(f"Added {p}{new.name}{_options_note(new)}.")
 
     @command(
         "cmd edit", aliases=("editcom", "commands edit"), permission=Role.MODERATOR,
-        usage="<name> [-ul=moderator] <response>", help="Change a text command added in this channel.",
+        usage="<name> [-ul=moderator] [-cd=seconds] [<response>]",
+        help="Change a text command added in this channel: its response, level or cooldown.",
     )
     async def cmd_edit(self, ctx: CommandContext) -> None:
         p = self._prefix(ctx)
         platform, channel = ctx.message.platform, ctx.channel
         try:
-            new = parse_add(ctx.rest, command="cmd edit", prefix=p)
+            new = parse_add(ctx.rest, edit=True, prefix=p)
         except ValueError as exc:
             await ctx.reply(f"Not changed: {exc}")
             return
@@ -296,9 +304,10 @@ class CommandsSkill(Skill):
             reason = self._taken_reason(new.name, ctx.settings, p) or f"no command {p}{new.name}"
             await ctx.reply(f"Not changed: {reason}.")
             return
-        store.update_command(self.ctx.storage, platform, channel, new.name, new.response, new.permission)
+        store.update_command(self.ctx.storage, platform, channel, new.name, new.response, new.permission,
+                             cooldown_channel_s=new.cooldown_s)
         self._reload(platform, channel)
-        await ctx.reply(f"Changed {p}{new.name}.")
+        await ctx.reply(f"Changed {p}{new.name}{_options_note(new)}.")
 
     @command(
         "cmd remove", aliases=("cmd del", "delcom", "commands remove", "commands delete"),
@@ -372,6 +381,17 @@ class CommandsSkill(Skill):
     async def user_data_summary(self, viewer: Viewer) -> str | None:
         n = store.created_count(self.ctx.storage, viewer.platform, viewer.user_id)
         return f"commands: you added {n} custom command{'' if n == 1 else 's'}" if n else None
+
+
+def _options_note(new: NewCommand) -> str:
+    """`` (moderators and up, cooldown 30 s)`` for the options a ``!cmd add``/``edit`` set, else ``""``."""
+    said = []
+    if new.permission is not None:
+        role = Role.parse(new.permission)
+        said.append("everyone" if role is Role.EVERYONE else f"{role.plural} and up")
+    if new.cooldown_s is not None:
+        said.append(f"cooldown {new.cooldown_s:g} s")
+    return f" ({', '.join(said)})" if said else ""
 
 
 def _sendable(text: str, what: str) -> bool:

@@ -156,9 +156,28 @@ def _load(path: Path | None, log_level: str | None) -> tuple[Config, Secrets]:
     secrets = _load_secrets(config.bot.secrets_file, config.path)
     if secrets is None:
         raise typer.Exit(2)
+    repeated = _secrets_in_config(config.path, secrets)
+    for line in repeated:
+        err.print("error: " + line, style="red", highlight=False, markup=False, emoji=False)
+    if repeated:
+        raise typer.Exit(2)
     level = log_level or (_state["log_level"] if _state["log_level"] != "info" else config.bot.log_level)
     _setup_logging(level, secrets)
     return config, secrets
+
+
+def _secrets_in_config(path: Path | None, secrets: Secrets) -> list[str]:
+    """One problem per config line that repeats a loaded secret's value (a token pasted as the bot's name
+    or a command's response would be shown in chat); the secret is named, its value never shown."""
+    if path is None or not path.is_file():
+        return []
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    return [f"{path}: line {n}: holds the value of the loaded secret {', '.join(names)}; keep a token only "
+            f"in its environment variable or the secrets file (docs/core.md, Secrets) and remove it here"
+            for n, line in enumerate(lines, 1) if (names := secrets.names_in(line))]
 
 
 def _live_adapters(config: Config, secrets: Secrets, clock: Any) -> list[Any]:

@@ -255,15 +255,20 @@ _DISTINCT_TOKENS = (  # shapes no ordinary text has: found anywhere in a value
     re.compile(r"oauth:\s*[A-Za-z0-9]{20,}", re.IGNORECASE),  # a Twitch chat token, as generators gave it
     re.compile(r"(?<![\w.-])[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}"),  # Discord bot
 )
-_TWITCH_TOKEN = re.compile(r"(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])[a-z0-9]{30}")  # only as a whole value
-_TWITCH_TOKEN_WORD = re.compile(r"(?<![\w/])(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])[a-z0-9]{30}(?![\w/])")
+# a Twitch access token (30 lower-case letters and digits) or refresh token (about 50: Twitch's example
+# has 49; 40 and 64 stay free for SHA-1 and SHA-256 hex, e.g. a model revision); only as a whole value
+_TWITCH_TOKEN = re.compile(r"(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])(?:[a-z0-9]{30}|[a-z0-9]{45,55})")
+_TWITCH_TOKEN_WORD = re.compile(
+    r"(?<![\w/])(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])(?:[a-z0-9]{45,55}|[a-z0-9]{30})(?![\w/])"
+)
 TOKEN_LOOKALIKE = "a value that looks like a token (not shown)"
 
 
 def looks_like_token(value: str) -> bool:
     """Whether a config string is, or holds, a Twitch or Discord token: an ``oauth:`` token or a Discord
     bot token anywhere in it (a paste into a command response would be posted to chat), or a whole value
-    of 30 lower-case letters and digits (a Twitch access token; inside text that shape is too common).
+    of 30 or 45-55 lower-case letters and digits (a Twitch access or refresh token; inside text those shapes
+    are too common; a loaded token anywhere in the config is refused by ``chatcast`` itself).
     Such a value is never shown in a message, and in the config it is an error (``token_in_config``)."""
     text = value.strip()
     return bool(_TWITCH_TOKEN.fullmatch(text)) or any(shape.search(text) for shape in _DISTINCT_TOKENS)
@@ -291,8 +296,8 @@ _SECRETS_DOC = "(chmod 600; see docs/core.md, Secrets)"
 
 def token_in_config(value: str) -> str:
     """The problem of a token-shaped ``value`` anywhere in the config (its key is no secret's name); the
-    "not a token?" hint only for the bare 30-character shape, the one ordinary ids can have."""
-    hint = ("; not a token? a whole value of 30 lower-case letters and digits reads as one"
+    "not a token?" hint only for the bare 30- or 45-55-character shapes, the ones ordinary ids can have."""
+    hint = ("; not a token? a whole value of 30 or 45-55 lower-case letters and digits reads as one"
             if _TWITCH_TOKEN.fullmatch(value.strip()) else "")
     return (f"{TOKEN_LOOKALIKE}: secrets never go in the config file; set {_TOKEN_VARIABLES} or put it in "
             f"the secrets file {_SECRETS_DOC}{hint}")

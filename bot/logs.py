@@ -37,6 +37,10 @@ class SecretRedactingFilter(logging.Filter):
                 text = text.replace(secret, REDACTED)
         return text
 
+    def holds(self, text: str) -> bool:
+        """Whether ``text`` contains a secret value of 8 characters or more."""
+        return any(secret in text for secret in self._secrets if len(secret) >= 8)
+
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:
             return True
@@ -74,6 +78,12 @@ def setup_logging(level: str = "info", secrets: Iterable[str] = ()) -> SecretRed
         root.addHandler(handler)
     _FILTER.add(secrets)
     return _FILTER
+
+
+def holds_secret(text: str) -> bool:
+    """Whether ``text`` contains a secret value that ``setup_logging`` was given (8 characters or more):
+    the outbox never sends such a reply to chat."""
+    return _FILTER.holds(text)
 
 
 PROGRESS_ENV = "HF_HUB_DISABLE_PROGRESS_BARS"

@@ -53,6 +53,7 @@ from bot.backoff import Backoff
 from bot.clock import Clock
 from bot.defuse import defuse, single_line
 from bot.events import Priority, Reply
+from bot.logs import holds_secret
 from bot.splitting import Overflow, fit_message
 
 log = logging.getLogger("chatcast.outbox")
@@ -220,6 +221,12 @@ class Outbox:
             if not isinstance(reply, Reply) or not isinstance(reply.text, str):
                 self.stats["rejected"] += 1
                 log.warning("outbox: rejected %r (not a Reply with text)", type(reply).__name__)
+                sent.set_result(None)
+                return sent
+            if holds_secret(reply.text):  # a token pasted into a command response or a skill's text
+                self.stats["rejected"] += 1
+                log.warning("outbox: a reply to %s holds a loaded secret (a token or client secret): "
+                            "not sent", reply.channel)
                 sent.set_result(None)
                 return sent
             max_len = self.limits.max_message_len

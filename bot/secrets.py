@@ -97,6 +97,13 @@ class Secrets:
         found = [s.reveal() for f in fields(self) if (s := getattr(self, f.name))]
         return sorted(found, key=len, reverse=True)
 
+    def names_in(self, text: str) -> list[str]:
+        """Names of the secrets whose value (8 characters or more) occurs in ``text``: a config file that
+        repeats a loaded token (pasted as the bot's name or a command's response) is refused by name,
+        never by value."""
+        return [f.name for f in fields(self)
+                if (s := getattr(self, f.name)) and len(s.reveal()) >= 8 and s.reveal() in text]
+
 
 SECRET_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Secrets))
 """Keys of the secrets file; the environment variable is ``CHATCAST_`` + the key in upper case."""

@@ -292,6 +292,20 @@ def test_config_check_names_the_secrets_set_never_their_values(tmp_path: Path, m
     assert "supersecretvalue" not in result.output
 
 
+def test_a_loaded_secret_repeated_in_the_config_is_refused_by_name(tmp_path: Path, monkeypatch) -> None:
+    # trial 14: a refresh token loaded from the environment and pasted into a command response was posted
+    # to chat, and as [bot] name it was the bot's display name; the config is refused, naming the secret
+    value = "Zq9-refresh.Value_that-no-shape-rule-knows"
+    monkeypatch.setenv("CHATCAST_TWITCH_REFRESH_TOKEN", value)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[bot]\nname = "cc"\n[skills.commands]\n[[skills.commands.entries]]\nname = "pw"\n'
+                   f'response = "my key is {value}"\n')
+    result = runner.invoke(app, ["config", "check", "--config", str(cfg)])
+    assert result.exit_code == 2, result.output
+    assert "config.toml: line 6: holds the value of the loaded secret twitch_refresh_token" in result.stderr
+    assert value not in result.output
+
+
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     # regression: `stats --db notes.txt` printed a sqlite3.DatabaseError traceback
     notes = tmp_path / "notes.txt"

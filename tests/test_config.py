@@ -541,7 +541,15 @@ def test_a_token_pasted_as_a_value_is_an_error_and_never_shown(tmp_path: Path) -
     ]
     assert not any(secret in line for line in found for secret in (twitch, discord, "opensecret42"))
     bare = problems(tmp_path, '[bot]\nname = "k3j4h5g6f7d8s9a0q1w2e3r4t5y6u7"\n')
-    assert bare[0].endswith("; not a token? a whole value of 30 lower-case letters and digits reads as one")
+    assert bare[0].endswith("; not a token? a whole value of 30 or 45-55 lower-case letters and digits reads "
+                            "as one")
+    # trial 14: a Twitch refresh token (Twitch's example: 49 lower-case letters and digits) was accepted
+    refresh = "gdw3k62zpqi0kw01escg7zgbdhtxi6hm0155tiwcztxczkx17"
+    found = problems(tmp_path, f'[bot]\nname = "{refresh}"\n')
+    assert found[0].startswith("config.toml: line 2: bot.name: a value that looks like a token (not shown)")
+    assert not any(refresh in line for line in found)
+    sha1 = "4e1243bd22c66e76c2ba9eddc1f91394e57f9f83"  # a model revision: no token
+    assert load_config(write(tmp_path, f'[bot]\nname = "{sha1}"\n'), skill_classes={}).bot.name == sha1
     # ordinary values are not taken for tokens (trial 11: "See oauth:tutorial" was)
     assert load_config(write(tmp_path, '[bot]\nname = "chatcast_bot_2024"\n'), skill_classes={}).bot.name
     assert load_config(write(tmp_path, '[bot]\nname = "See oauth:tutorial"\n'), skill_classes={}).bot.name

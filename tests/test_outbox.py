@@ -143,6 +143,23 @@ async def test_a_repeated_answer_to_a_viewer_is_addressed_not_dropped():
     assert outbox.stats["dropped_duplicate"] == 1
 
 
+async def test_a_reply_holding_a_loaded_secret_is_never_sent(caplog):
+    # trial 14: a token pasted into a command response went to chat verbatim (only logs were redacted)
+    from bot.logs import setup_logging
+
+    secret = "Qx7-outbox-test-secret-value-42"
+    setup_logging("info", [secret])
+    clock = ManualClock()
+    adapter = FakeAdapter(clock)
+    outbox = Outbox(adapter, clock=clock)
+    sent = await outbox.put(Reply("twitch", "a", f"my key is {secret} ok"))
+    await outbox.put(Reply("twitch", "a", "Qx7-outbox-test is fine"))
+    await outbox.flush()
+    assert sent.result() is None and [t for _, _, t in adapter.sent] == ["Qx7-outbox-test is fine"]
+    assert outbox.stats["rejected"] == 1
+    assert "holds a loaded secret" in caplog.text and secret not in caplog.text
+
+
 async def test_duplicates_dropped_within_window_only(caplog):
     caplog.set_level("INFO", logger="chatcast.outbox")
     clock = ManualClock()

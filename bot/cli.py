@@ -616,31 +616,29 @@ def stats(
     and, per model, batches, batch size, latency and shed requests (bot-stats.json, saved every minute
     and at stop)."""
     from bot.runtime import DB_NAME, STATS_FILE
-    from storage.db import Database
-    from storage.viewers import CORE_TABLES, migrate_core
+    from storage.db import NotADatabase, read_table_sizes
+    from storage.viewers import CORE_TABLES
 
     cfg, _ = _load(config, log_level)
     if db is not None and db.is_dir() and (db / DB_NAME).is_file():
         db = db / DB_NAME  # a replay's report folder: its database
     path = db if db is not None else cfg.data_dir / DB_NAME
     if db is not None and not db.is_file():
-        err.print(f"error: {db}: no such database file", style="red", markup=False)
+        what = "a folder without a chatcast.db" if db.is_dir() else "no such database file"
+        err.print(f"error: {db}: {what}", style="red", markup=False)
         raise typer.Exit(2)
     table = Table(title=f"database {path}")
     table.add_column("table")
     table.add_column("rows", justify="right")
     if path.exists():
         try:
-            database = Database(path)
-            migrate_core(database)
-        except SchemaTooNew as exc:  # NotADatabase too
+            sizes = read_table_sizes(path)  # read-only: inspecting must not migrate or create anything
+        except NotADatabase as exc:
             err.print(f"error: {exc}", style="red", markup=False)
             raise typer.Exit(2) from None
-        sizes = database.table_sizes()
-        database.close()
         skills_tables = [n for n in sizes if n not in CORE_TABLES and n != "schema_version"]
         for name in (*CORE_TABLES, *skills_tables):  # the core tables first, then the skills'
-            table.add_row(name, str(sizes[name]))
+            table.add_row(name, str(sizes.get(name, "-")))
         out.print(table)
     else:
         out.print(f"no database yet at {path}", markup=False)

@@ -124,6 +124,30 @@ class Database:
         self.raw.conn.close()
 
 
+def read_table_sizes(path: str | Path) -> dict[str, int]:
+    """Rows per table of a Chatcast database file, read-only (``chatcast stats``: inspecting a file must
+    not change it, and a mistyped ``--db`` naming another program's database used to get Chatcast's
+    tables written into it).
+
+    Raises ``NotADatabase`` when the file is not a SQLite database or has no ``schema_version`` table (not
+    one Chatcast wrote; an empty file too)."""
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        raise NotADatabase(f"{path}: cannot be opened ({exc})") from None
+    try:
+        raw = sqlite_utils.Database(conn)
+        names = raw.table_names()
+        if "schema_version" not in names:
+            raise NotADatabase(f"{path}: not a Chatcast database (it has no schema_version table)")
+        return {name: int(raw[name].count) for name in sorted(names)}
+    except sqlite3.DatabaseError as exc:
+        raise NotADatabase(f"{path}: not a Chatcast database ({exc})") from None
+    finally:
+        conn.close()
+
+
 def _statements(sql: str) -> list[str]:
     """Split a migration script into statements (``sqlite3.complete_statement`` aware of quotes)."""
     out, buf = [], ""

@@ -322,6 +322,27 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     assert not list((tmp_path / "chatcast-data" / "reports").glob("*"))
 
 
+def test_stats_never_writes_to_the_database_it_inspects(tmp_path: Path) -> None:
+    # trial 14: `stats --db other.db` wrote Chatcast's tables into another program's database (and an empty
+    # file), and `stats --db /tmp` said "no such database file" for a folder
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    with contextlib.closing(sqlite3.connect(other)) as conn:
+        conn.execute("create table foo(x)")
+        conn.commit()
+    before = other.read_bytes()
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    for path in (other, empty):
+        result = runner.invoke(app, ["stats", "--db", str(path)])
+        assert result.exit_code == 2, result.output
+        assert f"{path}: not a Chatcast database (it has no schema_version table)" in result.stderr
+    assert other.read_bytes() == before and empty.stat().st_size == 0
+    result = runner.invoke(app, ["stats", "--db", str(tmp_path)])
+    assert result.exit_code == 2 and f"{tmp_path}: a folder without a chatcast.db" in result.stderr
+
+
 def test_sigterm_stops_a_replay_like_ctrl_c(tmp_path: Path) -> None:
     # regression: `kill` (or docker stop) killed a replay outright, without the shutdown Ctrl-C gets
     import signal
@@ -372,10 +393,10 @@ def test_doctor_says_when_there_is_no_secrets_file(tmp_path: Path) -> None:
 
 def test_stats_takes_a_report_folder_and_run_needs_a_name(tmp_path: Path) -> None:
     # regressions: "stats --db <report folder>" said "no such database file"; "run --as ''" chatted as ""
-    import sqlite3
+    from storage.db import Database
 
     (tmp_path / "report").mkdir()
-    sqlite3.connect(tmp_path / "report" / "chatcast.db").close()
+    Database(tmp_path / "report" / "chatcast.db").close()
     result = runner.invoke(app, ["stats", "--db", str(tmp_path / "report")])
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["run", "--as", " ", "--no-engine"], input="")

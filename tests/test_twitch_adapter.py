@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from types import SimpleNamespace
 
 import pytest
 from fakes.twitch import FakeTwitch
@@ -383,6 +384,33 @@ async def test_unknown_channel_is_skipped_not_fatal(twitch: FakeTwitch):
         assert adapter.channels == ["streamer"]
         await adapter.send(Reply("twitch", "nosuchchannel", "x"))  # logged and skipped
         assert twitch.sent == []
+    finally:
+        await adapter.close()
+
+
+async def test_shared_chat_copies_empty_and_stray_messages_are_skipped(twitch: FakeTwitch):
+    # trial 14: in a Shared Chat session between two channels the bot serves, a message typed in #other
+    # also came as a copy in #streamer: the command ran twice and #other's chatters counted in #streamer;
+    # a null text became the message "None"; a channel never joined got a chat message
+    other = twitch.add_user("400", "other")
+    outsider = twitch.add_user("500", "outsider")
+    adapter = make_adapter(twitch, channels=["streamer", "other"])
+    await adapter.connect()
+    try:
+        events = adapter.listen()
+        streamer, viewer = twitch.streamer, twitch.viewer
+        await twitch.chat(streamer, viewer, "!mood", message_id="copy", source=(other, "native"))
+        await twitch.chat(streamer, viewer, None, message_id="null")
+        await twitch.chat(streamer, viewer, "   ", message_id="blank")
+        await twitch.chat(other, viewer, "!mood", message_id="native")
+        msg = await next_event(events)
+        assert (msg.channel, msg.message_id) == ("other", "native")
+        # a copy from a channel the bot does not serve is the only way it sees that message: kept
+        await twitch.chat(twitch.streamer, twitch.viewer, "!mood", message_id="c2", source=(outsider, "o1"))
+        msg = await next_event(events)
+        assert (msg.channel, msg.message_id) == ("streamer", "c2")
+        # Twitch only notifies for subscribed channels, but a late one after `leave` is skipped too
+        assert adapter._elsewhere("outsider", SimpleNamespace(source_broadcaster=None))
     finally:
         await adapter.close()
 

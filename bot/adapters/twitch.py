@@ -524,11 +524,13 @@ class TwitchAdapter(Adapter):
             login = str(payload.broadcaster.name).lower()
             author_id = str(payload.chatter.id)
             badges = [b.set_id for b in payload.badges]
-            text = str(payload.text)
+            text = payload.text
+            if not isinstance(text, str):  # str(None) was the message "None"
+                raise TypeError(f"text is {type(text).__name__}, not a string")
         except (AttributeError, TypeError) as exc:
             log.warning("skipping a malformed Twitch chat notification: %s", exc)
             return
-        if not self._first_time(message_id):
+        if not self._first_time(message_id) or not text.strip() or self._elsewhere(login, payload):
             return
         if author_id == self._bot_id:  # our own message echoed: learn whether we are moderator here
             if "moderator" in badges or "broadcaster" in badges or "lead_moderator" in badges:
@@ -548,6 +550,21 @@ class TwitchAdapter(Adapter):
         reply_to = getattr(reply, "parent_message_id", None) if reply else None
         timestamp = getattr(payload, "timestamp", None) or datetime.now(UTC)
         self._queue.put_nowait(ChatMessage("twitch", login, message_id, author, text, timestamp, reply_to))
+
+    def _elsewhere(self, login: str, payload: Any) -> bool:
+        """A notification to skip: for a channel the bot has not joined (a late one after ``leave``), or a
+        Shared Chat copy of a message typed in another channel the bot serves, whose own notification
+        arrives there (answering both ran the command twice and counted that channel's chatters here)."""
+        if login not in self._channels:
+            log.debug("Twitch: skipping a chat message for #%s, a channel not joined", login)
+            return True
+        source = getattr(payload, "source_broadcaster", None)
+        source_login = str(getattr(source, "name", "") or "").lower() if source is not None else ""
+        if source_login and source_login != login and source_login in self._channels:
+            log.debug("Twitch: skipping the Shared Chat copy in #%s of a message from #%s", login,
+                      source_login)
+            return True
+        return False
 
     async def _handle_join(self, text: str, payload: Any, message_id: str) -> bool:
         """``!join`` / ``!leave`` typed in the bot's own channel. True when handled."""

@@ -324,8 +324,10 @@ class FakeTwitch:
         badges: list[str] = (),
         message_id: str | None = None,
         ws: web.WebSocketResponse | None = None,
+        source: tuple[FakeUser, str] | None = None,
     ) -> str:
-        """Deliver a ``channel.chat.message`` notification; returns the message id."""
+        """Deliver a ``channel.chat.message`` notification; returns the message id. ``source``: (channel,
+        message id there) of a Shared Chat copy of a message typed in another channel."""
         mid = message_id or str(uuid.uuid4())
         event = {
             "broadcaster_user_id": broadcaster.id,
@@ -348,12 +350,12 @@ class FakeTwitch:
             "reply": None,
             "channel_points_custom_reward_id": None,
             "channel_points_animation_id": None,
-            "source_broadcaster_user_id": None,
-            "source_broadcaster_user_login": None,
-            "source_broadcaster_user_name": None,
-            "source_message_id": None,
-            "source_badges": None,
-            "is_source_only": None,
+            "source_broadcaster_user_id": source[0].id if source else None,
+            "source_broadcaster_user_login": source[0].login if source else None,
+            "source_broadcaster_user_name": source[0].display_name if source else None,
+            "source_message_id": source[1] if source else None,
+            "source_badges": [] if source else None,
+            "is_source_only": False if source else None,
         }
         await self.notify("channel.chat.message", broadcaster.id, event, ws)
         return mid

@@ -281,3 +281,68 @@ def test_retest_bypasses_are_refused(text: str) -> None:
 @pytest.mark.parametrize("text", ALLOWED_IN_RETEST)
 def test_retest_overblocking_is_gone(text: str) -> None:
     assert Moderator().check(text, people=("cozycoder",)).allowed, text
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [  # regressions from a tester's fourth round: each passed the filter
+        # "I'll" typed with an apostrophe look-alike (phone keyboards type U+2019), without one, leet or
+        # misspelt, "imma", "ya"
+        ("I\u2019ll kill you", Category.THREAT),
+        ("I\u02bcll kill you", Category.THREAT),
+        ("I\u2018ll kill you", Category.THREAT),
+        ("I`ll kill you", Category.THREAT),
+        ("I\u00b4ll kill you", Category.THREAT),
+        ("I'll k1ll you", Category.THREAT),
+        ("ill kill you", Category.THREAT),
+        ("imma kill you", Category.THREAT),
+        ("I'll kill ya", Category.THREAT),
+        ("i'll kil you", Category.THREAT),
+        # small capital F and the esh as s
+        ("\ua730\u1d1c\u1d04\u1d0b", Category.BLOCKED_TERM),
+        ("\u0283hit", Category.BLOCKED_TERM),
+        # self-harm phrases split by a space or respelt
+        ("kill your self", Category.BLOCKED_TERM),
+        ("kill yo self", Category.BLOCKED_TERM),
+        ("ki ll yourself", Category.BLOCKED_TERM),
+        # every letter written twice
+        ("ffuucckk", Category.BLOCKED_TERM),
+    ],
+)
+def test_fourth_round_of_filter_gaps_is_closed(text: str, category: Category) -> None:
+    assert Moderator().check(text).category == category, text
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [  # small capitals the fold table lacked, the esh, and apostrophe look-alikes (U+00B4 before NFKC,
+       # which would turn it into a space)
+        ("\ua730\ua7af\u1d01\u0276\u1d03\u1d06\u029b\u1d0c\u1d7b\u1d7e\u0283", "fqaeoebdglius"),
+        ("\u1d29\u1d28\u1d2b\u1d26\uab65", "pnnrw"),
+        ("\u2019\u02bc\u2018`\u00b4\u201b\u2032\uff07", "'" * 8),
+        ("I\u00b4ll", "i'll"),
+    ],
+)
+def test_fold_text_small_capitals_and_apostrophes(text: str, folded: str) -> None:
+    assert fold_text(text) == folded
+
+
+@pytest.mark.parametrize(
+    "text",
+    [  # ... while fights, promises and words that merely look alike stay a story
+        "the wolf will kill the sheep",
+        "I'll find you a treasure",
+        "I\u2019ll find you a treasure",
+        "she killed the dragon with her sword",
+        "I\u2019ll kill the dragon, said the knight",
+        "I will kill the wolf, said the hunter",
+        "the ill king will hang his coat by the fire",
+        "the potion will kill your selfish pride",
+        "the spell will kill your self-doubt",
+        "the skill of the knight won the day",
+        "the fox\u2019s tail was red and the geese were loud",
+        "Imma go home, said the troll",
+    ],
+)
+def test_fourth_round_fixes_keep_stories(text: str) -> None:
+    assert Moderator().check(text).allowed, text

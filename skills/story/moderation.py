@@ -3,9 +3,11 @@
 ``Moderator.check(text) -> Verdict`` refuses, with a short polite reason:
 
 - **blocked terms** from a configurable list, matched after normalisation: Unicode NFKC, zero-width and
-  other invisible characters removed, accents stripped, homoglyphs (Cyrillic/Greek look-alikes) folded to
-  Latin, leetspeak decoded (``5h1t``), punctuation or spaces inserted between letters removed
-  (``s.h.i.t``, ``s h i t``, ``sh it``) and letter runs shortened (``shiiiit``);
+  other invisible characters removed, accents stripped, homoglyphs (Cyrillic/Greek look-alikes, small
+  capitals, the esh) folded to Latin, apostrophe look-alikes read as ``'``, leetspeak decoded (``5h1t``),
+  punctuation or spaces inserted between letters removed (``s.h.i.t``, ``s h i t``, ``sh it``), letter runs
+  shortened (``shiiiit``) and doubled letters read once (``ffuucckk``); "kill yourself" also split or
+  respelt (``kill your self``, ``ki ll yourself``: ``_SELF_HARM``);
 - **links**: ``https://``, ``www.``, ``name.tld`` and obfuscated ``name dot com`` / ``name[.]com``;
 - **mentions that ping**: ``@everyone``, ``@here``, ``@name`` and Discord's ``<@id>``, ``<@!id>``,
   ``<@&role>``, ``<#channel>``;
@@ -19,7 +21,8 @@
   written as two words) and the channel's chatters (``NameList``). A story is about its characters; lines
   about the people on stream and in chat were how viewers made the bot insult the streamer and other
   viewers in its own voice;
-- **threats**: wishes and threats of killing and harm (``X should be shot``, ``I will kill``, ``death to``);
+- **threats**: wishes and threats of killing and harm (``X should be shot``, ``I will kill``, ``death to``,
+  ``I'll kill you`` also as ``I’ll k1ll you``, ``ill kill you`` or ``imma kill ya``);
 - **generalisations** about women or men as a group (``women are inferior``), refused like groups below;
 - **real-world groups**: nationalities, ethnicities, religions, sexual and gender identities
   (``IDENTITY_TERMS``, our own list). Fairy tales need none of them, and a small language model that
@@ -74,6 +77,20 @@ _CONFUSABLES = str.maketrans({
 _CONFUSABLES.update({base + i: chr(ord("a") + i) for base in (0x1F150, 0x1F170, 0x1F1E6) for i in range(26)})
 _HOOKED = {"ʂ": "s", "ʐ": "z", "ɦ": "h", "ɱ": "m", "ɲ": "n", "ʈ": "t"}
 _CONFUSABLES.update({ord(k): v for k, v in _HOOKED.items()})
+# The small capitals the table above lacked (every "LATIN LETTER SMALL CAPITAL <letter>" is now folded:
+# "ꜰᴜᴄᴋ" passed while "ꜱʜɪᴛ" was refused), their barred/stroked forms, Greek and Cyrillic small capitals
+# folded like their lower-case letters above, and the esh (ʃ) written for s.
+_SMALL_CAPITALS = {
+    "ꜰ": "f", "ꞯ": "q", "ᴁ": "ae", "ɶ": "oe", "ᴕ": "ou", "ᴃ": "b", "ᴆ": "d", "ʛ": "g", "ᴌ": "l", "𝼄": "l",
+    "ꭆ": "r", "ᵻ": "i", "ᵾ": "u", "ᴦ": "r", "ᴨ": "n", "ᴩ": "p", "ꭥ": "w", "ᴫ": "n",
+    "ʃ": "s", "ʆ": "s", "ᶋ": "s", "ᶘ": "s",
+}
+_CONFUSABLES.update({ord(k): v for k, v in _SMALL_CAPITALS.items()})
+# Apostrophe look-alikes -> "'", before NFKC (which turns the acute accent and the Greek tonos into a space
+# and a combining mark): phone keyboards type "I’ll" (U+2019), and the threat rules read "i'll".
+_APOSTROPHES = str.maketrans(dict.fromkeys(
+    "\u2019\u2018\u201b\u02bc\u02bb\u02bd\u02b9\u02c8\u02ca\u02cb\u0060\u00b4\u2032\u2035\ua78c\u055a"
+    "\u05f3\u0384\u1fbd\u1fbf\uff07", "'"))
 
 # Leetspeak inside a word. '1' and '|' are ambiguous (i or l): both readings are tried.
 _LEET = str.maketrans({
@@ -167,13 +184,18 @@ _MODAL = (r"(?:should|shoud|shuld|sould|shoul|shld|must|deserves?\s+to|needs?\s+
           r"have\s+to|gonna|going\s+to|wants?\s+to|gotta)")
 _HARMED = (r"(?:shot|killed|murdered|hanged|hung|lynched|executed|raped|stabbed|beheaded|gassed|"
            r"assassinated|put\s+down|shot\s+dead)")
-_KILL = r"(?:kill|shoot|murder|rape|stab|hang|lynch|behead|assassinate|execute|gas)"
+_KILL = r"(?:kill?|shoot|murder|rape|stab|hang|lynch|behead|assassinate|execute|gas)"
+# "I" about to do it: "I'll" also as "ill" (the apostrophe dropped, or the leet-decoded words' "i'll"),
+# "I will/wil/shall", "I'm going to / gonna / finna", "imma", "I want to / wanna"; aimed at the addressed
+# or a pronoun ("I'll kill the dragon" stays a story)
+_I_WILL = (r"i\s*(?:'?\s*ll|will?|shall|'?\s*m\s+(?:going\s+to|gonna|finna)|am\s+(?:going\s+to|gonna)|gonna|"
+           r"want\s+to|wanna|'?\s*m+a)")
+_ADDRESSED = r"(?:you|u|ya|yah|yu|y'?all|him|her|them|everyone|all)"
 _THREAT = re.compile(
     rf"\b{_MODAL}\s+(?:be\s+|b\s+|get\s+|all\s+)?{_HARMED}\b"
     rf"|\b{_MODAL}\s+{_KILL}\s+(?!the\b|a\b|an\b|this\b|that\b|its\b|his\s+(?:dragon|enemy)\b)\w"
     rf"|\b(?:let'?s|lets|please|someone|somebody|pls|plz)\s+(?:go\s+)?{_KILL}\s+(?!the\b|a\b|an\b)\w"
-    rf"|\bi\s*(?:'ll|will|am\s+going\s+to|'m\s+going\s+to|'m\s+gonna|am\s+gonna|want\s+to|wanna)\s+"
-    rf"{_KILL}\s+(?:you|u|him|her|them|everyone|all)\b"
+    rf"|\b{_I_WILL}\s+{_KILL}\s+{_ADDRESSED}\b"
     rf"|\b(?:kill|shoot|murder|rape|gas|hang|lynch|exterminate)\s+(?:all|every|them\s+all)\b"
     rf"|\bdeath\s+to\b(?!\s+the\s+(?:evil|wicked))|\bdeserves?\s+(?:a\s+bullet|to\s+die)\b"
     rf"|\bbullet\s+in\s+(?:his|her|their|your)\s+head\b|\bhope\s+\w+\s+(?:gets?|is)\s+{_HARMED}\b"
@@ -211,6 +233,11 @@ _LONG_PHRASES = re.compile(
     r"|\b(?:6|six)\s*(?:million|m)\s+(?:was(?:n'?t|\s+not)\s+enough|wasnt\s+enough)\b"
 )
 
+# "kill yourself" (and "hang/neck yourself") split or respelt where the term lists miss it: the verb's
+# letters spread out ("ki ll yourself"), "your self", "yo self", "ya self". Matched on the leet-decoded words
+# (``Readings.decoded``), where a word's hyphen is gone: "kill your self-doubt" stays a story.
+_SELF_HARM = re.compile(r"\b(?:k\s*i\s*l\s*l?|hang|neck)\s*(?:your|yo|ya|you|yer|ur|u)\s*(?:self|selves)\b")
+
 # Hate symbols that are not words: swastikas (U+534D, U+5350), the SS runes written with lightning signs,
 # and "(((echo)))" brackets.
 _HATE_SYMBOLS = re.compile(r"[\u534d\u5350\u0fd5-\u0fd8]|\u03df\s*\u03df|\({3}")
@@ -242,12 +269,13 @@ def strip_invisible(text: str) -> str:
 
 
 def fold_text(text: str) -> str:
-    """NFKC, invisible characters removed, case-folded, accents stripped, homoglyphs folded to Latin.
+    """Apostrophe look-alikes as ``'``, NFKC, invisible characters removed, case-folded, accents stripped,
+    homoglyphs (incl. small capitals) folded to Latin.
 
     Keeps punctuation, digits and spacing, so links, mentions and commands can still be seen.
     ``"ＨＴＴＰ://ｅх.com"`` -> ``"http://ex.com"``.
     """
-    text = strip_invisible(unicodedata.normalize("NFKC", text)).casefold()
+    text = strip_invisible(unicodedata.normalize("NFKC", text.translate(_APOSTROPHES))).casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return unicodedata.normalize("NFC", text).translate(_CONFUSABLES)
@@ -256,6 +284,15 @@ def fold_text(text: str) -> str:
 def _squash_repeats(word: str, keep: int) -> str:
     """Runs of 3+ identical letters shortened to ``keep`` letters (``"shiiit"`` -> ``"shit"`` for keep=1)."""
     return re.sub(r"(.)\1{2,}", lambda m: m.group(1) * keep, word)
+
+
+def _run_forms(word: str) -> set[str]:
+    """The word, its letter runs shortened to one and to two letters, and, when every letter is written
+    twice (``"ffuucckk"``; hardly an English word is), the word with each pair written once."""
+    forms = {word, _squash_repeats(word, 1), _squash_repeats(word, 2)}
+    if len(word) >= 4 and len(word) % 2 == 0 and word[::2] == word[1::2]:
+        forms.add(word[::2])
+    return forms
 
 
 def _token_readings(raw: str) -> list[str]:
@@ -307,9 +344,10 @@ def term_digest(normalised: str) -> str:
 
 @functools.lru_cache(maxsize=16_384)
 def _word_variants(word: str) -> tuple[str, ...]:
-    """The word, its letter runs shortened, and those forms without a common English ending."""
+    """The word's ``_run_forms`` (letter runs shortened, doubled letters), and those without a common
+    English ending."""
     out: set[str] = set()
-    for base in {word, _squash_repeats(word, 1), _squash_repeats(word, 2)}:
+    for base in _run_forms(word):
         out.add(base)
         for suffix in _WORD_SUFFIXES:
             if base.endswith(suffix) and len(base) - len(suffix) >= 3:
@@ -519,7 +557,7 @@ class Readings:
         starts = {
             term_digest(variant[:end])
             for word in words
-            for variant in {word, _squash_repeats(word, 1), _squash_repeats(word, 2)}
+            for variant in _run_forms(word)
             for end in range(3, min(len(variant), _MAX_PREFIX_TERM + 1))
         }
         decoded = " ".join(readings[0] for readings in tokens)
@@ -658,6 +696,6 @@ class Moderator:
         if contains_promotion(folded):
             return Verdict.refuse(Category.PROMOTION)
         if (self.blocklist.hits(readings) or _HATE_SYMBOLS.search(text)
-                or _LONG_PHRASES.search(_plain(folded))):
+                or _LONG_PHRASES.search(_plain(folded)) or _SELF_HARM.search(readings.decoded)):
             return Verdict.refuse(Category.BLOCKED_TERM)
         return Verdict.ok()

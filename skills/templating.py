@@ -11,7 +11,9 @@ import string
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bot.config_errors import looks_like_token
 from bot.defuse import BANG_CHARS, COMMAND_CHARS, first_visible
+from bot.logs import holds_secret
 
 CHANNEL_VARIABLES = ("game", "streamer", "uptime", "title", "channel")
 
@@ -57,6 +59,17 @@ def check_template(template: str, *, known: Iterable[str], max_chars: int, what:
             f"known: {', '.join('{' + v + '}' for v in known)}"
         )
     return template
+
+
+def refuse_token(text: str, what: str = "the answer") -> None:
+    """Raises ``ValueError`` (fit for chat, never repeating ``text``) when text typed in chat for the bot to
+    store and post (``!cmd add``, ``!faq add``) is or holds a token: a token shape
+    (``bot.config_errors.looks_like_token``) or a loaded secret's value (``bot.logs.holds_secret``). A token
+    pasted into chat by mistake was stored and posted again on every use. (The config file has its own
+    check, ``token_in_config``.)"""
+    if looks_like_token(text) or holds_secret(text):
+        raise ValueError(f"{what} looks like a token, so it is not saved: tokens go only in an environment "
+                         "variable or the secrets file")
 
 
 def format_uptime(seconds: float | None) -> str:

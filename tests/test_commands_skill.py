@@ -423,6 +423,20 @@ def test_cmd_add_options_are_parsed_or_refused_never_posted() -> None:
             parse_add(rest, edit=edit)
 
 
+def test_cmd_add_refuses_a_token_and_a_loaded_secret() -> None:
+    # trial 14: `!cmd add leak oauth:<token>` (or the bot's own loaded token) was stored and posted on use
+    from bot.logs import setup_logging
+
+    loaded = "Cmd-loaded-secret-value-55"
+    setup_logging("info", [loaded])
+    for rest in ["leak oauth:abcdef0123456789abcdef012345", "leak k3x9qpzv7m2l8n4b6c1d5f0g7h2j9a",
+                 f"leak my key is {loaded}"]:
+        with pytest.raises(ValueError, match="the response looks like a token, so it is not saved"):
+            parse_add(rest)
+        with pytest.raises(ValueError, match="looks like a token"):
+            parse_add(rest, edit=True)
+
+
 async def test_cmd_edit_changes_only_the_options_given(tmp_path: Path) -> None:
     # trial 13: "!cmd edit so -ul=everyone" said "Not changed: the response is empty"; -cd= set no cooldown
     settings = CommandsSettings()

@@ -196,6 +196,20 @@ def test_cooldowns_per_entry_viewer_and_entry_viewer() -> None:
     assert gate.forget_viewer("bob") == 2
 
 
+def test_faq_add_refuses_a_token_in_the_answer_questions_or_keywords() -> None:
+    # trial 14: `!faq add "what is the token" it is <token>` stored it and the confirmation repeated it
+    from bot.logs import setup_logging
+
+    loaded = "Faq-loaded-secret-value-77"
+    setup_logging("info", [loaded])
+    for rest in ['"what is the token" it is oauth:abcdef0123456789abcdef012345',
+                 f'"what is the key" it is {loaded}', '"k3x9qpzv7m2l8n4b6c1d5f0g7h2j9a" no',
+                 '"key?" no keywords: k3x9qpzv7m2l8n4b6c1d5f0g7h2j9a']:
+        with pytest.raises(ValueError, match="looks like a token, so it is not saved") as info:
+            parse_add(rest, [])
+        assert "abcdef0123" not in str(info.value) and loaded not in str(info.value)
+
+
 def test_faq_add_without_quotes_is_refused_not_misread() -> None:
     # regression: "!faq add lunch When is lunch? | Lunch is at noon" added an entry whose question was "lunch"
     with pytest.raises(ValueError, match="put the questions in quotes"):

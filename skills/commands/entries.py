@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.events import Role
 from skills.base import repeated
-from skills.templating import CHANNEL_VARIABLES, check_template, command_start
+from skills.templating import CHANNEL_VARIABLES, check_template, command_start, refuse_token
 
 COMMAND_VARIABLES = (*CHANNEL_VARIABLES, "user", "touser", "count")
 MAX_RESPONSE_CHARS = 400
@@ -193,7 +193,7 @@ def parse_add(rest: str, *, edit: bool = False, prefix: str = "!") -> NewCommand
     bad cooldown, an option given twice (``-ul=everyone -ul=broadcaster hi`` stored ``-ul=broadcaster hi``
     as the response) or one that is not ``-ul=``/``-cd=`` (Nightbot's ``-a=`` was posted as the reply), an
     option after the response (``hi -ul=mod`` made a public command that said ``hi -ul=mod``), a bad
-    response."""
+    response, a token in the response (``refuse_token``)."""
     usage = f"usage: !cmd {'edit' if edit else 'add'} <name> [-ul=moderator] [-cd=seconds] <response>"
     words = rest.split(None, 1)
     if not words:
@@ -217,6 +217,8 @@ def parse_add(rest: str, *, edit: bool = False, prefix: str = "!") -> NewCommand
         raise ValueError(usage)
     permission = options.get("ul")
     cooldown = options.get("cd")
+    if response:
+        refuse_token(response, "the response")
     return NewCommand(
         name,
         check_response(response) if response else None,

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from skills.templating import CHANNEL_VARIABLES, check_template, command_start, render_template
+from skills.templating import CHANNEL_VARIABLES, check_template, command_start, refuse_token, render_template
 
 VARIABLES = CHANNEL_VARIABLES
 MAX_QUESTIONS = 20
@@ -138,8 +138,8 @@ def parse_add(rest: str, existing: Sequence[FaqEntry], *, max_entries: int = 100
     (``!faq add what is love? baby don't hurt me``). The rest of the line is the answer; an optional
     trailing ``keywords: a, b`` (or ``[keywords: a, b]``) sets keywords. Raises ``ValueError`` with a
     message fit for chat: no quotes and no ``?`` (the first word used to become the whole question), empty,
-    too long, too many, unknown variable, an answer starting with ``/ . !``, or a duplicate of a question
-    of another entry.
+    too long, too many, unknown variable, an answer starting with ``/ . !``, a token in the answer,
+    questions or keywords (``refuse_token``), or a duplicate of a question of another entry.
     """
     rest = rest.strip()
     if not rest:
@@ -174,6 +174,8 @@ def parse_add(rest: str, existing: Sequence[FaqEntry], *, max_entries: int = 100
     if len(keywords) > MAX_KEYWORDS:
         raise ValueError(f"at most {MAX_KEYWORDS} keywords")
     answer = check_answer(answer)
+    for text in (answer, *questions, *keywords):
+        refuse_token(text, "the answer" if text is answer else "a question or keyword")
     if len(existing) >= max_entries:
         raise ValueError(f"this channel already has {len(existing)} FAQ entries (max {max_entries})")
     taken = question_owner(questions, existing)

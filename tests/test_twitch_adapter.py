@@ -541,6 +541,31 @@ async def test_secrets_file_store_is_private_and_readable_by_core(tmp_path):
         store.set("password", "x")
 
 
+def test_secrets_file_store_keeps_comments_and_writes_through_a_symlink(tmp_path):
+    # trial 14: a token refresh replaced a symlinked secrets file with a regular file (the link's target kept
+    # the stale token) and dropped the user's comments
+    import os
+
+    from bot.adapters.token_store import SecretsFileStore
+    from bot.secrets import load_secrets
+
+    (tmp_path / "real").mkdir()
+    real = tmp_path / "real" / "secrets.toml"
+    real.write_text('# my notes: rotate monthly\ntwitch_token = "old"\n\ndiscord_token = "d"  # the bot\n')
+    os.chmod(real, 0o600)
+    link = tmp_path / "secrets.toml"
+    link.symlink_to(real)
+    store = SecretsFileStore(link)
+    store.set("twitch_token", "new")
+    store.set("twitch_refresh_token", "ref")
+    assert link.is_symlink()
+    assert real.read_text() == ('# my notes: rotate monthly\ntwitch_token = "new"\n\n'
+                                'discord_token = "d"  # the bot\ntwitch_refresh_token = "ref"\n')
+    loaded = load_secrets(link, env={})
+    assert (loaded.twitch_token.reveal(), loaded.discord_token.reveal()) == ("new", "d")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["real", "secrets.toml", "secrets.toml"]  # no .tmp
+
+
 async def test_doctor_twitch(twitch: FakeTwitch):
     from bot.adapters.doctor import check_twitch
 

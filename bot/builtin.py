@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from bot.commands import CommandContext, CommandSpec, command
 from bot.events import Role
-from bot.splitting import truncate_message
+from bot.splitting import fit_items, truncate_message
 from skills.base import Skill, SkillSettings
 
 if TYPE_CHECKING:
@@ -91,20 +91,7 @@ def command_list(specs: list[CommandSpec], prefix: str, max_len: int) -> str:
                 if g == head or g.startswith(head + " ") else g
                 for g in grouped
             ]
-    body = "Commands: " + ", ".join(grouped)
-    if len(body) + len(tail) <= max_len:
-        return body + tail
-    # too many (a channel with 90 text commands): whole names while they fit, then how many are left out
-    shown: list[str] = []
-    for i, name in enumerate(grouped):
-        more = f" +{len(grouped) - i - 1} more" if i < len(grouped) - 1 else ""
-        if len("Commands: " + ", ".join([*shown, name])) + len(more) + len(tail) > max_len:
-            break
-        shown.append(name)
-    if not shown:  # not even one name fits: the old cut
-        return truncate_message(body, max_len - len(tail)) + tail
-    left = len(grouped) - len(shown)
-    return "Commands: " + ", ".join(shown) + (f" +{left} more" if left else "") + tail
+    return fit_items("Commands: ", grouped, tail, max_len)
 
 
 class BuiltinSkill(Skill):

@@ -141,3 +141,22 @@ def fit_message(
         out = truncate_message(text, max_len)
         return [out] if out else []
     raise ValueError(f'overflow must be "split" or "truncate", got {overflow!r}')
+
+
+def fit_items(head: str, items: list[str], tail: str, max_len: int, *, sep: str = ", ") -> str:
+    """``head + items joined by sep + tail`` in at most ``max_len`` characters: whole items while they fit,
+    then `` +N more`` (a channel with 200 text commands listed them in three messages). When not even one
+    item fits, the joined text is cut (``truncate_message``)."""
+    body = head + sep.join(items)
+    if len(body) + len(tail) <= max_len:
+        return body + tail
+    shown: list[str] = []
+    for i, item in enumerate(items):
+        more = f" +{len(items) - i - 1} more" if i < len(items) - 1 else ""
+        if len(head + sep.join([*shown, item])) + len(more) + len(tail) > max_len:
+            break
+        shown.append(item)
+    if not shown:
+        return truncate_message(body, max_len - len(tail)) + tail
+    left = len(items) - len(shown)
+    return head + sep.join(shown) + (f" +{left} more" if left else "") + tail

@@ -4,6 +4,7 @@ custom-command dispatch (permission levels, cooldowns, built-ins first), variabl
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -193,7 +194,7 @@ def harness(tmp_path: Path, settings: CommandsSettings, *, live: bool = True):
 
 def mod_ctx(rest: str, settings: CommandsSettings, user: str = "mod",
             role: Role = Role.MODERATOR) -> FakeCommandContext:
-    message = ChatMessage("twitch", "chan", "id", Viewer("twitch", user, user, role), rest,
+    message = ChatMessage("twitch", "chan", "id", Viewer("twitch", user, user, frozenset({role})), rest,
                           datetime(2024, 5, 10, 20, 0, tzinfo=UTC))
     return FakeCommandContext(message, settings, rest)
 
@@ -435,6 +436,57 @@ def test_cmd_add_refuses_a_token_and_a_loaded_secret() -> None:
             parse_add(rest)
         with pytest.raises(ValueError, match="looks like a token"):
             parse_add(rest, edit=True)
+
+
+async def test_a_moderator_cannot_manage_commands_above_their_level(tmp_path: Path) -> None:
+    # trial 13: a moderator rewrote and removed the broadcaster's -ul=broadcaster command, and locked
+    # commands away at the broadcaster level
+    settings = CommandsSettings()
+    skill, _, _ = harness(tmp_path, settings)
+    await skill.start()
+    owner = mod_ctx("bb -ul=broadcaster bc ok", settings, user="streamer", role=Role.BROADCASTER)
+    await skill.cmd_add(owner)
+    assert owner.replies == ["Added !bb (broadcasters and up)."]
+    await skill.cmd_add(mod_ctx("vv vip thing", settings))
+    attempts = [(skill.cmd_edit, "bb hacked"), (skill.cmd_remove, "bb"),
+                (skill.cmd_edit, "vv -ul=broadcaster x"), (skill.cmd_add, "mx -ul=broadcaster mine")]
+    replies = []
+    for handler, rest in attempts:
+        ctx = mod_ctx(rest, settings)
+        await handler(ctx)
+        replies += ctx.replies
+    assert replies == [
+        "Not changed: !bb is for broadcasters: only they can change or remove it.",
+        "Not removed: !bb is for broadcasters: only they can change or remove it.",
+        "Not changed: a moderator cannot set -ul=broadcaster, above their own level.",
+        "Not added: a moderator cannot set -ul=broadcaster, above their own level.",
+    ]
+    assert [c.response for c in store.channel_commands(skill.ctx.storage, "twitch", "chan")] == [
+        "bc ok", "vip thing"]
+    edit = mod_ctx("bb -ul=mod", settings, user="streamer", role=Role.BROADCASTER)
+    await skill.cmd_edit(edit)
+    assert edit.replies == ["Changed !bb (moderators and up)."]
+
+
+async def test_cmd_list_is_one_message_and_a_game_starting_with_a_dot_is_still_said(tmp_path: Path) -> None:
+    # trial 13: 200 commands were listed in 3 messages whose continuations began with a defused "!"; a {game}
+    # command was silently not sent while the category was ".hack//G.U." (the outbox defuses the dot)
+    settings = CommandsSettings()
+    skill, db, _ = harness(tmp_path, settings)
+    await skill.start()
+    for i in range(150):  # 3 messages' worth
+        store.add_command(db, "twitch", "chan", f"c{i}", "r", "everyone", created_by="m")
+    skill._reload("twitch", "chan")
+    listing = mod_ctx("", settings)
+    await skill.cmd_list(listing)
+    assert len(listing.replies) == 1 and len(listing.replies[0]) <= MAX_OUTPUT_CHARS
+    assert re.search(r"!c\d+ \+\d+ more\. Manage: !cmd add\|edit\|remove$", listing.replies[0])
+    await skill.cmd_add(mod_ctx("gg {game} is the game", settings))
+    skill.ctx.channel_info("twitch", "chan").category = ".hack//G.U."
+    run = mod_ctx("", settings, user="v", role=Role.EVERYONE)
+    run.spec = skill.custom_command("twitch", "chan", "gg")
+    await skill.run_custom(run)
+    assert run.replies == [".hack//G.U. is the game"]  # the outbox makes the first "." a look-alike
 
 
 async def test_cmd_edit_changes_only_the_options_given(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from pydantic import Field, model_validator
 
 from bot.commands import CommandContext, CommandSpec, Cooldown, command
 from bot.events import ChatMessage, Priority, Role, Viewer
-from bot.splitting import truncate_message
+from bot.splitting import fit_items, truncate_message
 from skills.base import Skill, SkillSettings, repeated
 from skills.commands.entries import (
     MAX_OUTPUT_CHARS,
@@ -171,9 +171,11 @@ class CommandsSkill(Skill):
         )
 
     async def run_custom(self, ctx: CommandContext) -> None:
-        """Reply with the command's response, its variables filled (no reply when it needs ``{game}`` and
-        the platform has not said which, nor when it would start with ``!``, ``/`` or ``.``: a response
-        stored before those were refused, or a variable such as ``{title}`` that starts with one)."""
+        """Reply with the command's response, its variables filled and cut to one message (no reply when it
+        needs ``{game}`` and the platform has not said which, nor when the response itself starts with
+        ``!``, ``/`` or ``.``: one stored before those were refused). A variable's value that starts with one
+        (a category ``.hack//G.U.`` for ``{game}``) is sent: the outbox swaps that character for a look-alike
+        (``bot.defuse``), as for every reply; dropping it silenced a ``{game}`` command for the stream."""
         platform = ctx.message.platform
         found = self._find(platform, ctx.channel, ctx.spec.name)  # type: ignore[attr-defined]
         if found is None:  # removed between the lookup and now
@@ -195,7 +197,7 @@ class CommandsSkill(Skill):
         info = self.ctx.channel_info(platform, ctx.channel)
         text = truncate_message(render_template(template, info, extra), MAX_OUTPUT_CHARS)
         where = f"{platform}/{ctx.channel} command {found[0].name!r}"
-        if text and _sendable(text, where):
+        if text and _sendable(template, where):  # a variable's value ("{game}" = ".hack//G.U.") is defused
             await ctx.reply(text)
 
     def _builtin(self, name: str) -> bool:
@@ -247,7 +249,9 @@ class CommandsSkill(Skill):
             p + s.name + ("" if s.permission is Role.EVERYONE else f" ({s.permission.name.lower()})")
             for s in specs
         ]
-        await ctx.reply("Text commands: " + ", ".join(shown) + ". Manage: !cmd add|edit|remove")
+        # one message at most (200 commands made three, their continuations starting with a defused "!")
+        manage = ". Manage: !cmd add|edit|remove"
+        await ctx.reply(fit_items("Text commands: ", shown, manage, MAX_OUTPUT_CHARS))
 
     @command(
         "cmd add", aliases=("addcom", "commands add"), permission=Role.MODERATOR,
@@ -262,7 +266,7 @@ class CommandsSkill(Skill):
         except ValueError as exc:
             await ctx.reply(f"Not added: {exc}")
             return
-        reason = self._taken_reason(new.name, settings, p)
+        reason = self._taken_reason(new.name, settings, p) or _above_caller(ctx, new.permission)
         state = self._channel(platform, channel)
         if reason is None and new.name in state.stored:
             reason = f"{p}{new.name} exists; use {p}cmd edit"
@@ -300,8 +304,12 @@ class CommandsSkill(Skill):
         except ValueError as exc:
             await ctx.reply(f"Not changed: {exc}")
             return
-        if new.name not in self._channel(platform, channel).stored:
+        stored = self._channel(platform, channel).stored.get(new.name)
+        if stored is None:
             reason = self._taken_reason(new.name, ctx.settings, p) or f"no command {p}{new.name}"
+        else:
+            reason = _above_caller(ctx, stored.permission, p + new.name) or _above_caller(ctx, new.permission)
+        if reason is not None:
             await ctx.reply(f"Not changed: {reason}.")
             return
         store.update_command(self.ctx.storage, platform, channel, new.name, new.response, new.permission,
@@ -323,6 +331,11 @@ class CommandsSkill(Skill):
             return
         if name is None:
             await ctx.reply("usage: !cmd remove <name>")
+            return
+        stored = self._channel(platform, channel).stored.get(name)
+        reason = _above_caller(ctx, stored.permission, p + name) if stored is not None else None
+        if reason is not None:
+            await ctx.reply(f"Not removed: {reason}.")
             return
         if store.remove_command(self.ctx.storage, platform, channel, name):
             self._reload(platform, channel)
@@ -364,7 +377,7 @@ class CommandsSkill(Skill):
         t = state.timers[due.id]
         t.last_post, t.messages = now, 0
         text = render_template(due.message, info)
-        if text and _sendable(text, f"{message.platform}/{message.channel} timer {due.id!r}"):
+        if text and _sendable(due.message, f"{message.platform}/{message.channel} timer {due.id!r}"):
             await self.ctx.post(message.platform, message.channel, text, priority=Priority.LOW)
 
     # ---- privacy --------------------------------------------------------------------------------
@@ -383,6 +396,20 @@ class CommandsSkill(Skill):
         return f"commands: you added {n} custom command{'' if n == 1 else 's'}" if n else None
 
 
+def _above_caller(ctx: CommandContext, permission: str | None, command: str | None = None) -> str | None:
+    """Why the caller may not add, change or remove a command of level ``permission`` (``None``: allowed).
+    A moderator could rewrite or delete the broadcaster's broadcaster-only commands, and lock commands
+    away at a level above their own; as on StreamElements, managing a command needs its level."""
+    if permission is None:
+        return None
+    role = Role.parse(permission)
+    if role <= ctx.author.level:
+        return None
+    if command is None:
+        return f"a moderator cannot set -ul={role.name.lower()}, above their own level"
+    return f"{command} is for {role.plural}: only they can change or remove it"
+
+
 def _options_note(new: NewCommand) -> str:
     """`` (moderators and up, cooldown 30 s)`` for the options a ``!cmd add``/``edit`` set, else ``""``."""
     said = []
@@ -394,9 +421,10 @@ def _options_note(new: NewCommand) -> str:
     return f" ({', '.join(said)})" if said else ""
 
 
-def _sendable(text: str, what: str) -> bool:
-    """False (and a warning naming ``what``) when ``text`` would be run as a command (``command_start``)."""
-    reason = command_start(text)
+def _sendable(template: str, what: str) -> bool:
+    """False (and a warning naming ``what``) when a stored response or timer ``template`` itself starts like
+    a command (``command_start``: stored before that was refused)."""
+    reason = command_start(template)
     if reason is not None:
         log.warning("commands: %s not sent: it %s", what, reason)
     return reason is None

@@ -4,7 +4,7 @@
 time), replays the log through the replay adapter, waits for skills' background work (``drain``), checks
 that every distinct chatter has a presence row, runs the retention purge by the log's clock, counts the
 presence rows left, collects the engine's and each skill's report sections and writes ``summary.json`` +
-``transcript.txt``.
+``transcript.txt`` (the adapter writes ``skipped.txt`` as it reads the log).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from bot.adapters.replay import DEFAULT_CHANNEL, TYPO_JUMP, ReplayAdapter
 from bot.clock import ManualClock
 from bot.config import Config
-from bot.report import build_summary, default_report_dir, write_report
+from bot.report import SKIPPED_FILE, build_summary, default_report_dir, write_report
 from bot.runtime import DB_NAME, DRAIN_TIMEOUT_S, Runtime
 from skills.base import Skill
 from storage.watch import presence_rows
@@ -106,6 +106,7 @@ async def _replay_into(
         db_path = folder / DB_NAME
         if db_path.exists():  # a report folder given twice: start fresh, never on top of an old replay
             db_path.unlink()
+    adapter.skipped_path = folder / SKIPPED_FILE  # every skipped line, as it is met
     if on_adapter is not None:
         on_adapter(adapter)
     # A fast replay would otherwise start one handler per message at once; with models behind them the
@@ -178,6 +179,10 @@ async def _replay_into(
         summary["disabled_skills"] = dict(runtime.disabled_skills)
         summary["undrained_skills"] = list(runtime.undrained)
         write_report(folder, summary, adapter.transcript, bot_name=config.bot.name)
+        if summary["skipped_not_listed"]:  # the console shows 5, summary.json 10: say where the rest are
+            where = summary["skipped_file"] or "no file (it could not be written: see above)"
+            log.warning("%d line(s) skipped, %d more than summary.json lists: every one is in %s",
+                        adapter.lines_skipped, summary["skipped_not_listed"], where)
     finally:
         await runtime.stop()
     return summary, folder

@@ -1,11 +1,14 @@
-"""The replay report: ``summary.json`` and ``transcript.txt`` in a report folder.
+"""The replay report: ``summary.json``, ``transcript.txt`` and ``skipped.txt`` in a report folder.
 
 ``summary.json`` keys (all counts are integers):
 
 - ``lines_read``: non-blank log lines; ``lines_skipped``: malformed ones (``skipped_examples`` lists the
-  first few with line numbers); ``messages``: chat messages routed; ``distinct_viewers``: distinct chatters;
-- ``lines_warned``: lines replayed but suspicious, a jump of more than 30 days after the previous line (a
-  typo'd date?); ``line_warnings`` lists the first 100 as ``{"line", "reason", "text"}``;
+  first 10 with line numbers; ``skipped_not_listed`` counts the others; ``skipped_file``, the path of
+  ``skipped.txt``, lists every one; ``None`` when no line was skipped); ``messages``: chat messages
+  routed; ``distinct_viewers``: distinct chatters;
+- ``lines_warned``: lines replayed but suspicious: a jump of more than 30 days after the latest line (a
+  typo'd date?), a step back in time (the clock stays at the latest time), a ``\\r`` before what looks like
+  another log line; ``line_warnings`` lists the first 100 as ``{"line", "reason", "text"}``;
 - ``commands_handled``, ``skill_errors``, ``skill_timeouts``: from the router;
 - ``replies_sent``: messages the outbox sent (parts of split replies count one each);
   ``replies_dropped``: duplicates, backlog overflow and unsent at the end;
@@ -33,18 +36,22 @@ the causing message's own log time and ``reply_delay_s``, the log seconds betwee
 At ``--speed 0`` the log is read as fast as possible while model-backed skills take real seconds, so the
 log clock moves on before a slow reply is sent: a large ``reply_delay_s`` there measures the models'
 lag against an unthrottled log, not how late the reply would be live.
+
+``skipped.txt`` (only when a line was skipped) has one line per skipped log line, written during the
+replay: ``LINE<TAB>REASON<TAB>EXCERPT``, the excerpt the first 80 characters of the line, control
+characters escaped as in the transcript.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.adapters.chatlog import escape_controls
 from bot.adapters.replay import ReplayAdapter, TranscriptEntry
 
 log = logging.getLogger("chatcast.report")
@@ -55,6 +62,11 @@ WALL_S_SPAN = (
 )
 """What ``wall_s`` (and so ``messages_per_s``) measures: ``Runtime.replay`` times ``pump`` and
 ``finish_pending``."""
+
+SKIPPED_FILE = "skipped.txt"
+"""The list of every skipped line, in the report folder (written by the replay adapter)."""
+SKIPPED_EXAMPLES = 10
+"""Skipped lines listed in ``summary.json``'s ``skipped_examples``."""
 
 # The keys the issue requires in every summary.json (tests check them).
 REQUIRED_KEYS: tuple[str, ...] = (
@@ -85,6 +97,7 @@ def build_summary(
     (``None``: not checked).
     """
     messages = adapter.messages
+    examples = adapter.skipped[:SKIPPED_EXAMPLES]
     return {
         "lines_read": adapter.lines_read,
         "lines_skipped": adapter.lines_skipped,
@@ -103,9 +116,9 @@ def build_summary(
         "log_end": adapter.last_time.isoformat() if adapter.last_time else None,
         "presence_rows": presence_rows,
         "viewers_without_presence": viewers_without_presence,
-        "skipped_examples": [
-            {"line": s.line_no, "reason": s.reason, "text": s.snippet} for s in adapter.skipped[:10]
-        ],
+        "skipped_examples": [{"line": s.line_no, "reason": s.reason, "text": s.snippet} for s in examples],
+        "skipped_not_listed": adapter.lines_skipped - len(examples),
+        "skipped_file": str(adapter.skipped_path) if adapter.lines_skipped and adapter.skipped_path else None,
         "lines_warned": adapter.lines_warned,
         "line_warnings": [
             {"line": w.line_no, "reason": w.reason, "text": w.snippet} for w in adapter.line_warnings
@@ -128,29 +141,6 @@ def format_transcript(entries: Iterable[TranscriptEntry], bot_name: str = "chatc
                 f"{escape_controls(e.cause_user)}: {escape_controls(e.cause_text)}"
             )
     return "\n".join(out) + ("\n" if out else "")
-
-
-def escape_controls(text: str) -> str:
-    """``text`` with control characters (NUL, ESC, newlines, tabs, DEL, C1, U+2028/9) escaped as ``\\n``,
-    ``\\t``, ``\\x00``, ``\\u2028``: chat text cannot break transcript lines or a terminal, and stays
-    readable (everything else, emoji included, is kept as is)."""
-    if not any(_is_control(ch) for ch in text):
-        return text
-    out = []
-    for ch in text:
-        if not _is_control(ch):
-            out.append(ch)
-        elif ch in "\n\r\t":
-            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
-        elif ord(ch) <= 0xFF:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(f"\\u{ord(ch):04x}")
-    return "".join(out)
-
-
-def _is_control(ch: str) -> bool:
-    return unicodedata.category(ch) in ("Cc", "Zl", "Zp")
 
 
 def write_report(

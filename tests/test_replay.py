@@ -375,10 +375,12 @@ async def test_a_clock_jump_is_warned_once_per_jump_and_the_line_kept(
     adapter = ReplayAdapter(io.StringIO(text), clock=ManualClock())
     with caplog.at_level("WARNING", logger="chatcast.replay"):
         _ = [e async for e in adapter.listen()]
-    assert (adapter.messages, adapter.lines_skipped, adapter.lines_warned) == (6, 1, 2)
+    assert (adapter.messages, adapter.lines_skipped, adapter.lines_warned) == (6, 1, 3)
     assert [(w.line_no, w.reason) for w in adapter.line_warnings] == [
         (4, "line 4 is 31 days after line 3 (a typo'd date?)"),
         (7, "line 7 is 730 days after line 6 (a typo'd date?)"),
+        (8, "line 8 is stamped 729 days before line 7: replayed at line 7's time "
+            "(the clock never goes back)"),
     ]
     assert sum("days after line" in r.getMessage() for r in caplog.records) == 2
 

@@ -12,8 +12,9 @@ Two formats, detected per line:
 
   ``ts`` is an ISO-8601 string (``Z`` or an offset; naive means UTC) or Unix seconds; ``roles`` optional
   (names accepted by ``Role.parse``); optional ``channel``, ``id`` and ``user_id``. ``user`` is a name of
-  1-100 characters without control characters; ``user_id`` a string (or integer) of 1-100 characters
-  without spaces or control characters; ``channel`` a name as ``parse_channel`` takes it.
+  1-100 characters without control characters (the same rule as for a Twitch line's name); ``user_id`` a
+  string (or integer) of 1-100 characters without spaces or control characters; ``channel`` a name as
+  ``parse_channel`` takes it.
 
 Lines starting with ``#`` are comments (``parse_line`` returns ``None``); the replay adapter reads a
 ``# channel: NAME`` comment before the first message as the channel name, and ``# category: NAME`` /
@@ -30,13 +31,15 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.events import Role
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""Unicode categories Cc (C0, DEL, C1), Zl and Zp: exactly these code points."""
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _CHANNEL = re.compile(r"^#?[\w.-]{1,100}$")
 MAX_NAME_CHARS = 100
 """Longest ``user`` / ``user_id`` accepted (Twitch allows 25 characters, Discord 32)."""
@@ -79,7 +82,7 @@ def parse_line(line: str) -> LogLine | None:
     stamp, user, text = match.groups()
     if not text.strip():
         raise LogLineError("empty message")
-    return LogLine(datetime.fromisoformat(stamp).replace(tzinfo=UTC), user, text)
+    return LogLine(datetime.fromisoformat(stamp).replace(tzinfo=UTC), _parse_user(user, "user name"), text)
 
 
 NON_ROLE_BADGES = frozenset({
@@ -110,19 +113,35 @@ def _short_repr(value: object) -> str:
 
 
 def _has_controls(text: str) -> bool:
-    """Control characters (NUL, newlines, tabs, ESC, DEL, C1) or line/paragraph separators."""
-    return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in text)
+    """Control characters (NUL, newlines, tabs, ESC, DEL, C1) or line/paragraph separators: Unicode
+    categories Cc, Zl and Zp."""
+    return _CONTROLS.search(text) is not None
 
 
-def _parse_user(value: object) -> str:
-    """The ``user`` field, stripped: 1-100 characters, no control characters (a NUL or newline would
-    become part of the viewer's id and of every ``@name`` the bot writes). Raises ``LogLineError``."""
+def escape_controls(text: str) -> str:
+    """``text`` with control characters (NUL, ESC, newlines, tabs, DEL, C1, U+2028/9) escaped as ``\\n``,
+    ``\\t``, ``\\x00``, ``\\u2028``: chat text cannot break transcript lines or a terminal, and stays
+    readable (everything else, emoji included, is kept as is)."""
+    return _CONTROLS.sub(_escape_one, text)
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    ch = match.group()
+    if ch in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[ch]
+    return f"\\x{ord(ch):02x}" if ord(ch) <= 0xFF else f"\\u{ord(ch):04x}"
+
+
+def _parse_user(value: object, what: str = '"user"') -> str:
+    """A user name, stripped: 1-100 characters, no control characters (a NUL or newline would become part
+    of the viewer's id and of every ``@name`` the bot writes). The one rule for a JSON line's ``user``
+    and a text line's name; ``what`` names it in the error. Raises ``LogLineError``."""
     if not isinstance(value, str) or not value.strip():
         raise LogLineError('JSON line needs a non-empty string "user"')
     user = value.strip()
     if len(user) > MAX_NAME_CHARS or _has_controls(user):
         raise LogLineError(
-            f'"user" must be a name of 1-{MAX_NAME_CHARS} characters without control characters, got '
+            f"{what} must be a name of 1-{MAX_NAME_CHARS} characters without control characters, got "
             + _short_repr(value)
         )
     return user

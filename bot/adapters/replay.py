@@ -9,11 +9,20 @@
   one stream); ``# category: NAME`` (alias ``# game:``) and ``# title: TEXT`` header lines set the
   stream's category and title (in the first status event; later in the log, a status update),
   ``Presence(SEEN)`` the first time a chatter speaks, then the ``ChatMessage``.
-- Malformed lines are counted and skipped; the first ``report_first`` are logged with line numbers. No
-  exception from parsing one line ends the replay: anything unexpected skips that line the same way.
-- A line stamped more than ``JUMP_WARNING`` (30 days) after the previous message line is kept (logs of
+- Malformed lines are counted and skipped; the first ``report_first`` are logged with line numbers, the
+  first ``MAX_LISTED`` kept in ``skipped``, and every one written to ``skipped_path`` (when set) as it is
+  met: line number, reason and an excerpt, control characters escaped (memory stays flat on a log of
+  millions of bad lines). No exception from parsing one line ends the replay: anything unexpected skips
+  that line the same way.
+- A line stamped more than ``JUMP_WARNING`` (30 days) after the latest time so far is kept (logs of
   streams weeks apart are legitimate) but warned about once per jump, with both line numbers
   (``line_warnings``): a typo'd year moves the clock, and the retention purge after the replay with it.
+- The clock never goes back: a line stamped at least ``BACKWARD_WARNING`` (1 s) before the latest time so
+  far is replayed at that latest time (cooldowns and rate limits never run backwards) and warned about,
+  with both line numbers.
+- Lines end at ``\\n`` (``\\r\\n`` too; a stray ``\\r`` inside a message does not split it), except in a file
+  whose first 64 KiB hold a ``\\r`` and no ``\\n`` (classic Mac OS line endings): lines end at ``\\r`` there.
+  A line of a ``\\n`` log holding a ``\\r`` followed by what looks like another log line is warned about.
 - ``send`` records every reply with the log time, channel and the message that caused it
   (``transcript``); nothing leaves the machine.
 """
@@ -31,7 +40,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.adapters.base import REPLAY_LIMITS, Adapter
-from bot.adapters.chatlog import LogLine, LogLineError, parse_channel, parse_line
+from bot.adapters.chatlog import LogLine, LogLineError, escape_controls, parse_channel, parse_line
 from bot.clock import ManualClock
 from bot.events import ChatMessage, Event, Presence, PresenceKind, Reply, Role, StreamStatus, Viewer
 
@@ -43,7 +52,10 @@ EARLIEST = datetime(2005, 1, 1, tzinfo=UTC)
 """Lines stamped before this are skipped as malformed (Twitch, and its chat logs, began in 2011)."""
 """A line stamped later than the wall clock plus this is skipped as malformed (a typo'd year)."""
 JUMP_WARNING = timedelta(days=30)
-"""A line stamped more than this after the previous message line is warned about (kept, not skipped)."""
+"""A line stamped more than this after the latest message line is warned about (kept, not skipped)."""
+BACKWARD_WARNING = timedelta(seconds=1)
+"""A line stamped at least this before the latest message line is warned about (kept, replayed at the
+latest time: the clock never goes back). Smaller steps back (sub-second jitter of merged logs) are not."""
 MAX_WAIT_S = 10.0
 """With ``speed`` > 0, the longest real wait between two lines (seconds); the clock still jumps the whole gap
 (a log of two streams a week apart replayed at speed 1 waited a week)."""
@@ -52,11 +64,16 @@ TYPO_JUMP = timedelta(days=180)
 MIN_SPEED = 0.1
 """The slowest positive ``speed`` (ten times slower than real time); 0 means no waiting at all."""
 MAX_LISTED = 100
-"""Skipped lines and warnings kept in ``skipped`` / ``line_warnings`` (all are counted)."""
+"""Skipped lines and warnings kept in ``skipped`` / ``line_warnings`` (all are counted; every skipped line
+is written to ``skipped_path``)."""
+SNIFF_BYTES = 64 * 1024
+"""Bytes of a log file read to tell its line ending (``\\r`` alone: classic Mac OS) and encoding."""
 MAX_CAUSES = 100_000
 """Messages remembered for the transcript's "in reply to" (the newest; memory stays flat on huge logs)."""
 _CHANNEL_DIRECTIVE = re.compile(r"^#\s*channel:\s*#?(\w+)", re.I)
 _STATUS_DIRECTIVE = re.compile(r"^#\s*(category|game|title):[ \t]*(.*?)\s*$", re.I | re.S)
+_CR_THEN_LINE = re.compile(r"\r(?:\[\d{4}-\d\d-\d\d|\{)")
+"""A carriage return followed by the start of a log line: a file with mixed (``\\r``) line endings."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +121,11 @@ class ReplayAdapter(Adapter):
 
     ``source``: path or text stream. ``channel``: channel name for lines without one (the log's
     broadcaster: lines by that user get the broadcaster role); ``None`` takes it from a
-    ``# channel: NAME`` comment before the first message, else ``"replay"``. Lines starting with ``#``
-    are comments. ``platform``: platform name
-    used in events (default ``"replay"``, so replayed viewers never mix with live ones).
+    ``# channel: NAME`` comment before the first message, else ``"replay"``, a name no chatter is the
+    broadcaster of (a chatter called ``replay`` must not manage the channel). Lines starting with ``#``
+    are comments. ``skipped_path``: a file every skipped line is written to (set before ``listen``, which
+    removes an old one; created at the first skipped line; ``None``: none is written). ``platform``:
+    platform name used in events (default ``"replay"``, so replayed viewers never mix with live ones).
     ``speed``: 0 (never wait) or at least ``MIN_SPEED`` (0.1, ten times slower than real time); raises
     ``ValueError`` otherwise (negative, NaN, 1e-300), and when ``channel`` is not a name as
     ``bot.adapters.chatlog.parse_channel`` takes it. ``sleep`` is injectable for tests.
@@ -140,6 +159,7 @@ class ReplayAdapter(Adapter):
         self.before_clock: Callable[[datetime], Awaitable[None]] | None = None
         self.channel = (channel or DEFAULT_CHANNEL).lower()
         self._channel_fixed = channel is not None
+        self._channel_named = channel is not None  # given or from the log: its user is the broadcaster
         self.category: str | None = None  # from '# category: NAME' (fills {game} in FAQ answers)
         self.title: str | None = None  # from '# title: TEXT'
         self.platform = platform
@@ -150,6 +170,8 @@ class ReplayAdapter(Adapter):
         self.lines_skipped = 0
         self.messages = 0
         self.skipped: list[SkippedLine] = []
+        self.skipped_path: Path | None = None
+        self._skipped_out: TextIO | None = None
         self.lines_warned = 0
         self.largest_jump = timedelta(0)  # the longest gap between two message lines
         self.line_warnings: list[LineWarning] = []
@@ -158,7 +180,8 @@ class ReplayAdapter(Adapter):
         self.first_time: datetime | None = None
         self.last_time: datetime | None = None
         self.bytes_total: int | None = None
-        self.bytes_read = 0
+        self.bytes_read = 0  # bytes of the file read so far, in its own encoding (for progress bars)
+        self._codec = "utf-8"  # how the source's bytes are counted
         self._causes: dict[str, tuple[datetime, str, str]] = {}
         self._closed = False
         if isinstance(source, str | Path) and str(source) != "-":
@@ -176,28 +199,36 @@ class ReplayAdapter(Adapter):
 
     async def listen(self) -> AsyncIterator[Event]:
         """Yield the log's events in order (see module docstring); ends at the end of the log."""
-        stream, owned = self._open()
+        if self.skipped_path is not None:  # an old replay's list in a report folder given twice
+            try:
+                self.skipped_path.unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("%s: cannot remove the old list of skipped lines: %s", self.skipped_path, exc)
+        stream, owned = await self._open()
         first: datetime | None = None
         last: datetime | None = None
         seen_channels: set[str] = set()
-        previous: tuple[datetime, int] | None = None  # the last message line's time and line number
+        latest: tuple[datetime, int] | None = None  # the latest message time so far and its line number
         horizon = datetime.now(UTC) + FUTURE_TOLERANCE
         try:
             line_no = 0
             while not self._closed:
                 raw = await self._readline(stream)
                 if not raw:
+                    if self.bytes_total is not None:
+                        self.bytes_read = self.bytes_total  # the end: 100%, whatever the encoding
                     break
                 line_no += 1
+                self._count_bytes(raw, line_no)
                 if line_no == 1:
                     raw = raw.removeprefix("\ufeff")  # a UTF-8 byte-order mark is not part of the line
-                self.bytes_read += len(raw.encode("utf-8", "surrogateescape"))
                 if not raw.strip():
                     continue  # blank lines are not log lines: neither read nor skipped
                 if raw.startswith("#"):
                     directive = _CHANNEL_DIRECTIVE.match(raw)
                     if directive and not self._channel_fixed and self.messages == 0:
                         self.channel = directive.group(1).lower()
+                        self._channel_named = True
                     status = _STATUS_DIRECTIVE.match(raw)
                     if status and status.group(2):
                         key, value = status.group(1).lower(), status.group(2)
@@ -233,12 +264,20 @@ class ReplayAdapter(Adapter):
                 if when < EARLIEST:  # 1653, or Unix time 0: a typo, not a chat log
                     self._skip(line_no, f"timestamp {when:%Y-%m-%d %H:%M:%S} is before {EARLIEST:%Y}", raw)
                     continue
-                if previous is not None and when - previous[0] > JUMP_WARNING:  # kept: streams weeks apart
-                    days = (when - previous[0]).days
-                    self.largest_jump = max(self.largest_jump, when - previous[0])
-                    self._warn(line_no, f"line {line_no} is {days} days after line {previous[1]} "
+                if "\r" in raw.rstrip("\r\n") and _CR_THEN_LINE.search(raw):
+                    self._warn(line_no, f"line {line_no} holds a carriage return followed by what looks like "
+                               "another log line (mixed \\r line endings?): replayed as one message", raw)
+                if latest is not None and when - latest[0] > JUMP_WARNING:  # kept: streams weeks apart
+                    days = (when - latest[0]).days
+                    self.largest_jump = max(self.largest_jump, when - latest[0])
+                    self._warn(line_no, f"line {line_no} is {days} days after line {latest[1]} "
                                "(a typo'd date?)", raw)
-                previous = (when, line_no)
+                elif latest is not None and latest[0] - when >= BACKWARD_WARNING:
+                    back, ahead = _span(latest[0] - when), latest[1]
+                    self._warn(line_no, f"line {line_no} is stamped {back} before line {ahead}: replayed at "
+                               f"line {ahead}'s time (the clock never goes back)", raw)
+                if latest is None or when >= latest[0]:
+                    latest = (when, line_no)
                 if last is not None and self.speed > 0 and when > last:
                     # a quiet gap (or a jump to the next stream days later) waits at most MAX_WAIT_S
                     await self._sleep(min(MAX_WAIT_S, (when - last).total_seconds() / self.speed))
@@ -278,6 +317,8 @@ class ReplayAdapter(Adapter):
         finally:
             if owned:
                 stream.close()
+            if self._skipped_out is not None:
+                self._close_skipped()
 
     async def send(self, reply: Reply) -> None:
         """Record ``reply`` in the transcript at the log's current time."""
@@ -304,10 +345,11 @@ class ReplayAdapter(Adapter):
 
     # ---- internals -------------------------------------------------------------------------------
 
-    def _open(self) -> tuple[TextIO, bool]:
+    async def _open(self) -> tuple[TextIO, bool]:
         """The log as text: UTF-8 (UTF-16 when it starts with a UTF-16 byte-order mark, as PowerShell
-        writes), undecodable bytes as U+FFFD, lines ended by ``\n`` only (a lone ``\r`` inside a message
-        does not split it, so line numbers match editors)."""
+        writes), undecodable bytes as U+FFFD, lines ended by ``\\n`` only (a lone ``\\r`` inside a message
+        does not split it, so line numbers match editors), or by ``\\r`` only when the first
+        ``SNIFF_BYTES`` hold a ``\\r`` and no ``\\n`` (classic Mac OS). A text stream is read as it is."""
         if isinstance(self.source, str | Path):
             if str(self.source) == "-":
                 import sys
@@ -315,12 +357,27 @@ class ReplayAdapter(Adapter):
                 buffer = getattr(sys.stdin, "buffer", None)
                 if buffer is None:  # already text (a test's StringIO)
                     return sys.stdin, False
-                return io.TextIOWrapper(buffer, encoding="utf-8", errors="replace", newline="\n"), False
+                peek = getattr(buffer, "peek", None)  # what is buffered, not consumed
+                head = await asyncio.to_thread(peek, SNIFF_BYTES) if peek is not None else b""
+                newline = _line_end(head.decode("utf-8", "replace"))
+                return io.TextIOWrapper(buffer, encoding="utf-8", errors="replace", newline=newline), False
             with open(self.source, "rb") as probe:
-                head = probe.read(2)
-            encoding = "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
-            return open(self.source, encoding=encoding, errors="replace", newline="\n"), True  # noqa: SIM115
+                head = probe.read(SNIFF_BYTES)
+            encoding = "utf-8"
+            if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                encoding, self._codec = "utf-16", "utf-16-le" if head[:2] == b"\xff\xfe" else "utf-16-be"
+            newline = _line_end(head.decode(encoding, "replace"))
+            return open(self.source, encoding=encoding, errors="replace", newline=newline), True  # noqa: SIM115
         return self.source, False
+
+    def _count_bytes(self, raw: str, line_no: int) -> None:
+        """Add ``raw``'s size in the file's encoding to ``bytes_read`` (at most ``bytes_total``)."""
+        size = len(raw.encode(self._codec, "replace"))
+        if line_no == 1 and self._codec != "utf-8":
+            size += 2  # the UTF-16 byte-order mark, which the decoder removed
+        self.bytes_read += size
+        if self.bytes_total is not None:
+            self.bytes_read = min(self.bytes_read, self.bytes_total)
 
     async def _readline(self, stream: TextIO) -> str:
         if isinstance(stream, io.StringIO) or getattr(stream, "name", None) not in (None, "<stdin>", 0):
@@ -334,17 +391,59 @@ class ReplayAdapter(Adapter):
             self.skipped.append(SkippedLine(line_no, reason, snippet))
         if self.lines_skipped <= self.report_first:
             log.warning("line %d skipped: %s: %r", line_no, reason, snippet)
+        elif self.lines_skipped == self.report_first + 1:
+            where = f"every one is listed in {self.skipped_path}" if self.skipped_path else "all are counted"
+            log.warning("more lines skipped: not logged here; %s", where)
+        if self.skipped_path is not None:
+            self._write_skipped(self.skipped_path, line_no, reason, snippet)
+
+    def _write_skipped(self, path: Path, line_no: int, reason: str, snippet: str) -> None:
+        """One line of ``path``: ``LINE<TAB>REASON<TAB>EXCERPT``, control characters escaped (the file is
+        opened at the first). A write that fails (disk full) is logged once and ends the file, never the
+        replay."""
+        try:
+            if self._skipped_out is None:
+                self._skipped_out = open(path, "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+                self._skipped_out.write("# line\treason\tstart of the line (control characters escaped)\n")
+            self._skipped_out.write(f"{line_no}\t{escape_controls(reason)}\t{escape_controls(snippet)}\n")
+        except OSError as exc:
+            log.warning("%s: cannot write the skipped lines: %s", path, exc)
+            self._close_skipped()
+            self.skipped_path = None
+
+    def _close_skipped(self) -> None:
+        out, self._skipped_out = self._skipped_out, None
+        if out is not None:
+            try:
+                out.close()
+            except OSError as exc:
+                log.warning("%s: cannot write the skipped lines: %s", self.skipped_path, exc)
 
     def _warn(self, line_no: int, reason: str, raw: str) -> None:
         self.lines_warned += 1
         snippet = raw.rstrip("\r\n")[:80]
         if len(self.line_warnings) < MAX_LISTED:
             self.line_warnings.append(LineWarning(line_no, reason, snippet))
-        log.warning("%s: %r", reason, snippet)
+        if self.lines_warned <= self.report_first:
+            log.warning("%s: %r", reason, snippet)
+        elif self.lines_warned == self.report_first + 1:
+            log.warning("more lines warned about: not logged here (counted in lines_warned)")
 
     def _viewer(self, parsed: LogLine, channel: str) -> Viewer:
         user_id = (parsed.user_id or parsed.user).lower()
         roles = set(parsed.roles) or {Role.EVERYONE}
-        if user_id == channel:
+        # the default channel name ("replay") is nobody's: a chatter called "replay" is no broadcaster
+        if user_id == channel and (parsed.channel is not None or self._channel_named):
             roles.add(Role.BROADCASTER)
         return Viewer(self.platform, user_id, parsed.user, frozenset(roles))
+
+
+def _line_end(head: str) -> str:
+    """The ``newline`` to read a log with, from its first characters: ``"\\r"`` when they hold a ``\\r``
+    and no ``\\n`` (classic Mac OS line endings), else ``"\\n"`` (``\\r\\n`` included)."""
+    return "\r" if "\r" in head and "\n" not in head else "\n"
+
+
+def _span(gap: timedelta) -> str:
+    """``gap`` for a warning: ``"730 days"`` from a day on, else ``"1:00:00"`` (whole seconds)."""
+    return f"{gap.days} days" if gap.days else str(timedelta(seconds=int(gap.total_seconds())))

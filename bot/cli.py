@@ -329,7 +329,7 @@ def replay(
         why = "is a folder, not a chat log" if Path(log_file).is_dir() else "chat log not found"
         err.print(f"error: {log_file}: {why}", style="red", markup=False)
         raise typer.Exit(2)
-    _check_replay_args(speed, channel, report)
+    _check_replay_args(speed, channel, report, db)
     if log_file != "-" and _is_csv(Path(log_file)):  # said before any model loads or report is written
         err.print(f"error: {log_file}: a CSV is no chat log: replay reads '[YYYY-MM-DD HH:MM:SS UTC] user: "
                   "text' lines or JSON Lines with ts, user and text (a CSV of messages can be measured with "
@@ -400,8 +400,8 @@ def replay(
     except (ConnectionError, SchemaTooNew) as exc:
         err.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(2) from None
-    except NotADirectoryError as exc:  # a file above the --report folder (run_replay's check)
-        err.print(f"error: --report: {exc}", style="red", markup=False)
+    except NotADirectoryError as exc:  # a file above the --report folder, or one not creatable (run_replay)
+        err.print(f"error: {'--report: ' if report is not None else ''}{exc}", style="red", markup=False)
         raise typer.Exit(2) from None
     _print_summary(summary, folder)
     if not summary.get("messages") and summary.get("lines_skipped"):
@@ -422,8 +422,10 @@ def _is_csv(path: Path) -> bool:
     return not first.startswith(("[", "{", "#"))
 
 
-def _check_replay_args(speed: float, channel: str | None, report: Path | None) -> None:
-    """``replay``'s --speed, --channel and --report, before anything runs: one ``error:`` line and exit
+def _check_replay_args(
+    speed: float, channel: str | None, report: Path | None, db: Path | None = None
+) -> None:
+    """``replay``'s --speed, --channel, --report and --db, before anything runs: one ``error:`` line and exit
     code 2 for a bad one (``typer.Exit``)."""
     from bot.adapters.chatlog import parse_channel
 
@@ -438,6 +440,8 @@ def _check_replay_args(speed: float, channel: str | None, report: Path | None) -
             problem = str(exc)
     if problem is None and report is not None and report.exists() and not report.is_dir():
         problem = f"--report {report}: is a file, not a folder (give a new or existing folder)"
+    if problem is None and db is not None and db.is_dir():
+        problem = f"--db {db}: is a folder, not a database file (give a file path, e.g. {db / 'chatcast.db'})"
     if problem is not None:
         err.print(f"error: {problem}", style="red", markup=False)
         raise typer.Exit(2)
@@ -454,8 +458,12 @@ def _print_summary(summary: dict[str, Any], folder: Path | None) -> None:
     out.print(table)
     if summary.get("wall_s_span"):  # the progress bar's time is longer: say what each one counts
         out.print(f"wall_s: {summary['wall_s_span']}; the progress bar's time counts them too.", markup=False)
-    for example in summary.get("skipped_examples", [])[:5]:
+    shown = summary.get("skipped_examples", [])[:5]
+    for example in shown:
         err.print(f"skipped line {example['line']}: {example['reason']}", style="yellow", markup=False)
+    if summary.get("lines_skipped", 0) > len(shown) and summary.get("skipped_file"):
+        err.print(f"{summary['lines_skipped'] - len(shown)} more skipped line(s): every one is in "
+                  f"{summary['skipped_file']}", style="yellow", markup=False)
     for note in ("retention_note", "channel_note"):
         if summary.get(note):
             err.print(f"warning: {summary[note]}", style="yellow", markup=False)

@@ -58,17 +58,22 @@ async def run_replay(
     Returns ``(summary, report folder)``. The summary's ``presence_rows`` is counted after the purge (the
     rows the database holds at the end); ``viewers_without_presence`` is checked before it.
     Raises ``ConnectionError`` when the log file does not exist, ``storage.db.SchemaTooNew`` for a newer DB,
-    ``NotADirectoryError`` when ``report_dir`` (or a folder above it) is an existing file, ``ValueError``
+    ``NotADirectoryError`` when ``report_dir`` (or a folder above it) is an existing file or cannot be
+    created, ``ValueError``
     for a bad ``speed`` or ``channel`` (before anything is written).
     """
     clock = ManualClock()
     adapter = ReplayAdapter(source, clock=clock, channel=channel, speed=speed)  # checks speed and channel
     created = report_dir is None or not report_dir.exists()  # default_report_dir makes a new one
-    folder = report_dir if report_dir is not None else default_report_dir(config.data_dir)
     try:
+        folder = report_dir if report_dir is not None else default_report_dir(config.data_dir)
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise NotADirectoryError(f"{folder}: a file is in the way of the report folder") from None
+        where = report_dir or config.data_dir
+        raise NotADirectoryError(f"{where}: a file is in the way of the report folder") from None
+    except OSError as exc:  # /proc/x, a read-only place, a data_dir that cannot exist: was a traceback
+        where, why = report_dir or config.data_dir / "reports", exc.strerror or exc
+        raise NotADirectoryError(f"{where}: cannot create the report folder ({why})") from None
     try:
         return await _replay_into(
             config, adapter, folder, db_path, use_engine, skill_classes, drain_timeout_s, on_adapter

@@ -418,6 +418,39 @@ def test_replay_report_path_that_is_a_file_is_a_clear_error(tmp_path: Path) -> N
     assert taken.read_text(encoding="utf-8") == ""
 
 
+def test_replay_says_where_the_skipped_lines_it_does_not_print_are(tmp_path: Path) -> None:
+    # trial 14: 200 bad lines in a log: the console named 5 and nothing said where the others were
+    log = tmp_path / "chat.txt"
+    log.write_text("".join(f"bad {i}\n" for i in range(12)) + "[2024-01-01 10:00:00 UTC] ann: hi\n")
+    report = tmp_path / "rep"
+    result = runner.invoke(app, ["replay", str(log), "--no-engine", "--no-progress", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert f"7 more skipped line(s): every one is in {report / 'skipped.txt'}" in result.stderr
+    assert len((report / "skipped.txt").read_text().splitlines()) == 1 + 12  # a header line, then each
+
+
+def test_replay_paths_that_cannot_be_created_are_clear_errors(tmp_path: Path) -> None:
+    # trial 14: a report folder or data dir that cannot be created, and a folder given as --db, were
+    # tracebacks (exit code 1)
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-01-01 10:00:00 UTC] ann: hi\n", encoding="utf-8")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("", encoding="utf-8")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[bot]\ndata_dir = "{blocker / "data"}"\n', encoding="utf-8")
+    cases = [
+        (["--db", str(tmp_path)], f"error: --db {tmp_path}: is a folder, not a database file"),
+        (["--config", str(cfg)], f"error: {blocker / 'data'}: a file is in the way of the report folder"),
+    ]
+    if Path("/proc/self").is_dir():  # Linux: nothing can be created under /proc
+        cases.append((["--report", "/proc/chatcast-x"],
+                      "error: --report: /proc/chatcast-x: cannot create the report folder"))
+    for args, expected in cases:
+        result = runner.invoke(app, ["replay", str(log), "--no-engine", "--no-progress", *args])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(expected) and "Traceback" not in result.output, result.output
+
+
 def test_replay_channel_follows_the_json_channel_rule(tmp_path: Path) -> None:
     # regression (QA): --channel "../../x y" was accepted (transcript "#../../x y") while the same value
     # in a JSON line's "channel" is skipped as malformed

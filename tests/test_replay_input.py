@@ -36,6 +36,19 @@ async def _messages(text: str) -> tuple[ReplayAdapter, list[ChatMessage]]:
     return adapter, [e async for e in adapter.listen() if isinstance(e, ChatMessage)]
 
 
+async def test_a_channel_line_takes_the_names_channel_takes_and_warns_about_others() -> None:
+    # trial 14: "# channel: my-chan" was cut to "my": chatter "my" became the broadcaster, "my-chan" was not
+    line = "[2024-10-10 12:00:05 UTC] my-chan: hi\n"
+    adapter, [msg] = await _messages("# channel: my-chan\n" + line)
+    assert (msg.channel, msg.author.has(Role.BROADCASTER)) == ("my-chan", True)
+    _, [msg] = await _messages("# channel: #Some.Name\n" + line)
+    assert msg.channel == "some.name"
+    adapter, [msg] = await _messages("# channel: 123/456\n" + line)
+    assert msg.channel == "replay" and not msg.author.has(Role.BROADCASTER)
+    assert adapter.lines_warned == 1
+    assert "line 1: # channel: must be a name" in adapter.line_warnings[0].reason
+
+
 # 1. the default channel name is nobody's -----------------------------------------------------------
 
 async def test_a_chatter_called_replay_is_no_broadcaster_without_a_channel_line(tmp_path: Path) -> None:

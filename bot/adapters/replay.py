@@ -70,7 +70,7 @@ SNIFF_BYTES = 64 * 1024
 """Bytes of a log file read to tell its line ending (``\\r`` alone: classic Mac OS) and encoding."""
 MAX_CAUSES = 100_000
 """Messages remembered for the transcript's "in reply to" (the newest; memory stays flat on huge logs)."""
-_CHANNEL_DIRECTIVE = re.compile(r"^#\s*channel:\s*#?(\w+)", re.I)
+_CHANNEL_DIRECTIVE = re.compile(r"^#\s*channel:[ \t]*(.*?)\s*$", re.I | re.S)
 _STATUS_DIRECTIVE = re.compile(r"^#\s*(category|game|title):[ \t]*(.*?)\s*$", re.I | re.S)
 _CR_THEN_LINE = re.compile(r"\r(?:\[\d{4}-\d\d-\d\d|\{)")
 """A carriage return followed by the start of a log line: a file with mixed (``\\r``) line endings."""
@@ -227,8 +227,12 @@ class ReplayAdapter(Adapter):
                 if raw.startswith("#"):
                     directive = _CHANNEL_DIRECTIVE.match(raw)
                     if directive and not self._channel_fixed and self.messages == 0:
-                        self.channel = directive.group(1).lower()
-                        self._channel_named = True
+                        try:  # the rule --channel and a JSON line's "channel" follow ("my-chan" was "my")
+                            self.channel = parse_channel(directive.group(1), "# channel:").lower()
+                            self._channel_named = True
+                        except ValueError as exc:
+                            self._warn(line_no, f"line {line_no}: {exc}; the channel stays {self.channel!r}",
+                                       raw)
                     status = _STATUS_DIRECTIVE.match(raw)
                     if status and status.group(2):
                         key, value = status.group(1).lower(), status.group(2)

@@ -19,7 +19,8 @@ from typing import Any, TextIO
 from bot.adapters.replay import DEFAULT_CHANNEL, TYPO_JUMP, ReplayAdapter
 from bot.clock import ManualClock
 from bot.config import Config
-from bot.report import SKIPPED_FILE, build_summary, default_report_dir, write_report
+from bot.instance import LOCK_NAME
+from bot.report import SKIPPED_FILE, SUMMARY_FILE, build_summary, default_report_dir, write_report
 from bot.runtime import DB_NAME, DRAIN_TIMEOUT_S, Runtime
 from skills.base import Skill
 from storage.watch import presence_rows
@@ -94,6 +95,18 @@ def _remove_if_empty(folder: Path) -> None:
         folder.rmdir()
 
 
+def _refuse_unless_a_report(folder: Path) -> None:
+    """Raises ``NotADirectoryError`` unless ``folder``'s database is an earlier replay's (a ``summary.json``
+    beside it, no bot lock file): ``--report chatcast-data`` deleted the live database, every viewer's
+    watch history, commands and stories with it, even under a running bot."""
+    if (folder / SUMMARY_FILE).is_file() and not (folder / LOCK_NAME).exists():
+        return
+    raise NotADirectoryError(
+        f"{folder}: holds a {DB_NAME} that is no earlier replay's report (a bot's data folder?): give a new "
+        "or empty report folder (to replay into a bot's database, stop it and pass --db)"
+    )
+
+
 async def _replay_into(
     config: Config,
     adapter: ReplayAdapter,
@@ -110,6 +123,7 @@ async def _replay_into(
     if db_path is None:
         db_path = folder / DB_NAME
         if db_path.exists():  # a report folder given twice: start fresh, never on top of an old replay
+            _refuse_unless_a_report(folder)
             db_path.unlink()
     adapter.skipped_path = folder / SKIPPED_FILE  # every skipped line, as it is met
     if on_adapter is not None:

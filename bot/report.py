@@ -63,6 +63,8 @@ WALL_S_SPAN = (
 """What ``wall_s`` (and so ``messages_per_s``) measures: ``Runtime.replay`` times ``pump`` and
 ``finish_pending``."""
 
+SUMMARY_FILE = "summary.json"
+"""The replay summary in a report folder; a folder with one is an earlier replay's report."""
 SKIPPED_FILE = "skipped.txt"
 """The list of every skipped line, in the report folder (written by the replay adapter)."""
 SKIPPED_EXAMPLES = 10
@@ -152,7 +154,7 @@ def write_report(
 ) -> Path:
     """Write ``summary.json`` and ``transcript.txt`` into ``report_dir`` (created); returns the folder."""
     report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / "summary.json").write_text(
+    (report_dir / SUMMARY_FILE).write_text(
         json.dumps(summary, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8"
     )
     # errors="replace": a lone surrogate that reached a reply must not cost the whole transcript

@@ -429,6 +429,30 @@ def test_replay_says_where_the_skipped_lines_it_does_not_print_are(tmp_path: Pat
     assert len((report / "skipped.txt").read_text().splitlines()) == 1 + 12  # a header line, then each
 
 
+def test_replay_never_deletes_a_database_that_is_not_an_earlier_replays(tmp_path: Path) -> None:
+    # trial 14 (data loss): `replay LOG --report chatcast-data` deleted the live database, also under a
+    # running bot; only an earlier replay's report folder (summary.json, no bot lock) starts afresh
+    from storage.db import Database
+
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-01-01 10:00:00 UTC] ann: hi\n", encoding="utf-8")
+    data = tmp_path / "chatcast-data"
+    data.mkdir()
+    Database(data / "chatcast.db").close()
+    live = (data / "chatcast.db").read_bytes()
+    (data / "chatcast.lock").touch()  # a bot ran here
+    (data / "summary.json").write_text("{}")  # even with a summary.json dropped in by mistake
+    result = runner.invoke(app, ["replay", str(log), "--no-engine", "--no-progress", "--report", str(data)])
+    assert result.exit_code == 2, result.output
+    assert "holds a chatcast.db that is no earlier replay's report" in result.stderr
+    assert (data / "chatcast.db").read_bytes() == live
+    report = tmp_path / "rep"
+    for _ in range(2):  # the same report folder twice: the second replay starts afresh
+        args = ["replay", str(log), "--no-engine", "--no-progress", "--report", str(report)]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+
+
 def test_replay_paths_that_cannot_be_created_are_clear_errors(tmp_path: Path) -> None:
     # trial 14: a report folder or data dir that cannot be created, and a folder given as --db, were
     # tracebacks (exit code 1)

@@ -407,6 +407,9 @@ async def test_build_adapters_and_app_id_from_token(tmp_path):
     assert (twitch.platform, discord.platform) == ("twitch", "discord")
     assert twitch._config_channels == ["streamer"]
     assert discord.settings_for("1").channels == ("100",) and discord.settings_for("2").channels == ()
+    # trial 14: naming one channel left the bot answering in every channel of every other server
+    assert discord._listening("1", "100") and not discord._listening("1", "101")
+    assert not discord.settings_for("2").listen and not discord._listening("2", "5")
     assert (
         "core",
         next(s for n, s in commands_from_classes({"core": BuiltinSkill}) if s.name == "help"),

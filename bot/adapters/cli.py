@@ -65,8 +65,9 @@ def discord_guild_settings(config: Any) -> dict[str, Any]:
     """Per-server ``DiscordGuildSettings``, keyed by guild id, plus ``"*"`` (the default).
 
     From ``[[channels]]`` named ``guild_id/channel_id`` (or ``guild_id`` for a whole server) and the optional
-    ``[discord]`` role lists (``mod_roles``, ``vip_roles``, ``subscriber_roles``). Servers without a channel
-    entry listen everywhere.
+    ``[discord]`` role lists (``mod_roles``, ``vip_roles``, ``subscriber_roles``). With no Discord entry
+    the bot listens in every server; once the config names any, servers it does not name are ignored
+    (``"*"`` has ``listen=False``).
     """
     from bot.adapters.discord_adapter import DiscordGuildSettings
 
@@ -79,7 +80,7 @@ def discord_guild_settings(config: Any) -> dict[str, Any]:
         if channel:
             per_guild[guild].append(channel)
     settings = {g: DiscordGuildSettings(channels=tuple(chs), **roles) for g, chs in per_guild.items()}
-    settings["*"] = DiscordGuildSettings(**roles)
+    settings["*"] = DiscordGuildSettings(listen=not per_guild, **roles)
     return settings
 
 

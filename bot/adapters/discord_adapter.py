@@ -73,12 +73,15 @@ class DiscordGuildSettings:
     ``mod_roles``: roles that count as moderator (members with Manage Messages always do).
     ``vip_roles`` / ``subscriber_roles``: e.g. the role Discord's Twitch integration gives subscribers.
     ``channels``: text channel ids the bot listens in; empty = every channel it can see.
+    ``listen``: false for a server the bot ignores (the default for servers the config does not name once
+    it names any: one configured channel used to leave the bot answering everywhere else).
     """
 
     mod_roles: tuple[str, ...] = ()
     vip_roles: tuple[str, ...] = ()
     subscriber_roles: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
+    listen: bool = True
 
 
 def invite_url(client_id: str, permissions: int = PERMISSIONS_INTEGER) -> str:
@@ -393,8 +396,8 @@ class DiscordAdapter(Adapter):
         return Viewer("discord", str(member.id), str(member.display_name), roles)
 
     def _listening(self, guild_id: str, channel_id: str) -> bool:
-        allowed = self.settings_for(guild_id).channels
-        return not allowed or channel_id in allowed
+        settings = self.settings_for(guild_id)
+        return settings.listen and (not settings.channels or channel_id in settings.channels)
 
     async def _on_message(self, message: Any) -> None:
         try:
@@ -436,6 +439,10 @@ class DiscordAdapter(Adapter):
             await interaction.response.send_message("Use me in a server channel.", ephemeral=True)
             return
         guild_id, channel_id = str(interaction.guild_id), str(interaction.channel_id)
+        if not self._listening(guild_id, channel_id):  # slash commands are registered in every server
+            await interaction.response.send_message("I'm not set up to answer in this channel.",
+                                                    ephemeral=True)
+            return
         message_id = f"interaction-{interaction.id}"
         if not self._first_time(message_id):
             return

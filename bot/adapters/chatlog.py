@@ -11,7 +11,8 @@ Two formats, detected per line:
       {"ts": "2024-10-10T12:58:39Z", "user": "alice", "text": "hi", "roles": ["moderator"]}
 
   ``ts`` is an ISO-8601 string (``Z`` or an offset; naive means UTC) or Unix seconds; ``roles`` optional
-  (names accepted by ``Role.parse``); optional ``channel``, ``id`` and ``user_id``. ``user`` is a name of
+  (role names, or Twitch badges: ``bot.adapters.badges.roles_from_names``); optional ``channel``,
+  ``id`` and ``user_id``. ``user`` is a name of
   1-100 characters without control characters (the same rule as for a Twitch line's name); ``user_id`` a
   string (or integer) of 1-100 characters without spaces or control characters; ``channel`` a name as
   ``parse_channel`` takes it.
@@ -34,6 +35,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.adapters.badges import roles_from_names
 from bot.events import Role
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -83,14 +85,6 @@ def parse_line(line: str) -> LogLine | None:
     if not text.strip():
         raise LogLineError("empty message")
     return LogLine(datetime.fromisoformat(stamp).replace(tzinfo=UTC), _parse_user(user, "user name"), text)
-
-
-NON_ROLE_BADGES = frozenset({
-    "turbo", "premium", "partner", "staff", "admin", "global_mod", "artist", "artist-badge", "bits",
-    "bits-leader", "sub-gifter", "sub-gift-leader", "glhf-pledge", "no_audio", "no_video", "predictions",
-    "hype-train", "moments", "clips-leader", "verified",
-})
-"""Twitch badge names a JSON log may list in ``roles`` that give no permission level: ignored."""
 
 
 def parse_channel(value: object, what: str = '"channel"') -> str:
@@ -192,10 +186,7 @@ def _parse_json(line: str) -> LogLine:
         roles_raw = [roles_raw]
     if not isinstance(roles_raw, list) or not all(isinstance(r, str) for r in roles_raw):
         raise LogLineError('"roles" must be a list of role names')
-    try:  # Twitch badges that are not permission levels (turbo, partner, bits...) are ignored
-        roles = frozenset(Role.parse(r) for r in roles_raw if r.strip().lower() not in NON_ROLE_BADGES)
-    except ValueError as exc:
-        raise LogLineError(str(exc)) from None
+    roles = roles_from_names(roles_raw)  # badges that are no level (turbo, subtember-2024...) are ignored
     channel = obj.get("channel")
     if channel is not None:
         channel = parse_channel(channel)

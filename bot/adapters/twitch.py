@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.adapters.badges import roles_from_badges
 from bot.adapters.base import TWITCH_LIMITS, Adapter
 from bot.adapters.http_retry import RetryPolicy, retrying_middleware
 from bot.adapters.twitch_auth import (
@@ -45,19 +46,9 @@ from bot.adapters.twitch_auth import (
     JoinedChannels,
     SecretStore,
 )
-from bot.events import ChatMessage, Event, Reply, Role, StreamStatus, Viewer
+from bot.events import ChatMessage, Event, Reply, StreamStatus, Viewer
 
 log = logging.getLogger("chatcast.adapters.twitch")
-
-BADGE_ROLES: dict[str, Role] = {
-    "broadcaster": Role.BROADCASTER,
-    "lead_moderator": Role.MODERATOR,
-    "moderator": Role.MODERATOR,
-    "vip": Role.VIP,
-    "subscriber": Role.SUBSCRIBER,
-    "founder": Role.SUBSCRIBER,  # founders are (or were) among a channel's first subscribers
-}
-"""Twitch badge ``set_id`` -> role (https://dev.twitch.tv/docs/api/reference/#get-global-chat-badges)."""
 
 _SEEN_IDS = 4096  # notifications remembered for de-duplication (EventSub is at-least-once)
 
@@ -79,16 +70,6 @@ class TwitchURLs:
     helix: str = HELIX_BASE
     id: str = ID_BASE
     eventsub_ws: str = EVENTSUB_WS
-
-
-def roles_from_badges(badge_set_ids: Iterable[str]) -> frozenset[Role]:
-    """Roles for a chatter's badges (``set_id`` values); unknown badges are ignored. Always has EVERYONE."""
-    roles = {Role.EVERYONE}
-    for badge in badge_set_ids:
-        role = BADGE_ROLES.get(badge)
-        if role is not None:
-            roles.add(role)
-    return frozenset(roles)
 
 
 def _register_tolerant_stream_offline() -> None:

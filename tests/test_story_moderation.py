@@ -346,3 +346,17 @@ def test_fold_text_small_capitals_and_apostrophes(text: str, folded: str) -> Non
 )
 def test_fourth_round_fixes_keep_stories(text: str) -> None:
     assert Moderator().check(text).allowed, text
+
+
+@pytest.mark.parametrize("text", ["shiit", "fuuck", "biitch", "cuunt", "sshit", "the knight said shiit"])
+def test_one_doubled_letter_is_read_once(text: str) -> None:
+    # trial 13: doubling one letter ("shiit") passed while "shiiit" (a run of 3) was refused
+    assert Moderator().check(text).category == Category.BLOCKED_TERM, text
+
+
+@pytest.mark.parametrize("text", ["the moods of the mood", "the annals of the kingdom",
+                                  "'You shall be poor no longer.'", "the tall troll fell off the hill"])
+def test_double_letters_of_english_words_and_joined_words_stay(text: str) -> None:
+    # reading every double letter once made "mood" the real-people word "mod", "annals" a blocked term, and
+    # "poor no" (joined as a spread-out word) a blocked one in a Grimm sentence
+    assert Moderator().check(text).allowed, text

@@ -281,15 +281,23 @@ def fold_text(text: str) -> str:
     return unicodedata.normalize("NFC", text).translate(_CONFUSABLES)
 
 
+_DOUBLES = re.compile(r"(.)\1+")
+
+
 def _squash_repeats(word: str, keep: int) -> str:
     """Runs of 3+ identical letters shortened to ``keep`` letters (``"shiiit"`` -> ``"shit"`` for keep=1)."""
     return re.sub(r"(.)\1{2,}", lambda m: m.group(1) * keep, word)
 
 
-def _run_forms(word: str) -> set[str]:
-    """The word, its letter runs shortened to one and to two letters, and, when every letter is written
-    twice (``"ffuucckk"``; hardly an English word is), the word with each pair written once."""
+def _run_forms(word: str, doubles: bool = False) -> set[str]:
+    """The word, its letter runs shortened to one and to two letters, every double letter written once
+    (``"shiit"``, ``"fuuck"``: one doubled letter is the first evasion viewers try), and, when every letter
+    is written twice (``"ffuucckk"``; hardly an English word is), the word with each pair written once.
+    Double letters are read once only for ``doubles`` (a word as typed: "poor no" joined is no "porno")
+    and not in English words (``common_words``): "mood" is no "mod", "annals" no "anals"."""
     forms = {word, _squash_repeats(word, 1), _squash_repeats(word, 2)}
+    if doubles and word not in common_words():
+        forms.add(_DOUBLES.sub(r"\1", word))
     if len(word) >= 4 and len(word) % 2 == 0 and word[::2] == word[1::2]:
         forms.add(word[::2])
     return forms
@@ -343,11 +351,11 @@ def term_digest(normalised: str) -> str:
 
 
 @functools.lru_cache(maxsize=16_384)
-def _word_variants(word: str) -> tuple[str, ...]:
+def _word_variants(word: str, doubles: bool = False) -> tuple[str, ...]:
     """The word's ``_run_forms`` (letter runs shortened, doubled letters), and those without a common
     English ending."""
     out: set[str] = set()
-    for base in _run_forms(word):
+    for base in _run_forms(word, doubles):
         out.add(base)
         for suffix in _WORD_SUFFIXES:
             if base.endswith(suffix) and len(base) - len(suffix) >= 3:
@@ -369,7 +377,7 @@ def candidate_phrases(text: str, tokens: list[list[str]] | None = None) -> tuple
     for readings in tokens:
         for word in readings:
             words.add(word)
-            exact.update(_word_variants(word))
+            exact.update(_word_variants(word, doubles=True))
     n = len(tokens)
     for start in range(n):
         # joined runs of short tokens: letters spread out with spaces
@@ -554,10 +562,11 @@ class Readings:
     def of(cls, text: str) -> Readings:
         tokens = normalised_tokens(text)
         exact, words = candidate_phrases(text, tokens)
+        typed = {word for readings in tokens for word in readings}  # not joined ones
         starts = {
             term_digest(variant[:end])
             for word in words
-            for variant in _run_forms(word)
+            for variant in _run_forms(word, doubles=word in typed)
             for end in range(3, min(len(variant), _MAX_PREFIX_TERM + 1))
         }
         decoded = " ".join(readings[0] for readings in tokens)

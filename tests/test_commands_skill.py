@@ -489,6 +489,25 @@ async def test_cmd_list_is_one_message_and_a_game_starting_with_a_dot_is_still_s
     assert run.replies == [".hack//G.U. is the game"]  # the outbox makes the first "." a look-alike
 
 
+async def test_count_counts_answers_given_and_an_unknown_game_is_no_crash(tmp_path: Path) -> None:
+    # trial 13: `!cg` ("n{count} {game}") three times while the category was unknown sent nothing, and the
+    # first answer said "n4"
+    settings = CommandsSettings()
+    skill, _, _ = harness(tmp_path, settings)
+    await skill.start()
+    await skill.cmd_add(mod_ctx("cg n{count} {game}", settings))
+    info = skill.ctx.channel_info("twitch", "chan")
+    info.category = None
+    run = mod_ctx("", settings, user="v", role=Role.EVERYONE)
+    run.spec = skill.custom_command("twitch", "chan", "cg")
+    for _ in range(3):
+        await skill.run_custom(run)
+    assert run.replies == []
+    info.category = "Celeste"
+    await skill.run_custom(run)
+    assert run.replies == ["n1 Celeste"]
+
+
 async def test_cmd_edit_changes_only_the_options_given(tmp_path: Path) -> None:
     # trial 13: "!cmd edit so -ul=everyone" said "Not changed: the response is empty"; -cd= set no cooldown
     settings = CommandsSettings()

@@ -191,14 +191,17 @@ class CommandsSkill(Skill):
                                 f"{ctx.spec.name} @name")  # type: ignore[attr-defined]
                 return
             extra["touser"] = named or ctx.author.display_name
+        info = self.ctx.channel_info(platform, ctx.channel)
+        if not _sendable(template, f"{platform}/{ctx.channel} command {found[0].name!r}"):
+            return  # a variable's value ("{game}" = ".hack//G.U.") is defused by the outbox instead
         if "{count}" in template:
+            if not render_template(template, info, {**extra, "count": "0"}):
+                return  # not sent ({game} unknown): not counted either (the first answer said "n4")
             extra["count"] = str(store.count_use(self.ctx.storage, platform, ctx.channel, found[0].name))
         # one message at most: 66 x {user} of a 400-character response made 4 messages per viewer command
-        info = self.ctx.channel_info(platform, ctx.channel)
-        text = truncate_message(render_template(template, info, extra), MAX_OUTPUT_CHARS)
-        where = f"{platform}/{ctx.channel} command {found[0].name!r}"
-        if text and _sendable(template, where):  # a variable's value ("{game}" = ".hack//G.U.") is defused
-            await ctx.reply(text)
+        rendered = render_template(template, info, extra)  # None while {game} is unknown
+        if rendered:
+            await ctx.reply(truncate_message(rendered, MAX_OUTPUT_CHARS))
 
     def _builtin(self, name: str) -> bool:
         """Whether a declared command owns ``name`` (a config command so named never runs)."""

@@ -359,7 +359,30 @@ _TOML_HINTS = {  # tomllib's words for the usual mistakes
                                 "written [name] where a list of entries needs [[name]] (at this line or "
                                 "earlier)",
     "Cannot declare": "a table is declared twice",
+    "Illegal character '\\n'": "a quoted string is not closed on this line (a missing \")",
 }
+
+
+_TABLE_LINE = re.compile(r"^\s*\[\[?\s*([^\[\]]+?)\s*\]\]?\s*(?:#.*)?$")
+_KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_\-.\"' ]+?)\s*=")
+
+
+def _key_at(text: str, line_no: int) -> str | None:
+    """The key path a TOML line sets (``bot.prefix``; a table header's name), for an error of the parser
+    (which names only the line): "prefix defined twice" said the line but not the key."""
+    lines = text.splitlines()
+    if not 1 <= line_no <= len(lines):
+        return None
+    header = _TABLE_LINE.match(lines[line_no - 1])
+    if header:
+        return header.group(1)
+    key = _KEY_LINE.match(lines[line_no - 1])
+    if key is None:
+        return None
+    table = next((m.group(1) for line in reversed(lines[: line_no - 1]) if (m := _TABLE_LINE.match(line))),
+                 None)
+    name = key.group(1).strip()
+    return f"{table}.{name}" if table else name
 
 
 def parse_toml(text: str, label: str) -> dict[str, Any]:
@@ -372,9 +395,9 @@ def parse_toml(text: str, label: str) -> dict[str, Any]:
         if match:
             reason = message[: match.start()].strip()
             reason = _TOML_HINTS.get(reason, reason)
-            raise ConfigError(
-                [f"{label}: line {match.group(1)}, column {match.group(2)}: invalid TOML: {reason}"]
-            ) from None
+            key = _key_at(text, int(match.group(1)))
+            where = f"line {match.group(1)}, column {match.group(2)}" + (f": {key}" if key else "")
+            raise ConfigError([f"{label}: {where}: invalid TOML: {reason}"]) from None
         raise ConfigError([f"{label}: invalid TOML: {message}"]) from None
     except RecursionError:  # tomllib parses nested arrays and inline tables recursively
         raise ConfigError([f"{label}: invalid TOML: arrays or inline tables nested too deeply"]) from None

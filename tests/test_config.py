@@ -105,8 +105,20 @@ def test_duplicate_channel(tmp_path: Path) -> None:
 
 def test_toml_syntax_error_names_line(tmp_path: Path) -> None:
     assert problems(tmp_path, '[bot]\nname = "x"\nprefix = \n') == [
-        "config.toml: line 3, column 10: invalid TOML: Invalid value"
+        "config.toml: line 3, column 10: bot.prefix: invalid TOML: Invalid value"
     ]
+
+
+def test_toml_errors_name_the_key_and_explain_an_open_string(tmp_path: Path) -> None:
+    # trial 14: a key defined twice, or an unclosed string, named the line but not the key ("Illegal
+    # character '\n'")
+    assert problems(tmp_path, '[bot]\nprefix = "!"\nprefix = "?"\n')[0].startswith(
+        "config.toml: line 3, column 13: bot.prefix: invalid TOML: Cannot overwrite a value")
+    assert problems(tmp_path, '[bot]\nprefix = "!\nname = "x"\n') == [
+        'config.toml: line 2, column 12: bot.prefix: invalid TOML: a quoted string is not closed on this '
+        'line (a missing ")']
+    assert problems(tmp_path, 'x = 1\n[skills.faq]\n[skills.faq]\n')[0].startswith(
+        "config.toml: line 3, column 12: skills.faq: invalid TOML:")
 
 
 def test_arrays_nested_too_deeply_are_an_error_not_a_traceback(tmp_path: Path) -> None:

@@ -9,8 +9,10 @@ presence rows left, collects the engine's and each skill's report sections and w
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -149,7 +151,12 @@ async def _replay_into(
             # still loading in the background and competing for the CPU.
             await wait_loaded()
         await runtime.attach(adapter)
-        wall_s = await runtime.replay(adapter, drain_timeout_s=drain_timeout_s)
+        started = time.monotonic()
+        try:
+            wall_s = await runtime.replay(adapter, drain_timeout_s=drain_timeout_s)
+        except (asyncio.CancelledError, KeyboardInterrupt):  # Ctrl-C, SIGTERM: keep what was replayed
+            _write_partial_report(folder, adapter, runtime, time.monotonic() - started, config.bot.name)
+            raise
         # other chat bots ([bot] ignored_users) get no presence row, by design
         chatters = {user for _, user in adapter.viewers if not runtime.ignores(user)}
         # every chatter got a row (checked before the purge, which may rightly remove some) ...
@@ -205,6 +212,22 @@ async def _replay_into(
     finally:
         await runtime.stop()
     return summary, folder
+
+
+def _write_partial_report(
+    folder: Path, adapter: ReplayAdapter, runtime: Runtime, wall_s: float, bot_name: str
+) -> None:
+    """``summary.json`` (with ``"interrupted": true``) and ``transcript.txt`` of a replay stopped part-way:
+    an operator who stops a long replay wants to see what was sent so far (trial 14: nothing was written).
+    Synchronous, so it runs while the task is being cancelled; never raises."""
+    try:
+        summary = build_summary(adapter, runtime.stats(), wall_s)
+        summary["interrupted"] = True
+        summary["db"] = str(runtime.db_path) if getattr(runtime, "db_path", None) else None
+        write_report(folder, summary, adapter.transcript, bot_name=bot_name)
+        log.warning("replay interrupted after %d messages: partial report in %s", adapter.messages, folder)
+    except Exception:  # noqa: BLE001 - the interrupt itself must go on
+        log.exception("replay interrupted: the partial report could not be written")
 
 
 def retention_note(

@@ -191,3 +191,23 @@ async def test_progress_counts_the_files_own_bytes(tmp_path: Path, encoding: str
     after_first = [adapter.bytes_read async for e in adapter.listen() if isinstance(e, ChatMessage)][0]
     assert after_first == len(first.encode(encoding))  # the byte-order mark included
     assert adapter.bytes_total == log.stat().st_size and adapter.bytes_read == adapter.bytes_total
+
+
+async def test_an_interrupted_replay_writes_a_partial_report(tmp_path: Path) -> None:
+    # trial 14: Ctrl-C during a long replay left no summary.json and no transcript of what was sent
+    import asyncio
+
+    log = tmp_path / "chat.txt"
+    log.write_text("".join(f"[2024-10-10 12:{i // 60 % 60:02d}:{i % 60:02d} UTC] u{i % 50}: hi {i}\n"
+                           for i in range(20_000)), encoding="utf-8")
+    seen: list[ReplayAdapter] = []
+    task = asyncio.create_task(run_replay(load_config(None, skill_classes={}), log, report_dir=tmp_path / "r",
+                                          use_engine=False, skill_classes={}, on_adapter=seen.append))
+    while not seen or seen[0].messages < 200:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["interrupted"] is True and 200 <= summary["messages"] < 20_000
+    assert (tmp_path / "r" / "transcript.txt").exists()

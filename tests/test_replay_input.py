@@ -211,3 +211,15 @@ async def test_an_interrupted_replay_writes_a_partial_report(tmp_path: Path) -> 
     summary = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))
     assert summary["interrupted"] is True and 200 <= summary["messages"] < 20_000
     assert (tmp_path / "r" / "transcript.txt").exists()
+
+
+async def test_a_utf16_log_piped_to_stdin_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # trial 14: `cat u16.txt | chatcast replay -` skipped every line (UTF-16 was sniffed for files only)
+    import sys
+
+    data = "[2024-10-10 12:00:00 UTC] ann: hi\n".encode("utf-16")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(data))))
+    adapter = ReplayAdapter("-", clock=ManualClock())
+    messages = [e async for e in adapter.listen() if isinstance(e, ChatMessage)]
+    assert [(m.author.display_name, m.text) for m in messages] == [("ann", "hi")]
+    assert adapter.lines_skipped == 0

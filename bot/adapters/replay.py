@@ -363,16 +363,21 @@ class ReplayAdapter(Adapter):
                     return sys.stdin, False
                 peek = getattr(buffer, "peek", None)  # what is buffered, not consumed
                 head = await asyncio.to_thread(peek, SNIFF_BYTES) if peek is not None else b""
-                newline = _line_end(head.decode("utf-8", "replace"))
-                return io.TextIOWrapper(buffer, encoding="utf-8", errors="replace", newline=newline), False
+                encoding, newline = self._sniff(head)  # a UTF-16 log piped in was read as UTF-8
+                return io.TextIOWrapper(buffer, encoding=encoding, errors="replace", newline=newline), False
             with open(self.source, "rb") as probe:
                 head = probe.read(SNIFF_BYTES)
-            encoding = "utf-8"
-            if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-                encoding, self._codec = "utf-16", "utf-16-le" if head[:2] == b"\xff\xfe" else "utf-16-be"
-            newline = _line_end(head.decode(encoding, "replace"))
+            encoding, newline = self._sniff(head)
             return open(self.source, encoding=encoding, errors="replace", newline=newline), True  # noqa: SIM115
         return self.source, False
+
+    def _sniff(self, head: bytes) -> tuple[str, str | None]:
+        """(encoding, newline) for a log starting with ``head``: UTF-16 after its byte-order mark (which
+        sets ``_codec`` for the progress count), else UTF-8; the line end as ``_line_end`` tells it."""
+        encoding = "utf-8"
+        if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            encoding, self._codec = "utf-16", "utf-16-le" if head[:2] == b"\xff\xfe" else "utf-16-be"
+        return encoding, _line_end(head.decode(encoding, "replace"))
 
     def _count_bytes(self, raw: str, line_no: int) -> None:
         """Add ``raw``'s size in the file's encoding to ``bytes_read`` (at most ``bytes_total``)."""

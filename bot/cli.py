@@ -663,6 +663,8 @@ def _print_bot_stats(path: Path) -> None:
         return
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):  # "null", "[]": was an AttributeError traceback
+            raise ValueError(f"expected a JSON object, got {type(data).__name__}")
         bot, engine = dict(data.get("bot") or {}), dict(data.get("engine") or {})
     except (OSError, ValueError, TypeError) as exc:
         err.print(f"warning: {path}: unreadable ({exc})", style="yellow", markup=False)

@@ -609,6 +609,18 @@ def test_stats_shows_the_counters_the_bot_saved(tmp_path: Path) -> None:
     assert re.search(r"messages\s+│\s+2", result.stdout) and "bot-stats.json" in result.stdout
 
 
+def test_stats_with_a_bot_stats_file_that_is_no_object_warns(tmp_path: Path) -> None:
+    # trial 14: "null" (or "[]", "42") in bot-stats.json ended `chatcast stats` with a traceback
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[bot]\ndata_dir = "data"\n')
+    (tmp_path / "data").mkdir()
+    for text in ("null", "[]", "42"):
+        (tmp_path / "data" / "bot-stats.json").write_text(text)
+        result = runner.invoke(app, ["stats", "--config", str(cfg)])
+        assert result.exit_code == 0, result.output
+        assert "bot-stats.json: unreadable (expected a JSON object" in result.stderr
+
+
 def test_stats_table_counts_requests_and_calls_generation_batches_steps(tmp_path: Path) -> None:
     # trial 12: the generation row's "batches" were decoding steps (hundreds per story) shown as if they
     # were requests; the table now has a "served" column and says "steps" on a generation model's row

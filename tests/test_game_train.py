@@ -1,6 +1,7 @@
 """Self-play training loop: a tiny network trains a few steps, checkpoints, resumes, saves and loads."""
 
 import numpy as np
+import pytest
 import torch
 
 from skills.game.network import NetConfig, PolicyValueNet, load_network, save_network
@@ -108,3 +109,21 @@ def test_mirror_augmentation_flips_state_and_policy():
         seen.add(col)
         assert x[0, 1, 0, col] == 1.0  # the opponent's stone sits where the policy points
     assert seen == {0, 6}
+
+
+@pytest.mark.parametrize("args", [["--threads", "0"], ["--minutes", "nan"], ["--minutes", "-1"],
+                                  ["--games-in-flight", "0"], ["--out", "FILE"]])
+def test_train_game_refuses_bad_arguments_before_training(tmp_path, args):
+    # trial 14: --threads 0 and an --out that is a file were tracebacks; --minutes nan never ended;
+    # --minutes -1 and --games-in-flight 0 "trained" 0 games and overwrote the run's weights
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    afile = tmp_path / "one.txt"
+    afile.write_text("x")
+    args = [str(afile) if a == "FILE" else a for a in args]
+    out = ["--out", str(tmp_path / "run")] if "--out" not in args else []
+    result = CliRunner().invoke(app, ["train", "game", *out, *args])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and not (tmp_path / "run").exists()

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import typer
@@ -23,12 +24,16 @@ def train_game(
     seed: int = typer.Option(0, help="Seed of numpy and torch (self-play, sampling, initial weights)."),
     out: Path = typer.Option(Path("runs/game"), help="Run directory: checkpoint, metrics.jsonl, curve.png."),
     data: Path = typer.Option(DEFAULT_DATA, help="Folder of solved positions, used ONLY to log strength."),
-    threads: int = typer.Option(1, help="torch CPU threads."),
+    threads: int = typer.Option(1, min=1, help="torch CPU threads."),
     games_in_flight: int = typer.Option(
-        128, help="Self-play games searched concurrently (one network batch)."
+        128, min=1, help="Self-play games searched concurrently (one network batch)."
     ),
 ) -> None:
     """Train the Connect Four policy-value network by self-play (AlphaZero-style, skills/game/train.py)."""
+    if not math.isfinite(minutes) or minutes <= 0:  # NaN never reached the deadline: a run without end
+        raise typer.BadParameter(f"give a number of minutes above 0, got {minutes}", param_hint="--minutes")
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"{out} is a file; give a folder for the run", param_hint="--out")
     import torch
 
     from skills.game.train import TrainConfig, Trainer

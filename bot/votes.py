@@ -1,4 +1,4 @@
-"""Who reads chat's bare numbers in a channel.
+"""Who reads chat's bare numbers in a channel, and how they are read (``parse_number_vote``).
 
 Connect Four takes columns as "1"-"7" typed in chat and a story vote takes "1"-"3": run both at once in
 one channel and every number counts twice (a stream test got "Chat chose column 1" and "1 wins" from the
@@ -7,6 +7,23 @@ before it starts reading numbers there and releases it when it stops.
 """
 
 from __future__ import annotations
+
+import re
+import unicodedata
+
+_VOTE = re.compile(r"^\s*#?\s*([1-9])\s*[!.]*\s*$")
+
+
+def parse_number_vote(text: str, options: int) -> int | None:
+    """A chat line that is a bare number, ``"2"`` -> 2 when ``1 <= 2 <= options``; anything else (``"12"``,
+    ``"2 please"``) -> ``None``. NFKC-normalised, so the fullwidth ``"\uff12"`` of Japanese IMEs is ``2``;
+    an optional ``#`` before and ``!``/``.`` after (``"#2"``, ``"2!"``, ``"2."``). The one reading of chat's
+    numbers for every vote (story continuations, Connect Four columns)."""
+    match = _VOTE.match(unicodedata.normalize("NFKC", text or ""))
+    if not match:
+        return None
+    choice = int(match.group(1))
+    return choice if 1 <= choice <= options else None
 
 
 class NumberVotes:

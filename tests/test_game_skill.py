@@ -26,6 +26,16 @@ def test_parse_vote():
     assert parse_vote("gg") is None and parse_vote("33") is None
 
 
+@pytest.mark.parametrize("text", ["\uff14", "4!", "#4", "4.", "\uff03\uff14\uff01"])
+def test_a_vote_reads_like_a_story_vote(text):
+    # regression (trial 15): the story vote took fullwidth "\uff12" (Japanese IMEs), "2!", "#2", "2.";
+    # Connect Four ignored "\uff14" and "4!"
+    from bot.votes import parse_number_vote as story_vote
+
+    assert parse_vote(text) == 3 == story_vote(text, 7) - 1
+    assert parse_vote(text.replace("4", "8").replace("\uff14", "\uff18")) is None
+
+
 def test_one_vote_per_viewer_last_counts():
     w = VoteWindow(0.0, 20.0)
     w.cast("a", 2, 1.0)
@@ -728,3 +738,59 @@ async def test_a_move_typed_while_the_board_is_held_is_played():
     await h.send_last()
     assert match.move_deadline == h.clock.monotonic() + 30.0
     await h.skill.stop()
+
+
+async def test_a_fullwidth_column_is_a_move_and_a_vote(h):
+    # regression (trial 15): "!c4 \uff14" answered "Columns are 1-7", a bare "\uff14" was no vote
+    assert GameSkill.c4.__chatcast_command__.budget(["\uff14"]) is False
+    await h.command("c4_start", "mod", roles=MOD)
+    await h.command("c4", "a", ["\uff14"])
+    await h.say("b", "\uff15!")
+    assert h.replies == [] and h.skill.chat_games[("twitch", "chan")].window.votes == {"a": 3, "b": 4}
+
+
+async def test_votes_for_a_full_column_are_said_once_per_window_and_are_no_valid_votes(h):
+    # regression (trial 15): with column 4 full chat kept voting 4, heard "No votes yet: ..." and then
+    # "No votes: chat forfeits." although it voted in every window, and never heard that 4 was full
+    from skills.game.rules import Board
+
+    await h.command("c4_start", "mod", roles=MOD)
+    match = h.skill.chat_games[("twitch", "chan")]
+    match.board = Board.from_moves("444444")  # column 4 is full, chat (X) to move
+    before = len(h.posts)
+    await h.say("a", "4")
+    await h.say("b", "4")
+    await h.command("c4", "c", ["4"])
+    assert [p[2] for p in h.posts[before:]] == ["Column 4 is full: vote another column."]
+    assert match.window.votes == {} and h.replies == []
+    h.clock.advance(20.5)
+    await h.skill.tick()
+    assert h.posts[-1][2] == "No valid votes yet (column 4 is full): 20 more seconds to vote another column."
+    await h.say("a", "4")  # said already in this window (the extension message names it)
+    h.clock.advance(20.5)
+    await h.skill.tick()
+    assert h.posts[-1][2].startswith("No valid votes (column 4 is full): chat forfeits. The bot won.")
+    assert len(h.posts) == before + 3
+
+
+async def test_a_vote_for_a_full_column_keeps_the_viewers_earlier_vote(h):
+    from skills.game.rules import Board
+
+    await h.command("c4_start", "mod", roles=MOD)
+    match = h.skill.chat_games[("twitch", "chan")]
+    match.board = Board.from_moves("444444")
+    await h.say("a", "3")
+    await h.say("a", "4")  # refused: "3" still counts
+    h.clock.advance(20.5)
+    await h.skill.tick()
+    assert match.board.history[-1] == 2
+    await h.skill.settle()
+    assert h.posts[-1][2].startswith("Chat played 3 (1 of 1 vote), bot played")
+
+
+def test_full_columns_are_named():
+    from skills.game.rules import Board
+    from skills.game.skill import _full_columns
+
+    assert _full_columns(Board.from_moves("444444")) == "column 4 is full"
+    assert _full_columns(Board.from_moves("444444222222")) == "columns 2 and 4 are full"

@@ -7,6 +7,7 @@ import collections
 
 import pytest
 
+from bot.votes import parse_number_vote as parse_vote
 from skills.story.postprocess import (
     clean_generation,
     copy_overlap,
@@ -30,7 +31,7 @@ from skills.story.prompting import (
     stop_sequences,
     trim_story,
 )
-from skills.story.voting import VoteTally, parse_vote
+from skills.story.voting import VoteTally
 
 OPENING = "Once upon a time a girl named Wren lived beside a glass hill. Nobody had ever climbed it."
 MIDDLE = [f"Part {i}: the wind carried news of trouble number {i} across the valley." for i in range(40)]

@@ -546,10 +546,17 @@ class GameSkill(Skill):
         match = self.chat_games.get(key)
         if match is None or match.window is None or match.bot_thinking or not match.humans_to_move:
             return  # no game, or the bot's turn: the vote does not count
+        if not match.board.can_play(col):
+            # refused (an earlier vote of the viewer still counts); chat hears it once per window: viewers
+            # kept voting a full 4 for two windows, heard "No votes yet" and forfeited
+            if match.window.refuse_full(now):
+                await self._post(match, f"{_cap(_full_columns(match.board))}: vote another column.",
+                                 board=False)
+            return
         if not match.window.cast(message.author.user_id, col, now):
             return
         match.participants[message.author.user_id] = message.author
-        if match.settings.anarchy and match.board.can_play(col):
+        if match.settings.anarchy:
             match.window = None
             await self._human_move(match, col, now)
 
@@ -660,18 +667,22 @@ class GameSkill(Skill):
                 votes = f" ({counts[col]} of {total} vote{'s' if total != 1 else ''})"
                 await self._human_move(match, col, now, votes)
             elif not w.extended:
+                # only votes for full columns get the same one extension as no votes at all (chat was
+                # there, it picked a column it cannot play), said as such
                 start = w.deadline
                 w.extend(match.settings.vote_extension_s)
-                await self._post(
-                    match,
-                    f"No votes yet: {int(match.settings.vote_extension_s)} more seconds "
-                    "to vote a column 1-7.",
-                    board=False,
-                    timer_from=start,
-                )
+                more = f"{int(match.settings.vote_extension_s)} more seconds"
+                if w.full_votes:
+                    full = _full_columns(match.board)
+                    text = f"No valid votes yet ({full}): {more} to vote another column."
+                else:
+                    text = f"No votes yet: {more} to vote a column 1-7."
+                await self._post(match, text, board=False, timer_from=start)
             else:
                 match.window = None
-                await self._finish(match, "loss", "No votes: chat forfeits")
+                how = (f"No valid votes ({_full_columns(match.board)}): chat forfeits" if w.full_votes
+                       else "No votes: chat forfeits")
+                await self._finish(match, "loss", how)
         for match in list(self.challenges.values()):
             if match.move_deadline is not None and not match.bot_thinking and now >= match.move_deadline:
                 match.move_deadline = None
@@ -732,6 +743,19 @@ class GameSkill(Skill):
 def _side(match: Match) -> str:
     """Who plays against the bot, as the bot's messages name them."""
     return "Chat" if match.owner is None else "You"
+
+
+def _full_columns(board: Board) -> str:
+    """``"column 4 is full"``, ``"columns 2 and 4 are full"``: the full columns of a running game."""
+    legal = board.legal_moves()
+    cols = [str(c + 1) for c in range(7) if c not in legal]
+    if len(cols) == 1:
+        return f"column {cols[0]} is full"
+    return f"columns {', '.join(cols[:-1])} and {cols[-1]} are full"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _fmt(r: game_store.Record) -> str:

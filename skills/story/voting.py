@@ -9,20 +9,9 @@ chance and a replay gives the same result.
 from __future__ import annotations
 
 import random
-import re
-import unicodedata
 from dataclasses import dataclass, field
 
-_VOTE = re.compile(r"^\s*#?\s*([1-9])\s*[!.]*\s*$")
-
-
-def parse_vote(text: str, options: int) -> int | None:
-    """``"2"`` -> 2 when ``1 <= 2 <= options``; anything else (``"12"``, ``"2 please"``) -> ``None``."""
-    match = _VOTE.match(unicodedata.normalize("NFKC", text or ""))
-    if not match:
-        return None
-    choice = int(match.group(1))
-    return choice if 1 <= choice <= options else None
+from bot.votes import parse_number_vote
 
 
 @dataclass
@@ -48,7 +37,7 @@ class VoteTally:
         """Record ``voter``'s vote from a chat line; True when it counted (open, valid, first vote)."""
         if not self.is_open(now) or voter in self.votes:
             return False
-        choice = parse_vote(text, self.options)
+        choice = parse_number_vote(text, self.options)
         if choice is None:
             return False
         self.votes[voter] = choice

@@ -140,33 +140,53 @@ def catalog(db: Database, platform: str, channel: str) -> list[CatalogRow]:
 
 def add_signal(
     db: Database, viewer: Viewer, platform: str, channel: str, item_key: str, kind: SignalKind, when: datetime
-) -> None:
-    """Record an explicit signal (``like`` / ``watched``) of ``viewer`` for ``item_key``."""
+) -> bool:
+    """Record an explicit signal (``like`` / ``watched``) of ``viewer`` for ``item_key``.
+
+    Idempotent: a viewer holds at most one signal of each kind per item. Saying it again only moves the
+    stored time forward to ``when`` (it counts as recent again) and returns ``False``; a new signal returns
+    ``True``. (Databases written before this rule may hold repeats: :func:`signals` and
+    :func:`count_signals` collapse them, and a repeat refreshes every copy.)"""
     if kind not in ("like", "watched"):
         raise ValueError(f"signal kind must be 'like' or 'watched', got {kind!r}")
     with db.transaction():
         vid = ensure_viewer(db, viewer)
+        args = [vid, platform, channel.lower(), item_key, kind]
+        if db.raw.execute(
+            "SELECT 1 FROM rec_signals WHERE viewer_id = ? AND platform = ? AND channel = ? AND item_key = ? "
+            "AND kind = ? LIMIT 1",
+            args,
+        ).fetchone():
+            db.raw.execute(
+                "UPDATE rec_signals SET at = MAX(at, ?) WHERE viewer_id = ? AND platform = ? AND channel = ? "
+                "AND item_key = ? AND kind = ?",
+                [iso(when), *args],
+            )
+            return False
         db.raw.execute(
             "INSERT INTO rec_signals (viewer_id, platform, channel, item_key, kind, at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [vid, platform, channel.lower(), item_key, kind, iso(when)],
+            [*args, iso(when)],
         )
+        return True
 
 
 def signals(
     db: Database, platform: str, channel: str, user_id: str | None = None
 ) -> list[tuple[str, str, str, str]]:
     """``(user_id, item_key, kind, at)`` of every explicit signal in a channel (of one viewer when
-    ``user_id`` is given), oldest first."""
+    ``user_id`` is given), oldest first: one per viewer, item and kind (repeats stored by older versions
+    are collapsed here, at their latest time), so a repeated ``!like`` never counts twice."""
     sql = (
-        "SELECT v.user_id, s.item_key, s.kind, s.at FROM rec_signals s JOIN viewers v ON v.id = s.viewer_id "
-        "WHERE s.platform = ? AND s.channel = ?"
+        "SELECT v.user_id, s.item_key, s.kind, MAX(s.at) AS latest FROM rec_signals s "
+        "JOIN viewers v ON v.id = s.viewer_id WHERE s.platform = ? AND s.channel = ?"
     )
     args: list = [platform, channel.lower()]
     if user_id is not None:
         sql += " AND v.platform = ? AND v.user_id = ?"
         args += [platform, user_id]
-    return [tuple(r) for r in db.raw.execute(sql + " ORDER BY s.at, s.id", args).fetchall()]
+    sql += " GROUP BY s.viewer_id, s.item_key, s.kind ORDER BY latest, MIN(s.id)"
+    return [tuple(r) for r in db.raw.execute(sql, args).fetchall()]
 
 
 def open_category_span(
@@ -308,11 +328,16 @@ def delete_viewer(db: Database, viewer: Viewer) -> int:
 
 
 def count_signals(db: Database, viewer: Viewer) -> int:
-    """Number of explicit signals stored for ``viewer``."""
+    """Number of explicit signals stored for ``viewer``: one per channel, item and kind (repeats stored by
+    older versions count once, as :func:`signals` reads them)."""
     vid = find_viewer(db, viewer.platform, viewer.user_id)
     if vid is None:
         return 0
-    return int(db.raw.execute("SELECT COUNT(*) FROM rec_signals WHERE viewer_id = ?", [vid]).fetchone()[0])
+    return int(db.raw.execute(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM rec_signals WHERE viewer_id = ? "
+        "GROUP BY platform, channel, item_key, kind)",
+        [vid],
+    ).fetchone()[0])
 
 
 def purge_signals_older_than(db: Database, cutoff: datetime) -> int:

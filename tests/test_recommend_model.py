@@ -247,3 +247,26 @@ def test_load_ratings_skips_malformed_rows_and_rejects_a_bad_header(tmp_path) ->
     bad.write_text("user,item\n1,2\n")
     with pytest.raises(ValueError, match="userId,movieId,timestamp"):
         load_ratings(bad)
+
+
+def test_popularity_counts_distinct_viewers_not_events() -> None:
+    """Regression (trial 13): popularity was the summed interaction weight, so one viewer's repeats of an
+    item outweighed two viewers'; now each viewer counts once per item, decayed by their latest event."""
+    from skills.recommend.history import WatchEvent, viewer_popularity
+
+    day = 86_400.0
+    events = [WatchEvent("ann", "x", 0.0, 3.0)] * 3 + [WatchEvent("bo", "y", 0.0, 2.0),
+                                                       WatchEvent("cy", "y", -30 * day, 1.0),
+                                                       WatchEvent("cy", "y", 0.0, 1.0),
+                                                       WatchEvent("di", "z", 0.0, 0.0),  # weighted 0
+                                                       WatchEvent("di", "nope", 0.0, 1.0)]
+    items = {"x": 0, "y": 1, "z": 2}
+    np.testing.assert_allclose(viewer_popularity(events, items, now=0.0, half_life_days=None), [1, 2, 0])
+    later = viewer_popularity(events, items, now=30 * day, half_life_days=30.0)
+    np.testing.assert_allclose(later, [0.5, 1.0, 0], rtol=1e-5)  # cy counts once, at their latest watch
+    X = sp.csr_matrix(np.array([[3, 0, 0], [0, 1, 0], [0, 1, 0]], dtype=np.float32))
+    model = HybridRecommender(HybridParams()).fit(X, popularity=np.array([1, 2, 0]))
+    assert [r.item for r in model.recommend(np.zeros(3), 2)] == [1, 0]  # cold start: two viewers first
+    assert [r.item for r in HybridRecommender(HybridParams()).fit(X).recommend(np.zeros(3), 2)] == [0, 1]
+    with pytest.raises(ValueError, match="popularity has 2 entries, expected 3"):
+        HybridRecommender(HybridParams()).fit(X, popularity=np.ones(2))

@@ -639,3 +639,96 @@ async def test_a_pin_over_an_exclusion_says_so_and_a_moderator_hears_that_rec_is
     assert await say(skill.recommend, mod) == [
         "Recommendations are off in this channel (!recommend on turns them back on)."]
     assert await say(skill.recommend, ann) == []  # viewers: silent, as before
+
+
+X_AND_Y = catalog(("x", "vod", "Xeno run", []), ("y", "vod", "Yonder tour", []))
+
+
+async def test_a_repeated_like_is_stored_and_answered_once_and_popular_counts_viewers(tmp_path: Path) -> None:
+    """Regression (trial 13): one viewer repeating "!like X" stored a signal and got "Noted" every time (a
+    free way to make the bot talk every 6 s), and X then led every newcomer's "!rec" as "popular here",
+    ahead of an item several viewers watched. Now a repeat is stored once (its time refreshed), answered
+    once with "already", then silently; "popular" counts distinct viewers."""
+    from fakes.commands import FakeCommandContext
+
+    from bot.events import ChatMessage
+
+    settings = RecommendSettings(catalog=X_AND_Y, diversity=0.0, new_item_days=0)
+    skill, db, clock = harness(tmp_path, settings)
+    await skill.start()
+    ann, bo, cy = (Viewer("twitch", n, n.title()) for n in ("ann", "bo", "cy"))
+
+    async def say(handler, viewer: Viewer, rest: str) -> list[str]:
+        replies: list[str] = []
+        message = ChatMessage("twitch", "chan", "1", viewer, "!x " + rest, clock.now())
+        await handler(FakeCommandContext(message, settings, rest, replies=replies))  # type: ignore[arg-type]
+        clock.advance(6)
+        return replies
+
+    assert await say(skill.like, ann, "Xeno run") == ["Noted: you liked Xeno run."]
+    assert await say(skill.like, ann, "xeno") == ["@Ann you already liked Xeno run."]
+    assert await say(skill.like, ann, "Xeno run") == []  # and then silence
+    assert await say(skill.watched, ann, "Xeno run") == ["Noted: you watched Xeno run."]  # another kind
+    assert store.signals(db, "twitch", "chan", "ann") == [
+        ("ann", "vod:x", "like", "2024-06-01T12:00:12+00:00"),  # stored once, at the latest "!like"
+        ("ann", "vod:x", "watched", "2024-06-01T12:00:18+00:00"),
+    ]
+    assert await skill.user_data_summary(ann) == "recommend: 2 like/watched signals"
+    assert await say(skill.watched, bo, "Yonder tour") == ["Noted: you watched Yonder tour."]
+    assert await say(skill.watched, cy, "Yonder tour") == ["Noted: you watched Yonder tour."]
+    cm = await skill.retrain("twitch", "chan")
+    np.testing.assert_allclose(cm.model.popularity[[cm.index["vod:x"], cm.index["vod:y"]]], [1, 2], rtol=1e-3)
+    picks = skill.pick(cm, Viewer("twitch", "newbie", "Newbie"), "chan", settings)
+    assert [(cm.rows[r.item].title, why) for r, why in picks] == [
+        ("Yonder tour", "popular here"), ("Xeno run", "popular here")]
+    # after !forgetme a like is new again
+    await skill.delete_user_data(ann)
+    assert await say(skill.like, ann, "Xeno run") == ["Noted: you liked Xeno run."]
+    assert await say(skill.like, ann, "Xeno run") == ["@Ann you already liked Xeno run."]
+
+
+async def test_repeats_stored_by_an_older_version_count_once_and_are_kept(tmp_path: Path) -> None:
+    """A database written before signals were idempotent holds a viewer's "!like X" many times: queries
+    collapse them (the model, "popular here", !mydata), nothing is deleted, and a repeat refreshes them."""
+    settings = RecommendSettings(catalog=X_AND_Y, diversity=0.0, new_item_days=0)
+    skill, db, clock = harness(tmp_path, settings)
+    await skill.start()
+    ann = Viewer("twitch", "ann", "Ann")
+    store.add_signal(db, ann, "twitch", "chan", "vod:x", "like", clock.now())
+    one = skill.history(await skill.retrain("twitch", "chan"), ann, "twitch", "chan", settings)
+    with db.transaction():  # what the old add_signal stored for "!like X" said 3 times
+        for t in ("2024-06-01T11:00:00+00:00", "2024-06-01T11:30:00+00:00"):
+            db.raw.execute("INSERT INTO rec_signals (viewer_id, platform, channel, item_key, kind, at) "
+                           "SELECT viewer_id, platform, channel, item_key, kind, ? FROM rec_signals LIMIT 1",
+                           [t])
+    for name in ("bo", "cy"):
+        store.add_signal(db, Viewer("twitch", name, name), "twitch", "chan", "vod:y", "watched", clock.now())
+    assert store.signals(db, "twitch", "chan", "ann") == [
+        ("ann", "vod:x", "like", "2024-06-01T12:00:00+00:00")]  # the latest of the three
+    assert store.count_signals(db, ann) == 1
+    cm = await skill.retrain("twitch", "chan")
+    np.testing.assert_array_equal(skill.history(cm, ann, "twitch", "chan", settings), one)  # not 3 likes
+    picks = skill.pick(cm, Viewer("twitch", "newbie", "Newbie"), "chan", settings)
+    assert [cm.rows[r.item].title for r, _ in picks] == ["Yonder tour", "Xeno run"]
+    clock.advance(60)
+    assert store.add_signal(db, ann, "twitch", "chan", "vod:x", "like", clock.now()) is False
+    rows = db.raw.execute("SELECT at FROM rec_signals WHERE item_key = 'vod:x'").fetchall()
+    assert [r[0] for r in rows] == ["2024-06-01T12:01:00+00:00"] * 3  # kept, all refreshed
+
+
+async def test_popular_here_counts_viewers_not_one_viewers_sessions(tmp_path: Path) -> None:
+    """One regular watching Minecraft in four streams makes it less "popular here" than Chess, watched
+    by two viewers once each (popularity summed everyone's views: one account could lead every newcomer's
+    "!rec")."""
+    settings = RecommendSettings(catalog=catalog(("Minecraft", "category", "Minecraft", []),
+                                                 ("Chess", "category", "Chess", [])),
+                                 diversity=0.0, new_item_days=0)
+    skill, db, clock = harness(tmp_path, settings)
+    await skill.start()
+    for day in (27, 28, 29, 30):
+        watch(db, clock, "Minecraft", ["a"], day)
+    watch(db, clock, "Chess", ["b", "c"], 30)
+    cm = await skill.retrain("twitch", "chan")
+    picks = skill.pick(cm, Viewer("twitch", "newbie", "Newbie"), "chan", settings)
+    assert [(cm.rows[r.item].title, why) for r, why in picks] == [
+        ("Chess", "popular here"), ("Minecraft", "popular here")]

@@ -4,6 +4,9 @@ A presence session (viewer, stream session, first seen, last seen, messages) cou
 category that was live while the viewer was there (from the category spans the skill records on
 ``StreamStatus`` events; the category the stream session started in when no span is known). Explicit
 signals (``!like``, ``!watched``) are views of the named item with their own strength.
+
+An item's popularity (cold start "popular here", the popularity compensation) counts distinct viewers
+(:func:`viewer_popularity`), not events: one account repeating ``!like`` cannot make an item popular.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from datetime import datetime
 import numpy as np
 import scipy.sparse as sp
 
-from skills.recommend.model import interaction_matrix
+from skills.recommend.model import SECONDS_PER_DAY, interaction_matrix
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,3 +125,37 @@ def build_matrix(
         reference=now,
         half_life_events=half_life_events,
     )
+
+
+def viewer_popularity(
+    events: Sequence[WatchEvent],
+    items: dict[str, int],
+    *,
+    now: float,
+    half_life_days: float | None,
+) -> np.ndarray:
+    """How many distinct viewers engaged with each item, ``(len(items),)`` float32.
+
+    Each viewer counts at most once per item, weighted by the time decay of their latest event on it
+    (``2 ** (-age_days / half_life_days)`` from ``now``; 1 without decay): however often one viewer
+    watched, liked or said ``!watched``, the item gains at most one viewer. Events of strength 0 (a
+    signal weighted 0 in the config) and on unknown items are ignored.
+    """
+    latest: dict[tuple[str, int], float] = {}
+    for ev in events:
+        j = items.get(ev.item_key)
+        if j is None or not ev.strength > 0:
+            continue
+        key = (ev.user, j)
+        if ev.time > latest.get(key, float("-inf")):
+            latest[key] = ev.time
+    pop = np.zeros(len(items), dtype=np.float64)
+    if not latest:
+        return pop.astype(np.float32)
+    cols = np.fromiter((j for _, j in latest), dtype=np.int64, count=len(latest))
+    times = np.fromiter(latest.values(), dtype=np.float64, count=len(latest))
+    weight = np.ones(len(latest))
+    if half_life_days is not None:
+        weight = np.exp2(-np.maximum(now - times, 0.0) / SECONDS_PER_DAY / half_life_days)
+    np.add.at(pop, cols, weight)
+    return pop.astype(np.float32)

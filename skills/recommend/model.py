@@ -24,8 +24,9 @@ The pieces and where they come from:
   Pazzani & Billsus 2007, "Content-based recommendation systems").
   Items nobody has interacted with yet can only be reached this way (item cold start).
 - **Popularity compensation**: ``cf_j <- cf_j / (1 + pop_j) ** beta`` with ``pop_j`` the item's summed
-  interaction weight (popularity-bias control as in Steck 2011, "Item popularity and recommendation
-  accuracy", RecSys; cf. Abdollahpouri et al. 2017, RecSys). ``beta = 0`` switches it off.
+  interaction weight, or the popularity given to :meth:`HybridRecommender.fit` (the bot gives distinct
+  viewers, ``history.viewer_popularity``); popularity-bias control as in Steck 2011, "Item popularity and
+  recommendation accuracy", RecSys; cf. Abdollahpouri et al. 2017, RecSys. ``beta = 0`` switches it off.
 - **Blend**: ``score = (1 - a) * cf / max|cf| + a * content + r * repeat + bonus``.
 - **Diversity**: optional maximal marginal relevance re-ranking (Carbonell & Goldstein 1998, SIGIR) with
   content similarity: pick ``argmax (1 - d) * rel - d * max_sim_to_picked``.
@@ -366,13 +367,18 @@ class HybridRecommender:
     n_items: int = 0
     B: sp.csr_matrix | None = None
     embeddings: np.ndarray | None = None  # (n_items, d) float32, unit rows, or None
-    popularity: np.ndarray | None = None  # (n_items,) float32 summed interaction weights
+    popularity: np.ndarray | None = None  # (n_items,) float32: given to fit, else summed interaction weights
     C: sp.csr_matrix | None = None  # (n_items, n_items) top-k cosine neighbours of the item texts
 
-    def fit(self, X: sp.spmatrix, embeddings: np.ndarray | None = None) -> HybridRecommender:
+    def fit(
+        self, X: sp.spmatrix, embeddings: np.ndarray | None = None, popularity: np.ndarray | None = None
+    ) -> HybridRecommender:
         """Learn ``B`` from ``X`` (n_users, n_items) and keep ``embeddings`` (n_items, d) for content scores.
 
-        Raises ``ValueError`` when ``embeddings`` has the wrong number of rows. Returns ``self``.
+        ``popularity``: (n_items,) non-negative item popularity for the cold-start ranking, the "popular"
+        reason and the popularity compensation (the bot passes distinct viewers, so one account's repeats
+        cannot make an item popular); default: ``X``'s column sums. Raises ``ValueError`` when
+        ``embeddings`` or ``popularity`` has the wrong number of rows. Returns ``self``.
         """
         X = sp.csr_matrix(X, dtype=np.float32)
         self.n_items = X.shape[1]
@@ -384,7 +390,13 @@ class HybridRecommender:
         else:
             self.embeddings = None
             self.C = None
-        self.popularity = np.asarray(X.sum(axis=0)).ravel().astype(np.float32)
+        if popularity is None:
+            self.popularity = np.asarray(X.sum(axis=0)).ravel().astype(np.float32)
+        else:
+            popularity = np.asarray(popularity, dtype=np.float32).ravel()
+            if popularity.shape != (self.n_items,):
+                raise ValueError(f"popularity has {popularity.shape[0]} entries, expected {self.n_items}")
+            self.popularity = popularity
         if X.nnz == 0:
             self.B = sp.csr_matrix((self.n_items, self.n_items), dtype=np.float32)
             return self

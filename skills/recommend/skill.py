@@ -18,6 +18,7 @@ import json
 import re
 import time
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -29,7 +30,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bot.commands import CommandContext, command
 from bot.events import Role, StreamStatus, Viewer
 from skills.base import Skill, SkillSettings, repeated
-from skills.recommend.history import build_matrix, category_key, signal_events, watch_events
+from skills.recommend.history import (
+    build_matrix,
+    category_key,
+    signal_events,
+    viewer_popularity,
+    watch_events,
+)
 from skills.recommend.model import HybridParams, HybridRecommender, Reason, Recommendation, text_vectors
 from storage import recommend as store
 
@@ -172,6 +179,9 @@ class RecommendSkill(Skill):
         self._embed_failed_at = float("-inf")
         self._names: dict[tuple[str, str], str] = {}  # model key -> the channel name as seen
         self._forget_epoch = 0  # bumped by delete_user_data: a training run that began before is discarded
+        # (platform, channel, user_id, item_key, kind) of repeated signals already answered "you already ...":
+        # further repeats get no reply (a viewer repeating "!like X" made the bot talk every 6 s)
+        self._told_repeat: OrderedDict[tuple[str, str, str, str, str], None] = OrderedDict()
 
     async def start(self) -> None:
         store.migrate(self.ctx.storage)
@@ -220,6 +230,8 @@ class RecommendSkill(Skill):
         """Delete the viewer's signals and drop them from every trained model (retrained next query)."""
         removed = store.delete_viewer(self.ctx.storage, viewer)
         self._forget_epoch += 1
+        for told in [t for t in self._told_repeat if t[0] == viewer.platform and t[2] == viewer.user_id]:
+            del self._told_repeat[told]
         for (platform, channel), cm in list(self.models.items()):
             if platform == viewer.platform and viewer.user_id in cm.users:
                 del self.models[(platform, channel)]  # their rows shaped B: retrain without them
@@ -376,11 +388,13 @@ class RecommendSkill(Skill):
             events.extend(watch_events(watched, spans))
             events.extend(signal_events(sigs, like=settings.like_weight, watched=settings.watched_weight))
             X = build_matrix(events, users, items, now=now, half_life_days=params.half_life_days)
+            # "popular here" counts viewers, not events: one account's 40 "!like X" made X everyone's top pick
+            pop = viewer_popularity(events, items, now=now, half_life_days=params.half_life_days)
             # without sentence embeddings (no engine, model missing, not embedded yet) shared tags and
             # title words still make items neighbours, so "!like X" moves the next "!rec" at once
             content = embeddings if embeddings is not None or not rows else text_vectors(
                 [item_text(r) for r in rows])
-            return HybridRecommender(params).fit(X, content)
+            return HybridRecommender(params).fit(X, content, pop)
 
         t0 = time.perf_counter()
         model = await asyncio.to_thread(fit)
@@ -726,11 +740,20 @@ class RecommendSkill(Skill):
                 await ctx.reply(f"@{ctx.author.display_name} I don't know what is live right now; "
                                 f"try !{kind} <title>.")
             return
-        store.add_signal(
-            self.ctx.storage, ctx.author, platform, ctx.channel, key, kind, ctx.message.timestamp
-        )
         verb = "liked" if kind == "like" else "watched"
-        await ctx.reply(f"Noted: you {verb} {title}.")
+        told = (platform, ctx.channel.lower(), ctx.author.user_id, key, kind)
+        if store.add_signal(self.ctx.storage, ctx.author, platform, ctx.channel, key, kind,
+                            ctx.message.timestamp):
+            self._told_repeat.pop(told, None)
+            await ctx.reply(f"Noted: you {verb} {title}.")
+            return
+        # a repeat is stored once (its time refreshed) and answered once; after that, silence
+        if told in self._told_repeat:
+            return
+        self._told_repeat[told] = None
+        while len(self._told_repeat) > MAX_TOLD_REPEATS:
+            self._told_repeat.popitem(last=False)
+        await ctx.reply(f"@{ctx.author.display_name} you already {verb} {title}.")
 
     async def _override(self, ctx: CommandContext, action: Literal["pin", "exclude"] | None) -> None:
         if not ctx.rest:
@@ -756,6 +779,9 @@ EARLY_RETRAIN_S = 60.0
 """A model at least this old (seconds) is retrained before ``retrain_interval_s`` when the channel gained
 ``EARLY_RETRAIN_EVENTS`` (or 10 %) signals and presence rows since it was trained."""
 EARLY_RETRAIN_EVENTS = 5
+
+MAX_TOLD_REPEATS = 10_000
+"""Repeated signals remembered as already answered (oldest forgotten first: at worst one more "already")."""
 
 MIN_PARTIAL_CHARS = 3
 """A name shorter than this must match a title, id or key exactly (no partial match)."""

@@ -306,6 +306,28 @@ def test_a_loaded_secret_repeated_in_the_config_is_refused_by_name(tmp_path: Pat
     assert value not in result.output
 
 
+def test_invite_refuses_a_token_in_the_client_id_variable(tmp_path: Path, monkeypatch) -> None:
+    # trial 14: a Discord bot token (or a Twitch oauth: token) pasted as the client id was printed in the
+    # invite link meant to be shared
+    for name in CREDENTIALS:
+        monkeypatch.delenv(name, raising=False)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[bot]\n")
+    token = "MTA5ODc2NTQzMjEwOTg3NjU0MQ.GhIjKl.abcdefghijklmnopqrstuvwxyz01234"
+    monkeypatch.setenv("CHATCAST_DISCORD_CLIENT_ID", token)
+    result = runner.invoke(app, ["invite", "discord", "--config", str(cfg)])
+    assert result.exit_code == 2 and "must be the Application ID, a number" in result.stderr
+    assert token not in result.output and "GhIjKl" not in result.output
+    monkeypatch.setenv("CHATCAST_DISCORD_CLIENT_ID", "123456789012345678")
+    result = runner.invoke(app, ["invite", "discord", "--config", str(cfg)])
+    assert result.exit_code == 0 and "client_id=123456789012345678&" in result.stdout
+    monkeypatch.setenv("CHATCAST_TWITCH_CLIENT_ID", "oauth:k3x9qpzv7m2l8n4b6c1d5f0g7h2j9a")
+    monkeypatch.setenv("CHATCAST_TWITCH_CLIENT_SECRET", "s3cr3t-value-xyz")
+    result = runner.invoke(app, ["invite", "twitch", "--config", str(cfg), "--timeout", "1"])
+    assert result.exit_code == 2 and "holds a token or the client secret" in result.stderr
+    assert "k3x9" not in result.output
+
+
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     # regression: `stats --db notes.txt` printed a sqlite3.DatabaseError traceback
     notes = tmp_path / "notes.txt"

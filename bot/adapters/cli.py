@@ -200,6 +200,12 @@ def register(app: typer.Typer) -> None:
                 err=True,
             )
             raise typer.Exit(2)
+        others = [_reveal(secrets.twitch_token), _reveal(secrets.twitch_refresh_token), client_secret]
+        if client_id.lower().startswith("oauth:") or client_id in others:  # it goes into a link you share
+            typer.echo("error: CHATCAST_TWITCH_CLIENT_ID holds a token or the client secret, not the client "
+                       "id (dev.twitch.tv/console -> your application -> Client ID); the value is not shown",
+                       err=True)
+            raise typer.Exit(2)
         who = "the BOT account" if bot else "the STREAMER's account"
         _print(
             [
@@ -259,6 +265,11 @@ def register(app: typer.Typer) -> None:
                 "Application ID)",
                 err=True,
             )
+            raise typer.Exit(2)
+        if not (client_id.isascii() and client_id.isdigit()):  # a bot token pasted here went into the link
+            typer.echo("error: CHATCAST_DISCORD_CLIENT_ID must be the Application ID, a number (developer "
+                       "portal -> General Information); the value set is not one (a bot token? it is not "
+                       "shown)", err=True)
             raise typer.Exit(2)
         typer.echo("Open this link as a server owner/admin and pick the server:\n")
         typer.echo(f"   {invite_url(client_id)}\n")

@@ -84,3 +84,35 @@ def test_embedding_cache_evicts_least_recently_used():
     off = EmbeddingCache(0)
     off.put("a", np.ones(3))
     assert off.get("a") is None
+
+
+def test_a_second_process_waits_for_a_conversion_instead_of_racing_it(tmp_path, monkeypatch) -> None:
+    # trial 14: two replays on a fresh data dir converted the Gemma package into one work folder at once:
+    # one lost generation ("No such file or directory") and a 1 GB temp file was left behind
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from filelock import FileLock
+
+    from bot.inference import models
+
+    pkg = SimpleNamespace(requirement="gemma-pkg", module="gemma_gguf")
+    monkeypatch.setattr(models, "_package_for", lambda spec: pkg)
+    monkeypatch.setattr(models, "_import_package", lambda spec, p: SimpleNamespace(EXPECTED_SHA256="x"))
+    monkeypatch.setattr(models, "_verified_cache", lambda folder, sha: folder.is_dir())
+    converted: list[str] = []
+    monkeypatch.setattr(models, "_convert", lambda *a: converted.append("me") or a[-1])
+    target = tmp_path / "models" / "gemma-pkg"
+    (tmp_path / "models").mkdir()
+    other = FileLock(tmp_path / "models" / ".gemma-pkg.lock")
+    other.acquire()  # another process is converting
+
+    def finish() -> None:
+        time.sleep(0.3)
+        target.mkdir()  # ... and finishes
+        other.release()
+
+    threading.Thread(target=finish).start()
+    assert models.convert_gguf_package("gemma", tmp_path) == target
+    assert converted == []  # it waited and found the other's result

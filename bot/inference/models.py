@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from filelock import FileLock, Timeout
 
 from bot.inference.api import ModelUnavailable
 from bot.inference.packed_bert import PackedBertEncoder
@@ -255,8 +256,8 @@ def _verified_cache(folder: Path, source_sha: str) -> bool:
 def convert_gguf_package(spec: str, data_dir: Path, *, models_dir: Path | None = None) -> Path:
     """Make sure ``<models_dir>/<spec>`` (default ``models_dir``: ``<data_dir>/models``) holds the
     de-quantised safetensors of a GGUF model package, converting once (~60 s on CPU, ~1.1 GB). Returns the
-    folder. Raises ``ModelNotFound``."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    folder. Two processes (two replays on a fresh data dir) never convert at once: the second waits on a
+    lock file beside the folder, then finds it done. Raises ``ModelNotFound``."""
 
     pkg = _package_for(spec)
     assert pkg is not None
@@ -265,6 +266,25 @@ def convert_gguf_package(spec: str, data_dir: Path, *, models_dir: Path | None =
     target = models_dir / pkg.requirement
     if _verified_cache(target, mod.EXPECTED_SHA256):
         return target
+    models_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(models_dir / f".{pkg.requirement}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:  # two replays on a fresh data dir converted into one work folder: one lost generation
+        log.info("another chatcast is converting %s into %s: waiting for it", spec, target)
+        lock.acquire()
+    try:
+        if _verified_cache(target, mod.EXPECTED_SHA256):  # the other process finished it
+            return target
+        return _convert(spec, pkg, mod, models_dir, target)
+    finally:
+        lock.release()
+
+
+def _convert(spec: str, pkg: Any, mod: Any, models_dir: Path, target: Path) -> Path:
+    """``convert_gguf_package``'s work, under its lock: assemble, de-quantise, save, verify, move."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     t0 = time.monotonic()
     log.info("converting %s (GGUF, Q4_K_M) to safetensors in %s (about a minute, once)", spec, target)
     work = models_dir / f".{pkg.requirement}.tmp"

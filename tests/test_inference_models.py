@@ -105,14 +105,17 @@ def test_a_second_process_waits_for_a_conversion_instead_of_racing_it(tmp_path, 
     monkeypatch.setattr(models, "_convert", lambda *a: converted.append("me") or a[-1])
     target = tmp_path / "models" / "gemma-pkg"
     (tmp_path / "models").mkdir()
-    other = FileLock(tmp_path / "models" / ".gemma-pkg.lock")
-    other.acquire()  # another process is converting
+    holding = threading.Event()
 
-    def finish() -> None:
-        time.sleep(0.3)
-        target.mkdir()  # ... and finishes
-        other.release()
+    def other_process() -> None:
+        with FileLock(tmp_path / "models" / ".gemma-pkg.lock"):  # converting ...
+            holding.set()
+            time.sleep(0.3)
+            target.mkdir()  # ... and done
 
-    threading.Thread(target=finish).start()
+    thread = threading.Thread(target=other_process)
+    thread.start()
+    holding.wait(5)
     assert models.convert_gguf_package("gemma", tmp_path) == target
+    thread.join()
     assert converted == []  # it waited and found the other's result

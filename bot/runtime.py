@@ -118,7 +118,9 @@ class Runtime:
         self.purge_on_start = purge_on_start
         self.storage_errors = 0  # presence flushes that failed (their batch was dropped)
         self.ignored_events = 0  # chat and presence of [bot] ignored_users (other chat bots), dropped
-        self._ignored = frozenset(config.bot.ignored_users)
+        # the bot's own name too: a replayed log recorded where the bot ran holds its own lines, which it
+        # answered and counted as a viewer (live adapters drop the bot's messages by id)
+        self._ignored = frozenset(n.lower() for n in (*config.bot.ignored_users, config.bot.name) if n)
         self._hint_re: re.Pattern[str] | None = None  # "!name" of declared commands (see _with_prefix)
         self.db: Database | None = None
         self.engine: Any = None
@@ -408,7 +410,7 @@ class Runtime:
 
     def ignores(self, *names: str) -> bool:
         """Whether any of ``names`` (a user id, a display name) is in ``[bot] ignored_users`` (another chat
-        bot: its events are dropped by ``dispatch``), case-insensitively."""
+        bot) or is the bot's own ``[bot] name``: its events are dropped by ``dispatch``; case-insensitive."""
         return bool(self._ignored) and any(n.lower() in self._ignored for n in names)
 
     async def dispatch(self, event: Event) -> None:

@@ -634,6 +634,19 @@ async def test_importing_an_old_log_into_a_kept_database_says_the_next_run_purge
     assert "retention_note" not in summary
 
 
+async def test_the_bots_own_lines_in_a_log_are_no_viewer(tmp_path: Path) -> None:
+    # trial 14: a log recorded where Chatcast ran holds its own lines: the replay answered "chatcast: !mydata"
+    # and counted the bot as a viewer
+    log = tmp_path / "self.txt"
+    log.write_text("# channel: chan\n[2024-10-10 12:00:00 UTC] chatcast: !mydata\n"
+                   "[2024-10-10 12:00:01 UTC] Chatcast: !help\n[2024-10-10 12:00:02 UTC] ann: hi\n",
+                   encoding="utf-8")
+    summary, folder = await run_replay(load_config(None, skill_classes={}), log, report_dir=tmp_path / "r",
+                                       use_engine=False, skill_classes={})
+    assert summary["distinct_viewers"] == 1 and summary["replies_sent"] == 0
+    assert "in reply to" not in (folder / "transcript.txt").read_text(encoding="utf-8")
+
+
 async def test_other_chat_bots_are_ignored_entirely(tmp_path: Path) -> None:
     """Nightbot's and StreamElements' lines are no commands, no chat and no watch history (a Nightbot timer
     ending in "?" could get an FAQ answer, and two bots answering each other is a loop); ``[bot]

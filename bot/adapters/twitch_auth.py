@@ -223,7 +223,8 @@ class JoinedChannels:
     """The Twitch channels the bot joins at every start besides the config's: a JSON list in the data dir.
 
     Written by ``chatcast invite twitch`` and by ``!join``/``!leave``; logins are stored lower-case. A
-    missing or unreadable file reads as empty (logged once), never a crash.
+    missing or unreadable file reads as empty (logged once), never a crash; an unreadable one is kept as
+    ``<name>.unreadable`` before the next write replaces it.
     """
 
     def __init__(self, path: Path) -> None:
@@ -243,8 +244,24 @@ class JoinedChannels:
             return []
         return [str(x).lower() for x in data if isinstance(x, str) and x.strip()]
 
+    def _readable(self) -> bool:
+        """The file is missing or a JSON list (``load`` read it whole)."""
+        try:
+            return isinstance(json.loads(self.path.read_text(encoding="utf-8")), list)
+        except FileNotFoundError:
+            return True
+        except (OSError, ValueError):
+            return False
+
     def _write(self, logins: list[str]) -> None:
+        """Replace the file with ``logins``; an unreadable file (a hand edit's trailing comma) is kept beside
+        it first as ``<name>.unreadable`` (the next ``!join`` wrote ``[new]`` over every joined channel)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self._readable():
+            kept = self.path.with_name(self.path.name + ".unreadable")
+            os.replace(self.path, kept)
+            log.warning("%s could not be read: kept as %s (fix it and merge it back by hand)", self.path,
+                        kept)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(logins, indent=1), encoding="utf-8")
         os.replace(tmp, self.path)

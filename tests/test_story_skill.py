@@ -412,6 +412,19 @@ async def test_forgetme_deletes_lines_and_exports(tmp_path: Path) -> None:
         assert await h.skill.delete_user_data(viewer("Nobody")) == 0
 
 
+async def test_story_export_with_an_argument_that_is_no_story_number_says_how(tmp_path: Path) -> None:
+    # trial 13: "!story export ../../etc/passwd", "-1" and "1 2" exported the latest story without a word
+    async with Harness(tmp_path, FakeEngine(storyteller)) as h:
+        await h.say(STREAMER, "!story start a fox")
+        for arg in ("../../etc/passwd", "-1", "1 2", "２"):
+            h.sent.clear()
+            await h.say(STREAMER, f"!story export {arg}")
+            assert [r.text for r in h.sent] == ["usage: !story export [story number from !story list]"], arg
+        h.sent.clear()
+        await h.say(STREAMER, "!story export #1")
+        assert any(r.attachment for r in h.sent)
+
+
 async def test_running_story_resumes_after_restart(tmp_path: Path) -> None:
     async with Harness(tmp_path, FakeEngine(storyteller)) as h:
         await h.say(STREAMER, "!story start a fox")

@@ -512,8 +512,13 @@ class StorySkill(Skill):
     async def story_export(self, ctx: CommandContext) -> None:
         platform, channel = ctx.message.platform, ctx.channel
         row = None
-        if ctx.args and ctx.args[0].lstrip("#").isdigit():
-            row = store.get_story(self.ctx.storage, int(ctx.args[0].lstrip("#")))
+        wanted = ctx.args[0].lstrip("#") if ctx.args else ""
+        if len(ctx.args) > 1 or (ctx.args and not (wanted.isascii() and wanted.isdigit())):
+            # "../../etc/passwd", "-1", "1 2" exported the latest story without a word
+            await ctx.reply("usage: !story export [story number from !story list]")
+            return
+        if wanted:
+            row = store.get_story(self.ctx.storage, int(wanted))
             if row is not None and (row.platform, row.channel) != (platform, channel):
                 row = None
         elif (platform, channel) in self.stories:

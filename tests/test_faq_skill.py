@@ -558,6 +558,10 @@ def test_config_pattern_and_duplicate_question_errors_say_the_real_problem(tmp_p
     with pytest.raises(ConfigError) as dup:
         load_config(cfg, skill_classes={"faq": FaqSkill})
     assert "the question 'Game name?' is in entries 'game' and 'discord'" in str(dup.value)
+    # trial 14: more config entries than max_entries passed `config check`
+    cfg.write_text(CONFIG.replace("[skills.faq]", "[skills.faq]\nmax_entries = 1", 1))
+    with pytest.raises(ConfigError, match=r"entries, more than max_entries \(1, config and !faq add"):
+        load_config(cfg, skill_classes={"faq": FaqSkill})
 
 
 async def test_faq_test_says_not_ready_when_the_engine_is_still_busy(tmp_path: Path, monkeypatch) -> None:

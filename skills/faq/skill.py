@@ -71,6 +71,9 @@ class FaqSettings(SkillSettings):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> FaqSettings:
+        if len(self.entries) > self.max_entries:  # 2,000 config entries passed with the default 100
+            raise ValueError(f"{len(self.entries)} entries, more than max_entries ({self.max_entries}, "
+                             "config and !faq add together): raise max_entries or remove some")
         dupes = repeated([e.id for e in self.entries])
         if dupes:
             raise ValueError(f"duplicate FAQ entry id(s): {', '.join(dupes)}")

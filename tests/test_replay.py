@@ -481,6 +481,18 @@ def test_demo_log_is_in_time_order() -> None:
     assert len(stamps) > 50 and stamps == sorted(stamps)
 
 
+async def test_demo_log_names_its_channel_without_a_warning() -> None:
+    # regression: a stricter "# channel:" rule read the demo's "cozycoder   (a made-up demo stream; ...)" as
+    # a bad name: the channel stayed "replay", the broadcaster's commands were refused (30 replies, not 39)
+    from bot.adapters.replay import ReplayAdapter
+    from bot.clock import ManualClock
+
+    demo = Path(__file__).resolve().parents[1] / "examples" / "demo_chat.txt"
+    adapter = ReplayAdapter(demo, clock=ManualClock())
+    channels = {e.channel async for e in adapter.listen() if isinstance(e, ChatMessage)}
+    assert channels == {"cozycoder"} and adapter.lines_warned == 0 and adapter.lines_skipped == 0
+
+
 async def test_hostile_bytes_and_times_are_reported_and_skipped_never_a_crash(tmp_path: Path) -> None:
     # regressions from a fresh tester: a lone surrogate in JSON crashed the transcript (0 bytes) and one
     # bad name lost every viewer's presence batch; a 2099 line moved the clock and the retention purge

@@ -43,6 +43,10 @@ async def test_a_channel_line_takes_the_names_channel_takes_and_warns_about_othe
     assert (msg.channel, msg.author.has(Role.BROADCASTER)) == ("my-chan", True)
     _, [msg] = await _messages("# channel: #Some.Name\n" + line)
     assert msg.channel == "some.name"
+    # regression (this session's fix, caught by the README demo): words after the name are a comment
+    header = "# channel: my-chan   (a made-up demo stream; lines by my-chan are hers)\n"
+    _, [msg] = await _messages(header + line)
+    assert (msg.channel, msg.author.has(Role.BROADCASTER)) == ("my-chan", True)
     adapter, [msg] = await _messages("# channel: 123/456\n" + line)
     assert msg.channel == "replay" and not msg.author.has(Role.BROADCASTER)
     assert adapter.lines_warned == 1

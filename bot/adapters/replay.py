@@ -70,7 +70,8 @@ SNIFF_BYTES = 64 * 1024
 """Bytes of a log file read to tell its line ending (``\\r`` alone: classic Mac OS) and encoding."""
 MAX_CAUSES = 100_000
 """Messages remembered for the transcript's "in reply to" (the newest; memory stays flat on huge logs)."""
-_CHANNEL_DIRECTIVE = re.compile(r"^#\s*channel:[ \t]*(.*?)\s*$", re.I | re.S)
+# the first word after "channel:" is the name (the rest of the line may be a comment, as in the demo log)
+_CHANNEL_DIRECTIVE = re.compile(r"^#\s*channel:[ \t]*(\S*)", re.I)
 _STATUS_DIRECTIVE = re.compile(r"^#\s*(category|game|title):[ \t]*(.*?)\s*$", re.I | re.S)
 _CR_THEN_LINE = re.compile(r"\r(?:\[\d{4}-\d\d-\d\d|\{)")
 """A carriage return followed by the start of a log line: a file with mixed (``\\r``) line endings."""

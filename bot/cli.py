@@ -442,6 +442,13 @@ def _check_replay_args(
         problem = f"--report {report}: is a file, not a folder (give a new or existing folder)"
     if problem is None and db is not None and db.is_dir():
         problem = f"--db {db}: is a folder, not a database file (give a file path, e.g. {db / 'chatcast.db'})"
+    if problem is None and db is not None and db.is_file() and db.stat().st_size > 0:
+        from storage.db import NotADatabase, read_table_sizes
+
+        try:  # read-only: another program's SQLite file got Chatcast's tables written into it
+            read_table_sizes(db)
+        except NotADatabase as exc:
+            problem = f"--db {exc}"
     if problem is not None:
         err.print(f"error: {problem}", style="red", markup=False)
         raise typer.Exit(2)

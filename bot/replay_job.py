@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from filelock import FileLock, Timeout
+
 from bot.adapters.replay import DEFAULT_CHANNEL, TYPO_JUMP, ReplayAdapter
 from bot.clock import ManualClock
 from bot.config import Config
@@ -77,14 +79,28 @@ async def run_replay(
     except OSError as exc:  # /proc/x, a read-only place, a data_dir that cannot exist: was a traceback
         where, why = report_dir or config.data_dir / "reports", exc.strerror or exc
         raise NotADirectoryError(f"{where}: cannot create the report folder ({why})") from None
+    lock = FileLock(folder / REPLAY_LOCK)
     try:
-        return await _replay_into(
+        lock.acquire(timeout=0)
+    except Timeout:  # a second replay into the folder deleted the running one's database
+        raise NotADirectoryError(f"{folder}: another replay is writing this report folder right now: give "
+                                 "another --report") from None
+    failed = True
+    try:
+        summary = await _replay_into(
             config, adapter, folder, db_path, use_engine, skill_classes, drain_timeout_s, on_adapter
         )
-    except BaseException:
-        if created:  # a replay that failed before its report leaves no empty report folder behind
+        failed = False
+        return summary
+    finally:
+        lock.release()
+        (folder / REPLAY_LOCK).unlink(missing_ok=True)
+        if failed and created:  # a replay that failed before its report leaves no empty report folder behind
             _remove_if_empty(folder)
-        raise
+
+
+REPLAY_LOCK = ".replay.lock"
+"""Held in the report folder while a replay writes it (removed at the end)."""
 
 
 def _remove_if_empty(folder: Path) -> None:

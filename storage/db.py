@@ -139,7 +139,8 @@ def read_table_sizes(path: str | Path) -> dict[str, int]:
     try:
         raw = sqlite_utils.Database(conn)
         names = raw.table_names()
-        if "schema_version" not in names:
+        columns = set(raw["schema_version"].columns_dict) if "schema_version" in names else set()
+        if not {"component", "version"} <= columns:  # another program's schema_version (Flyway's) too
             raise NotADatabase(f"{path}: not a Chatcast database (it has no schema_version table)")
         return {name: int(raw[name].count) for name in sorted(names)}
     except sqlite3.DatabaseError as exc:

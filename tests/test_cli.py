@@ -475,6 +475,52 @@ def test_replay_never_deletes_a_database_that_is_not_an_earlier_replays(tmp_path
         assert result.exit_code == 0, result.output
 
 
+def test_replay_db_never_migrates_another_programs_database(tmp_path: Path) -> None:
+    # trial 15: `replay --db other.sqlite` wrote Chatcast's tables into another program's SQLite file, and
+    # `stats --db` took any table named schema_version (Flyway's) for Chatcast's
+    import sqlite3
+
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-01-01 10:00:00 UTC] ann: hi\n", encoding="utf-8")
+    for schema in ("create table foo(x)", "create table schema_version(version text, applied text)"):
+        other = tmp_path / "other.sqlite"
+        other.unlink(missing_ok=True)
+        with contextlib.closing(sqlite3.connect(other)) as conn:
+            conn.execute(schema)
+            conn.commit()
+        before = other.read_bytes()
+        for args in (["replay", str(log), "--no-engine", "--no-progress", "--db", str(other),
+                      "--report", str(tmp_path / "r")], ["stats", "--db", str(other)]):
+            result = runner.invoke(app, args)
+            assert result.exit_code == 2, result.output
+            assert "not a Chatcast database" in result.stderr
+        assert other.read_bytes() == before
+
+
+async def test_a_second_replay_into_a_running_replays_folder_is_refused(tmp_path: Path) -> None:
+    # trial 15 (data loss): a second replay given the same --report deleted the running one's database,
+    # and the first then reported success with an empty database
+    import asyncio
+
+    from bot.config import load_config
+    from bot.replay_job import run_replay
+
+    log = tmp_path / "chat.txt"
+    log.write_text("".join(f"[2024-10-10 12:{i // 60 % 60:02d}:{i % 60:02d} UTC] u{i % 50}: hi {i}\n"
+                           for i in range(5_000)), encoding="utf-8")
+    seen: list = []
+    config = load_config(None, skill_classes={})
+    first = asyncio.create_task(run_replay(config, log, report_dir=tmp_path / "r", use_engine=False,
+                                           skill_classes={}, on_adapter=seen.append))
+    while not seen or seen[0].messages < 100:
+        await asyncio.sleep(0.01)
+    with pytest.raises(NotADirectoryError, match="another replay is writing this report folder"):
+        await run_replay(config, log, report_dir=tmp_path / "r", use_engine=False, skill_classes={})
+    summary, folder = await first
+    assert summary["messages"] == 5_000 and summary["presence_rows"] == 50
+    assert not (folder / ".replay.lock").exists()
+
+
 def test_replay_paths_that_cannot_be_created_are_clear_errors(tmp_path: Path) -> None:
     # trial 14: a report folder or data dir that cannot be created, and a folder given as --db, were
     # tracebacks (exit code 1)

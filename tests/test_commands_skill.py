@@ -508,6 +508,15 @@ async def test_count_counts_answers_given_and_an_unknown_game_is_no_crash(tmp_pa
     assert run.replies == ["n1 Celeste"]
 
 
+async def test_cmd_delete_removes_like_nightbots_verb(tmp_path: Path) -> None:
+    # trial 15: "!cmd delete NAME" listed the commands (as "!cmd" + junk) and removed nothing
+    log = "\n".join([
+        '{"ts": "2024-05-10T20:00:00Z", "user": "mod", "text": "!cmd add tea hot", "roles": ["moderator"]}',
+        '{"ts": "2024-05-10T20:00:10Z", "user": "mod", "text": "!cmd delete tea", "roles": ["moderator"]}',
+        '{"ts": "2024-05-10T20:00:20Z", "user": "mod", "text": "!tea", "roles": ["moderator"]}', ""])
+    assert await replay(tmp_path, CONFIG, log) == ["Added !tea.", "Removed !tea."]
+
+
 async def test_cmd_edit_changes_only_the_options_given(tmp_path: Path) -> None:
     # trial 13: "!cmd edit so -ul=everyone" said "Not changed: the response is empty"; -cd= set no cooldown
     settings = CommandsSettings()

@@ -321,7 +321,7 @@ class CommandsSkill(Skill):
         await ctx.reply(f"Changed {p}{new.name}{_options_note(new)}.")
 
     @command(
-        "cmd remove", aliases=("cmd del", "delcom", "commands remove", "commands delete"),
+        "cmd remove", aliases=("cmd del", "cmd delete", "delcom", "commands remove", "commands delete"),
         permission=Role.MODERATOR, usage="<name>", help="Remove a text command added in this channel.",
     )
     async def cmd_remove(self, ctx: CommandContext) -> None:

@@ -431,11 +431,19 @@ def test_cmd_add_refuses_a_token_and_a_loaded_secret() -> None:
     loaded = "Cmd-loaded-secret-value-55"
     setup_logging("info", [loaded])
     for rest in ["leak oauth:abcdef0123456789abcdef012345", "leak k3x9qpzv7m2l8n4b6c1d5f0g7h2j9a",
-                 f"leak my key is {loaded}"]:
+                 f"leak my key is {loaded}",
+                 # trial 15: a full-width prefix and "key=" / "pw:" / "oauth_" forms were saved
+                 "leak \uff4f\uff41\uff55\uff54\uff48:abcdefghijklmnopqrstuvwxyz1234",
+                 "leak token=abcdefghijklmnopqrstuvwxyz1234", "leak pw:abcdefghijklmnopqrstuvwxyz1234",
+                 "leak oauth_abcdefghijklmnopqrstuvwxyz1234"]:
         with pytest.raises(ValueError, match="the response looks like a token, so it is not saved"):
             parse_add(rest)
         with pytest.raises(ValueError, match="looks like a token"):
             parse_add(rest, edit=True)
+    # a commit link (40 hex characters) and a 32-character id are no tokens
+    sha = "4e1243bd22c66e76c2ba9eddc1f91394e57f9f83"
+    assert parse_add(f"commit https://github.com/o/r/commit/{sha}").response.endswith(sha)
+    assert parse_add("id build 0f8fad5bd9cb469fa16570867728950e")
 
 
 async def test_a_moderator_cannot_manage_commands_above_their_level(tmp_path: Path) -> None:

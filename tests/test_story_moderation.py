@@ -360,3 +360,15 @@ def test_double_letters_of_english_words_and_joined_words_stay(text: str) -> Non
     # reading every double letter once made "mood" the real-people word "mod", "annals" a blocked term, and
     # "poor no" (joined as a spread-out word) a blocked one in a Grimm sentence
     assert Moderator().check(text).allowed, text
+
+
+@pytest.mark.parametrize("text", ["i hope you die", "I'll end you", "I will find you and hurt you"])
+def test_plain_death_wishes_and_threats_are_refused(text: str) -> None:
+    # trial 15: these passed the threat rule
+    assert Moderator().check(text).category == Category.THREAT, text
+
+
+@pytest.mark.parametrize("text", ["I will go and kill the dragon", "I'll end the story here",
+                                  "let us end this", "I hope you enjoy the feast", "I will hurt nobody"])
+def test_story_lines_near_those_threats_stay(text: str) -> None:
+    assert Moderator().check(text).allowed, text

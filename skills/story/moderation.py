@@ -195,11 +195,11 @@ _THREAT = re.compile(
     rf"\b{_MODAL}\s+(?:be\s+|b\s+|get\s+|all\s+)?{_HARMED}\b"
     rf"|\b{_MODAL}\s+{_KILL}\s+(?!the\b|a\b|an\b|this\b|that\b|its\b|his\s+(?:dragon|enemy)\b)\w"
     rf"|\b(?:let'?s|lets|please|someone|somebody|pls|plz)\s+(?:go\s+)?{_KILL}\s+(?!the\b|a\b|an\b)\w"
-    rf"|\b{_I_WILL}\s+{_KILL}\s+{_ADDRESSED}\b"
+    rf"|\b{_I_WILL}\s+(?:\w+\s+){{0,3}}?(?:{_KILL}|end|hurt)\s+{_ADDRESSED}\b"  # "I'll find you and hurt you"
     rf"|\b(?:kill|shoot|murder|rape|gas|hang|lynch|exterminate)\s+(?:all|every|them\s+all)\b"
     rf"|\bdeath\s+to\b(?!\s+the\s+(?:evil|wicked))|\bdeserves?\s+(?:a\s+bullet|to\s+die)\b"
     rf"|\bbullet\s+in\s+(?:his|her|their|your)\s+head\b|\bhope\s+\w+\s+(?:gets?|is)\s+{_HARMED}\b"
-    rf"|\b(?:you|u)\s+should\s+die\b|\bgo\s+die\b"
+    rf"|\b(?:you|u)\s+should\s+die\b|\bgo\s+die\b|\bhope\s+(?:you|u|ya)\s+(?:die|dies|get\s+hurt)\b"
 )
 
 

@@ -17,9 +17,10 @@ _VOTE = re.compile(r"^\s*#?\s*([1-9])\s*[!.]*\s*$")
 def parse_number_vote(text: str, options: int) -> int | None:
     """A chat line that is a bare number, ``"2"`` -> 2 when ``1 <= 2 <= options``; anything else (``"12"``,
     ``"2 please"``) -> ``None``. NFKC-normalised, so the fullwidth ``"\uff12"`` of Japanese IMEs is ``2``;
-    an optional ``#`` before and ``!``/``.`` after (``"#2"``, ``"2!"``, ``"2."``). The one reading of chat's
-    numbers for every vote (story continuations, Connect Four columns)."""
-    match = _VOTE.match(unicodedata.normalize("NFKC", text or ""))
+    an optional ``#`` before and ``!``/``.`` after (``"#2"``, ``"2!"``, ``"2."``); the keycap emoji (digit,
+    U+FE0F, U+20E3), as phone keyboards offer digits. The one reading of chat's numbers for every vote
+    (story continuations, Connect Four columns)."""
+    match = _VOTE.match(unicodedata.normalize("NFKC", text or "").replace("\ufe0f", "").replace("\u20e3", ""))
     if not match:
         return None
     choice = int(match.group(1))

@@ -26,10 +26,11 @@ def test_parse_vote():
     assert parse_vote("gg") is None and parse_vote("33") is None
 
 
-@pytest.mark.parametrize("text", ["\uff14", "4!", "#4", "4.", "\uff03\uff14\uff01"])
+@pytest.mark.parametrize("text", ["\uff14", "4!", "#4", "4.", "\uff03\uff14\uff01", "4\ufe0f\u20e3",
+                                  "4\u20e3"])
 def test_a_vote_reads_like_a_story_vote(text):
-    # regression (trial 15): the story vote took fullwidth "\uff12" (Japanese IMEs), "2!", "#2", "2.";
-    # Connect Four ignored "\uff14" and "4!"
+    # regression (trial 13): the story vote took fullwidth "\uff12" (Japanese IMEs), "2!", "#2", "2.";
+    # Connect Four ignored "\uff14" and "4!"; trial 15: the keycap emoji "4\ufe0f\u20e3" was no vote
     from bot.votes import parse_number_vote as story_vote
 
     assert parse_vote(text) == 3 == story_vote(text, 7) - 1

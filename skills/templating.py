@@ -101,12 +101,16 @@ NON_GAME_CATEGORIES = frozenset(c.casefold() for c in (
 Chatting!" answered "what are you playing now?" in a real Just Chatting stream)."""
 
 
-def render_template(template: str, info: Any, extra: Mapping[str, str] | None = None) -> str | None:
+def render_template(
+    template: str, info: Any, extra: Mapping[str, str] | None = None, *, any_category: bool = False
+) -> str | None:
     """Fill the channel variables from a ``ChannelInfo`` (and ``extra`` ones) into ``template``.
 
     ``None`` when the template needs the game or the title and the platform has not said which (no
-    category, or one of ``NON_GAME_CATEGORIES``: "We're playing unknown!" is worse than no reply; "merch
-    at {title}" read "merch at"). A template using ``{uptime}`` while the channel is not live
+    category, or, unless ``any_category``, one of ``NON_GAME_CATEGORIES``: an FAQ answer "We're playing
+    Just Chatting!" is worse than no reply; a streamer's own command ``!game`` -> "{game}" says the
+    category as Twitch names it, as Nightbot's ``$(game)`` does; "merch at {title}" read "merch at").
+    A template using ``{uptime}`` while the channel is not live
     (``uptime_s`` is ``None``) becomes ``"<streamer> is not live right now."``. A missing channel gives
     ``""``, a missing streamer ``"the streamer"``. Never raises."""
     streamer = getattr(info, "streamer", None) or getattr(info, "channel", None) or "the streamer"
@@ -114,7 +118,7 @@ def render_template(template: str, info: Any, extra: Mapping[str, str] | None = 
         # "x has been live for offline" reads as a bug; say what is true instead
         return f"{streamer} is not live right now."
     game = getattr(info, "category", None)
-    if game and game.strip().casefold() in NON_GAME_CATEGORIES:
+    if game and not any_category and game.strip().casefold() in NON_GAME_CATEGORIES:
         game = None
     if "{game}" in template and not game:
         return None

@@ -514,6 +514,10 @@ async def test_count_counts_answers_given_and_an_unknown_game_is_no_crash(tmp_pa
     info.category = "Celeste"
     await skill.run_custom(run)
     assert run.replies == ["n1 Celeste"]
+    # trial 15: {game} in a streamer's own command never answered in Just Chatting (an FAQ-only rule)
+    info.category = "Just Chatting"
+    await skill.run_custom(run)
+    assert run.replies[-1] == "n2 Just Chatting"
 
 
 async def test_cmd_delete_removes_like_nightbots_verb(tmp_path: Path) -> None:

@@ -195,11 +195,12 @@ class CommandsSkill(Skill):
         if not _sendable(template, f"{platform}/{ctx.channel} command {found[0].name!r}"):
             return  # a variable's value ("{game}" = ".hack//G.U.") is defused by the outbox instead
         if "{count}" in template:
-            if not render_template(template, info, {**extra, "count": "0"}):
+            if not render_template(template, info, {**extra, "count": "0"}, any_category=True):
                 return  # not sent ({game} unknown): not counted either (the first answer said "n4")
             extra["count"] = str(store.count_use(self.ctx.storage, platform, ctx.channel, found[0].name))
         # one message at most: 66 x {user} of a 400-character response made 4 messages per viewer command
-        rendered = render_template(template, info, extra)  # None while {game} is unknown
+        # None while {game} is unknown; "Just Chatting" is a category the streamer's command may name
+        rendered = render_template(template, info, extra, any_category=True)
         if rendered:
             await ctx.reply(truncate_message(rendered, MAX_OUTPUT_CHARS))
 
@@ -379,7 +380,7 @@ class CommandsSkill(Skill):
             return
         t = state.timers[due.id]
         t.last_post, t.messages = now, 0
-        text = render_template(due.message, info)
+        text = render_template(due.message, info, any_category=True)
         if text and _sendable(due.message, f"{message.platform}/{message.channel} timer {due.id!r}"):
             await self.ctx.post(message.platform, message.channel, text, priority=Priority.LOW)
 

@@ -297,7 +297,7 @@ def replay(
         help=f"1 = real time, 2 = twice as fast, 0 = no waiting; otherwise at least {MIN_SPEED:g} "
         f"({1 / MIN_SPEED:g} times slower than real time).",
     ),
-    report: Path | None = typer.Option(
+    report_arg: str | None = typer.Option(
         None, "--report", help="Report folder, new or existing (default: new folder in data dir)."
     ),
     config: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
@@ -329,6 +329,10 @@ def replay(
         why = "is a folder, not a chat log" if Path(log_file).is_dir() else "chat log not found"
         err.print(f"error: {log_file}: {why}", style="red", markup=False)
         raise typer.Exit(2)
+    if report_arg is not None and not report_arg.strip():  # an unset "$OUT" wrote the report into the cwd
+        err.print("error: --report is empty: give a folder for the report", style="red", markup=False)
+        raise typer.Exit(2)
+    report = Path(report_arg) if report_arg is not None else None
     _check_replay_args(speed, channel, report, db)
     if log_file != "-" and _is_csv(Path(log_file)):  # said before any model loads or report is written
         err.print(f"error: {log_file}: a CSV is no chat log: replay reads '[YYYY-MM-DD HH:MM:SS UTC] user: "
@@ -404,6 +408,9 @@ def replay(
         err.print(f"error: {'--report: ' if report is not None else ''}{exc}", style="red", markup=False)
         raise typer.Exit(2) from None
     _print_summary(summary, folder)
+    if not summary.get("lines_read") and not summary.get("lines_skipped"):  # "cat missing.txt | replay -"
+        err.print(f"error: {log_file}: the log is empty", style="red", markup=False)
+        raise typer.Exit(1)
     if not summary.get("messages") and summary.get("lines_skipped"):
         err.print(f"error: {log_file}: none of its {summary['lines_skipped']} line(s) is a chat message "
                   "(see the skipped lines above and docs/core.md for the formats)", style="red", markup=False)

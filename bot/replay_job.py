@@ -199,7 +199,8 @@ async def _replay_into(
         if note:
             log.warning("%s", note)
             summary["retention_note"] = note
-        if adapter.channel == DEFAULT_CHANNEL and summary.get("replies_sent"):  # trial 9: "Follow replay"
+        # trial 9: "Follow replay"; not when every line named its own channel (trial 15)
+        if summary.get("replies_sent") and any(c == DEFAULT_CHANNEL for c, _ in adapter.viewers):
             summary["channel_note"] = (f"the replies name the streamer '{DEFAULT_CHANNEL}': give the "
                                        "channel with --channel NAME or a '# channel: NAME' line at the top "
                                        "of the log")

@@ -521,6 +521,22 @@ async def test_a_second_replay_into_a_running_replays_folder_is_refused(tmp_path
     assert not (folder / ".replay.lock").exists()
 
 
+def test_replay_refuses_an_empty_report_and_says_an_empty_log_is_empty(tmp_path: Path) -> None:
+    # trial 15: `--report ""` (an unset $OUT) wrote the report into the working folder; an empty log (a
+    # failed `cat missing.txt | chatcast replay -`) was a successful replay
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-01-01 10:00:00 UTC] ann: hi\n", encoding="utf-8")
+    with contextlib.chdir(tmp_path):
+        result = runner.invoke(app, ["replay", str(log), "--no-engine", "--no-progress", "--report", ""])
+    assert result.exit_code == 2 and "--report is empty" in result.stderr
+    assert not (tmp_path / "summary.json").exists()
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    result = runner.invoke(app, ["replay", str(empty), "--no-engine", "--no-progress", "--report",
+                                 str(tmp_path / "r")])
+    assert result.exit_code == 1 and f"{empty}: the log is empty" in result.stderr
+
+
 def test_replay_paths_that_cannot_be_created_are_clear_errors(tmp_path: Path) -> None:
     # trial 14: a report folder or data dir that cannot be created, and a folder given as --db, were
     # tracebacks (exit code 1)

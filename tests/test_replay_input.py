@@ -227,3 +227,12 @@ async def test_a_utf16_log_piped_to_stdin_is_read(monkeypatch: pytest.MonkeyPatc
     messages = [e async for e in adapter.listen() if isinstance(e, ChatMessage)]
     assert [(m.author.display_name, m.text) for m in messages] == [("ann", "hi")]
     assert adapter.lines_skipped == 0
+
+
+async def test_no_channel_note_when_every_line_names_its_channel(tmp_path: Path) -> None:
+    # trial 15: JSON lines that each carry "channel" still got "the replies name the streamer 'replay'"
+    lines = ('{"ts": "2024-01-01T12:00:00Z", "user": "jchan", "text": "!cmd add ss hi {streamer}", '
+             '"roles": ["broadcaster"], "channel": "jchan"}\n'
+             '{"ts": "2024-01-01T12:00:10Z", "user": "bob", "text": "!ss", "channel": "jchan"}\n')
+    summary, _ = await _replay(tmp_path, lines.encode(), COMMANDS)
+    assert summary["replies_sent"] == 2 and "channel_note" not in summary

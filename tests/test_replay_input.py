@@ -236,3 +236,10 @@ async def test_no_channel_note_when_every_line_names_its_channel(tmp_path: Path)
              '{"ts": "2024-01-01T12:00:10Z", "user": "bob", "text": "!ss", "channel": "jchan"}\n')
     summary, _ = await _replay(tmp_path, lines.encode(), COMMANDS)
     assert summary["replies_sent"] == 2 and "channel_note" not in summary
+
+
+async def test_a_utf16_log_without_byte_order_mark_gets_a_hint() -> None:
+    # trial 15: every line skipped with "\x00[\x002..." and no word on the encoding
+    text = "[2024-10-10 12:00:00 UTC] ann: hi\n".encode("utf-16-le").decode("utf-8", "replace")
+    adapter, messages = await _messages(text)
+    assert messages == [] and "save it as UTF-8" in adapter.skipped[0].reason

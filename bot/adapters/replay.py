@@ -396,6 +396,8 @@ class ReplayAdapter(Adapter):
 
     def _skip(self, line_no: int, reason: str, raw: str) -> None:
         self.lines_skipped += 1
+        if "\x00" in raw:  # every line skipped with "\x00[\x002\x000..." and no hint what was wrong
+            reason += " (NUL bytes: a UTF-16 or UTF-32 file without a byte-order mark? save it as UTF-8)"
         snippet = raw.rstrip("\r\n")[:80]
         if len(self.skipped) < MAX_LISTED:
             self.skipped.append(SkippedLine(line_no, reason, snippet))

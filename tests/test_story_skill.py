@@ -416,7 +416,7 @@ async def test_story_export_with_an_argument_that_is_no_story_number_says_how(tm
     # trial 13: "!story export ../../etc/passwd", "-1" and "1 2" exported the latest story without a word
     async with Harness(tmp_path, FakeEngine(storyteller)) as h:
         await h.say(STREAMER, "!story start a fox")
-        for arg in ("../../etc/passwd", "-1", "1 2", "２"):
+        for arg in ("../../etc/passwd", "-1", "1 2", "２", "9223372036854775808"):
             h.sent.clear()
             await h.say(STREAMER, f"!story export {arg}")
             assert [r.text for r in h.sent] == ["usage: !story export [story number from !story list]"], arg

@@ -541,7 +541,7 @@ async def test_secrets_file_store_is_private_and_readable_by_core(tmp_path):
         store.set("password", "x")
 
 
-def test_an_unreadable_joined_channels_file_is_kept_not_overwritten(tmp_path):
+async def test_an_unreadable_joined_channels_file_is_kept_not_overwritten(tmp_path):
     # trial 14: a hand edit's trailing comma made the file "read as empty"; the next !join wrote ["new"] over
     # every channel joined so far
     from bot.adapters.twitch_auth import JoinedChannels
@@ -554,7 +554,7 @@ def test_an_unreadable_joined_channels_file_is_kept_not_overwritten(tmp_path):
     assert (tmp_path / "twitch_channels.json.unreadable").read_text(encoding="utf-8") == '["alice", "bob",]'
 
 
-def test_secrets_file_store_keeps_comments_and_writes_through_a_symlink(tmp_path):
+async def test_secrets_file_store_keeps_comments_and_writes_through_a_symlink(tmp_path):
     # trial 14: a token refresh replaced a symlinked secrets file with a regular file (the link's target kept
     # the stale token) and dropped the user's comments
     import os

@@ -513,8 +513,10 @@ class StorySkill(Skill):
         platform, channel = ctx.message.platform, ctx.channel
         row = None
         wanted = ctx.args[0].lstrip("#") if ctx.args else ""
-        if len(ctx.args) > 1 or (ctx.args and not (wanted.isascii() and wanted.isdigit())):
-            # "../../etc/passwd", "-1", "1 2" exported the latest story without a word
+        number = wanted.isascii() and wanted.isdigit() and len(wanted) < 19
+        if len(ctx.args) > 1 or (ctx.args and not number):
+            # "../../etc/passwd", "-1", "1 2" exported the latest story without a word; 19+ digits overflowed
+            # SQLite's integer (a traceback, no reply)
             await ctx.reply("usage: !story export [story number from !story list]")
             return
         if wanted:

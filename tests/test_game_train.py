@@ -112,7 +112,8 @@ def test_mirror_augmentation_flips_state_and_policy():
 
 
 @pytest.mark.parametrize("args", [["--threads", "0"], ["--minutes", "nan"], ["--minutes", "-1"],
-                                  ["--games-in-flight", "0"], ["--out", "FILE"]])
+                                  ["--games-in-flight", "0"], ["--out", "FILE"], ["--threads", "99999"],
+                                  ["--out", "FILE/sub"]])
 def test_train_game_refuses_bad_arguments_before_training(tmp_path, args):
     # trial 14: --threads 0 and an --out that is a file were tracebacks; --minutes nan never ended;
     # --minutes -1 and --games-in-flight 0 "trained" 0 games and overwrote the run's weights
@@ -122,7 +123,7 @@ def test_train_game_refuses_bad_arguments_before_training(tmp_path, args):
 
     afile = tmp_path / "one.txt"
     afile.write_text("x")
-    args = [str(afile) if a == "FILE" else a for a in args]
+    args = [a.replace("FILE", str(afile)) for a in args]
     out = ["--out", str(tmp_path / "run")] if "--out" not in args else []
     result = CliRunner().invoke(app, ["train", "game", *out, *args])
     assert result.exit_code == 2, result.output

@@ -24,7 +24,7 @@ def train_game(
     seed: int = typer.Option(0, help="Seed of numpy and torch (self-play, sampling, initial weights)."),
     out: Path = typer.Option(Path("runs/game"), help="Run directory: checkpoint, metrics.jsonl, curve.png."),
     data: Path = typer.Option(DEFAULT_DATA, help="Folder of solved positions, used ONLY to log strength."),
-    threads: int = typer.Option(1, min=1, help="torch CPU threads."),
+    threads: int = typer.Option(1, min=1, max=256, help="torch CPU threads."),
     games_in_flight: int = typer.Option(
         128, min=1, help="Self-play games searched concurrently (one network batch)."
     ),
@@ -34,6 +34,11 @@ def train_game(
         raise typer.BadParameter(f"give a number of minutes above 0, got {minutes}", param_hint="--minutes")
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"{out} is a file; give a folder for the run", param_hint="--out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # /proc/x: a traceback
+        why = exc.strerror or exc
+        raise typer.BadParameter(f"{out} cannot be created ({why})", param_hint="--out") from None
     import torch
 
     from skills.game.train import TrainConfig, Trainer

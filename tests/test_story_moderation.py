@@ -372,3 +372,17 @@ def test_plain_death_wishes_and_threats_are_refused(text: str) -> None:
                                   "let us end this", "I hope you enjoy the feast", "I will hurt nobody"])
 def test_story_lines_near_those_threats_stay(text: str) -> None:
     assert Moderator().check(text).allowed, text
+
+
+def test_a_chatter_whose_name_is_a_word_is_protected_when_a_line_judges_them() -> None:
+    # trial 15: chatter names that are English words were never kept, so "ann is ugly" (with ann in chat)
+    # was accepted and posted by the bot; such a name counts when a sentence judges it, not as a thing
+    names = NameList()
+    for chatter in ("ann", "john", "rose", "dragon"):
+        names.add(chatter)
+    moderator = Moderator()
+    for text in ("ann is ugly", "john sucks", "the king said ann is kind"):
+        assert moderator.check(text, chatters=names).category == Category.REAL_PEOPLE, text
+    for text in ("the rose is red", "the dragon is angry", "a dragon is near", "anne is ugly",
+                 "john walked to the mill"):
+        assert moderator.check(text, chatters=names).allowed, text

@@ -603,6 +603,11 @@ def common_words() -> frozenset[str]:
         return frozenset()
 
 
+_DETERMINERS = ("the", "a", "an", "his", "her", "my", "our", "their", "this", "that", "your", "its")
+_NO_DETERMINER = "".join(f"(?<!\\b{w} )" for w in _DETERMINERS)
+"""Lookbehinds: a name-word after one of these is a thing ("the rose is red"), not a chatter."""
+
+
 class NameList:
     """The names of a channel's chatters, so story text cannot be about them (``Moderator.check(chatters=)``).
 
@@ -618,6 +623,8 @@ class NameList:
         self.limit = limit
         self._digests: dict[str, None] = {}  # insertion order = recency
         self._raw: dict[str, None] = {}  # names as given, so a regular's every message costs one lookup
+        self._word_names: dict[str, None] = {}  # names that are English words ("ann", "rose"): see hits
+        self._word_re: re.Pattern[str] | None = None
 
     def __len__(self) -> int:
         return len(self._digests)
@@ -635,7 +642,14 @@ class NameList:
                 normal = normalise_term(form).replace(" ", "")
             except ValueError:
                 continue
-            if len(normal) < 3 or normal in common_words():
+            if len(normal) < 3:
+                continue
+            if normal in common_words():
+                if normal.isalpha() and normal not in self._word_names:
+                    self._word_names[normal] = None
+                    self._word_re = None
+                    while len(self._word_names) > self.limit:
+                        del self._word_names[next(iter(self._word_names))]
                 continue
             digest = term_digest(normal)
             self._digests.pop(digest, None)
@@ -644,8 +658,18 @@ class NameList:
             del self._digests[next(iter(self._digests))]
 
     def hits(self, readings: Readings) -> bool:
-        """True when a word of the text (or two words written as one) is a kept name."""
-        return not self._digests.keys().isdisjoint(readings.exact)
+        """True when a word of the text (or two words written as one) is a kept name, or a chatter's name
+        that is an English word is what a sentence says something about: no article or possessive before
+        it and a judging verb after ("ann is ugly", "john sucks"; "the rose is red" stays a story)."""
+        if not self._digests.keys().isdisjoint(readings.exact):
+            return True
+        if not self._word_names:
+            return False
+        if self._word_re is None:
+            names = "|".join(sorted(map(re.escape, self._word_names), key=len, reverse=True))
+            judged = r"\s+(?:is|was|looks|smells|sucks|stinks)\b"
+            self._word_re = re.compile(rf"{_NO_DETERMINER}\b(?:{names}){judged}")
+        return self._word_re.search(readings.decoded) is not None
 
 
 class Moderator:

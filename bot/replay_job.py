@@ -99,15 +99,19 @@ async def run_replay(
             _remove_if_empty(folder)
 
 
+REPLAY_MARK = ".chatcast-replay"
+"""An empty file marking a folder as a replay's report (its database may be replaced by the next replay)."""
 REPLAY_LOCK = ".replay.lock"
 """Held in the report folder while a replay writes it (removed at the end)."""
 
 
 def _remove_if_empty(folder: Path) -> None:
-    """Delete ``folder`` and its sub-folders when no file is in any of them (never a file)."""
+    """Delete ``folder`` and its sub-folders when no file but ``REPLAY_MARK`` is in any of them (never
+    another file)."""
     with contextlib.suppress(OSError):
-        if any(p.is_file() for p in folder.rglob("*")):
+        if any(p.is_file() and p != folder / REPLAY_MARK for p in folder.rglob("*")):
             return
+        (folder / REPLAY_MARK).unlink(missing_ok=True)
         for sub in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
             sub.rmdir()
         folder.rmdir()
@@ -115,9 +119,10 @@ def _remove_if_empty(folder: Path) -> None:
 
 def _refuse_unless_a_report(folder: Path) -> None:
     """Raises ``NotADirectoryError`` unless ``folder``'s database is an earlier replay's (a ``summary.json``
-    beside it, no bot lock file): ``--report chatcast-data`` deleted the live database, every viewer's
-    watch history, commands and stories with it, even under a running bot."""
-    if (folder / SUMMARY_FILE).is_file() and not (folder / LOCK_NAME).exists():
+    or ``REPLAY_MARK`` beside it, no bot lock file): ``--report chatcast-data`` deleted the live database,
+    every viewer's watch history, commands and stories with it, even under a running bot."""
+    earlier = (folder / SUMMARY_FILE).is_file() or (folder / REPLAY_MARK).is_file()
+    if earlier and not (folder / LOCK_NAME).exists():
         return
     raise NotADirectoryError(
         f"{folder}: holds a {DB_NAME} that is no earlier replay's report (a bot's data folder?): give a new "
@@ -143,6 +148,7 @@ async def _replay_into(
         if db_path.exists():  # a report folder given twice: start fresh, never on top of an old replay
             _refuse_unless_a_report(folder)
             db_path.unlink()
+    (folder / REPLAY_MARK).touch()  # a replay stopped while the models loaded wrote no summary.json
     adapter.skipped_path = folder / SKIPPED_FILE  # every skipped line, as it is met
     if on_adapter is not None:
         on_adapter(adapter)

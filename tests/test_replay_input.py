@@ -243,3 +243,17 @@ async def test_a_utf16_log_without_byte_order_mark_gets_a_hint() -> None:
     text = "[2024-10-10 12:00:00 UTC] ann: hi\n".encode("utf-16-le").decode("utf-8", "replace")
     adapter, messages = await _messages(text)
     assert messages == [] and "save it as UTF-8" in adapter.skipped[0].reason
+
+
+async def test_a_report_folder_of_a_replay_stopped_while_loading_can_be_reused(tmp_path: Path) -> None:
+    # trial 15: a replay stopped by Ctrl-C while the models loaded left a chatcast.db without summary.json,
+    # and the folder was then refused as "a bot's data folder?"
+    from bot.replay_job import REPLAY_MARK
+    from storage.db import Database
+
+    folder = tmp_path / "r"
+    folder.mkdir()
+    Database(folder / "chatcast.db").close()
+    (folder / REPLAY_MARK).touch()
+    summary, _ = await _replay(tmp_path, b"[2024-10-10 12:00:00 UTC] ann: hi\n")
+    assert summary["messages"] == 1

@@ -378,11 +378,14 @@ def test_a_chatter_whose_name_is_a_word_is_protected_when_a_line_judges_them() -
     # trial 15: chatter names that are English words were never kept, so "ann is ugly" (with ann in chat)
     # was accepted and posted by the bot; such a name counts when a sentence judges it, not as a thing
     names = NameList()
-    for chatter in ("ann", "john", "rose", "dragon"):
+    for chatter in ("ann", "john", "rose", "dragon", "king", "summer", "grace", "will", "bill", "mark"):
         names.add(chatter)
     moderator = Moderator()
-    for text in ("ann is ugly", "john sucks", "the king said ann is kind"):
+    for text in ("ann is ugly", "john sucks", "the king said ann is ugly", "mark is such a loser"):
         assert moderator.check(text, chatters=names).category == Category.REAL_PEOPLE, text
+    # trial 16: the first version refused every "<word> is/was" with such a chatter in chat
     for text in ("the rose is red", "the dragon is angry", "a dragon is near", "anne is ugly",
-                 "john walked to the mill"):
+                 "john walked to the mill", "the king said ann is kind", "the old king was wise",
+                 "The evil king is ugly and cruel", "every king is mortal", "summer was long",
+                 "grace is a virtue", "the duck's bill was orange", "Free will is an illusion"):
         assert moderator.check(text, chatters=names).allowed, text

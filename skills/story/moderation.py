@@ -603,9 +603,12 @@ def common_words() -> frozenset[str]:
         return frozenset()
 
 
-_DETERMINERS = ("the", "a", "an", "his", "her", "my", "our", "their", "this", "that", "your", "its")
-_NO_DETERMINER = "".join(f"(?<!\\b{w} )" for w in _DETERMINERS)
-"""Lookbehinds: a name-word after one of these is a thing ("the rose is red"), not a chatter."""
+_SENTENCE_SUBJECT = r"(?:^|[.!?;:,]\s*|\b(?:said|says|and|but)\s+)"
+"""Where a chatter's name that is an English word can be a person: first in a sentence or clause."""
+_JUDGED = (r"\s+(?:(?:is|was|looks|seems)\s+(?:so\s+|very\s+|really\s+|such\s+)?(?:an?\s+)?"
+           r"(?:ugly|stupid|dumb|fat|gross|idiot|loser|trash|annoying|lame|cringe|worthless|pathetic|"
+           r"disgusting|smelly|boring|moron|clown|bad)|sucks|stinks|smells)\b")
+"""An insult after the name: "is ugly", "is such a loser", "sucks"."""
 
 
 class NameList:
@@ -659,16 +662,16 @@ class NameList:
 
     def hits(self, readings: Readings) -> bool:
         """True when a word of the text (or two words written as one) is a kept name, or a chatter's name
-        that is an English word is what a sentence says something about: no article or possessive before
-        it and a judging verb after ("ann is ugly", "john sucks"; "the rose is red" stays a story)."""
+        that is an English word is the subject of an insult: first in its sentence (or after "said") and
+        followed by one (``_JUDGED``: "ann is ugly", "john sucks"); "the old king was wise", "summer was
+        long" and "the evil king is ugly" stay stories."""
         if not self._digests.keys().isdisjoint(readings.exact):
             return True
         if not self._word_names:
             return False
         if self._word_re is None:
             names = "|".join(sorted(map(re.escape, self._word_names), key=len, reverse=True))
-            judged = r"\s+(?:is|was|looks|smells|sucks|stinks)\b"
-            self._word_re = re.compile(rf"{_NO_DETERMINER}\b(?:{names}){judged}")
+            self._word_re = re.compile(rf"{_SENTENCE_SUBJECT}(?:{names}){_JUDGED}")
         return self._word_re.search(readings.decoded) is not None
 
 

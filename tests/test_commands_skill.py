@@ -520,6 +520,14 @@ async def test_count_counts_answers_given_and_an_unknown_game_is_no_crash(tmp_pa
     assert run.replies[-1] == "n2 Just Chatting"
 
 
+def test_nightbot_and_streamelements_variables_are_read() -> None:
+    # trial 16: a command copied from Nightbot ("$(touser)", "$(game)") was saved and posted literally
+    new = parse_add("so Go follow $(touser) playing $(game)!")
+    assert new.response == "Go follow {touser} playing {game}!"
+    assert parse_add("hug ${user} hugs ${ touser } #${count}").response == "{user} hugs {touser} #{count}"
+    assert parse_add("p costs $5, $(urlfetch http://x)").response == "costs $5, $(urlfetch http://x)"
+
+
 async def test_cmd_delete_removes_like_nightbots_verb(tmp_path: Path) -> None:
     # trial 15: "!cmd delete NAME" listed the commands (as "!cmd" + junk) and removed nothing
     log = "\n".join([

@@ -38,13 +38,25 @@ def check_response(
     text: str, *, known: tuple[str, ...] = COMMAND_VARIABLES, what: str = "the response"
 ) -> str:
     """Validate a reply template (``skills.templating.check_template``) and refuse one that starts with
-    ``/``, ``.`` or ``!`` (``command_start``); returns it stripped. Raises ``ValueError`` with a reason fit
-    for chat."""
-    text = check_template(text, known=known, max_chars=MAX_RESPONSE_CHARS, what=what)
+    ``/``, ``.`` or ``!`` (``command_start``); returns it stripped, with Nightbot's ``$(user)`` and
+    StreamElements' ``${user}`` forms of a known variable written as ``{user}`` (``from_other_bots``).
+    Raises ``ValueError`` with a reason fit for chat."""
+    text = check_template(from_other_bots(text, known), known=known, max_chars=MAX_RESPONSE_CHARS, what=what)
     reason = command_start(text)
     if reason is not None:
         raise ValueError(f"{what} {reason}")
     return text
+
+
+_OTHER_BOT_VARIABLE = re.compile(r"\$[({]\s*([a-z]+)\s*[)}]", re.I)
+
+
+def from_other_bots(text: str, known: tuple[str, ...] = COMMAND_VARIABLES) -> str:
+    """``"$(touser) hugs ${user}"`` -> ``"{touser} hugs {user}"``: Nightbot's ``$(name)`` and StreamElements'
+    ``${name}`` of a variable we know (a command copied from those bots was saved with ``$(game)`` and
+    posted it literally). Others (``$(urlfetch ...)``) stay as typed."""
+    return _OTHER_BOT_VARIABLE.sub(lambda m: f"{{{m.group(1).lower()}}}" if m.group(1).lower() in known
+                                   else m.group(0), text)
 
 
 def check_name(name: str, prefix: str = "!") -> str:

@@ -311,6 +311,24 @@ async def test_engine_busy_gets_a_busy_line(tmp_path: Path) -> None:
         assert h.texts().count(BUSY_LINE) == 3
 
 
+async def test_a_vote_that_cannot_be_written_says_there_is_no_vote(tmp_path: Path) -> None:
+    # trial 13: a "!story vote" failing with "busy" did not say the vote was off; chat's numbers went nowhere
+    from skills.story.skill import VOTE_BUSY_LINE
+
+    calls: list[int] = []
+
+    def busy_after_opening(prompt: str, n: int) -> str:
+        calls.append(n)
+        if len(calls) > 1:
+            raise EngineBusy("queue full")
+        return storyteller(prompt, n)
+
+    async with Harness(tmp_path, FakeEngine(busy_after_opening)) as h:
+        await h.say(STREAMER, "!story start a fox")
+        await h.say(STREAMER, "!story vote")
+        assert h.texts()[-1] == VOTE_BUSY_LINE
+
+
 @pytest.mark.parametrize("max_len", [500, 2000])
 async def test_posts_fit_the_platform_length(tmp_path: Path, max_len: int) -> None:
     import random

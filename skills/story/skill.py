@@ -57,6 +57,9 @@ ACK_EVERY_S = 10.0  # seconds between two "Added!" confirmations in one channel
 VOTE_OWNER = "a story vote"  # what bot.votes tells another skill that wants chat's numbers
 NEUTRAL_LINE = "📖 (The storyteller pauses for a moment. Add a line with !story add to keep it going.)"
 BUSY_LINE = "📖 The storyteller is busy right now; try again in a moment."
+VOTE_BUSY_LINE = "📖 The storyteller is busy right now, so there is no vote; try !story vote again soon."
+"""After a failed ``!story vote``: viewers' numbers go nowhere, and "busy" alone did not say the vote was
+off (trial 13)."""
 DEFAULT_PREMISES = (
     "a fox who finds a lantern that never goes out",
     "a baker's apprentice who can hear what the bread is thinking",
@@ -806,7 +809,7 @@ class StorySkill(Skill):
             options = await self._with_notice(st, proposals(), settings)
         except GenerationUnavailable:
             st.auto_paused_until = self.ctx.clock.monotonic() + BUSY_BACKOFF_S
-            await self._post(st, BUSY_LINE)
+            await self._post(st, VOTE_BUSY_LINE)
             return
         if st.end_requested:
             return

@@ -450,10 +450,10 @@ def _check_replay_args(
     if problem is None and db is not None and db.is_dir():
         problem = f"--db {db}: is a folder, not a database file (give a file path, e.g. {db / 'chatcast.db'})"
     if problem is None and db is not None and db.is_file() and db.stat().st_size > 0:
-        from storage.db import NotADatabase, read_table_sizes
+        from storage.db import NotADatabase, check_database
 
         try:  # read-only: another program's SQLite file got Chatcast's tables written into it
-            read_table_sizes(db)
+            check_database(db)
         except NotADatabase as exc:
             problem = f"--db {exc}"
     if problem is not None:

@@ -58,10 +58,6 @@ class Database:
             conn.close()
             raise NotADatabase(f"{self.path}: not a Chatcast database ({exc})") from None
 
-    def table_sizes(self) -> dict[str, int]:
-        """Rows per table, every table in the file (skills' tables included), in name order."""
-        return {name: int(self.raw[name].count) for name in sorted(self.raw.table_names())}
-
     def version(self, component: str) -> int:
         """Migrations applied for ``component`` (0 when none)."""
         row = self.raw.execute(
@@ -124,13 +120,12 @@ class Database:
         self.raw.conn.close()
 
 
-def read_table_sizes(path: str | Path) -> dict[str, int]:
-    """Rows per table of a Chatcast database file, read-only (``chatcast stats``: inspecting a file must
-    not change it, and a mistyped ``--db`` naming another program's database used to get Chatcast's
-    tables written into it).
-
-    Raises ``NotADatabase`` when the file is not a SQLite database or has no ``schema_version`` table (not
-    one Chatcast wrote; an empty file too)."""
+@contextmanager
+def _read_only(path: str | Path) -> Iterator[sqlite_utils.Database]:
+    """A Chatcast database file opened read-only (inspecting a file must not change it: a mistyped
+    ``--db`` naming another program's database used to get Chatcast's tables written into it). Raises
+    ``NotADatabase`` when the file is not a SQLite database or has no Chatcast ``schema_version`` table
+    (another program's file, an empty file, a ``schema_version`` of another shape such as Flyway's)."""
     uri = f"{Path(path).resolve().as_uri()}?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True)
@@ -140,13 +135,26 @@ def read_table_sizes(path: str | Path) -> dict[str, int]:
         raw = sqlite_utils.Database(conn)
         names = raw.table_names()
         columns = set(raw["schema_version"].columns_dict) if "schema_version" in names else set()
-        if not {"component", "version"} <= columns:  # another program's schema_version (Flyway's) too
+        if not {"component", "version"} <= columns:
             raise NotADatabase(f"{path}: not a Chatcast database (it has no schema_version table)")
-        return {name: int(raw[name].count) for name in sorted(names)}
+        yield raw
     except sqlite3.DatabaseError as exc:
         raise NotADatabase(f"{path}: not a Chatcast database ({exc})") from None
     finally:
         conn.close()
+
+
+def check_database(path: str | Path) -> None:
+    """Raises ``NotADatabase`` unless ``path`` is a Chatcast database (``_read_only``); reads no rows."""
+    with _read_only(path):
+        pass
+
+
+def read_table_sizes(path: str | Path) -> dict[str, int]:
+    """Rows per table (skills' tables included, in name order) of a Chatcast database file, read-only
+    (``chatcast stats``). Raises ``NotADatabase`` as ``check_database``."""
+    with _read_only(path) as raw:
+        return {name: int(raw[name].count) for name in sorted(raw.table_names())}
 
 
 def _statements(sql: str) -> list[str]:

@@ -232,32 +232,28 @@ class JoinedChannels:
 
     def load(self) -> list[str]:
         """Logins in the file, in the order they were added."""
+        return self._read()[0]
+
+    def _read(self) -> tuple[list[str], bool]:
+        """(logins, readable): ``readable`` is false for a file that is not a JSON list (logged)."""
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return []
+            return [], True
         except (OSError, ValueError) as exc:
             log.warning("cannot read %s (%s); joining only the configured channels", self.path, exc)
-            return []
+            return [], False
         if not isinstance(data, list):
             log.warning("%s is not a JSON list; ignoring it", self.path)
-            return []
-        return [str(x).lower() for x in data if isinstance(x, str) and x.strip()]
+            return [], False
+        return [str(x).lower() for x in data if isinstance(x, str) and x.strip()], True
 
-    def _readable(self) -> bool:
-        """The file is missing or a JSON list (``load`` read it whole)."""
-        try:
-            return isinstance(json.loads(self.path.read_text(encoding="utf-8")), list)
-        except FileNotFoundError:
-            return True
-        except (OSError, ValueError):
-            return False
-
-    def _write(self, logins: list[str]) -> None:
-        """Replace the file with ``logins``; an unreadable file (a hand edit's trailing comma) is kept beside
-        it first as ``<name>.unreadable`` (the next ``!join`` wrote ``[new]`` over every joined channel)."""
+    def _write(self, logins: list[str], readable: bool) -> None:
+        """Replace the file with ``logins``; an unreadable file (``readable`` false: a hand edit's trailing
+        comma) is kept beside it first as ``<name>.unreadable`` (the next ``!join`` wrote ``[new]`` over
+        every joined channel)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self._readable():
+        if not readable:
             kept = self.path.with_name(self.path.name + ".unreadable")
             os.replace(self.path, kept)
             log.warning("%s could not be read: kept as %s (fix it and merge it back by hand)", self.path,
@@ -268,18 +264,18 @@ class JoinedChannels:
 
     def add(self, login: str) -> bool:
         """Add ``login``; False when it was already there."""
-        logins = self.load()
+        logins, readable = self._read()
         key = login.strip().lower()
         if not key or key in logins:
             return False
-        self._write([*logins, key])
+        self._write([*logins, key], readable)
         return True
 
     def remove(self, login: str) -> bool:
         """Remove ``login``; False when it was not there."""
-        logins = self.load()
+        logins, readable = self._read()
         key = login.strip().lower()
         if key not in logins:
             return False
-        self._write([x for x in logins if x != key])
+        self._write([x for x in logins if x != key], readable)
         return True

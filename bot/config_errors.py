@@ -256,11 +256,12 @@ _DISTINCT_TOKENS = (  # shapes no ordinary text has: found anywhere in a value
     re.compile(r"(?<![\w.-])[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}"),  # Discord bot
 )
 # a Twitch access token (30 lower-case letters and digits) or refresh token (about 50: Twitch's example
-# has 49; 40 and 64 stay free for SHA-1 and SHA-256 hex, e.g. a model revision); only as a whole value
-_TWITCH_TOKEN = re.compile(r"(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])(?:[a-z0-9]{30}|[a-z0-9]{45,55})")
-_TWITCH_TOKEN_WORD = re.compile(
-    r"(?<![\w/])(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])(?:[a-z0-9]{45,55}|[a-z0-9]{30})(?![\w/])"
-)
+# has 49; 40 and 64 stay free for SHA-1 and SHA-256 hex, e.g. a model revision)
+_TWITCH_SHAPE = r"(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])(?:[a-z0-9]{30}|[a-z0-9]{45,55})"
+_TWITCH_TOKEN = re.compile(_TWITCH_SHAPE)  # in the config: only as a whole value
+_TWITCH_TOKEN_WORD = re.compile(rf"(?<![\w/]){_TWITCH_SHAPE}(?![\w/])")  # redacted where a word of its own
+# typed into a chat command: anywhere between non-alphanumerics ("token=<30>", "pw:<30>", "oauth_<30>")
+_TWITCH_TOKEN_IN_TEXT = re.compile(rf"(?<![a-z0-9]){_TWITCH_SHAPE}(?![a-z0-9])")
 TOKEN_LOOKALIKE = "a value that looks like a token (not shown)"
 
 
@@ -272,6 +273,13 @@ def looks_like_token(value: str) -> bool:
     Such a value is never shown in a message, and in the config it is an error (``token_in_config``)."""
     text = value.strip()
     return bool(_TWITCH_TOKEN.fullmatch(text)) or any(shape.search(text) for shape in _DISTINCT_TOKENS)
+
+
+def holds_token(text: str) -> bool:
+    """``looks_like_token``, or a Twitch token's shape anywhere in ``text`` between non-alphanumerics:
+    the stricter test for text typed into a chat command for the bot to store and post, where a sentence
+    holding such a word is rare (``!cmd add t token=<30 characters>`` was saved)."""
+    return looks_like_token(text) or _TWITCH_TOKEN_IN_TEXT.search(text) is not None
 
 
 _TOKEN_PIECES = (  # what a validator that cut a value to N characters leaves of a token

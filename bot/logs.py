@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from bot.secrets import MIN_SECRET_CHARS
+
 REDACTED = "********"
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -38,8 +40,8 @@ class SecretRedactingFilter(logging.Filter):
         return text
 
     def holds(self, text: str) -> bool:
-        """Whether ``text`` contains a secret value of 8 characters or more."""
-        return any(secret in text for secret in self._secrets if len(secret) >= 8)
+        """Whether ``text`` contains a secret value of ``bot.secrets.MIN_SECRET_CHARS`` or more."""
+        return any(secret in text for secret in self._secrets if len(secret) >= MIN_SECRET_CHARS)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:
@@ -81,8 +83,8 @@ def setup_logging(level: str = "info", secrets: Iterable[str] = ()) -> SecretRed
 
 
 def holds_secret(text: str) -> bool:
-    """Whether ``text`` contains a secret value that ``setup_logging`` was given (8 characters or more):
-    the outbox never sends such a reply to chat."""
+    """Whether ``text`` contains a secret value that ``setup_logging`` was given (``MIN_SECRET_CHARS`` or
+    more): the outbox never sends such a reply to chat."""
     return _FILTER.holds(text)
 
 

@@ -30,6 +30,9 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+MIN_SECRET_CHARS = 8
+"""A loaded secret this long or longer found in text (a config line, a chat reply) counts as that secret;
+shorter values would match ordinary words."""
 ENV_PREFIX = "CHATCAST_"
 SECRETS_FILE_ENV = "CHATCAST_SECRETS_FILE"
 
@@ -98,11 +101,11 @@ class Secrets:
         return sorted(found, key=len, reverse=True)
 
     def names_in(self, text: str) -> list[str]:
-        """Names of the secrets whose value (8 characters or more) occurs in ``text``: a config file that
-        repeats a loaded token (pasted as the bot's name or a command's response) is refused by name,
+        """Names of the secrets whose value (``MIN_SECRET_CHARS`` or more) occurs in ``text``: a config file
+        that repeats a loaded token (pasted as the bot's name or a command's response) is refused by name,
         never by value."""
-        return [f.name for f in fields(self)
-                if (s := getattr(self, f.name)) and len(s.reveal()) >= 8 and s.reveal() in text]
+        return [f.name for f in fields(self) if (s := getattr(self, f.name))
+                and len(s.reveal()) >= MIN_SECRET_CHARS and s.reveal() in text]
 
 
 SECRET_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Secrets))

@@ -7,13 +7,12 @@ braces). Channel variables come from ``ChannelInfo`` (``skills.base``): ``{game}
 
 from __future__ import annotations
 
-import re
 import string
 import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bot.config_errors import looks_like_token
+from bot.config_errors import holds_token
 from bot.defuse import BANG_CHARS, COMMAND_CHARS, first_visible
 from bot.logs import holds_secret
 
@@ -66,19 +65,13 @@ def check_template(template: str, *, known: Iterable[str], max_chars: int, what:
 def refuse_token(text: str, what: str = "the answer") -> None:
     """Raises ``ValueError`` (fit for chat, never repeating ``text``) when text typed in chat for the bot to
     store and post (``!cmd add``, ``!faq add``) is or holds a token: a token shape
-    (``bot.config_errors.looks_like_token``) or a loaded secret's value (``bot.logs.holds_secret``). A token
+    (``bot.config_errors.holds_token``) or a loaded secret's value (``bot.logs.holds_secret``). A token
     pasted into chat by mistake was stored and posted again on every use. (The config file has its own
     check, ``token_in_config``.)"""
     folded = unicodedata.normalize("NFKC", text)  # a full-width "ｏａｕｔｈ:" prefix got round the shapes
-    if looks_like_token(folded) or holds_secret(text) or holds_secret(folded) or _CHAT_TOKEN.search(folded):
+    if holds_token(folded) or holds_secret(text) or holds_secret(folded):
         raise ValueError(f"{what} looks like a token, so it is not saved: tokens go only in an environment "
                          "variable or the secrets file")
-
-
-# Typed into a chat command, a Twitch token's shape counts anywhere, as a word of its own ("token=<30>",
-# "pw:<30>", "oauth_<30>" were saved); 40 and 64 characters stay free for SHA-1/SHA-256 hex in links
-_CHAT_TOKEN = re.compile(r"(?<![a-z0-9])(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])(?:[a-z0-9]{30}|[a-z0-9]{45,55})"
-                         r"(?![a-z0-9])")
 
 
 def format_uptime(seconds: float | None) -> str:

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -64,21 +64,32 @@ class FaqEntry(BaseModel):
     @classmethod
     def _not_an_example(cls, value: list[str], info: ValidationInfo) -> list[str]:
         """Checked at the ``not_questions`` key (its line), after ``_questions`` trimmed the items."""
-        examples = {normalise_question(q) for q in info.data.get("questions", [])}
-        seen: set[str] = set()
-        for q in value:
-            key = normalise_question(q)
-            if key in examples:
+        for i, q in enumerate(value):
+            clash = not_question_clash(q, info.data.get("questions", []), value[:i])
+            if clash == "example":
                 raise ValueError(f"{q!r} is also an example question of this entry")
-            if key in seen:
+            if clash == "twice":
                 raise ValueError(f"{q!r} is listed twice")
-            seen.add(key)
         return value
 
     @field_validator("answer")
     @classmethod
     def _answer(cls, value: str) -> str:
         return check_answer(value)
+
+
+def not_question_clash(
+    question: str, examples: Iterable[str], not_questions: Iterable[str]
+) -> Literal["example", "twice"] | None:
+    """Why ``question`` cannot be one more not_question of an entry, compared as ``normalise_question``
+    does: ``"example"`` when it reads as one of the entry's ``examples``, ``"twice"`` when as one of its
+    ``not_questions`` already; ``None`` when it can (the config's validator and ``!faq not`` both ask)."""
+    key = normalise_question(question)
+    if key in {normalise_question(q) for q in examples}:
+        return "example"
+    if key in {normalise_question(q) for q in not_questions}:
+        return "twice"
+    return None
 
 
 def index_texts(entries: Sequence[Any]) -> tuple[list[str], list[int], list[int]]:

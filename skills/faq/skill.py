@@ -27,6 +27,7 @@ from skills.faq.entries import (
     FaqEntry,
     index_texts,
     normalise_question,
+    not_question_clash,
     parse_add,
     question_owner,
     render_answer,
@@ -445,10 +446,11 @@ class FaqSkill(Skill):
         if not key:
             await ctx.reply("Not added: a not_question needs words.")
             return
-        if key in {normalise_question(q) for q in entry.questions}:
+        clash = not_question_clash(question, entry.questions, entry.not_questions)
+        if clash == "example":
             await ctx.reply(f"Not added: that is an example question of '{entry_id}'.")
             return
-        if key in {normalise_question(q) for q in entry.not_questions} or not store.add_not_question(
+        if clash == "twice" or not store.add_not_question(
                 self.ctx.storage, platform, channel, entry_id, question, created_by=ctx.author.user_id):
             await ctx.reply(f"'{entry_id}' already has that not_question.")
             return

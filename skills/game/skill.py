@@ -550,7 +550,7 @@ class GameSkill(Skill):
             # refused (an earlier vote of the viewer still counts); chat hears it once per window: viewers
             # kept voting a full 4 for two windows, heard "No votes yet" and forfeited
             if match.window.refuse_full(now):
-                await self._post(match, f"{_cap(_full_columns(match.board))}: vote another column.",
+                await self._post(match, f"{_full_columns(match.board).capitalize()}: vote another column.",
                                  board=False)
             return
         if not match.window.cast(message.author.user_id, col, now):
@@ -752,10 +752,6 @@ def _full_columns(board: Board) -> str:
     if len(cols) == 1:
         return f"column {cols[0]} is full"
     return f"columns {', '.join(cols[:-1])} and {cols[-1]} are full"
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def _fmt(r: game_store.Record) -> str:

@@ -19,7 +19,7 @@ from datetime import datetime
 import numpy as np
 import scipy.sparse as sp
 
-from skills.recommend.model import SECONDS_PER_DAY, interaction_matrix
+from skills.recommend.model import interaction_matrix, time_decay
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +156,6 @@ def viewer_popularity(
     times = np.fromiter(latest.values(), dtype=np.float64, count=len(latest))
     weight = np.ones(len(latest))
     if half_life_days is not None:
-        weight = np.exp2(-np.maximum(now - times, 0.0) / SECONDS_PER_DAY / half_life_days)
+        weight = time_decay(times, now, half_life_days)
     np.add.at(pop, cols, weight)
     return pop.astype(np.float32)

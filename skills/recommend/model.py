@@ -165,14 +165,19 @@ def interaction_matrix(
             ref = np.full(m, times.max())
         else:
             ref = np.full(m, float(reference))
-        age_days = np.maximum(ref - times, 0.0) / SECONDS_PER_DAY
-        s = s * np.exp2(-age_days / half_life_days)
+        s = s * time_decay(times, ref, half_life_days)
     if half_life_events is not None and m:
         s = s * np.exp2(-events_after(users, times) / half_life_events)
     X = sp.coo_matrix((s, (users, items)), shape=(n_users, n_items)).tocsr()  # sums repeats
     X.sum_duplicates()
     X.data = np.log1p(X.data)
     return X.astype(np.float32)
+
+
+def time_decay(times: np.ndarray, reference: np.ndarray | float, half_life_days: float) -> np.ndarray:
+    """``2 ** (-age_days / half_life_days)`` of events at ``times`` (Unix seconds) seen from ``reference``
+    (seconds, per event or one for all); an event after the reference counts as new (weight 1)."""
+    return np.exp2(-np.maximum(reference - times, 0.0) / SECONDS_PER_DAY / half_life_days)
 
 
 def events_after(users: np.ndarray, times: np.ndarray) -> np.ndarray:

@@ -10,7 +10,13 @@ import pytest
 import torch
 
 from bot.inference.models import TransformerEmbedder
-from bot.inference.packed_bert import ATTENTION_POSITIONS, PackedBertEncoder, supports
+from bot.inference.packed_bert import (
+    ATTENTION_POSITIONS,
+    GROUP_WIDTH_RATIO,
+    GROUP_WIDTH_SLACK,
+    PackedBertEncoder,
+    supports,
+)
 from bot.inference.testing import tiny_tokenizer
 
 
@@ -40,6 +46,43 @@ def test_packed_equals_padded_for_ragged_lengths_across_attention_groups():
     assert packed.shape == (len(texts), 32) and packed.dtype == np.float32
     np.testing.assert_allclose(packed, padded, atol=2e-5)
     np.testing.assert_allclose(np.linalg.norm(packed, axis=1), 1.0, atol=1e-5)
+
+
+def _member_lengths(index: torch.Tensor, flat_real: torch.Tensor) -> list[int]:
+    """Real tokens of each member of an attention group, from its gather index and real positions."""
+    b, width = index.shape
+    return sorted(torch.bincount(flat_real // width, minlength=b).tolist())
+
+
+def test_one_long_line_does_not_pad_a_group_of_short_ones():
+    # regression: 63 eight-token lines and one 32-token line were one attention group padded to 32
+    # (4x the padded positions, 16x the attention work per short line)
+    model, tok = _bert()
+    enc = PackedBertEncoder(model)
+    lengths = torch.tensor([8] * 63 + [32])
+    starts = torch.cumsum(lengths, 0) - lengths
+    groups = enc._groups(lengths, starts)
+    assert sorted(_member_lengths(index, real) for index, _, real, _ in groups) == [[8] * 63, [32]]
+    texts = ["abcdef"] * 63 + ["x" * 30]  # with [CLS] and [SEP]: 8 tokens and 32 tokens
+    packed = TransformerEmbedder(model, tok, max_length=64).encode(texts)
+    padded = TransformerEmbedder(model, tok, max_length=64, packed=False).encode(texts)
+    np.testing.assert_allclose(packed, padded, atol=2e-5)
+
+
+def test_attention_groups_stay_within_the_width_ratio_and_cover_every_token():
+    model, _ = _bert()
+    enc = PackedBertEncoder(model)
+    rng = random.Random(5)
+    lengths = torch.tensor([rng.choice([1, 2, 3, 8, 9, 12, 20, 33, 90]) for _ in range(200)])
+    starts = torch.cumsum(lengths, 0) - lengths
+    covered = []
+    for index, _bias, flat_real, rows in enc._groups(lengths, starts):
+        members = _member_lengths(index, flat_real)
+        assert index.shape[1] == members[-1]
+        assert members[-1] <= GROUP_WIDTH_RATIO * members[0] + GROUP_WIDTH_SLACK
+        assert len(members) * members[-1] <= ATTENTION_POSITIONS or len(members) == 1
+        covered += rows.tolist()
+    assert sorted(covered) == list(range(int(lengths.sum())))
 
 
 def test_packed_batch_equals_one_by_one_in_order():

@@ -138,8 +138,10 @@ class BuiltinSkill(Skill):
             await ctx.reply(f"No such command here. Try {prefix}help for the list.")
             return
         text = describe_command(spec, prefix)
-        # "!help faq" told a moderator only the viewer form: name the sub-commands they may use too
-        subs = sorted({s.name for _, s in visible if s.name.startswith(spec.name + " ")})
+        # "!help faq" told a moderator only the viewer form: name the sub-commands they may use too, except
+        # those the help text already names ("!help story" listed "!story add" twice)
+        subs = sorted({s.name for _, s in visible if s.name.startswith(spec.name + " ")
+                       and prefix + s.name not in text})
         if subs:
             text += " Also: " + ", ".join(prefix + name for name in subs) + "."
         await ctx.reply(truncate_message(text, max_len))

@@ -102,6 +102,27 @@ async def test_help_for_one_command():
     assert "evil" not in await ask(router, sent, "!help http://evil.example", Role.MODERATOR)
 
 
+class Tale(Skill):
+    name = "tale"
+
+    @command("tale", help="Tell a tale: !tale add <line>, !tale show.")
+    async def tale(self, ctx) -> None:
+        await ctx.reply("ok")
+
+    for sub in ("add", "show", "end"):
+        async def _sub(self, ctx) -> None:  # pragma: no cover - never invoked
+            pass
+
+        locals()[f"tale_{sub}"] = command(f"tale {sub}", help="x")(_sub)
+
+
+async def test_help_does_not_repeat_sub_commands_its_text_names():
+    # regression (!help story): "... !story add <line>, !story show ... Also: !story add, !story show, ..."
+    router, sent = build(Tale(None))  # type: ignore[arg-type]
+    text = await ask(router, sent, "!help tale")
+    assert text == "About !tale: Tell a tale: !tale add <line>, !tale show. Also: !tale end."
+
+
 async def test_help_fits_one_message():
     router, sent = build(Many(None), max_len=500)  # type: ignore[arg-type]
     text = await ask(router, sent, "!help")

@@ -346,8 +346,8 @@ class StorySkill(Skill):
 
     # ---- commands -------------------------------------------------------------------------------------
 
-    @command("story", help="Write a story together: !story add <line>, !story show, !story list "
-             "(moderators: start, next, vote, end, export).", cooldown_channel=10)
+    @command("story", help="Write a story together: viewers add lines, the bot continues, chat votes.",
+             cooldown_channel=10)
     async def story_help(self, ctx: CommandContext) -> None:
         st = self.stories.get((ctx.message.platform, ctx.channel))
         running = f" Now telling: {st.title}." if st else ""

@@ -65,6 +65,15 @@ FAIR_WINDOW = 64  # queued replies looked at when choosing the channel whose tur
 _MAX_REMEMBERED = 10_000  # channels/whisper targets whose last message is kept for duplicate checks
 
 
+def addressed_to(name: str, text: str) -> str:
+    """``text`` addressed to the viewer ``name``, as Twitch's duplicate filter needs a different message:
+    ``@name text``, or ``@text`` when it already starts with the name ("ann is lurking" -> "@ann is
+    lurking", not "@ann ann is lurking")."""
+    head, rest = text[: len(name)], text[len(name):]
+    if head.casefold() == name.casefold() and not (rest[:1].isalnum() or rest[:1] == "_"):
+        return "@" + text
+    return f"@{name} {text}"
+
 class SendRateLimiter:
     """Sliding-window log limiter for one connection (rule in the module docstring).
 
@@ -348,7 +357,7 @@ class Outbox:
                     window > 0 and last is not None and last[0] == text and now - last[1] < window
                     and not (reply.attachment and len(item.parts) == 1)
                 ):
-                    addressed = f"@{reply.addressee} {text}" if reply.addressee else ""
+                    addressed = addressed_to(reply.addressee, text) if reply.addressee else ""
                     if (addressed and not text.startswith(f"@{reply.addressee}")
                             and len(addressed) <= self.limits.max_message_len):
                         # a second viewer asking the same thing gets the answer, addressed to them

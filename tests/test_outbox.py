@@ -143,6 +143,20 @@ async def test_a_repeated_answer_to_a_viewer_is_addressed_not_dropped():
     assert outbox.stats["dropped_duplicate"] == 1
 
 
+async def test_a_repeated_reply_starting_with_the_name_is_addressed_once():
+    # regression (trial 17): "ann is lurking" twice in 30 s went out as "@ann ann is lurking"
+    clock = ManualClock()
+    adapter = FakeAdapter(clock)
+    outbox = Outbox(adapter, clock=clock)
+    for _ in range(2):
+        await outbox.put(Reply("twitch", "a", "Ann is lurking", addressee="ann"))
+    for _ in range(2):
+        await outbox.put(Reply("twitch", "a", "Annie says hi", addressee="ann"))
+    await outbox.flush()
+    assert [t for _, _, t in adapter.sent] == ["Ann is lurking", "@Ann is lurking",
+                                               "Annie says hi", "@ann Annie says hi"]
+
+
 async def test_a_reply_holding_a_loaded_secret_is_never_sent(caplog):
     # trial 14: a token pasted into a command response went to chat verbatim (only logs were redacted)
     from bot.logs import setup_logging

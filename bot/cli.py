@@ -334,6 +334,9 @@ def replay(
         raise typer.Exit(2)
     report = Path(report_arg) if report_arg is not None else None
     _check_replay_args(speed, channel, report, db)
+    if log_file != "-" and _is_empty_log(Path(log_file)):  # was found only after a whole (empty) replay
+        err.print(f"error: {log_file}: the log is empty", style="red", markup=False)
+        raise typer.Exit(2)
     if log_file != "-" and _is_csv(Path(log_file)):  # said before any model loads or report is written
         err.print(f"error: {log_file}: a CSV is no chat log: replay reads '[YYYY-MM-DD HH:MM:SS UTC] user: "
                   "text' lines or JSON Lines with ts, user and text (a CSV of messages can be measured with "
@@ -415,6 +418,16 @@ def replay(
         err.print(f"error: {log_file}: none of its {summary['lines_skipped']} line(s) is a chat message "
                   "(see the skipped lines above and docs/core.md for the formats)", style="red", markup=False)
         raise typer.Exit(1)
+
+
+def _is_empty_log(path: Path) -> bool:
+    """A file holding nothing but white space, NULs and byte-order marks (at most 4 KiB of them)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4097)
+    except OSError:
+        return False  # the replay itself says why it cannot read it
+    return len(head) <= 4096 and not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe")
 
 
 def _is_csv(path: Path) -> bool:

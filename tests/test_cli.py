@@ -530,11 +530,14 @@ def test_replay_refuses_an_empty_report_and_says_an_empty_log_is_empty(tmp_path:
         result = runner.invoke(app, ["replay", str(log), "--no-engine", "--no-progress", "--report", ""])
     assert result.exit_code == 2 and "--report is empty" in result.stderr
     assert not (tmp_path / "summary.json").exists()
-    empty = tmp_path / "empty.txt"
-    empty.write_text("", encoding="utf-8")
-    result = runner.invoke(app, ["replay", str(empty), "--no-engine", "--no-progress", "--report",
-                                 str(tmp_path / "r")])
-    assert result.exit_code == 1 and f"{empty}: the log is empty" in result.stderr
+    for content in ("", "\ufeff\n  \n"):
+        empty = tmp_path / "empty.txt"
+        empty.write_text(content, encoding="utf-8")
+        result = runner.invoke(app, ["replay", str(empty), "--no-engine", "--no-progress", "--report",
+                                     str(tmp_path / "r")])
+        # regression (trial 17): said only after a whole replay, which left its report folder behind
+        assert result.exit_code == 2 and f"{empty}: the log is empty" in result.stderr
+        assert not (tmp_path / "r").exists()
 
 
 def test_replay_paths_that_cannot_be_created_are_clear_errors(tmp_path: Path) -> None:

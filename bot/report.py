@@ -8,7 +8,8 @@
   routed; ``distinct_viewers``: distinct chatters;
 - ``lines_warned``: lines replayed but suspicious: a jump of more than 30 days after the latest line (a
   typo'd date?), a step back in time (the clock stays at the latest time), a ``\\r`` before what looks like
-  another log line; ``line_warnings`` lists the first 100 as ``{"line", "reason", "text"}``;
+  another log line, bytes that are not UTF-8; ``line_warnings`` lists the first 100 as ``{"line",
+  "reason", "text"}``; ``bytes_not_utf8``: undecodable bytes of the log, each replayed as U+FFFD;
 - ``commands_handled``, ``skill_errors``, ``skill_timeouts``: from the router;
 - ``replies_sent``: messages the outbox sent (parts of split replies count one each);
   ``replies_dropped``: duplicates, backlog overflow and unsent at the end;
@@ -122,6 +123,7 @@ def build_summary(
         "skipped_not_listed": adapter.lines_skipped - len(examples),
         "skipped_file": str(adapter.skipped_path) if adapter.lines_skipped and adapter.skipped_path else None,
         "lines_warned": adapter.lines_warned,
+        "bytes_not_utf8": adapter.bytes_not_utf8,
         "line_warnings": [
             {"line": w.line_no, "reason": w.reason, "text": w.snippet} for w in adapter.line_warnings
         ],

@@ -534,6 +534,21 @@ async def test_utf16_logs_are_read(tmp_path: Path) -> None:
     assert "echo: hi" in (folder / "transcript.txt").read_text(encoding="utf-8")
 
 
+async def test_bytes_that_are_not_utf8_are_counted_and_warned_with_their_line(tmp_path: Path) -> None:
+    # regression (trial 17): a Latin-1 log became U+FFFD with no word said
+    config = load_config(None, skill_classes={"echo": EchoSkill})
+    log = tmp_path / "latin1.txt"
+    log.write_bytes("[2024-10-10 12:00:00 UTC] alice: !echo caf\u00e9 ok\n"
+                    "[2024-10-10 12:00:01 UTC] bob: !echo plain \ufffd kept\n".encode("utf-8").replace(
+                        "caf\u00e9".encode(), "caf\u00e9".encode("latin-1")))
+    summary, folder = await run_replay(config, log, report_dir=tmp_path / "r", use_engine=False,
+                                       skill_classes={"echo": EchoSkill})
+    assert (summary["messages"], summary["bytes_not_utf8"], summary["lines_warned"]) == (2, 1, 1)
+    assert summary["line_warnings"][0]["line"] == 1 and "not UTF-8" in summary["line_warnings"][0]["reason"]
+    transcript = (folder / "transcript.txt").read_text(encoding="utf-8")
+    assert "echo: caf\ufffd ok" in transcript and "echo: plain \ufffd kept" in transcript
+
+
 async def _replay_one_line(tmp_path: Path, classes: dict, bot_toml: str, line: str):  # noqa: ANN202
     """Replay one ``user: text`` line with only ``classes`` and ``[bot]`` settings ``bot_toml``;
     returns ``(config, report folder)``."""

@@ -117,6 +117,26 @@ class LineWarning:
     snippet: str
 
 
+_BAD_BYTE = re.compile("[\udc80-\udcff]+")
+
+
+def _errors(encoding: str) -> str:
+    """The decoding error handler: UTF-8 keeps undecodable bytes as lone surrogates (U+DC80-U+DCFF) so
+    ``_mark_bad_bytes`` can count them per line; UTF-16 replaces them (its bad units may be < 0x80)."""
+    return "surrogateescape" if encoding == "utf-8" else "replace"
+
+
+def _mark_bad_bytes(raw: str) -> tuple[str, int]:
+    """``raw`` with each byte ``surrogateescape`` kept replaced by U+FFFD, and how many there were."""
+    count = 0
+
+    def one(m: re.Match[str]) -> str:
+        nonlocal count
+        count += len(m.group())
+        return "\ufffd" * len(m.group())
+
+    return _BAD_BYTE.sub(one, raw), count
+
 class ReplayAdapter(Adapter):
     """Replays a chat log (see module docstring).
 
@@ -174,6 +194,7 @@ class ReplayAdapter(Adapter):
         self.skipped_path: Path | None = None
         self._skipped_out: TextIO | None = None
         self.lines_warned = 0
+        self.bytes_not_utf8 = 0  # undecodable bytes of a UTF-8 log, each replayed as U+FFFD
         self.largest_jump = timedelta(0)  # the longest gap between two message lines
         self.line_warnings: list[LineWarning] = []
         self.viewers: set[tuple[str, str]] = set()  # (channel, user_id)
@@ -221,6 +242,12 @@ class ReplayAdapter(Adapter):
                     break
                 line_no += 1
                 self._count_bytes(raw, line_no)
+                raw, bad = _mark_bad_bytes(raw)
+                if bad:  # a Latin-1 log became U+FFFD with no word said
+                    self.bytes_not_utf8 += bad
+                    self._warn(line_no, f"line {line_no} holds {bad} byte(s) that are not UTF-8, shown as "
+                               "\ufffd (a Latin-1 or Windows-1252 log? convert it first: iconv -f cp1252 "
+                               "-t utf-8)", raw)
                 if line_no == 1:
                     raw = raw.removeprefix("\ufeff")  # a UTF-8 byte-order mark is not part of the line
                 if not raw.strip():
@@ -365,11 +392,13 @@ class ReplayAdapter(Adapter):
                 peek = getattr(buffer, "peek", None)  # what is buffered, not consumed
                 head = await asyncio.to_thread(peek, SNIFF_BYTES) if peek is not None else b""
                 encoding, newline = self._sniff(head)  # a UTF-16 log piped in was read as UTF-8
-                return io.TextIOWrapper(buffer, encoding=encoding, errors="replace", newline=newline), False
+                errors = _errors(encoding)
+                wrapper = io.TextIOWrapper(buffer, encoding=encoding, errors=errors, newline=newline)
+                return wrapper, False
             with open(self.source, "rb") as probe:
                 head = probe.read(SNIFF_BYTES)
             encoding, newline = self._sniff(head)
-            return open(self.source, encoding=encoding, errors="replace", newline=newline), True  # noqa: SIM115
+            return open(self.source, encoding=encoding, errors=_errors(encoding), newline=newline), True  # noqa: SIM115
         return self.source, False
 
     def _sniff(self, head: bytes) -> tuple[str, str | None]:

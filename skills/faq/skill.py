@@ -44,8 +44,9 @@ log = logging.getLogger(__name__)
 EMBED_TIMEOUT_S = 120.0  # one embedding of a whole FAQ (done once per entry set, in the background)
 KEYWORD_ONLY_OVERLAP = 0.6  # keyword-only answers: word overlap with an example question (Jaccard)
 RETRY_AFTER_S = 30.0  # after a failed FAQ embedding, keyword matching until this much time has passed
-MESSAGE_WAIT_S = 3.0  # a chat question waits at most this long for it (then keywords); 1 s missed
-# questions asked right after start-up or right after !faq add
+MESSAGE_WAIT_S = 6.0  # a chat question waits at most this long for it (then keywords); 1 s, then 3 s
+# missed questions asked right after start-up (the first embedding while the story model loads) or right
+# after !faq add; it stays under the router's 10 s handler budget
 COMMAND_WAIT_S = 5.0  # !faq test waits at most this long for the FAQ embedding in flight
 
 
@@ -300,6 +301,9 @@ class FaqSkill(Skill):
             return
         row = await self.scores(matching_text(text, own), built)
         if row is None:
+            if built.index is None and self.ctx.engine is not None:  # said, not silent (trial 17)
+                log.info("faq: the FAQ's embeddings are not ready yet: %r is matched by keywords only",
+                         text[:80])
             chosen = self._keyword_only(text, built.entries, own)
         else:
             chosen, _ = should_answer(text, row, built.entries, settings, own)

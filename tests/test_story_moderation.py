@@ -381,11 +381,14 @@ def test_a_chatter_whose_name_is_a_word_is_protected_when_a_line_judges_them() -
     for chatter in ("ann", "john", "rose", "dragon", "king", "summer", "grace", "will", "bill", "mark"):
         names.add(chatter)
     moderator = Moderator()
-    for text in ("ann is ugly", "john sucks", "the king said ann is ugly", "mark is such a loser"):
+    for text in ("ann is ugly", "john sucks", "the king said ann is ugly", "mark is such a loser",
+                 # trial 16: the possessive contraction and an insult before the name got through
+                 "ann's ugly", "Ann\u2019s so ugly.", "ugly ann", "and stupid john!"):
         assert moderator.check(text, chatters=names).category == Category.REAL_PEOPLE, text
     # trial 16: the first version refused every "<word> is/was" with such a chatter in chat
     for text in ("the rose is red", "the dragon is angry", "a dragon is near", "anne is ugly",
                  "john walked to the mill", "the king said ann is kind", "the old king was wise",
                  "The evil king is ugly and cruel", "every king is mortal", "summer was long",
-                 "grace is a virtue", "the duck's bill was orange", "Free will is an illusion"):
+                 "grace is a virtue", "the duck's bill was orange", "Free will is an illusion",
+                 "ann's ugly dog barked", "ugly ann laughed at the moon", "the king's ugly crown"):
         assert moderator.check(text, chatters=names).allowed, text

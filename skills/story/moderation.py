@@ -605,10 +605,23 @@ def common_words() -> frozenset[str]:
 
 _SENTENCE_SUBJECT = r"(?:^|[.!?;:,]\s*|\b(?:said|says|and|but)\s+)"
 """Where a chatter's name that is an English word can be a person: first in a sentence or clause."""
-_JUDGED = (r"\s+(?:(?:is|was|looks|seems)\s+(?:so\s+|very\s+|really\s+|such\s+)?(?:an?\s+)?"
-           r"(?:ugly|stupid|dumb|fat|gross|idiot|loser|trash|annoying|lame|cringe|worthless|pathetic|"
-           r"disgusting|smelly|boring|moron|clown|bad)|sucks|stinks|smells)\b")
+_INSULTS = (r"(?:ugly|stupid|dumb|fat|gross|idiot|loser|trash|annoying|lame|cringe|worthless|pathetic|"
+            r"disgusting|smelly|boring|moron|clown|bad)")
+_INSULTS_BEFORE = (r"(?:ugly|stupid|dumb|fat|gross|idiot|loser|trash|worthless|pathetic|disgusting|smelly|"
+                   r"moron|clown)")
+"""Insults that still insult before a name ("ugly ann"); "bad weather" and "boring mark" read as things."""
+_JUDGED = (rf"\s+(?:(?:is|was|looks|seems)\s+(?:so\s+|very\s+|really\s+|such\s+)?(?:an?\s+)?{_INSULTS}"
+           r"|sucks|stinks|smells)\b")
 """An insult after the name: "is ugly", "is such a loser", "sucks"."""
+
+
+def _judged_name(names: str) -> str:
+    """The pattern of a chatter's name (alternatives ``names``) judged in ``Readings.decoded`` (words only,
+    no punctuation): "ann is ugly" anywhere a sentence can start; and, only where they end the text (so
+    "ann's ugly dog" and "ugly ann laughed" stay stories), "ann's ugly" (decoded "anns ugly") and "ugly
+    ann"."""
+    return (rf"{_SENTENCE_SUBJECT}(?:(?:{names}){_JUDGED}|(?:{names})s\s+(?:so\s+|very\s+|really\s+)?"
+            rf"{_INSULTS}$|{_INSULTS_BEFORE}\s+(?:{names})$)")
 
 
 class NameList:
@@ -663,15 +676,15 @@ class NameList:
     def hits(self, readings: Readings) -> bool:
         """True when a word of the text (or two words written as one) is a kept name, or a chatter's name
         that is an English word is the subject of an insult: first in its sentence (or after "said") and
-        followed by one (``_JUDGED``: "ann is ugly", "john sucks"); "the old king was wise", "summer was
-        long" and "the evil king is ugly" stay stories."""
+        followed by one (``_JUDGED``: "ann is ugly", "john sucks"; also "ann's ugly" and "ugly ann" ending
+        the text); "the old king was wise", "summer was long" and "the evil king is ugly" stay stories."""
         if not self._digests.keys().isdisjoint(readings.exact):
             return True
         if not self._word_names:
             return False
         if self._word_re is None:
             names = "|".join(sorted(map(re.escape, self._word_names), key=len, reverse=True))
-            self._word_re = re.compile(rf"{_SENTENCE_SUBJECT}(?:{names}){_JUDGED}")
+            self._word_re = re.compile(_judged_name(names))
         return self._word_re.search(readings.decoded) is not None
 
 

@@ -450,7 +450,7 @@ async def test_no_chat_game_while_another_skill_reads_chat_numbers(h):
     votes = h.skill.ctx.votes
     assert votes.claim("twitch", "chan", "a story vote") is None
     await h.command("c4_start", "mod", roles=MOD)
-    assert h.replies[-1] == "Chat is voting in a story vote right now; start the game when it ends."
+    assert h.replies[-1] == "A story vote is on or about to start; start the game when it ends."
     assert not h.skill.chat_games
     votes.release("twitch", "chan", "a story vote")
     await h.command("c4_start", "mod", roles=MOD)

@@ -605,7 +605,7 @@ async def test_no_story_vote_while_another_skill_reads_chat_numbers(tmp_path: Pa
         votes.claim("twitch", "chan", "a Connect Four game")
         await h.say(STREAMER, "!story vote")
         assert h.texts()[-1] == (
-            "Chat is voting in a Connect Four game right now; start the story vote when it ends."
+            "A Connect Four game is on or about to start; start the story vote when it ends."
         )
         votes.release("twitch", "chan", "a Connect Four game")
         await h.say(STREAMER, "!story vote")

@@ -405,7 +405,9 @@ class GameSkill(Skill):
             return
         other = self.ctx.votes.claim(*key, VOTE_OWNER)
         if other is not None:  # both would count chat's "1", "2"...
-            await ctx.reply(f"Chat is voting in {other} right now; start the game when it ends.")
+            # "is voting" was wrong while the other vote was still being prepared (trial 17)
+            await ctx.reply(f"{other[:1].upper()}{other[1:]} is on or about to start; "
+                            "start the game when it ends.")
             return
         match = Match(key[0], key[1], level, Board(), 0 if settings.humans_play_first else 1, settings,
                       rng=self._match_rng(settings, *key))

@@ -466,7 +466,9 @@ class StorySkill(Skill):
             return
         other = self.ctx.votes.claim(st.platform, st.channel, VOTE_OWNER)
         if other is not None:  # both would count chat's "1", "2"...
-            await ctx.reply(f"Chat is voting in {other} right now; start the story vote when it ends.")
+            # "is voting" was wrong while the other vote was still being prepared (trial 17)
+            await ctx.reply(f"{other[:1].upper()}{other[1:]} is on or about to start; "
+                            "start the story vote when it ends.")
             return
         self._schedule(st, self._run_vote(st))
 

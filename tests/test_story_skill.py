@@ -837,3 +837,16 @@ async def test_a_line_about_a_viewer_who_only_typed_commands_is_refused(tmp_path
         await h.say(ALICE, "!story add pixelpanda is ugly")
         assert h.texts()[-1] == ("Sorry, the story is about its characters: please leave the streamer and "
                                  "chat out of it.")
+
+
+def test_a_long_premise_title_is_cut_after_a_real_word_with_an_ellipsis() -> None:
+    # regression (trial 16): "... Who Loses Her Horse and" (cut after "and")
+    from skills.story.skill import title_for
+
+    premise = "a knight who loses her horse and the whole of her kingdom in one very long night of dice"
+    title = title_for(premise)
+    assert title == "A Knight Who Loses Her Horse and the Whole of Her Kingdom…"
+    assert len(title) <= 60
+    assert title_for("a fox who finds a lantern") == "A Fox Who Finds a Lantern"
+    assert title_for("a knight, who loses her horse, and", max_chars=24) == "A Knight, Who Loses Her…"
+    assert title_for("a " + "x" * 80) == "A…"

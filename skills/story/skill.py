@@ -164,12 +164,18 @@ class GenerationUnavailable(Exception):
 
 
 def title_for(premise: str, *, max_chars: int = 60) -> str:
-    """``"a fox who finds a lantern"`` -> ``"A Fox Who Finds a Lantern"`` (title case, cut at a word)."""
+    """``"a fox who finds a lantern"`` -> ``"A Fox Who Finds a Lantern"`` (title case). A longer premise is
+    cut at a word, never after a small word or a comma, and ends with "…" (at most ``max_chars``
+    characters in all): "A Knight Who Loses Her Horse…", not "... Her Horse and"."""
     words = re.sub(r"[.!?…]+$", "", " ".join(premise.split())).split()
     out: list[str] = []
     for i, word in enumerate(words):
         candidate = word if (word.lower() in _SMALL_WORDS and i) else word[:1].upper() + word[1:]
-        if len(" ".join([*out, candidate])) > max_chars:
+        if len(" ".join([*out, candidate])) > max_chars - 1:  # room for the "…"
+            while len(out) > 1 and out[-1].lower() in _SMALL_WORDS:
+                out.pop()
+            if out:
+                out[-1] = out[-1].rstrip(",;:-–—") + "…"
             break
         out.append(candidate)
     return " ".join(out) or "Untitled Story"

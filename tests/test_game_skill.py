@@ -795,3 +795,28 @@ def test_full_columns_are_named():
 
     assert _full_columns(Board.from_moves("444444")) == "column 4 is full"
     assert _full_columns(Board.from_moves("444444222222")) == "columns 2 and 4 are full"
+
+
+async def test_free_column_commands_that_are_no_move_are_explained_once_per_viewer(h):
+    # regression (trial 19): one viewer's "!c4 1".."!c4 7" every 0.5 s (free: no budget) got a reply each
+    # time, 83 in a minute, and took the channel's whole send budget
+    for i in range(10):
+        await h.command("c4", "spam", [str(i % 7 + 1)])
+        h.clock.advance(0.5)
+    assert h.replies == ["No Connect Four game running. !c4 start [easy|normal|hard] (chat vs bot) or "
+                         "!c4 challenge (you vs bot)."]
+    await h.command("c4", "ann", ["4"])  # another viewer is told
+    assert len(h.replies) == 2
+    h.clock.advance(30)
+    await h.command("c4", "spam", ["4"])  # told again once the window has passed
+    assert len(h.replies) == 3
+    await h.command("c4", "spam")  # "!c4" alone is counted by the budget: always answered
+    assert len(h.replies) == 4
+
+
+async def test_a_column_for_another_viewers_challenge_names_whose_game_it_is(h):
+    # regression (trial 19): "!c4 3" while ann's challenge ran said "No Connect Four game running"
+    await h.command("c4_challenge", "ann", ["easy"])
+    await h.command("c4", "ben", ["3"])
+    assert h.replies[-1] == ("That game is Ann's challenge; play your own with !c4 challenge "
+                             "[easy|normal|hard].")

@@ -113,6 +113,15 @@ class Match:
         return not self.board.is_over and self.board.to_move == self.human_side
 
 
+EXPLAIN_EVERY_S = 30.0
+"""A free ``!c4 <column>`` (one the command budget does not count, see ``is_move``) that is no move (no
+game, another viewer's challenge, the bot still thinking, a full column of one's own challenge) is
+explained to a viewer at most once per this many seconds; the other uses are ignored silently. Trial 19:
+one viewer's ``!c4 1``..``!c4 7`` every 0.5 s made 83 replies in a minute, used the channel's whole send
+budget and made other viewers' replies stale."""
+EXPLAIN_KEPT = 10_000  # viewers whose last explanation time is kept (older ones forgotten first)
+
+
 def is_move(args: Sequence[str]) -> bool:
     """True when ``!c4`` arguments are a move or vote (``["4"]``): those are not counted against the
     per-viewer command budget (``bot.flood``), since the game has its own turns and move timeout and a
@@ -152,6 +161,7 @@ class GameSkill(Skill):
         self._ticker: asyncio.Task | None = None
         self._tick_lock = asyncio.Lock()
         self._lines_lock = asyncio.Lock()  # chat lines are handled one at a time, in arrival order
+        self._explained: dict[tuple[str, str, str], float] = {}  # viewer -> last free no-move reply
 
     def _match_rng(self, settings: GameSettings, *who: str) -> np.random.Generator:
         """A new match's generator: from ``settings.seed``, who plays and how many matches this skill has
@@ -374,6 +384,13 @@ class GameSkill(Skill):
         await self._catch_up(self.challenges.get((*key, ctx.author.user_id)) or self.chat_games.get(key), at)
         match = self.challenges.get((*key, ctx.author.user_id)) or self.chat_games.get(key)
         if match is None:  # also for "!c4 4" and "!c4 four": no column hint when there is nothing to play
+            if is_move(ctx.args) and not self._may_explain(ctx.message):
+                return
+            others = [m.owner.display_name for k, m in self.challenges.items() if k[:2] == key and m.owner]
+            if others:  # "No game running" while another viewer's challenge ran (trial 19)
+                await ctx.reply(f"That game is {others[0]}'s challenge; play your own with !c4 challenge "
+                                "[easy|normal|hard].")
+                return
             await ctx.reply(
                 "No Connect Four game running. !c4 start [easy|normal|hard] (chat vs bot) or "
                 "!c4 challenge (you vs bot)."
@@ -536,11 +553,13 @@ class GameSkill(Skill):
         mine = self.challenges.get((*key, message.author.user_id))
         if mine is not None:
             if not mine.humans_to_move or mine.bot_thinking:
-                if ctx is not None:  # "!c4 4" while the bot thinks got no answer; a bare "4" stays chat
+                # "!c4 4" while the bot thinks got no answer; a bare "4" stays chat
+                if ctx is not None and self._may_explain(message):
                     await ctx.reply("The bot is still thinking: wait for its move, then play.")
                 return  # the bot's turn: ignored
             if not mine.board.can_play(col):
-                await self._post(mine, f"column {col + 1} is full, pick another.", board=False)
+                if self._may_explain(message):
+                    await self._post(mine, f"column {col + 1} is full, pick another.", board=False)
                 return
             mine.move_deadline = None
             await self._human_move(mine, col, now)
@@ -561,6 +580,20 @@ class GameSkill(Skill):
         if match.settings.anarchy:
             match.window = None
             await self._human_move(match, col, now)
+
+    def _may_explain(self, message: ChatMessage) -> bool:
+        """Whether a free ``!c4 <column>`` that is no move may be answered now (``EXPLAIN_EVERY_S``);
+        records the answer when it may."""
+        who = (message.platform, message.channel, message.author.user_id)
+        now = self.ctx.clock.monotonic()
+        last = self._explained.get(who)
+        if last is not None and now - last < EXPLAIN_EVERY_S:
+            return False
+        self._explained.pop(who, None)
+        self._explained[who] = now
+        while len(self._explained) > EXPLAIN_KEPT:
+            del self._explained[next(iter(self._explained))]
+        return True
 
     async def _begin(self, match: Match, intro: str, at: float | None = None) -> None:
         if match.humans_to_move:

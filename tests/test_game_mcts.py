@@ -98,6 +98,32 @@ async def test_bot_player_runs_through_the_engine_policy_call():
         await engine.stop()
 
 
+async def test_a_busy_engine_falls_back_to_the_local_network_instead_of_failing():
+    # regression (trial 19): the policy request timed out behind a slow first embedding batch and the
+    # viewer's challenge was cancelled ("the Connect Four bot is unavailable right now")
+    from bot.inference.api import EngineBusy, ModelUnavailable
+    from skills.game.player import engine_evaluator
+
+    class Busy:
+        async def policy(self, name, states):
+            raise EngineBusy("policy:c4: no answer within 10 s")
+
+    net = PolicyValueNet(NetConfig(channels=4, hidden=16, value_hidden=8)).eval()
+    player = BotPlayer(engine_evaluator(Busy(), fallback=local_evaluator(lambda: net)), seed=0)
+    board = Board.from_moves("44")
+    assert await player.choose(board, "easy") in board.legal_moves()
+    with pytest.raises(EngineBusy):  # without a fallback the error still reaches the game
+        await BotPlayer(engine_evaluator(Busy()), seed=0).choose(board, "easy")
+
+    class Missing:
+        async def policy(self, name, states):
+            raise ModelUnavailable("policy:c4: not loaded")
+
+    with pytest.raises(ModelUnavailable):  # only "busy" falls back: a missing model is an error
+        await BotPlayer(engine_evaluator(Missing(), fallback=local_evaluator(lambda: net)), seed=0).choose(
+            board, "easy")
+
+
 async def test_local_evaluator_matches_direct_network():
     net = PolicyValueNet(NetConfig(channels=4, hidden=16, value_hidden=8)).eval()
     ev = local_evaluator(lambda: net)

@@ -8,6 +8,7 @@ games share network batches), or through a local network run in a worker thread 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ import numpy as np
 
 from skills.game.mcts import AsyncEvaluate, Search, SearchConfig, run_searches_async, torch_evaluator
 from skills.game.rules import Board
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -99,12 +102,30 @@ def local_evaluator(loader: Callable[[], object]) -> AsyncEvaluate:
 
 
 def engine_evaluator(
-    engine: object, name: str = "c4"
+    engine: object, name: str = "c4", fallback: AsyncEvaluate | None = None
 ) -> Callable[[np.ndarray], Awaitable[tuple[np.ndarray, np.ndarray]]]:
-    """An async evaluator calling ``engine.policy(name, states)`` (interactive priority)."""
+    """An async evaluator calling ``engine.policy(name, states)`` (interactive priority).
+
+    ``fallback``: an evaluator used for a call the engine answers with ``EngineBusy`` (shed, or no answer
+    within the request's time-out), e.g. ``local_evaluator`` of the same weights. Trial 19: the engine's
+    first embedding batch after start-up took 10.2 s on a loaded 2-core machine, the policy request
+    queued behind it timed out, and a viewer's challenge was cancelled. Other errors are raised."""
+    from bot.inference.api import EngineBusy
+
+    warned = False
 
     async def evaluate(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return await engine.policy(name, states)  # type: ignore[attr-defined]
+        nonlocal warned
+        try:
+            return await engine.policy(name, states)  # type: ignore[attr-defined]
+        except EngineBusy as exc:
+            if fallback is None:
+                raise
+            if not warned:
+                warned = True
+                log.warning("policy:%s: the engine is busy (%s): moves are computed outside it meanwhile",
+                            name, exc)
+            return await fallback(states)
 
     return evaluate
 

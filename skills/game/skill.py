@@ -186,7 +186,8 @@ class GameSkill(Skill):
             engine = self.ctx.engine
             if engine is not None and hasattr(engine, "register_policy"):
                 engine.register_policy(POLICY_NAME, loader)
-                self.player = BotPlayer(engine_evaluator(engine, POLICY_NAME))
+                fallback = local_evaluator(loader)  # a move the busy engine cannot answer in time
+                self.player = BotPlayer(engine_evaluator(engine, POLICY_NAME, fallback=fallback))
             else:
                 self.player = BotPlayer(local_evaluator(loader))
         if not isinstance(self.ctx.clock, ManualClock):

@@ -447,6 +447,23 @@ async def test_without_a_catalog_rec_says_nothing_is_set_up_not_seen_it_all(tmp_
     assert len(mod) <= 500
 
 
+async def test_with_only_the_live_category_rec_says_so_not_that_nothing_is_set_up(tmp_path: Path) -> None:
+    # regression (trial 19): live in Celeste (which joined the catalog by itself), !rec told a moderator
+    # "No recommendations are set up yet"
+    from bot.events import Role
+
+    settings = RecommendSettings(catalog=[])
+    skill, db, clock = harness(tmp_path, settings)
+    await skill.start()
+    await skill.on_stream_status(StreamStatus("twitch", "chan", True, clock.now(), category="Celeste"))
+    assert await _ask_rec(skill, settings, Viewer("twitch", "ann", "Ann")) == (
+        "Nothing to recommend besides Celeste, which is live now."
+    )
+    mod = await _ask_rec(skill, settings, Viewer("twitch", "mo", "Mo", frozenset({Role.MODERATOR})))
+    assert mod == ("Nothing to recommend besides Celeste, which is live now; add more under "
+                   "[[skills.recommend.catalog]] (docs/recommend.md).")
+
+
 async def test_seen_it_all_is_for_a_viewer_who_saw_the_whole_catalog(tmp_path: Path) -> None:
     settings = RecommendSettings(catalog=catalog(("Minecraft", "category", "Minecraft", [])), new_item_days=0)
     skill, db, clock = harness(tmp_path, settings)

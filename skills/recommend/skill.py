@@ -598,6 +598,11 @@ class RecommendSkill(Skill):
             return "Nothing new to recommend right now — you've seen it all!"
         if allowed is not None:
             return "Nothing to recommend there right now; try !recommend alone."
+        live = self.live_category(viewer.platform, channel)
+        if live is not None and category_key(live) in cm.index:  # the only item is the one live now
+            return (f"Nothing to recommend besides {live}, which is live now"
+                    + ("; add more under [[skills.recommend.catalog]] (docs/recommend.md)."
+                       if viewer.has(Role.MODERATOR) else "."))
         if viewer.has(Role.MODERATOR):
             return (
                 "No recommendations are set up yet: add items under [[skills.recommend.catalog]] in the "

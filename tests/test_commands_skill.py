@@ -104,7 +104,7 @@ async def test_replay_answers_exactly_the_custom_commands(tmp_path: Path) -> Non
         "Hello mods",
         "carol hugs alice",
         "carol hugs carol",
-        "@carol carol hugs carol",  # the same text twice in 30 s (Twitch drops it): addressed, not dropped
+        "@carol hugs carol",  # the same text twice in 30 s (Twitch drops it): addressed, not dropped
         "mod hugs raider",  # a moderator may name anyone (a shoutout to a raider who never chatted)
         "Added !lurk (subscribers and up).",
         "erin is lurking",
@@ -149,6 +149,9 @@ def test_parse_add_validation() -> None:
     assert parse_add("!Discord  Join us") .name == "discord"
     new = parse_add("lurk -ul=mod {user} lurks")
     assert (new.name, new.response, new.permission) == ("lurk", "{user} lurks", "moderator")
+    # regression (trial 19): Nightbot's own level names were "unknown role"
+    for nightbot, ours in (("twitch_vip", "vip"), ("Twitch_Subscriber", "subscriber"), ("regular", "vip")):
+        assert parse_add(f"n2 -ul={nightbot} hi").permission == ours
     for bad, reason in [
         ("", "usage"),
         ("lurk", "usage"),

@@ -179,6 +179,12 @@ _BARE_OPTION_RE = re.compile(r"^-(?:ul|cd)\b", re.I)
 _TRAILING_OPTION_RE = re.compile(r"\s-(?:ul|cd)=\S*$", re.I)
 
 
+NIGHTBOT_LEVELS = {"twitch_vip": "vip", "twitch_subscriber": "subscriber", "regular": "vip"}
+"""Nightbot's ``-ul=`` names (https://docs.nightbot.tv/commands/commands) that are not ours: a command
+copied from Nightbot keeps its level. Nightbot's "regular" (its own list, between subscriber and VIP)
+becomes vip, the closest level that is not lower."""
+
+
 def _option_value(key: str, value: str) -> str | float:
     """The value of a ``-ul=`` (a role name) or ``-cd=`` (seconds) option; ``ValueError`` fit for chat."""
     if key == "ul":
@@ -186,7 +192,7 @@ def _option_value(key: str, value: str) -> str | float:
             raise ValueError(
                 "write the level as -ul=moderator (everyone, subscriber, vip, moderator, broadcaster)"
             )
-        return Role.parse(value).name.lower()
+        return Role.parse(NIGHTBOT_LEVELS.get(value.strip().lower(), value)).name.lower()
     try:
         seconds = float(value)
     except ValueError:

@@ -707,6 +707,28 @@ async def test_forgetme_removes_the_viewers_words_the_bot_repeated(tmp_path: Pat
         assert store.get_story(h.db, st.story_id).title == f"Story #{st.story_id}"
 
 
+async def test_forgetme_removes_the_bots_sentences_that_name_the_viewer(tmp_path: Path) -> None:
+    # regression (trial 19): the model retold Moe's lines in its own words ("Moe took off his helmet...")
+    # and that sentence stayed in the ending after Moe's !forgetme
+    def retelling(prompt: str, n: int) -> str:
+        if prompt.endswith("Final paragraph:"):
+            return " Rose went home at last. The hen slept well. And the end"
+        return storyteller(prompt, n)
+
+    rose = viewer("Rose")  # a name that is an English word: allowed in story text
+    settings = StorySettings(control_role="everyone", continue_every_lines=1, writing_notice_after_s=5.0)
+    async with Harness(tmp_path, FakeEngine(retelling), settings=settings) as h:
+        await h.say(rose, "!story start a fox who hides a golden key")
+        await h.say(BOB, "!story add the hen sings")
+        await h.say(rose, "!story end")
+        story_id = store.latest_story(h.db, "twitch", "chan").id
+        told = " ".join(ln.text for ln in store.story_lines(h.db, story_id))
+        assert "Rose went home at last." in told
+        await h.skill.delete_user_data(rose)
+        told = " ".join(ln.text for ln in store.story_lines(h.db, story_id))
+        assert "rose" not in told.lower() and "The hen slept well." in told and "the hen sings" in told
+
+
 async def test_a_vote_too_long_for_one_message_asks_with_the_first_option(tmp_path: Path) -> None:
     engine = FakeEngine(lambda p, n: f" Option text number {n} begins here and goes on for a while. More"
                         if n else storyteller(p, n))

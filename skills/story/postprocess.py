@@ -156,6 +156,19 @@ def drop_sentences_quoting(text: str, quotes: Sequence[str]) -> str:
     return " ".join(kept)
 
 
+def drop_sentences_naming(text: str, names: Sequence[str]) -> str:
+    """``text`` without its sentences that hold one of ``names`` as a word (case and punctuation ignored;
+    names of fewer than 3 characters are not looked for). For ``!forgetme``: the model retells a viewer's
+    lines in its own words, name included ("Moe took off his helmet..."), which ``drop_sentences_quoting``
+    does not see."""
+    wanted = {plain_words(n) for n in names}
+    wanted = {n for n in wanted if len(n) >= 3}
+    if not wanted:
+        return text
+    return " ".join(s for s in sentences(text)
+                    if not any(f" {n} " in f" {plain_words(s)} " for n in wanted))
+
+
 def fit_message(text: str, max_len: int, *, prefix: str = "") -> str:
     """``prefix + text`` in at most ``max_len`` characters: whole sentences when they fit, else whole
     words and ``"…"``. Raises ``ValueError`` when ``max_len`` cannot hold the prefix and one character."""

@@ -32,6 +32,7 @@ from skills.story.postprocess import (
     copy_overlap,
     cut_at_sentence_end,
     drop_copied_sentences,
+    drop_sentences_naming,
     drop_sentences_quoting,
     find_loop,
     fit_message,
@@ -179,6 +180,13 @@ def title_for(premise: str, *, max_chars: int = 60) -> str:
             break
         out.append(candidate)
     return " ".join(out) or "Untitled Story"
+
+
+def forget_names(viewer: Viewer) -> list[str]:
+    """The names a story may call a viewer by, for ``!forgetme``: display name and user id, each also
+    without trailing digits and underscores ("pixelpanda99" -> "pixelpanda")."""
+    names = [viewer.display_name, viewer.user_id]
+    return list(dict.fromkeys([*names, *(n.rstrip("0123456789_") for n in names)]))
 
 
 def _slug(text: str) -> str:
@@ -921,7 +929,10 @@ class StorySkill(Skill):
         words = store.viewer_words(db, viewer.platform, viewer.user_id)
         started = set(store.started_story_ids(db, viewer.platform, viewer.user_id))
         removed = store.delete_viewer_contributions(db, viewer.platform, viewer.user_id)
-        for story_id, quotes in list(words.items()):
+        # the model also retells a viewer's lines in its own words, naming them (trial 19: "Moe took off
+        # his helmet..." stayed in the ending after Moe's !forgetme): sentences naming them go too
+        names = forget_names(viewer)
+        for story_id in sorted({*words, *story_ids, *started}):
             lines = store.story_lines(db, story_id)
             # words someone else also wrote stay: a troll who copied other viewers' lines (or the premise)
             # and then typed !forgetme removed their sentences and the opening
@@ -929,11 +940,11 @@ class StorySkill(Skill):
             theirs = {plain_words(ln.text) for ln in lines if ln.kind == "viewer"}
             if row is not None and row.premise and story_id not in started:
                 theirs.add(plain_words(row.premise))
-            quotes = words[story_id] = [q for q in quotes if plain_words(q) not in theirs]
+            quotes = words[story_id] = [q for q in words.get(story_id, []) if plain_words(q) not in theirs]
             for ln in lines:
-                if ln.kind == "viewer" or not quotes:  # only the bot's paragraphs repeat a viewer's words
+                if ln.kind == "viewer":  # only the bot's paragraphs repeat a viewer's words
                     continue
-                text = drop_sentences_quoting(ln.text, quotes)
+                text = drop_sentences_naming(drop_sentences_quoting(ln.text, quotes), names)
                 if text != ln.text:
                     store.set_line_text(db, story_id, ln.seq, text)
                     removed += 1
@@ -941,8 +952,10 @@ class StorySkill(Skill):
         for st in self.stories.values():
             quotes = words.get(st.story_id, [])
             st.lines = [ln for ln in st.lines if ln.author_key != key]
-            if quotes:  # (unchanged lines stay the same objects: ``pending`` holds some of them)
-                redacted = [(ln, ln.text if ln.kind == "viewer" else drop_sentences_quoting(ln.text, quotes))
+            if quotes or st.story_id in story_ids or st.story_id in started:
+                # (unchanged lines stay the same objects: ``pending`` holds some of them)
+                redacted = [(ln, ln.text if ln.kind == "viewer"
+                             else drop_sentences_naming(drop_sentences_quoting(ln.text, quotes), names))
                             for ln in st.lines]
                 st.lines = [ln if text == ln.text else Line(ln.kind, text, ln.author_key)
                             for ln, text in redacted if text]

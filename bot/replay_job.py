@@ -70,6 +70,8 @@ async def run_replay(
     clock = ManualClock()
     adapter = ReplayAdapter(source, clock=clock, channel=channel, speed=speed)  # checks speed and channel
     created = report_dir is None or not report_dir.exists()  # default_report_dir makes a new one
+    if report_dir is not None and report_dir.is_dir():
+        _refuse_a_foreign_folder(report_dir)
     try:
         folder = report_dir if report_dir is not None else default_report_dir(config.data_dir)
         folder.mkdir(parents=True, exist_ok=True)
@@ -115,6 +117,23 @@ def _remove_if_empty(folder: Path) -> None:
         for sub in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
             sub.rmdir()
         folder.rmdir()
+
+
+def _refuse_a_foreign_folder(folder: Path) -> None:
+    """Raises ``NotADirectoryError`` unless ``folder`` is empty or an earlier replay's report (trial 18:
+    ``--report /`` wrote a database, a transcript and eight ``skills/`` folders into ``/``, and
+    ``--report .`` in a checkout would have written into its source folders)."""
+    if (folder / DB_NAME).exists():
+        _refuse_unless_a_report(folder)  # said in its own words: a bot's data folder?
+    if (folder / SUMMARY_FILE).is_file() or (folder / REPLAY_MARK).is_file():
+        return
+    try:
+        foreign = any(entry.name != REPLAY_LOCK for entry in folder.iterdir())
+    except OSError:
+        return  # creating the lock file below says why it cannot be used
+    if foreign:
+        raise NotADirectoryError(f"{folder}: is not empty and is no earlier replay's report: give a new or "
+                                 "empty folder for the report")
 
 
 def _refuse_unless_a_report(folder: Path) -> None:

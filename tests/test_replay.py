@@ -694,3 +694,24 @@ async def test_other_chat_bots_are_ignored_entirely(tmp_path: Path) -> None:
     summary, _ = await run_replay(load_config(cfg, skill_classes={}), log, report_dir=tmp_path / "r2",
                                   use_engine=False, skill_classes={})
     assert summary["presence_rows"] == 3
+
+
+async def test_a_report_folder_holding_other_files_is_refused_untouched(tmp_path: Path) -> None:
+    # regression (trial 18): "--report /" wrote chatcast.db, summary.json, a transcript and eight skills/
+    # folders into /; "--report ." in a checkout would have written into its source folders
+    config = load_config(None, skill_classes={"echo": EchoSkill})
+    log = tmp_path / "chat.txt"
+    log.write_text("[2024-10-10 12:00:00 UTC] alice: !echo hi\n", encoding="utf-8")
+    foreign = tmp_path / "home"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(NotADirectoryError, match="is not empty and is no earlier replay's report"):
+        await run_replay(config, log, report_dir=foreign, use_engine=False, skill_classes={"echo": EchoSkill})
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+    # an empty folder and an earlier replay's report are fine, the second one again
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for _ in range(2):
+        summary, _ = await run_replay(config, log, report_dir=empty, use_engine=False,
+                                      skill_classes={"echo": EchoSkill})
+        assert summary["messages"] == 1

@@ -5,8 +5,11 @@ and returns a future of the reply's send time (``clock.monotonic()`` when its fi
 when it was dropped or rejected unsent), so a skill can start a timer when chat sees its message. It
 splits (or truncates) the reply to ``adapter.limits.max_message_len`` and appends it to a backlog of
 at most ``backlog`` replies, one FIFO per ``Priority``. When the backlog is full, the oldest reply of the
-lowest priority present is dropped and counted. A worker (``start``) or ``flush`` sends parts in
-priority order (FIFO within a priority; the parts of one reply stay together and in order).
+lowest priority present is dropped and counted. A worker (``start``) or ``flush`` sends parts in this
+order: ``STAFF`` replies first; then the channels take turns (the one served longest ago first) and a
+channel's turn sends its highest-priority reply (FIFO within a priority; the parts of one reply stay
+together and in order). Priorities order one channel's replies, not channels: three Connect Four
+challenges' boards (``HIGH``) in three channels held an FAQ answer (``LOW``) in a fourth for 21 s.
 
 Rate limit (``SendRateLimiter``): a sliding-window log of send times. Twitch allows 20 messages per
 30 s per connection, and 100 per 30 s for messages to channels where the bot is moderator or broadcaster
@@ -44,7 +47,7 @@ import asyncio
 import logging
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -287,30 +290,34 @@ class Outbox:
     def _next(self) -> _Pending | None:
         if self._current is not None:
             return self._current
-        for queue in self._queues:
-            if queue:
-                self._current = self._take(queue)
-                self._size -= 1
-                self._turn += 1
-                self._last_turn[self._current.reply.channel] = self._turn
-                if len(self._last_turn) > _MAX_REMEMBERED:
-                    self._last_turn.clear()
-                return self._current
-        return None
+        staff = self._queues[Priority.STAFF]
+        item = self._take((staff,) if staff else self._queues[Priority.STAFF + 1:])
+        if item is None:
+            return None
+        self._current = item
+        self._size -= 1
+        self._turn += 1
+        self._last_turn[item.reply.channel] = self._turn
+        if len(self._last_turn) > _MAX_REMEMBERED:
+            self._last_turn.clear()
+        return item
 
-    def _take(self, queue: deque[_Pending]) -> _Pending:
-        """The next reply of a priority queue, channels taking turns: among the first ``FAIR_WINDOW``
-        queued, the oldest reply of the channel served longest ago (a flood in one channel of a multi-channel
-        connection kept every other channel waiting). A channel's own replies keep their order."""
-        first: dict[str, int] = {}
-        for i, item in enumerate(queue):
-            if i >= FAIR_WINDOW:
-                break
-            first.setdefault(item.reply.channel, i)
-        if len(first) <= 1:
-            return queue.popleft()
+    def _take(self, queues: Sequence[deque[_Pending]]) -> _Pending | None:
+        """The next reply of ``queues`` (highest priority first), channels taking turns: among the first
+        ``FAIR_WINDOW`` replies of each queue, the channel served longest ago, and its highest-priority,
+        oldest reply (a flood in one channel of a multi-channel connection kept every other channel
+        waiting). A channel's own replies keep their order. ``None`` when all are empty."""
+        first: dict[str, tuple[deque[_Pending], int]] = {}
+        for queue in queues:
+            for i, item in enumerate(queue):
+                if i >= FAIR_WINDOW:
+                    break
+                first.setdefault(item.reply.channel, (queue, i))
+        if not first:
+            return None
+        # ties (channels never served) go to the first found: the highest priority, then the oldest
         channel = min(first, key=lambda c: self._last_turn.get(c, 0))
-        index = first[channel]
+        queue, index = first[channel]
         item = queue[index]
         del queue[index]
         return item

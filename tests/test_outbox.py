@@ -303,6 +303,24 @@ async def test_channels_of_one_connection_take_turns():
                                                "busy 4", "busy 5"]
 
 
+async def test_channels_take_turns_across_priorities_and_staff_goes_first():
+    # regression (trial 18): three channels' Connect Four boards (HIGH) kept a fourth channel's FAQ answer
+    # (LOW) waiting 21 s; priorities now order one channel's replies, channels take turns
+    clock = ManualClock()
+    adapter = FakeAdapter(clock)
+    outbox = Outbox(adapter, clock=clock)
+    for i in range(3):
+        for game in ("g1", "g2"):
+            await outbox.put(Reply("twitch", game, f"{game} board {i}", priority=Priority.HIGH))
+    await outbox.put(Reply("twitch", "other", "faq low", priority=Priority.LOW))
+    await outbox.put(Reply("twitch", "other", "cmd high", priority=Priority.HIGH))
+    await outbox.put(Reply("twitch", "g2", "mod staff", priority=Priority.STAFF))
+    await outbox.flush()
+    assert [t for _, _, t in adapter.sent] == [
+        "mod staff", "g1 board 0", "cmd high", "g2 board 0", "g1 board 1", "faq low", "g2 board 1",
+        "g1 board 2", "g2 board 2"]
+
+
 def test_bad_config_raises():
     clock = ManualClock()
     with pytest.raises(ValueError, match="backlog"):

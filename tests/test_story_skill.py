@@ -872,3 +872,11 @@ def test_a_long_premise_title_is_cut_after_a_real_word_with_an_ellipsis() -> Non
     assert title_for("a fox who finds a lantern") == "A Fox Who Finds a Lantern"
     assert title_for("a knight, who loses her horse, and", max_chars=24) == "A Knight, Who Loses Her…"
     assert title_for("a " + "x" * 80) == "A…"
+
+
+async def test_a_premise_longer_than_a_line_may_be_is_refused_not_cut(tmp_path: Path) -> None:
+    # regression (trial 18): a 5,100-character premise was cut to 200 characters mid-word without a word
+    async with Harness(tmp_path, FakeEngine(storyteller)) as h:
+        await h.say(STREAMER, "!story start " + "once upon a time " * 20)
+        assert h.texts()[-1] == "Sorry, that premise is too long (at most 200 characters)."
+        assert ("twitch", "chan") not in h.skill.stories

@@ -380,7 +380,11 @@ class StorySkill(Skill):
         if not self._generator_ready():
             await ctx.reply("Sorry, story-telling needs the text generator, which is not available now.")
             return
-        premise = " ".join(ctx.rest.split())[: settings.max_contribution_chars]
+        premise = " ".join(ctx.rest.split())
+        if len(premise) > settings.max_contribution_chars:  # was cut mid-word without a word (trial 18)
+            limit = settings.max_contribution_chars
+            await ctx.reply(f"Sorry, that premise is too long (at most {limit} characters).")
+            return
         if premise:
             verdict = self.check(premise, platform, channel, settings)
             if not verdict.allowed:

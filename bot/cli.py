@@ -337,6 +337,11 @@ def replay(
     if log_file != "-" and _is_empty_log(Path(log_file)):  # was found only after a whole (empty) replay
         err.print(f"error: {log_file}: the log is empty", style="red", markup=False)
         raise typer.Exit(2)
+    packed = _archive_kind(Path(log_file)) if log_file != "-" else None
+    if packed is not None:  # was "NUL bytes: a UTF-16 file?" on every line (trial 18)
+        err.print(f"error: {log_file}: a {packed} file, not a chat log: unpack it first", style="red",
+                  markup=False)
+        raise typer.Exit(2)
     if log_file != "-" and _is_csv(Path(log_file)):  # said before any model loads or report is written
         err.print(f"error: {log_file}: a CSV is no chat log: replay reads '[YYYY-MM-DD HH:MM:SS UTC] user: "
                   "text' lines or JSON Lines with ts, user and text (a CSV of messages can be measured with "
@@ -418,6 +423,21 @@ def replay(
         err.print(f"error: {log_file}: none of its {summary['lines_skipped']} line(s) is a chat message "
                   "(see the skipped lines above and docs/core.md for the formats)", style="red", markup=False)
         raise typer.Exit(1)
+
+
+_ARCHIVE_MAGIC = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz",
+                  b"(\xb5/\xfd": "zstd", b"7z\xbc\xaf\x27\x1c": "7z"}
+"""File signatures of compressed archives (their first bytes), from each format's specification."""
+
+
+def _archive_kind(path: Path) -> str | None:
+    """``"gzip"``, ``"zip"``... when ``path`` starts with an archive's signature, else ``None``."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(8)
+    except OSError:
+        return None
+    return next((kind for magic, kind in _ARCHIVE_MAGIC.items() if head.startswith(magic)), None)
 
 
 def _is_empty_log(path: Path) -> bool:

@@ -777,3 +777,15 @@ def test_replay_without_a_channel_warns_that_replies_name_the_streamer_replay(tm
     assert result.exit_code == 0 and "the replies name the streamer 'replay'" in result.stderr
     result = runner.invoke(app, [*args[:-1], str(tmp_path / "r2"), "--channel", "dorozea"])
     assert result.exit_code == 0 and "name the streamer" not in result.stderr
+
+
+def test_replay_of_a_compressed_log_says_unpack_it(tmp_path: Path) -> None:
+    # regression (trial 18): a .gz log got "NUL bytes: a UTF-16 or UTF-32 file?" on every line
+    import gzip
+
+    log = tmp_path / "chat.txt.gz"
+    log.write_bytes(gzip.compress(b"[2024-01-01 10:00:00 UTC] ann: hi\n"))
+    result = runner.invoke(app, ["replay", str(log), "--no-engine", "--no-progress", "--report",
+                                 str(tmp_path / "r")])
+    assert result.exit_code == 2 and f"{log}: a gzip file, not a chat log: unpack it first" in result.stderr
+    assert not (tmp_path / "r").exists()

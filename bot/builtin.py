@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from bot.commands import CommandContext, CommandSpec, command
-from bot.events import Role
+from bot.commands import CommandContext, CommandSpec, Cooldown, command
+from bot.events import ChatMessage, Role
 from bot.splitting import fit_items, truncate_message
 from skills.base import Skill, SkillSettings
 
@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from bot.router import Router
 
 DEFAULT_MAX_LEN = 500
+
+HELP_LIST_COOLDOWN = Cooldown(channel_s=5, user_s=15)
+"""``!help`` (the list): a raid's 30 "!help" in 20 s got the same list up to 6 times, late."""
+HELP_COMMAND_COOLDOWN = Cooldown(channel_s=5, user_s=5)
+"""``!help CMD``, per command asked about: its own, so "!help" then "!help lurk" 9 s later is answered
+(trial 19: it was silent behind the list's 15 s)."""
 
 
 class BuiltinSettings(SkillSettings):
@@ -107,6 +113,18 @@ class BuiltinSkill(Skill):
         """Called by ``Router`` on construction."""
         self.router = router
 
+    @staticmethod
+    def _cooling(router: Router, msg: ChatMessage, key: str, cooldown: Cooldown) -> bool:
+        """True when ``key``'s cooldown stops this use (and it is counted as a cooldown hit); else the
+        cooldown starts now. Moderators pass when the router lets them bypass cooldowns."""
+        if router.mods_bypass_cooldowns and msg.author.level >= Role.MODERATOR:
+            return False
+        hit = router.cooldowns.try_acquire(key, cooldown, platform=msg.platform, channel=msg.channel,
+                                           user_id=msg.author.user_id)
+        if hit is not None:
+            router.stats["cooldown_hits"] += 1
+        return hit is not None
+
     def _max_len(self, platform: str, channel: str) -> int:
         info_fn = getattr(getattr(self, "ctx", None), "channel_info", None)
         if callable(info_fn):
@@ -116,11 +134,12 @@ class BuiltinSkill(Skill):
                 pass
         return DEFAULT_MAX_LEN
 
-    # a raid's 30 "!help" in 20 s got the same list up to 6 times, late: one per channel every 5 s
-    @command("help", aliases=("commands",), help="List the commands you can use, or explain one.",
-             usage="[command]", cooldown_channel=5, cooldown_user=15)
+    @command("help", aliases=("commands",), help="List the commands you can use (once per 5 s in a channel), "
+             "or explain one.", usage="[command]")
     async def help(self, ctx: CommandContext) -> None:
-        """``!help``: the commands the caller may use here; ``!help CMD``: one command in detail."""
+        """``!help``: the commands the caller may use here; ``!help CMD``: one command in detail. Each form
+        has its own cooldowns (``HELP_LIST_COOLDOWN``, ``HELP_COMMAND_COOLDOWN``), moderators bypass them
+        as the router's ``mods_bypass_cooldowns`` says; a use they stop gets no reply."""
         router = self.router
         if router is None:
             return
@@ -129,11 +148,15 @@ class BuiltinSkill(Skill):
         visible = router.visible_commands(msg.platform, msg.channel, msg.author.level)
         max_len = self._max_len(msg.platform, msg.channel)
         if not ctx.args:
+            if self._cooling(router, msg, "help", HELP_LIST_COOLDOWN):
+                return
             await ctx.reply(command_list([spec for _, spec in visible], prefix, max_len))
             return
         words = [w.lower().removeprefix(prefix) for w in ctx.args[:2]]
         by_name = {n: spec for _, spec in visible for n in spec.names}
         spec = by_name.get(" ".join(words)) or by_name.get(words[0])
+        if self._cooling(router, msg, f"help {spec.name if spec else '?'}", HELP_COMMAND_COOLDOWN):
+            return
         if spec is None:  # never repeat the viewer's word: the bot would say whatever they typed
             await ctx.reply(f"No such command here. Try {prefix}help for the list.")
             return

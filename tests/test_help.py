@@ -196,3 +196,18 @@ async def test_help_has_a_channel_cooldown_for_raids():
         await router.handle(ChatMessage("twitch", "chan", f"m{i}", who, "!help"))
     await router.drain()
     assert len(sent) == 1
+
+
+async def test_help_for_a_command_is_not_held_back_by_the_lists_cooldown():
+    # regression (trial 19): "!help", then "!help faq" 9 s later (or another viewer's right after) was silent
+    router, sent = build(Faq(None))  # type: ignore[arg-type]
+    ann = Viewer("twitch", "ann", "Ann", frozenset({Role.EVERYONE}))
+    bob = Viewer("twitch", "bob", "Bob", frozenset({Role.EVERYONE}))
+    steps = ((ann, "!help", 0), (bob, "!help faq", 1), (ann, "!help faq", 9), (ann, "!help", 1))
+    for who, text, later in steps:
+        router.clock.advance(later)
+        await router.handle(ChatMessage("twitch", "chan", text + who.user_id, who, text))
+        await router.drain()
+    # the list once (ann's second "!help" is within its 15 s), each "!help faq" answered
+    assert [r.text.split(":")[0] for r in sent] == ["Commands", "About !faq <question>",
+                                                   "About !faq <question>"]

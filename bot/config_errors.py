@@ -83,7 +83,7 @@ def format_errors(
 
 _PATTERN_WORDS = {  # the patterns our settings use, said in words ("Emotes!" was "expected a string")
     r"^[a-z0-9][a-z0-9_-]*$": "lower-case letters, digits, _ and - (a letter or digit first)",
-    r"^[a-z0-9][a-z0-9_]{0,24}$": "1-25 lower-case letters, digits or _ (a letter or digit first)",
+    r"^[a-z0-9][a-z0-9_]{0,24}$": "1-25 lower-case letters a-z, digits 0-9 or _ (a letter or digit first)",
 }
 
 

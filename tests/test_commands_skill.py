@@ -155,8 +155,10 @@ def test_parse_add_validation() -> None:
     for bad, reason in [
         ("", "usage"),
         ("lurk", "usage"),
-        ("lu!rk x", "letters, digits or _"),
-        ("x" * 26 + " hi", "letters, digits or _"),
+        ("lu!rk x", "letters a-z, digits 0-9 or _"),
+        ("grüße hallo", "letters a-z, digits 0-9 or _"),  # trial 19: "letters" did not say ASCII
+        ("-ul=mod nb2 hi", "options such as -ul= go after the name"),
+        ("x" * 26 + " hi", "letters a-z, digits 0-9 or _"),
         ("x .timeout someone", "cannot start with '.'"),
         ("x -ul=king hi", "unknown role"),
         ("x {oops", "unbalanced braces"),

@@ -69,7 +69,9 @@ def check_name(name: str, prefix: str = "!") -> str:
             break
     clean = clean.lower()
     if not _NAME_RE.match(clean):
-        raise ValueError(f"a command name is 1-25 letters, digits or _ (got {name[:30]!r})")
+        # "letters" read as any letter: "grüße" was refused without saying why (trial 19)
+        hint = " (options such as -ul= go after the name)" if clean.startswith("-") else ""
+        raise ValueError(f"a command name is 1-25 letters a-z, digits 0-9 or _ (got {name[:30]!r}){hint}")
     return clean
 
 

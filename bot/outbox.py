@@ -77,6 +77,7 @@ def addressed_to(name: str, text: str) -> str:
         return "@" + text
     return f"@{name} {text}"
 
+
 class SendRateLimiter:
     """Sliding-window log limiter for one connection (rule in the module docstring).
 

@@ -27,6 +27,13 @@ def parse_number_vote(text: str, options: int) -> int | None:
     return choice if 1 <= choice <= options else None
 
 
+def busy_reply(owner: str, then: str) -> str:
+    """What a skill answers when ``NumberVotes.claim`` names another ``owner``: ``"A story vote is on or
+    about to start; start the game when it ends."`` for ``then="start the game"``. "on or about to start":
+    a story claims chat's numbers while it still writes the options ("is voting" was wrong then)."""
+    return f"{owner[:1].upper()}{owner[1:]} is on or about to start; {then} when it ends."
+
+
 class NumberVotes:
     """Per channel, the one owner (a short description such as ``"a Connect Four game"``) reading numbers.
 

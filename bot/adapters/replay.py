@@ -137,6 +137,7 @@ def _mark_bad_bytes(raw: str) -> tuple[str, int]:
 
     return _BAD_BYTE.sub(one, raw), count
 
+
 class ReplayAdapter(Adapter):
     """Replays a chat log (see module docstring).
 

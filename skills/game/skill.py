@@ -34,6 +34,7 @@ from pydantic import Field
 from bot.clock import ManualClock
 from bot.commands import CommandContext, command
 from bot.events import ChatMessage, Priority, Role, Viewer
+from bot.votes import busy_reply
 from skills.base import Skill, SkillContext, SkillSettings
 from skills.game.player import BotPlayer, Difficulty, engine_evaluator, local_evaluator, weights_loader
 from skills.game.rules import Board, render_board, render_compact
@@ -423,9 +424,7 @@ class GameSkill(Skill):
             return
         other = self.ctx.votes.claim(*key, VOTE_OWNER)
         if other is not None:  # both would count chat's "1", "2"...
-            # "is voting" was wrong while the other vote was still being prepared (trial 17)
-            await ctx.reply(f"{other[:1].upper()}{other[1:]} is on or about to start; "
-                            "start the game when it ends.")
+            await ctx.reply(busy_reply(other, "start the game"))
             return
         match = Match(key[0], key[1], level, Board(), 0 if settings.humans_play_first else 1, settings,
                       rng=self._match_rng(settings, *key))

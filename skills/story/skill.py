@@ -24,6 +24,7 @@ import storage.story as store
 from bot.commands import CommandContext, command
 from bot.events import ChatMessage, Priority, Role, Viewer
 from bot.inference.api import InferenceError, RequestPriority
+from bot.votes import busy_reply
 from skills.base import Skill, SkillSettings
 from skills.story.moderation import Moderator, NameList, Verdict
 from skills.story.postprocess import (
@@ -187,6 +188,11 @@ def forget_names(viewer: Viewer) -> list[str]:
     without trailing digits and underscores ("pixelpanda99" -> "pixelpanda")."""
     names = [viewer.display_name, viewer.user_id]
     return list(dict.fromkeys([*names, *(n.rstrip("0123456789_") for n in names)]))
+
+
+def _redacted(text: str, quotes: list[str], names: list[str]) -> str:
+    """A bot paragraph without the sentences repeating a forgotten viewer's ``quotes`` or naming them."""
+    return drop_sentences_naming(drop_sentences_quoting(text, quotes), names)
 
 
 def _slug(text: str) -> str:
@@ -484,9 +490,7 @@ class StorySkill(Skill):
             return
         other = self.ctx.votes.claim(st.platform, st.channel, VOTE_OWNER)
         if other is not None:  # both would count chat's "1", "2"...
-            # "is voting" was wrong while the other vote was still being prepared (trial 17)
-            await ctx.reply(f"{other[:1].upper()}{other[1:]} is on or about to start; "
-                            "start the story vote when it ends.")
+            await ctx.reply(busy_reply(other, "start the story vote"))
             return
         self._schedule(st, self._run_vote(st))
 
@@ -948,7 +952,7 @@ class StorySkill(Skill):
             for ln in lines:
                 if ln.kind == "viewer":  # only the bot's paragraphs repeat a viewer's words
                     continue
-                text = drop_sentences_naming(drop_sentences_quoting(ln.text, quotes), names)
+                text = _redacted(ln.text, quotes, names)
                 if text != ln.text:
                     store.set_line_text(db, story_id, ln.seq, text)
                     removed += 1
@@ -958,8 +962,7 @@ class StorySkill(Skill):
             st.lines = [ln for ln in st.lines if ln.author_key != key]
             if quotes or st.story_id in story_ids or st.story_id in started:
                 # (unchanged lines stay the same objects: ``pending`` holds some of them)
-                redacted = [(ln, ln.text if ln.kind == "viewer"
-                             else drop_sentences_naming(drop_sentences_quoting(ln.text, quotes), names))
+                redacted = [(ln, ln.text if ln.kind == "viewer" else _redacted(ln.text, quotes, names))
                             for ln in st.lines]
                 st.lines = [ln if text == ln.text else Line(ln.kind, text, ln.author_key)
                             for ln, text in redacted if text]

@@ -587,3 +587,32 @@ async def test_a_moderators_shoutout_to_no_valid_name_is_a_usage_hint(tmp_path: 
     log = '{"ts": "2024-05-10T20:00:00Z", "user": "mia", "text": "!so /ban pixelcove", "roles": ["mod"]}\n'
     texts = await replay(tmp_path, config, log)
     assert texts == ["That is not a user name. Usage: !so @name"]
+
+
+async def test_a_chat_command_hidden_by_a_config_one_of_the_same_name_is_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # regression (trial 19): "!cmd add dc ...", then the streamer put dc in config.toml: "!cmd edit dc"
+    # said "Changed !dc." and "!cmd remove dc" "Removed !dc." while !dc kept posting the config's text
+    import logging
+
+    settings = CommandsSettings()
+    skill, db, _ = harness(tmp_path, settings)
+    await skill.start()
+    add = mod_ctx("dc CHAT discord", settings)
+    await skill.cmd_add(add)
+    assert add.replies == ["Added !dc."]
+    settings = CommandsSettings(entries=[CustomCommand(name="dc", response="CONFIG discord")])
+    restarted, _, _ = harness(tmp_path, settings)
+    restarted.ctx.storage = skill.ctx.storage  # the same database, the new config
+    with caplog.at_level(logging.WARNING, logger="skills.commands.skill"):
+        await restarted.start()
+        assert restarted.custom_command("twitch", "chan", "dc") is not None
+    assert "the config's !dc hides the one added in chat" in caplog.text
+    edit = mod_ctx("dc EDITED", settings)
+    await restarted.cmd_edit(edit)
+    assert edit.replies == ["Not changed: !dc is defined in the config file, which hides the one added in "
+                            "chat; change it there (!cmd remove dc deletes the hidden one)."]
+    remove = mod_ctx("dc", settings)
+    await restarted.cmd_remove(remove)
+    assert remove.replies == ["Removed the !dc added in chat; the config file's !dc stays (change it there)."]

@@ -129,6 +129,14 @@ class CommandsSkill(Skill):
         if state is None:
             rows = store.channel_commands(self.ctx.storage, platform, channel)
             state = self._channels[key] = _Channel({r.name: r for r in rows})
+            try:
+                settings: CommandsSettings = self.ctx.settings_for(platform, channel)
+            except Exception:  # noqa: BLE001 - no settings for this channel: nothing to compare
+                return state
+            for name in sorted(state.stored):  # said once per channel and start (trial 19: silent)
+                if _config_entry(settings, name) is not None:
+                    log.warning("commands: %s/%s: the config's !%s hides the one added in chat (!cmd remove "
+                                "%s deletes that one)", platform, channel, name, name)
         return state
 
     def _reload(self, platform: str, channel: str) -> None:
@@ -139,10 +147,11 @@ class CommandsSkill(Skill):
     def _find(self, platform: str, channel: str, name: str) -> tuple[CommandSpec, str] | None:
         """``(spec, response template)`` of the command ``name`` (or an alias) in that channel."""
         settings: CommandsSettings = self.ctx.settings_for(platform, channel)
-        for entry in settings.entries:
-            if name == entry.name or name in entry.aliases:
-                return self._config_spec(entry), entry.response
-        row = self._channel(platform, channel).stored.get(name)
+        stored = self._channel(platform, channel).stored  # first: loading it warns of hidden ones
+        entry = _config_entry(settings, name)
+        if entry is not None:
+            return self._config_spec(entry), entry.response
+        row = stored.get(name)
         if row is None:
             return None
         return self._stored_spec(row), row.response
@@ -234,7 +243,7 @@ class CommandsSkill(Skill):
         """Why ``name`` cannot be added, edited or removed from chat (a declared or config command)."""
         if self._builtin(name):
             return f"{p}{name} is a built-in command"
-        if any(name == e.name or name in e.aliases for e in settings.entries):
+        if _config_entry(settings, name) is not None:
             return f"{p}{name} is defined in the config file; change it there"
         return None
 
@@ -311,6 +320,9 @@ class CommandsSkill(Skill):
         stored = self._channel(platform, channel).stored.get(new.name)
         if stored is None:
             reason = self._taken_reason(new.name, ctx.settings, p) or f"no command {p}{new.name}"
+        elif _config_entry(ctx.settings, new.name) is not None:  # "Changed" while the config's ran on
+            reason = (f"{p}{new.name} is defined in the config file, which hides the one added in chat; "
+                      f"change it there ({p}cmd remove {new.name} deletes the hidden one)")
         else:
             reason = _above_caller(ctx, stored.permission, p + new.name) or _above_caller(ctx, new.permission)
         if reason is not None:
@@ -343,6 +355,10 @@ class CommandsSkill(Skill):
             return
         if store.remove_command(self.ctx.storage, platform, channel, name):
             self._reload(platform, channel)
+            if _config_entry(ctx.settings, name) is not None:  # "Removed" while the config's ran on
+                await ctx.reply(f"Removed the {p}{name} added in chat; the config file's {p}{name} stays "
+                                "(change it there).")
+                return
             await ctx.reply(f"Removed {p}{name}.")
             return
         reason = self._taken_reason(name, ctx.settings, p) or f"no command {p}{name}"
@@ -398,6 +414,11 @@ class CommandsSkill(Skill):
     async def user_data_summary(self, viewer: Viewer) -> str | None:
         n = store.created_count(self.ctx.storage, viewer.platform, viewer.user_id)
         return f"commands: you added {n} custom command{'' if n == 1 else 's'}" if n else None
+
+
+def _config_entry(settings: CommandsSettings, name: str) -> CustomCommand | None:
+    """The config's command named ``name`` (or with that alias), if any: it wins over one added in chat."""
+    return next((e for e in settings.entries if name == e.name or name in e.aliases), None)
 
 
 def _above_caller(ctx: CommandContext, permission: str | None, command: str | None = None) -> str | None:

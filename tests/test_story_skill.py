@@ -457,6 +457,28 @@ async def test_running_story_resumes_after_restart(tmp_path: Path) -> None:
         await again.stop()
 
 
+async def test_a_story_stopped_while_its_opening_was_written_gets_it_after_a_restart(tmp_path: Path) -> None:
+    # regression (trial 19): the bot stopped while the opening was being written; after the restart the
+    # story was running but never got an opening
+    gated = GatedEngine(storyteller)
+    async with Harness(tmp_path, gated) as h:
+        await h.router.handle(ChatMessage("twitch", "chan", "m-open", STREAMER, "!story start a fox",
+                                          timestamp=h.clock.now()))
+        await h.router.drain()  # the opening waits on the gate: the bot stops meanwhile
+        assert not h.skill.stories[("twitch", "chan")].paragraphs()
+    h.skill.ctx.engine = FakeEngine(storyteller)
+    again = StorySkill(h.skill.ctx)
+    await again.start()
+    try:
+        st = again.stories[("twitch", "chan")]
+        assert st.job is not None
+        await st.job
+        assert len(st.paragraphs()) == 1 and st.lines[0].kind == "opening"
+        assert len(store.story_lines(h.db, st.story_id)) == 1
+    finally:
+        await again.stop()
+
+
 # ---- prompt injection: nothing the filter forbids is ever sent -------------------------------------------
 
 ADVERSARIAL = [

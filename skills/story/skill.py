@@ -237,6 +237,11 @@ class StorySkill(Skill):
             st.pending = [ln for ln in st.lines[last_bot + 1 :] if ln.kind == "viewer"]
             self.stories[(row.platform, row.channel)] = st
         self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
+        for st in self.stories.values():
+            if not st.paragraphs():  # stopped while its opening was written: it never came (trial 19)
+                self.ctx.log.info("story: %s/%s resumes without an opening: writing it", st.platform,
+                                  st.channel)
+                self._schedule(st, self._run_paragraph(st, Task.OPENING))
 
     async def stop(self) -> None:
         """Cancel the ticker and any generation still running (their stories stay active in the database)."""

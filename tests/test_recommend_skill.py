@@ -749,3 +749,21 @@ async def test_popular_here_counts_viewers_not_one_viewers_sessions(tmp_path: Pa
     picks = skill.pick(cm, Viewer("twitch", "newbie", "Newbie"), "chan", settings)
     assert [(cm.rows[r.item].title, why) for r, why in picks] == [
         ("Chess", "popular here"), ("Minecraft", "popular here")]
+
+
+async def test_watched_without_an_item_gives_its_usage(tmp_path: Path) -> None:
+    # regression (trial 19): "!watched" alone recorded the live category as watched somewhere else
+    from fakes.commands import FakeCommandContext
+
+    from bot.events import ChatMessage
+
+    settings = RecommendSettings(catalog=[])
+    skill, db, clock = harness(tmp_path, settings)
+    await skill.start()
+    await skill.on_stream_status(StreamStatus("twitch", "chan", True, clock.now(), category="Celeste"))
+    replies: list[str] = []
+    message = ChatMessage("twitch", "chan", "1", Viewer("twitch", "ann", "Ann"), "!watched")
+    await skill.watched(FakeCommandContext(message, settings, replies=replies))  # type: ignore[arg-type]
+    assert replies == ["Usage: !watched <item title or id> (what you watched somewhere else; !like likes "
+                       "what is live now)"]
+    assert db.raw.execute("SELECT COUNT(*) FROM rec_signals").fetchone()[0] == 0

@@ -298,6 +298,10 @@ class RecommendSkill(Skill):
 
     @command("watched", usage="<item>", cooldown_user=5, help="Say you have watched an item.")
     async def watched(self, ctx: CommandContext) -> None:
+        if not ctx.rest.strip():  # recorded the live category as "watched elsewhere" (trial 19)
+            await ctx.reply("Usage: !watched <item title or id> (what you watched somewhere else; !like "
+                            "likes what is live now)")
+            return
         await self._signal(ctx, "watched")
 
     @command(

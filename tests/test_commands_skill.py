@@ -157,6 +157,8 @@ def test_parse_add_validation() -> None:
         ("lurk", "usage"),
         ("lu!rk x", "letters a-z, digits 0-9 or _"),
         ("grüße hallo", "letters a-z, digits 0-9 or _"),  # trial 19: "letters" did not say ASCII
+        # trial 19: another bot's variable we do not have was posted as typed
+        ("so {user} lurks $(urlfetch https://x.y)", "a variable of another bot that Chatcast does not have"),
         ("-ul=mod nb2 hi", "options such as -ul= go after the name"),
         ("x" * 26 + " hi", "letters a-z, digits 0-9 or _"),
         ("x .timeout someone", "cannot start with '.'"),
@@ -530,7 +532,9 @@ def test_nightbot_and_streamelements_variables_are_read() -> None:
     new = parse_add("so Go follow $(touser) playing $(game)!")
     assert new.response == "Go follow {touser} playing {game}!"
     assert parse_add("hug ${user} hugs ${ touser } #${count}").response == "{user} hugs {touser} #{count}"
-    assert parse_add("p costs $5, $(urlfetch http://x)").response == "costs $5, $(urlfetch http://x)"
+    assert parse_add("p costs $5 (or more)").response == "costs $5 (or more)"
+    with pytest.raises(ValueError, match="a variable of another bot"):  # trial 19: it was posted as typed
+        parse_add("p costs $5, $(urlfetch http://x)")
 
 
 async def test_cmd_delete_removes_like_nightbots_verb(tmp_path: Path) -> None:

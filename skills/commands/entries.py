@@ -42,6 +42,11 @@ def check_response(
     StreamElements' ``${user}`` forms of a known variable written as ``{user}`` (``from_other_bots``).
     Raises ``ValueError`` with a reason fit for chat."""
     text = check_template(from_other_bots(text, known), known=known, max_chars=MAX_RESPONSE_CHARS, what=what)
+    foreign = _FOREIGN_VARIABLE.search(text)
+    if foreign is not None:  # "$(urlfetch https://...)" was posted as typed (trial 19)
+        raise ValueError(f"{what} uses {foreign.group(0)}...), a variable of another bot that Chatcast does "
+                         f"not have (it would be posted as typed); variables here: "
+                         + ", ".join(f"{{{v}}}" for v in known))
     reason = command_start(text)
     if reason is not None:
         raise ValueError(f"{what} {reason}")
@@ -49,12 +54,14 @@ def check_response(
 
 
 _OTHER_BOT_VARIABLE = re.compile(r"\$[({]\s*([a-z]+)\s*[)}]", re.I)
+_FOREIGN_VARIABLE = re.compile(r"\$[({]\s*[a-z][a-z0-9_.]*", re.I)
+"""What is left of another bot's variable once ours are converted: ``$(urlfetch``, ``${random.pick``."""
 
 
 def from_other_bots(text: str, known: tuple[str, ...] = COMMAND_VARIABLES) -> str:
     """``"$(touser) hugs ${user}"`` -> ``"{touser} hugs {user}"``: Nightbot's ``$(name)`` and StreamElements'
     ``${name}`` of a variable we know (a command copied from those bots was saved with ``$(game)`` and
-    posted it literally). Others (``$(urlfetch ...)``) stay as typed."""
+    posted it literally). Others (``$(urlfetch ...)``) stay as typed; ``check_response`` refuses them."""
     return _OTHER_BOT_VARIABLE.sub(lambda m: f"{{{m.group(1).lower()}}}" if m.group(1).lower() in known
                                    else m.group(0), text)
 

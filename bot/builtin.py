@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from bot.commands import CommandContext, CommandSpec, Cooldown, command
 from bot.events import ChatMessage, Role
-from bot.splitting import fit_items, truncate_message
+from bot.splitting import fit_page, truncate_message
 from skills.base import Skill, SkillSettings
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_LEN = 500
 
+MAX_HELP_PAGE = 50  # "!help 99999999" must not loop through pages that do not exist
 HELP_LIST_COOLDOWN = Cooldown(channel_s=5, user_s=15)
 """``!help`` (the list): a raid's 30 "!help" in 20 s got the same list up to 6 times, late."""
 HELP_COMMAND_COOLDOWN = Cooldown(channel_s=5, user_s=5)
@@ -80,9 +81,11 @@ def group_names(names: list[str], prefix: str) -> list[str]:
     return out
 
 
-def command_list(specs: list[CommandSpec], prefix: str, max_len: int) -> str:
+def command_list(specs: list[CommandSpec], prefix: str, max_len: int, page: int = 1) -> str | None:
     """``Commands: !a, !b [x|y], ... (!help CMD for details)`` in at most ``max_len`` characters: whole
-    names while they fit, then ``+N more``.
+    names while they fit, then ``+N more on !help 2``; ``page`` 2, 3... lists the next ones
+    (``Commands, page 2: ...``; a channel with 60 commands showed 14 and "+46 more" with no way to see
+    them). ``None`` for a page past the end.
 
     A one-word alias shorter than its command is shown beside it (``!recommend/!rec``): viewers type
     the short form, and ``!help`` should teach it; longer synonyms (``!commands``) are left out."""
@@ -97,7 +100,17 @@ def command_list(specs: list[CommandSpec], prefix: str, max_len: int) -> str:
                 if g == head or g.startswith(head + " ") else g
                 for g in grouped
             ]
-    return fit_items("Commands: ", grouped, tail, max_len)
+    start, number = 0, 1
+    while start < len(grouped) or number == 1:
+        head = "Commands: " if number == 1 else f"Commands, page {number}: "
+        hint = f" on {prefix}help {number + 1}"
+        text, shown = fit_page(head, grouped[start:], tail, max_len, more_hint=hint)
+        if number == page:
+            return text
+        if shown == 0:
+            break
+        start, number = start + shown, number + 1
+    return None
 
 
 class BuiltinSkill(Skill):
@@ -147,10 +160,14 @@ class BuiltinSkill(Skill):
         prefix = router.prefix(msg.platform, msg.channel)
         visible = router.visible_commands(msg.platform, msg.channel, msg.author.level)
         max_len = self._max_len(msg.platform, msg.channel)
-        if not ctx.args:
-            if self._cooling(router, msg, "help", HELP_LIST_COOLDOWN):
+        page = int(ctx.args[0]) if ctx.args and ctx.args[0].isascii() and ctx.args[0].isdigit() else None
+        if not ctx.args or (page is not None and 1 <= page <= MAX_HELP_PAGE):
+            first = (page or 1) == 1
+            cooldown = HELP_LIST_COOLDOWN if first else HELP_COMMAND_COOLDOWN
+            if self._cooling(router, msg, "help" if first else f"help page {page}", cooldown):
                 return
-            await ctx.reply(command_list([spec for _, spec in visible], prefix, max_len))
+            text = command_list([spec for _, spec in visible], prefix, max_len, page or 1)
+            await ctx.reply(text or f"The list is shorter than that: {prefix}help shows its start.")
             return
         words = [w.lower().removeprefix(prefix) for w in ctx.args[:2]]
         by_name = {n: spec for _, spec in visible for n in spec.names}

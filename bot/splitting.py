@@ -147,16 +147,23 @@ def fit_items(head: str, items: list[str], tail: str, max_len: int, *, sep: str 
     """``head + items joined by sep + tail`` in at most ``max_len`` characters: whole items while they fit,
     then `` +N more`` (a channel with 200 text commands listed them in three messages). When not even one
     item fits, the joined text is cut (``truncate_message``)."""
+    return fit_page(head, items, tail, max_len, sep=sep)[0]
+
+
+def fit_page(head: str, items: list[str], tail: str, max_len: int, *, sep: str = ", ",
+             more_hint: str = "") -> tuple[str, int]:
+    """``fit_items`` that also says how many items it showed (0 when even the first one was cut);
+    ``more_hint`` follows `` +N more`` (" on !help 2")."""
     body = head + sep.join(items)
     if len(body) + len(tail) <= max_len:
-        return body + tail
+        return body + tail, len(items)
     shown: list[str] = []
     for i, item in enumerate(items):
-        more = f" +{len(items) - i - 1} more" if i < len(items) - 1 else ""
+        more = f" +{len(items) - i - 1} more{more_hint}" if i < len(items) - 1 else ""
         if len(head + sep.join([*shown, item])) + len(more) + len(tail) > max_len:
             break
         shown.append(item)
     if not shown:
-        return truncate_message(body, max_len - len(tail)) + tail
+        return truncate_message(body, max_len - len(tail)) + tail, 0
     left = len(items) - len(shown)
-    return head + sep.join(shown) + (f" +{left} more" if left else "") + tail
+    return head + sep.join(shown) + (f" +{left} more{more_hint}" if left else "") + tail, len(shown)

@@ -130,8 +130,19 @@ async def test_help_fits_one_message():
     # regression: the list was cut mid-name with "…" and nothing said how many were left out
     import re
     shown = re.findall(r"!longcommandname\d+", text)
-    more = int(re.search(r" \+(\d+) more \(", text).group(1))
+    more = int(re.search(r" \+(\d+) more on !help 2 \(", text).group(1))
     assert len(shown) + more == 200 and len(shown) > 15 and "…" not in text
+    # regression (trial 19): "+46 more" and no way to see them: "!help 2", "!help 3"... list the next ones
+    seen = list(shown)
+    for page in range(2, 20):
+        text = await ask(router, sent, f"!help {page}")
+        assert len(text) <= 500 and text.startswith(f"Commands, page {page}: ")
+        seen += re.findall(r"!longcommandname\d+", text)
+        if " more on !help" not in text:
+            break
+    assert sorted(seen) == sorted(f"!longcommandname{i}" for i in range(200))
+    past = await ask(router, sent, f"!help {page + 1}")
+    assert past == "The list is shorter than that: !help shows its start."
     router, sent = build(Many(None), max_len=2000)  # type: ignore[arg-type]
     assert 500 < len(await ask(router, sent, "!help")) <= 2000
 

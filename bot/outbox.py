@@ -6,10 +6,11 @@ when it was dropped or rejected unsent), so a skill can start a timer when chat 
 splits (or truncates) the reply to ``adapter.limits.max_message_len`` and appends it to a backlog of
 at most ``backlog`` replies, one FIFO per ``Priority``. When the backlog is full, the oldest reply of the
 lowest priority present is dropped and counted. A worker (``start``) or ``flush`` sends parts in this
-order: ``STAFF`` replies first; then the channels take turns (the one served longest ago first) and a
-channel's turn sends its highest-priority reply (FIFO within a priority; the parts of one reply stay
-together and in order). Priorities order one channel's replies, not channels: three Connect Four
-challenges' boards (``HIGH``) in three channels held an FAQ answer (``LOW``) in a fourth for 21 s.
+order: the channels take turns (the one served longest ago first) and a channel's turn sends its
+highest-priority reply (FIFO within a priority; the parts of one reply stay together and in order).
+Priorities order one channel's replies, not channels: three Connect Four challenges' boards (``HIGH``) in
+three channels held an FAQ answer (``LOW``) in a fourth for 21 s, and two channels' moderators (``STAFF``)
+starved a third channel's viewers. ``STAFF_RESERVE`` sends of each rate-limit window stay for ``STAFF``.
 
 Rate limit (``SendRateLimiter``): a sliding-window log of send times. Twitch allows 20 messages per
 30 s per connection, and 100 per 30 s for messages to channels where the bot is moderator or broadcaster
@@ -291,8 +292,7 @@ class Outbox:
     def _next(self) -> _Pending | None:
         if self._current is not None:
             return self._current
-        staff = self._queues[Priority.STAFF]
-        item = self._take((staff,) if staff else self._queues[Priority.STAFF + 1:])
+        item = self._take(self._queues)
         if item is None:
             return None
         self._current = item

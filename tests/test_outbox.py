@@ -303,7 +303,7 @@ async def test_channels_of_one_connection_take_turns():
                                                "busy 4", "busy 5"]
 
 
-async def test_channels_take_turns_across_priorities_and_staff_goes_first():
+async def test_channels_take_turns_across_priorities():
     # regression (trial 18): three channels' Connect Four boards (HIGH) kept a fourth channel's FAQ answer
     # (LOW) waiting 21 s; priorities now order one channel's replies, channels take turns
     clock = ManualClock()
@@ -319,6 +319,22 @@ async def test_channels_take_turns_across_priorities_and_staff_goes_first():
     assert [t for _, _, t in adapter.sent] == [
         "mod staff", "g1 board 0", "cmd high", "g2 board 0", "g1 board 1", "faq low", "g2 board 1",
         "g1 board 2", "g2 board 2"]
+
+
+async def test_other_channels_moderators_do_not_starve_a_quiet_channel():
+    # regression (trial 20): two channels' moderators (STAFF replies, within their budget) went before
+    # everything, and a third channel's viewers got 1 of 4 answers, 78 s late
+    clock = ManualClock()
+    adapter = FakeAdapter(clock)
+    outbox = Outbox(adapter, clock=clock)
+    for i in range(5):
+        for chan in ("alpha", "bravo"):
+            await outbox.put(Reply("twitch", chan, f"{chan} mod {i}", priority=Priority.STAFF))
+    await outbox.put(Reply("twitch", "delta", "delta viewer", priority=Priority.HIGH))
+    await outbox.flush()
+    sent = [t for _, _, t in adapter.sent]
+    assert sent.index("delta viewer") == 2  # its turn after one reply of each busy channel
+    assert [t for t in sent if t.startswith("alpha")] == [f"alpha mod {i}" for i in range(5)]
 
 
 def test_bad_config_raises():

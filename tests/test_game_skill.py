@@ -805,6 +805,7 @@ async def test_free_column_commands_that_are_no_move_are_explained_once_per_view
         h.clock.advance(0.5)
     assert h.replies == ["No Connect Four game running. !c4 start [easy|normal|hard] (chat vs bot) or "
                          "!c4 challenge (you vs bot)."]
+    h.clock.advance(5)
     await h.command("c4", "ann", ["4"])  # another viewer is told
     assert len(h.replies) == 2
     h.clock.advance(30)
@@ -812,6 +813,14 @@ async def test_free_column_commands_that_are_no_move_are_explained_once_per_view
     assert len(h.replies) == 3
     await h.command("c4", "spam")  # "!c4" alone is counted by the budget: always answered
     assert len(h.replies) == 4
+
+
+async def test_a_crowd_of_column_commands_before_a_game_gets_one_explanation(h):
+    # regression (trial 20): 20 viewers' "!c4 4" one a second before a game started got 20 explanations
+    for i in range(20):
+        await h.command("c4", f"viewer{i}", [str(i % 7 + 1)])
+        h.clock.advance(1)
+    assert len(h.replies) == 2  # at 0 s and at 10 s: once per channel per 10 s
 
 
 async def test_a_column_for_another_viewers_challenge_names_whose_game_it_is(h):

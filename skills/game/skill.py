@@ -121,6 +121,10 @@ explained to a viewer at most once per this many seconds; the other uses are ign
 one viewer's ``!c4 1``..``!c4 7`` every 0.5 s made 83 replies in a minute, used the channel's whole send
 budget and made other viewers' replies stale."""
 EXPLAIN_KEPT = 10_000  # viewers whose last explanation time is kept (older ones forgotten first)
+EXPLAIN_CHANNEL_EVERY_S = 10.0
+"""And at most once per channel per this many seconds, whoever asks: when the streamer says "let's play",
+20 viewers typing ``!c4 4`` before a game starts got 20 explanations, Twitch's whole send budget
+(trial 20); chat sees the one."""
 
 
 def is_move(args: Sequence[str]) -> bool:
@@ -582,15 +586,18 @@ class GameSkill(Skill):
             await self._human_move(match, col, now)
 
     def _may_explain(self, message: ChatMessage) -> bool:
-        """Whether a free ``!c4 <column>`` that is no move may be answered now (``EXPLAIN_EVERY_S``);
-        records the answer when it may."""
+        """Whether a free ``!c4 <column>`` that is no move may be answered now (``EXPLAIN_EVERY_S`` per
+        viewer, ``EXPLAIN_CHANNEL_EVERY_S`` per channel); records the answer when it may."""
         who = (message.platform, message.channel, message.author.user_id)
+        where = (message.platform, message.channel, "")  # the channel's own entry ("" is no user id)
         now = self.ctx.clock.monotonic()
-        last = self._explained.get(who)
-        if last is not None and now - last < EXPLAIN_EVERY_S:
-            return False
-        self._explained.pop(who, None)
-        self._explained[who] = now
+        for key, every in ((who, EXPLAIN_EVERY_S), (where, EXPLAIN_CHANNEL_EVERY_S)):
+            last = self._explained.get(key)
+            if last is not None and now - last < every:
+                return False
+        for key in (who, where):
+            self._explained.pop(key, None)
+            self._explained[key] = now
         while len(self._explained) > EXPLAIN_KEPT:
             del self._explained[next(iter(self._explained))]
         return True

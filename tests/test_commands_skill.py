@@ -159,6 +159,9 @@ def test_parse_add_validation() -> None:
         ("grüße hallo", "letters a-z, digits 0-9 or _"),  # trial 19: "letters" did not say ASCII
         # trial 19: another bot's variable we do not have was posted as typed
         ("so {user} lurks $(urlfetch https://x.y)", "a variable of another bot that Chatcast does not have"),
+        # trial 20: StreamElements' form got "write plain {customapi.https}", which is no variable either
+        ("se hi ${customapi.https://a.b}", "uses \\$\\{customapi.https ...\\}, a variable of another bot"),
+        ("se ${user} says ${random.pick 'a' 'b'}", "uses \\$\\{random.pick ...\\}, a variable of another"),
         ("-ul=mod nb2 hi", "options such as -ul= go after the name"),
         ("x" * 26 + " hi", "letters a-z, digits 0-9 or _"),
         ("x .timeout someone", "cannot start with '.'"),
@@ -533,6 +536,7 @@ def test_nightbot_and_streamelements_variables_are_read() -> None:
     assert new.response == "Go follow {touser} playing {game}!"
     assert parse_add("hug ${user} hugs ${ touser } #${count}").response == "{user} hugs {touser} #{count}"
     assert parse_add("p costs $5 (or more)").response == "costs $5 (or more)"
+    assert parse_add("hi ${sender}").response == "{user}"  # StreamElements' name for the user (trial 20)
     with pytest.raises(ValueError, match="a variable of another bot"):  # trial 19: it was posted as typed
         parse_add("p costs $5, $(urlfetch http://x)")
 

@@ -41,12 +41,14 @@ def check_response(
     ``/``, ``.`` or ``!`` (``command_start``); returns it stripped, with Nightbot's ``$(user)`` and
     StreamElements' ``${user}`` forms of a known variable written as ``{user}`` (``from_other_bots``).
     Raises ``ValueError`` with a reason fit for chat."""
-    text = check_template(from_other_bots(text, known), known=known, max_chars=MAX_RESPONSE_CHARS, what=what)
-    foreign = _FOREIGN_VARIABLE.search(text)
-    if foreign is not None:  # "$(urlfetch https://...)" was posted as typed (trial 19)
-        raise ValueError(f"{what} uses {foreign.group(0)}...), a variable of another bot that Chatcast does "
+    converted = from_other_bots(text, known)
+    foreign = _FOREIGN_VARIABLE.search(converted)  # before the template check, which read "${customapi.x}"
+    if foreign is not None:  # as a {variable} of ours; "$(urlfetch https://...)" was posted as typed
+        shown = foreign.group(0) + (" ...)" if foreign.group(0).startswith("$(") else " ...}")
+        raise ValueError(f"{what} uses {shown}, a variable of another bot that Chatcast does "
                          f"not have (it would be posted as typed); variables here: "
                          + ", ".join(f"{{{v}}}" for v in known))
+    text = check_template(converted, known=known, max_chars=MAX_RESPONSE_CHARS, what=what)
     reason = command_start(text)
     if reason is not None:
         raise ValueError(f"{what} {reason}")
@@ -54,6 +56,7 @@ def check_response(
 
 
 _OTHER_BOT_VARIABLE = re.compile(r"\$[({]\s*([a-z]+)\s*[)}]", re.I)
+_OTHER_BOT_NAMES = {"sender": "user"}  # StreamElements' name for the viewer who typed the command
 _FOREIGN_VARIABLE = re.compile(r"\$[({]\s*[a-z][a-z0-9_.]*", re.I)
 """What is left of another bot's variable once ours are converted: ``$(urlfetch``, ``${random.pick``."""
 
@@ -61,9 +64,14 @@ _FOREIGN_VARIABLE = re.compile(r"\$[({]\s*[a-z][a-z0-9_.]*", re.I)
 def from_other_bots(text: str, known: tuple[str, ...] = COMMAND_VARIABLES) -> str:
     """``"$(touser) hugs ${user}"`` -> ``"{touser} hugs {user}"``: Nightbot's ``$(name)`` and StreamElements'
     ``${name}`` of a variable we know (a command copied from those bots was saved with ``$(game)`` and
-    posted it literally). Others (``$(urlfetch ...)``) stay as typed; ``check_response`` refuses them."""
-    return _OTHER_BOT_VARIABLE.sub(lambda m: f"{{{m.group(1).lower()}}}" if m.group(1).lower() in known
-                                   else m.group(0), text)
+    posted it literally); StreamElements' ``${sender}`` is our ``{user}``. Others (``$(urlfetch ...)``)
+    stay as typed; ``check_response`` refuses them."""
+    def ours(m: re.Match[str]) -> str:
+        name = m.group(1).lower()
+        name = _OTHER_BOT_NAMES.get(name, name)
+        return f"{{{name}}}" if name in known else m.group(0)
+
+    return _OTHER_BOT_VARIABLE.sub(ours, text)
 
 
 def check_name(name: str, prefix: str = "!") -> str:

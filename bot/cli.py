@@ -425,19 +425,15 @@ def replay(
         raise typer.Exit(1)
 
 
-_ARCHIVE_MAGIC = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz",
-                  b"(\xb5/\xfd": "zstd", b"7z\xbc\xaf\x27\x1c": "7z"}
-"""File signatures of compressed archives (their first bytes), from each format's specification."""
-
-
 def _archive_kind(path: Path) -> str | None:
     """``"gzip"``, ``"zip"``... when ``path`` starts with an archive's signature, else ``None``."""
+    from bot.adapters.replay import archive_kind
+
     try:
         with path.open("rb") as f:
-            head = f.read(8)
+            return archive_kind(f.read(8))
     except OSError:
         return None
-    return next((kind for magic, kind in _ARCHIVE_MAGIC.items() if head.startswith(magic)), None)
 
 
 def _is_empty_log(path: Path) -> bool:

@@ -229,6 +229,18 @@ async def test_a_utf16_log_piped_to_stdin_is_read(monkeypatch: pytest.MonkeyPatc
     assert adapter.lines_skipped == 0
 
 
+async def test_a_compressed_log_piped_to_stdin_is_refused_as_such(monkeypatch: pytest.MonkeyPatch) -> None:
+    # trial 20: `cat log.gz | chatcast replay -` got "not UTF-8: a Latin-1 log?" warnings, then no message
+    import gzip
+    import sys
+
+    data = gzip.compress(b"[2024-10-10 12:00:00 UTC] ann: hi\n")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(data))))
+    adapter = ReplayAdapter("-", clock=ManualClock())
+    with pytest.raises(ConnectionError, match="a gzip stream, not a chat log: unpack it first"):
+        _ = [e async for e in adapter.listen()]
+
+
 async def test_no_channel_note_when_every_line_names_its_channel(tmp_path: Path) -> None:
     # trial 15: JSON lines that each carry "channel" still got "the replies name the streamer 'replay'"
     lines = ('{"ts": "2024-01-01T12:00:00Z", "user": "jchan", "text": "!cmd add ss hi {streamer}", '

@@ -117,6 +117,16 @@ class LineWarning:
     snippet: str
 
 
+_ARCHIVE_MAGIC = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz",
+                  b"(\xb5/\xfd": "zstd", b"7z\xbc\xaf\x27\x1c": "7z"}
+"""File signatures of compressed archives (their first bytes), from each format's specification."""
+
+
+def archive_kind(head: bytes) -> str | None:
+    """``"gzip"``, ``"zip"``... when ``head`` (a file's first bytes) is an archive's signature."""
+    return next((kind for magic, kind in _ARCHIVE_MAGIC.items() if head.startswith(magic)), None)
+
+
 _BAD_BYTE = re.compile("[\udc80-\udcff]+")
 
 
@@ -392,6 +402,9 @@ class ReplayAdapter(Adapter):
                     return sys.stdin, False
                 peek = getattr(buffer, "peek", None)  # what is buffered, not consumed
                 head = await asyncio.to_thread(peek, SNIFF_BYTES) if peek is not None else b""
+                packed = archive_kind(head)
+                if packed is not None:  # "cat log.gz | chatcast replay -" got a Latin-1 hint (trial 20)
+                    raise ConnectionError(f"-: a {packed} stream, not a chat log: unpack it first (zcat)")
                 encoding, newline = self._sniff(head)  # a UTF-16 log piped in was read as UTF-8
                 errors = _errors(encoding)
                 wrapper = io.TextIOWrapper(buffer, encoding=encoding, errors=errors, newline=newline)

@@ -339,7 +339,7 @@ def replay(
         raise typer.Exit(2)
     packed = _archive_kind(Path(log_file)) if log_file != "-" else None
     if packed is not None:  # was "NUL bytes: a UTF-16 file?" on every line (trial 18)
-        err.print(f"error: {log_file}: a {packed} file, not a chat log: unpack it first", style="red",
+        err.print(f"error: {log_file}: {packed} file, not a chat log: unpack it first", style="red",
                   markup=False)
         raise typer.Exit(2)
     if log_file != "-" and _is_csv(Path(log_file)):  # said before any model loads or report is written
@@ -426,7 +426,7 @@ def replay(
 
 
 def _archive_kind(path: Path) -> str | None:
-    """``"gzip"``, ``"zip"``... when ``path`` starts with an archive's signature, else ``None``."""
+    """``"a gzip"``, ``"an xz"``... when ``path`` starts with an archive's signature, else ``None``."""
     from bot.adapters.replay import archive_kind
 
     try:

@@ -789,3 +789,7 @@ def test_replay_of_a_compressed_log_says_unpack_it(tmp_path: Path) -> None:
                                  str(tmp_path / "r")])
     assert result.exit_code == 2 and f"{log}: a gzip file, not a chat log: unpack it first" in result.stderr
     assert not (tmp_path / "r").exists()
+    xz = tmp_path / "chat.txt.xz"
+    xz.write_bytes(b"\xfd7zXZ\x00" + b"\x00" * 20)
+    result = runner.invoke(app, ["replay", str(xz), "--no-engine", "--no-progress"])
+    assert result.exit_code == 2 and f"{xz}: an xz file, not a chat log" in result.stderr  # trial 20: "a xz"

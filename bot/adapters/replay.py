@@ -123,8 +123,9 @@ _ARCHIVE_MAGIC = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip", b"BZh": "bzip2", b"
 
 
 def archive_kind(head: bytes) -> str | None:
-    """``"gzip"``, ``"zip"``... when ``head`` (a file's first bytes) is an archive's signature."""
-    return next((kind for magic, kind in _ARCHIVE_MAGIC.items() if head.startswith(magic)), None)
+    """``"a gzip"``, ``"an xz"``... when ``head`` (a file's first bytes) is an archive's signature."""
+    kind = next((kind for magic, kind in _ARCHIVE_MAGIC.items() if head.startswith(magic)), None)
+    return None if kind is None else f"{'an' if kind == 'xz' else 'a'} {kind}"
 
 
 _BAD_BYTE = re.compile("[\udc80-\udcff]+")
@@ -404,7 +405,7 @@ class ReplayAdapter(Adapter):
                 head = await asyncio.to_thread(peek, SNIFF_BYTES) if peek is not None else b""
                 packed = archive_kind(head)
                 if packed is not None:  # "cat log.gz | chatcast replay -" got a Latin-1 hint (trial 20)
-                    raise ConnectionError(f"-: a {packed} stream, not a chat log: unpack it first (zcat)")
+                    raise ConnectionError(f"-: {packed} stream, not a chat log: unpack it first (zcat)")
                 encoding, newline = self._sniff(head)  # a UTF-16 log piped in was read as UTF-8
                 errors = _errors(encoding)
                 wrapper = io.TextIOWrapper(buffer, encoding=encoding, errors=errors, newline=newline)

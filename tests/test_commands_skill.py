@@ -550,14 +550,22 @@ async def test_cmd_delete_removes_like_nightbots_verb(tmp_path: Path) -> None:
     assert await replay(tmp_path, CONFIG, log) == ["Added !tea.", "Removed !tea."]
 
 
+async def _started_with(tmp_path: Path, settings: CommandsSettings, add: str, said: str | None = None):  # noqa: ANN202
+    """A started commands skill after a moderator's ``!cmd add <add>``, checked to say ``said`` (default:
+    "Added !<name>.")."""
+    skill, _, _ = harness(tmp_path, settings)
+    await skill.start()
+    ctx = mod_ctx(add, settings)
+    await skill.cmd_add(ctx)
+    assert ctx.replies == [said or f"Added !{add.split()[0]}."]
+    return skill
+
+
 async def test_cmd_edit_changes_only_the_options_given(tmp_path: Path) -> None:
     # trial 13: "!cmd edit so -ul=everyone" said "Not changed: the response is empty"; -cd= set no cooldown
     settings = CommandsSettings()
-    skill, db, _ = harness(tmp_path, settings)
-    await skill.start()
-    add = mod_ctx("so -ul=mod -cd=30 Go follow {touser}", settings)
-    await skill.cmd_add(add)
-    assert add.replies == ["Added !so (moderators and up, cooldown 30 s)."]
+    skill = await _started_with(tmp_path, settings, "so -ul=mod -cd=30 Go follow {touser}",
+                                "Added !so (moderators and up, cooldown 30 s).")
     spec = skill.custom_command("twitch", "chan", "so")
     assert spec.permission is Role.MODERATOR and spec.cooldown.channel_s == 30
     edit = mod_ctx("so -ul=everyone", settings)
@@ -565,7 +573,8 @@ async def test_cmd_edit_changes_only_the_options_given(tmp_path: Path) -> None:
     assert edit.replies == ["Changed !so (everyone)."]
     spec = skill.custom_command("twitch", "chan", "so")
     assert spec.permission is Role.EVERYONE and spec.cooldown.channel_s == 30
-    assert [c.response for c in store.channel_commands(db, "twitch", "chan")] == ["Go follow {touser}"]
+    stored = store.channel_commands(skill.ctx.storage, "twitch", "chan")
+    assert [c.response for c in stored] == ["Go follow {touser}"]
     edit = mod_ctx("so -cd=5", settings)
     await skill.cmd_edit(edit)
     assert skill.custom_command("twitch", "chan", "so").cooldown.channel_s == 5
@@ -605,11 +614,7 @@ async def test_a_chat_command_hidden_by_a_config_one_of_the_same_name_is_said(
     import logging
 
     settings = CommandsSettings()
-    skill, db, _ = harness(tmp_path, settings)
-    await skill.start()
-    add = mod_ctx("dc CHAT discord", settings)
-    await skill.cmd_add(add)
-    assert add.replies == ["Added !dc."]
+    skill = await _started_with(tmp_path, settings, "dc CHAT discord")
     settings = CommandsSettings(entries=[CustomCommand(name="dc", response="CONFIG discord")])
     restarted, _, _ = harness(tmp_path, settings)
     restarted.ctx.storage = skill.ctx.storage  # the same database, the new config

@@ -143,11 +143,16 @@ async def test_a_repeated_answer_to_a_viewer_is_addressed_not_dropped():
     assert outbox.stats["dropped_duplicate"] == 1
 
 
-async def test_a_repeated_reply_starting_with_the_name_is_addressed_once():
-    # regression (trial 17): "ann is lurking" twice in 30 s went out as "@ann ann is lurking"
+def _manual_outbox() -> tuple[FakeAdapter, Outbox]:
+    """A fake Twitch adapter and its outbox on a ``ManualClock``."""
     clock = ManualClock()
     adapter = FakeAdapter(clock)
-    outbox = Outbox(adapter, clock=clock)
+    return adapter, Outbox(adapter, clock=clock)
+
+
+async def test_a_repeated_reply_starting_with_the_name_is_addressed_once():
+    # regression (trial 17): "ann is lurking" twice in 30 s went out as "@ann ann is lurking"
+    adapter, outbox = _manual_outbox()
     for _ in range(2):
         await outbox.put(Reply("twitch", "a", "Ann is lurking", addressee="ann"))
     for _ in range(2):
@@ -306,9 +311,7 @@ async def test_channels_of_one_connection_take_turns():
 async def test_channels_take_turns_across_priorities():
     # regression (trial 18): three channels' Connect Four boards (HIGH) kept a fourth channel's FAQ answer
     # (LOW) waiting 21 s; priorities now order one channel's replies, channels take turns
-    clock = ManualClock()
-    adapter = FakeAdapter(clock)
-    outbox = Outbox(adapter, clock=clock)
+    adapter, outbox = _manual_outbox()
     for i in range(3):
         for game in ("g1", "g2"):
             await outbox.put(Reply("twitch", game, f"{game} board {i}", priority=Priority.HIGH))
@@ -324,9 +327,7 @@ async def test_channels_take_turns_across_priorities():
 async def test_other_channels_moderators_do_not_starve_a_quiet_channel():
     # regression (trial 20): two channels' moderators (STAFF replies, within their budget) went before
     # everything, and a third channel's viewers got 1 of 4 answers, 78 s late
-    clock = ManualClock()
-    adapter = FakeAdapter(clock)
-    outbox = Outbox(adapter, clock=clock)
+    adapter, outbox = _manual_outbox()
     for i in range(5):
         for chan in ("alpha", "bravo"):
             await outbox.put(Reply("twitch", chan, f"{chan} mod {i}", priority=Priority.STAFF))

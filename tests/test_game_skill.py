@@ -826,6 +826,9 @@ async def test_a_crowd_of_column_commands_before_a_game_gets_one_explanation(h):
 async def test_a_column_for_another_viewers_challenge_names_whose_game_it_is(h):
     # regression (trial 19): "!c4 3" while ann's challenge ran said "No Connect Four game running"
     await h.command("c4_challenge", "ann", ["easy"])
+    await h.command("c4", "ben")  # trial 20: a spectator's "!c4" shows ann's board
+    assert h.replies[-1] == ("Connect Four (easy, Ann's challenge), move 1: Ann to move 1:...... 2:...... "
+                             "3:...... 4:...... 5:...... 6:...... 7:......")
     await h.command("c4", "ben", ["3"])
     assert h.replies[-1] == ("That game is Ann's challenge; play your own with !c4 challenge "
                              "[easy|normal|hard].")

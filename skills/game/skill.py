@@ -392,9 +392,17 @@ class GameSkill(Skill):
         if match is None:  # also for "!c4 4" and "!c4 four": no column hint when there is nothing to play
             if is_move(ctx.args) and not self._may_explain(ctx.message):
                 return
-            others = [m.owner.display_name for k, m in self.challenges.items() if k[:2] == key and m.owner]
+            others = [m for k, m in self.challenges.items() if k[:2] == key and m.owner]
+            if others and not ctx.args:  # a spectator's "!c4" shows the game running here (trial 20)
+                game = others[0]
+                player = game.owner.display_name if game.owner else "a viewer"
+                whose = "the bot is thinking" if game.bot_thinking else f"{player} to move"
+                await ctx.reply(self.render(game, f"Connect Four ({game.difficulty}, {player}'s challenge), "
+                                                  f"move {game.board.moves + 1}: {whose}"))
+                return
             if others:  # "No game running" while another viewer's challenge ran (trial 19)
-                await ctx.reply(f"That game is {others[0]}'s challenge; play your own with !c4 challenge "
+                player = others[0].owner.display_name if others[0].owner else "a viewer"
+                await ctx.reply(f"That game is {player}'s challenge; play your own with !c4 challenge "
                                 "[easy|normal|hard].")
                 return
             await ctx.reply(

@@ -125,7 +125,8 @@ def _refuse_a_foreign_folder(folder: Path) -> None:
     ``--report .`` in a checkout would have written into its source folders)."""
     if (folder / DB_NAME).exists():
         _refuse_unless_a_report(folder)  # said in its own words: a bot's data folder?
-    if (folder / SUMMARY_FILE).is_file() or (folder / REPLAY_MARK).is_file():
+        return
+    if (folder / REPLAY_MARK).is_file():  # a replay stopped before it wrote its database
         return
     try:
         foreign = any(entry.name != REPLAY_LOCK for entry in folder.iterdir())

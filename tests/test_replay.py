@@ -708,6 +708,10 @@ async def test_a_report_folder_holding_other_files_is_refused_untouched(tmp_path
     with pytest.raises(NotADirectoryError, match="is not empty and is no earlier replay's report"):
         await run_replay(config, log, report_dir=foreign, use_engine=False, skill_classes={"echo": EchoSkill})
     assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+    (foreign / "summary.json").write_text('{"mine": 1}', encoding="utf-8")  # trial 20: it was overwritten
+    with pytest.raises(NotADirectoryError, match="is not empty and is no earlier replay's report"):
+        await run_replay(config, log, report_dir=foreign, use_engine=False, skill_classes={"echo": EchoSkill})
+    assert (foreign / "summary.json").read_text(encoding="utf-8") == '{"mine": 1}'
     # an empty folder and an earlier replay's report are fine, the second one again
     empty = tmp_path / "empty"
     empty.mkdir()

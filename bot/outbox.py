@@ -98,6 +98,8 @@ class SendRateLimiter:
         self.limit = limits.rate_messages
         self.privileged_limit = limits.privileged_rate_messages
         self.window_s = limits.rate_window_s + margin_s
+        self.burst = limits.burst_messages if 0 < limits.burst_window_s <= limits.rate_window_s else 0
+        self.burst_window_s = limits.burst_window_s + margin_s
         self._all: deque[float] = deque()  # send times inside the window, oldest first
         self._normal: deque[float] = deque()  # the subset sent to non-privileged channels
 
@@ -108,25 +110,34 @@ class SendRateLimiter:
         while self._normal and self._normal[0] <= edge:
             self._normal.popleft()
 
-    def delay(self, now: float, privileged: bool, reserve: int = 0) -> float:
+    def delay(self, now: float, privileged: bool, reserve: int = 0, *, paced: bool = True) -> float:
         """Seconds to wait before a send at ``now`` is allowed (0.0 = send now). Re-ask after waiting.
 
         ``reserve``: sends of the window kept free for others (the outbox keeps a few for replies to the
-        streamer and moderators); the limits used are ``limit - reserve`` (at least 1)."""
+        streamer and moderators); the limits used are ``limit - reserve`` (at least 1). ``paced``: also
+        keep to ``burst_messages`` per ``burst_window_s`` (our pacing; the streamer's and moderators'
+        replies skip it, never Twitch's own limit)."""
         self._prune(now)
         count = len(self._all)
         limit = max(1, self.limit - reserve)
         if not privileged or self._normal:
+            pace = self._burst_wait(now, count) if paced else 0.0
             if count < limit:
-                return 0.0
+                return pace
             wait = self._all[count - limit] + self.window_s - now
             if privileged:  # the 100 limit returns once the last normal send leaves the window
                 wait = min(wait, self._normal[-1] + self.window_s - now)
-            return max(wait, 1e-9)
+            return max(wait, pace, 1e-9)
         plimit = max(1, self.privileged_limit - reserve)
         if count < plimit:
             return 0.0
         return max(self._all[count - plimit] + self.window_s - now, 1e-9)
+
+    def _burst_wait(self, now: float, count: int) -> float:
+        """Seconds until ``burst`` sends no longer fall within ``burst_window_s`` (0.0 without the rule)."""
+        if self.burst <= 0 or count < self.burst:
+            return 0.0
+        return max(self._all[count - self.burst] + self.burst_window_s - now, 0.0)
 
     def record(self, now: float, privileged: bool) -> None:
         """Note a send at ``now`` (monotonic seconds, not decreasing)."""
@@ -384,9 +395,12 @@ class Outbox:
                     continue
                 staff = reply.priority is Priority.STAFF
                 privileged = reply.whisper_to is None and self._privileged(reply.channel)
-                wait = self.limiter.delay(now, privileged, 0 if staff else STAFF_RESERVE)
+                wait = self.limiter.delay(now, privileged, 0 if staff else STAFF_RESERVE, paced=not staff)
                 if wait > 0:
-                    if not staff and not item.started and self._queues[Priority.STAFF]:
+                    # the channel's own waiting staff reply goes first (the reserve is for it); another
+                    # channel's does not: two channels' moderators starved a third's viewers (trial 20)
+                    if not staff and not item.started and any(
+                            r.reply.channel == reply.channel for r in self._queues[Priority.STAFF]):
                         self._queues[reply.priority].appendleft(item)  # let the waiting staff reply go first
                         self._size += 1
                         self._current = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 
 import pytest
@@ -13,6 +14,9 @@ from bot.events import Priority, Reply
 from bot.outbox import Outbox, SendRateLimiter
 
 WINDOW = TWITCH_LIMITS.rate_window_s
+
+
+UNPACED = dataclasses.replace(TWITCH_LIMITS, burst_messages=0)  # Twitch's limit without our pacing
 
 
 class FakeAdapter(Adapter):
@@ -105,7 +109,7 @@ async def test_privileged_only_connection_uses_100_limit():
 
 async def test_one_normal_message_caps_the_window_at_20():
     clock = ManualClock()
-    adapter = FakeAdapter(clock, privileged={"mine"})
+    adapter = FakeAdapter(clock, UNPACED, privileged={"mine"})
     outbox = Outbox(adapter, clock=clock, backlog=1000)
     await outbox.put(Reply("twitch", "normal", "hello", priority=Priority.STAFF))
     for i in range(50):
@@ -338,6 +342,50 @@ async def test_other_channels_moderators_do_not_starve_a_quiet_channel():
     assert [t for t in sent if t.startswith("alpha")] == [f"alpha mod {i}" for i in range(5)]
 
 
+async def test_a_flood_is_paced_so_a_new_reply_waits_seconds_not_a_whole_window():
+    # regression (trial 20): under a flood the 20 sends of a window went out in its first 5 s, and a quiet
+    # channel's FAQ answer asked mid-window waited 11-15 s for the next one
+    adapter, outbox = _manual_outbox()
+    for i in range(40):
+        await outbox.put(Reply("twitch", "busy", f"flood {i}"))
+    await outbox.pump()
+    assert len(adapter.sent) == 5  # at most 5 per 7.5 s
+    adapter.clock.advance(12.0)
+    await outbox.put(Reply("twitch", "quiet", "faq answer", priority=Priority.LOW))
+    await outbox.flush()
+    when = {t: at for at, _, t in adapter.sent}
+    assert when["faq answer"] - 12.0 <= 7.6
+    assert worst_windows(adapter.sent, set())[0] <= 20  # Twitch's 20 per 30 s still holds
+
+
+async def test_another_channels_staff_replies_do_not_hold_a_viewer_reply_behind_the_reserve():
+    # regression (trial 20): a viewer reply that met the staff reserve gave way to ANY waiting staff reply,
+    # so two channels' moderators at their budget kept a third channel's viewers out (1 answer of 4, 78 s
+    # late); now only its own channel's staff reply goes first
+    adapter, outbox = _manual_outbox()
+    for i in range(17):  # the window is at the viewers' share (20 - STAFF_RESERVE)
+        await outbox.put(Reply("twitch", "zeta", f"zeta mod {i}", priority=Priority.STAFF))
+    await outbox.pump()
+    await outbox.put(Reply("twitch", "delta", "delta viewer", priority=Priority.HIGH))
+    for i in range(3):
+        await outbox.put(Reply("twitch", "alpha", f"alpha mod {i}", priority=Priority.STAFF))
+    await outbox.flush()
+    sent = [t for _, _, t in adapter.sent][17:]
+    # alpha's first reply wins the tie of two channels never served (higher priority); then it is delta's
+    # turn, and delta's reply waits for room instead of giving way to alpha's other two (it went last)
+    assert sent == ["alpha mod 0", "delta viewer", "alpha mod 1", "alpha mod 2"]
+    # ... while a staff reply of its own channel still goes first
+    adapter, outbox = _manual_outbox()
+    for i in range(17):
+        await outbox.put(Reply("twitch", "zeta", f"zeta viewer {i}", priority=Priority.HIGH))
+        adapter.clock.advance(1.5)  # paced: at most 5 per 7.5 s
+        await outbox.pump()
+    await outbox.put(Reply("twitch", "zeta", "zeta viewer late", priority=Priority.HIGH))
+    await outbox.put(Reply("twitch", "zeta", "zeta mod", priority=Priority.STAFF))
+    await outbox.pump()
+    assert adapter.sent[-1][2] == "zeta mod"
+
+
 def test_bad_config_raises():
     clock = ManualClock()
     with pytest.raises(ValueError, match="backlog"):
@@ -509,7 +557,7 @@ async def test_stale_replies_are_dropped_and_staff_replies_go_first():
 async def test_a_staff_reply_during_a_viewer_flood_goes_out_within_seconds():
     # regression: the streamer's command waited 30 s because viewers' replies had used the whole window
     clock = ManualClock()
-    adapter = FakeAdapter(clock)
+    adapter = FakeAdapter(clock, UNPACED)  # the reserve, without the pacing (tested below)
     outbox = Outbox(adapter, clock=clock, backlog=1000)
     for i in range(60):
         await outbox.put(Reply("twitch", "a", f"viewer reply {i}", priority=Priority.HIGH))
@@ -524,7 +572,7 @@ async def test_a_staff_reply_during_a_viewer_flood_goes_out_within_seconds():
 async def test_put_answers_the_send_time_or_none_when_dropped():
     # a game's "(30 s)" timer must start when chat sees the board, not when it was queued behind the limit
     clock = ManualClock()
-    outbox = Outbox(FakeAdapter(clock), clock=clock)
+    outbox = Outbox(FakeAdapter(clock, UNPACED), clock=clock)
     fill = [await outbox.put(Reply("twitch", "c", f"m{i}")) for i in range(20)]
     board = await outbox.put(Reply("twitch", "c", "board"))
     await outbox.flush()
@@ -532,7 +580,7 @@ async def test_put_answers_the_send_time_or_none_when_dropped():
     again = await outbox.put(Reply("twitch", "c", "board"))
     await outbox.flush()
     assert again.result() is None  # dropped: a duplicate within 30 s
-    stale = Outbox(FakeAdapter(clock), clock=clock, max_age_s=20.0)
+    stale = Outbox(FakeAdapter(clock, UNPACED), clock=clock, max_age_s=20.0)
     held = [await stale.put(Reply("twitch", "c", f"n{i}")) for i in range(20)]
     await stale.flush()
     assert [f.result() for f in held[17:]] == [None] * 3  # held past max_age_s behind 3 staff sends

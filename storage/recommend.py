@@ -152,16 +152,12 @@ def add_signal(
     with db.transaction():
         vid = ensure_viewer(db, viewer)
         args = [vid, platform, channel.lower(), item_key, kind]
-        if db.raw.execute(
-            "SELECT 1 FROM rec_signals WHERE viewer_id = ? AND platform = ? AND channel = ? AND item_key = ? "
-            "AND kind = ? LIMIT 1",
-            args,
-        ).fetchone():
-            db.raw.execute(
-                "UPDATE rec_signals SET at = MAX(at, ?) WHERE viewer_id = ? AND platform = ? AND channel = ? "
-                "AND item_key = ? AND kind = ?",
-                [iso(when), *args],
-            )
+        refreshed = db.raw.execute(  # a repeat: one statement finds and refreshes it (every copy)
+            "UPDATE rec_signals SET at = MAX(at, ?) WHERE viewer_id = ? AND platform = ? AND channel = ? "
+            "AND item_key = ? AND kind = ?",
+            [iso(when), *args],
+        ).rowcount
+        if refreshed:
             return False
         db.raw.execute(
             "INSERT INTO rec_signals (viewer_id, platform, channel, item_key, kind, at) "

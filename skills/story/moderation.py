@@ -603,8 +603,10 @@ def common_words() -> frozenset[str]:
         return frozenset()
 
 
-_SENTENCE_SUBJECT = r"(?:^|[.!?;:,]\s*|\b(?:said|says|and|but)\s+)"
-"""Where a chatter's name that is an English word can be a person: first in a sentence or clause."""
+_SENTENCE_SUBJECT = r"(?:^|\b(?:said|says|and|but)\s+)"
+"""Where a chatter's name that is an English word can be a person: first in the line or after "said",
+"says", "and", "but" (``Readings.decoded``, which these patterns read, holds words only: no punctuation
+marks a sentence start there)."""
 _INSULTS = (r"(?:ugly|stupid|dumb|fat|gross|idiot|loser|trash|annoying|lame|cringe|worthless|pathetic|"
             r"disgusting|smelly|boring|moron|clown|bad)")
 _INSULTS_BEFORE = (r"(?:ugly|stupid|dumb|fat|gross|idiot|loser|trash|worthless|pathetic|disgusting|smelly|"
@@ -617,9 +619,9 @@ _JUDGED = (rf"\s+(?:(?:is|was|looks|seems)\s+(?:so\s+|very\s+|really\s+|such\s+)
 
 def _judged_name(names: str) -> str:
     """The pattern of a chatter's name (alternatives ``names``) judged in ``Readings.decoded`` (words only,
-    no punctuation): "ann is ugly" anywhere a sentence can start; and, only where they end the text (so
-    "ann's ugly dog" and "ugly ann laughed" stay stories), "ann's ugly" (decoded "anns ugly") and "ugly
-    ann"."""
+    no punctuation), where ``_SENTENCE_SUBJECT`` allows: "ann is ugly"; and, only where they end the text
+    (so "ann's ugly dog" and "ugly ann laughed" stay stories), "ann's ugly" (decoded "anns ugly") and
+    "ugly ann"."""
     return (rf"{_SENTENCE_SUBJECT}(?:(?:{names}){_JUDGED}|(?:{names})s\s+(?:so\s+|very\s+|really\s+)?"
             rf"{_INSULTS}$|{_INSULTS_BEFORE}\s+(?:{names})$)")
 
@@ -675,7 +677,7 @@ class NameList:
 
     def hits(self, readings: Readings) -> bool:
         """True when a word of the text (or two words written as one) is a kept name, or a chatter's name
-        that is an English word is the subject of an insult: first in its sentence (or after "said") and
+        that is an English word is the subject of an insult: first in the line (or after "said", "and") and
         followed by one (``_JUDGED``: "ann is ugly", "john sucks"; also "ann's ugly" and "ugly ann" ending
         the text); "the old king was wise", "summer was long" and "the evil king is ugly" stay stories."""
         if not self._digests.keys().isdisjoint(readings.exact):

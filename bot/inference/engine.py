@@ -29,6 +29,7 @@ from bot.inference.api import EngineBusy, InferenceError, ModelUnavailable, Requ
 from bot.inference.batcher import MicroBatcher
 from bot.inference.cache import EmbeddingCache
 from bot.inference.device import DeviceChoice, DeviceWorker, choose_device, is_oom
+from bot.inference.extra_embedders import ExtraEmbedders
 from bot.inference.generation import ContinuousBatcher, sampling_params
 from bot.inference.models import (
     LoadedCausalLM,
@@ -132,6 +133,7 @@ class Engine:
         self._unavailable: dict[str, str] = {}
         self._classifiers: dict[str, _Registered] = {}
         self._policies: dict[str, _Registered] = {}
+        self._extra_embedders: ExtraEmbedders | None = None
         self.cache = EmbeddingCache(self.settings.embed.cache_size)
         self._inflight: dict[str, asyncio.Future[np.ndarray]] = {}
         self._stats_task: asyncio.Task[None] | None = None
@@ -151,6 +153,7 @@ class Engine:
         self.device = choose_device(s.device, s.dtype)
         log.info("inference device: %s (%s)", self.device.device, self.device.reason)
         self._worker = DeviceWorker(self.device.device)
+        self._extra_embedders = ExtraEmbedders(s.embed, self._worker, self._load_extra_embedder)
         if not s.enabled:
             self._unavailable["embed"] = self._unavailable["generate"] = "inference.enabled = false"
             self._started = True
@@ -229,7 +232,10 @@ class Engine:
             self._stats_task.cancel()
         if self._generator_task is not None and not self._generator_task.done():
             await asyncio.wait([self._generator_task])  # the load cannot be interrupted mid-file
+        if self._extra_embedders is not None:
+            await self._extra_embedders.stop()
         batchers: list[Any] = [b for b in (self._embed_batcher, self._generation) if b is not None]
+        batchers += list(self._extra_batchers().values())
         batchers += [r.batcher for r in (*self._classifiers.values(), *self._policies.values()) if r.batcher]
         await asyncio.gather(*(b.stop(grace) for b in batchers), return_exceptions=True)
         if self._worker is not None:
@@ -254,6 +260,28 @@ class Engine:
         await self.stop()
 
     # -- registration -------------------------------------------------------------------------------
+    def register_embedder(self, spec: str) -> None:
+        """Serve ``embed(texts, model=spec)`` from a second sentence-embedding model (an installed model
+        package, a local folder or a Hugging Face id), loaded now in the background on the worker thread;
+        idempotent. Call it after ``start``; raises ``RuntimeError`` before. With inference disabled the
+        model is not loaded and ``available("embed:<spec>")`` stays false."""
+        if self._extra_embedders is None:
+            raise RuntimeError("register_embedder: start the engine first")
+        if self.settings.enabled and not self._stopping:
+            self._extra_embedders.register(spec)
+
+    def _load_extra_embedder(self, spec: str) -> Any:
+        """Load a second embedding model on the worker thread (GPU, else the CPU when it does not fit)."""
+        assert self.device is not None
+        s = self.settings.embed
+        return _load_with_cpu_fallback(
+            f"embeddings {spec}", self.device,
+            lambda dev, dt: load_embedder(spec, device=dev, dtype=dt, max_length=s.max_length,
+                                          quantize_int8=self.settings.quantize_int8))
+
+    def _extra_batchers(self) -> dict[str, MicroBatcher]:
+        return {} if self._extra_embedders is None else self._extra_embedders.batchers()
+
     def register_classifier(self, name: str, loader: Callable[[], Any]) -> None:
         """Register ``classify(name, ...)``: ``loader() -> head`` with ``head(texts, embeddings (n, d))
         -> (n, k)`` probabilities; called once, lazily, on the worker thread. If
@@ -283,11 +311,15 @@ class Engine:
         self._policies[name] = _Registered(loader, extra={"settings": cfg})
 
     def available(self, kind: str) -> bool:
-        """Whether ``"embed"``, ``"generate"``, ``"classify:<name>"`` or ``"policy:<name>"`` can be served."""
+        """Whether ``"embed"``, ``"embed:<spec>"`` (a second embedding model: registered and not failed;
+        it may still be loading), ``"generate"``, ``"classify:<name>"`` or ``"policy:<name>"`` can be
+        served."""
         if self._stopping:
             return False
         if kind == "embed":
             return self._embed_batcher is not None
+        if kind.startswith("embed:"):
+            return self._extra_embedders is not None and self._extra_embedders.available(kind[6:])
         if kind == "generate":
             loading = self._generator_task is not None and not self._generator_task.done()
             return self._generation is not None or loading
@@ -306,6 +338,8 @@ class Engine:
             return None
         if kind in self._unavailable:
             return self._unavailable[kind]
+        if kind.startswith("embed:") and self._extra_embedders is not None and not self._stopping:
+            return self._extra_embedders.why_unavailable(kind[6:])
         for regs, prefix in ((self._classifiers, "classify:"), (self._policies, "policy:")):
             if kind.startswith(prefix):
                 reg = regs.get(kind[len(prefix):])
@@ -365,13 +399,19 @@ class Engine:
         return results
 
     async def embed(self, texts: Sequence[str], *, priority: RequestPriority = RequestPriority.BACKGROUND,
-                    timeout: float | None = None) -> np.ndarray:
+                    timeout: float | None = None, model: str | None = None) -> np.ndarray:
         """Sentence embeddings: ``(n, d)`` float32, rows L2-normalised, in the order of ``texts``.
 
-        Cached by exact text (LRU); concurrent requests for the same text share one model call. Raises
-        ``ModelUnavailable``, ``EngineBusy`` (shed / timeout), ``TypeError`` for non-string items.
+        ``model``: None (or the ``[inference.embed]`` model) for the shared embedder, else the spec of a
+        second model registered with ``register_embedder`` (its own batches and cache; waits while it
+        loads). Cached by exact text (LRU); concurrent requests for the same text share one model call.
+        Raises ``ModelUnavailable``, ``EngineBusy`` (shed / timeout), ``TypeError`` for non-string items.
         """
         texts = _check_texts(texts, "embed")
+        if model is not None and model != self.settings.embed.model:
+            self._require(f"embed:{model}")
+            assert self._extra_embedders is not None
+            return await self._extra_embedders.embed(model, texts, priority=priority, timeout=timeout)
         self._require("embed")
         assert self._embed_batcher is not None
         dim = int(self._embedder.dim) if hasattr(self._embedder, "dim") else None
@@ -582,6 +622,7 @@ class Engine:
             for name, reg in regs.items():
                 if reg.batcher is not None:
                     out[f"{kind}:{name}"] = reg.batcher.stats
+        out.update((name, b.stats) for name, b in self._extra_batchers().items())
         return out
 
     def stats(self) -> dict[str, dict[str, float]]:

@@ -10,6 +10,9 @@ Examples::
 
 With ``--chat``, lines that start with ``@`` someone other than the bot (``[bot] name`` of the config) or a
 ``--streamer`` are addressed to another viewer and get no answer, as in the bot.
+
+The embedding model is the one the bot would use for the FAQ of ``--config``: ``[skills.faq] embed_model``
+when set, else ``[inference.embed] model``, else all-MiniLM-L6-v2.
 """
 
 from __future__ import annotations
@@ -50,6 +53,19 @@ def _settings(config: Path, data: dict[str, Any]):  # noqa: ANN202 - FaqSettings
         raise evaluate.DataFormatError(f"{config}: {where}: {first['msg']}{more}") from None
     except (TypeError, AttributeError):  # [skills] or [skills.faq] is not a table
         raise evaluate.DataFormatError(f"{config}: [skills.faq] must be a table") from None
+
+
+def faq_model(settings: Any, data: dict[str, Any]) -> str:
+    """The embedding model the bot would match this FAQ with: ``[skills.faq] embed_model``, else
+    ``[inference.embed] model``, else the engine's default (all-MiniLM-L6-v2)."""
+    from skills.embedding_cache import DEFAULT_MODEL
+
+    if settings.embed_model:
+        return str(settings.embed_model)
+    inference = data.get("inference", {})
+    embed = inference.get("embed", {}) if isinstance(inference, dict) else {}
+    model = embed.get("model") if isinstance(embed, dict) else None
+    return model if isinstance(model, str) and model else DEFAULT_MODEL
 
 
 def _bot_name(data: dict[str, Any]) -> str:
@@ -105,7 +121,12 @@ def register(train_app: typer.Typer, eval_app: typer.Typer) -> None:
             inputs.settings.threshold = threshold
         if margin is not None:
             inputs.settings.margin = margin
-        result = _evaluate(inputs, shots, [_bot_name(inputs.config_table), *streamer], sample)
+        from bot.inference.models import ModelNotFound
+
+        try:
+            result = _evaluate(inputs, shots, [_bot_name(inputs.config_table), *streamer], sample)
+        except ModelNotFound as exc:  # the config's embedding model: a missing folder, offline hub id
+            fail(f"{config}: {exc}")
         with data_errors():
             json_out.parent.mkdir(parents=True, exist_ok=True)
             json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -145,10 +166,15 @@ def _read_inputs(config: Path, data: Path | None, test: Path | None, chat: list[
 
 def _evaluate(inputs: _Inputs, shots: int, own_names: list[str], sample: int) -> dict[str, Any]:
     """Run the checked inputs through the model and print the tables; returns the JSON-able results."""
-    from skills.embedding_cache import embed_cached
+    from functools import partial
+
+    from skills import embedding_cache
 
     settings = inputs.settings
-    result: dict[str, Any] = {"config": str(inputs.config)}
+    model = faq_model(settings, inputs.config_table)
+    embed_cached = partial(embedding_cache.embed_cached, model=model)
+    typer.echo(f"embedding model: {model}")
+    result: dict[str, Any] = {"config": str(inputs.config), "embed_model": model}
     if inputs.stackfaq is not None and inputs.data is not None:
         r = evaluate.retrieval(*inputs.stackfaq, embed_cached, alpha=settings.alpha)
         result["stackfaq"] = r

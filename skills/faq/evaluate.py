@@ -28,7 +28,7 @@ import numpy as np
 from skills import cli_errors
 from skills.faq.entries import index_texts
 from skills.faq.matcher import FaqIndex, index_from
-from skills.faq.policy import should_answer
+from skills.faq.policy import should_answer, worth_scoring
 from skills.faq.question import matching_text
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -392,14 +392,16 @@ def chat_false_answers(
     own_names: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Run the bot's answer decision over every chat line (no cooldowns): how many would get an answer
-    and which (a sample for a human to judge). ``own_names``: the bot's and the streamer's names (a line
+    and which (a sample for a human to judge). Only the lines the skill would embed (``worth_scoring``;
+    ``scored`` in the result) are embedded and scored. ``own_names``: the bot's and the streamer's names (a line
     that ``@``-mentions anyone else is addressed to that viewer: ``should_answer``)."""
     texts, owners, negative_owners = index_texts(entries)  # what the skill embeds, "not" questions too
     idx = index_from(embed(texts), owners, negative_owners, len(entries), alpha=settings.alpha)
-    queries = [matching_text(t, own_names) for t in lines]  # as the skill embeds them
-    scores = idx.scores(embed(queries)) if lines else np.zeros((0, len(entries)))
+    scored = [t for t in lines if worth_scoring(t, settings, own_names)]  # the lines the skill embeds ...
+    queries = [matching_text(t, own_names) for t in scored]  # ... as it embeds them
+    scores = idx.scores(embed(queries)) if scored else np.zeros((0, len(entries)))
     answered = []
-    for text, row in zip(lines, scores, strict=True):
+    for text, row in zip(scored, scores, strict=True):
         chosen, match = should_answer(text, row, entries, settings, own_names)
         if chosen >= 0:
             answered.append((text, entries[chosen].id, round(match.score, 3)))
@@ -409,6 +411,7 @@ def chat_false_answers(
     )
     return {
         "messages": len(lines),
+        "scored": len(scored),
         "answered": len(answered),
         "answer_rate": len(answered) / len(lines) if lines else 0.0,
         "sample": [answered[i] for i in pick],

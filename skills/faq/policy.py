@@ -48,6 +48,19 @@ def keywords_ok(text: str, keywords: Sequence[str], score: float, bypass: float)
     return not keywords or score >= bypass or keyword_hit(text, list(keywords))
 
 
+def worth_scoring(text: str, settings: Any, own_names: Iterable[str] = ()) -> bool:
+    """Whether a chat line could get an answer at all, before it is embedded: long enough, no command, a
+    question or a short request (``SHORT_REQUEST_WORDS``) when ``require_question``, and not addressed to
+    another viewer. ``should_answer`` refuses every line this refuses, so the skill and ``chatcast eval
+    faq`` embed only the lines that pass (on real chat about 1 in 10)."""
+    text = text.strip()
+    if len(text) < settings.min_chars or text.startswith("!"):
+        return False
+    if settings.require_question and not is_question(text) and len(text.split()) > SHORT_REQUEST_WORDS:
+        return False
+    return addressed_to(text, own_names) is None
+
+
 def should_answer(
     text: str, row: np.ndarray, entries: Sequence[Any], settings: Any, own_names: Iterable[str] = ()
 ) -> tuple[int, Match]:

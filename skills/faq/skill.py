@@ -35,7 +35,7 @@ from skills.faq.entries import (
 )
 from skills.faq.gate import AnswerGate
 from skills.faq.matcher import FaqIndex, index_from
-from skills.faq.policy import SHORT_REQUEST_WORDS, addressee_reason, asked, refusal_reason, should_answer
+from skills.faq.policy import addressee_reason, asked, refusal_reason, should_answer, worth_scoring
 from skills.faq.question import addressed_to, example_overlap, is_question, keyword_hit, matching_text
 from storage import faq as store
 
@@ -56,7 +56,11 @@ class FaqSettings(SkillSettings):
     ``threshold``: blended cosine score an entry needs (0-1); ``margin``: lead over the second-best entry;
     ``alpha``: weight of the best single example vs the entry's centroid; ``require_question``: only
     messages that look like questions are matched; ``keyword_bypass``: score above which an entry's
-    keywords are not required; cooldowns in seconds; ``entries``: the FAQ.
+    keywords are not required; cooldowns in seconds; ``entries``: the FAQ. ``embed_model``: a second
+    sentence-embedding model for FAQ matching only (an installed model package, a local folder or a
+    Hugging Face id such as ``sentence-transformers/all-mpnet-base-v2``; docs/faq.md measures it); None
+    (the default) uses the engine's shared model, whose one call per line also serves mood. A different
+    model has its own score scale: re-tune ``threshold`` with ``chatcast eval faq`` / ``!faq test``.
     """
 
     threshold: float = Field(0.66, ge=0.0, le=1.0)
@@ -70,6 +74,7 @@ class FaqSettings(SkillSettings):
     viewer_cooldown_s: float = Field(30.0, ge=0)
     max_entries: int = Field(100, ge=1, le=1000)
     entries: list[FaqEntry] = Field(default_factory=list)
+    embed_model: str | None = Field(None, min_length=1)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> FaqSettings:
@@ -98,6 +103,7 @@ class _ChannelIndex:
     key: tuple[Any, ...]
     entries: list[FaqEntry]
     index: FaqIndex | None
+    model: str | None = None  # the embedding model of ``index`` (None: the engine's shared one)
 
 
 class FaqSkill(Skill):
@@ -116,7 +122,7 @@ class FaqSkill(Skill):
         self._vectors: dict[tuple[Any, ...], np.ndarray] = {}
         self._inflight: dict[tuple[Any, ...], asyncio.Task] = {}
         self._failed_at: dict[tuple[Any, ...], float] = {}
-        self._qvecs: dict[str, np.ndarray] = {}  # question text -> its vector
+        self._qvecs: dict[tuple[str | None, str], np.ndarray] = {}  # (model, question text) -> vector
 
     async def start(self) -> None:
         self.ctx.storage.migrate(store.COMPONENT, store.MIGRATIONS)
@@ -130,7 +136,7 @@ class FaqSkill(Skill):
         if self.ctx.engine is None:
             log.info("faq: no inference engine (--no-engine): answers by keywords only")
             return
-        self._embedding(_entry_key(settings.entries), settings.entries)
+        self._embedding(_entry_key(settings.entries, settings.embed_model), settings.entries)
 
     async def stop(self) -> None:
         for task in list(self._inflight.values()):
@@ -177,16 +183,13 @@ class FaqSkill(Skill):
         return task
 
     async def _embed_entries(self, key: tuple[Any, ...], questions: list[str]) -> np.ndarray | None:
-        from bot.inference.api import RequestPriority
-
+        model = key[0]
         try:
-            missing = list(dict.fromkeys(q for q in questions if q not in self._qvecs))
+            missing = list(dict.fromkeys(q for q in questions if (model, q) not in self._qvecs))
             if missing:  # only questions never embedded (an added entry costs its own questions)
-                vecs = await self.ctx.engine.embed(
-                    missing, priority=RequestPriority.INTERACTIVE, timeout=EMBED_TIMEOUT_S
-                )
-                self._qvecs.update(zip(missing, np.asarray(vecs), strict=True))
-            out = np.stack([self._qvecs[q] for q in questions])
+                vecs = await self._engine_embed(missing, model, EMBED_TIMEOUT_S)
+                self._qvecs.update(((model, q), v) for q, v in zip(missing, np.asarray(vecs), strict=True))
+            out = np.stack([self._qvecs[(model, q)] for q in questions])
             self._vectors[key] = out
             self._failed_at.pop(key, None)
             return out
@@ -204,6 +207,19 @@ class FaqSkill(Skill):
         finally:
             self._inflight.pop(key, None)
 
+    async def _engine_embed(self, texts: list[str], model: str | None,
+                            timeout: float | None = None) -> np.ndarray:
+        """``(n, d)`` embeddings of ``texts`` at interactive priority, by ``model`` (registered with the
+        engine on first use) or by the engine's shared model when None.
+        Raises what ``engine.embed`` raises."""
+        from bot.inference.api import RequestPriority
+
+        engine = self.ctx.engine
+        if model is None:
+            return await engine.embed(texts, priority=RequestPriority.INTERACTIVE, timeout=timeout)
+        engine.register_embedder(model)
+        return await engine.embed(texts, priority=RequestPriority.INTERACTIVE, timeout=timeout, model=model)
+
     async def index_for(
         self, platform: str, channel: str, settings: FaqSettings, wait_s: float = 0.0
     ) -> _ChannelIndex:
@@ -212,14 +228,14 @@ class FaqSkill(Skill):
         The entries are embedded once per entry set, in the background; until that is done the index is
         ``None`` (keyword matching). ``wait_s``: how long to wait for an embedding in flight."""
         entries = self.entries_for(platform, channel, settings)
-        ekey = _entry_key(entries)  # the embeddings depend on the questions only ...
+        ekey = _entry_key(entries, settings.embed_model)  # the embeddings depend on the questions only ...
         key = (settings.alpha, ekey, tuple((e.answer, tuple(e.keywords)) for e in entries))  # ... replies not
         cached = self._indexes.get((platform, channel))
         if cached is not None and cached.key == key:
             return cached
         engine = self.ctx.engine
         if not entries or engine is None:
-            built = _ChannelIndex(key, entries, None)
+            built = _ChannelIndex(key, entries, None, settings.embed_model)
             self._indexes[(platform, channel)] = built
             return built
         vecs = self._vectors.get(ekey)
@@ -229,10 +245,11 @@ class FaqSkill(Skill):
                 await asyncio.wait({task}, timeout=wait_s)  # the shared task itself is never cancelled here
             vecs = self._vectors.get(ekey)
         if vecs is None:
-            return _ChannelIndex(key, entries, None)  # not cached: asked again until the vectors are in
+            # not cached: asked again until the vectors are in
+            return _ChannelIndex(key, entries, None, settings.embed_model)
         _, owners, negative_owners = index_texts(entries)
         built = _ChannelIndex(key, entries, index_from(vecs, owners, negative_owners, len(entries),
-                                                       alpha=settings.alpha))
+                                                       alpha=settings.alpha), settings.embed_model)
         self._indexes[(platform, channel)] = built
         return built
 
@@ -243,20 +260,30 @@ class FaqSkill(Skill):
 
     async def _vector(self, text: str, built: _ChannelIndex) -> np.ndarray | None:
         """``(1, d)`` embedding of ``text``; ``None`` without an index or when the engine failed."""
-        return None if built.index is None else await self._embed_one(text)
+        return None if built.index is None else await self._embed_one(text, built.model)
 
-    async def _embed_one(self, text: str) -> np.ndarray | None:
-        """``(1, d)`` embedding of ``text`` at interactive priority; ``None`` without an engine or when it
-        failed (busy, shutting down): no answer or no warning rather than a crash."""
+    async def _embed_one(self, text: str, model: str | None) -> np.ndarray | None:
+        """``(1, d)`` embedding of ``text`` by ``model`` at interactive priority; ``None`` without an engine
+        or when it failed (busy, shutting down): no answer or no warning rather than a crash."""
         if self.ctx.engine is None:
             return None
-        from bot.inference.api import RequestPriority
-
         try:
-            return np.asarray(await self.ctx.engine.embed([text], priority=RequestPriority.INTERACTIVE))
+            return np.asarray(await self._engine_embed([text], model))
         except Exception as exc:  # noqa: BLE001 - see the docstring
             log.debug("faq: embed failed: %s", exc)
             return None
+
+    def _not_ready(self, model: str | None) -> str:
+        """Why the FAQ has no embeddings (for ``!faq test``): no engine, a model that failed to load (the
+        engine's reason, which names the model; never a secret), or still being computed."""
+        engine = self.ctx.engine
+        if engine is None:
+            return "the embedding model is not loaded"
+        kind = "embed" if model is None else f"embed:{model}"
+        why = engine.why_unavailable(kind) if hasattr(engine, "why_unavailable") else None
+        if why and not (model is not None and "not registered" in why):
+            return f"the FAQ's embedding model is unavailable: {why[:160]}"
+        return "the FAQ's embeddings are not ready yet, try again in a few seconds"
 
     def own_names(self, platform: str, channel: str) -> frozenset[str]:
         """The names a chat line may mention as ``@name`` and still be asked of the channel: the
@@ -289,12 +316,8 @@ class FaqSkill(Skill):
     async def on_message(self, message: ChatMessage) -> None:
         settings: FaqSettings = self.ctx.settings_for(message.platform, message.channel)
         text = message.text.strip()
-        if len(text) < settings.min_chars or text.startswith("!"):
-            return
-        if settings.require_question and not is_question(text) and len(text.split()) > SHORT_REQUEST_WORDS:
-            return  # a short request ("discord link") may still be asked: policy.asks decides on its score
         own = self.own_names(message.platform, message.channel)
-        if addressed_to(text, own) is not None:  # "@mossy_dev what keyboard do you use?": not ours
+        if not worth_scoring(text, settings, own):  # "@mossy_dev what keyboard do you use?": not ours
             return
         built = await self.index_for(message.platform, message.channel, settings, wait_s=MESSAGE_WAIT_S)
         if not built.entries:
@@ -399,7 +422,7 @@ class FaqSkill(Skill):
         await ctx.reply(reply)
         if self.ctx.engine is not None:  # embed the new entry set now, in the background
             entries = self.entries_for(platform, channel, ctx.settings)
-            self._embedding(_entry_key(entries), entries)
+            self._embedding(_entry_key(entries, ctx.settings.embed_model), entries)
 
     @command(
         "faq remove",
@@ -458,17 +481,17 @@ class FaqSkill(Skill):
                 self.ctx.storage, platform, channel, entry_id, question, created_by=ctx.author.user_id):
             await ctx.reply(f"'{entry_id}' already has that not_question.")
             return
-        warning = await self._close_example(question, entry)
+        warning = await self._close_example(question, entry, ctx.settings.embed_model)
         await ctx.reply(f"Added: '{entry_id}' will not answer messages closer to \"{question}\" than to its "
                         f"examples (!faq unnot {entry_id} <question> removes it).{warning}")
 
-    async def _close_example(self, question: str, entry: FaqEntry) -> str:
+    async def _close_example(self, question: str, entry: FaqEntry, model: str | None) -> str:
         """A warning when ``question`` is as close to one of ``entry``'s examples as paraphrases are
         (cosine >= ``CLOSE_TO_EXAMPLE``): right questions worded like it lose the answer too (trial 11:
         "is there a discord server" against the example "do you have a discord server", 0.89). ``""``
         otherwise, or when the embeddings are not at hand."""
-        vecs = [self._qvecs.get(q) for q in entry.questions]
-        found = None if any(v is None for v in vecs) else await self._embed_one(question)
+        vecs = [self._qvecs.get((model, q)) for q in entry.questions]
+        found = None if any(v is None for v in vecs) else await self._embed_one(question, model)
         if found is None:
             return ""
         vec = found[0]
@@ -551,8 +574,7 @@ class FaqSkill(Skill):
             other = addressed_to(text, own)
             if other is not None:
                 why = addressee_reason(other)
-            state = ("the embedding model is not loaded" if self.ctx.engine is None
-                     else "the FAQ's embeddings are not ready yet, try again in a few seconds")
+            state = self._not_ready(settings.embed_model)
             await ctx.reply(f"{verdict} (keyword matching only: {state}): {why}; {question}")
             return
         chosen, match = should_answer(text, row, built.entries, settings, own)
@@ -633,5 +655,6 @@ def _cooldown_words(rule: str, settings: FaqSettings) -> str:
     }.get(rule, rule)
 
 
-def _entry_key(entries: list[FaqEntry]) -> tuple[Any, ...]:
-    return tuple((e.id, tuple(e.questions), tuple(e.not_questions)) for e in entries)
+def _entry_key(entries: list[FaqEntry], model: str | None) -> tuple[Any, ...]:
+    """The embedding model, then each entry's id, examples and not_questions (what its vectors depend on)."""
+    return (model, *((e.id, tuple(e.questions), tuple(e.not_questions)) for e in entries))

@@ -32,14 +32,31 @@ class FakeEngine:
 
     def __init__(self) -> None:
         self.embed_calls: list[list[str]] = []
+        self.model_calls: list[tuple[str, list[str]]] = []  # calls to a second model (``model=spec``)
+        self.registered: list[str] = []
         self.classify_calls: list[list[str]] = []
         self.heads: dict[str, Any] = {}
+        self.unavailable: dict[str, str] = {}  # kind -> why (``why_unavailable``)
 
     async def embed(
-        self, texts: Sequence[str], *, priority: Any = None, timeout: float | None = None
+        self, texts: Sequence[str], *, priority: Any = None, timeout: float | None = None,
+        model: str | None = None,
     ) -> np.ndarray:
-        self.embed_calls.append(list(texts))
+        if model is None:
+            self.embed_calls.append(list(texts))
+        else:
+            assert model in self.registered, f"embed(model={model!r}) before register_embedder"
+            if f"embed:{model}" in self.unavailable:
+                raise RuntimeError(self.unavailable[f"embed:{model}"])
+            self.model_calls.append((model, list(texts)))
         return bow_embed(texts)
+
+    def register_embedder(self, spec: str) -> None:
+        if spec not in self.registered:
+            self.registered.append(spec)
+
+    def why_unavailable(self, kind: str) -> str | None:
+        return self.unavailable.get(kind)
 
     def register_classifier(self, name: str, loader: Any) -> None:
         self.heads[name] = loader

@@ -5,12 +5,15 @@ makes them; the engine micro-batches concurrent calls (embedding + head). Two ru
 
 - ``burst``: all messages submitted at once (a fast replay): messages/s the engine sustains;
 - ``paced``: messages arrive at ``--rate`` per second for ``--seconds``: does scoring keep up (p50/p95
-  latency, shed count)?
+  latency, shed count)? With ``--faq-model SPEC`` every paced message the FAQ skill would embed
+  (``skills.faq.policy.worth_scoring``: questions and short requests) is also embedded by that second
+  model at interactive priority, as ``[skills.faq] embed_model`` makes the bot do: does mood still keep
+  up, and how long does the FAQ's embedding take (p50/p95)?
 
 Usage: ``python benchmarks/bench_mood.py [--log ../shared/data/twitch_chat/5-19-24.txt] [--n 2000]
-[--out FILE]``. Prints a table and writes ``--out`` (default ``benchmarks/results/bench_mood.json``, the
-committed results: pass ``--out /tmp/bench_mood.json`` to keep them). A missing, empty or non-UTF-8 log
-ends with one ``error:`` line and exit code 2.
+[--faq-model sentence-transformers/all-mpnet-base-v2] [--out FILE]``. Prints a table and writes ``--out``
+(default ``benchmarks/results/bench_mood.json``, the committed results: pass ``--out /tmp/bench_mood.json``
+to keep them). A missing, empty or non-UTF-8 log ends with one ``error:`` line and exit code 2.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ from bot.inference.api import RequestPriority  # noqa: E402
 from bot.inference.engine import Engine  # noqa: E402
 from bot.inference.settings import InferenceSettings  # noqa: E402
 from skills.faq.evaluate import read_chat_lines  # noqa: E402
+from skills.faq.policy import worth_scoring  # noqa: E402
+from skills.faq.question import matching_text  # noqa: E402
+from skills.faq.skill import FaqSettings  # noqa: E402
 from skills.mood.skill import load_head  # noqa: E402
 
 
@@ -43,6 +49,21 @@ async def score_one(engine: Engine, text: str, lat: list[float], errors: list[st
         lat.append(time.perf_counter() - t)
     except Exception as exc:  # noqa: BLE001 - count shed/timeouts
         errors.append(type(exc).__name__)
+
+
+async def faq_one(engine: Engine, spec: str, text: str, lat: list[float], errors: list[str]) -> None:
+    """One chat line embedded by the FAQ's own model, as the FAQ skill asks for it."""
+    t = time.perf_counter()
+    try:
+        await engine.embed([matching_text(text, ())], priority=RequestPriority.INTERACTIVE, model=spec)
+        lat.append(time.perf_counter() - t)
+    except Exception as exc:  # noqa: BLE001 - count shed/timeouts
+        errors.append(type(exc).__name__)
+
+
+def _percentiles(lat: list[float]) -> dict[str, float]:
+    arr = np.array(lat) * 1000 if lat else np.zeros(1)
+    return {"p50_ms": float(np.percentile(arr, 50)), "p95_ms": float(np.percentile(arr, 95))}
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,12 +86,16 @@ async def main(args: argparse.Namespace, lines: list[str]) -> dict:
         await engine.start()
         engine.register_classifier("sentiment", load_head)
         await engine.classify("sentiment", ["warm up"])
+        if args.faq_model:
+            engine.register_embedder(args.faq_model)
+            await engine.embed(["warm up?"], model=args.faq_model, timeout=600)
         out: dict = {
             "log": str(args.log),
             "batch": args.batch,
             "threads": args.threads,
             "int8": args.int8,
             "max_length": args.max_length,
+            "faq_model": args.faq_model,
             "device": f"cpu ({os.cpu_count()} cores, {platform.processor() or platform.machine()})",
             "load_average": os.getloadavg(),
         }
@@ -91,25 +116,31 @@ async def main(args: argparse.Namespace, lines: list[str]) -> dict:
         # paced: args.rate messages/s for args.seconds
         paced = [f"{t}  " for t in lines[args.n : args.n + int(args.rate * args.seconds)]]
         lat, errors, tasks = [], [], []
+        faq_lat: list[float] = []
+        faq_errors: list[str] = []
+        faq = FaqSettings()
         t0 = time.perf_counter()
         for i, text in enumerate(paced):
             delay = t0 + i / args.rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(score_one(engine, text, lat, errors)))
+            if args.faq_model and worth_scoring(text, faq):
+                tasks.append(asyncio.create_task(faq_one(engine, args.faq_model, text, faq_lat, faq_errors)))
         await asyncio.gather(*tasks)
         wall = time.perf_counter() - t0
-        arr = np.array(lat) * 1000 if lat else np.zeros(1)
         out["paced"] = {
             "rate": args.rate,
             "messages": len(paced),
             "seconds": wall,
             "achieved_per_s": len(paced) / wall,
-            "p50_ms": float(np.percentile(arr, 50)),
-            "p95_ms": float(np.percentile(arr, 95)),
+            **_percentiles(lat),
             "errors": len(errors),
             "kept_up": len(errors) == 0 and wall < args.seconds * 1.1 + 1,
         }
+        if args.faq_model:
+            out["paced"]["faq"] = {"messages": len(faq_lat) + len(faq_errors), **_percentiles(faq_lat),
+                                   "errors": len(faq_errors)}
         out["engine_stats"] = engine.stats()
         await engine.stop()
     return out
@@ -126,6 +157,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--int8", action="store_true", help="dynamic int8 quantisation of the embedder")
     p.add_argument("--max-length", type=int, default=64, help="tokens per message (chat lines are short)")
     p.add_argument("--batch", type=int, default=64, help="embedding and head batch size")
+    p.add_argument("--faq-model", default=None,
+                   help="also embed the paced questions with this second model ([skills.faq] embed_model)")
     p.add_argument(
         "--out",
         type=Path,
@@ -162,6 +195,10 @@ def run(argv: list[str] | None = None) -> int:
         f"{q['p50_ms']:>8.1f} "
         f"{q['p95_ms']:>8.1f} {q['errors']:>7}"
     )
+    if "faq" in q:
+        f = q["faq"]
+        print(f"{'paced faq':<9} {f['messages']:>7} {'':>8} {'':>8} {f['p50_ms']:>8.1f} {f['p95_ms']:>8.1f} "
+              f"{f['errors']:>7}   ({res['faq_model']})")
     print(f"load average during run: {res['load_average']}")
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(res, indent=2, default=str))

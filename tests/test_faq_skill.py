@@ -873,3 +873,28 @@ async def test_not_question_commands_fold_like_the_matcher_and_die_with_their_en
     await say(skill.faq_remove, entry_id)
     assert await say(skill.faq_add, '"what is love" baby') == added
     assert await say(skill.faq_not, entry_id) == f"Not for '{entry_id}': none"
+
+
+def test_worth_scoring_never_refuses_a_line_should_answer_would_answer() -> None:
+    # the skill and eval faq embed only lines worth_scoring passes; that gate must be a pure shortcut
+    import tomllib
+
+    from skills.faq.policy import should_answer, worth_scoring
+    from skills.faq.skill import FaqSettings
+
+    settings = FaqSettings(**tomllib.loads(CONFIG)["skills"]["faq"])
+    entries = settings.entries
+    lines = ["gg wp", "discord link", "discord link pls", "game name", "what game is this?", "LUL",
+             "!faq test x", "hi", "@sam is there a discord server?", "@chatcast discord link",
+             "this game is so good", "nice game name", "which game are you playing"]
+    gated = []
+    for text in lines:
+        for best in range(len(entries)):  # whatever entry scores best, near-verbatim
+            row = np.full(len(entries), 0.1)
+            row[best] = 0.99
+            if should_answer(text, row, entries, settings, ["chatcast"])[0] >= 0:
+                assert worth_scoring(text, settings, ["chatcast"], entries), text
+        if not worth_scoring(text, settings, ["chatcast"], entries):
+            gated.append(text)
+    assert gated == ["gg wp", "LUL", "!faq test x", "hi", "@sam is there a discord server?",
+                     "this game is so good", "nice game name"]

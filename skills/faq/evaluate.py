@@ -393,11 +393,11 @@ def chat_false_answers(
 ) -> dict[str, Any]:
     """Run the bot's answer decision over every chat line (no cooldowns): how many would get an answer
     and which (a sample for a human to judge). Only the lines the skill would embed (``worth_scoring``;
-    ``scored`` in the result) are embedded and scored. ``own_names``: the bot's and the streamer's names (a line
-    that ``@``-mentions anyone else is addressed to that viewer: ``should_answer``)."""
+    ``scored`` in the result) are embedded and scored. ``own_names``: the bot's and the streamer's names
+    (a line that ``@``-mentions anyone else is addressed to that viewer: ``should_answer``)."""
     texts, owners, negative_owners = index_texts(entries)  # what the skill embeds, "not" questions too
     idx = index_from(embed(texts), owners, negative_owners, len(entries), alpha=settings.alpha)
-    scored = [t for t in lines if worth_scoring(t, settings, own_names)]  # the lines the skill embeds ...
+    scored = [t for t in lines if worth_scoring(t, settings, own_names, entries)]  # what the skill embeds ...
     queries = [matching_text(t, own_names) for t in scored]  # ... as it embeds them
     scores = idx.scores(embed(queries)) if scored else np.zeros((0, len(entries)))
     answered = []

@@ -320,8 +320,8 @@ class FaqSkill(Skill):
         if not worth_scoring(text, settings, own):  # "@mossy_dev what keyboard do you use?": not ours
             return
         built = await self.index_for(message.platform, message.channel, settings, wait_s=MESSAGE_WAIT_S)
-        if not built.entries:
-            return
+        if not built.entries or not worth_scoring(text, settings, own, built.entries):
+            return  # "gg wp": a short line no entry's words cover is never asked (no embedding spent)
         row = await self.scores(matching_text(text, own), built)
         if row is None:
             if built.index is None and self.ctx.engine is not None:  # said, not silent (trial 17)

@@ -79,3 +79,16 @@ async def test_register_before_start_is_an_error():
 
     with pytest.raises(RuntimeError, match="start the engine first"):
         Engine(InferenceSettings(device="cpu")).register_embedder("x")
+
+
+async def test_with_inference_disabled_the_reason_says_so():
+    from bot.inference.engine import Engine
+
+    engine = Engine(InferenceSettings(device="cpu", enabled=False, stats_log_interval_s=0))
+    await engine.start()
+    try:
+        engine.register_embedder("org/faq-model")
+        with pytest.raises(ModelUnavailable, match="inference.enabled = false"):
+            await engine.embed(["hi"], model="org/faq-model")
+    finally:
+        await engine.stop()

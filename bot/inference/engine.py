@@ -267,7 +267,9 @@ class Engine:
         model is not loaded and ``available("embed:<spec>")`` stays false."""
         if self._extra_embedders is None:
             raise RuntimeError("register_embedder: start the engine first")
-        if self.settings.enabled and not self._stopping:
+        if not self.settings.enabled:
+            self._unavailable[f"embed:{spec}"] = "inference.enabled = false"
+        elif not self._stopping:
             self._extra_embedders.register(spec)
 
     def _load_extra_embedder(self, spec: str) -> Any:

@@ -6,7 +6,7 @@ makes them; the engine micro-batches concurrent calls (embedding + head). Two ru
 - ``burst``: all messages submitted at once (a fast replay): messages/s the engine sustains;
 - ``paced``: messages arrive at ``--rate`` per second for ``--seconds``: does scoring keep up (p50/p95
   latency, shed count)? With ``--faq-model SPEC`` every paced message the FAQ skill would embed
-  (``skills.faq.policy.worth_scoring``: questions and short requests) is also embedded by that second
+  (``skills.faq.policy.worth_scoring`` with ``config.example.toml``'s FAQ) is also embedded by that second
   model at interactive priority, as ``[skills.faq] embed_model`` makes the bot do: does mood still keep
   up, and how long does the FAQ's embedding take (p50/p95)?
 
@@ -59,6 +59,13 @@ async def faq_one(engine: Engine, spec: str, text: str, lat: list[float], errors
         lat.append(time.perf_counter() - t)
     except Exception as exc:  # noqa: BLE001 - count shed/timeouts
         errors.append(type(exc).__name__)
+
+
+def example_faq() -> FaqSettings:
+    """``[skills.faq]`` of ``config.example.toml``: its entries decide which short lines the FAQ embeds."""
+    import tomllib
+
+    return FaqSettings(**tomllib.loads((ROOT / "config.example.toml").read_text())["skills"]["faq"])
 
 
 def _percentiles(lat: list[float]) -> dict[str, float]:
@@ -118,14 +125,14 @@ async def main(args: argparse.Namespace, lines: list[str]) -> dict:
         lat, errors, tasks = [], [], []
         faq_lat: list[float] = []
         faq_errors: list[str] = []
-        faq = FaqSettings()
+        faq = example_faq()
         t0 = time.perf_counter()
         for i, text in enumerate(paced):
             delay = t0 + i / args.rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(score_one(engine, text, lat, errors)))
-            if args.faq_model and worth_scoring(text, faq):
+            if args.faq_model and worth_scoring(text, faq, (), faq.entries):
                 tasks.append(asyncio.create_task(faq_one(engine, args.faq_model, text, faq_lat, faq_errors)))
         await asyncio.gather(*tasks)
         wall = time.perf_counter() - t0

@@ -191,6 +191,23 @@ async def test_skill_scores_through_engine_and_reports(tmp_path: Path) -> None:
     assert chan["top_positive"][0][0].startswith("2024-05-10T20:0")
 
 
+async def test_mood_command_says_when_scoring_is_off(tmp_path: Path) -> None:
+    # regression (trial 21): with --no-engine !mood said "not enough messages" for ever
+    skill, engine = make_skill(tmp_path, MoodSettings(), [])
+    skill.ctx.engine = None
+    await skill.start()
+    ctx = Ctx(msg("a", "!mood", 0), MoodSettings())
+    await skill.mood(ctx)
+    assert ctx.replies == ["Chat mood is off: the bot runs without its models (--no-engine)."]
+    skill.ctx.engine = engine  # an engine whose shared embedding model failed to load
+    engine.available = lambda kind: False  # type: ignore[method-assign]
+    engine.why_unavailable = lambda kind: {"embed": "embedding model 'x' failed to load"}.get(kind)
+    ctx = Ctx(msg("a", "!mood", 1), MoodSettings())
+    await skill.mood(ctx)
+    assert ctx.replies == ["Chat mood is off: the sentiment model is unavailable "
+                           "(embedding model 'x' failed to load)."]
+
+
 async def test_empty_channel_mood_command(tmp_path: Path) -> None:
     skill, _ = make_skill(tmp_path, MoodSettings(), [])
     await skill.start()

@@ -273,6 +273,10 @@ class MoodSkill(Skill):
     @command("mood", help="How chat feels right now.", cooldown_channel=10)
     async def mood(self, ctx: CommandContext) -> None:
         platform, channel, at = ctx.message.platform, ctx.channel, ctx.message.timestamp
+        off = self.off_reason()
+        if off is not None:  # said so, rather than "not enough messages" for ever (trial 21)
+            await ctx.reply(f"Chat mood is off: {off}.")
+            return
         await self._wait(lambda: self._pending, COMMAND_WAIT_S)  # let the queued messages count (bounded)
         text = self._mood_text(platform, channel, at)
         if text is None and self._pending:  # scores still queued: answer when they are in (a late reply)
@@ -281,6 +285,19 @@ class MoodSkill(Skill):
             task.add_done_callback(self._late.discard)
             return
         await ctx.reply(text or NOT_ENOUGH)
+
+    def off_reason(self) -> str | None:
+        """Why no message can be scored (``None`` when scoring works): no engine (``--no-engine``), or the
+        engine cannot serve the sentiment classifier (its reason, e.g. the embedding model failed)."""
+        engine = self.ctx.engine
+        if engine is None:
+            return "the bot runs without its models (--no-engine)"
+        if not hasattr(engine, "available") or engine.available("classify:sentiment"):
+            return None
+        # the head rides the shared embedding: when that is down, its reason is the one to give
+        kind = "classify:sentiment" if engine.available("embed") else "embed"
+        why = engine.why_unavailable(kind) if hasattr(engine, "why_unavailable") else None
+        return "the sentiment model is unavailable" + (f" ({why[:120]})" if why else "")
 
     def _mood_text(self, platform: str, channel: str, at: datetime) -> str | None:
         windows = self.current(platform, channel, at)

@@ -392,3 +392,18 @@ def test_a_chatter_whose_name_is_a_word_is_protected_when_a_line_judges_them() -
                  "grace is a virtue", "the duck's bill was orange", "Free will is an illusion",
                  "ann's ugly dog barked", "ugly ann laughed at the moon", "the king's ugly crown"):
         assert moderator.check(text, chatters=names).allowed, text
+
+
+def test_a_judged_chatter_is_found_in_any_sentence_of_a_line() -> None:
+    # regression: the rule read the line without punctuation, so a name judged after a first sentence
+    # ("The king laughed. Ann is ugly.") was not first in anything and got through
+    names = NameList()
+    for chatter in ("ann", "king", "rose"):
+        names.add(chatter)
+    moderator = Moderator()
+    for text in ("The king laughed. Ann is ugly.", "Once upon a time! ugly ann", "Hm; rose sucks",
+                 "The dragon slept...\nAnn's so ugly"):
+        assert moderator.check(text, chatters=names).category == Category.REAL_PEOPLE, text
+    for text in ("The king laughed. Ann is kind.", "The rose is red. The king is ugly.",
+                 "Ann's ugly dog barked. The king laughed.", "The queen smiled. ugly ann laughed."):
+        assert moderator.check(text, chatters=names).allowed, text

@@ -617,6 +617,15 @@ _JUDGED = (rf"\s+(?:(?:is|was|looks|seems)\s+(?:so\s+|very\s+|really\s+|such\s+)
 """An insult after the name: "is ugly", "is such a loser", "sucks"."""
 
 
+_SENTENCE_END = re.compile(r"[.!?;:\n…]+")
+"""Where a sentence ends, for the chatter-insult rule (``NameList.hits``)."""
+
+
+def _decoded(text: str) -> str:
+    """``Readings.decoded`` of ``text`` alone (the first reading of each word, joined by spaces)."""
+    return " ".join(readings[0] for readings in normalised_tokens(text))
+
+
 def _judged_name(names: str) -> str:
     """The pattern of a chatter's name (alternatives ``names``) judged in ``Readings.decoded`` (words only,
     no punctuation), where ``_SENTENCE_SUBJECT`` allows: "ann is ugly"; and, only where they end the text
@@ -675,11 +684,13 @@ class NameList:
         while len(self._digests) > self.limit:
             del self._digests[next(iter(self._digests))]
 
-    def hits(self, readings: Readings) -> bool:
+    def hits(self, readings: Readings, text: str = "") -> bool:
         """True when a word of the text (or two words written as one) is a kept name, or a chatter's name
-        that is an English word is the subject of an insult: first in the line (or after "said", "and") and
-        followed by one (``_JUDGED``: "ann is ugly", "john sucks"; also "ann's ugly" and "ugly ann" ending
-        the text); "the old king was wise", "summer was long" and "the evil king is ugly" stay stories."""
+        that is an English word is the subject of an insult: first in a sentence (or after "said", "and")
+        and followed by one (``_JUDGED``: "ann is ugly", "john sucks"; also "ann's ugly" and "ugly ann"
+        ending a sentence); "the old king was wise", "summer was long" and "the evil king is ugly" stay
+        stories. ``text``: the raw text of ``readings``, split into sentences (``_SENTENCE_END``) for the
+        insult rule, as ``readings.decoded`` holds no punctuation ("The king laughed. Ann is ugly.")."""
         if not self._digests.keys().isdisjoint(readings.exact):
             return True
         if not self._word_names:
@@ -687,7 +698,11 @@ class NameList:
         if self._word_re is None:
             names = "|".join(sorted(map(re.escape, self._word_names), key=len, reverse=True))
             self._word_re = re.compile(_judged_name(names))
-        return self._word_re.search(readings.decoded) is not None
+        if self._word_re.search(readings.decoded) is not None:
+            return True
+        sentences = [part for part in _SENTENCE_END.split(text) if part.strip()]
+        return len(sentences) > 1 and any(
+            self._word_re.search(_decoded(sentence)) is not None for sentence in sentences)
 
 
 class Moderator:
@@ -730,7 +745,7 @@ class Moderator:
         readings = Readings.of(text)  # one normalisation for the four term lists
         names = self._named(tuple(sorted(p for p in people if p)))
         if self.people_words.hits(readings) or names.hits(readings) or (
-                chatters is not None and chatters.hits(readings)):
+                chatters is not None and chatters.hits(readings, text)):
             return Verdict.refuse(Category.REAL_PEOPLE)
         if self.identity_terms.hits(readings) or contains_generalisation(folded, readings.decoded):
             return Verdict.refuse(Category.IDENTITY)

@@ -70,11 +70,16 @@ def model_embedder(spec: str, batch_size: int = 128, max_length: int = 128) -> E
 
 def _model_id(spec: str) -> str:
     """The cache's name of a model: the default keeps its historical id; a folder is named by its absolute
-    path (two folders called ``model`` are different models)."""
+    path and its weights file's size and modification time (two folders called ``model`` are different
+    models, and so is another model copied into the same folder: trial 22 got the old model's numbers)."""
     if spec == DEFAULT_MODEL:
         return "all-MiniLM-L6-v2"
     path = Path(spec).expanduser()
-    return str(path.resolve()) if path.exists() else spec
+    if not path.exists():
+        return spec
+    files = sorted(path.glob("*.safetensors"))
+    weights = [f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files]
+    return "|".join([str(path.resolve()), *weights])
 
 
 def texts_key(texts: Sequence[str], model_id: str = "all-MiniLM-L6-v2") -> str:

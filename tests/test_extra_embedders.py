@@ -43,6 +43,7 @@ async def test_second_model_serves_its_own_embeddings_batched_and_cached(engine,
     assert stats[f"embed:{spec}"]["items"] == 2  # the repeated line ran once
     await engine.embed(["gg"], model=spec)
     assert engine.stats()[f"embed:{spec}"]["items"] == 2  # served from its own cache
+    assert engine.stats()[f"embed:{spec}"]["cache_hits"] >= 1
     assert (await engine.embed([], model=spec)).shape == (0, 48)
 
 
@@ -71,7 +72,10 @@ async def test_unregistered_model_is_refused_clearly(engine):
 
 async def test_the_shared_models_own_spec_uses_the_shared_embedder(engine):
     shared = engine.settings.embed.model
+    engine.register_embedder(shared)  # regression (trial 22): it loaded a second, unused copy
+    assert engine.available(f"embed:{shared}")
     np.testing.assert_array_equal(await engine.embed(["hi"], model=shared), await engine.embed(["hi"]))
+    assert not [name for name in engine.stats() if name.startswith("embed:")]
 
 
 async def test_register_before_start_is_an_error():
@@ -92,3 +96,49 @@ async def test_with_inference_disabled_the_reason_says_so():
             await engine.embed(["hi"], model="org/faq-model")
     finally:
         await engine.stop()
+
+
+async def test_a_load_stuck_on_the_network_does_not_hold_the_other_models(engine, model_folder):
+    # regression (trial 22): an unreachable Hugging Face id retried its download on the engine's worker
+    # thread, and every other model's requests waited ~50 s (!mood answered 80 s late)
+    import threading
+
+    spec, _ = model_folder
+    release = threading.Event()
+    real = engine._load_extra_embedder
+
+    def stuck(s):
+        release.wait(30)
+        return real(s)
+
+    engine._load_extra_embedder = stuck  # the loader ExtraEmbedders calls
+    engine._extra_embedders._load = stuck
+    engine.register_embedder(spec)
+    try:
+        assert (await asyncio.wait_for(engine.embed(["still served"]), 5)).shape == (1, 32)
+    finally:
+        release.set()
+    assert (await engine.embed(["now"], model=spec)).shape == (1, 48)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "pickle_only"])
+async def test_a_damaged_model_folder_is_refused_with_what_is_wrong(engine, model_folder, damage):
+    # regression (trial 22): a truncated model.safetensors raised safetensors' own error (a traceback in
+    # eval faq), and a folder with only pickle weights (pytorch_model.bin) was loaded
+    from pathlib import Path
+
+    spec, ref = model_folder
+    weights = Path(spec) / "model.safetensors"
+    if damage == "truncated":
+        weights.write_bytes(weights.read_bytes()[:100])
+    else:
+        import torch
+
+        torch.save(ref.model.state_dict(), Path(spec) / "pytorch_model.bin")
+        weights.unlink()
+    engine.register_embedder(spec)
+    with pytest.raises(ModelUnavailable) as info:
+        await engine.embed(["hi"], model=spec)
+    message = str(info.value)
+    assert "could not load the folder" in message and "hf download" not in message, message
+    assert "\n" not in message

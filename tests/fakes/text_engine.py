@@ -75,4 +75,6 @@ class FakeEngine:
         return None
 
     def available(self, kind: str) -> bool:
+        if kind.startswith("embed:"):
+            return kind[6:] in self.registered and kind not in self.unavailable
         return kind == "embed" or kind.removeprefix("classify:") in self.heads

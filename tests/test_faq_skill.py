@@ -560,6 +560,41 @@ async def test_a_faq_model_that_failed_to_load_falls_back_to_the_shared_model(
     await skill.stop()
 
 
+async def test_a_faq_model_failing_while_it_loads_is_said_once_and_answers_go_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the real engine reports a model as available while it loads; its failure then reached the FAQ as a
+    # failed embedding, warned "keyword matching for 30 s" (a retry that never helps) before the fallback
+    import tomllib
+
+    from skills.base import SkillContext
+    from skills.faq.skill import FaqSettings
+
+    spec = "org/faq-model"
+    settings = FaqSettings(**tomllib.loads(CONFIG)["skills"]["faq"], embed_model=spec)
+    engine = FakeEngine()
+    real_embed = engine.embed
+
+    async def failing_load(texts, **kwargs):
+        if kwargs.get("model") == spec:
+            engine.unavailable[f"embed:{spec}"] = "embedding model 'org/faq-model' failed to load"
+        return await real_embed(texts, **kwargs)
+
+    engine.embed = failing_load  # type: ignore[method-assign]
+    ctx = SkillContext(storage=Database(":memory:"), engine=engine, post=None,
+                       settings_for=lambda p, c: settings, channel_info=lambda p, c: None, data_dir=tmp_path)
+    skill = FaqSkill(ctx)
+    with caplog.at_level(logging.WARNING, logger="skills.faq.skill"):
+        await skill.start()
+        await asyncio.sleep(0)
+        c = Ctx("what game is this?", settings)
+        await skill.faq_test(c)
+    assert c.replies[0].startswith("would answer: best 'game' score"), c.replies
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "matching with the shared model" in warnings[0], warnings
+    await skill.stop()
+
+
 def test_config_check_warns_of_a_faq_model_that_cannot_load(tmp_path: Path) -> None:
     from skills.faq.skill import FaqSettings
 

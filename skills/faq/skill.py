@@ -218,6 +218,9 @@ class FaqSkill(Skill):
             raise
         except Exception as exc:  # noqa: BLE001 - engine busy/unavailable: keyword fallback meanwhile
             self._failed_at[key] = self.ctx.clock.monotonic()
+            engine = self.ctx.engine
+            if model is not None and hasattr(engine, "available") and not engine.available(f"embed:{model}"):
+                return None  # the FAQ's own model failed to load: _model_for says so and falls back at once
             log.warning(
                 "faq: cannot embed %d FAQ questions (%s); keyword matching for %.0f s",
                 len(questions),

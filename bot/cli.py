@@ -690,6 +690,14 @@ def stats(
         out.print_json(data=asyncio.run(_engine_stats(cfg)))
 
 
+def _model_label(name: str) -> str:
+    """A model's row name, short enough for the table: ``embed:/home/me/models/all-mpnet-base-v2`` and
+    ``embed:sentence-transformers/all-mpnet-base-v2`` -> ``embed:all-mpnet-base-v2`` (rich cut the path to
+    ``embed:/tmp/tria…``)."""
+    kind, _, spec = name.partition(":")
+    return f"{kind}:{Path(spec).name or spec}" if kind == "embed" and "/" in spec else name
+
+
 def _print_bot_stats(path: Path) -> None:
     """The counters a bot saved next to its database (``Runtime.save_stats``), as two tables."""
     if not path.is_file():
@@ -715,9 +723,10 @@ def _print_bot_stats(path: Path) -> None:
     if not engine:
         return
     # no inner borders and short headers: the table fits the 80 characters a pipe or a small terminal gets
-    models = Table(title="inference engine (mean: requests per batch; latency: p50/p95/p99 ms)",
-                   box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("model", "served", "batches", "mean", "latency", "shed", "timeouts"):
+    models = Table(
+        title="inference engine (mean: requests per batch; latency: p50/p95/p99 ms; t/o: timed out)",
+        box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("model", "served", "batches", "mean", "latency", "shed", "t/o"):
         models.add_column(column, justify="left" if column == "model" else "right")
     for name, s in sorted(engine.items()):
         if not isinstance(s, dict):
@@ -725,9 +734,27 @@ def _print_bot_stats(path: Path) -> None:
         # a generation model's batch is one decoding step of the sequences running together
         batches = f"{s.get('batches', 0):.0f}" + (" steps" if "tokens" in s else "")
         latency = "/".join(f"{s.get(f'latency_p{p}_ms', 0):.0f}" for p in (50, 95, 99))
-        models.add_row(name, f"{s.get('requests', 0):.0f}", batches, f"{s.get('mean_batch_size', 0):.1f}",
-                       latency, f"{s.get('shed', 0):.0f}", f"{s.get('timeouts', 0):.0f}")
+        models.add_row(_model_label(name), f"{s.get('requests', 0):.0f}", batches,
+                       f"{s.get('mean_batch_size', 0):.1f}", latency, f"{s.get('shed', 0):.0f}",
+                       f"{s.get('timeouts', 0):.0f}")
     out.print(models)
+
+
+async def _check_extra_embedders(engine: Any, cfg: Config) -> dict[str, str]:
+    """Load every second embedding model the config names (``[skills.faq] embed_model``, globally and per
+    channel) and embed one line with it: spec -> ``"ok"`` or why not (trial 22: ``stats --engine`` said
+    nothing of a missing one)."""
+    faq = [cfg.skill_defaults.get("faq"), *(c.get("faq") for c in cfg.channel_skills.values())]
+    specs = {getattr(s, "embed_model", None) for s in faq}
+    found: dict[str, str] = {}
+    for spec in sorted(s for s in specs if isinstance(s, str)):
+        try:
+            engine.register_embedder(spec)
+            await engine.embed(["ok"], model=spec, timeout=600.0)
+            found[spec] = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported, like the engine's own models
+            found[spec] = f"{type(exc).__name__}: {exc}"
+    return found
 
 
 async def _engine_stats(cfg: Config) -> dict[str, Any]:
@@ -738,7 +765,8 @@ async def _engine_stats(cfg: Config) -> dict[str, Any]:
     engine = Engine(cfg.inference, data_dir=cfg.data_dir, models_dir=cfg.models_dir)
     try:
         await engine.start()
-        return {"available": True, "stats": engine.stats()}
+        extra = await _check_extra_embedders(engine, cfg)
+        return {"available": True, "stats": engine.stats(), **({"embed_models": extra} if extra else {})}
     except Exception as exc:  # noqa: BLE001
         return {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
     finally:

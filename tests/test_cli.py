@@ -716,13 +716,16 @@ def test_stats_table_counts_requests_and_calls_generation_batches_steps(tmp_path
     (tmp_path / "data").mkdir()
     engine = {"embed": {"requests": 7.0, "batches": 2.0, "mean_batch_size": 3.5, "latency_p99_ms": 1203.0},
               "classify:sentiment": {"requests": 10000.0, "batches": 900.0, "latency_p50_ms": 12.3},
-              "generate": {"requests": 2.0, "batches": 120.0, "mean_batch_size": 1.9, "tokens": 230.0}}
+              "generate": {"requests": 2.0, "batches": 120.0, "mean_batch_size": 1.9, "tokens": 230.0},
+              # trial 22: a second model's folder path was cut to "embed:/tmp/tria…"
+              "embed:/home/someone/models/all-mpnet-base-v2": {"requests": 5.0, "batches": 3.0}}
     (tmp_path / "data" / "bot-stats.json").write_text(json.dumps({"bot": {"messages": 3}, "engine": engine}))
     result = runner.invoke(app, ["stats", "--config", str(cfg)])
     assert result.exit_code == 0, result.output
     assert "served" in result.stdout and "…" not in result.stdout, result.stdout  # fits 80 columns
     assert re.search(r"generate\s+2\s+120 steps\s+1\.9", result.stdout), result.stdout
     assert re.search(r"embed\s+7\s+2\s+3\.5", result.stdout), result.stdout
+    assert re.search(r"embed:all-mpnet-base-v2\s+5\s+3", result.stdout), result.stdout
 
 
 def test_config_check_warns_about_a_channels_own_command_named_like_a_builtin(

@@ -142,3 +142,21 @@ async def test_a_damaged_model_folder_is_refused_with_what_is_wrong(engine, mode
     message = str(info.value)
     assert "could not load the folder" in message and "hf download" not in message, message
     assert "\n" not in message
+
+
+async def test_stats_engine_checks_every_faq_model_the_config_names(engine, model_folder, tmp_path):
+    # trial 22: `chatcast stats --engine` ("checks the models load") said nothing of a missing FAQ model
+    from types import SimpleNamespace
+
+    from bot.cli import _check_extra_embedders
+    from skills.faq.skill import FaqSettings
+
+    spec, _ = model_folder
+    missing = str(tmp_path / "nowhere")
+    cfg = SimpleNamespace(skill_defaults={"faq": FaqSettings(embed_model=spec)},
+                          channel_skills={("twitch", "a"): {"faq": FaqSettings(embed_model=missing)},
+                                          ("twitch", "b"): {"faq": FaqSettings()}})
+    found = await _check_extra_embedders(engine, cfg)
+    assert found[spec] == "ok"
+    assert found[missing].startswith("ModelUnavailable") and "nowhere" in found[missing]
+    assert len(found) == 2

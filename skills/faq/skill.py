@@ -251,15 +251,13 @@ class FaqSkill(Skill):
 
     async def _engine_embed(self, texts: list[str], model: str | None,
                             timeout: float | None = None) -> np.ndarray:
-        """``(n, d)`` embeddings of ``texts`` at interactive priority, by ``model`` (registered with the
-        engine on first use) or by the engine's shared model when None.
-        Raises what ``engine.embed`` raises."""
+        """``(n, d)`` embeddings of ``texts`` at interactive priority, by ``model`` (as ``_model_for`` chose
+        and registered it) or by the engine's shared model when None. Raises what ``engine.embed`` raises."""
         from bot.inference.api import RequestPriority
 
         engine = self.ctx.engine
-        if model is None:
+        if model is None:  # the keyword is left out: engines of tests and notebooks need not know it
             return await engine.embed(texts, priority=RequestPriority.INTERACTIVE, timeout=timeout)
-        engine.register_embedder(model)
         return await engine.embed(texts, priority=RequestPriority.INTERACTIVE, timeout=timeout, model=model)
 
     async def index_for(

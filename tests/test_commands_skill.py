@@ -629,3 +629,11 @@ async def test_a_chat_command_hidden_by_a_config_one_of_the_same_name_is_said(
     remove = mod_ctx("dc", settings)
     await restarted.cmd_remove(remove)
     assert remove.replies == ["Removed the !dc added in chat; the config file's !dc stays (change it there)."]
+
+
+def test_an_over_long_name_is_shown_cut_with_an_ellipsis() -> None:
+    # trial 23: "(got 'tooLong_name_that_is_way_over_')" looked like what was typed
+    with pytest.raises(ValueError, match="got 'tooLong_name_that_is_way_over…'"):
+        check_name("tooLong_name_that_is_way_over_25")
+    with pytest.raises(ValueError, match="got 'bad-name'"):
+        check_name("bad-name")

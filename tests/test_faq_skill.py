@@ -959,3 +959,32 @@ def test_worth_scoring_never_refuses_a_line_should_answer_would_answer() -> None
             gated.append(text)
     assert gated == ["gg wp", "LUL", "!faq test x", "hi", "@sam is there a discord server?",
                      "this game is so good", "nice game name"]
+
+
+async def test_an_answer_waiting_for_the_category_is_said_once_per_channel(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # trial 23: a real-chat replay without "# category:" lost "what are you playing now?" with its reason
+    # logged at debug level only
+    import tomllib
+
+    from bot.events import ChatMessage, Viewer
+    from skills.faq.skill import FaqSettings
+
+    raw = tomllib.loads(CONFIG)["skills"]["faq"]
+    raw["entries"][0]["answer"] = "We're playing {game}!"
+    settings = FaqSettings(**raw)
+    posted: list[str] = []
+    skill = FaqSkill(_faq_ctx(tmp_path, settings, FakeEngine(), posted))
+    await skill.start()
+    with caplog.at_level(logging.INFO, logger="skills.faq.skill"):
+        for minute in (0, 20):
+            viewer = Viewer("twitch", f"v{minute}", f"v{minute}")
+            when = datetime(2024, 5, 10, 20, minute, tzinfo=UTC)
+            line = ChatMessage("twitch", "sam", f"m{minute}", viewer, "what game is this?", when)
+            await skill.on_message(line)
+    assert posted == []
+    said = [r.getMessage() for r in caplog.records if "category" in r.getMessage()]
+    assert said == ["faq: twitch/sam: an answer needing {game} or {title} was not sent: the stream has no "
+                    "category or title yet (a replay log sets one with '# category: NAME')"]
+    await skill.stop()

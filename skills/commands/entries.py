@@ -86,7 +86,8 @@ def check_name(name: str, prefix: str = "!") -> str:
     if not _NAME_RE.match(clean):
         # "letters" read as any letter: "grüße" was refused without saying why (trial 19)
         hint = " (options such as -ul= go after the name)" if clean.startswith("-") else ""
-        raise ValueError(f"a command name is 1-25 letters a-z, digits 0-9 or _ (got {name[:30]!r}){hint}")
+        shown = name if len(name) <= 30 else name[:29] + "…"  # cut, and said to be (trial 23)
+        raise ValueError(f"a command name is 1-25 letters a-z, digits 0-9 or _ (got {shown!r}){hint}")
     return clean
 
 

@@ -144,6 +144,7 @@ class FaqSkill(Skill):
         self._failed_at: dict[tuple[Any, ...], float] = {}
         self._qvecs: dict[tuple[str | None, str], np.ndarray] = {}  # (model, question text) -> vector
         self._fell_back: set[str] = set()  # FAQ models that failed to load (said once each)
+        self._unset_said: set[tuple[str, str]] = set()  # channels told their {game} answers wait
 
     async def start(self) -> None:
         self.ctx.storage.migrate(store.COMPONENT, store.MIGRATIONS)
@@ -388,6 +389,11 @@ class FaqSkill(Skill):
         if answer is None:
             _held_back(message.platform, text, entry.id, "its answer needs {game} or {title}, which the "
                        "stream has not set (or its category is no game)")
+            if (message.platform, message.channel) not in self._unset_said:  # once per channel, at info:
+                self._unset_said.add((message.platform, message.channel))  # a replay lost it (trial 23)
+                log.info("faq: %s/%s: an answer needing {game} or {title} was not sent: the stream has no "
+                         "category or title yet (a replay log sets one with '# category: NAME')",
+                         message.platform, message.channel)
             return
         self.gate.record(message.platform, message.channel, viewer, entry.id, now)
         await self.ctx.post(

@@ -262,9 +262,10 @@ class Engine:
     # -- registration -------------------------------------------------------------------------------
     def register_embedder(self, spec: str) -> None:
         """Serve ``embed(texts, model=spec)`` from a second sentence-embedding model (an installed model
-        package, a local folder or a Hugging Face id), loaded now in the background on the worker thread;
-        idempotent. Call it after ``start``; raises ``RuntimeError`` before. With inference disabled the
-        model is not loaded and ``available("embed:<spec>")`` stays false."""
+        package, a local folder or a Hugging Face id), loaded now in a daemon thread of its own (a slow
+        download never holds the worker the other models run on); idempotent. Call it after ``start``;
+        raises ``RuntimeError`` before. With inference disabled the model is not loaded and
+        ``available("embed:<spec>")`` stays false."""
         if self._extra_embedders is None:
             raise RuntimeError("register_embedder: start the engine first")
         if spec == self.settings.embed.model:
@@ -275,7 +276,8 @@ class Engine:
             self._extra_embedders.register(spec)
 
     def _load_extra_embedder(self, spec: str) -> Any:
-        """Load a second embedding model on the worker thread (GPU, else the CPU when it does not fit)."""
+        """Load a second embedding model (in ``ExtraEmbedders``' loading thread; on the GPU, else the CPU
+        when it does not fit)."""
         assert self.device is not None
         s = self.settings.embed
         return _load_with_cpu_fallback(

@@ -33,7 +33,12 @@ def asks(text: str, score: float, settings: Any, entry: Any = None) -> bool:
         return True
     if len(text.split()) > SHORT_REQUEST_WORDS or score < settings.keyword_bypass:
         return False
-    return entry is not None and covered(text, [*entry.questions, *getattr(entry, "keywords", ())])
+    return entry is not None and _covered_by(text, entry)
+
+
+def _covered_by(text: str, entry: Any) -> bool:
+    """Whether ``entry``'s examples and keywords hold every content word of ``text`` (``covered``)."""
+    return covered(text, [*entry.questions, *getattr(entry, "keywords", ())])
 
 
 def asked(text: str, match: Match, entries: Sequence[Any], settings: Any, own_names: Iterable[str] = ()
@@ -67,7 +72,7 @@ def worth_scoring(
     if entries is None:
         return True
     asked_text = matching_text(text, own_names)
-    return any(covered(asked_text, [*e.questions, *getattr(e, "keywords", ())]) for e in entries)
+    return any(_covered_by(asked_text, e) for e in entries)
 
 
 def should_answer(

@@ -741,11 +741,11 @@ def _print_bot_stats(path: Path) -> None:
 
 
 async def _check_extra_embedders(engine: Any, cfg: Config) -> dict[str, str]:
-    """Load every second embedding model the config names (``[skills.faq] embed_model``, globally and per
-    channel) and embed one line with it: spec -> ``"ok"`` or why not (trial 22: ``stats --engine`` said
-    nothing of a missing one)."""
-    faq = [cfg.skill_defaults.get("faq"), *(c.get("faq") for c in cfg.channel_skills.values())]
-    specs = {getattr(s, "embed_model", None) for s in faq}
+    """Load every second embedding model the config names (a skill's ``embed_model`` setting, such as
+    ``[skills.faq] embed_model``, globally and per channel) and embed one line with it: spec -> ``"ok"`` or
+    why not (trial 22: ``stats --engine`` said nothing of a missing one)."""
+    settings = [*cfg.skill_defaults.values(), *(s for c in cfg.channel_skills.values() for s in c.values())]
+    specs = {getattr(s, "embed_model", None) for s in settings}
     found: dict[str, str] = {}
     for spec in sorted(s for s in specs if isinstance(s, str)):
         try:

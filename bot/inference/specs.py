@@ -56,11 +56,18 @@ def _looks_like_hub_id(spec: str) -> bool:
     return len(parts) == 2 and all(parts) and not spec.startswith((".", "~", "/"))
 
 
+def is_named_model(spec: str) -> bool:
+    """Whether ``spec`` names a model by name rather than by path: an installed-package name from
+    ``PACKAGES`` or a Hugging Face id (``org/name``)."""
+    return _package_for(spec) is not None or _looks_like_hub_id(spec)
+
+
 def resolve_folder(spec: str) -> str:
     """Where a non-GGUF model spec lives: a package's model folder, a local folder, or the hub id itself.
 
-    A relative folder is relative to the current directory. Raises ``ModelNotFound`` (naming the spec, the
-    paths tried and how to get it) when none applies.
+    A relative folder is relative to the current directory (a config's relative folders were joined to
+    the config file's folder when it was read: ``bot.config_paths``). Raises ``ModelNotFound`` (naming
+    the spec, the paths tried and how to get it) when none applies.
     """
     pkg = _package_for(spec)
     if pkg is not None:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from bot.commands import CommandContext, command
+from bot.config_paths import config_relative
 from bot.events import ChatMessage, Priority, Role, Viewer
 from skills.base import Skill, SkillSettings, repeated
 from skills.faq.entries import (
@@ -78,10 +79,11 @@ class FaqSettings(SkillSettings):
 
     @field_validator("embed_model")
     @classmethod
-    def _model_named(cls, value: str | None) -> str | None:
+    def _model_named(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Stripped; a relative folder joined to the config file's folder (``bot.config_paths``)."""
         if value is not None and not value.strip():  # "   " passed, then failed at run time (trial 22)
             raise ValueError("a model name, not only spaces (leave the key out for the shared model)")
-        return value.strip() if value is not None else None
+        return config_relative(value.strip(), info, model_spec=True) if value is not None else None
 
     def config_warnings(self) -> list[tuple[tuple[str | int, ...], str]]:
         """``(loc, message)`` when ``embed_model`` cannot work as written (no such folder, no

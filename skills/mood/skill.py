@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from bot.clock import ManualClock
 from bot.commands import CommandContext, command
+from bot.config_paths import config_relative
 from bot.events import ChatMessage, Priority, Role, StreamStatus, Viewer
 from skills.base import Skill, SkillSettings
 from skills.mood.head import DEFAULT_WEIGHTS, HeadWeights, SentimentHead
@@ -57,14 +58,14 @@ class MoodSettings(SkillSettings):
 
     @field_validator("weights")
     @classmethod
-    def _weights_file(cls, v: str | None) -> str | None:
+    def _weights_file(cls, v: str | None, info: ValidationInfo) -> str | None:
         """The weights file must exist and load as a sentiment head (``~`` expanded; a relative path is
-        from the folder chatcast runs in). Raises ``ValueError`` saying what is wrong with the file."""
+        from the config file's folder). Raises ``ValueError`` saying what is wrong with the file."""
         if v is None:
             return None
         if not v.strip():
             raise ValueError("empty path (leave `weights` out to use the shipped head)")
-        path = Path(v).expanduser()
+        path = Path(config_relative(v, info))
         try:
             HeadWeights.load_checked(path)
         except ValueError as exc:

@@ -667,11 +667,22 @@ def _checks_left_out(
         model.model_validate(pruned, context={**(context or {}), LEFT_OUT: frozenset(keys)})
     except ValidationError as again:
         # only our validators' own words: a "missing" key here is one left out above
-        errors = [e for e in again.errors(include_url=False) if e["type"] == "value_error"]
+        errors = [_unpruned(e, raw, entries) for e in again.errors(include_url=False)
+                  if e["type"] == "value_error"]
         return format_errors(errors, model, where)
     except Exception:  # noqa: BLE001 - a second look must never break the first one's report
         log.debug("second validation pass of %s failed", keypath_text(where), exc_info=True)
     return []
+
+
+def _unpruned(error: Any, raw: dict[str, Any], left_out: dict[str, set[int]]) -> Any:
+    """``error`` of the second look with its list index as in the file: ``entries[1]`` of the list without
+    the invalid entry 1 is the file's ``entries[2]`` (a duplicate was reported at the wrong entry)."""
+    loc = tuple(error["loc"])
+    if len(loc) < 2 or not isinstance(loc[1], int) or str(loc[0]) not in left_out:
+        return error
+    kept = [i for i in range(len(raw[str(loc[0])])) if i not in left_out[str(loc[0])]]
+    return {**error, "loc": (loc[0], kept[loc[1]], *loc[2:])} if loc[1] < len(kept) else error
 
 
 _IDENTITY_KEYS = ("id", "name")

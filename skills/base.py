@@ -32,6 +32,40 @@ def repeated(values: list[str]) -> list[str]:
     return sorted(v for v, n in Counter(values).items() if n > 1)
 
 
+Loc = tuple[str | int, ...]
+"""Where a value sits inside a settings model: ``("entries", 2, "name")``."""
+
+
+def repeats_at(items: list[tuple[Loc, str]]) -> list[tuple[Loc, str]]:
+    """``(loc, value)`` for each item of ``(loc, value)`` (in file order) whose value an earlier item
+    already has: the second definition, where ``config check`` should point. (Messages name the value,
+    not the first item's index: a channel's merged list and the second look of ``bot.config`` at a table
+    with invalid entries number items differently from the file.)"""
+    seen: set[str] = set()
+    out = []
+    for loc, value in items:
+        if value in seen:
+            out.append((loc, value))
+        seen.add(value)
+    return out
+
+
+def raise_at(problems: list[tuple[Loc, str]]) -> None:
+    """Raises one pydantic ``ValidationError`` holding ``(loc, message)`` problems at their own locations
+    inside the model being validated (``bot.config`` then names each one's line: the second entry of a
+    duplicate, not the table); does nothing without problems. For model and list validators, where a
+    ``ValueError`` would sit at the table itself."""
+    if not problems:
+        return
+    from pydantic import ValidationError
+    from pydantic_core import InitErrorDetails, PydanticCustomError
+
+    raise ValidationError.from_exception_data("settings", [
+        InitErrorDetails(type=PydanticCustomError("value_error", message), loc=loc, input=None)
+        for loc, message in problems])
+
+
+
 class SkillSettings(BaseModel):
     """Base of every skill's settings model: unknown keys are errors, ``enabled`` switches it per channel."""
 

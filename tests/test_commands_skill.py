@@ -123,13 +123,35 @@ async def test_touser_names_a_viewer_who_only_typed_a_builtin_command(tmp_path: 
     assert texts[0].startswith("Commands: !help") and texts[1:] == ["carol hugs alice"]
 
 
+def test_duplicates_are_reported_at_their_own_entry(tmp_path: Path) -> None:
+    # both errors pointed at the [skills.commands] table's line, and a timer duplicate hid behind a command
+    # one; then a duplicate after an invalid entry was reported at entries[1] (the list without the invalid
+    # entry), the invalid entry's own line
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[[skills.commands.entries]]\nname = "dc"\nresponse = "a"\n'
+                   '[[skills.commands.entries]]\nname = "x"\nresponse = "b"\npermission = "admin"\n'
+                   '[[skills.commands.entries]]\nname = "DC"\nresponse = "c"\n'
+                   '[[skills.commands.timers]]\nid = "t"\nmessage = "hi"\n'
+                   '[[skills.commands.timers]]\nid = "t"\nmessage = "ho"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg, skill_classes=CLASSES)
+    assert [p.split(": ", 3)[1:3] for p in info.value.problems] == [
+        ["line 7", "skills.commands.entries[1].permission"],
+        ["line 9", "skills.commands.entries[2].name"],
+        ["line 15", "skills.commands.timers[1].id"],
+    ]
+
+
 def test_config_errors_name_the_key(tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
     cases = [
         ('name = "hug"', 'name = "Hug me"', "entries[2].name"),
         ('response = "Hello mods"', 'response = "/ban someone"', "cannot start with '/'"),
         ('response = "Hello mods"', 'response = "Hi {nope}"', "unknown variable(s) {nope}"),
-        ('aliases = ["dc"]', 'aliases = ["hug"]', "command name(s) defined twice: hug"),
+        # the second definition's own line, not the table's
+        ('aliases = ["dc"]', 'aliases = ["hug"]',
+         "line 22: skills.commands.entries[2].name: command name 'hug' is already the name or an alias of an "
+         "earlier command"),
         ('permission = "moderator"', 'permission = "admin"', "entries[1].permission"),
     ]
     for old, new, expected in cases:

@@ -301,10 +301,13 @@ def test_config_errors_name_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="threshold"):
         load_config(cfg, skill_classes={"faq": FaqSkill})
     cfg.write_text(CONFIG.replace('id = "discord"', 'id = "game"'))
-    with pytest.raises(ConfigError, match="duplicate FAQ entry") as dup:
+    with pytest.raises(ConfigError, match="already the id") as dup:
         load_config(cfg, skill_classes={"faq": FaqSkill})
-    # regression: "skills.faq: value error, duplicate FAQ entry id(s): game, got a table"
-    assert str(dup.value).endswith("c.toml: line 9: skills.faq: duplicate FAQ entry id(s): game")
+    # regression: "skills.faq: value error, duplicate FAQ entry id(s): game, got a table"; then the error
+    # named the table's line (9), not the second id's
+    assert str(dup.value).endswith(
+        "c.toml: line 23: skills.faq.entries[1].id: FAQ entry id 'game' is already the id of an earlier "
+        "entry")
     cfg.write_text(CONFIG.replace("Join the Discord", "Join {nope}"))
     with pytest.raises(ConfigError, match=r"entries\[1\]\.answer") as var:
         load_config(cfg, skill_classes={"faq": FaqSkill})
@@ -654,7 +657,8 @@ def test_config_pattern_and_duplicate_question_errors_say_the_real_problem(tmp_p
     cfg.write_text(CONFIG.replace('"discord link"', '"Game name?"'))
     with pytest.raises(ConfigError) as dup:
         load_config(cfg, skill_classes={"faq": FaqSkill})
-    assert "the question 'Game name?' is in entries 'game' and 'discord'" in str(dup.value)
+    assert str(dup.value).endswith("line 24: skills.faq.entries[1].questions[1]: the question 'Game name?' "
+                                   "is also in entry 'game'")
     # trial 14: more config entries than max_entries passed `config check`
     cfg.write_text(CONFIG.replace("[skills.faq]", "[skills.faq]\nmax_entries = 1", 1))
     with pytest.raises(ConfigError, match=r"entries, more than max_entries \(1, config and !faq add"):

@@ -601,8 +601,8 @@ def test_two_catalog_entries_of_the_same_kind_and_id_are_an_error_even_beside_an
     with pytest.raises(ConfigError) as info:
         load_config(cfg, skill_classes={"recommend": RecommendSkill})
     assert info.value.problems == [
-        f"{cfg}: line 1: skills.recommend.catalog: duplicate catalog items: vod:x (each kind and id once; "
-        "the same id with another kind is another item)",
+        f"{cfg}: line 5: skills.recommend.catalog[1].id: catalog item 'vod:x' is defined twice (each kind "
+        "and id once: the same id with another kind is another item)",
         f'{cfg}: line 10: skills.recommend.catalog[2].added: input should be a valid date or datetime, input '
         'is too short, got "soon"',
     ]

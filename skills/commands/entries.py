@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.events import Role
-from skills.base import repeated
+from skills.base import Loc, repeats_at
 from skills.templating import CHANNEL_VARIABLES, check_template, command_start, refuse_token
 
 COMMAND_VARIABLES = (*CHANNEL_VARIABLES, "user", "touser", "count")
@@ -168,11 +168,15 @@ def shadowed(entries: list[CustomCommand], is_builtin: Callable[[str], bool]) ->
     return out
 
 
-def unique_names(entries: list[CustomCommand]) -> None:
-    """Raises ``ValueError`` naming every command name or alias defined twice."""
-    dupes = repeated([n for e in entries for n in (e.name, *e.aliases)])
-    if dupes:
-        raise ValueError(f"command name(s) defined twice: {', '.join(dupes)}")
+def repeated_names(entries: list[CustomCommand]) -> list[tuple[Loc, str]]:
+    """``(loc, message)`` for every command name or alias defined a second time, at the second one
+    (``("entries", 2, "name")``, ``("entries", 3, "aliases", 0)``)."""
+    items: list[tuple[Loc, str]] = []
+    for i, entry in enumerate(entries):
+        items.append((("entries", i, "name"), entry.name))
+        items += [(("entries", i, "aliases", k), alias) for k, alias in enumerate(entry.aliases)]
+    return [(loc, f"command name {name!r} is already the name or an alias of an earlier command; rename "
+                  "or remove one") for loc, name in repeats_at(items)]
 
 
 @dataclass(frozen=True, slots=True)

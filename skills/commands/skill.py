@@ -21,7 +21,7 @@ from pydantic import Field, model_validator
 from bot.commands import CommandContext, CommandSpec, Cooldown, command
 from bot.events import ChatMessage, Priority, Role, Viewer
 from bot.splitting import fit_items, truncate_message
-from skills.base import Skill, SkillSettings, repeated
+from skills.base import Skill, SkillSettings, raise_at, repeats_at
 from skills.commands.entries import (
     MAX_OUTPUT_CHARS,
     CustomCommand,
@@ -31,8 +31,8 @@ from skills.commands.entries import (
     command_start,
     mentioned_name,
     parse_add,
+    repeated_names,
     shadowed,
-    unique_names,
 )
 from skills.templating import render_template
 from storage import commands as store
@@ -54,10 +54,9 @@ class CommandsSettings(SkillSettings):
 
     @model_validator(mode="after")
     def _unique(self) -> CommandsSettings:
-        unique_names(self.entries)
-        dupes = repeated([t.id for t in self.timers])
-        if dupes:
-            raise ValueError(f"timer id(s) defined twice: {', '.join(dupes)}")
+        timers = repeats_at([(("timers", i, "id"), t.id) for i, t in enumerate(self.timers)])
+        raise_at(repeated_names(self.entries) + [
+            (loc, f"timer id {tid!r} is already the id of an earlier timer") for loc, tid in timers])
         return self
 
 

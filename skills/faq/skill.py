@@ -21,7 +21,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from bot.commands import CommandContext, command
 from bot.config_paths import config_relative
 from bot.events import ChatMessage, Priority, Role, Viewer
-from skills.base import Skill, SkillSettings, repeated
+from skills.base import Skill, SkillSettings, raise_at, repeats_at
 from skills.faq.entries import (
     MAX_QUESTION_CHARS,
     MAX_QUESTIONS,
@@ -103,20 +103,18 @@ class FaqSettings(SkillSettings):
         if len(self.entries) > self.max_entries:  # 2,000 config entries passed with the default 100
             raise ValueError(f"{len(self.entries)} entries, more than max_entries ({self.max_entries}, "
                              "config and !faq add together): raise max_entries or remove some")
-        dupes = repeated([e.id for e in self.entries])
-        if dupes:
-            raise ValueError(f"duplicate FAQ entry id(s): {', '.join(dupes)}")
+        ids = repeats_at([(("entries", i, "id"), e.id) for i, e in enumerate(self.entries)])
+        problems = [(loc, f"FAQ entry id {eid!r} is already the id of an earlier entry") for loc, eid in ids]
         # the same question in two entries makes both ambiguous (the margin then refuses both): !faq add
-        # refuses it, and so does the config
+        # refuses it, and so does the config (twice in one entry: FaqEntry's own check)
         seen: dict[str, str] = {}
-        for entry in self.entries:
-            for question in entry.questions:
-                key = normalise_question(question)
-                if key in seen and seen[key] != entry.id:
-                    raise ValueError(
-                        f"the question {question!r} is in entries '{seen[key]}' and '{entry.id}'"
-                    )
-                seen.setdefault(key, entry.id)
+        for i, entry in enumerate(self.entries):
+            for k, question in enumerate(entry.questions):
+                other = seen.setdefault(normalise_question(question), entry.id)
+                if other != entry.id:
+                    problems.append((("entries", i, "questions", k),
+                                     f"the question {question!r} is also in entry {other!r}"))
+        raise_at(problems)
         return self
 
 

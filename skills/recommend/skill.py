@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.commands import CommandContext, command
 from bot.events import Role, StreamStatus, Viewer
-from skills.base import Skill, SkillSettings, repeated
+from skills.base import Skill, SkillSettings, raise_at, repeats_at
 from skills.recommend.history import (
     build_matrix,
     category_key,
@@ -88,10 +88,9 @@ class RecommendSettings(SkillSettings):
     @classmethod
     def _unique_ids(cls, v: list[CatalogEntry]) -> list[CatalogEntry]:
         # an item is its kind and id (``CatalogEntry.key``): the same id under another kind is another item
-        dupes = repeated([e.key for e in v])
-        if dupes:
-            raise ValueError(f"duplicate catalog items: {', '.join(dupes)} (each kind and id once; the same "
-                             "id with another kind is another item)")
+        raise_at([(loc, f"catalog item {key!r} is defined twice (each kind and id once: the same id with "
+                        "another kind is another item)")
+                  for loc, key in repeats_at([((i, "id"), e.key) for i, e in enumerate(v)])])
         return v
 
     def config_warnings(self) -> list[tuple[tuple[str | int, ...], str]]:

@@ -125,8 +125,14 @@ def _read_only(path: str | Path) -> Iterator[sqlite_utils.Database]:
     """A Chatcast database file opened read-only (inspecting a file must not change it: a mistyped
     ``--db`` naming another program's database used to get Chatcast's tables written into it). Raises
     ``NotADatabase`` when the file is not a SQLite database or has no Chatcast ``schema_version`` table
-    (another program's file, an empty file, a ``schema_version`` of another shape such as Flyway's)."""
-    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    (another program's file, an empty file, a ``schema_version`` of another shape such as Flyway's).
+
+    A file no connection has open (no ``-wal``/``-shm`` beside it: a finished replay's database) is opened
+    ``immutable``: a read-only connection to a WAL database otherwise leaves those two files behind, as it
+    cannot delete them (``stats --db REPORT/chatcast.db`` left them in the report folder)."""
+    file = Path(path).resolve()
+    in_use = any(file.with_name(file.name + suffix).exists() for suffix in ("-wal", "-shm"))
+    uri = f"{file.as_uri()}?mode=ro{'' if in_use else '&immutable=1'}"
     try:
         conn = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as exc:

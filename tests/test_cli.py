@@ -66,6 +66,31 @@ def test_bad_log_level_is_a_clear_error() -> None:
     assert result.exit_code == 2 and "unknown log level 'loud'" in result.stderr
 
 
+def test_stats_db_leaves_a_report_folder_as_it_was(tmp_path: Path) -> None:
+    # regression: a read-only look at a WAL database left chatcast.db-wal and -shm in the report folder
+    import sqlite3
+
+    from storage.db import Database, read_table_sizes
+
+    db = Database(tmp_path / "chatcast.db")
+    db.close()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = runner.invoke(app, ["stats", "--db", str(tmp_path / "chatcast.db")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == before == ["chatcast.db"]
+    # while a bot has it open (WAL files beside it), rows it committed are read as usual
+    conn = sqlite3.connect(tmp_path / "chatcast.db")
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE live_rows (x)")
+        conn.execute("INSERT INTO live_rows VALUES (1), (2)")
+        conn.commit()
+        assert (tmp_path / "chatcast.db-wal").exists()
+        assert read_table_sizes(tmp_path / "chatcast.db")["live_rows"] == 2
+    finally:
+        conn.close()
+
+
 def test_replay_writes_report(tmp_path: Path) -> None:
     log = tmp_path / "chat.txt"
     log.write_text(

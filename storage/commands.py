@@ -85,17 +85,21 @@ def update_command(
     return cur.rowcount > 0
 
 
-def remove_command(db: Database, platform: str, channel: str, name: str) -> bool:
-    """Delete an added command and its use count; returns whether one was deleted."""
+def remove_command(db: Database, platform: str, channel: str, name: str, *, keep_count: bool = False) -> bool:
+    """Delete an added command and (unless ``keep_count``) its use count; returns whether one was deleted.
+
+    The count belongs to the name in the channel (``count_use``): ``keep_count`` when a config command of
+    the same name goes on answering it (its ``{count}`` was reset by a moderator's clean-up)."""
     with db.transaction() as raw:
         cur = raw.execute(
             "DELETE FROM custom_commands WHERE platform = ? AND channel = ? AND name = ?",
             [platform, channel, name],
         )
-        raw.execute(
-            "DELETE FROM custom_command_uses WHERE platform = ? AND channel = ? AND name = ?",
-            [platform, channel, name],
-        )
+        if cur.rowcount and not keep_count:
+            raw.execute(
+                "DELETE FROM custom_command_uses WHERE platform = ? AND channel = ? AND name = ?",
+                [platform, channel, name],
+            )
     return cur.rowcount > 0
 
 
@@ -110,7 +114,8 @@ def channel_commands(db: Database, platform: str, channel: str) -> list[StoredCo
 
 
 def count_use(db: Database, platform: str, channel: str, name: str) -> int:
-    """Add one use of a command in a channel; returns the new total."""
+    """Add one use of a command in a channel; returns the new total. Keyed by the command's name: a
+    config command and one added in chat under the same name (hidden by it) count together."""
     with db.transaction() as raw:
         raw.execute(
             "INSERT INTO custom_command_uses (platform, channel, name, uses) VALUES (?, ?, ?, 1) "

@@ -648,9 +648,13 @@ async def test_a_chat_command_hidden_by_a_config_one_of_the_same_name_is_said(
     await restarted.cmd_edit(edit)
     assert edit.replies == ["Not changed: !dc is defined in the config file, which hides the one added in "
                             "chat; change it there (!cmd remove dc deletes the hidden one)."]
+    db = restarted.ctx.storage
+    assert [store.count_use(db, "twitch", "chan", "dc") for _ in range(2)] == [1, 2]  # two answers of !dc
     remove = mod_ctx("dc", settings)
     await restarted.cmd_remove(remove)
     assert remove.replies == ["Removed the !dc added in chat; the config file's !dc stays (change it there)."]
+    # trial 24: removing the hidden one reset the {count} the config's !dc goes on answering with
+    assert store.count_use(db, "twitch", "chan", "dc") == 3
 
 
 def test_an_over_long_name_is_shown_cut_with_an_ellipsis() -> None:

@@ -352,9 +352,12 @@ class CommandsSkill(Skill):
         if reason is not None:
             await ctx.reply(f"Not removed: {reason}.")
             return
-        if store.remove_command(self.ctx.storage, platform, channel, name):
+        config = _config_entry(ctx.settings, name)
+        # the config's own !name goes on answering: its {count} stays (trial 24: a clean-up reset it)
+        keep = config is not None and config.name == name
+        if store.remove_command(self.ctx.storage, platform, channel, name, keep_count=keep):
             self._reload(platform, channel)
-            if _config_entry(ctx.settings, name) is not None:  # "Removed" while the config's ran on
+            if config is not None:  # "Removed" while the config's ran on
                 await ctx.reply(f"Removed the {p}{name} added in chat; the config file's {p}{name} stays "
                                 "(change it there).")
                 return

@@ -287,9 +287,12 @@ async def test_timers_wait_for_the_interval_and_for_chat(tmp_path: Path) -> None
     assert posted == []
     await say(11)  # 11 min, 2 messages: "follow" needs 3, "discord" posts
     assert posted == ["Discord: x"]
-    await say(12)  # follow: 3 messages, 12 min
+    await say(12)  # follow is due (12 min) but needs 3 messages since the channel's last timer post
+    await say(13)
+    assert posted == ["Discord: x"]  # trial 24: two timers due together posted on consecutive lines
+    await say(14)
     assert posted == ["Discord: x", "Follow Sam!"]
-    await say(30)  # discord due again; follow has 1 message only
+    await say(30)  # discord due again; 1 message since follow's post
     await say(31)
     assert posted == ["Discord: x", "Follow Sam!", "Discord: x"]
 

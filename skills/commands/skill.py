@@ -63,13 +63,15 @@ class CommandsSettings(SkillSettings):
 @dataclass
 class _Timer:
     last_post: datetime | None = None  # None: not seen a message yet (the interval starts then)
-    messages: int = 0
 
 
 @dataclass
 class _Channel:
     stored: dict[str, store.StoredCommand]
     timers: dict[str, _Timer] = field(default_factory=dict)
+    # chat messages since the channel's last timer post of any timer; the first message seen starts the
+    # count as it starts the intervals (-1: it is not counted)
+    since_timer: int = -1
     chatters: dict[str, str] = field(default_factory=dict)  # lower-case name -> display name, recent
 
 
@@ -374,7 +376,11 @@ class CommandsSkill(Skill):
         _remember(self._channel(message.platform, message.channel), message.author)
 
     async def on_message(self, message: ChatMessage) -> None:
-        """Count chat for the timers and post the first timer that is due (at most one per message)."""
+        """Count chat for the timers and post the first timer that is due (at most one per message).
+
+        A timer is due when its ``interval_s`` has passed since its own last post and ``min_messages`` chat
+        messages came since the channel's last timer post of any timer: three timers due together used to
+        post on three lines in a row (trial 24)."""
         state = self._channel(message.platform, message.channel)
         settings: CommandsSettings = self.ctx.settings_for(message.platform, message.channel)
         if not settings.timers:
@@ -382,22 +388,23 @@ class CommandsSkill(Skill):
         info = self.ctx.channel_info(message.platform, message.channel)
         now = message.timestamp
         due: TimedMessage | None = None
+        state.since_timer += 1
         for timer in settings.timers:
             t = state.timers.setdefault(timer.id, _Timer())
             if t.last_post is None:
                 t.last_post = now  # the first interval starts with the first message seen
                 continue
-            t.messages += 1
             ready = (
-                (now - t.last_post).total_seconds() >= timer.interval_s and t.messages >= timer.min_messages
+                (now - t.last_post).total_seconds() >= timer.interval_s
+                and state.since_timer >= timer.min_messages
                 and (getattr(info, "live", False) or not timer.only_when_live)
             )
             if ready and due is None:
                 due = timer
         if due is None:
             return
-        t = state.timers[due.id]
-        t.last_post, t.messages = now, 0
+        state.timers[due.id].last_post = now
+        state.since_timer = 0
         text = render_template(due.message, info, any_category=True)
         if text and _sendable(due.message, f"{message.platform}/{message.channel} timer {due.id!r}"):
             await self.ctx.post(message.platform, message.channel, text, priority=Priority.LOW)

@@ -11,6 +11,10 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import Enum, IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class Role(IntEnum):
@@ -100,6 +104,8 @@ class Reply:
     posts such as timers). ``whisper_to`` sends it privately where the adapter can (``Adapter.can_whisper``).
     ``addressee``: display name of the viewer it answers; when the text repeats the bot's last message
     (which Twitch would drop), the outbox sends it as ``@addressee text`` instead of dropping it.
+    ``still_wanted``: asked when the reply's turn comes (it may have waited behind the rate limit); ``False``
+    drops it unsent (a Connect Four prompt of a game a moderator stopped meanwhile). ``None``: always sent.
     """
 
     platform: str
@@ -110,6 +116,7 @@ class Reply:
     whisper_to: str | None = None
     attachment: str | None = None  # path of a file to attach where the platform can (Discord)
     addressee: str | None = None
+    still_wanted: Callable[[], bool] | None = field(default=None, compare=False, repr=False)
 
 
 class PresenceKind(Enum):

@@ -174,7 +174,8 @@ class Outbox:
     - ``max_age_s``: a reply still queued this many seconds after ``put`` (the rate limit held it behind a
       flood) is dropped when its turn comes (``dropped_stale``); file attachments are kept.
 
-    ``stats``: ``sent`` (parts), ``dropped_duplicate``, ``dropped_backlog``, ``dropped_stale`` (replies),
+    ``stats``: ``sent`` (parts), ``dropped_duplicate``, ``dropped_backlog``, ``dropped_stale``,
+    ``dropped_withdrawn`` (replies whose ``still_wanted`` said no when their turn came),
     ``split_parts`` (parts made from replies that needed splitting), ``truncated``, ``send_errors``
     (parts given up), ``send_retries``, ``rejected``
     (not a ``Reply`` / wrong platform text), ``dropped_unsent`` (left when ``flush`` timed out).
@@ -215,7 +216,8 @@ class Outbox:
         self.on_sent = on_sent
         self.limiter = SendRateLimiter(self.limits, margin_s=margin_s)
         self.stats: dict[str, int] = {
-            "sent": 0, "dropped_duplicate": 0, "dropped_backlog": 0, "dropped_stale": 0, "split_parts": 0,
+            "sent": 0, "dropped_duplicate": 0, "dropped_backlog": 0, "dropped_stale": 0,
+            "dropped_withdrawn": 0, "split_parts": 0,
             "truncated": 0,
             "send_errors": 0, "send_retries": 0, "rejected": 0, "dropped_unsent": 0,
         }
@@ -367,6 +369,11 @@ class Outbox:
                     self._current = None
                     continue
                 reply = item.reply
+                if not item.started and not _still_wanted(reply):
+                    item.settle(None)  # e.g. the prompt of a game stopped while this waited for its turn
+                    self._current = None
+                    self.stats["dropped_withdrawn"] += 1
+                    continue
                 text = item.parts[0]
                 now = self.clock.monotonic()
                 key = (reply.channel, reply.whisper_to)
@@ -539,3 +546,15 @@ class Outbox:
         self.stats["dropped_unsent"] += left
         if left:
             log.warning("outbox: flush timed out; %d replies not sent", left)
+
+
+def _still_wanted(reply: Reply) -> bool:
+    """``reply.still_wanted()`` (``True`` without one); a predicate that raises is logged and the reply
+    sent, as before predicates existed."""
+    if reply.still_wanted is None:
+        return True
+    try:
+        return bool(reply.still_wanted())
+    except Exception:  # noqa: BLE001 - a skill's check must not stop the outbox
+        log.exception("outbox: still_wanted of a reply to %s failed; sending it", reply.channel)
+        return True

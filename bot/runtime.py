@@ -27,6 +27,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -500,10 +501,13 @@ class Runtime:
         priority: Priority = Priority.NORMAL,
         in_reply_to: str | None = None,
         attachment: str | None = None,
+        still_wanted: Callable[[], bool] | None = None,
     ) -> asyncio.Future[float | None] | None:
         """Send an unprompted message (``skills.base.Poster``) through the platform's outbox; returns the
-        outbox's future of its send time (``Outbox.put``), ``None`` when no adapter serves the platform."""
-        return await self._send(Reply(platform, channel, text, in_reply_to, priority, attachment=attachment))
+        outbox's future of its send time (``Outbox.put``), ``None`` when no adapter serves the platform.
+        ``still_wanted``: see ``Reply`` (checked when its turn comes; ``False`` drops it unsent)."""
+        return await self._send(Reply(platform, channel, text, in_reply_to, priority, attachment=attachment,
+                                      still_wanted=still_wanted))
 
     async def _send(self, reply: Reply) -> asyncio.Future[float | None] | None:
         outbox = self.outboxes.get(reply.platform)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -94,6 +95,7 @@ class Poster(Protocol):
     async def __call__(
         self, platform: str, channel: str, text: str, *, priority: Priority = Priority.NORMAL,
         in_reply_to: str | None = None, attachment: str | None = None,
+        still_wanted: Callable[[], bool] | None = None,
     ) -> asyncio.Future[float | None] | None: ...
 
 

@@ -110,8 +110,12 @@ class Harness:
         self.platform = platform
         self.calls: list[int] = []
 
-        async def post(platform, channel, text, *, priority=None, in_reply_to=None, attachment=None):
+        self.still_wanted: list[object] = []  # each post's still_wanted check (None: always sent)
+
+        async def post(platform, channel, text, *, priority=None, in_reply_to=None, attachment=None,
+                       still_wanted=None):
             self.posts.append((platform, channel, text))
+            self.still_wanted.append(still_wanted)
             if held:
                 self.sends.append(asyncio.get_running_loop().create_future())
                 return self.sends[-1]
@@ -615,6 +619,21 @@ async def test_moderators_can_stop_challenges(h):
     await h.command("c4_stop", "mod", ["@nobody"], roles=MOD)
     assert h.replies[-1] == "No Connect Four game of @nobody is running here."
     assert game_store.viewer_record(h.db, Viewer("twitch", "troll3", "Troll3")).games == 0
+
+
+async def test_a_stopped_games_queued_prompts_are_withdrawn_but_results_are_not(h):
+    # trial 24: boards held by the rate limit went out after "!c4 stop all" ("@v8 ... Your move: type 1-7")
+    await h.command("c4_challenge", "v8", ["easy"])
+    await h.command("c4_challenge", "v9", ["easy"])
+    prompts = list(h.still_wanted)
+    assert len(prompts) == 2 and all(callable(p) and p() for p in prompts)  # wanted while the games run
+    await h.command("c4_challenge", "v6", ["easy"])
+    await h.command("c4_stop", "mod", ["all"], roles=MOD)
+    assert not any(p() for p in [*prompts, h.still_wanted[2]])  # withdrawn once stopped
+    await h.command("c4_challenge", "v7", ["easy"])
+    await h.command("c4_forfeit", "v7")
+    assert h.posts[-1][2].startswith("@V7 forfeited. The bot won.")
+    assert h.still_wanted[-1] is None and not h.still_wanted[-2]()  # the result is sent, the prompt is not
 
 
 async def test_stop_all_with_nothing_running_says_so(h):

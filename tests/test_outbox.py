@@ -163,6 +163,24 @@ async def _sent_after(replies: list[Reply]) -> list[str]:
     return [t for _, _, t in adapter.sent]
 
 
+async def test_a_reply_no_longer_wanted_when_its_turn_comes_is_withdrawn(caplog):
+    # trial 24: a stopped game's prompt waited behind the rate limit and went out after the stop
+    adapter, outbox = _manual_outbox()
+    wanted = {"board": True}
+
+    def broken() -> bool:
+        raise RuntimeError("boom")
+
+    first = await outbox.put(Reply("twitch", "a", "board", still_wanted=lambda: wanted["board"]))
+    await outbox.put(Reply("twitch", "a", "kept", still_wanted=broken))
+    wanted["board"] = False  # the game ended before the outbox sent its prompt
+    await outbox.put(Reply("twitch", "a", "result", still_wanted=None))
+    await outbox.flush()
+    assert [t for _, _, t in adapter.sent] == ["kept", "result"]  # a failing check sends, as before
+    assert outbox.stats["dropped_withdrawn"] == 1 and first.done() and first.result() is None
+    assert "still_wanted of a reply to a failed" in caplog.text
+
+
 async def test_a_repeated_reply_starting_with_the_name_is_addressed_once():
     # regression (trial 17): "ann is lurking" twice in 30 s went out as "@ann ann is lurking"
     adapter, outbox = _manual_outbox()

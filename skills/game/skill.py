@@ -316,7 +316,11 @@ class GameSkill(Skill):
         if match.owner is not None and match.platform != "console":
             text = f"@{match.owner.display_name} {text}"
         out = self.render(match, text) if board else text[: self._max_len(match.platform, match.channel)]
-        sent = await self.ctx.post(match.platform, match.channel, out, priority=Priority.HIGH)
+        # a message of a running game that is still queued (rate limit) when the game ends (stopped,
+        # forfeited, !forgetme) is not sent: "Your move" of a game a moderator stopped (trial 24)
+        wanted = None if match.finished else (lambda: not match.finished)
+        sent = await self.ctx.post(match.platform, match.channel, out, priority=Priority.HIGH,
+                                   still_wanted=wanted)
         if timer_from is not None:
             self._hold_timer(match, sent, timer_from)
 

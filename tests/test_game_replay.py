@@ -146,3 +146,20 @@ async def test_a_bang_c4_line_is_no_vote_where_the_prefix_is_another(tmp_path: P
     assert "No votes yet: 20 more seconds to vote a column 1-7." in bot[1], bot
     assert "Chat played 6 (1 of 1 vote), bot played 3." in bot[2], bot
     assert len(bot) == 3, bot
+
+
+async def test_a_returning_voters_vote_on_the_first_line_after_a_window_counts(tmp_path: Path) -> None:
+    # trial 24: v1's second vote, on the line that closed the first window (18:00:30, 10 s after it ended),
+    # was dropped as "bot is thinking" (the bot's move was stamped at that line, not at the deadline), while
+    # the same line by a new chatter counted; live, the bot answered long before 18:00:30
+    log = ("# channel: streamer\n"
+           "[2025-03-01 18:00:00 UTC] streamer: !c4 start easy\n"
+           "[2025-03-01 18:00:02 UTC] v1: 4\n"
+           "[2025-03-01 18:00:30 UTC] v1: 4\n"
+           "[2025-03-01 18:00:31 UTC] v2: 4\n"
+           "[2025-03-01 18:00:32 UTC] v3: 4\n"
+           "[2025-03-01 18:01:00 UTC] zz: hello\n")
+    _, bot = await _replay(tmp_path, log)
+    moves = [line for line in bot if "Chat played" in line]
+    assert len(moves) == 2, bot
+    assert "Chat played 4 (1 of 1 vote)" in moves[0] and "Chat played 4 (3 of 3 votes)" in moves[1], moves

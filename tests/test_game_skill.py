@@ -207,10 +207,11 @@ async def test_vote_during_the_bots_turn_is_ignored(h):
     await h.command("c4_start", "mod", roles=MOD)
     match = h.skill.chat_games[("twitch", "chan")]
     await h.say("a", "4")
-    h.clock.advance(21)
+    h.clock.advance(20)  # the window closes: the bot's move starts at its deadline
     await h.skill.tick()
     assert match.bot_thinking
-    await h.say("b", "7")  # typed while the bot is searching
+    await h.say("b", "7")  # typed while the bot is searching (on a ManualClock: at the same log time;
+    # a line stamped later comes after the bot's answer and votes in the next window, as live)
     await h.skill.settle()
     assert match.window is not None and match.window.votes == {}
     assert "b" not in match.participants

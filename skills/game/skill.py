@@ -719,7 +719,9 @@ class GameSkill(Skill):
                 counts = w.tally(match.board.legal_moves())
                 total = sum(counts.values())
                 votes = f" ({counts[col]} of {total} vote{'s' if total != 1 else ''})"
-                await self._human_move(match, col, now, votes)
+                # the move happens when the window closed, not at the line that noticed it (a replay ticks
+                # at lines): the bot answered then, so a vote 10 s later is the next window's (trial 24)
+                await self._human_move(match, col, min(now, w.deadline), votes)
             elif not w.extended:
                 # only votes for full columns get the same one extension as no votes at all (chat was
                 # there, it picked a column it cannot play), said as such

@@ -8,7 +8,7 @@ import pytest
 from fakes.commands import FakeCommandContext
 
 from bot.clock import ManualClock, SystemClock
-from bot.events import ChatMessage, Role, Viewer
+from bot.events import ChatMessage, Priority, Role, Viewer
 from skills.base import SkillContext
 from skills.game.player import BotPlayer
 from skills.game.skill import GameSettings, GameSkill
@@ -111,11 +111,13 @@ class Harness:
         self.calls: list[int] = []
 
         self.still_wanted: list[object] = []  # each post's still_wanted check (None: always sent)
+        self.post_priorities: list[object] = []
 
         async def post(platform, channel, text, *, priority=None, in_reply_to=None, attachment=None,
                        still_wanted=None):
             self.posts.append((platform, channel, text))
             self.still_wanted.append(still_wanted)
+            self.post_priorities.append(priority)
             if held:
                 self.sends.append(asyncio.get_running_loop().create_future())
                 return self.sends[-1]
@@ -152,6 +154,7 @@ class Harness:
         ctx = FakeCommandContext(self.msg(user, "!c4 " + name, roles, channel), self.settings, " ".join(args),
                                  invoked_as="c4", replies=self.replies)
         await getattr(self.skill, name)(ctx)
+        return ctx
 
     async def say(self, user, text, channel="chan"):
         await self.skill.on_message(self.msg(user, text, channel=channel))
@@ -286,7 +289,7 @@ async def test_concurrent_challenges_have_their_own_timers_and_moves(h):
     await h.skill.tick()
     assert ("twitch", "chan", "ann") not in h.skill.challenges
     assert ("twitch", "chan", "ben") in h.skill.challenges
-    assert any("@Ann time is up" in p[2] for p in h.posts)
+    assert any("@Ann Time is up" in p[2] for p in h.posts)
     assert game_store.viewer_record(h.db, Viewer("twitch", "ann", "Ann")).losses == 1
     await h.command("c4_forfeit", "ben")
     assert not h.skill.challenges
@@ -633,8 +636,36 @@ async def test_a_stopped_games_queued_prompts_are_withdrawn_but_results_are_not(
     assert not any(p() for p in [*prompts, h.still_wanted[2]])  # withdrawn once stopped
     await h.command("c4_challenge", "v7", ["easy"])
     await h.command("c4_forfeit", "v7")
-    assert h.posts[-1][2].startswith("@V7 forfeited. The bot won.")
+    assert h.posts[-1][2].startswith("@V7 You forfeited. The bot won.")
     assert h.still_wanted[-1] is None and not h.still_wanted[-2]()  # the result is sent, the prompt is not
+
+
+async def test_a_viewers_mistakes_are_answered_below_the_games_boards(h):
+    # trial 24: in a busy chat 43 "Columns are 1-7" answers (HIGH, as the boards) held the boards 30-50 s
+    await h.command("c4_start", "mod", roles=MOD)
+    assert h.post_priorities == [Priority.STAFF]  # a moderator's start waited 47 s behind viewers' replies
+    viewer = await h.command("c4", "viewer", ["four"])
+    assert viewer.replies[-1].startswith("Columns are 1-7") and viewer.priorities[-1] is Priority.NORMAL
+    mod = await h.command("c4", "mod", ["four"], roles=MOD)
+    assert mod.priorities[-1] is Priority.HIGH  # the router sends a moderator's HIGH reply as STAFF
+    full_width = await h.command("c4_challenge", "ann", ["\uff48\uff41\uff52\uff44"])  # "ｈａｒｄ" (an IME)
+    assert "Difficulty must be" not in " ".join(full_width.replies)
+    assert h.skill.challenges[("twitch", "chan", "ann")].difficulty == "hard"
+
+
+async def test_the_status_says_the_seconds_left(h):
+    # trial 24: "!c4" 22 s into a challenge's turn said "Your move: type 1-7 (60 s)"
+    await h.command("c4_challenge", "ann")
+    h.clock.advance(22)
+    ctx = await h.command("c4", "ann")
+    assert "Your move: type 1-7 (38 s left)." in ctx.replies[-1], ctx.replies
+
+
+async def test_no_challenges_allowed_says_they_are_off(h):
+    # trial 24: max_challenges = 0 said "0 challenges are running here (max 0); try later."
+    h.settings = h.settings.model_copy(update={"max_challenges": 0})
+    ctx = await h.command("c4_challenge", "ann")
+    assert ctx.replies == ["Connect Four challenges are off here; a moderator can !c4 start a chat game."]
 
 
 async def test_stop_all_with_nothing_running_says_so(h):
@@ -684,7 +715,7 @@ async def test_a_challengers_timer_counts_from_when_the_board_is_sent():
     assert not any("time is up" in p[2] for p in h.posts)
     h.clock.advance(12.5)  # 30.5 s after the board was seen
     await h.skill.tick()
-    assert h.posts[-1][2].startswith("@Ann time is up: forfeited. The bot won.")
+    assert h.posts[-1][2].startswith("@Ann Time is up: you forfeited. The bot won.")
     assert not h.skill.challenges
     await h.skill.stop()
 
@@ -739,7 +770,7 @@ async def test_a_held_boards_timer_starts_when_dropped_or_after_post_wait_max_s(
     assert ("twitch", "chan", "ben") in h.skill.challenges
     h.clock.advance(1.5)
     await h.skill.tick()
-    assert h.posts[-1][2].startswith("@Ben time is up: forfeited.")
+    assert h.posts[-1][2].startswith("@Ben Time is up: you forfeited.")
     await h.skill.stop()
 
 

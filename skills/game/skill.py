@@ -22,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import unicodedata
 import zlib
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -290,6 +292,14 @@ class GameSkill(Skill):
                 await asyncio.shield(task)
 
     # --- output -------------------------------------------------------------------------------------
+    @staticmethod
+    async def _hint(ctx: CommandContext, text: str) -> None:
+        """Answer a viewer's mistake (a word for a column, someone else's game, no room for a challenge)
+        below the game's own boards: in a busy chat 43 "Columns are 1-7" answers held the boards 30-50 s
+        and the game slowed to a move a minute (trial 24). A moderator's answer keeps its priority."""
+        staff = ctx.author.level >= Role.MODERATOR
+        await ctx.reply(text, priority=Priority.HIGH if staff else Priority.NORMAL)
+
     def _max_len(self, platform: str, channel: str) -> int:
         try:
             return int(self.ctx.channel_info(platform, channel).max_message_len)
@@ -308,18 +318,19 @@ class GameSkill(Skill):
         return out[:limit]
 
     async def _post(
-        self, match: Match, text: str, *, board: bool = True, timer_from: float | None = None
+        self, match: Match, text: str, *, board: bool = True, timer_from: float | None = None,
+        priority: Priority = Priority.HIGH,
     ) -> None:
         """Post about ``match`` (``@challenger`` first, the board unless ``board=False``). ``timer_from``: the
         text announces the timer just set to count from then; it counts from the send instead
-        (``_hold_timer``)."""
+        (``_hold_timer``). ``priority``: ``STAFF`` for the answer to a moderator's ``!c4 start``."""
         if match.owner is not None and match.platform != "console":
             text = f"@{match.owner.display_name} {text}"
         out = self.render(match, text) if board else text[: self._max_len(match.platform, match.channel)]
         # a message of a running game that is still queued (rate limit) when the game ends (stopped,
         # forfeited, !forgetme) is not sent: "Your move" of a game a moderator stopped (trial 24)
         wanted = None if match.finished else (lambda: not match.finished)
-        sent = await self.ctx.post(match.platform, match.channel, out, priority=Priority.HIGH,
+        sent = await self.ctx.post(match.platform, match.channel, out, priority=priority,
                                    still_wanted=wanted)
         if timer_from is not None:
             self._hold_timer(match, sent, timer_from)
@@ -406,21 +417,21 @@ class GameSkill(Skill):
                 return
             if others:  # "No game running" while another viewer's challenge ran (trial 19)
                 player = others[0].owner.display_name if others[0].owner else "a viewer"
-                await ctx.reply(f"That game is {player}'s challenge; play your own with !c4 challenge "
-                                "[easy|normal|hard].")
+                await self._hint(ctx, f"That game is {player}'s challenge; play your own with !c4 challenge "
+                                      "[easy|normal|hard].")
                 return
-            await ctx.reply(
-                "No Connect Four game running. !c4 start [easy|normal|hard] (chat vs bot) or "
-                "!c4 challenge (you vs bot)."
+            await self._hint(
+                ctx, "No Connect Four game running. !c4 start [easy|normal|hard] (chat vs bot) or "
+                     "!c4 challenge (you vs bot)."
             )
             return
         if ctx.args and (col := parse_vote(ctx.args[0])) is not None:
             await self._handle_move(ctx.message, col, ctx, at)
             return
         if ctx.args:  # "!c4 99", "!c4 four": not a column (the sub-commands have their own handlers)
-            await ctx.reply("Columns are 1-7: !c4 <column>, or just type the number.")
+            await self._hint(ctx, "Columns are 1-7: !c4 <column>, or just type the number.")
             return
-        await ctx.reply(self.render(match, self._status(match)))
+        await ctx.reply(self.render(match, self._status(match, at)))
 
     @command(
         "c4 start",
@@ -436,7 +447,7 @@ class GameSkill(Skill):
             return
         key = (ctx.message.platform, ctx.channel)
         if key in self.chat_games:
-            await ctx.reply("A chat game is already running: vote with 1-7.")
+            await self._hint(ctx, "A chat game is already running: vote with 1-7.")
             return
         other = self.ctx.votes.claim(*key, VOTE_OWNER)
         if other is not None:  # both would count chat's "1", "2"...
@@ -445,7 +456,11 @@ class GameSkill(Skill):
         match = Match(key[0], key[1], level, Board(), 0 if settings.humans_play_first else 1, settings,
                       rng=self._match_rng(settings, *key))
         self.chat_games[key] = match
-        await self._begin(match, f"Connect Four ({level}): chat vs bot!", self._line_time(ctx.message))
+        # the answer to a moderator's command goes as their replies do (STAFF): a busy chat's viewer
+        # replies held "!c4 start" 47 s (trial 24)
+        staff = ctx.author.level >= Role.MODERATOR
+        await self._begin(match, f"Connect Four ({level}): chat vs bot!", self._line_time(ctx.message),
+                          Priority.STAFF if staff else Priority.HIGH)
 
     @command(
         "c4 challenge",
@@ -461,12 +476,17 @@ class GameSkill(Skill):
         platform = ctx.message.platform
         key = (platform, ctx.channel, ctx.author.user_id)
         if key in self.challenges:
-            await ctx.reply(f"@{ctx.author.display_name} you already have a game: type 1-7 or !c4 forfeit.")
+            await self._hint(ctx, f"@{ctx.author.display_name} you already have a game: type 1-7 or !c4 "
+                                  "forfeit.")
             return
         running = sum(1 for k in self.challenges if k[:2] == key[:2])
+        if settings.max_challenges == 0:  # "0 challenges are running here (max 0)" (trial 24)
+            await self._hint(ctx, "Connect Four challenges are off here; a moderator can !c4 start a chat "
+                                  "game.")
+            return
         if running >= settings.max_challenges:
-            await ctx.reply(
-                f"{running} challenges are running here (max {settings.max_challenges}); try later."
+            await self._hint(
+                ctx, f"{running} challenges are running here (max {settings.max_challenges}); try later."
             )
             return
         match = Match(
@@ -488,9 +508,9 @@ class GameSkill(Skill):
     async def c4_forfeit(self, ctx: CommandContext) -> None:
         match = self.challenges.get((ctx.message.platform, ctx.channel, ctx.author.user_id))
         if match is None:
-            await ctx.reply("You have no Connect Four challenge running.")
+            await self._hint(ctx, "You have no Connect Four challenge running.")
             return
-        await self._finish(match, "loss", "forfeited")
+        await self._finish(match, "loss", "You forfeited")  # the console has no "@name" before it
 
     @command("c4 stop", permission=Role.MODERATOR, usage="[@viewer|all]",
              help="End the chat Connect Four game without a result; @viewer: that viewer's challenge; all: "
@@ -544,7 +564,7 @@ class GameSkill(Skill):
     def _level(args: list[str], settings: GameSettings) -> str | None:
         if not args:
             return settings.default_difficulty
-        level = args[0].lower()
+        level = unicodedata.normalize("NFKC", args[0]).lower()  # "ｈａｒｄ" from an IME, as full-width votes
         return level if level in ("easy", "normal", "hard") else None
 
     # --- moves --------------------------------------------------------------------------------------
@@ -571,7 +591,7 @@ class GameSkill(Skill):
             if not mine.humans_to_move or mine.bot_thinking:
                 # "!c4 4" while the bot thinks got no answer; a bare "4" stays chat
                 if ctx is not None and self._may_explain(message):
-                    await ctx.reply("The bot is still thinking: wait for its move, then play.")
+                    await self._hint(ctx, "The bot is still thinking: wait for its move, then play.")
                 return  # the bot's turn: ignored
             if not mine.board.can_play(col):
                 if self._may_explain(message):
@@ -614,12 +634,14 @@ class GameSkill(Skill):
             del self._explained[next(iter(self._explained))]
         return True
 
-    async def _begin(self, match: Match, intro: str, at: float | None = None) -> None:
+    async def _begin(
+        self, match: Match, intro: str, at: float | None = None, priority: Priority = Priority.HIGH
+    ) -> None:
         if match.humans_to_move:
             start = self._open_turn(match, at)
-            await self._post(match, f"{intro} {self._prompt(match)}", timer_from=start)
+            await self._post(match, f"{intro} {self._prompt(match)}", timer_from=start, priority=priority)
         else:
-            await self._post(match, f"{intro} The bot starts.", board=False)
+            await self._post(match, f"{intro} The bot starts.", board=False, priority=priority)
             self._start_bot(match, at=at)
 
     def _open_turn(self, match: Match, at: float | None = None) -> float:
@@ -631,14 +653,23 @@ class GameSkill(Skill):
             match.move_deadline = now + match.settings.challenge_move_timeout_s
         return now
 
-    def _prompt(self, match: Match) -> str:
+    def _prompt(self, match: Match, left: int | None = None) -> str:
+        """The humans' prompt with the turn's full length, or ``left`` seconds (a status mid-turn)."""
         if match.owner is None:
             how = "first legal vote plays" if match.settings.anarchy else "majority wins"
-            return f"Vote a column 1-7 ({int(match.settings.vote_window_s)} s, {how})."
-        return f"Your move: type 1-7 ({int(match.settings.challenge_move_timeout_s)} s)."
+            time = f"{int(match.settings.vote_window_s)} s" if left is None else f"{left} s left"
+            return f"Vote a column 1-7 ({time}, {how})."
+        time = f"{int(match.settings.challenge_move_timeout_s)} s" if left is None else f"{left} s left"
+        return f"Your move: type 1-7 ({time})."
 
-    def _status(self, match: Match) -> str:
-        whose = "bot is thinking" if match.bot_thinking else self._prompt(match)
+    def _status(self, match: Match, now: float | None = None) -> str:
+        """``!c4`` mid-game: whose turn, with the seconds left at ``now`` (it said the full 60 s 22 s into
+        the turn: trial 24)."""
+        deadline = self._deadline(match)
+        left = None
+        if now is not None and deadline is not None and deadline != float("inf"):
+            left = max(0, math.ceil(deadline - now))
+        whose = "bot is thinking" if match.bot_thinking else self._prompt(match, left)
         return f"Connect Four ({match.difficulty}, {match.mode}), move {match.board.moves + 1}: {whose}"
 
     async def _human_move(self, match: Match, col: int, at: float | None = None, votes: str = "") -> None:
@@ -742,7 +773,7 @@ class GameSkill(Skill):
         for match in list(self.challenges.values()):
             if match.move_deadline is not None and not match.bot_thinking and now >= match.move_deadline:
                 match.move_deadline = None
-                await self._finish(match, "loss", "time is up: forfeited")
+                await self._finish(match, "loss", "Time is up: you forfeited")
 
     # --- results ------------------------------------------------------------------------------------
     def _drop(self, match: Match) -> None:

@@ -17,6 +17,7 @@ class FakeCommandContext:
         self.args = rest.split()
         self.invoked_as = invoked_as
         self.replies = replies if replies is not None else []
+        self.priorities: list[object] = []  # each reply's ``priority`` (``None``: the default, HIGH)
 
     @property
     def author(self) -> Any:
@@ -26,5 +27,6 @@ class FakeCommandContext:
     def channel(self) -> str:
         return self.message.channel
 
-    async def reply(self, text: str, **_: object) -> None:
+    async def reply(self, text: str, **kwargs: object) -> None:
         self.replies.append(text)
+        self.priorities.append(kwargs.get("priority"))

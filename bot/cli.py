@@ -638,8 +638,31 @@ def _shadowed_custom_commands(cfg: Config) -> list[str]:
     for cls in (BuiltinSkill, PrivacySkill, *registry().values()):
         declared |= declared_names(cls)
     label = cfg.path or "config"
-    return [f"{label}: {where}: {line}" for where, entries in lists
-            for line in shadowed(entries, declared.__contains__)]
+    from bot.config_errors import keypath_text
+    from bot.config_lines import line_of
+
+    lines = _key_lines_of(cfg.path)
+    out = []
+    for i, (where, entries) in enumerate(lists):
+        for loc, message in shadowed(entries, declared.__contains__):
+            if i == 0:  # the global table: the entry's own line and key (a channel's list is merged)
+                path = ("skills", "commands", *loc)
+                line = line_of(lines, path)
+                at = f"line {line}: " if line is not None else ""
+                out.append(f"{label}: {at}{keypath_text(path)}: {message}")
+            else:
+                out.append(f"{label}: {where}: {message}")
+    return out
+
+
+def _key_lines_of(path: Path | None) -> dict[tuple[str | int, ...], int]:
+    """Key path -> line of the config file at ``path`` (empty when there is none or it cannot be read)."""
+    from bot.config_lines import key_lines
+
+    try:
+        return key_lines(path.read_text(encoding="utf-8-sig")) if path is not None else {}
+    except (OSError, ValueError, IndexError, RecursionError):
+        return {}
 
 
 @app.command()

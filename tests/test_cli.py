@@ -425,9 +425,12 @@ def test_config_check_warns_about_a_custom_command_named_like_a_builtin(
                     '[[skills.commands.entries]]\nname = "lurk"\naliases = ["rec"]\nresponse = "lurking"\n')
     result = runner.invoke(app, ["config", "check", "--config", str(path)])
     assert result.exit_code == 0, result.output
-    assert "command 'help' is never run: 'help' is a built-in command" in result.stderr
+    # trial 24: each warning names the entry's line and key (it said only "skills.commands")
+    assert ("line 2: skills.commands.entries[0].name: command 'help' is never run: 'help' is a built-in "
+            "command") in result.stderr
     # only the alias is shadowed: !lurk itself runs
-    assert "alias 'rec' of command 'lurk' is never run: 'rec' is a built-in command" in result.stderr
+    assert ("line 6: skills.commands.entries[1].aliases[0]: alias 'rec' of command 'lurk' is never run: "
+            "'rec' is a built-in command") in result.stderr
 
 
 def test_doctor_says_when_there_is_no_secrets_file(tmp_path: Path) -> None:

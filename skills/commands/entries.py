@@ -155,16 +155,19 @@ class TimedMessage(BaseModel):
         return check_response(value, known=CHANNEL_VARIABLES, what="the message")
 
 
-def shadowed(entries: list[CustomCommand], is_builtin: Callable[[str], bool]) -> list[str]:
-    """One line per config command or alias named like a built-in command (``is_builtin(name)``): the
-    router runs the built-in, so it never runs. Used by the skill (log at start-up) and ``config check``."""
-    out = []
-    for entry in entries:
+def shadowed(entries: list[CustomCommand], is_builtin: Callable[[str], bool]) -> list[tuple[Loc, str]]:
+    """``(loc, message)`` per config command or alias named like a built-in command (``is_builtin(name)``):
+    the router runs the built-in, so it never runs. ``loc`` is the name's place in the table
+    (``("entries", 2, "name")``, ``("entries", 2, "aliases", 0)``), so ``config check`` can give its line.
+    Used by the skill (log at start-up) and ``config check``."""
+    out: list[tuple[Loc, str]] = []
+    for i, entry in enumerate(entries):
         if is_builtin(entry.name):
-            out.append(f"command {entry.name!r} is never run: {entry.name!r} is a built-in command; "
-                       "rename it")
-        out += [f"alias {alias!r} of command {entry.name!r} is never run: {alias!r} is a built-in command; "
-                "remove it" for alias in entry.aliases if is_builtin(alias)]
+            out.append((("entries", i, "name"), f"command {entry.name!r} is never run: {entry.name!r} is a "
+                                                "built-in command; rename it"))
+        out += [(("entries", i, "aliases", k), f"alias {alias!r} of command {entry.name!r} is never run: "
+                                               f"{alias!r} is a built-in command; remove it")
+                for k, alias in enumerate(entry.aliases) if is_builtin(alias)]
     return out
 
 

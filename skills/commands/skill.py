@@ -116,7 +116,7 @@ class CommandsSkill(Skill):
             settings: CommandsSettings = self.ctx.settings_for("", "")
         except Exception:  # noqa: BLE001 - no defaults to check
             return
-        for line in shadowed(settings.entries, self._builtin):
+        for _, line in shadowed(settings.entries, self._builtin):
             log.warning("commands: [skills.commands] %s", line)
 
     async def start(self) -> None:

@@ -279,7 +279,9 @@ class Router:
 
     def visible_commands(self, platform: str, channel: str, level: Role) -> list[tuple[str, CommandSpec]]:
         """Commands a viewer of ``level`` may use in that channel (skill enabled, permission met): the
-        declared ones, then the custom ones (``Skill.custom_commands``) no declared name shadows."""
+        declared ones, then the custom ones (``Skill.custom_commands``) no declared name shadows. A command
+        whose level is a setting (``permission_setting``) comes with that channel's level as its
+        ``permission``."""
         out = []
         for skill in self._custom_sources:
             try:
@@ -304,8 +306,11 @@ class Router:
                     continue
                 if spec.permission_setting is not None:
                     settings = self._settings_for(skill_name, platform, channel)
-                    if _needed_level(spec, settings) > level:
+                    needed = _needed_level(spec, settings)
+                    if needed > level:
                         continue
+                    # "!help c4 start" said nobody's level: its level is this channel's setting (trial 24)
+                    spec = replace(spec, permission=needed)
             except Exception:  # noqa: BLE001 - a config callback must not break help
                 log.exception("enabled_for(%s, %s, %s) failed", skill_name, platform, channel)
                 continue

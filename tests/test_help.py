@@ -102,6 +102,37 @@ async def test_help_for_one_command():
     assert "evil" not in await ask(router, sent, "!help http://evil.example", Role.MODERATOR)
 
 
+class StartSettings(SkillSettings):
+    start_permission: str = "moderator"
+
+
+class Starter(Skill):
+    name = "starter"
+    Settings = StartSettings
+
+    @command("start", help="Start a game.", permission_setting="start_permission")
+    async def start_game(self, ctx) -> None:
+        await ctx.reply("started")
+
+
+async def test_help_names_the_level_a_setting_gives_a_command():
+    # trial 24: "!help c4 start" did not say who may use it (its level is the setting start_permission)
+    for level, head in (("moderator", "About !start (moderators and up): "), ("everyone", "About !start: ")):
+        info = SimpleNamespace(max_message_len=500)
+        sent: list[Reply] = []
+
+        async def send(reply: Reply, sent=sent) -> None:
+            sent.append(reply)
+
+        router = Router(
+            [BuiltinSkill(SimpleNamespace(channel_info=lambda p, c, info=info: info)), Starter(None)],  # type: ignore
+            prefix_for=lambda p, c: "!", enabled_for=lambda skill, p, c: True,
+            settings_for=lambda *a, level=level: StartSettings(start_permission=level), send=send,
+            clock=ManualClock(),
+        )
+        assert (await ask(router, sent, "!help start", Role.MODERATOR)).startswith(head)
+
+
 class Tale(Skill):
     name = "tale"
 

@@ -349,7 +349,12 @@ def load_config(path: str | Path | None, *, skill_classes: dict[str, type] | Non
         text = path.read_text(encoding="utf-8-sig")  # a Windows editor's byte-order mark is not TOML
     except FileNotFoundError:
         raise ConfigError([f"{path}: config file not found (create one with `chatcast init`)"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:  # the line, not a byte position (trial 24), and the usual fix
+        raw = bytes(exc.object)
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError([f"{path}: line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as "
+                           f"UTF-8, e.g. `iconv -f latin1 -t utf-8 {path.name} > fixed.toml`"]) from None
+    except OSError as exc:
         raise ConfigError([f"{path}: cannot read config file: {exc}"]) from None
     data = parse_toml(text, label)
     return validate_config(data, label=label, path=path, skill_classes=skill_classes, text=text)

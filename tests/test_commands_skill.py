@@ -450,6 +450,8 @@ def test_cmd_add_options_are_parsed_or_refused_never_posted() -> None:
         ("a3 -cd=soon hi", False, "cooldown in seconds"),
         ("a3 -cd=-5 hi", False, "cooldown in seconds"),
         ("a3 -cd=nan hi", False, "cooldown in seconds"),
+        ("a3 -cd=1e3 hi", False, "cooldown in seconds"),  # trial 24: "Added !a3 (cooldown 1000 s)"
+        ("a3 -cd=1_0 hi", False, "cooldown in seconds"),
         ("a3 -cd=5 -cd=6 hi", False, "give -cd= once"),
         ("a3 -ul mod hi", False, "write the options as -ul=moderator"),
         ("so -ul=everyone", False, "usage: !cmd add"),  # add needs a response

@@ -322,6 +322,16 @@ def test_a_byte_order_mark_is_ignored_and_a_table_written_twice_is_explained(tmp
         load_config(bad, skill_classes=SKILLS)
 
 
+def test_a_config_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
+    # trial 24: a Latin-1 "café" said "'utf-8' codec can't decode byte 0xe9 in position 32"
+    path = tmp_path / "latin.toml"
+    path.write_bytes(b'[bot]\nprefix = "!"\nname = "caf\xe9"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path, skill_classes=SKILLS)
+    assert info.value.problems == [f"{path}: line 3: not UTF-8 text (byte 0xe9); save it as UTF-8, e.g. "
+                                   "`iconv -f latin1 -t utf-8 latin.toml > fixed.toml`"]
+
+
 def test_models_dir_defaults_to_the_data_dir_and_resolves_against_the_config(tmp_path: Path) -> None:
     # a second config with another data_dir converted the 1.1 GB story model again: models_dir shares it
     config = load_config(write(tmp_path, '[bot]\ndata_dir = "d"\n'), skill_classes=SKILLS)

@@ -218,11 +218,9 @@ def _option_value(key: str, value: str) -> str | float:
                 "write the level as -ul=moderator (everyone, subscriber, vip, moderator, broadcaster)"
             )
         return Role.parse(NIGHTBOT_LEVELS.get(value.strip().lower(), value)).name.lower()
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= MAX_COOLDOWN_S:  # also NaN
+    # plain digits with an optional decimal part: float() also took "1e3", "inf", "1_000" and " 30"
+    seconds = float(value) if re.fullmatch(r"\d+(\.\d+)?", value) else -1.0
+    if not 0 <= seconds <= MAX_COOLDOWN_S:
         raise ValueError(f"write the cooldown in seconds, 0 to {MAX_COOLDOWN_S}, as -cd=30")
     return seconds
 

@@ -303,8 +303,8 @@ def replay(
     config: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
     channel: str | None = typer.Option(
         None, "--channel",
-        help="Channel replayed into: letters, digits, _ . - (default: the log's '# channel: NAME', else "
-        "'replay').",
+        help="Channel every line is replayed into, a JSON line's own \"channel\" too: letters, digits, _ . - "
+        "(default: a JSON line's \"channel\", else the log's '# channel: NAME', else 'replay').",
     ),
     db: Path | None = typer.Option(
         None, "--db",

@@ -59,9 +59,10 @@ async def run_replay(
     ``drain`` method may finish background work (story paragraphs) after the log ends (``None``: no
     limit); skills that timed out are listed in the summary's ``undrained_skills``.
     ``speed``: 0 (no waiting) or at least ``bot.adapters.replay.MIN_SPEED``; ``channel``: a channel name
-    (``bot.adapters.chatlog.parse_channel``).
+    (``bot.adapters.chatlog.parse_channel``) every line is replayed into, a JSON line's own too.
     Returns ``(summary, report folder)``. The summary's ``presence_rows`` is counted after the purge (the
-    rows the database holds at the end); ``viewers_without_presence`` is checked before it.
+    rows the database holds at the end in the replay's channels, one per chatter, channel and stream
+    session); ``viewers_without_presence`` is checked before it.
     Raises ``ConnectionError`` when the log file does not exist, ``storage.db.SchemaTooNew`` for a newer DB,
     ``NotADirectoryError`` when ``report_dir`` (or a folder above it) is an existing file or cannot be
     created, ``ValueError``
@@ -214,7 +215,7 @@ async def _replay_into(
             adapter,
             runtime.stats(),
             wall_s,
-            presence_rows=len(_stored_users(runtime, adapter)),  # ... and the rows left at the end
+            presence_rows=_presence_row_count(runtime, adapter),  # ... and the rows left at the end
             viewers_without_presence=without,
         )
         summary["distinct_viewers"] = len(chatters)  # other chat bots ([bot] ignored_users) are no viewers
@@ -291,6 +292,13 @@ def retention_note(
     return (f"this log ended {last.date()}, more than retention_days ({days}) ago: the next chatcast run on "
             f"this database purges its watch history ({rows} presence rows); set [bot] retention_days = 0 "
             "(keep everything) or a larger value to keep it")
+
+
+def _presence_row_count(runtime: Runtime, adapter: ReplayAdapter) -> int:
+    """Presence rows in the database, in the channels the replay saw (one per chatter, channel and stream
+    session: a chatter of two channels has two; distinct users were counted, 256 for 504 rows)."""
+    assert runtime.db is not None
+    return sum(len(presence_rows(runtime.db, adapter.platform, ch)) for ch in {c for c, _ in adapter.viewers})
 
 
 def _stored_users(runtime: Runtime, adapter: ReplayAdapter) -> set[str]:

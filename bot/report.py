@@ -15,8 +15,9 @@
   ``replies_dropped``: duplicates, backlog overflow and unsent at the end;
 - ``messages_per_s``: ``messages`` / wall seconds from the first line read to the last reply flushed;
 - ``presence_rows``: presence rows in the replay's channels as the database holds them at the end (after
-  the retention purge); ``viewers_without_presence`` (should be 0): chatters without a row, checked
-  before the purge (a check that the watch history was recorded);
+  the retention purge; one per chatter, channel and stream session, so a chatter of two channels has two
+  and ``presence_rows`` may exceed ``distinct_viewers``); ``viewers_without_presence`` (should be 0):
+  chatters without a row, checked before the purge (a check that the watch history was recorded);
   ``storage_errors`` (should be 0): presence flushes or event recordings that failed (rows dropped);
 - ``db``: the database replayed into (default: ``chatcast.db`` in the report folder); ``purged``: rows
   removed by the retention purge, run after the log relative to the log's last timestamp;

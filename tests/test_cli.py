@@ -799,6 +799,23 @@ def test_console_plays_a_live_stream_with_the_category_given(tmp_path: Path, mon
             "than 30 s ago (viewer_cooldown_s)") in caplog.text
 
 
+def test_an_offline_console_keeps_its_category_for_game_commands(tmp_path: Path, monkeypatch) -> None:
+    # trial 24, F14 (not reproduced here, kept as a guard): offline, {game} commands must still answer with
+    # the category given, as a Twitch channel keeps its category while offline
+    from skills.commands.skill import CommandsSkill
+
+    monkeypatch.setattr("skills.registry", lambda: {"commands": CommandsSkill})
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[bot]\ndata_dir = "data"\n[[channels]]\nplatform = "console"\nname = "console"\n')
+    result = runner.invoke(
+        app, ["run", "--config", str(cfg), "--as", "m", "--role", "moderator", "--no-engine", "--console",
+              "--category", "Celeste", "--offline"],
+        input="!cmd add gc -cd=0 {game} #{count}\n!gc\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "(offline, category Celeste)" in result.stdout and "chatcast: Celeste #1" in result.stdout
+
+
 def test_replay_without_a_channel_warns_that_replies_name_the_streamer_replay(tmp_path: Path) -> None:
     # regression (trial 9, F12): a real log replayed without --channel posted "Follow replay so you know..."
     log = tmp_path / "chat.txt"

@@ -361,6 +361,23 @@ async def test_summary_counts_presence_rows_after_the_purge_and_warns_of_a_clock
     ]
 
 
+async def test_presence_rows_counts_the_rows_of_every_channel_not_the_chatters(tmp_path: Path) -> None:
+    # regression (trial 24, F10): a chatter of two channels has two rows, but presence_rows counted distinct
+    # users (256 in the summary, 504 rows in the database)
+    from storage.db import Database
+
+    log = tmp_path / "two.jsonl"
+    log.write_text('{"ts": 1728561600, "user": "ann", "text": "hi", "channel": "a"}\n'
+                   '{"ts": 1728561601, "user": "ann", "text": "hi", "channel": "b"}\n', encoding="utf-8")
+    summary, folder = await run_replay(_config_in(tmp_path), log, report_dir=tmp_path / "r", use_engine=False,
+                                       skill_classes={"echo": EchoSkill})
+    db = Database(folder / "chatcast.db")
+    in_db = db.raw.execute("SELECT COUNT(*) FROM presence").fetchone()[0]
+    db.close()
+    assert (summary["distinct_viewers"], in_db) == (1, 2)
+    assert summary["presence_rows"] == in_db and summary["viewers_without_presence"] == 0
+
+
 async def test_a_clock_jump_is_warned_once_per_jump_and_the_line_kept(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -78,6 +78,17 @@ async def test_the_broadcaster_is_whoever_the_log_or_the_operator_names() -> Non
     assert msg.author.has(Role.BROADCASTER)
 
 
+async def test_channel_given_wins_over_a_json_lines_own_channel() -> None:
+    # regression (trial 24, F8): --channel zed was ignored for JSON lines naming their channel (#alpha
+    # stayed #alpha, with no word), while it wins over '# channel:' in a text log
+    line = '{"ts": 1728561605, "user": "%s", "text": "hi", "channel": "alpha"}\n'
+    adapter = ReplayAdapter(io.StringIO(line % "alpha" + line % "zed"), clock=ManualClock(), channel="zed")
+    first, second = [e async for e in adapter.listen() if isinstance(e, ChatMessage)]
+    assert (first.channel, first.author.has(Role.BROADCASTER)) == ("zed", False)
+    assert (second.channel, second.author.has(Role.BROADCASTER)) == ("zed", True)
+    assert adapter.viewers == {("zed", "alpha"), ("zed", "zed")}
+
+
 # 2. every skipped line is in skipped.txt ---------------------------------------------------------
 
 async def test_every_skipped_line_is_listed_in_skipped_txt(tmp_path: Path,

@@ -152,16 +152,16 @@ def _mark_bad_bytes(raw: str) -> tuple[str, int]:
 class ReplayAdapter(Adapter):
     """Replays a chat log (see module docstring).
 
-    ``source``: path or text stream. ``channel``: channel name for lines without one (the log's
-    broadcaster: lines by that user get the broadcaster role); ``None`` takes it from a
-    ``# channel: NAME`` comment before the first message, else ``"replay"``, a name no chatter is the
-    broadcaster of (a chatter called ``replay`` must not manage the channel). Lines starting with ``#``
-    are comments. ``skipped_path``: a file every skipped line is written to (set before ``listen``, which
-    removes an old one; created at the first skipped line; ``None``: none is written). ``platform``:
-    platform name used in events (default ``"replay"``, so replayed viewers never mix with live ones).
-    ``speed``: 0 (never wait) or at least ``MIN_SPEED`` (0.1, ten times slower than real time); raises
-    ``ValueError`` otherwise (negative, NaN, 1e-300), and when ``channel`` is not a name as
-    ``bot.adapters.chatlog.parse_channel`` takes it. ``sleep`` is injectable for tests.
+    ``source``: path or text stream. ``channel``: the channel every line is replayed into, a JSON line's
+    own ``"channel"`` too (the log's broadcaster: lines by that user get the broadcaster role); ``None``:
+    a line's own channel, else a ``# channel: NAME`` comment before the first message, else ``"replay"``,
+    a name no chatter is the broadcaster of (a chatter called ``replay`` must not manage the channel).
+    Lines starting with ``#`` are comments. ``skipped_path``: a file every skipped line is written to
+    (set before ``listen``, which removes an old one; created at the first skipped line; ``None``: none is
+    written). ``platform``: platform name used in events (default ``"replay"``, so replayed viewers never
+    mix with live ones). ``speed``: 0 (never wait) or at least ``MIN_SPEED`` (0.1, ten times slower than
+    real time); raises ``ValueError`` otherwise (negative, NaN, 1e-300), and when ``channel`` is not a name
+    as ``bot.adapters.chatlog.parse_channel`` takes it. ``sleep`` is injectable for tests.
     """
 
     limits = REPLAY_LIMITS
@@ -242,6 +242,7 @@ class ReplayAdapter(Adapter):
         first: datetime | None = None
         last: datetime | None = None
         seen_channels: set[str] = set()
+        merged = False  # a line's own channel replaced by --channel was logged
         latest: tuple[datetime, int] | None = None  # the latest message time so far and its line number
         horizon = datetime.now(UTC) + FUTURE_TOLERANCE
         try:
@@ -334,7 +335,14 @@ class ReplayAdapter(Adapter):
                     self.clock.set(when)
                 now = self.clock.now()
                 last = max(last, when) if last is not None else when
-                channel = (parsed.channel or self.channel).lower()
+                if self._channel_fixed:  # --channel wins over the line's own "channel", as over '# channel:'
+                    if parsed.channel and parsed.channel.lower() != self.channel and not merged:
+                        merged = True
+                        log.info("line %d names channel %r: replayed into #%s, as every line (--channel)",
+                                 line_no, parsed.channel, self.channel)
+                    channel = self.channel
+                else:
+                    channel = (parsed.channel or self.channel).lower()
                 if first is None:
                     first = self.first_time = when
                 self.last_time = last

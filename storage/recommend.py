@@ -185,6 +185,18 @@ def signals(
     return [tuple(r) for r in db.raw.execute(sql, args).fetchall()]
 
 
+def signalled_items(db: Database, platform: str, channel: str, item_keys: list[str]) -> set[str]:
+    """The ``item_keys`` that some viewer of the channel holds a ``like`` / ``watched`` signal for."""
+    if not item_keys:
+        return set()
+    marks = ", ".join("?" * len(item_keys))
+    return {r[0] for r in db.raw.execute(
+        "SELECT DISTINCT item_key FROM rec_signals WHERE platform = ? AND channel = ? "
+        f"AND item_key IN ({marks})",
+        [platform, channel.lower(), *item_keys],
+    ).fetchall()}
+
+
 def open_category_span(
     db: Database, platform: str, channel: str, category: str | None, when: datetime
 ) -> None:

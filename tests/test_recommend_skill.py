@@ -572,16 +572,22 @@ def test_config_check_warns_about_pins_and_exclusions_that_name_no_single_item(t
     config = load_config(cfg, skill_classes={"recommend": RecommendSkill})
     assert config.warnings == [
         f'{cfg}: line 2: skills.recommend.pins[0]: "nothere" names no catalog item (an id, kind:id or '
-        "title), so it pins nothing unless a category of that name is streamed here",
+        "title), so it pins nothing unless a category of that name is streamed here (under "
+        "[skills.recommend] only the global catalog is checked; where a channel's own catalog has that "
+        "item, it works there)",
         f'{cfg}: line 2: skills.recommend.pins[1]: "x" is the id of 2 catalog items (clip:x, vod:x) and pins '
         "only clip:x: write kind:id",
         f'{cfg}: line 2: skills.recommend.pins[2]: "Elden" matches 2 catalog titles (Elden Ring boss | Elden '
         "Ring blind run), so it pins nothing: give an id or a whole title",
         f'{cfg}: line 4: skills.recommend.exclude[0]: "Minecraft hardcore" names no catalog item (an id, '
-        "kind:id or title), so it excludes nothing unless a category of that name is streamed here",
+        "kind:id or title), so it excludes nothing unless a category of that name is streamed here (under "
+        "[skills.recommend] only the global catalog is checked; where a channel's own catalog has that "
+        "item, it works there)",
         # a channel's own list is checked against its catalog; the global pins are not repeated per channel
         f'{cfg}: line 21: channels[0].skills.recommend.exclude[0]: "nope" names no catalog item (an id, '
-        "kind:id or title), so it excludes nothing unless a category of that name is streamed here",
+        "kind:id or title), so it excludes nothing unless a category of that name is streamed here (under "
+        "[skills.recommend] only the global catalog is checked; where a channel's own catalog has that "
+        "item, it works there)",
     ]
 
 
@@ -767,3 +773,116 @@ async def test_watched_without_an_item_gives_its_usage(tmp_path: Path) -> None:
     assert replies == ["Usage: !watched <item title or id> (what you watched somewhere else; !like likes "
                        "what is live now)"]
     assert db.raw.execute("SELECT COUNT(*) FROM rec_signals").fetchone()[0] == 0
+
+
+FRIEND_AND_CLIP = catalog(("fc", "channel", "FriendChannel", []), ("x", "clip", "Clip X", []),
+                          ("v1002", "vod", "Café cozy build", []))
+
+
+async def _say(skill: RecommendSkill, settings: RecommendSettings, handler, viewer: Viewer,
+               rest: str = "") -> list[str]:
+    """Call a command handler of ``skill`` as ``viewer`` saying ``rest`` now; its replies."""
+    from fakes.commands import FakeCommandContext
+
+    from bot.events import ChatMessage
+
+    replies: list[str] = []
+    message = ChatMessage("twitch", "chan", "1", viewer, "!x " + rest, skill.ctx.clock.now())
+    await handler(FakeCommandContext(message, settings, rest, replies=replies))  # type: ignore[arg-type]
+    return replies
+
+
+async def test_a_new_like_makes_the_model_stale_so_the_next_rec_learns_it(tmp_path: Path) -> None:
+    """Regression (F12): the first "!like" trained the model on 0 events before the like was stored, and
+    "!rec" 24 s later still offered the liked and watched items as "on the streamer's list" (nobody has
+    watched it) until ``retrain_interval_s`` (15 min) ran out."""
+    import asyncio
+
+    from skills.recommend.skill import SIGNAL_RETRAIN_S
+
+    settings = RecommendSettings(catalog=FRIEND_AND_CLIP, diversity=0.0, new_item_days=0)
+    skill, db, clock = harness(tmp_path, settings)
+    await skill.start()
+    a, b = Viewer("twitch", "a", "a"), Viewer("twitch", "b", "b")
+    assert await _say(skill, settings, skill.like, a, "FriendChannel") == ["Noted: you liked FriendChannel."]
+    first = skill.models[("twitch", "chan")]
+    assert first.model.popularity.sum() == 0  # trained before the like was stored
+    clock.advance(SIGNAL_RETRAIN_S - 1)
+    assert await skill.model_for("twitch", "chan") is first  # a flood retrains at most every SIGNAL_RETRAIN_S
+    clock.advance(13 - SIGNAL_RETRAIN_S)
+    assert await _say(skill, settings, skill.watched, a, "Clip X") == ["Noted: you watched Clip X."]
+    clock.advance(12)
+    await skill.model_for("twitch", "chan")
+    await asyncio.gather(*skill._training.values())
+    cm = skill.models[("twitch", "chan")]
+    assert cm.activity == 2 and cm.model.popularity[[cm.index["channel:fc"], cm.index["clip:x"]]].all()
+    assert await _say(skill, settings, skill.recommend, b) == [
+        "@b try: Clip X (popular here) | FriendChannel (popular here) | Café cozy build (on the streamer's "
+        "list)"]
+
+
+async def test_an_item_liked_since_the_training_is_not_said_to_be_only_on_the_list(tmp_path: Path) -> None:
+    """Regression (F12): within the model's age an item liked a moment ago was "on the streamer's list"
+    (from the catalog, nobody has watched it yet)."""
+    settings = RecommendSettings(catalog=FRIEND_AND_CLIP[:1], new_item_days=0)
+    skill, db, clock = harness(tmp_path, settings)
+    await skill.start()
+    cm = await skill.retrain("twitch", "chan")
+    store.add_signal(db, Viewer("twitch", "a", "a"), "twitch", "chan", "channel:fc", "like", clock.now())
+    picks = skill.pick(cm, Viewer("twitch", "b", "b"), "chan", settings)
+    assert [why for _, why in picks] == ["popular here"]
+
+
+async def test_clearing_an_item_twice_says_the_second_time_there_was_nothing_to_clear(tmp_path: Path) -> None:
+    """Regression (F12): "!recommend clear v1002" answered "Café cozy build: cleared." twice."""
+    from bot.events import Role
+
+    settings = RecommendSettings(catalog=FRIEND_AND_CLIP, exclude=["x"], new_item_days=0)
+    skill, db, clock = harness(tmp_path, settings)
+    await skill.start()
+    mod = Viewer("twitch", "mo", "Mo", frozenset({Role.MODERATOR}))
+    assert await _say(skill, settings, skill.pin, mod, "v1002") == ["Café cozy build: pinned."]
+    assert await _say(skill, settings, skill.clear, mod, "v1002") == ["Café cozy build: cleared."]
+    assert await _say(skill, settings, skill.clear, mod, "v1002") == [
+        "Café cozy build: nothing to clear (it is neither pinned nor excluded)."]
+    assert await _say(skill, settings, skill.clear, mod, "Clip X") == [
+        "Clip X: nothing to clear (it is in the config's exclude, which the commands do not change)."]
+
+
+def test_the_command_table_gives_each_commands_cooldown() -> None:
+    """Regression (F2): "!rec" / "!similar" (10 s) and "!like" / "!watched" (5 s) have per-viewer cooldowns
+    that docs/recommend.md did not mention."""
+    import re
+
+    from bot.commands import declared_commands
+
+    doc = (Path(__file__).parent.parent / "docs" / "recommend.md").read_text(encoding="utf-8")
+    rows = [line for line in doc.splitlines() if line.startswith("| `!")]
+    specs = [spec for spec, _ in declared_commands(RecommendSkill.__new__(RecommendSkill))]
+    assert {s.name: s.cooldown.user_s for s in specs if s.cooldown.user_s} == {
+        "recommend": 10, "similar": 10, "like": 5, "watched": 5}
+    for spec in specs:
+        row = next(r for r in rows if re.search(rf"`!{spec.name}[` ]", r.split("|")[1]))  # its first row
+        if spec.cooldown.user_s:
+            assert f"{spec.cooldown.user_s:g} s per viewer" in row.split("|")[2], row
+        else:
+            assert "per viewer" not in row.split("|")[2], row
+
+
+def test_a_global_exclude_naming_an_item_of_a_channels_own_catalog_says_only_the_global_one_was_checked(
+    tmp_path: Path,
+) -> None:
+    """Regression (F6): a global ``exclude`` naming an item that only the one channel's own catalog has
+    was said to exclude nothing, though in that channel it works."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[skills.recommend]\nexclude = ["v1"]\n'
+        '[[channels]]\nplatform = "twitch"\nname = "alpha"\n'
+        '[[channels.skills.recommend.catalog]]\nid = "v1"\ntitle = "Alpha VOD"\n'
+    )
+    config = load_config(cfg, skill_classes={"recommend": RecommendSkill})
+    assert config.warnings == [
+        f'{cfg}: line 2: skills.recommend.exclude[0]: "v1" names no catalog item (an id, kind:id or title), '
+        "so it excludes nothing unless a category of that name is streamed here (under [skills.recommend] "
+        "only the global catalog is checked; where a channel's own catalog has that item, it works there)"]
+    assert config.channel_skills[("twitch", "alpha")]["recommend"].config_warnings() == []

@@ -5,8 +5,9 @@ categories seen live), the item-text embeddings (through ``ctx.engine.embed``) a
 :class:`~skills.recommend.model.HybridRecommender`. Training reads watch history and signals from storage
 on the event loop (small queries) and fits in ``asyncio.to_thread``; it runs at the first query and again
 when the model is older than ``retrain_interval_s``, or sooner (``EARLY_RETRAIN_S``) once the channel's
-signals and presence rows grew by ``EARLY_RETRAIN_EVENTS`` or 10 % (in the background: queries keep using the
-old model). A viewer's own newest watches count at once (their history is read at query time).
+signals and presence rows grew by ``EARLY_RETRAIN_EVENTS`` or 10 %, or (``SIGNAL_RETRAIN_S``) once a new
+``!like`` / ``!watched`` was stored (in the background: queries keep using the old model). A viewer's own
+newest watches count at once (their history is read at query time).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import re
 import time
 import unicodedata
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any, ClassVar, Literal
@@ -98,7 +99,8 @@ class RecommendSettings(SkillSettings):
         what it seems, in this catalog (the rule of ``!recommend pin``: ``name_matches``): no item, several
         titles, or an id several kinds share (it names only the first ``kind:id``). Warnings, not errors: a
         category streamed later joins the catalog and may be the item meant. ``bot.config`` shows them in
-        ``chatcast config check`` and at start-up."""
+        ``chatcast config check`` and at start-up: for ``[skills.recommend]`` checked against the global
+        catalog alone, for a channel that sets ``pins`` / ``exclude`` itself against its merged catalog."""
         items = sorted((e.key, e.title) for e in self.catalog)  # the skill's rows are ordered by key too
         out: list[tuple[tuple[str | int, ...], str]] = []
         for key in ("pins", "exclude"):
@@ -108,8 +110,12 @@ class RecommendSettings(SkillSettings):
                 found = name_matches(items, name)
                 shared = [k for k, _ in items if fold(k.split(":", 1)[1]) == fold(name)]
                 if not found:
+                    # a channel's own catalog is merged over the global one in that channel only: a global
+                    # name was reported as naming nothing while the one channel's catalog had it
                     out.append(((key, i), f"{shown} names no catalog item (an id, kind:id or title), so it "
-                                f"{verb} nothing unless a category of that name is streamed here"))
+                                f"{verb} nothing unless a category of that name is streamed here (under "
+                                "[skills.recommend] only the global catalog is checked; where a channel's "
+                                "own catalog has that item, it works there)"))
                 elif len(found) > 1:
                     titles = " | ".join(items[j][1] for j in found[:4]) + (" | ..." if len(found) > 4 else "")
                     out.append(((key, i), f"{shown} matches {len(found)} catalog titles ({titles}), so it "
@@ -178,6 +184,8 @@ class RecommendSkill(Skill):
         self._embed_failed_at = float("-inf")
         self._names: dict[tuple[str, str], str] = {}  # model key -> the channel name as seen
         self._forget_epoch = 0  # bumped by delete_user_data: a training run that began before is discarded
+        # model keys with a signal stored since their last training began: retrained at the next query
+        self._new_signals: set[tuple[str, str]] = set()
         # (platform, channel, user_id, item_key, kind) of repeated signals already answered "you already ...":
         # further repeats get no reply (a viewer repeating "!like X" made the bot talk every 6 s)
         self._told_repeat: OrderedDict[tuple[str, str, str, str, str], None] = OrderedDict()
@@ -355,6 +363,9 @@ class RecommendSkill(Skill):
             # trained on a stream's first "!like", a model knew nothing of the 24 likes after it for 15 min
             grown = store.activity(self.ctx.storage, platform, channel) - cm.activity
             stale = grown >= max(EARLY_RETRAIN_EVENTS, 0.1 * cm.activity)
+        if not stale and key in self._new_signals and cm is not None:
+            # "!rec" said an item liked a moment ago was "on the streamer's list" (nobody watched it)
+            stale = self.ctx.clock.monotonic() - cm.trained_at >= SIGNAL_RETRAIN_S
         if stale and key not in self._training:  # one training run per channel at a time
             task = asyncio.create_task(self.retrain(platform, channel), name=f"recommend-train-{channel}")
             self._training[key] = task
@@ -373,6 +384,7 @@ class RecommendSkill(Skill):
         settings: RecommendSettings = self.ctx.settings_for(platform, channel)
         db = self.ctx.storage
         epoch = self._forget_epoch
+        self._new_signals.discard((platform, channel.lower()))  # a signal stored from now on: train again
         activity = store.activity(db, platform, channel)
         self._sync_catalog(platform, channel, settings)
         rows = store.catalog(db, platform, channel)
@@ -472,6 +484,10 @@ class RecommendSkill(Skill):
             bonus=self._new_bonus(cm, settings),
         )
         liked = {key for _, key, kind, _ in sigs if kind == "like"}
+        # "on the streamer's list" says nobody watched it: not true of an item liked since the training
+        listed = [cm.keys[r.item] for r in recs if r.reason is Reason.LISTED]
+        signalled = store.signalled_items(self.ctx.storage, platform, channel, listed) if listed else set()
+        recs = [replace(r, reason=Reason.POPULAR) if cm.keys[r.item] in signalled else r for r in recs]
         out += [(r, self._reason(cm, r, h, liked)) for r in recs]
         return out
 
@@ -753,6 +769,7 @@ class RecommendSkill(Skill):
         if store.add_signal(self.ctx.storage, ctx.author, platform, ctx.channel, key, kind,
                             ctx.message.timestamp):
             self._told_repeat.pop(told, None)
+            self._new_signals.add((platform, ctx.channel.lower()))
             await ctx.reply(f"Noted: you {verb} {title}.")
             return
         # a repeat is stored once (its time refreshed) and answered once; after that, silence
@@ -773,6 +790,12 @@ class RecommendSkill(Skill):
             await self._unresolved(ctx, cm, "I don't know that item.")
             return
         before = store.overrides(self.ctx.storage, ctx.message.platform, ctx.channel).get(cm.keys[j])
+        if action is None and before is None:  # a second "clear" answered "cleared." again
+            configured = [k for k in ("pins", "exclude") if j in self._named(cm, getattr(ctx.settings, k))]
+            why = (f"it is in the config's {configured[0]}, which the commands do not change" if configured
+                   else "it is neither pinned nor excluded")
+            await ctx.reply(f"{cm.rows[j].title}: nothing to clear ({why}).")
+            return
         store.set_override(
             self.ctx.storage, ctx.message.platform, ctx.channel, cm.keys[j], action, self.ctx.clock.now()
         )
@@ -787,6 +810,10 @@ EARLY_RETRAIN_S = 60.0
 """A model at least this old (seconds) is retrained before ``retrain_interval_s`` when the channel gained
 ``EARLY_RETRAIN_EVENTS`` (or 10 %) signals and presence rows since it was trained."""
 EARLY_RETRAIN_EVENTS = 5
+
+SIGNAL_RETRAIN_S = 10.0
+"""After a new ``!like`` / ``!watched``, the channel's model is retrained at the next query once it is at
+least this old (seconds): a flood of signals retrains a channel at most this often."""
 
 MAX_TOLD_REPEATS = 10_000
 """Repeated signals remembered as already answered (oldest forgotten first: at worst one more "already")."""

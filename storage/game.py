@@ -145,6 +145,18 @@ def viewer_record(db: Database, viewer: Viewer, channel: str | None = None) -> R
     return Record(int(w or 0), int(d or 0), int(lo or 0))
 
 
+def named_record(db: Database, platform: str, channel: str, name: str) -> Ranked | None:
+    """The record in ``channel`` of the viewer called ``name`` (display name or user id, any case) with
+    their stored display name, or ``None`` when no such viewer played here (``!c4 stats @name``)."""
+    row = db.raw.execute(
+        "SELECT v.display_name, s.wins, s.draws, s.losses FROM game_viewer_stats s "
+        "JOIN viewers v ON v.id = s.viewer_id WHERE s.platform = ? AND s.channel = ? "
+        "AND (lower(v.display_name) = lower(?) OR lower(v.user_id) = lower(?)) LIMIT 1",
+        [platform, channel, name, name],
+    ).fetchone()
+    return Ranked(row[0], Record(row[1], row[2], row[3])) if row else None
+
+
 def top_viewers(db: Database, platform: str, channel: str, limit: int = 5) -> list[Ranked]:
     """Viewers of ``channel`` ranked by wins, then draws, then fewest losses."""
     rows = db.raw.execute(

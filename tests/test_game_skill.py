@@ -260,6 +260,11 @@ async def test_chat_win_is_recorded_for_every_voter(h):
     assert game_store.viewer_record(h.db, Viewer("twitch", "alice", "Alice")).wins == 1
     await h.command("c4_stats", "alice")
     assert "1W 0D 0L" in h.replies[-1]
+    # trial 24: "!c4 stats @bob" answered with the caller's own record; an unknown name is not repeated
+    await h.command("c4_stats", "zed", ["@BOB"])
+    assert h.replies[-1] == "Connect Four vs bot here: 1W 0D 0L. Bob: 1W 0D 0L."
+    await h.command("c4_stats", "zed", ["@some_slur"])
+    assert h.replies[-1] == "Connect Four vs bot here: 1W 0D 0L. No games of that viewer here."
     await h.command("c4_top", "zed")
     assert "Alice 1W" in h.replies[-1] and "Bob 1W" in h.replies[-1]
     removed = await h.skill.delete_user_data(Viewer("twitch", "alice", "Alice"))

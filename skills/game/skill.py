@@ -540,10 +540,19 @@ class GameSkill(Skill):
         self._drop(match)
         await ctx.reply("Connect Four game stopped.")
 
-    @command("c4 stats", help="Connect Four record of this channel and yours.", cooldown_user=10)
+    @command("c4 stats", usage="[@viewer]", cooldown_user=10,
+             help="Connect Four record of this channel and yours (or a viewer's).")
     async def c4_stats(self, ctx: CommandContext) -> None:
         db = self.ctx.storage
         chan = game_store.channel_record(db, ctx.message.platform, ctx.channel)
+        name = ctx.args[0].lstrip("@") if ctx.args else ""
+        if name and name.lower() not in (ctx.author.display_name.lower(), ctx.author.user_id.lower()):
+            # "!c4 stats @bob" answered with the caller's own record (trial 24); an unknown name is not
+            # repeated (the bot never says what a viewer typed)
+            other = game_store.named_record(db, ctx.message.platform, ctx.channel, name)
+            who = f"{other.display_name}: {_fmt(other.record)}" if other else "No games of that viewer here"
+            await ctx.reply(f"Connect Four vs bot here: {_fmt(chan)}. {who}.")
+            return
         mine = game_store.viewer_record(db, ctx.author, ctx.channel)
         await ctx.reply(f"Connect Four vs bot here: {_fmt(chan)}. {ctx.author.display_name}: {_fmt(mine)}.")
 

@@ -18,6 +18,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -149,7 +150,15 @@ def _load(path: Path | None, log_level: str | None) -> tuple[Config, Secrets]:
             err.print("error: " + line, style="red", highlight=False, markup=False, emoji=False)
         # the secrets file's own problems in the same run (they came only after the config was fixed);
         # where [bot] secrets_file points is not known from a config that failed: the other places
-        _load_secrets(None, resolved if resolved is not None and resolved.exists() else None)
+        found = resolved if resolved is not None and resolved.exists() else None
+        secrets = _load_secrets(None, found)
+        if secrets is not None:  # and every line repeating a loaded secret (trial 25: one token-shaped
+            # value hid the three loaded secrets pasted beside it until it was fixed)
+            said = {m.group(1) for line in exc.problems if (m := re.search(r": line (\d+)", line))}
+            for line in _secrets_in_config(found, secrets):
+                m = re.search(r": line (\d+)", line)
+                if m is None or m.group(1) not in said:
+                    err.print("error: " + line, style="red", highlight=False, markup=False, emoji=False)
         raise typer.Exit(2) from None
     for warning in config.warnings:
         err.print("warning: " + warning, style="yellow", highlight=False, markup=False, emoji=False)

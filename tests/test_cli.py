@@ -329,6 +329,14 @@ def test_a_loaded_secret_repeated_in_the_config_is_refused_by_name(tmp_path: Pat
     assert result.exit_code == 2, result.output
     assert "config.toml: line 6: holds the value of the loaded secret twitch_refresh_token" in result.stderr
     assert value not in result.output
+    # trial 25: another error in the config (a token-shaped value) hid the loaded secret until it was fixed
+    cfg.write_text(cfg.read_text() + '[[skills.commands.entries]]\nname = "tok"\n'
+                   'response = "oauth:abcdefghijklmnopqrstuvwxyz0123"\n')
+    result = runner.invoke(app, ["config", "check", "--config", str(cfg)])
+    assert result.exit_code == 2, result.output
+    assert "config.toml: line 6: holds the value of the loaded secret twitch_refresh_token" in result.stderr
+    assert "line 9: " in result.stderr and result.stderr.count("error:") == 2, result.stderr
+    assert value not in result.output and "abcdefghijklmnopqrstuvwxyz0123" not in result.output
 
 
 def test_invite_refuses_a_token_in_the_client_id_variable(tmp_path: Path, monkeypatch) -> None:

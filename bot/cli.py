@@ -31,7 +31,7 @@ from rich.table import Table
 
 from bot import __version__
 from bot.adapters.replay import MIN_SPEED
-from bot.config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config
+from bot.config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config, read_config_text
 from bot.config_errors import redact_tokens
 from bot.logs import quiet_progress_bars, setup_logging
 from bot.report import REQUIRED_KEYS
@@ -181,8 +181,8 @@ def _secrets_in_config(path: Path | None, secrets: Secrets) -> list[str]:
     if path is None or not path.is_file():
         return []
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+        lines = read_config_text(path).splitlines()
+    except (OSError, UnicodeError):
         return []
     return [f"{path}: line {n}: holds the value of the loaded secret {', '.join(names)}; keep a token only "
             f"in its environment variable or the secrets file (docs/core.md, Secrets) and remove it here"
@@ -669,7 +669,7 @@ def _key_lines_of(path: Path | None) -> dict[tuple[str | int, ...], int]:
     from bot.config_lines import key_lines
 
     try:
-        return key_lines(path.read_text(encoding="utf-8-sig")) if path is not None else {}
+        return key_lines(read_config_text(path)) if path is not None else {}
     except (OSError, ValueError, IndexError, RecursionError):
         return {}
 

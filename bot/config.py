@@ -346,7 +346,7 @@ def load_config(path: str | Path | None, *, skill_classes: dict[str, type] | Non
     path = Path(path)
     label = str(path)  # as the user gave it: "configs/stream.toml", not just "stream.toml"
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a Windows editor's byte-order mark is not TOML
+        text = read_config_text(path)
     except FileNotFoundError:
         raise ConfigError([f"{path}: config file not found (create one with `chatcast init`)"]) from None
     except UnicodeDecodeError as exc:  # the line, not a byte position (trial 24), and the usual fix
@@ -358,6 +358,16 @@ def load_config(path: str | Path | None, *, skill_classes: dict[str, type] | Non
         raise ConfigError([f"{path}: cannot read config file: {exc}"]) from None
     data = parse_toml(text, label)
     return validate_config(data, label=label, path=path, skill_classes=skill_classes, text=text)
+
+
+def read_config_text(path: Path) -> str:
+    """The text of a config file: UTF-8 (a Windows editor's byte-order mark dropped: it is not TOML), or
+    UTF-16 with its byte-order mark (PowerShell's ``>`` writes that; the advice to convert from Latin-1
+    made such a file garbage: trial 25). Raises ``OSError``, ``UnicodeDecodeError``."""
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    return raw.decode("utf-8-sig")
 
 
 _TOML_HINTS = {  # tomllib's words for the usual mistakes

@@ -332,6 +332,16 @@ def test_a_config_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
                                    "`iconv -f latin1 -t utf-8 latin.toml > fixed.toml`"]
 
 
+def test_a_utf16_config_with_its_byte_order_mark_is_read(tmp_path: Path) -> None:
+    # trial 25: PowerShell's `>` writes UTF-16; the error advised `iconv -f latin1`, which made it garbage
+    for encoding in ("utf-16-le", "utf-16-be"):
+        path = tmp_path / f"{encoding}.toml"
+        bom = b"\xff\xfe" if encoding.endswith("le") else b"\xfe\xff"
+        path.write_bytes(bom + '[bot]\nprefix = "?"\nname = "café"\n'.encode(encoding))
+        config = load_config(path, skill_classes=SKILLS)
+        assert (config.bot.prefix, config.bot.name) == ("?", "café")
+
+
 def test_models_dir_defaults_to_the_data_dir_and_resolves_against_the_config(tmp_path: Path) -> None:
     # a second config with another data_dir converted the 1.1 GB story model again: models_dir shares it
     config = load_config(write(tmp_path, '[bot]\ndata_dir = "d"\n'), skill_classes=SKILLS)

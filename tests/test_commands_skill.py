@@ -278,9 +278,12 @@ async def test_timers_wait_for_the_interval_and_for_chat(tmp_path: Path) -> None
     await skill.start()
     t0 = datetime(2024, 5, 10, 20, 0, tzinfo=UTC)
 
-    async def say(minutes: float) -> None:
-        await skill.on_message(ChatMessage("twitch", "chan", "id", Viewer("twitch", "a", "a"), "hi",
-                                           t0 + timedelta(minutes=minutes)))
+    async def say(minutes: float, text: str = "hi") -> None:
+        message = ChatMessage("twitch", "chan", "id", Viewer("twitch", "a", "a"), text,
+                              t0 + timedelta(minutes=minutes))
+        skill.note_chatter(message)  # as the router: every line, commands included
+        if not text.startswith("!"):
+            await skill.on_message(message)  # the router's hook for lines that are no command
 
     await say(0)  # the intervals start here
     await say(5)
@@ -295,6 +298,12 @@ async def test_timers_wait_for_the_interval_and_for_chat(tmp_path: Path) -> None
     await say(30)  # discord due again; 1 message since follow's post
     await say(31)
     assert posted == ["Discord: x", "Follow Sam!", "Discord: x"]
+    # trial 25: commands did not count, so a chat of commands never got a timer
+    await say(50, "!mood")
+    await say(51, "!help")
+    assert posted == ["Discord: x", "Follow Sam!", "Discord: x"]  # a command line never posts one
+    await say(52)  # the third line since the last post: follow (needs 3) is due
+    assert posted == ["Discord: x", "Follow Sam!", "Discord: x", "Follow Sam!"]
 
 
 async def test_timers_stay_quiet_offline_unless_told(tmp_path: Path) -> None:
@@ -304,8 +313,10 @@ async def test_timers_stay_quiet_offline_unless_told(tmp_path: Path) -> None:
         skill, _, posted = harness(tmp_path, settings, live=False)
         await skill.start()
         for minute in (0, 2, 6):
-            await skill.on_message(ChatMessage("twitch", "chan", "id", Viewer("twitch", "a", "a"), "hi",
-                                               datetime(2024, 5, 10, 20, minute, tzinfo=UTC)))
+            message = ChatMessage("twitch", "chan", "id", Viewer("twitch", "a", "a"), "hi",
+                                  datetime(2024, 5, 10, 20, minute, tzinfo=UTC))
+            skill.note_chatter(message)
+            await skill.on_message(message)
         assert posted == expected
 
 

@@ -371,16 +371,19 @@ class CommandsSkill(Skill):
     # ---- timers ---------------------------------------------------------------------------------
 
     def note_chatter(self, message: ChatMessage) -> None:
-        """Remember the chatter for ``{touser}``: any message, commands included (the router calls this for
-        every chat message; a viewer who had only typed ``!mood`` or ``!help`` was unknown)."""
-        _remember(self._channel(message.platform, message.channel), message.author)
+        """Remember the chatter for ``{touser}`` and count the line for the timers: any message, commands
+        included (the router calls this for every chat message; a viewer who had only typed ``!mood`` or
+        ``!help`` was unknown, and a chat of commands never got a timer: trial 25)."""
+        state = self._channel(message.platform, message.channel)
+        _remember(state, message.author)
+        state.since_timer += 1
 
     async def on_message(self, message: ChatMessage) -> None:
-        """Count chat for the timers and post the first timer that is due (at most one per message).
+        """Post the first timer that is due (at most one per message; ``note_chatter`` counted the line).
 
         A timer is due when its ``interval_s`` has passed since its own last post and ``min_messages`` chat
-        messages came since the channel's last timer post of any timer: three timers due together used to
-        post on three lines in a row (trial 24)."""
+        messages (commands included) came since the channel's last timer post of any timer: three timers
+        due together used to post on three lines in a row (trial 24)."""
         state = self._channel(message.platform, message.channel)
         settings: CommandsSettings = self.ctx.settings_for(message.platform, message.channel)
         if not settings.timers:
@@ -388,7 +391,6 @@ class CommandsSkill(Skill):
         info = self.ctx.channel_info(message.platform, message.channel)
         now = message.timestamp
         due: TimedMessage | None = None
-        state.since_timer += 1
         for timer in settings.timers:
             t = state.timers.setdefault(timer.id, _Timer())
             if t.last_post is None:

@@ -58,14 +58,16 @@ class StoredCommand:
 def add_command(
     db: Database, platform: str, channel: str, name: str, response: str, permission: str, *,
     cooldown_user_s: float = 10.0, cooldown_channel_s: float = 5.0, created_by: str | None,
+    created_at: datetime | None = None,
 ) -> None:
-    """Insert a command. Raises ``sqlite3.IntegrityError`` when ``name`` exists in that channel."""
+    """Insert a command (``created_at``: when it was added, default now; a replay passes the log's time).
+    Raises ``sqlite3.IntegrityError`` when ``name`` exists in that channel."""
     with db.transaction() as raw:
         raw.execute(
             "INSERT INTO custom_commands (platform, channel, name, response, permission, cooldown_user_s, "
             "cooldown_channel_s, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [platform, channel, name, response, permission, cooldown_user_s, cooldown_channel_s, created_by,
-             datetime.now(UTC).isoformat(timespec="seconds")],
+             (created_at or datetime.now(UTC)).isoformat(timespec="seconds")],
         )
 
 

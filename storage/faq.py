@@ -74,8 +74,10 @@ def add_entry(
     keywords: list[str],
     *,
     created_by: str | None,
+    created_at: datetime | None = None,
 ) -> None:
-    """Insert an entry. Raises ``sqlite3.IntegrityError`` when ``entry_id`` exists in that channel."""
+    """Insert an entry (``created_at``: when it was added, default now; a replay passes the log's time).
+    Raises ``sqlite3.IntegrityError`` when ``entry_id`` exists in that channel."""
     with db.transaction() as raw:
         raw.execute(
             "INSERT INTO faq_entries (platform, channel, entry_id, questions, answer, keywords, created_by, "
@@ -88,7 +90,7 @@ def add_entry(
                 answer,
                 json.dumps(keywords),
                 created_by,
-                datetime.now(UTC).isoformat(timespec="seconds"),
+                (created_at or datetime.now(UTC)).isoformat(timespec="seconds"),
             ],
         )
         raw.execute(
@@ -149,15 +151,17 @@ def hidden_entries(db: Database, platform: str, channel: str) -> set[str]:
 
 
 def add_not_question(
-    db: Database, platform: str, channel: str, entry_id: str, question: str, *, created_by: str | None
+    db: Database, platform: str, channel: str, entry_id: str, question: str, *, created_by: str | None,
+    created_at: datetime | None = None,
 ) -> bool:
-    """Store a not_question of an entry in one channel (``!faq not``); ``False`` when it is there."""
+    """Store a not_question of an entry in one channel (``!faq not``; ``created_at`` default now);
+    ``False`` when it is there."""
     with db.transaction() as raw:
         cur = raw.execute(
             "INSERT OR IGNORE INTO faq_not (platform, channel, entry_id, question, created_by, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             [platform, channel, entry_id, question, created_by,
-             datetime.now(UTC).isoformat(timespec="seconds")],
+             (created_at or datetime.now(UTC)).isoformat(timespec="seconds")],
         )
     return cur.rowcount > 0
 

@@ -231,6 +231,16 @@ def mod_ctx(rest: str, settings: CommandsSettings, user: str = "mod",
     return FakeCommandContext(message, settings, rest)
 
 
+async def test_a_command_added_in_a_replay_keeps_the_logs_time(tmp_path: Path) -> None:
+    # trial 25: custom_commands.created_at was the wall clock in a replay, unlike every other table
+    settings = CommandsSettings()
+    skill, db, _ = harness(tmp_path, settings)
+    await skill.start()
+    await skill.cmd_add(mod_ctx("gg GG", settings))  # said at 2024-05-10 20:00 UTC
+    assert db.raw.execute("SELECT created_at FROM custom_commands WHERE name = 'gg'").fetchone() == (
+        "2024-05-10T20:00:00+00:00",)
+
+
 async def test_cmd_add_edit_remove_limits_and_count_survives_a_restart(tmp_path: Path) -> None:
     settings = CommandsSettings(max_commands=2, entries=[CustomCommand(name="discord", response="x")])
     skill, db, _ = harness(tmp_path, settings)

@@ -394,6 +394,16 @@ async def test_faq_test_and_remove_commands(tmp_path: Path) -> None:
     await skill.faq_add(c)
     assert c.replies == ['Added FAQ entry \'discord-2\' (1 question(s)): "discord?" -> "new link"']
     assert await skill.delete_user_data(c.author) == 1  # the creator id is dropped, the entry stays
+    # trial 25: a replay stored the wall clock as created_at; the command's (the log's) time is kept
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    c = Ctx('"schedule?" mon wed fri', settings)
+    c.message = replace(c.message, timestamp=datetime(2024, 5, 10, 20, 0, tzinfo=UTC))
+    await skill.faq_add(c)
+    assert ctx.storage.raw.execute("SELECT created_at FROM faq_entries WHERE entry_id = 'schedule'"
+                                   ).fetchone() == ("2024-05-10T20:00:00+00:00",)
+    await skill.faq_remove(Ctx("schedule", settings))
     assert [e.id for e in skill.entries_for("console", "chan", settings)] == ["game", "discord-2"]
     # regression: an example shorter than min_chars was added silently, yet typed alone it never answers
     c = Ctx('"mic?|is your mic broken" it is fine', settings.model_copy(update={"min_chars": 6}))

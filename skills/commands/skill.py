@@ -297,7 +297,7 @@ class CommandsSkill(Skill):
                 cooldown_user_s=settings.added_cooldown_user_s,
                 cooldown_channel_s=(settings.added_cooldown_channel_s if new.cooldown_s is None
                                     else new.cooldown_s),
-                created_by=ctx.author.user_id,
+                created_by=ctx.author.user_id, created_at=ctx.message.timestamp,  # a replay: the log's time
             )
         except sqlite3.IntegrityError:
             await ctx.reply(f"Not added: {p}{new.name} exists; use {p}cmd edit.")

@@ -452,6 +452,7 @@ class FaqSkill(Skill):
                 new.answer,
                 new.keywords,
                 created_by=ctx.author.user_id,
+                created_at=ctx.message.timestamp,  # a replay stores the log's time, as its other tables
             )
         except sqlite3.IntegrityError:
             await ctx.reply(f"Not added: an entry '{entry_id}' already exists")
@@ -525,7 +526,8 @@ class FaqSkill(Skill):
             await ctx.reply(f"Not added: that is an example question of '{entry_id}'.")
             return
         if clash == "twice" or not store.add_not_question(
-                self.ctx.storage, platform, channel, entry_id, question, created_by=ctx.author.user_id):
+                self.ctx.storage, platform, channel, entry_id, question, created_by=ctx.author.user_id,
+                created_at=ctx.message.timestamp):
             await ctx.reply(f"'{entry_id}' already has that not_question.")
             return
         warning = await self._close_example(question, entry, self._model_for(ctx.settings))

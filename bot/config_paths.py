@@ -10,7 +10,9 @@ validation context under ``CONFIG_DIR``. Without it (settings built in code, tes
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, ValidationInfo
 
 CONFIG_DIR = "config_dir"
 """Validation-context key: the config file's folder (``Path``)."""
@@ -41,3 +43,12 @@ def config_relative(value: str, info: Any, *, model_spec: bool = False) -> str:
         if is_named_model(value):
             return value
     return str(joined)
+
+
+def _model_spec(value: str, info: ValidationInfo) -> str:
+    return config_relative(value, info, model_spec=True)
+
+
+ModelSpec = Annotated[str, AfterValidator(_model_spec)]
+"""A settings field naming a model (package, folder or Hugging Face id): a relative folder is joined to the
+config file's folder (``config_relative`` with ``model_spec``)."""

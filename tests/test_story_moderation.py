@@ -407,3 +407,11 @@ def test_a_judged_chatter_is_found_in_any_sentence_of_a_line() -> None:
     for text in ("The king laughed. Ann is kind.", "The rose is red. The king is ugly.",
                  "Ann's ugly dog barked. The king laughed.", "The queen smiled. ugly ann laughed."):
         assert moderator.check(text, chatters=names).allowed, text
+
+
+def test_a_command_naming_a_chatter_gets_the_command_reason() -> None:
+    # regression (trial 25, F4): "/ban modmia" got "please leave the streamer and chat out of it" (modmia had
+    # chatted) instead of the reason ".timeout bob 600" gets: story lines can't start with / . ! or \
+    chatters = NameList()
+    chatters.add("modmia")
+    assert Moderator().check("/ban modmia", chatters=chatters).category is Category.COMMAND

@@ -19,6 +19,7 @@ from bot.events import ChatMessage, Reply, Role, Viewer
 from bot.inference.api import EngineBusy
 from bot.router import Router
 from skills.base import SkillContext
+from skills.story.prompting import lead_for
 from skills.story.skill import (
     BUSY_LINE,
     ENDING_NOTICE,
@@ -902,3 +903,82 @@ async def test_a_premise_longer_than_a_line_may_be_is_refused_not_cut(tmp_path: 
         await h.say(STREAMER, "!story start " + "once upon a time " * 20)
         assert h.texts()[-1] == "Sorry, that premise is too long (at most 200 characters)."
         assert ("twitch", "chan") not in h.skill.stories
+
+
+async def test_a_long_line_hides_no_earlier_line_and_a_line_that_does_not_fit_waits(tmp_path: Path) -> None:
+    # regression (trial 25, F3): the lead stopped at the first older line that did not fit, so a long line hid
+    # every line before it: the owl's author was told "Added!" and never saw the line in the story
+    lines = [
+        "an owl hoots",
+        "the old keeper climbs the winding stairs of the lighthouse every night with a lantern in one hand "
+        "and a basket of warm bread in the other, singing softly to the gulls asleep on the rocks",
+        "the fisherman's daughter finds a silver key in her nets",
+    ]
+    engine = FakeEngine(lambda p, n: f" A gull called out {n} times. The sea was calm.")
+    async with Harness(tmp_path, engine, StorySettings(contribution_cooldown_s=0)) as h:
+        await h.say(STREAMER, "!story start a quiet harbour")
+        for who, line in zip((ALICE, BOB, CAROL), lines, strict=True):
+            h.clock.advance(10)  # one "Added!" per 10 s: each of them is told
+            await h.say(who, f"!story add {line}")
+        assert sum(t.startswith("Added!") for t in h.texts()) == 3
+        first = h.texts()[-1]
+        assert first.startswith(f"📖 {lead_for(lines[0])} {lead_for(lines[1])} A gull"), first
+        st = h.skill.stories[("twitch", "chan")]
+        assert [ln.text for ln in st.pending] == [lines[2]]  # it did not fit: it waits, it is no idea yet
+        assert ideas_of(engine.prompts[-1]) == lines[:2]
+        await h.say(STREAMER, "!story next")
+        assert h.texts()[-1].startswith(f"📖 {lead_for(lines[2])} A gull"), h.texts()[-1]
+        assert st.pending == []
+
+
+async def test_a_seeded_channel_still_gets_a_vote(tmp_path: Path) -> None:
+    # regression (trial 25, F2): with [skills.story] seed every proposal had the same seed, so the same text;
+    # the duplicates were merged into one and it was posted as a paragraph: no vote, chat's 1/2 went nowhere
+    engine = FakeEngine(lambda p, n: f" The wind turned {engine.kwargs[n]['seed'] % 1000} times. More"
+                        if n else storyteller(p, n))
+    async with Harness(tmp_path, engine, StorySettings(seed=11, vote_options=3)) as h:
+        await h.say(STREAMER, "!story start a brave mouse")
+        await h.say(STREAMER, "!story vote")
+        assert h.texts()[-1].startswith("🗳️ What happens next? Type 1 or 2 or 3 in chat"), h.texts()[-1]
+        seeds = [kw["seed"] for kw in engine.kwargs[1:]]
+    assert len(set(seeds)) == 3
+    async with Harness(tmp_path / "again", engine, StorySettings(seed=11, vote_options=3)) as h:
+        await h.say(STREAMER, "!story start a brave mouse")
+        await h.say(STREAMER, "!story vote")
+    assert [kw["seed"] for kw in engine.kwargs[5:]] == seeds  # the same seeds again: reproducible
+
+
+async def test_a_vote_that_cannot_be_held_says_so(tmp_path: Path) -> None:
+    # regression (trial 25, F2): with fewer than 2 different proposals the one left was posted as a plain
+    # paragraph (none: the neutral line), and nobody was told there was no vote
+    from skills.story.skill import VOTE_NONE_LINE, VOTE_ONE_LINE
+
+    same = FakeEngine(lambda p, n: " The wind turned. More" if n else storyteller(p, n))
+    async with Harness(tmp_path, same, StorySettings(vote_options=2)) as h:
+        await h.say(STREAMER, "!story start a brave mouse")
+        await h.say(STREAMER, "!story vote")
+        assert h.texts()[-1] == f"{VOTE_ONE_LINE} 📖 The wind turned."
+        st = h.skill.stories[("twitch", "chan")]
+        assert st.paragraphs()[-1] == "The wind turned." and st.vote is None
+    refused = FakeEngine(lambda p, n: " visit example dot com now. More" if n else storyteller(p, n))
+    async with Harness(tmp_path / "refused", refused, StorySettings(vote_options=2)) as h:
+        await h.say(STREAMER, "!story start a brave mouse")
+        await h.say(STREAMER, "!story vote")
+        assert h.texts()[-1] == VOTE_NONE_LINE
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    ("x" * 200, "that line has a 200-character word"),
+    ("a " * 100, "that line repeats itself"),
+])
+async def test_spam_lines_are_refused_with_a_reason(tmp_path: Path, line: str, reason: str) -> None:
+    # regression (trial 25, F4): 200 x "x" and 100 x "a " were accepted and ended up in the export
+    async with Harness(tmp_path, FakeEngine(storyteller)) as h:
+        await h.say(STREAMER, "!story start a brave mouse")
+        await h.say(ALICE, f"!story add {line}")
+        assert h.texts()[-1] == f"Sorry, {reason}: please tell what happens in the story."
+        await h.say(ALICE, "!story add the mouse ran and ran and ran and ran")  # a story line stays
+        assert h.texts()[-1].startswith("Added!")
+        st = h.skill.stories[("twitch", "chan")]
+        assert [ln.text for ln in store.story_lines(h.db, st.story_id) if ln.kind == "viewer"] == [
+            "the mouse ran and ran and ran and ran"]

@@ -25,6 +25,7 @@ from skills.story.prompting import (
     build_prompt,
     lead_for,
     lead_for_lines,
+    lead_lines,
     opening_lead,
     render_prompt,
     sanitise_line,
@@ -250,14 +251,22 @@ def test_quality_assessment() -> None:
     assert not assess("The owl slept.", "a storm is coming").uses_idea
 
 
-def test_lead_for_lines_keeps_the_newest_and_older_lines_that_fit() -> None:
+def test_lead_for_lines_keeps_the_oldest_and_later_lines_that_fit() -> None:
     # regression: only the newest of three "Added!" lines led the paragraph; the other two never appeared
     assert lead_for_lines(["a storm is coming", "the keeper builds a boat"]) == (
         "A storm is coming. The keeper builds a boat.")
+    # the first waits no longer than any other (the lines that do not fit wait for the next paragraph)
     assert lead_for_lines(["x" * 200, "a storm is coming", "the boat can fly"], max_chars=60) == (
-        "A storm is coming. The boat can fly.")
-    assert lead_for_lines(["y" * 300], max_chars=60).startswith("Y")  # the newest always leads
+        "X" + "x" * 199 + ".")
+    assert lead_for_lines(["y" * 300], max_chars=60).startswith("Y")  # the first line always leads
     assert lead_for_lines([]) == "" and lead_for_lines(["   "]) == ""
+
+
+def test_a_line_that_does_not_fit_the_lead_hides_no_other_line() -> None:
+    # regression (trial 25, F3): the lead stopped at the first line that did not fit: the owl was never told
+    lines = ["an owl hoots", "the keeper climbs the tall stairs", "the boat can fly"]
+    assert lead_for_lines(lines, max_chars=40) == "An owl hoots. The boat can fly."
+    assert lead_lines(lines, max_chars=40) == [0, 2]
 
 
 def test_unmatched_quotes_are_dropped() -> None:

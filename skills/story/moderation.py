@@ -12,7 +12,8 @@
 - **mentions that ping**: ``@everyone``, ``@here``, ``@name`` and Discord's ``<@id>``, ``<@!id>``,
   ``<@&role>``, ``<#channel>``;
 - **chat commands**: text (or any line of it) starting with ``/``, ``.``, ``!`` or ``\\`` after leading
-  whitespace or invisible characters (Twitch ``/ban``, ``.timeout``, other bots' ``!commands``);
+  whitespace or invisible characters (Twitch ``/ban``, ``.timeout``, other bots' ``!commands``), checked
+  first: ``/ban modmia`` gets this reason, not the one for naming a chatter;
 - **personal data**: e-mail addresses, phone numbers and street addresses;
 - **promotion**: self-promotion ("follow my channel", "twitch tv slash name") and instructions to the bot
   ("ignore the story", "ignore all previous instructions");
@@ -742,6 +743,8 @@ class Moderator:
         if not isinstance(text, str) or not strip_invisible(text).strip():
             return Verdict.refuse(Category.EMPTY)
         folded = fold_text(text)
+        if starts_like_command(folded) or starts_like_command(text):  # first: "/ban modmia" is a command,
+            return Verdict.refuse(Category.COMMAND)  # though it names a chatter (trial 25, F4)
         readings = Readings.of(text)  # one normalisation for the four term lists
         names = self._named(tuple(sorted(p for p in people if p)))
         if self.people_words.hits(readings) or names.hits(readings) or (
@@ -751,8 +754,6 @@ class Moderator:
             return Verdict.refuse(Category.IDENTITY)
         if contains_threat(folded, readings.decoded):
             return Verdict.refuse(Category.THREAT)
-        if starts_like_command(folded) or starts_like_command(text):
-            return Verdict.refuse(Category.COMMAND)
         if contains_mention(folded):
             return Verdict.refuse(Category.MENTION)
         if contains_personal_data(folded):

@@ -101,6 +101,22 @@ def find_loop(text: str, *, n: int = 4, max_repeats: int = 1, max_word_run: int 
     return None
 
 
+MAX_WORD_CHARS = 40
+"""A viewer line's longest "word" (no story word is that long; "supercalifragilisticexpialidocious" is 34)."""
+
+
+def spam_reason(text: str) -> str | None:
+    """Why a viewer line is spam rather than a story line, or ``None``: a "word" over ``MAX_WORD_CHARS``
+    characters (``"xxx...x"``), or a loop by ``find_loop`` with one repeat more than the model gets (a word
+    4 times in a row, or a 4-word phrase 3 times: a viewer's "ran and ran and ran and ran" stays)."""
+    longest = max((len(word) for word in text.split()), default=0)
+    if longest > MAX_WORD_CHARS:
+        return f"that line has a {longest}-character word"
+    if find_loop(text, max_repeats=2):
+        return "that line repeats itself"
+    return None
+
+
 def copy_overlap(text: str, story: str, *, n: int = 5) -> float:
     """Share (0..1) of ``text``'s word ``n``-grams that already occur in ``story``; 0 for short texts."""
     grams = ngrams(words_of(text), n)

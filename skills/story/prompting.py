@@ -314,25 +314,31 @@ def lead_for(idea: str) -> str:
 
 
 LEAD_MAX_CHARS = 240
-"""The viewers' lines that lead a paragraph take at most this many characters (the newest line always
-leads; older ones join while they fit), leaving the model room in a 500-character Twitch message."""
+"""The viewers' lines that lead a paragraph take at most this many characters (the first waiting line
+always leads; later ones join while they fit), leaving the model room in a 500-character Twitch message."""
+
+
+def lead_lines(lines: Sequence[str], max_chars: int = LEAD_MAX_CHARS) -> list[int]:
+    """Which of the viewers' lines waiting since the last paragraph lead the next one (their indexes, in
+    order): the first always, each later one when the lead stays within ``max_chars`` with it; a line that
+    does not fit is skipped and later ones still join (a 200-character line stopped the packing and hid
+    every line before it, trial 25, F3). A line with nothing to show is taken too (it adds nothing)."""
+    chosen: list[int] = []
+    total = 0
+    for i, line in enumerate(lines):
+        sentence = lead_for(line)
+        if total and total + 1 + len(sentence) > max_chars:
+            continue
+        chosen.append(i)
+        if sentence:
+            total += len(sentence) + (1 if total else 0)
+    return chosen
 
 
 def lead_for_lines(lines: Sequence[str], max_chars: int = LEAD_MAX_CHARS) -> str:
-    """The viewers' lines waiting since the last paragraph, oldest first, each as a sentence: the newest
-    always, older ones while the lead stays within ``max_chars``. Three viewers "Added!" lines and only
-    the last appeared in the story; now each does. Empty when there are none."""
-    chosen: list[str] = []
-    total = 0
-    for line in reversed(lines):
-        sentence = lead_for(line)
-        if not sentence:
-            continue
-        if chosen and total + 1 + len(sentence) > max_chars:
-            break
-        chosen.append(sentence)
-        total += len(sentence) + (1 if total else 0)
-    return " ".join(reversed(chosen))
+    """The ``lead_lines`` of ``lines``, oldest first, each as a sentence. Three viewers "Added!" lines and
+    only the last appeared in the story; now each does. Empty when there are none."""
+    return " ".join(s for s in (lead_for(lines[i]) for i in lead_lines(lines, max_chars)) if s)
 
 
 SYSTEM_PROMPT = (

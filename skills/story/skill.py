@@ -39,11 +39,13 @@ from skills.story.postprocess import (
     fit_message,
     plain_words,
     recap,
+    spam_reason,
 )
 from skills.story.prompting import (
     StoryFrame,
     Task,
     lead_for_lines,
+    lead_lines,
     opening_lead,
     render_prompt,
     stop_sequences,
@@ -62,6 +64,11 @@ BUSY_LINE = "📖 The storyteller is busy right now; try again in a moment."
 VOTE_BUSY_LINE = "📖 The storyteller is busy right now, so there is no vote; try !story vote again soon."
 """After a failed ``!story vote``: viewers' numbers go nowhere, and "busy" alone did not say the vote was
 off (trial 13)."""
+VOTE_ONE_LINE = "🗳️ No vote this time: only one continuation came out, so the story goes on with it."
+VOTE_NONE_LINE = ("🗳️ No vote this time: no continuation passed the storyteller's checks. Try !story vote "
+                  "again, or add a line with !story add.")
+"""When ``!story vote`` gets fewer than 2 different proposals (the same text twice, refused ones): a
+paragraph posted without a word left chat's numbers going nowhere (trial 25, F2)."""
 DEFAULT_PREMISES = (
     "a fox who finds a lantern that never goes out",
     "a baker's apprentice who can hear what the bread is thinking",
@@ -125,6 +132,7 @@ class Line:
     kind: str  # opening | viewer | bot | ending
     text: str
     author_key: str | None = None  # "platform:user_id" for viewer lines
+    acked: bool = False  # its author was told "Added!": it waits for a paragraph it fits in (``_frame``)
 
 
 @dataclass
@@ -422,6 +430,7 @@ class StorySkill(Skill):
         if st is None:
             await ctx.reply("No story is running. A moderator can start one with !story start.")
             return
+        await self._close_due_vote(st)
         text = " ".join(ctx.rest.split())
         if not text:
             await ctx.reply("Add a line like this: !story add the dragon opens one eye")
@@ -443,19 +452,24 @@ class StorySkill(Skill):
             self.counters["refused_lines"] += 1
             await ctx.reply(f"Sorry, {verdict.reason}")
             return
+        spam = spam_reason(text)  # 200 x "x" and "a a a ..." went into the story (trial 25, F4)
+        if spam is not None:
+            self.counters["refused_lines"] += 1
+            await ctx.reply(f"Sorry, {spam}: please tell what happens in the story.")
+            return
         st.last_add[key] = now
-        line = Line("viewer", text, key)
+        # one confirmation per channel per ACK_EVERY_S: 60 viewers adding lines at once got 60 "Added!"
+        # messages; the others are added silently (a refusal is always answered)
+        quiet = now - st.last_ack < ACK_EVERY_S
+        if not quiet:
+            st.last_ack = now
+        line = Line("viewer", text, key, acked=not quiet)
         store.add_line(self.ctx.storage, st.story_id, "viewer", text, self._viewer_id(ctx.author),
                        self.ctx.clock.now())
         st.lines.append(line)
         st.pending.append(line)
         self.counters["lines"] += 1
         every = settings.continue_every_lines
-        # one confirmation per channel per ACK_EVERY_S: 60 viewers adding lines at once got 60 "Added!"
-        # messages; the others are added silently (a refusal is always answered)
-        quiet = now - st.last_ack < ACK_EVERY_S
-        if not quiet:
-            st.last_ack = now
         if every and not st.busy and st.vote is None and len(st.pending) >= every:
             if not quiet:
                 await ctx.reply("Added! The story goes on...")
@@ -505,6 +519,7 @@ class StorySkill(Skill):
         if st is None:
             await ctx.reply("No story is running. See finished ones with !story list.")
             return
+        await self._close_due_vote(st)
         max_len = self.max_len(st.platform, st.channel)
         if st.paragraphs():
             await ctx.reply(recap(st.title, st.paragraphs(), max_len))
@@ -551,6 +566,8 @@ class StorySkill(Skill):
             # SQLite's integer (a traceback, no reply)
             await ctx.reply("usage: !story export [story number from !story list]")
             return
+        if (platform, channel) in self.stories:  # the transcript has the paragraph a due vote chose
+            await self._close_due_vote(self.stories[(platform, channel)])
         if wanted:
             row = store.get_story(self.ctx.storage, int(wanted))
             if row is not None and (row.platform, row.channel) != (platform, channel):
@@ -590,6 +607,8 @@ class StorySkill(Skill):
         st = self.stories.get((ctx.message.platform, ctx.channel))
         if st is None:
             await ctx.reply("No story is running. Start one with !story start.")
+        else:
+            await self._close_due_vote(st)
         return st
 
     # ---- hooks and triggers ---------------------------------------------------------------------------
@@ -676,16 +695,21 @@ class StorySkill(Skill):
 
     def _frame(self, st: ChannelStory, task: Task, settings: StorySettings) -> StoryFrame:
         st.in_prompt = list(st.pending)
-        ideas = tuple(ln.text for ln in st.pending)
+        lead = ""
+        if settings.lead_with_idea and task is Task.CONTINUE and st.pending:
+            texts = [ln.text for ln in st.pending]
+            chosen = lead_lines(texts)
+            lead = lead_for_lines([texts[i] for i in chosen])
+            # a line that does not fit the lead and whose author was told "Added!" waits for the next
+            # paragraph, which it begins (the oldest waiting line always leads); the others are ideas only
+            st.in_prompt = [ln for i, ln in enumerate(st.pending) if i in chosen or not ln.acked]
+        elif settings.lead_with_idea and task is Task.OPENING and st.premise:
+            lead = opening_lead(st.premise)
+        ideas = tuple(ln.text for ln in st.in_prompt)
         if task is Task.OPENING and st.premise:
             ideas = (st.premise,)
         elif task is Task.ENDING and st.premise and not st.paragraphs():
             ideas = (st.premise, *ideas)  # no opening was written (skipped, busy): the ending tells it
-        lead = ""
-        if settings.lead_with_idea and task is Task.CONTINUE and st.pending:
-            lead = lead_for_lines([ln.text for ln in st.pending])
-        elif settings.lead_with_idea and task is Task.OPENING and st.premise:
-            lead = opening_lead(st.premise)
         return StoryFrame(st.title, st.genre, task, tuple(st.paragraphs()), ideas, settings.prompt_budget,
                           settings.few_shot, lead=lead)
 
@@ -733,8 +757,11 @@ class StorySkill(Skill):
             return None
         return text
 
-    async def generate_paragraph(self, st: ChannelStory, task: Task, settings: StorySettings) -> str | None:
-        """Up to ``max_attempts`` generations until one is accepted; ``None`` when none is.
+    async def generate_paragraph(self, st: ChannelStory, task: Task, settings: StorySettings, *,
+                                 option: int = 0) -> str | None:
+        """Up to ``max_attempts`` generations until one is accepted; ``None`` when none is. ``option``: the
+        vote proposal it is (0, 1, 2), so each proposal samples with seeds of its own (with ``seed`` set,
+        every proposal was the same text and no vote could open, trial 25, F2).
 
         Raises ``GenerationUnavailable`` when the engine cannot serve (busy, model missing, timeout).
         """
@@ -750,7 +777,8 @@ class StorySkill(Skill):
                 raw = await engine.generate(
                     prompt, max_new_tokens=budget, temperature=settings.temperature, top_p=settings.top_p,
                     repetition_penalty=settings.repetition_penalty, stop=stop_sequences(templated),
-                    seed=self._next_seed(settings, st, attempt), priority=RequestPriority.INTERACTIVE,
+                    seed=self._next_seed(settings, st, option * settings.max_attempts + attempt),
+                    priority=RequestPriority.INTERACTIVE,
                     timeout=settings.generation_timeout_s,
                 )
             except (InferenceError, TimeoutError) as exc:
@@ -823,7 +851,8 @@ class StorySkill(Skill):
 
         async def proposals() -> list[str]:
             results = await asyncio.gather(
-                *(self.generate_paragraph(st, Task.CONTINUE, settings) for _ in range(settings.vote_options)),
+                *(self.generate_paragraph(st, Task.CONTINUE, settings, option=i)
+                  for i in range(settings.vote_options)),
                 return_exceptions=True,
             )
             unique: list[str] = []
@@ -842,16 +871,18 @@ class StorySkill(Skill):
             return
         if st.end_requested:
             return
-        if len(options) < 2:
+        max_len = self.max_len(st.platform, st.channel)
+        if len(options) < 2:  # no vote: said so, in one message with the paragraph when it fits
             if options:
                 self._record(st, "bot", options[0])
-                await self._post(st, STORY_PREFIX + options[0])
+                whole = f"{VOTE_ONE_LINE} {STORY_PREFIX}{options[0]}"
+                for text in [whole] if len(whole) <= max_len else [VOTE_ONE_LINE, STORY_PREFIX + options[0]]:
+                    await self._post(st, text)
             else:
                 self.counters["skipped_generations"] += 1
                 self._consume_prompted(st)
-                await self._post(st, NEUTRAL_LINE)
+                await self._post(st, VOTE_NONE_LINE)
             return
-        max_len = self.max_len(st.platform, st.channel)
         st.proposals = options
         st.vote = VoteTally(len(options), self.ctx.clock.monotonic() + settings.vote_window_s,
                             seed=self._next_seed(settings, st, 99))
@@ -871,6 +902,20 @@ class StorySkill(Skill):
     async def _close_vote_later(self, st: ChannelStory, delay: float) -> None:
         await asyncio.sleep(delay + 0.05)
         await self._check_triggers(st)
+
+    async def _close_due_vote(self, st: ChannelStory) -> None:
+        """Close a vote whose window has passed and wait until its winner is posted, so a ``!story``
+        command answers after it. A replay runs the timers after each line, at that line's log time: a
+        window that closed in a quiet gap of the log closed only after the next line was answered (a
+        ``!story show`` recap without the winning paragraph, then "🗳️ 1 wins", trial 25, F5)."""
+        for _ in range(2):  # the job running now first (usually this close), then the close itself
+            if st.vote is None or st.vote.is_open(self.ctx.clock.monotonic()):
+                return
+            self._schedule(st, self._close_vote(st))  # (a no-op while a job runs)
+            job = st.job
+            if job is None:
+                return
+            await asyncio.wait({job})
 
     async def _close_vote(self, st: ChannelStory) -> None:
         tally, options = st.vote, st.proposals

@@ -441,7 +441,9 @@ def validate_config(
 
         skill_classes = registry()
     skill_classes = {**core_skill_classes(), **skill_classes}
-    report = _Report(label, _lines(text), path.parent if path is not None else None)
+    # absolute: a channel's override is validated again over the global settings, whose relative paths
+    # were joined already; a relative folder ("sub") was joined twice ("sub/sub/heads/h.npz", trial 26)
+    report = _Report(label, _lines(text), path.parent.absolute() if path is not None else None)
     config = Config(path=path, skill_classes=skill_classes)
 
     for key in data:

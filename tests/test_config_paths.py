@@ -48,6 +48,23 @@ def test_model_paths_are_relative_to_the_config_file(elsewhere: Path) -> None:
         assert not [w for w in config.warnings if "embed_model" in w], config.warnings
 
 
+def test_a_channel_override_does_not_join_the_folder_twice(
+    elsewhere: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # trial 26: with --config sub/config.toml a channel's [channels.skills.mood] re-validated the global
+    # settings and joined "sub/" again: "sub/sub/heads/h.npz: no such file", the FAQ model "sub/sub/..."
+    mpnet = _model_folder(elsewhere / "models" / "mpnet")
+    HeadWeights.load(DEFAULT_WEIGHTS).save(elsewhere / "head.npz")
+    (elsewhere / "stream.toml").write_text(
+        '[skills.faq]\nembed_model = "models/mpnet"\n[skills.mood]\nweights = "head.npz"\n'
+        '[[channels]]\nplatform = "twitch"\nname = "alpha"\n[channels.skills.mood]\nalerts = true\n'
+        '[channels.skills.faq]\nentry_cooldown_s = 5\n', encoding="utf-8")
+    monkeypatch.chdir(elsewhere.parent)  # started in the folder above: --config cfg/stream.toml
+    config = load_config(Path("cfg") / "stream.toml", skill_classes=SKILLS)
+    for skill, key, want in (("faq", "embed_model", mpnet), ("mood", "weights", elsewhere / "head.npz")):
+        assert Path(getattr(config.settings_for(skill, "twitch", "alpha"), key)).resolve() == want.resolve()
+
+
 def test_missing_relative_file_is_named_where_it_was_looked_for(elsewhere: Path) -> None:
     elsewhere.mkdir()
     (Path.cwd() / "head.npz").write_bytes(b"")  # beside the working directory does not count

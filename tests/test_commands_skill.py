@@ -300,12 +300,11 @@ async def test_timers_wait_for_the_interval_and_for_chat(tmp_path: Path) -> None
     assert posted == []
     await say(11)  # 11 min, 2 messages: "follow" needs 3, "discord" posts
     assert posted == ["Discord: x"]
-    await say(12)  # follow is due (12 min) but needs 3 messages since the channel's last timer post
+    await say(12)  # follow is due (12 min, 3 lines) but timers post at least 2 lines apart (the smallest
+    assert posted == ["Discord: x"]  # min_messages): trial 24, two timers posted on consecutive lines
     await say(13)
-    assert posted == ["Discord: x"]  # trial 24: two timers due together posted on consecutive lines
-    await say(14)
     assert posted == ["Discord: x", "Follow Sam!"]
-    await say(30)  # discord due again; 1 message since follow's post
+    await say(30)  # discord due again; 1 line since follow's post
     await say(31)
     assert posted == ["Discord: x", "Follow Sam!", "Discord: x"]
     # trial 25: commands did not count, so a chat of commands never got a timer
@@ -314,6 +313,24 @@ async def test_timers_wait_for_the_interval_and_for_chat(tmp_path: Path) -> None
     assert posted == ["Discord: x", "Follow Sam!", "Discord: x"]  # a command line never posts one
     await say(52)  # the third line since the last post: follow (needs 3) is due
     assert posted == ["Discord: x", "Follow Sam!", "Discord: x", "Follow Sam!"]
+
+
+async def test_a_timer_needing_more_lines_is_not_silenced_by_a_frequent_one(tmp_path: Path) -> None:
+    # trial 26: with lines counted from any timer's post, a 20-line timer never posted beside a 5-line
+    # one in an hour of steady chat (15 lines per 5 minutes); each timer counts its own lines
+    settings = CommandsSettings(timers=[
+        TimedMessage(id="often", message="A", interval_s=300, min_messages=5),
+        TimedMessage(id="rare", message="B", interval_s=300, min_messages=20),
+    ])
+    skill, _, posted = harness(tmp_path, settings)
+    await skill.start()
+    t0 = datetime(2024, 5, 10, 20, 0, tzinfo=UTC)
+    for i in range(180):  # a line every 20 s for an hour
+        message = ChatMessage("twitch", "chan", "id", Viewer("twitch", "a", "a"), "hi",
+                              t0 + timedelta(seconds=20 * i))
+        skill.note_chatter(message)
+        await skill.on_message(message)
+    assert posted.count("A") >= 9 and posted.count("B") >= 6, posted
 
 
 async def test_timers_stay_quiet_offline_unless_told(tmp_path: Path) -> None:

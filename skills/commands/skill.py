@@ -63,15 +63,15 @@ class CommandsSettings(SkillSettings):
 @dataclass
 class _Timer:
     last_post: datetime | None = None  # None: not seen a message yet (the interval starts then)
+    posted_at_line: int = 0  # the channel's line count (``_Channel.lines``) at its last post (or start)
 
 
 @dataclass
 class _Channel:
     stored: dict[str, store.StoredCommand]
     timers: dict[str, _Timer] = field(default_factory=dict)
-    # chat messages since the channel's last timer post of any timer; the first message seen starts the
-    # count as it starts the intervals (-1: it is not counted)
-    since_timer: int = -1
+    lines: int = 0  # chat lines seen, commands included (``note_chatter``)
+    last_timer_line: int = 0  # ``lines`` at the channel's last timer post of any timer
     chatters: dict[str, str] = field(default_factory=dict)  # lower-case name -> display name, recent
 
 
@@ -376,39 +376,41 @@ class CommandsSkill(Skill):
         ``!help`` was unknown, and a chat of commands never got a timer: trial 25)."""
         state = self._channel(message.platform, message.channel)
         _remember(state, message.author)
-        state.since_timer += 1
+        state.lines += 1
 
     async def on_message(self, message: ChatMessage) -> None:
-        """Post the first timer that is due (at most one per message; ``note_chatter`` counted the line).
+        """Post a timer that is due (at most one per message; ``note_chatter`` counted the line).
 
-        A timer is due when its ``interval_s`` has passed since its own last post and ``min_messages`` chat
-        messages (commands included) came since the channel's last timer post of any timer: three timers
-        due together used to post on three lines in a row (trial 24)."""
+        A timer is due when its ``interval_s`` has passed and ``min_messages`` chat lines (commands
+        included) came since its own last post. Timers due together take turns, the one that posted
+        longest ago first, at least as many lines apart as the smallest ``min_messages`` of the channel's
+        timers: three timers due together posted on three lines in a row (trial 24), and counting every
+        timer's lines from any timer's post silenced a timer of 20 lines behind one of 5 (trial 26)."""
         state = self._channel(message.platform, message.channel)
         settings: CommandsSettings = self.ctx.settings_for(message.platform, message.channel)
         if not settings.timers:
             return
         info = self.ctx.channel_info(message.platform, message.channel)
         now = message.timestamp
-        due: TimedMessage | None = None
-        for timer in settings.timers:
+        gap = min(timer.min_messages for timer in settings.timers)
+        due: list[tuple[datetime, int, TimedMessage]] = []
+        for i, timer in enumerate(settings.timers):
             t = state.timers.setdefault(timer.id, _Timer())
-            if t.last_post is None:
-                t.last_post = now  # the first interval starts with the first message seen
+            if t.last_post is None:  # the first interval starts with the first message seen (not counted)
+                t.last_post, t.posted_at_line = now, state.lines
                 continue
-            ready = (
-                (now - t.last_post).total_seconds() >= timer.interval_s
-                and state.since_timer >= timer.min_messages
-                and (getattr(info, "live", False) or not timer.only_when_live)
-            )
-            if ready and due is None:
-                due = timer
-        if due is None:
+            if ((now - t.last_post).total_seconds() >= timer.interval_s
+                    and state.lines - t.posted_at_line >= timer.min_messages
+                    and (getattr(info, "live", False) or not timer.only_when_live)):
+                due.append((t.last_post, i, timer))
+        if not due or state.lines - state.last_timer_line < gap:
             return
-        state.timers[due.id].last_post = now
-        state.since_timer = 0
-        text = render_template(due.message, info, any_category=True)
-        if text and _sendable(due.message, f"{message.platform}/{message.channel} timer {due.id!r}"):
+        _, _, chosen = min(due)  # the one that posted longest ago (then config order)
+        t = state.timers[chosen.id]
+        t.last_post, t.posted_at_line = now, state.lines
+        state.last_timer_line = state.lines
+        text = render_template(chosen.message, info, any_category=True)
+        if text and _sendable(chosen.message, f"{message.platform}/{message.channel} timer {chosen.id!r}"):
             await self.ctx.post(message.platform, message.channel, text, priority=Priority.LOW)
 
     # ---- privacy --------------------------------------------------------------------------------

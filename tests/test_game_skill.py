@@ -681,8 +681,9 @@ async def test_stop_all_with_nothing_running_says_so(h):
 
 async def test_a_column_or_a_word_with_no_game_running_says_no_game(h):
     # regression (trial 8): "!c4 four" with no game got the column hint, "!c4 4" no answer at all
-    for args in (["four"], ["4"]):
-        await h.command("c4", "viewer", args)
+    for who, args in (("viewer", ["four"]), ("other", ["4"])):
+        await h.command("c4", who, args)
+        h.clock.advance(11)  # past the channel's hint interval
     no_game = ("No Connect Four game running. !c4 start [easy|normal|hard] (chat vs bot) or "
                "!c4 challenge (you vs bot).")
     assert h.replies == [no_game, no_game]
@@ -869,6 +870,18 @@ async def test_free_column_commands_that_are_no_move_are_explained_once_per_view
     assert len(h.replies) == 3
     await h.command("c4", "spam")  # "!c4" alone is counted by the budget: always answered
     assert len(h.replies) == 4
+
+
+async def test_a_crowd_of_column_mistakes_in_a_game_gets_one_hint_per_channel_interval(h):
+    # trial 26: 30 viewers' "!c4 9" got 30 "Columns are 1-7" (every other one "@name ..." past the
+    # duplicate filter), still coming a minute after the game was stopped
+    await h.command("c4_start", "mod", roles=MOD)
+    for i in range(30):
+        await h.command("c4", f"v{i}", ["9" if i % 2 else "0"])
+        h.clock.advance(0.4)
+    assert h.replies.count("Columns are 1-7: !c4 <column>, or just type the number.") == 2  # 0 s, ~10 s
+    await h.command("c4", "mod", ["9"], roles=MOD)  # a moderator is always answered
+    assert h.replies.count("Columns are 1-7: !c4 <column>, or just type the number.") == 3
 
 
 async def test_a_crowd_of_column_commands_before_a_game_gets_one_explanation(h):

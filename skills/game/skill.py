@@ -292,12 +292,16 @@ class GameSkill(Skill):
                 await asyncio.shield(task)
 
     # --- output -------------------------------------------------------------------------------------
-    @staticmethod
-    async def _hint(ctx: CommandContext, text: str) -> None:
+    async def _hint(self, ctx: CommandContext, text: str, *, throttle: bool = True) -> None:
         """Answer a viewer's mistake (a word for a column, someone else's game, no room for a challenge)
-        below the game's own boards: in a busy chat 43 "Columns are 1-7" answers held the boards 30-50 s
-        and the game slowed to a move a minute (trial 24). A moderator's answer keeps its priority."""
+        below the game's own boards, and at most once per viewer every ``EXPLAIN_EVERY_S`` and per
+        channel every ``EXPLAIN_CHANNEL_EVERY_S`` (``_may_explain``): in a busy chat 43 "Columns are 1-7"
+        answers held the boards 30-50 s (trial 24), and 50 of them went on for a minute after the game
+        was stopped (trial 26). A moderator is always answered, at their priority; ``throttle=False``: a
+        bare ``!c4`` (a question, counted by the command budget) is always answered."""
         staff = ctx.author.level >= Role.MODERATOR
+        if throttle and not staff and not self._may_explain(ctx.message):
+            return
         await ctx.reply(text, priority=Priority.HIGH if staff else Priority.NORMAL)
 
     def _max_len(self, platform: str, channel: str) -> int:
@@ -405,8 +409,6 @@ class GameSkill(Skill):
         await self._catch_up(self.challenges.get((*key, ctx.author.user_id)) or self.chat_games.get(key), at)
         match = self.challenges.get((*key, ctx.author.user_id)) or self.chat_games.get(key)
         if match is None:  # also for "!c4 4" and "!c4 four": no column hint when there is nothing to play
-            if is_move(ctx.args) and not self._may_explain(ctx.message):
-                return
             others = [m for k, m in self.challenges.items() if k[:2] == key and m.owner]
             if others and not ctx.args:  # a spectator's "!c4" shows the game running here (trial 20)
                 game = others[0]
@@ -418,11 +420,11 @@ class GameSkill(Skill):
             if others:  # "No game running" while another viewer's challenge ran (trial 19)
                 player = others[0].owner.display_name if others[0].owner else "a viewer"
                 await self._hint(ctx, f"That game is {player}'s challenge; play your own with !c4 challenge "
-                                      "[easy|normal|hard].")
+                                      "[easy|normal|hard].", throttle=bool(ctx.args))
                 return
             await self._hint(
                 ctx, "No Connect Four game running. !c4 start [easy|normal|hard] (chat vs bot) or "
-                     "!c4 challenge (you vs bot)."
+                     "!c4 challenge (you vs bot).", throttle=bool(ctx.args)
             )
             return
         if ctx.args and (col := parse_vote(ctx.args[0])) is not None:
@@ -599,7 +601,7 @@ class GameSkill(Skill):
         if mine is not None:
             if not mine.humans_to_move or mine.bot_thinking:
                 # "!c4 4" while the bot thinks got no answer; a bare "4" stays chat
-                if ctx is not None and self._may_explain(message):
+                if ctx is not None:
                     await self._hint(ctx, "The bot is still thinking: wait for its move, then play.")
                 return  # the bot's turn: ignored
             if not mine.board.can_play(col):

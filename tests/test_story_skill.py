@@ -968,8 +968,8 @@ async def test_a_vote_that_cannot_be_held_says_so(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("line", "reason"), [
-    ("x" * 200, "that line has a 200-character word"),
-    ("a " * 100, "that line repeats itself"),
+    ("x" * 200, "that line repeats the same letters over and over"),
+    ("a " * 100, "that line says the same thing over and over"),
 ])
 async def test_spam_lines_are_refused_with_a_reason(tmp_path: Path, line: str, reason: str) -> None:
     # regression (trial 25, F4): 200 x "x" and 100 x "a " were accepted and ended up in the export
@@ -982,3 +982,23 @@ async def test_spam_lines_are_refused_with_a_reason(tmp_path: Path, line: str, r
         st = h.skill.stories[("twitch", "chan")]
         assert [ln.text for ln in store.story_lines(h.db, st.story_id) if ln.kind == "viewer"] == [
             "the mouse ran and ran and ran and ran"]
+
+
+async def test_a_repeated_refusal_is_answered_once_per_cooldown(tmp_path: Path) -> None:
+    # regression (F11): one viewer sending the same spam line 4 times in 4 s got 4 refusals
+    async with Harness(tmp_path, FakeEngine(storyteller)) as h:
+        await h.say(STREAMER, "!story start a brave mouse")
+        before = len(h.texts())
+        for _ in range(4):
+            await h.say(ALICE, "!story add " + "x" * 20)
+            h.clock.advance(1)
+        spam = ("Sorry, that line repeats the same letters over and over: please tell what happens in the "
+                "story.")
+        assert h.texts()[before:] == [spam]
+        await h.say(ALICE, "!story add visit example.com")  # another reason is answered at once
+        assert h.texts()[-1].startswith("Sorry, links")
+        await h.say(ALICE, "!story add the mouse sneezed")  # and a fixed line is added
+        assert h.texts()[-1].startswith("Added!")
+        h.clock.advance(20)
+        await h.say(ALICE, "!story add " + "x" * 20)  # after the cooldown the same refusal is answered
+        assert h.texts()[-1] == spam

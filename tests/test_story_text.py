@@ -16,6 +16,7 @@ from skills.story.postprocess import (
     find_loop,
     fit_message,
     recap,
+    spam_reason,
 )
 from skills.story.prompting import (
     ELLIPSIS,
@@ -166,6 +167,39 @@ def test_clean_generation_stops_at_frame_and_strips_junk() -> None:
 ])
 def test_find_loop(text: str, loops: bool) -> None:
     assert (find_loop(text) is not None) == loops
+
+
+@pytest.mark.parametrize("line", [
+    # regression: refused as "repeats itself" (a word 4 times in a row counted as a loop)
+    "no, no, no, no! cried the king",
+    "ha ha ha ha said the dragon",
+    # regression: refused as a 48-, 61- and 55-character word (words were split at spaces only)
+    "the knight...and...then...the...dragon...came...back",
+    "and then—suddenly—the-dragon-who-lived-under-the-mountain-woke-up",
+    "Der Donaudampfschifffahrtsgesellschaftskapitänsmützenhalter lachte",
+    # regression: a sentence of a script written without spaces was one 48-character word
+    "むかしむかしあるところにおじいさんとおばあさんがすんでいました。ある日おじいさんは山へ行きました",
+    "the mouse ran and ran and ran and ran",
+    "Nooooooo! hahahaha laughed the witch",
+    "the dragon ate all the cake, the dragon ate all the cake",
+])
+def test_spam_reason_lets_story_lines_through(line: str) -> None:
+    assert spam_reason(line) is None
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    ("x" * 200, "that line repeats the same letters over and over"),
+    ("hahahahahahahahahahaha", "that line repeats the same letters over and over"),
+    ("a " * 100, "that line says the same thing over and over"),
+    ("the fox ran " * 8, "that line says the same thing over and over"),
+    ("the dragon ate all the cake in the castle " * 3, "that line says the same thing over and over"),
+    ("あ" * 10, "that line says the same thing over and over"),
+    ("asdfghjklasdfjkl", "that line looks like keyboard mashing"),
+    ("k" + "ab" * 3 + "cd" * 3 + "ef" * 3 + "gh" * 3 + "ij" * 3 + "kl" * 3 + "mn" * 3 + "op" * 3 + "qr" * 3
+     + "st" * 3 + "uv" * 3, "that line has a 67-letter word"),
+])
+def test_spam_reason_refuses_spam(line: str, reason: str) -> None:
+    assert spam_reason(line) == reason
 
 
 def test_copy_detection() -> None:

@@ -8,6 +8,7 @@ with word n-grams. The thresholds are defaults tuned by eye on Gemma 3 270M outp
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
@@ -101,19 +102,60 @@ def find_loop(text: str, *, n: int = 4, max_repeats: int = 1, max_word_run: int 
     return None
 
 
-MAX_WORD_CHARS = 40
-"""A viewer line's longest "word" (no story word is that long; "supercalifragilisticexpialidocious" is 34)."""
+MAX_WORD_CHARS = 64
+"""A viewer line's longest word: longer than German's longest dictionary words (63 letters)."""
+MAX_LETTER_RUN = 16
+"""Characters of one word that repeat one letter or chunk (``xxx...``, ``hahaha...``) before it is spam."""
+MAX_WORD_COPIES = 7
+"""A word or phrase said this many times back to back is still a story ("no, no, no, no!")."""
+MAX_PERIOD = 40  # the longest chunk looked for, in words (or characters within a word)
+_SPAM_TOKEN = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
+                         r"\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]|[^\W_]+(?:'[^\W_]+)*")
+"""A character of a script written without spaces (CJK, Thai, Lao, Khmer, Burmese) alone, else a word:
+letters and digits, split at spaces, punctuation, dashes, ellipses and hyphens."""
+
+
+def _longest_repeat(seq: Sequence[str]) -> tuple[int, int]:
+    """``(length, copies)`` of the longest stretch of ``seq`` that is one item or chunk (of up to
+    ``MAX_PERIOD`` items) back to back (``"ha ha ha ha"``: 4 items, 4 copies); ``(0, 0)`` when none."""
+    best = (0, 0)
+    for period in range(1, min(len(seq) // 2, MAX_PERIOD) + 1):
+        run = 0
+        for i in range(len(seq) - period + 1):
+            run = run + 1 if i + period < len(seq) and seq[i] == seq[i + period] else 0
+            if run and run + period > best[0] and (run + period) // period >= 2:
+                best = (run + period, (run + period) // period)
+    return best
+
+
+def _mashed(word: str) -> bool:
+    """True for a Latin-letter word of 12+ letters with under 1 vowel in 5 (``"asdfghjklsdf"``)."""
+    letters = [unicodedata.normalize("NFD", c)[0].lower() for c in word if c.isalpha()]
+    if len(letters) < 12 or not all("a" <= c <= "z" for c in letters):
+        return False
+    return sum(c in "aeiouy" for c in letters) * 5 < len(letters)
 
 
 def spam_reason(text: str) -> str | None:
-    """Why a viewer line is spam rather than a story line, or ``None``: a "word" over ``MAX_WORD_CHARS``
-    characters (``"xxx...x"``), or a loop by ``find_loop`` with one repeat more than the model gets (a word
-    4 times in a row, or a 4-word phrase 3 times: a viewer's "ran and ran and ran and ran" stays)."""
-    longest = max((len(word) for word in text.split()), default=0)
+    """Why a viewer line is spam rather than a story line, or ``None``. Words are split at spaces,
+    punctuation, dashes and hyphens; a character of a script written without spaces (CJK, Thai) counts
+    as a word of its own, so such a sentence is never one long word. Spam is a word that repeats one
+    letter or chunk over ``MAX_LETTER_RUN`` characters (``"xxx...x"``, ``"hahaha..."``), a word over
+    ``MAX_WORD_CHARS``, a Latin word of 12+ letters with under 20% vowels (keyboard mashing), or a word or
+    phrase said back to back more than ``MAX_WORD_COPIES`` times, or 3+ times when that fills 8+ words and
+    3/4 of the line (``"a a a ..."``, a long phrase looped). ``"ha ha ha ha said the dragon"`` stays."""
+    tokens = [t.lower() for t in _SPAM_TOKEN.findall(text)]
+    for word in tokens:
+        if _longest_repeat(word)[0] >= MAX_LETTER_RUN:
+            return "that line repeats the same letters over and over"
+    longest = max((len(word) for word in tokens), default=0)
     if longest > MAX_WORD_CHARS:
-        return f"that line has a {longest}-character word"
-    if find_loop(text, max_repeats=2):
-        return "that line repeats itself"
+        return f"that line has a {longest}-letter word"
+    if any(_mashed(word) for word in tokens):
+        return "that line looks like keyboard mashing"
+    length, copies = _longest_repeat(tokens)
+    if copies > MAX_WORD_COPIES or (copies >= 3 and length >= 8 and length * 4 >= len(tokens) * 3):
+        return "that line says the same thing over and over"
     return None
 
 

@@ -150,6 +150,7 @@ class ChannelStory:
     in_prompt: list[Line] = field(default_factory=list)  # the pending lines the latest prompt carried
     last_paragraph_at: float = 0.0
     last_add: dict[str, float] = field(default_factory=dict)
+    last_refused: dict[str, tuple[str, float]] = field(default_factory=dict)  # viewer -> (reply, monotonic s)
     last_ack: float = float("-inf")  # monotonic time of the last "Added!" in the channel
     vote: VoteTally | None = None
     proposals: list[str] = field(default_factory=list)
@@ -387,6 +388,18 @@ class StorySkill(Skill):
         await ctx.reply("📖 !story start [premise], !story add <line>, !story next, !story vote, "
                         f"!story show, !story end, !story export, !story list.{running}")
 
+    @staticmethod
+    async def _refuse(ctx: CommandContext, st: ChannelStory, key: str, now: float, settings: StorySettings,
+                      reply: str) -> None:
+        """Answer a refused ``!story add`` with ``reply``, unless the viewer got this same reply within
+        ``contribution_cooldown_s``: one viewer repeating a spam line got 4 refusals in 4 s (F11). A
+        different reason is answered at once, so a viewer can fix a line and try again."""
+        last = st.last_refused.get(key)
+        if last is not None and last[0] == reply and now - last[1] < settings.contribution_cooldown_s:
+            return
+        st.last_refused[key] = (reply, now)
+        await ctx.reply(reply)
+
     @command("story start", usage="[premise]", help="Start a story (moderators by default).",
              permission_setting="control_role")
     async def story_start(self, ctx: CommandContext) -> None:
@@ -435,12 +448,13 @@ class StorySkill(Skill):
         if not text:
             await ctx.reply("Add a line like this: !story add the dragon opens one eye")
             return
-        if len(text) > settings.max_contribution_chars:
-            limit = settings.max_contribution_chars
-            await ctx.reply(f"Sorry, that line is too long (at most {limit} characters).")
-            return
         key = f"{platform}:{ctx.author.user_id}"
         now = self.ctx.clock.monotonic()
+        if len(text) > settings.max_contribution_chars:
+            limit = settings.max_contribution_chars
+            await self._refuse(ctx, st, key, now, settings,
+                               f"Sorry, that line is too long (at most {limit} characters).")
+            return
         last = st.last_add.get(key)
         exempt = ctx.author.has(Role.MODERATOR)
         if last is not None and not exempt and now - last < settings.contribution_cooldown_s:
@@ -450,12 +464,13 @@ class StorySkill(Skill):
         verdict = self.check(text, platform, channel, settings)
         if not verdict.allowed:
             self.counters["refused_lines"] += 1
-            await ctx.reply(f"Sorry, {verdict.reason}")
+            await self._refuse(ctx, st, key, now, settings, f"Sorry, {verdict.reason}")
             return
         spam = spam_reason(text)  # 200 x "x" and "a a a ..." went into the story (trial 25, F4)
         if spam is not None:
             self.counters["refused_lines"] += 1
-            await ctx.reply(f"Sorry, {spam}: please tell what happens in the story.")
+            await self._refuse(ctx, st, key, now, settings,
+                               f"Sorry, {spam}: please tell what happens in the story.")
             return
         st.last_add[key] = now
         # one confirmation per channel per ACK_EVERY_S: 60 viewers adding lines at once got 60 "Added!"
@@ -1020,6 +1035,7 @@ class StorySkill(Skill):
                 st.title = f"Story #{st.story_id}"
             st.pending = [ln for ln in st.pending if ln.author_key != key]
             st.last_add.pop(key, None)
+            st.last_refused.pop(key, None)
             if st.vote is not None:
                 st.vote.votes.pop(key, None)
             if st.story_id in story_ids:

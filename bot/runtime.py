@@ -51,6 +51,7 @@ DB_NAME = "chatcast.db"
 PURGE_EVERY_S = 24 * 3600.0
 REPLAY_SETTLE_S = 2.0  # replay: wall seconds a line's handlers get before the next line is read
 REPLAY_STEP_S = 120.0  # replay: wall seconds for skills' replay_step (a story paragraph, a bot move)
+MAX_TIMER_STEPS = 1000  # replay: skill timers run in one quiet gap of the log at most (a guard)
 STATS_FILE = "bot-stats.json"  # next to the database: what `chatcast stats` shows of the running bot
 STATS_EVERY_S = 60.0
 DRAIN_TIMEOUT_S = 300.0  # replay end: how long skills' background work may still run before the report
@@ -268,9 +269,13 @@ class Runtime:
         assert router is not None
         manual = outbox is not None and hasattr(self.clock, "advance")
         if manual and hasattr(adapter, "before_clock"):
-            # a quiet gap in the log: the replies the rate limit held back go out at the times a live bot
-            # would have sent them, before the clock jumps to the next line
-            adapter.before_clock = outbox.catch_up  # type: ignore[attr-defined, union-attr]
+            # a quiet gap in the log: the skills' timers due in it fire at their own time and the replies
+            # the rate limit held back go out when a live bot would have sent them, before the clock jumps
+            # to the next line
+            async def before_clock(until: datetime) -> None:
+                await self._timers_until(until, outbox)  # type: ignore[arg-type]
+
+            adapter.before_clock = before_clock  # type: ignore[attr-defined, union-attr]
         async for event in adapter.listen():
             await self.dispatch(event)
             if manual:
@@ -294,6 +299,26 @@ class Runtime:
                 if not (router.in_flight or (outbox is not None and len(outbox))):
                     break
                 await asyncio.sleep(0)
+
+    async def _timers_until(self, until: datetime, outbox: Outbox) -> None:
+        """Replay only: before the clock jumps to ``until`` (the next line's time), move it to each skill
+        timer due earlier (``Skill.next_due``: a vote window's close), run the skills' ``replay_step``
+        there and send what the rate limit allows, then send what is left up to ``until``. A window that
+        closed in a quiet gap was closed by the next line, and the game's next window opened there."""
+        clock = self.clock
+        for _ in range(MAX_TIMER_STEPS):
+            await outbox.catch_up(clock.now())  # a board sent now starts the timer it announces ...
+            await asyncio.sleep(0)  # ... in its send future's callback
+            due = min((d for s in self.skills if (d := _next_due(s)) is not None), default=None)
+            if due is None or clock.now() + timedelta(seconds=due - clock.monotonic()) >= until:
+                break
+            await outbox.catch_up(clock.now() + timedelta(seconds=due - clock.monotonic()))
+            if due > clock.monotonic():
+                clock.advance(due - clock.monotonic())  # type: ignore[attr-defined]
+            await self._replay_step(REPLAY_STEP_S)
+            if min((d for s in self.skills if (d := _next_due(s)) is not None), default=None) == due:
+                break  # nothing closed it (a skill that ignores its own time): the next line will
+        await outbox.catch_up(until)
 
     async def _replay_step(self, timeout: float) -> None:
         """Every running skill's ``replay_step`` at once (each bounded by ``timeout``); failures logged."""
@@ -715,3 +740,12 @@ async def _quietly(awaitable: Any, what: str) -> None:
         await awaitable
     except Exception:  # noqa: BLE001 - shutdown carries on
         log.exception("%s failed", what)
+
+
+def _next_due(skill: Skill) -> float | None:
+    """``skill.next_due()``, ``None`` when it fails (logged): one skill must not stop a replay."""
+    try:
+        return skill.next_due()
+    except Exception:  # noqa: BLE001
+        log.exception("skill %s: next_due failed", skill.name)
+        return None

@@ -184,6 +184,12 @@ class Skill:
         would have finished before the next line, such as the bot's game move. Default: nothing. Must not
         raise."""
 
+    def next_due(self) -> float | None:
+        """The ``clock.monotonic()`` time of this skill's next timer (a vote window's close), or ``None``.
+        A replay moves its clock there and runs ``replay_step`` before reading a later line, so a timer
+        that ends in a quiet gap of the log fires at its own time, as live. Default: none. Must not raise."""
+        return None
+
     async def report(self, report_dir: Path) -> dict[str, Any]:
         """End of a replay: write files into ``report_dir`` (plots), return a JSON-able summary section."""
         return {}

@@ -163,3 +163,18 @@ async def test_a_returning_voters_vote_on_the_first_line_after_a_window_counts(t
     moves = [line for line in bot if "Chat played" in line]
     assert len(moves) == 2, bot
     assert "Chat played 4 (1 of 1 vote)" in moves[0] and "Chat played 4 (3 of 3 votes)" in moves[1], moves
+
+
+async def test_a_window_ending_in_a_quiet_gap_closes_at_its_own_time(tmp_path: Path) -> None:
+    # trial 26: the move was made at the line after the deadline (18:00:30) and the next window opened
+    # there, so dan's vote at 18:00:45 fell into the second window; live, the bot answered at 18:00:20
+    log = ("# channel: streamer\n"
+           "[2024-10-10 18:00:00 UTC] streamer: !c4 start easy\n"
+           "[2024-10-10 18:00:05 UTC] ann: 4\n"
+           "[2024-10-10 18:00:30 UTC] cat: 3\n"
+           "[2024-10-10 18:00:45 UTC] dan: 2\n"
+           "[2024-10-10 18:00:46 UTC] eve: !c4\n")
+    _, bot = await _replay(tmp_path, log)
+    assert bot[1].startswith("[2024-10-10 18:00:20 UTC] #streamer chatcast: Chat played 4 (1 of 1 vote)"), bot
+    assert bot[2].startswith("[2024-10-10 18:00:40 UTC] #streamer chatcast: Chat played 3 (1 of 1 vote)"), bot
+    assert "(14 s left, majority wins)" in bot[3], bot

@@ -61,7 +61,7 @@ async def test_a_vote_closing_in_a_quiet_gap_is_announced_before_the_next_story_
         tmp_path: Path, command: str) -> None:
     # regression (trial 25, F5): the vote closed at 18:00:32 but was announced after the reply to the 18:00:54
     # "!story show", whose recap lacked the winning paragraph ("!story next" said a vote was open, "!story
-    # end" dropped the vote chat had decided)
+    # end" dropped the vote chat had decided); now the replay closes it at its own time (Skill.next_due)
     log = ('{"ts": "2024-10-10T18:00:00Z", "user": "modmia", "text": "!story start a cat who sails", '
            '"roles": ["moderator"]}\n'
            '{"ts": "2024-10-10T18:00:12Z", "user": "modmia", "text": "!story vote", "roles": ["moderator"]}\n'
@@ -69,8 +69,9 @@ async def test_a_vote_closing_in_a_quiet_gap_is_announced_before_the_next_story_
            f'{{"ts": "2024-10-10T18:00:54Z", "user": "modmia", "text": "{command}", '
            '"roles": ["moderator"]}\n')
     sent = await replay(tmp_path, log, "[skills.story]\nvote_window_s = 20\n")
+    won = [text for when, text in sent if when == "18:00:32"]
+    assert len(won) == 1 and won[0].startswith("🗳️ 1 wins (1 of 1 votes): "), sent
     later = [text for when, text in sent if when == "18:00:54"]
-    assert later[0].startswith("🗳️ 1 wins (1 of 1 votes): "), sent
-    assert not any(text.startswith("A vote is open") for text in later)
+    assert later and not any(text.startswith(("A vote is open", "🗳️")) for text in later), sent
     if command == "!story show":  # the recap tells the winning paragraph
-        assert later[1].startswith("📖 A Cat Who Sails") and later[0].split("): ", 1)[1] in later[1], later
+        assert later[0].startswith("📖 A Cat Who Sails") and won[0].split("): ", 1)[1] in later[0], later

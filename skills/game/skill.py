@@ -238,6 +238,17 @@ class GameSkill(Skill):
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=timeout)
 
+    def next_due(self) -> float | None:
+        """The earliest vote-window close or challenge move deadline of a game waiting for its humans
+        (``Skill.next_due``): a window of a sparse replay closed at the next line and the next one opened
+        there (trial 26)."""
+        times = [m.window.deadline for m in self.chat_games.values()
+                 if m.window is not None and not m.bot_thinking]
+        times += [m.move_deadline for m in self.challenges.values()
+                  if m.move_deadline is not None and not m.bot_thinking]
+        finite = [t for t in times if t != float("inf")]  # held until its board is sent: not yet
+        return min(finite) if finite else None
+
     async def drain(self, timeout: float | None = None) -> bool:
         """Finish background work before a replay ends: close timers already expired on the clock (a fast
         replay can end before the 0.5 s ticker ran) and wait for the bot moves in progress, so their

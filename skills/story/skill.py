@@ -347,6 +347,12 @@ class StorySkill(Skill):
         if pending:
             await asyncio.wait(pending, timeout=timeout)
 
+    def next_due(self) -> float | None:
+        """The earliest close of an open vote (``Skill.next_due``): in a replay a window that ended in a
+        quiet gap closed at the next line, and the winner was stamped with that line's time (trial 25)."""
+        closes = [st.vote.closes_at for st in self.stories.values() if st.vote is not None]
+        return min(closes) if closes else None
+
     async def drain(self, timeout: float | None = None) -> bool:
         """Wait until no generation or post of this skill is running (vote timers excluded); for replays,
         so paragraphs still being written when the log ends get posted. True when idle, False on timeout."""

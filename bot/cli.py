@@ -18,9 +18,9 @@ import importlib
 import json
 import logging
 import os
-import re
 import signal
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from bot.report import REQUIRED_KEYS
 from bot.runtime import DRAIN_TIMEOUT_S
 from bot.secrets import (
     SECRET_NAMES,
+    SECRETS_FILE_ENV,
     Secrets,
     SecretsError,
     credential_warnings,
@@ -126,48 +127,74 @@ def resolve_config_path(path: Path | None) -> Path | None:
     return None
 
 
-def _load_secrets(configured: Path | None, config_path: Path | None) -> Secrets | None:
-    """The secrets (``bot.secrets.secrets_location``), or ``None`` after printing what is wrong with them."""
+def _read_secrets(configured: Path | None, config_path: Path | None) -> tuple[Secrets | None, str | None]:
+    """``(secrets, None)`` (``bot.secrets.secrets_location``), or ``(None, the error line)`` saying what is
+    wrong with them."""
     secrets_file: Path | None
     secrets_file, named_by = secrets_location(configured, config_path)
     if named_by is None and not secrets_file.exists():
         secrets_file = None
     try:
-        return load_secrets(secrets_file, named_by=named_by)
+        return load_secrets(secrets_file, named_by=named_by), None
     except SecretsError as exc:
-        err.print("error: " + redact_tokens(str(exc)), style="red", highlight=False, markup=False,
-                  emoji=False)
+        return None, redact_tokens(str(exc))
+
+
+def _env_secrets() -> Secrets:
+    """The secrets of the environment variables alone (to mask them in messages when the file failed)."""
+    return load_secrets(None, env={k: v for k, v in os.environ.items() if k != SECRETS_FILE_ENV})
+
+
+def _raw_secrets_file(path: Path | None) -> Path | None:
+    """``[bot] secrets_file`` read from the TOML of a config that failed validation (a string), else
+    ``None``: the secrets it names are scanned for in the same pass (trial 26, F4: they were not)."""
+    if path is None or not path.is_file():
         return None
+    try:
+        bot = tomllib.loads(read_config_text(path)).get("bot")
+    except (OSError, UnicodeError, tomllib.TOMLDecodeError, RecursionError):
+        return None
+    value = bot.get("secrets_file") if isinstance(bot, dict) else None
+    return Path(value) if isinstance(value, str) and value.strip() else None
+
+
+def _say(kind: str, line: str) -> None:
+    err.print(f"{kind}: {line}", style="red" if kind == "error" else "yellow", highlight=False, markup=False,
+              emoji=False)
 
 
 def _load(path: Path | None, log_level: str | None) -> tuple[Config, Secrets]:
-    """Config + secrets, or a clear error and exit code 2. Applies the config's log level unless given."""
+    """Config + secrets, or a clear error and exit code 2. Applies the config's log level unless given.
+    No message shows a loaded secret's value (``Secrets.mask``): one pasted where it also fails
+    validation was echoed by the error (``got "..."``)."""
     resolved = resolve_config_path(path)
     try:
         config = load_config(resolved)
     except ConfigError as exc:
-        for line in exc.problems:
-            err.print("error: " + line, style="red", highlight=False, markup=False, emoji=False)
-        # the secrets file's own problems in the same run (they came only after the config was fixed);
-        # where [bot] secrets_file points is not known from a config that failed: the other places
+        # the secrets file's own problems in the same run (they came only after the config was fixed), from
+        # where [bot] secrets_file points when the raw TOML names one
         found = resolved if resolved is not None and resolved.exists() else None
-        secrets = _load_secrets(None, found)
-        if secrets is not None:  # and every line repeating a loaded secret (trial 25: one token-shaped
-            # value hid the three loaded secrets pasted beside it until it was fixed)
-            said = {m.group(1) for line in exc.problems if (m := re.search(r": line (\d+)", line))}
+        secrets, problem = _read_secrets(_raw_secrets_file(found), found)
+        shown = secrets if secrets is not None else _env_secrets()
+        for line in exc.problems:
+            _say("error", shown.mask(line))
+        if problem is not None:
+            _say("error", problem)
+        if secrets is not None:  # and every line repeating a loaded secret, also one with another error
+            # (trial 25: one token-shaped value hid the three loaded secrets pasted beside it until fixed)
             for line in _secrets_in_config(found, secrets):
-                m = re.search(r": line (\d+)", line)
-                if m is None or m.group(1) not in said:
-                    err.print("error: " + line, style="red", highlight=False, markup=False, emoji=False)
+                _say("error", line)
         raise typer.Exit(2) from None
+    secrets, problem = _read_secrets(config.bot.secrets_file, config.path)
+    shown = secrets if secrets is not None else _env_secrets()
     for warning in config.warnings:
-        err.print("warning: " + warning, style="yellow", highlight=False, markup=False, emoji=False)
-    secrets = _load_secrets(config.bot.secrets_file, config.path)
+        _say("warning", shown.mask(warning))
     if secrets is None:
+        _say("error", problem or "")
         raise typer.Exit(2)
     repeated = _secrets_in_config(config.path, secrets)
     for line in repeated:
-        err.print("error: " + line, style="red", highlight=False, markup=False, emoji=False)
+        _say("error", line)
     if repeated:
         raise typer.Exit(2)
     level = log_level or (_state["log_level"] if _state["log_level"] != "info" else config.bot.log_level)
@@ -628,13 +655,21 @@ def _warn_missing_credentials(cfg: Config, secrets: Secrets) -> None:
 
 def _shadowed_custom_commands(cfg: Config) -> list[str]:
     """``[skills.commands]`` entries (global, and each channel's own) named like a built-in command: they
-    would never run."""
-    lists = [("skills.commands", getattr(cfg.skill_defaults.get("commands"), "entries", None) or [])]
-    for (platform, channel), merged in cfg.channel_skills.items():
-        ours = getattr(merged.get("commands"), "entries", None) or []
-        global_names = {e.name for e in lists[0][1]}
-        lists.append((f"channel {platform}/{channel}: skills.commands",
-                      [e for e in ours if e.name not in global_names]))
+    would never run. Each at its entry's line and key (``channels[0].skills.commands.entries[0].name`` for a
+    channel's own: its index among the file's ``[[channels]]``, the entry's in that channel's table)."""
+    path: tuple[str | int, ...] = ("skills", "commands")
+    lists = [(path, getattr(cfg.skill_defaults.get("commands"), "entries", None) or [])]
+    # a config that loaded has every [[channels]] entry in cfg.channels, in the file's order; a channel's
+    # merged list is the global entries it keeps, then its own (``merge_override``)
+    raw_channels = _raw_channels(cfg.path)
+    for i, channel in enumerate(cfg.channels):
+        merged = getattr(cfg.channel_skills.get((channel.platform, channel.name.lower()), {}).get("commands"),
+                         "entries", None) or []
+        own: Any = raw_channels[i] if i < len(raw_channels) else None
+        for key in ("skills", "commands", "entries"):
+            own = own.get(key) if isinstance(own, dict) else None
+        count = len(own) if isinstance(own, list) else 0
+        lists.append((("channels", i, "skills", "commands"), merged[len(merged) - count:] if count else []))
     if not any(entries for _, entries in lists):
         return []
     from bot.builtin import BuiltinSkill
@@ -652,16 +687,22 @@ def _shadowed_custom_commands(cfg: Config) -> list[str]:
 
     lines = _key_lines_of(cfg.path)
     out = []
-    for i, (where, entries) in enumerate(lists):
+    for where, entries in lists:
         for loc, message in shadowed(entries, declared.__contains__):
-            if i == 0:  # the global table: the entry's own line and key (a channel's list is merged)
-                path = ("skills", "commands", *loc)
-                line = line_of(lines, path)
-                at = f"line {line}: " if line is not None else ""
-                out.append(f"{label}: {at}{keypath_text(path)}: {message}")
-            else:
-                out.append(f"{label}: {where}: {message}")
+            key = (*where, *loc)
+            line = line_of(lines, key)
+            at = f"line {line}: " if line is not None else ""
+            out.append(f"{label}: {at}{keypath_text(key)}: {message}")
     return out
+
+
+def _raw_channels(path: Path | None) -> list[Any]:
+    """The ``[[channels]]`` list of the config file's TOML (empty when there is none or it cannot be read)."""
+    try:
+        channels = tomllib.loads(read_config_text(path)).get("channels") if path is not None else None
+    except (OSError, ValueError, RecursionError):  # UnicodeError and TOMLDecodeError are ValueErrors
+        return []
+    return channels if isinstance(channels, list) else []
 
 
 def _key_lines_of(path: Path | None) -> dict[tuple[str | int, ...], int]:

@@ -709,8 +709,9 @@ def merge_override(base: dict[str, Any], override: dict[str, Any]) -> tuple[dict
     """A channel's ``[channels.skills.<name>]`` over the skill's ``[skills.<name>]``: each key of
     ``override`` replaces the base's, except lists of tables whose items carry an ``id`` or ``name``
     (FAQ entries, text commands): those are merged, a channel item replacing the global item of the same
-    ``id``/``name`` and the others added after the global ones. (One per-channel FAQ entry used to drop
-    every global entry in that channel.) Lists of plain values (``keywords``) are replaced.
+    ``id``/``name`` (in any letter case: "HUG" replaces "hug") and the others added after the global ones.
+    (One per-channel FAQ entry used to drop every global entry in that channel.) Lists of plain values
+    (``keywords``) are replaced.
 
     Returns ``(merged, kept)``: ``kept[key]`` is how many global items come before the channel's own in a
     merged list (``file_loc`` maps an error's index back to the file)."""
@@ -720,8 +721,8 @@ def merge_override(base: dict[str, Any], override: dict[str, Any]) -> tuple[dict
         old = base.get(key)
         ident = _list_identity(old) if isinstance(value, list) else None
         if ident is not None and _list_identity(value) == ident:
-            ours = {item[ident] for item in value}
-            globals_kept = [item for item in old if item[ident] not in ours]
+            ours = {item[ident].strip().casefold() for item in value}  # names are case-insensitive
+            globals_kept = [item for item in old if item[ident].strip().casefold() not in ours]
             kept[key] = len(globals_kept)
             out[key] = globals_kept + list(value)
         else:

@@ -20,8 +20,10 @@ filter in ``bot.logs`` redacts every loaded value from log records as a second l
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -107,6 +109,33 @@ class Secrets:
         return [f.name for f in fields(self) if (s := getattr(self, f.name))
                 and len(s.reveal()) >= MIN_SECRET_CHARS and s.reveal() in text]
 
+    def mask(self, text: str) -> str:
+        """``text`` (a config error) with each loaded secret of ``MIN_SECRET_CHARS`` or more replaced by
+        ``<the loaded secret NAME>``: also in another letter case (``log_level`` is lowered), quoted with
+        escapes (``"..."``, ``'...'``) or cut short (a long value is shown by its first characters). A
+        value pasted where it also fails validation was echoed in clear by the error (trial 26, F3)."""
+        found = [(s.reveal(), f.name) for f in fields(self) if (s := getattr(self, f.name))
+                 and len(s.reveal()) >= MIN_SECRET_CHARS]
+        for value, name in sorted(found, key=lambda pair: len(pair[0]), reverse=True):
+            quoted = (json.dumps(value, ensure_ascii=False)[1:-1], repr(value)[1:-1])
+            for form in dict.fromkeys((value, *quoted)):
+                text = _mask_form(text, form, f"<the loaded secret {name}>")
+        return text
+
+
+def _mask_form(text: str, form: str, label: str) -> str:
+    """``text`` with every run that starts with ``form``'s first ``MIN_SECRET_CHARS`` characters and goes
+    on as ``form`` does (any letter case) replaced by ``label``."""
+    head = re.compile(re.escape(form[:MIN_SECRET_CHARS]), re.IGNORECASE)
+    out, pos = [], 0
+    while (m := head.search(text, pos)) is not None:
+        end, k = m.end(), MIN_SECRET_CHARS
+        while end < len(text) and k < len(form) and text[end].casefold() == form[k].casefold():
+            end, k = end + 1, k + 1
+        out += [text[pos:m.start()], label]
+        pos = end
+    return "".join(out) + text[pos:]
+
 
 SECRET_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Secrets))
 """Keys of the secrets file; the environment variable is ``CHATCAST_`` + the key in upper case."""
@@ -149,10 +178,16 @@ def read_secrets_file(path: Path) -> dict[str, str]:
             f"{path}: secrets file has mode {mode:04o}, so other users can read it; "
             f"it must be private: run `chmod 600 {path}`"
         )
-    try:
-        text = path.read_text(encoding="utf-8-sig")
+    from bot.config import read_config_text
+
+    try:  # UTF-8, or UTF-16 with its byte-order mark (PowerShell's `>`), as the config file
+        text = read_config_text(path)
         data = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:  # the line, never the bytes: they may be a secret's
+        line = bytes(exc.object)[: exc.start].count(b"\n") + 1
+        raise SecretsError(f"{path}: line {line}: not UTF-8 text (not shown, it may be a secret); save the "
+                           "file as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
         raise SecretsError(f"{path}: invalid TOML: {exc}") from None
     except RecursionError:
         raise SecretsError(f"{path}: invalid TOML: arrays or inline tables nested too deeply") from None

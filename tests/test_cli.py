@@ -776,7 +776,7 @@ def test_config_check_warns_about_a_channels_own_command_named_like_a_builtin(
                     '[[channels.skills.commands.entries]]\nname = "help"\nresponse = "hi"\n')
     result = runner.invoke(app, ["config", "check", "--config", str(path)])
     assert result.exit_code == 0, result.output
-    assert "channel twitch/mine: skills.commands: command 'help' is never run" in result.stderr
+    assert "line 5: channels[0].skills.commands.entries[0].name: command 'help' is never run" in result.stderr
 
 
 def test_console_plays_a_live_stream_with_the_category_given(tmp_path: Path, monkeypatch, caplog) -> None:
@@ -849,3 +849,58 @@ def test_replay_of_a_compressed_log_says_unpack_it(tmp_path: Path) -> None:
     xz.write_bytes(b"\xfd7zXZ\x00" + b"\x00" * 20)
     result = runner.invoke(app, ["replay", str(xz), "--no-engine", "--no-progress"])
     assert result.exit_code == 2 and f"{xz}: an xz file, not a chat log" in result.stderr  # trial 20: "a xz"
+
+
+def test_a_loaded_secret_in_a_config_value_with_an_error_is_masked_and_its_line_reported(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # trial 26, F3: `got "<the secret>"` in the validation error showed a loaded secret that is not
+    # token-shaped, and the "holds the value of the loaded secret" line was left out for that line
+    value = "Hunter2-Secret.Value_XYZ"
+    monkeypatch.setenv("CHATCAST_TWITCH_CLIENT_SECRET", value)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[bot]\nprefix = "{value}"\nlog_level = "{value}"\n')
+    result = runner.invoke(app, ["config", "check", "--config", str(cfg)])
+    assert result.exit_code == 2, result.output
+    assert value.lower() not in result.output.lower() and value[:8].lower() not in result.output.lower()
+    assert ('line 2: bot.prefix: expected a string of 1 to 3 characters, got "<the loaded secret '
+            'twitch_client_secret>"') in result.stderr
+    assert "config.toml: line 2: holds the value of the loaded secret twitch_client_secret" in result.stderr
+    assert "config.toml: line 3: holds the value of the loaded secret twitch_client_secret" in result.stderr
+    # a long one, cut short by the message, is masked too
+    long_value = value * 3
+    monkeypatch.setenv("CHATCAST_TWITCH_CLIENT_SECRET", long_value)
+    cfg.write_text(f'[bot]\nprefix = "{long_value}"\n')
+    result = runner.invoke(app, ["config", "check", "--config", str(cfg)])
+    assert result.exit_code == 2 and value[:8] not in result.output, result.output
+
+
+def test_a_secret_of_the_configured_secrets_file_is_found_in_a_config_with_errors(tmp_path: Path) -> None:
+    # trial 26, F4: with [bot] secrets_file, a config that failed was scanned only with the secrets of
+    # the default places, so a secret of that file pasted in the config was hidden by any other error
+    value = "Zq9-refresh.Value_that-no-shape-rule-knows"
+    secrets = tmp_path / "my-secrets.toml"
+    secrets.write_text(f'twitch_refresh_token = "{value}"\n')
+    secrets.chmod(0o600)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[bot]\nsecrets_file = "my-secrets.toml"\nprefx = "!"\nname = "{value}"\n')
+    result = runner.invoke(app, ["config", "check", "--config", str(cfg)])
+    assert result.exit_code == 2, result.output
+    assert "config.toml: line 4: holds the value of the loaded secret twitch_refresh_token" in result.stderr
+    assert value not in result.output
+
+
+def test_a_channel_command_named_like_a_builtin_is_warned_about_at_its_line_and_key(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # trial 26, F12: a channel's own entry was reported only as "channel twitch/alpha: skills.commands"
+    from skills.commands.skill import CommandsSkill
+
+    monkeypatch.setattr("skills.registry", lambda: {"commands": CommandsSkill})
+    path = tmp_path / "c.toml"
+    path.write_text('[[channels]]\nplatform = "console"\nname = "alpha"\n'
+                    '[[channels.skills.commands.entries]]\nname = "help"\nresponse = "hi"\n')
+    result = runner.invoke(app, ["config", "check", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert ("c.toml: line 5: channels[0].skills.commands.entries[0].name: command 'help' is never run: "
+            "'help' is a built-in command") in result.stderr, result.stderr

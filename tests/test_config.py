@@ -605,3 +605,22 @@ def test_no_config_error_repeats_a_token_whichever_check_wrote_it(tmp_path: Path
     assert problems(tmp_path, f'[bot]\nsecrets_file = "{token}"\n')[0].startswith(
         "config.toml: line 2: bot.secrets_file: a value that looks like a token (not shown)")
     assert any("entries[1].response: a value that looks like a token (not shown)" in line for line in found)
+
+
+def test_a_channel_entry_replaces_the_global_one_of_the_same_name_or_id_in_another_case(
+    tmp_path: Path,
+) -> None:
+    # trial 26, F2: "HUG" in a channel was a duplicate of the global "hug" instead of replacing it
+    from skills.commands.skill import CommandsSkill
+    from skills.recommend.skill import RecommendSkill
+
+    text = ('[[skills.commands.entries]]\nname = "hug"\nresponse = "global"\n'
+            '[[skills.recommend.catalog]]\nid = "v1"\ntitle = "Global"\n'
+            '[[channels]]\nplatform = "twitch"\nname = "a"\n'
+            '[[channels.skills.commands.entries]]\nname = "HUG"\nresponse = "ours"\n'
+            '[[channels.skills.recommend.catalog]]\nid = "V1"\ntitle = "Ours"\n')
+    with contextlib.chdir(tmp_path):
+        cfg = load_config(write(tmp_path, text).name,
+                          skill_classes={"commands": CommandsSkill, "recommend": RecommendSkill})
+    assert [e.response for e in cfg.settings_for("commands", "twitch", "a").entries] == ["ours"]
+    assert [e.title for e in cfg.settings_for("recommend", "twitch", "a").catalog] == ["Ours"]

@@ -169,3 +169,18 @@ def test_secrets_file_problems_name_their_line_and_an_empty_value_is_warned_abou
         secrets = load_secrets(path, env={})
     assert secrets.twitch_token is None
     assert "secrets.toml: line 2: twitch_token is empty, so it counts as not set" in caplog.text
+
+
+def test_a_utf16_secrets_file_is_read_and_a_non_utf8_one_names_its_line_not_its_value(tmp_path: Path) -> None:
+    # trial 26, F5: PowerShell's `>` (UTF-16 with BOM) failed with "'utf-8' codec can't decode byte 0xff"
+    path = tmp_path / "secrets.toml"
+    path.write_bytes('twitch_token = "abc"\n'.encode("utf-16"))
+    os.chmod(path, 0o600)
+    secrets = load_secrets(path, env={})
+    assert secrets.twitch_token is not None and secrets.twitch_token.reveal() == "abc"
+    path.write_bytes(b'discord_token = "d"\ntwitch_token = "p\xe4ss"\n')
+    with pytest.raises(SecretsError) as info:
+        load_secrets(path, env={})
+    message = str(info.value)
+    assert "secrets.toml: line 2: not UTF-8 text" in message
+    assert "0xe4" not in message and "\\xe4" not in message and "ss" not in message.split("secrets.toml")[-1]

@@ -43,7 +43,9 @@ class Role(IntEnum):
             return cls[key.upper()]
         except KeyError:
             valid = ", ".join(r.name.lower() for r in cls)
-            raise ValueError(f"unknown role {name!r}; expected one of: {valid}") from None
+            # cut, and said to be: "-ul=<100,000 letters>" was echoed over five chat messages (trial 26)
+            shown = name if len(name) <= 30 else name[:29] + "…"
+            raise ValueError(f"unknown role {shown!r}; expected one of: {valid}") from None
 
     @property
     def plural(self) -> str:

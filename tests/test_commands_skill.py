@@ -188,6 +188,7 @@ def test_parse_add_validation() -> None:
         ("x" * 26 + " hi", "letters a-z, digits 0-9 or _"),
         ("x .timeout someone", "cannot start with '.'"),
         ("x -ul=king hi", "unknown role"),
+        ("x -ul=" + "a" * 1000 + " hi", "unknown role '" + "a" * 29 + "…'"),  # trial 26: echoed in full
         ("x {oops", "unbalanced braces"),
         ("lvl2 -ul= hi", "write the level as -ul=moderator"),  # regression: added "-ul= hi" for everyone
         # regression: format specs built a 300 MB reply ({user:>300000000}) or posted the raw template

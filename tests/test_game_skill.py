@@ -263,6 +263,8 @@ async def test_chat_win_is_recorded_for_every_voter(h):
     # trial 24: "!c4 stats @bob" answered with the caller's own record; an unknown name is not repeated
     await h.command("c4_stats", "zed", ["@BOB"])
     assert h.replies[-1] == "Connect Four vs bot here: 1W 0D 0L. Bob: 1W 0D 0L."
+    await h.command("c4_stats", "zed", ["<@bob>"])  # not a Discord mention (no digits): not repeated
+    assert h.replies[-1].endswith("No games of that viewer here.")
     await h.command("c4_stats", "zed", ["@some_slur"])
     assert h.replies[-1] == "Connect Four vs bot here: 1W 0D 0L. No games of that viewer here."
     await h.command("c4_top", "zed")
@@ -671,6 +673,18 @@ async def test_no_challenges_allowed_says_they_are_off(h):
     h.settings = h.settings.model_copy(update={"max_challenges": 0})
     ctx = await h.command("c4_challenge", "ann")
     assert ctx.replies == ["Connect Four challenges are off here; a moderator can !c4 start a chat game."]
+
+
+async def test_c4_stats_of_a_discord_mention_finds_the_viewer_by_id(h):
+    # trial 26: "<@987>" (a Discord mention picked from the list) was looked up as a name: "No games"
+    from datetime import UTC, datetime
+
+    dana = Viewer("twitch", "987", "Dana")
+    game_store.record_result(h.db, "twitch", "chan", "challenge", "easy", "win", "4444",
+                             datetime(2024, 5, 10, tzinfo=UTC), [dana])
+    for mention in ("<@987>", "<@!987>"):
+        await h.command("c4_stats", "zed", [mention])
+        assert h.replies[-1].endswith("Dana: 1W 0D 0L."), h.replies
 
 
 async def test_stop_all_with_nothing_running_says_so(h):

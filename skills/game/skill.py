@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import re
 import unicodedata
 import zlib
 from collections.abc import Coroutine, Sequence
@@ -559,6 +560,8 @@ class GameSkill(Skill):
         db = self.ctx.storage
         chan = game_store.channel_record(db, ctx.message.platform, ctx.channel)
         name = ctx.args[0].lstrip("@") if ctx.args else ""
+        if mention := re.fullmatch(r"<@!?(\d+)>", ctx.args[0] if ctx.args else ""):
+            name = mention.group(1)  # a Discord mention is the user id (trial 26)
         if name and name.lower() not in (ctx.author.display_name.lower(), ctx.author.user_id.lower()):
             # "!c4 stats @bob" answered with the caller's own record (trial 24); an unknown name is not
             # repeated (the bot never says what a viewer typed)

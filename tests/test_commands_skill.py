@@ -280,21 +280,30 @@ async def test_cmd_add_edit_remove_limits_and_count_survives_a_restart(tmp_path:
     assert [c.name for c in store.channel_commands(db, "twitch", "chan")] == ["wp"]
 
 
-async def test_timers_wait_for_the_interval_and_for_chat(tmp_path: Path) -> None:
-    settings = CommandsSettings(timers=[
-        TimedMessage(id="follow", message="Follow {streamer}!", interval_s=600, min_messages=3),
-        TimedMessage(id="discord", message="Discord: x", interval_s=600, min_messages=2),
-    ])
-    skill, _, posted = harness(tmp_path, settings)
+async def _chat_line(skill: CommandsSkill, when: datetime, text: str = "hi") -> None:
+    """A chat line as the router gives it to the skill: ``note_chatter`` for every line (commands
+    included), ``on_message`` for a line that is no command."""
+    message = ChatMessage("twitch", "chan", "id", Viewer("twitch", "a", "a"), text, when)
+    skill.note_chatter(message)
+    if not text.startswith("!"):
+        await skill.on_message(message)
+
+
+async def _timers_skill(tmp_path: Path, *timers: TimedMessage) -> tuple[CommandsSkill, list[str]]:
+    """A started commands skill with ``timers`` and the list its posts go to."""
+    skill, _, posted = harness(tmp_path, CommandsSettings(timers=list(timers)))
     await skill.start()
+    return skill, posted
+
+
+async def test_timers_wait_for_the_interval_and_for_chat(tmp_path: Path) -> None:
+    skill, posted = await _timers_skill(
+        tmp_path, TimedMessage(id="follow", message="Follow {streamer}!", interval_s=600, min_messages=3),
+        TimedMessage(id="discord", message="Discord: x", interval_s=600, min_messages=2))
     t0 = datetime(2024, 5, 10, 20, 0, tzinfo=UTC)
 
     async def say(minutes: float, text: str = "hi") -> None:
-        message = ChatMessage("twitch", "chan", "id", Viewer("twitch", "a", "a"), text,
-                              t0 + timedelta(minutes=minutes))
-        skill.note_chatter(message)  # as the router: every line, commands included
-        if not text.startswith("!"):
-            await skill.on_message(message)  # the router's hook for lines that are no command
+        await _chat_line(skill, t0 + timedelta(minutes=minutes), text)
 
     await say(0)  # the intervals start here
     await say(5)
@@ -319,18 +328,12 @@ async def test_timers_wait_for_the_interval_and_for_chat(tmp_path: Path) -> None
 async def test_a_timer_needing_more_lines_is_not_silenced_by_a_frequent_one(tmp_path: Path) -> None:
     # trial 26: with lines counted from any timer's post, a 20-line timer never posted beside a 5-line
     # one in an hour of steady chat (15 lines per 5 minutes); each timer counts its own lines
-    settings = CommandsSettings(timers=[
-        TimedMessage(id="often", message="A", interval_s=300, min_messages=5),
-        TimedMessage(id="rare", message="B", interval_s=300, min_messages=20),
-    ])
-    skill, _, posted = harness(tmp_path, settings)
-    await skill.start()
+    skill, posted = await _timers_skill(
+        tmp_path, TimedMessage(id="often", message="A", interval_s=300, min_messages=5),
+        TimedMessage(id="rare", message="B", interval_s=300, min_messages=20))
     t0 = datetime(2024, 5, 10, 20, 0, tzinfo=UTC)
     for i in range(180):  # a line every 20 s for an hour
-        message = ChatMessage("twitch", "chan", "id", Viewer("twitch", "a", "a"), "hi",
-                              t0 + timedelta(seconds=20 * i))
-        skill.note_chatter(message)
-        await skill.on_message(message)
+        await _chat_line(skill, t0 + timedelta(seconds=20 * i))
     assert posted.count("A") >= 9 and posted.count("B") >= 6, posted
 
 
@@ -341,10 +344,7 @@ async def test_timers_stay_quiet_offline_unless_told(tmp_path: Path) -> None:
         skill, _, posted = harness(tmp_path, settings, live=False)
         await skill.start()
         for minute in (0, 2, 6):
-            message = ChatMessage("twitch", "chan", "id", Viewer("twitch", "a", "a"), "hi",
-                                  datetime(2024, 5, 10, 20, minute, tzinfo=UTC))
-            skill.note_chatter(message)
-            await skill.on_message(message)
+            await _chat_line(skill, datetime(2024, 5, 10, 20, minute, tzinfo=UTC))
         assert posted == expected
 
 

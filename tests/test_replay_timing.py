@@ -58,33 +58,16 @@ class _SlowStoryteller:
 
 async def test_a_story_paragraph_is_posted_before_the_next_line_of_a_fast_replay(tmp_path: Path) -> None:
     # Regression: the opening paragraph arrived at the log's end, after lines typed minutes later.
-    import io
-    from datetime import UTC, datetime
+    from fakes.engine_replay import replay_with_engine
 
-    from bot.adapters.replay import ReplayAdapter
-    from bot.clock import ManualClock
-    from bot.runtime import Runtime
     from skills.story.skill import StorySkill
 
     skills = {"story": StorySkill}
-    config = load_config(None, skill_classes=skills)
-    clock = ManualClock(datetime(2024, 10, 10, 17, 59, tzinfo=UTC))
-    runtime = Runtime(config, clock=clock, db_path=":memory:", use_engine=True, skill_classes=skills,
-                      daily_purge=False)
-
-    async def engine() -> _SlowStoryteller:
-        return _SlowStoryteller()
-
-    runtime._start_engine = engine  # type: ignore[method-assign]
-    await runtime.start()
     log = ('{"ts": "2024-10-10T18:00:00Z", "user": "mia", "text": "!story start a lighthouse keeper", '
            '"roles": ["broadcaster"]}\n'
            "[2024-10-10 18:05:00 UTC] bo: !story show\n")
-    try:
-        adapter = ReplayAdapter(io.StringIO(log), channel="chan", clock=clock)
-        await runtime.replay(adapter)
-    finally:
-        await runtime.stop()
+    config = load_config(None, skill_classes=skills)
+    adapter = await replay_with_engine(config, log, _SlowStoryteller(), skills)
     sent = [(e.time.strftime("%H:%M:%S"), e.text[:14]) for e in adapter.transcript]
     opening = next(i for i, (_, text) in enumerate(sent) if text.startswith("📖 Once upon"))
     assert sent[opening][0] == "18:00:00", sent

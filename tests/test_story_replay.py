@@ -3,16 +3,12 @@ transcript shows, in which order, at which log time."""
 
 from __future__ import annotations
 
-import io
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fakes.engine_replay import replay_with_engine
 
-from bot.adapters.replay import ReplayAdapter
-from bot.clock import ManualClock
 from bot.config import load_config
-from bot.runtime import Runtime
 from skills.story.skill import StorySkill
 
 
@@ -38,21 +34,7 @@ async def replay(tmp_path: Path, log: str, config_text: str) -> list[tuple[str, 
     skills = {"story": StorySkill}
     cfg = tmp_path / "chatcast.toml"
     cfg.write_text(config_text, encoding="utf-8")
-    config = load_config(cfg, skill_classes=skills)
-    clock = ManualClock(datetime(2024, 10, 10, 17, 59, tzinfo=UTC))
-    runtime = Runtime(config, clock=clock, db_path=":memory:", use_engine=True, skill_classes=skills,
-                      daily_purge=False)
-
-    async def engine() -> _Proposer:
-        return _Proposer()
-
-    runtime._start_engine = engine  # type: ignore[method-assign]
-    await runtime.start()
-    try:
-        adapter = ReplayAdapter(io.StringIO(log), channel="chan", clock=clock)
-        await runtime.replay(adapter)
-    finally:
-        await runtime.stop()
+    adapter = await replay_with_engine(load_config(cfg, skill_classes=skills), log, _Proposer(), skills)
     return [(e.time.strftime("%H:%M:%S"), e.text) for e in adapter.transcript]
 
 

@@ -898,6 +898,26 @@ async def test_a_crowd_of_column_mistakes_in_a_game_gets_one_hint_per_channel_in
     assert h.replies.count("Columns are 1-7: !c4 <column>, or just type the number.") == 3
 
 
+async def test_one_viewers_mistake_does_not_silence_anothers_needed_answer(h):
+    # trial 27: after ann's "!c4 9", cat's "!c4 challenge" (full), dan's "!c4 forfeit" (none) and the
+    # challenger's own "column 1 is full" got no reply for 10 s (every hint shared the channel's throttle)
+    h.settings = h.settings.model_copy(update={"max_challenges": 1})
+    await h.command("c4_challenge", "eve", ["easy"])
+    match = h.skill.challenges[("twitch", "chan", "eve")]
+    from skills.game.rules import Board
+
+    await h.command("c4", "ann", ["9"])  # a throttled hint: ann is in no game
+    assert h.replies[-1].startswith("That game is Eve's challenge")
+    for who, name, reply in (("cat", "c4_challenge", "1 challenge is running here (max 1); try later."),
+                             ("dan", "c4_forfeit", "You have no Connect Four challenge running.")):
+        await h.command(name, who)
+        assert h.replies[-1] == reply
+    match.board = Board.from_moves("111111")  # column 1 full
+    before = len(h.posts)
+    await h.say("eve", "1")
+    assert len(h.posts) == before + 1 and "column 1 is full" in h.posts[-1][2]
+
+
 async def test_a_crowd_of_column_commands_before_a_game_gets_one_explanation(h):
     # regression (trial 20): 20 viewers' "!c4 4" one a second before a game started got 20 explanations
     for i in range(20):

@@ -304,13 +304,15 @@ class GameSkill(Skill):
                 await asyncio.shield(task)
 
     # --- output -------------------------------------------------------------------------------------
-    async def _hint(self, ctx: CommandContext, text: str, *, throttle: bool = True) -> None:
+    async def _hint(self, ctx: CommandContext, text: str, *, throttle: bool = False) -> None:
         """Answer a viewer's mistake (a word for a column, someone else's game, no room for a challenge)
         below the game's own boards, and at most once per viewer every ``EXPLAIN_EVERY_S`` and per
         channel every ``EXPLAIN_CHANNEL_EVERY_S`` (``_may_explain``): in a busy chat 43 "Columns are 1-7"
         answers held the boards 30-50 s (trial 24), and 50 of them went on for a minute after the game
-        was stopped (trial 26). A moderator is always answered, at their priority; ``throttle=False``: a
-        bare ``!c4`` (a question, counted by the command budget) is always answered."""
+        was stopped (trial 26). ``throttle`` for answers to a free ``!c4 <word>`` line; a sub-command
+        (``!c4 challenge`` when full, ``!c4 forfeit``), counted by the command budget, is always answered
+        (throttled, one viewer's mistake silenced another's needed answer: trial 27), and so is a
+        moderator, at their priority."""
         staff = ctx.author.level >= Role.MODERATOR
         if throttle and not staff and not self._may_explain(ctx.message):
             return
@@ -432,7 +434,7 @@ class GameSkill(Skill):
             if others:  # "No game running" while another viewer's challenge ran (trial 19)
                 player = others[0].owner.display_name if others[0].owner else "a viewer"
                 await self._hint(ctx, f"That game is {player}'s challenge; play your own with !c4 challenge "
-                                      "[easy|normal|hard].", throttle=bool(ctx.args))
+                                      "[easy|normal|hard].", throttle=True)
                 return
             await self._hint(
                 ctx, "No Connect Four game running. !c4 start [easy|normal|hard] (chat vs bot) or "
@@ -443,7 +445,7 @@ class GameSkill(Skill):
             await self._handle_move(ctx.message, col, ctx, at)
             return
         if ctx.args:  # "!c4 99", "!c4 four": not a column (the sub-commands have their own handlers)
-            await self._hint(ctx, "Columns are 1-7: !c4 <column>, or just type the number.")
+            await self._hint(ctx, "Columns are 1-7: !c4 <column>, or just type the number.", throttle=True)
             return
         await ctx.reply(self.render(match, self._status(match, at)))
 
@@ -500,7 +502,8 @@ class GameSkill(Skill):
             return
         if running >= settings.max_challenges:
             await self._hint(
-                ctx, f"{running} challenges are running here (max {settings.max_challenges}); try later."
+                ctx, f"{running} challenge{'s are' if running != 1 else ' is'} running here (max "
+                     f"{settings.max_challenges}); try later."
             )
             return
         match = Match(
@@ -616,10 +619,11 @@ class GameSkill(Skill):
             if not mine.humans_to_move or mine.bot_thinking:
                 # "!c4 4" while the bot thinks got no answer; a bare "4" stays chat
                 if ctx is not None:
-                    await self._hint(ctx, "The bot is still thinking: wait for its move, then play.")
+                    await self._hint(ctx, "The bot is still thinking: wait for its move, then play.",
+                                     throttle=True)
                 return  # the bot's turn: ignored
             if not mine.board.can_play(col):
-                if self._may_explain(message):
+                if self._may_explain(message, channel_wide=False):  # another viewer's hint must not hide it
                     await self._post(mine, f"column {col + 1} is full, pick another.", board=False)
                 return
             mine.move_deadline = None
@@ -642,17 +646,19 @@ class GameSkill(Skill):
             match.window = None
             await self._human_move(match, col, now)
 
-    def _may_explain(self, message: ChatMessage) -> bool:
+    def _may_explain(self, message: ChatMessage, *, channel_wide: bool = True) -> bool:
         """Whether a free ``!c4 <column>`` that is no move may be answered now (``EXPLAIN_EVERY_S`` per
-        viewer, ``EXPLAIN_CHANNEL_EVERY_S`` per channel); records the answer when it may."""
+        viewer, and ``EXPLAIN_CHANNEL_EVERY_S`` per channel unless ``channel_wide`` is false: a
+        challenger's own "column is full"); records the answer when it may."""
         who = (message.platform, message.channel, message.author.user_id)
         where = (message.platform, message.channel, "")  # the channel's own entry ("" is no user id)
         now = self.ctx.clock.monotonic()
-        for key, every in ((who, EXPLAIN_EVERY_S), (where, EXPLAIN_CHANNEL_EVERY_S)):
+        checks = ((who, EXPLAIN_EVERY_S), (where, EXPLAIN_CHANNEL_EVERY_S))[: 2 if channel_wide else 1]
+        for key, every in checks:
             last = self._explained.get(key)
             if last is not None and now - last < every:
                 return False
-        for key in (who, where):
+        for key, _ in checks:
             self._explained.pop(key, None)
             self._explained[key] = now
         while len(self._explained) > EXPLAIN_KEPT:

@@ -990,7 +990,7 @@ async def test_a_repeated_refusal_is_answered_once_per_cooldown(tmp_path: Path) 
         await h.say(STREAMER, "!story start a brave mouse")
         before = len(h.texts())
         for _ in range(4):
-            await h.say(ALICE, "!story add " + "x" * 20)
+            await h.say(ALICE, "!story add " + "x" * 40)
             h.clock.advance(1)
         spam = ("Sorry, that line repeats the same letters over and over: please tell what happens in the "
                 "story.")
@@ -1000,5 +1000,5 @@ async def test_a_repeated_refusal_is_answered_once_per_cooldown(tmp_path: Path) 
         await h.say(ALICE, "!story add the mouse sneezed")  # and a fixed line is added
         assert h.texts()[-1].startswith("Added!")
         h.clock.advance(20)
-        await h.say(ALICE, "!story add " + "x" * 20)  # after the cooldown the same refusal is answered
+        await h.say(ALICE, "!story add " + "x" * 40)  # after the cooldown the same refusal is answered
         assert h.texts()[-1] == spam

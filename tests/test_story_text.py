@@ -181,6 +181,10 @@ def test_find_loop(text: str, loops: bool) -> None:
     "むかしむかしあるところにおじいさんとおばあさんがすんでいました。ある日おじいさんは山へ行きました",
     "the mouse ran and ran and ran and ran",
     "Nooooooo! hahahaha laughed the witch",
+    # trial 27: refused as repeated letters (a number; an 18-letter laugh or a 23-letter cry)
+    "The dragon had 1000000000000000000 gold coins",
+    "Nooooooooooooooooooooooo! cried the princess",
+    "hahahahahahahahaha went the goblin",
     "the dragon ate all the cake, the dragon ate all the cake",
 ])
 def test_spam_reason_lets_story_lines_through(line: str) -> None:
@@ -189,7 +193,12 @@ def test_spam_reason_lets_story_lines_through(line: str) -> None:
 
 @pytest.mark.parametrize(("line", "reason"), [
     ("x" * 200, "that line repeats the same letters over and over"),
-    ("hahahahahahahahahahaha", "that line repeats the same letters over and over"),
+    ("ha" * 20, "that line repeats the same letters over and over"),
+    # trial 27: emoji and circled letters, and exactly 20 % vowels, passed
+    ("😀" * 29, "that line says the same thing over and over"),
+    ("🐉 " * 12, "that line says the same thing over and over"),
+    ("ⓧ" * 40, "that line says the same thing over and over"),
+    ("asdfghjklqwerty", "that line looks like keyboard mashing"),
     ("a " * 100, "that line says the same thing over and over"),
     ("the fox ran " * 8, "that line says the same thing over and over"),
     ("the dragon ate all the cake in the castle " * 3, "that line says the same thing over and over"),

@@ -104,15 +104,17 @@ def find_loop(text: str, *, n: int = 4, max_repeats: int = 1, max_word_run: int 
 
 MAX_WORD_CHARS = 64
 """A viewer line's longest word: longer than German's longest dictionary words (63 letters)."""
-MAX_LETTER_RUN = 16
+MAX_LETTER_RUN = 30
 """Characters of one word that repeat one letter or chunk (``xxx...``, ``hahaha...``) before it is spam."""
 MAX_WORD_COPIES = 7
 """A word or phrase said this many times back to back is still a story ("no, no, no, no!")."""
 MAX_PERIOD = 40  # the longest chunk looked for, in words (or characters within a word)
 _SPAM_TOKEN = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
-                         r"\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]|[^\W_]+(?:'[^\W_]+)*")
-"""A character of a script written without spaces (CJK, Thai, Lao, Khmer, Burmese) alone, else a word:
-letters and digits, split at spaces, punctuation, dashes, ellipses and hyphens."""
+                         r"\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\u2460-\u27bf\U0001f000-\U0001faff]"
+                         r"|[^\W_]+(?:'[^\W_]+)*")
+"""A character of a script written without spaces (CJK, Thai, Lao, Khmer, Burmese) or an emoji, symbol or
+circled letter alone (29 x "😀" passed: trial 27), else a word: letters and digits, split at spaces,
+punctuation, dashes, ellipses and hyphens."""
 
 
 def _longest_repeat(seq: Sequence[str]) -> tuple[int, int]:
@@ -129,11 +131,12 @@ def _longest_repeat(seq: Sequence[str]) -> tuple[int, int]:
 
 
 def _mashed(word: str) -> bool:
-    """True for a Latin-letter word of 12+ letters with under 1 vowel in 5 (``"asdfghjklsdf"``)."""
+    """True for a Latin-letter word of 12+ letters with at most 1 vowel in 5 (``"asdfghjklsdf"``,
+    ``"asdfghjklqwerty"``)."""
     letters = [unicodedata.normalize("NFD", c)[0].lower() for c in word if c.isalpha()]
     if len(letters) < 12 or not all("a" <= c <= "z" for c in letters):
         return False
-    return sum(c in "aeiouy" for c in letters) * 5 < len(letters)
+    return sum(c in "aeiouy" for c in letters) * 5 <= len(letters)
 
 
 def spam_reason(text: str) -> str | None:
@@ -141,12 +144,12 @@ def spam_reason(text: str) -> str | None:
     punctuation, dashes and hyphens; a character of a script written without spaces (CJK, Thai) counts
     as a word of its own, so such a sentence is never one long word. Spam is a word that repeats one
     letter or chunk over ``MAX_LETTER_RUN`` characters (``"xxx...x"``, ``"hahaha..."``), a word over
-    ``MAX_WORD_CHARS``, a Latin word of 12+ letters with under 20% vowels (keyboard mashing), or a word or
+    ``MAX_WORD_CHARS``, a Latin word of 12+ letters with at most 20% vowels (keyboard mashing), or a word or
     phrase said back to back more than ``MAX_WORD_COPIES`` times, or 3+ times when that fills 8+ words and
     3/4 of the line (``"a a a ..."``, a long phrase looped). ``"ha ha ha ha said the dragon"`` stays."""
     tokens = [t.lower() for t in _SPAM_TOKEN.findall(text)]
     for word in tokens:
-        if _longest_repeat(word)[0] >= MAX_LETTER_RUN:
+        if not word.isdigit() and _longest_repeat(word)[0] >= MAX_LETTER_RUN:  # 10^18 gold coins is no spam
             return "that line repeats the same letters over and over"
     longest = max((len(word) for word in tokens), default=0)
     if longest > MAX_WORD_CHARS:

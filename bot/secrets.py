@@ -118,7 +118,8 @@ class Secrets:
                  and len(s.reveal()) >= MIN_SECRET_CHARS]
         for value, name in sorted(found, key=lambda pair: len(pair[0]), reverse=True):
             quoted = (json.dumps(value, ensure_ascii=False)[1:-1], repr(value)[1:-1])
-            for form in dict.fromkeys((value, *quoted)):
+            # lowering can change the length ("İ" -> "i̇"): the lowered forms are searched too (trial 27)
+            for form in dict.fromkeys((value, *quoted, value.lower(), value.casefold())):
                 text = _mask_form(text, form, f"<the loaded secret {name}>")
         return text
 

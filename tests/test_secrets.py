@@ -184,3 +184,13 @@ def test_a_utf16_secrets_file_is_read_and_a_non_utf8_one_names_its_line_not_its_
     message = str(info.value)
     assert "secrets.toml: line 2: not UTF-8 text" in message
     assert "0xe4" not in message and "\\xe4" not in message and "ss" not in message.split("secrets.toml")[-1]
+
+
+def test_mask_finds_a_secret_whose_lower_case_is_longer() -> None:
+    # trial 27: "İstanbul2024x" lowered is "i̇stanbul2024x" (one letter more): `log_level` printed it in clear
+    from bot.secrets import Secret, Secrets
+
+    secrets = Secrets(twitch_client_secret=Secret("İstanbul2024x"))
+    for shown in ("İstanbul2024x", "İstanbul2024x".lower(), "İSTANBUL2024X"):
+        masked = secrets.mask(f'bot.log_level: expected one of ..., got "{shown}"')
+        assert masked.endswith('got "<the loaded secret twitch_client_secret>"'), masked

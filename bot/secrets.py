@@ -223,18 +223,19 @@ def secrets_location(
     configured: Path | None, config_path: Path | None, env: Mapping[str, str] | None = None
 ) -> tuple[Path, str | None]:
     """The one secrets file chatcast reads and ``chatcast invite`` writes refreshed tokens to: ``[bot]
-    secrets_file`` (``configured``; relative to the config's folder), else ``$CHATCAST_SECRETS_FILE``, else
-    ``secrets.toml`` next to the config (the current folder without one). Returns ``(path, named_by)``:
-    who named it (a named file must exist, see ``load_secrets``), ``None`` for the default ``secrets.toml``,
-    which may be absent. The reader and the invite flow used to look in a different order, so with both set
-    refreshed tokens went to a file the bot did not read."""
+    secrets_file`` (``configured``; ``~`` expanded, relative to the config's folder), else
+    ``$CHATCAST_SECRETS_FILE``, else ``secrets.toml`` next to the config (the current folder without one).
+    Returns ``(path, named_by)``: who named it (a named file must exist, see ``load_secrets``), ``None``
+    for the default ``secrets.toml``, which may be absent. The reader and the invite flow used to look in a
+    different order, so with both set refreshed tokens went to a file the bot did not read."""
     env = os.environ if env is None else env
     base = config_path.parent if config_path is not None else Path.cwd()
     if configured is not None:
         named = f"[bot] secrets_file in {config_path}" if config_path is not None else "[bot] secrets_file"
+        configured = configured.expanduser()  # "~/.chatcast/secrets.toml", as data_dir (trial 27)
         return (configured if configured.is_absolute() else base / configured), named
     if env.get(SECRETS_FILE_ENV):
-        return Path(env[SECRETS_FILE_ENV]), SECRETS_FILE_ENV
+        return Path(env[SECRETS_FILE_ENV]).expanduser(), SECRETS_FILE_ENV
     return base / "secrets.toml", None
 
 

@@ -194,3 +194,14 @@ def test_mask_finds_a_secret_whose_lower_case_is_longer() -> None:
     for shown in ("İstanbul2024x", "İstanbul2024x".lower(), "İSTANBUL2024X"):
         masked = secrets.mask(f'bot.log_level: expected one of ..., got "{shown}"')
         assert masked.endswith('got "<the loaded secret twitch_client_secret>"'), masked
+
+
+def test_a_secrets_file_path_with_a_tilde_is_the_home_folder(tmp_path: Path) -> None:
+    # trial 27: "~/secrets.toml" in [bot] secrets_file was looked for in a folder named "~"
+    from bot.secrets import SECRETS_FILE_ENV, secrets_location
+
+    home = Path.home()
+    where, _ = secrets_location(Path("~/s.toml"), tmp_path / "config.toml", env={})
+    assert where == home / "s.toml"
+    where, _ = secrets_location(None, tmp_path / "config.toml", env={SECRETS_FILE_ENV: "~/t.toml"})
+    assert where == home / "t.toml"

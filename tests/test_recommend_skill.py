@@ -407,6 +407,26 @@ async def test_unknown_titles_are_not_repeated_back_to_chat(tmp_path: Path) -> N
     ]
 
 
+async def test_the_rec_alias_takes_the_moderator_sub_commands(tmp_path: Path) -> None:
+    # trial 28: "!rec pin Stardew" was a search for "pin Stardew" ("nothing here matches that"), though
+    # !help lists "!recommend/!rec [clear|exclude|off|on|pin]"
+    from bot.replay_job import run_replay
+
+    log = tmp_path / "chat.jsonl"
+    log.write_text('{"ts": "2024-05-10T20:00:00Z", "user": "mod", "text": "!rec off", "roles": ["mod"]}\n'
+                   '{"ts": "2024-05-10T20:00:20Z", "user": "mod", "text": "!rec on", "roles": ["mod"]}\n',
+                   encoding="utf-8")
+    classes = {"recommend": RecommendSkill}
+    _, folder = await run_replay(load_config(None, skill_classes=classes), log, speed=0.0,
+                                 report_dir=tmp_path / "r", db_path=tmp_path / "c.db", use_engine=False,
+                                 skill_classes=classes)
+    assert folder is not None
+    said = [line.split("chatcast: ", 1)[1] for line in (folder / "transcript.txt").read_text().splitlines()
+            if "chatcast:" in line]
+    assert said == ["Recommendations are off in this channel (!recommend on to resume).",
+                    "Recommendations are on."], said
+
+
 async def test_like_and_exclusion_read_the_same_live_category(tmp_path: Path) -> None:
     # regression: !like took the live category from the adapter's channel info while the exclusion of
     # the live category read the stored span; after the stream went offline !like still said "Minecraft"

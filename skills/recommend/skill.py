@@ -313,6 +313,7 @@ class RecommendSkill(Skill):
 
     @command(
         "recommend pin",
+        aliases=("rec pin",),  # "!rec pin x" was a search for "pin x" (trial 28)
         permission=Role.MODERATOR,
         usage="<item>",
         help="Always offer this item first.",
@@ -322,6 +323,7 @@ class RecommendSkill(Skill):
 
     @command(
         "recommend exclude",
+        aliases=("rec exclude",),  # "!rec exclude x" was a search for "exclude x" (trial 28)
         permission=Role.MODERATOR,
         usage="<item>",
         help="Never recommend this item.",
@@ -331,6 +333,7 @@ class RecommendSkill(Skill):
 
     @command(
         "recommend clear",
+        aliases=("rec clear",),  # "!rec clear x" was a search for "clear x" (trial 28)
         permission=Role.MODERATOR,
         usage="<item>",
         help="Remove a pin or exclusion.",
@@ -338,12 +341,14 @@ class RecommendSkill(Skill):
     async def clear(self, ctx: CommandContext) -> None:
         await self._override(ctx, None)
 
-    @command("recommend off", permission=Role.MODERATOR, help="Turn recommendations off in this channel.")
+    @command("recommend off", aliases=("rec off",), permission=Role.MODERATOR,
+             help="Turn recommendations off in this channel.")
     async def off(self, ctx: CommandContext) -> None:
         store.set_channel_enabled(self.ctx.storage, ctx.message.platform, ctx.channel, False)
         await ctx.reply("Recommendations are off in this channel (!recommend on to resume).")
 
-    @command("recommend on", permission=Role.MODERATOR, help="Turn recommendations back on.")
+    @command("recommend on", aliases=("rec on",), permission=Role.MODERATOR,
+             help="Turn recommendations back on.")
     async def on(self, ctx: CommandContext) -> None:
         store.set_channel_enabled(self.ctx.storage, ctx.message.platform, ctx.channel, True)
         await ctx.reply("Recommendations are on.")

@@ -31,7 +31,7 @@ from rich.table import Table
 
 from bot import __version__
 from bot.adapters.replay import MIN_SPEED
-from bot.config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config, read_config_text
+from bot.config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config, read_config_text, safe_key_lines
 from bot.config_errors import redact_tokens
 from bot.logs import quiet_progress_bars, setup_logging
 from bot.report import REQUIRED_KEYS
@@ -145,15 +145,29 @@ def _env_secrets() -> Secrets:
     return load_secrets(None, env={k: v for k, v in os.environ.items() if k != SECRETS_FILE_ENV})
 
 
-def _raw_secrets_file(path: Path | None) -> Path | None:
-    """``[bot] secrets_file`` read from the TOML of a config that failed validation (a string), else
-    ``None``: the secrets it names are scanned for in the same pass (trial 26, F4: they were not)."""
+def _config_text(path: Path | None) -> str | None:
+    """The config file's text, ``None`` when there is none or it cannot be read (``read_config_text``)."""
     if path is None or not path.is_file():
         return None
     try:
-        bot = tomllib.loads(read_config_text(path)).get("bot")
-    except (OSError, UnicodeError, tomllib.TOMLDecodeError, RecursionError):
+        return read_config_text(path)
+    except (OSError, UnicodeError):
         return None
+
+
+def _raw_config(path: Path | None) -> dict[str, Any]:
+    """The config file's parsed TOML, unvalidated (empty when it cannot be read or parsed)."""
+    text = _config_text(path)
+    try:
+        return tomllib.loads(text) if text is not None else {}
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return {}
+
+
+def _raw_secrets_file(path: Path | None) -> Path | None:
+    """``[bot] secrets_file`` read from the TOML of a config that failed validation (a string), else
+    ``None``: the secrets it names are scanned for in the same pass (trial 26, F4: they were not)."""
+    bot = _raw_config(path).get("bot")
     value = bot.get("secrets_file") if isinstance(bot, dict) else None
     return Path(value) if isinstance(value, str) and value.strip() else None
 
@@ -205,12 +219,8 @@ def _load(path: Path | None, log_level: str | None) -> tuple[Config, Secrets]:
 def _secrets_in_config(path: Path | None, secrets: Secrets) -> list[str]:
     """One problem per config line that repeats a loaded secret's value (a token pasted as the bot's name
     or a command's response would be shown in chat); the secret is named, its value never shown."""
-    if path is None or not path.is_file():
-        return []
-    try:
-        lines = read_config_text(path).splitlines()
-    except (OSError, UnicodeError):
-        return []
+    text = _config_text(path)
+    lines = text.splitlines() if text is not None else []
     return [f"{path}: line {n}: holds the value of the loaded secret {', '.join(names)}; keep a token only "
             f"in its environment variable or the secrets file (docs/core.md, Secrets) and remove it here"
             for n, line in enumerate(lines, 1) if (names := secrets.names_in(line))]
@@ -661,7 +671,8 @@ def _shadowed_custom_commands(cfg: Config) -> list[str]:
     lists = [(path, getattr(cfg.skill_defaults.get("commands"), "entries", None) or [])]
     # a config that loaded has every [[channels]] entry in cfg.channels, in the file's order; a channel's
     # merged list is the global entries it keeps, then its own (``merge_override``)
-    raw_channels = _raw_channels(cfg.path)
+    raw_channels = _raw_config(cfg.path).get("channels")
+    raw_channels = raw_channels if isinstance(raw_channels, list) else []
     for i, channel in enumerate(cfg.channels):
         merged = getattr(cfg.channel_skills.get((channel.platform, channel.name.lower()), {}).get("commands"),
                          "entries", None) or []
@@ -685,7 +696,7 @@ def _shadowed_custom_commands(cfg: Config) -> list[str]:
     from bot.config_errors import keypath_text
     from bot.config_lines import line_of
 
-    lines = _key_lines_of(cfg.path)
+    lines = safe_key_lines(_config_text(cfg.path))
     out = []
     for where, entries in lists:
         for loc, message in shadowed(entries, declared.__contains__):
@@ -695,24 +706,6 @@ def _shadowed_custom_commands(cfg: Config) -> list[str]:
             out.append(f"{label}: {at}{keypath_text(key)}: {message}")
     return out
 
-
-def _raw_channels(path: Path | None) -> list[Any]:
-    """The ``[[channels]]`` list of the config file's TOML (empty when there is none or it cannot be read)."""
-    try:
-        channels = tomllib.loads(read_config_text(path)).get("channels") if path is not None else None
-    except (OSError, ValueError, RecursionError):  # UnicodeError and TOMLDecodeError are ValueErrors
-        return []
-    return channels if isinstance(channels, list) else []
-
-
-def _key_lines_of(path: Path | None) -> dict[tuple[str | int, ...], int]:
-    """Key path -> line of the config file at ``path`` (empty when there is none or it cannot be read)."""
-    from bot.config_lines import key_lines
-
-    try:
-        return key_lines(read_config_text(path)) if path is not None else {}
-    except (OSError, ValueError, IndexError, RecursionError):
-        return {}
 
 
 @app.command()

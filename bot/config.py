@@ -443,7 +443,7 @@ def validate_config(
     skill_classes = {**core_skill_classes(), **skill_classes}
     # absolute: a channel's override is validated again over the global settings, whose relative paths
     # were joined already; a relative folder ("sub") was joined twice ("sub/sub/heads/h.npz", trial 26)
-    report = _Report(label, _lines(text), path.parent.absolute() if path is not None else None)
+    report = _Report(label, safe_key_lines(text), path.parent.absolute() if path is not None else None)
     config = Config(path=path, skill_classes=skill_classes)
 
     for key in data:
@@ -567,7 +567,7 @@ def _channel_overrides(
     return merged
 
 
-def _lines(text: str | None) -> dict[KeyPath, int]:
+def safe_key_lines(text: str | None) -> dict[KeyPath, int]:
     """``key_lines(text)``; none when there is no text or the scanner cannot read it (a message without a
     line is better than no message)."""
     if text is None:

@@ -309,16 +309,20 @@ class Runtime:
         for _ in range(MAX_TIMER_STEPS):
             await outbox.catch_up(clock.now())  # a board sent now starts the timer it announces ...
             await asyncio.sleep(0)  # ... in its send future's callback
-            due = min((d for s in self.skills if (d := _next_due(s)) is not None), default=None)
+            due = self._earliest_due()
             if due is None or clock.now() + timedelta(seconds=due - clock.monotonic()) >= until:
                 break
             await outbox.catch_up(clock.now() + timedelta(seconds=due - clock.monotonic()))
             if due > clock.monotonic():
                 clock.advance(due - clock.monotonic())  # type: ignore[attr-defined]
             await self._replay_step(REPLAY_STEP_S)
-            if min((d for s in self.skills if (d := _next_due(s)) is not None), default=None) == due:
+            if self._earliest_due() == due:
                 break  # nothing closed it (a skill that ignores its own time): the next line will
         await outbox.catch_up(until)
+
+    def _earliest_due(self) -> float | None:
+        """The earliest ``Skill.next_due`` of the running skills (``clock.monotonic()`` time), or ``None``."""
+        return min((d for s in self.skills if (d := _next_due(s)) is not None), default=None)
 
     async def _replay_step(self, timeout: float) -> None:
         """Every running skill's ``replay_step`` at once (each bounded by ``timeout``); failures logged."""

@@ -243,10 +243,8 @@ class GameSkill(Skill):
         """The earliest vote-window close or challenge move deadline of a game waiting for its humans
         (``Skill.next_due``): a window of a sparse replay closed at the next line and the next one opened
         there (trial 26)."""
-        times = [m.window.deadline for m in self.chat_games.values()
-                 if m.window is not None and not m.bot_thinking]
-        times += [m.move_deadline for m in self.challenges.values()
-                  if m.move_deadline is not None and not m.bot_thinking]
+        times = [d for m in (*self.chat_games.values(), *self.challenges.values())
+                 if not m.bot_thinking and (d := self._deadline(m)) is not None]
         finite = [t for t in times if t != float("inf")]  # held until its board is sent: not yet
         return min(finite) if finite else None
 

@@ -203,7 +203,7 @@ async def _replay_into(
         # other chat bots ([bot] ignored_users) get no presence row, by design
         chatters = {user for _, user in adapter.viewers if not runtime.ignores(user)}
         # every chatter got a row (checked before the purge, which may rightly remove some) ...
-        without = len(chatters - _stored_users(runtime, adapter))
+        without = len(chatters - {row["user_id"] for row in _replay_presence(runtime, adapter)})
         if adapter.largest_jump > TYPO_JUMP:  # a typo'd year moved the clock: the purge would wipe the log
             log.warning("retention purge skipped: the log's clock jumped %d days (see line_warnings)",
                         adapter.largest_jump.days)
@@ -215,7 +215,7 @@ async def _replay_into(
             adapter,
             runtime.stats(),
             wall_s,
-            presence_rows=_presence_row_count(runtime, adapter),  # ... and the rows left at the end
+            presence_rows=len(_replay_presence(runtime, adapter)),  # ... and the rows left at the end
             viewers_without_presence=without,
         )
         summary["distinct_viewers"] = len(chatters)  # other chat bots ([bot] ignored_users) are no viewers
@@ -294,18 +294,9 @@ def retention_note(
             "(keep everything) or a larger value to keep it")
 
 
-def _presence_row_count(runtime: Runtime, adapter: ReplayAdapter) -> int:
+def _replay_presence(runtime: Runtime, adapter: ReplayAdapter) -> list[Any]:
     """Presence rows in the database, in the channels the replay saw (one per chatter, channel and stream
-    session: a chatter of two channels has two; distinct users were counted, 256 for 504 rows)."""
+    session: a chatter of two channels has two; ``presence_rows`` counted distinct users, 256 for 504)."""
     assert runtime.db is not None
-    return sum(len(presence_rows(runtime.db, adapter.platform, ch)) for ch in {c for c, _ in adapter.viewers})
-
-
-def _stored_users(runtime: Runtime, adapter: ReplayAdapter) -> set[str]:
-    """User ids with a presence row in the database, in the channels the replay saw."""
-    assert runtime.db is not None
-    return {
-        row["user_id"]
-        for ch in {c for c, _ in adapter.viewers}
-        for row in presence_rows(runtime.db, adapter.platform, ch)
-    }
+    channels = {c for c, _ in adapter.viewers}
+    return [row for ch in channels for row in presence_rows(runtime.db, adapter.platform, ch)]

@@ -350,10 +350,9 @@ def load_config(path: str | Path | None, *, skill_classes: dict[str, type] | Non
     except FileNotFoundError:
         raise ConfigError([f"{path}: config file not found (create one with `chatcast init`)"]) from None
     except UnicodeDecodeError as exc:  # the line, not a byte position (trial 24), and the usual fix
-        raw = bytes(exc.object)
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError([f"{path}: line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as "
-                           f"UTF-8, e.g. `iconv -f latin1 -t utf-8 {path.name} > fixed.toml`"]) from None
+        raise ConfigError([f"{path}: line {decode_error_line(exc)}: not UTF-8 text (byte "
+                           f"0x{bytes(exc.object)[exc.start]:02x}); save it as UTF-8, e.g. "
+                           f"`iconv -f latin1 -t utf-8 {path.name} > fixed.toml`"]) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read config file: {exc}"]) from None
     data = parse_toml(text, label)
@@ -368,6 +367,12 @@ def read_config_text(path: Path) -> str:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16")
     return raw.decode("utf-8-sig")
+
+
+def decode_error_line(exc: UnicodeDecodeError) -> int:
+    """The 1-based line of the bytes ``read_config_text`` could not decode (a message names the line,
+    not a byte position)."""
+    return bytes(exc.object)[: exc.start].count(b"\n") + 1
 
 
 _TOML_HINTS = {  # tomllib's words for the usual mistakes

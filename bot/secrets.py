@@ -179,15 +179,14 @@ def read_secrets_file(path: Path) -> dict[str, str]:
             f"{path}: secrets file has mode {mode:04o}, so other users can read it; "
             f"it must be private: run `chmod 600 {path}`"
         )
-    from bot.config import read_config_text
+    from bot.config import decode_error_line, read_config_text
 
     try:  # UTF-8, or UTF-16 with its byte-order mark (PowerShell's `>`), as the config file
         text = read_config_text(path)
         data = tomllib.loads(text)
     except UnicodeDecodeError as exc:  # the line, never the bytes: they may be a secret's
-        line = bytes(exc.object)[: exc.start].count(b"\n") + 1
-        raise SecretsError(f"{path}: line {line}: not UTF-8 text (not shown, it may be a secret); save the "
-                           "file as UTF-8") from None
+        raise SecretsError(f"{path}: line {decode_error_line(exc)}: not UTF-8 text (not shown, it may be a "
+                           "secret); save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise SecretsError(f"{path}: invalid TOML: {exc}") from None
     except RecursionError:
